@@ -1,0 +1,31 @@
+import type { ChainSpec } from '../chains/chain-spec.js';
+import type { Credentials } from '../rpc/credentials.js';
+
+/** One node as the rest of nodesentry sees it: validated, resolved, credential-free URL. */
+export interface NodeConfig {
+  readonly id: string;
+  /** Resolved chain: built-in spec, or the generic family with the expectations from config. */
+  readonly chain: ChainSpec;
+  /** The node's URL with any `user:pass@` removed; safe to log and to serve. */
+  readonly url: string;
+  readonly credentials?: Credentials;
+  readonly tags: readonly string[];
+  /** 0 = primary; higher tiers are backups, used only while no lower tier is healthy. */
+  readonly tier: number;
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+}
+
+/** Timing defaults for nodes that do not override them. */
+export interface NodeDefaults {
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+}
+
+export const NODE_DEFAULTS: NodeDefaults = {
+  // HAProxy's inter is 2 s; most peers poll every 5-30 s. 5 s keeps detection under
+  // fall(3) x 5 s + timeout while costing one small batch per node per 5 s.
+  intervalMs: 5_000,
+  // Below the interval, so a hung node never makes its rounds overlap.
+  timeoutMs: 2_000,
+};

@@ -1,0 +1,79 @@
+import { readFile } from 'node:fs/promises';
+import { inspect } from 'node:util';
+
+/**
+ * Node credentials, held so that they cannot leak by accident: JSON.stringify, util.inspect,
+ * template strings and pino all see `[redacted]`. Only `authorizationHeader()` reveals them,
+ * and only the RPC transport calls it.
+ */
+export type CredentialSource =
+  | { readonly kind: 'basic'; readonly username: string; readonly password: string }
+  /** bitcoind-style `.cookie` file (`__cookie__:<hex>`), re-read when the node rejects it. */
+  | { readonly kind: 'cookie'; readonly path: string };
+
+export class Credentials {
+  readonly #source: CredentialSource;
+  #cookieHeader: string | undefined;
+
+  constructor(source: CredentialSource) {
+    this.#source = source;
+  }
+
+  get kind(): CredentialSource['kind'] {
+    return this.#source.kind;
+  }
+
+  /** `Basic ...` header value. Cookie files are read once and cached until `invalidate()`. */
+  async authorizationHeader(): Promise<string> {
+    if (this.#source.kind === 'basic') {
+      return basic(this.#source.username, this.#source.password);
+    }
+    if (this.#cookieHeader === undefined) {
+      let text: string;
+      try {
+        text = await readFile(this.#source.path, 'utf8');
+      } catch (err) {
+        // The path is configuration, not a secret; the file's content never reaches a message.
+        throw new CredentialsError(`cannot read cookie file ${this.#source.path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+      }
+      const line = text.split(/\r?\n/, 1)[0]?.trim() ?? '';
+      const sep = line.indexOf(':');
+      if (sep <= 0) throw new CredentialsError(`cookie file ${this.#source.path} is not of the form user:password`);
+      this.#cookieHeader = basic(line.slice(0, sep), line.slice(sep + 1));
+    }
+    return this.#cookieHeader;
+  }
+
+  /** Forget a cached cookie (the node restarted and wrote a new one). True if there was one to forget. */
+  invalidate(): boolean {
+    const had = this.#cookieHeader !== undefined;
+    this.#cookieHeader = undefined;
+    return had && this.#source.kind === 'cookie';
+  }
+
+  /** Where the credentials come from, for display: never the secret itself. */
+  describe(): string {
+    return this.#source.kind === 'cookie' ? `cookie file ${this.#source.path}` : 'basic auth';
+  }
+
+  toJSON(): string {
+    return '[redacted]';
+  }
+
+  toString(): string {
+    return '[redacted]';
+  }
+
+  [inspect.custom](): string {
+    return 'Credentials([redacted])';
+  }
+}
+
+export class CredentialsError extends Error {
+  override name = 'CredentialsError';
+  readonly code = 'CREDENTIALS_UNAVAILABLE';
+}
+
+function basic(user: string, pass: string): string {
+  return `Basic ${Buffer.from(`${user}:${pass}`, 'utf8').toString('base64')}`;
+}
