@@ -1,0 +1,165 @@
+import type { ChainSpec } from './chain-spec.js';
+import type { FamilyProbe, ProbeFields } from './family-probe.js';
+import {
+  bytesPerMsg,
+  count,
+  InvalidValue,
+  optionalBoolean,
+  optionalCount,
+  optionalNumber,
+  optionalText,
+  record,
+  warningsList,
+} from './parse-values.js';
+import type { PeerDetail } from './sample.js';
+
+/** Headers ahead of blocks by more than this means the node is still downloading blocks. */
+export const SYNC_GAP_BLOCKS = 2;
+/** Bitcoin Core's nMaxTipAge: a tip older than this means initial block download. */
+export const MAX_TIP_AGE_S = 24 * 3600;
+/** getpeerinfo can list hundreds of peers; keep a bounded number per sample. */
+export const MAX_PEER_DETAILS = 256;
+
+/**
+ * Bitcoin family: Bitcoin Core, DeFiChain defid, PAI paicoind. Every field may be missing on
+ * some version, so each is read only if present. Peer counts come from getnetworkinfo, else
+ * getpeerinfo, else getconnectioncount; initial sync is read from `initialblockdownload` or,
+ * where the node lacks it (paicoind), inferred from headers - blocks and the tip's age.
+ */
+export const bitcoinProbe: FamilyProbe = {
+  family: 'bitcoin',
+
+  plan(missing) {
+    const plan: string[] = [];
+    plan.push(missing.has('getblockchaininfo') ? 'getblockcount' : 'getblockchaininfo');
+    plan.push(missing.has('getnetworkinfo') ? 'getconnectioncount' : 'getnetworkinfo');
+    plan.push('getpeerinfo', 'getnettotals');
+    return plan.filter((m) => !missing.has(m));
+  },
+
+  essential: ['getblockchaininfo', 'getblockcount'],
+
+  interpret(results, _chain, nowMs) {
+    const fields: ProbeFields = {};
+    const warnings: string[] = [];
+
+    const bciRaw = results.get('getblockchaininfo');
+    if (bciRaw !== undefined) {
+      const bci = record(bciRaw, 'getblockchaininfo');
+      const blocks = count(bci.blocks, 'getblockchaininfo.blocks');
+      fields.height = blocks;
+      const headers = optionalCount(bci.headers, 'getblockchaininfo.headers');
+      if (headers !== undefined) fields.headers = headers;
+      const network = optionalText(bci.chain, 'getblockchaininfo.chain');
+      if (network !== undefined) fields.networkName = network;
+      const progress = optionalNumber(bci.verificationprogress, 'getblockchaininfo.verificationprogress');
+      if (progress !== undefined) fields.verificationProgress = progress;
+      const median = optionalCount(bci.mediantime, 'getblockchaininfo.mediantime');
+      if (median !== undefined) fields.tipMedianTime = median;
+      const ibd = optionalBoolean(bci.initialblockdownload, 'getblockchaininfo.initialblockdownload');
+      const gap = headers !== undefined && headers - blocks > SYNC_GAP_BLOCKS;
+      const tipTooOld = median !== undefined && nowMs / 1000 - median > MAX_TIP_AGE_S;
+      fields.syncing = ibd === true || gap || (ibd === undefined && tipTooOld);
+      const w = warningsList(bci.warnings);
+      if (w) warnings.push(...w);
+    } else {
+      const blocks = results.get('getblockcount');
+      if (blocks !== undefined) fields.height = count(blocks, 'getblockcount');
+    }
+
+    let total: number | undefined;
+    let inbound: number | undefined;
+    let outbound: number | undefined;
+    let source: NonNullable<ProbeFields['peers']>['source'] | undefined;
+
+    const niRaw = results.get('getnetworkinfo');
+    if (niRaw !== undefined) {
+      const ni = record(niRaw, 'getnetworkinfo');
+      total = optionalCount(ni.connections, 'getnetworkinfo.connections');
+      inbound = optionalCount(ni.connections_in, 'getnetworkinfo.connections_in');
+      outbound = optionalCount(ni.connections_out, 'getnetworkinfo.connections_out');
+      if (total !== undefined) source = 'getnetworkinfo';
+      const active = optionalBoolean(ni.networkactive, 'getnetworkinfo.networkactive');
+      if (active !== undefined) fields.networkActive = active;
+      const sub = optionalText(ni.subversion, 'getnetworkinfo.subversion');
+      if (sub !== undefined) fields.clientVersion = sub;
+      const w = warningsList(ni.warnings);
+      if (w) warnings.push(...w);
+    }
+
+    const piRaw = results.get('getpeerinfo');
+    if (piRaw !== undefined) {
+      if (!Array.isArray(piRaw)) throw new InvalidValue('getpeerinfo is not a list');
+      const list = piRaw.slice(0, MAX_PEER_DETAILS).map((p, i) => peerDetail(p, i));
+      fields.peerList = list;
+      if (piRaw.length <= MAX_PEER_DETAILS && (inbound === undefined || outbound === undefined)) {
+        inbound = list.filter((p) => p.inbound).length;
+        outbound = list.length - inbound;
+      }
+      if (total === undefined) {
+        total = piRaw.length;
+        source = 'getpeerinfo';
+      }
+    }
+
+    const cc = results.get('getconnectioncount');
+    if (total === undefined && cc !== undefined) {
+      total = count(cc, 'getconnectioncount');
+      source = 'getconnectioncount';
+    }
+    if (total !== undefined && source !== undefined) {
+      fields.peers = {
+        total,
+        source,
+        ...(inbound !== undefined ? { inbound } : {}),
+        ...(outbound !== undefined ? { outbound } : {}),
+      };
+    }
+
+    const ntRaw = results.get('getnettotals');
+    if (ntRaw !== undefined) {
+      const nt = record(ntRaw, 'getnettotals');
+      fields.netTotals = {
+        totalBytesRecv: count(nt.totalbytesrecv, 'getnettotals.totalbytesrecv'),
+        totalBytesSent: count(nt.totalbytessent, 'getnettotals.totalbytessent'),
+        timeMillis: count(nt.timemillis, 'getnettotals.timemillis'),
+      };
+    }
+
+    if (warnings.length > 0) fields.warnings = [...new Set(warnings)];
+    else if (niRaw !== undefined || bciRaw !== undefined) fields.warnings = [];
+    return fields;
+  },
+
+  checkChain(fields, chain: ChainSpec) {
+    if (chain.networkName === undefined || fields.networkName === undefined) return undefined;
+    if (fields.networkName === chain.networkName) return undefined;
+    return { expected: chain.networkName, actual: fields.networkName };
+  },
+};
+
+function peerDetail(raw: unknown, i: number): PeerDetail {
+  const p = record(raw, `getpeerinfo[${i}]`);
+  const out: { -readonly [K in keyof PeerDetail]?: PeerDetail[K] } = {
+    id: count(p.id, `getpeerinfo[${i}].id`),
+    addr: optionalText(p.addr, `getpeerinfo[${i}].addr`) ?? '',
+    inbound: optionalBoolean(p.inbound, `getpeerinfo[${i}].inbound`) ?? false,
+  };
+  const set = <K extends keyof PeerDetail>(k: K, v: PeerDetail[K] | undefined) => {
+    if (v !== undefined) out[k] = v;
+  };
+  set('subver', optionalText(p.subver, 'subver'));
+  set('version', optionalNumber(p.version, 'version'));
+  set('pingTime', optionalNumber(p.pingtime, 'pingtime'));
+  set('minPing', optionalNumber(p.minping, 'minping'));
+  // synced_* are -1 until the peer has told us anything: keep them as the node reports.
+  set('startingHeight', optionalNumber(p.startingheight, 'startingheight'));
+  set('syncedHeaders', optionalNumber(p.synced_headers, 'synced_headers'));
+  set('syncedBlocks', optionalNumber(p.synced_blocks, 'synced_blocks'));
+  set('bytesSent', optionalCount(p.bytessent, 'bytessent'));
+  set('bytesRecv', optionalCount(p.bytesrecv, 'bytesrecv'));
+  set('connTime', optionalCount(p.conntime, 'conntime'));
+  set('bytesSentPerMsg', bytesPerMsg(p.bytessent_per_msg));
+  set('bytesRecvPerMsg', bytesPerMsg(p.bytesrecv_per_msg));
+  return out as PeerDetail;
+}

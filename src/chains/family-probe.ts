@@ -1,0 +1,24 @@
+import type { ChainSpec, Family } from './chain-spec.js';
+import type { Sample } from './sample.js';
+
+/** The observation part of a sample, filled in by a family's interpreter. */
+export type ProbeFields = {
+  -readonly [K in Exclude<keyof Sample, 'nodeId' | 'chain' | 'family' | 'observedAt' | 'latencyMs' | 'ok' | 'error' | 'missingMethods'>]?: Sample[K];
+};
+
+/**
+ * What a chain family contributes to a probe: which calls to make (given what the node is
+ * known not to offer), which of them the probe cannot do without, and how to read the answers.
+ * Pure: the I/O lives in `NodeProber`.
+ */
+export interface FamilyProbe {
+  readonly family: Family;
+  /** Methods to call, in order, skipping those the node does not offer. */
+  plan(missing: ReadonlySet<string>): string[];
+  /** At least one of these must answer, or the probe has failed. */
+  readonly essential: readonly string[];
+  /** Results by method (only successful calls). Throws `InvalidValue` on garbage. */
+  interpret(results: ReadonlyMap<string, unknown>, chain: ChainSpec, nowMs: number): ProbeFields;
+  /** A mismatch between what the node reports and what the config expects, if any. */
+  checkChain(fields: ProbeFields, chain: ChainSpec): { expected: string; actual: string } | undefined;
+}

@@ -1,0 +1,194 @@
+import { performance } from 'node:perf_hooks';
+import type { Dispatcher } from 'undici';
+import type { NodeConfig } from '../config/node-config.js';
+import { BaseError } from '../errors/base-error.js';
+import { RpcErrorCode, RpcFailure, RpcMalformedError, WrongChainError } from '../errors/rpc-errors.js';
+import { CredentialsError } from '../rpc/credentials.js';
+import { RpcClient, type RpcOutcome } from '../rpc/rpc-client.js';
+import { bitcoinProbe } from './bitcoin-probe.js';
+import { evmProbe } from './evm-probe.js';
+import type { FamilyProbe, ProbeFields } from './family-probe.js';
+import { InvalidValue } from './parse-values.js';
+import type { Sample, SampleError } from './sample.js';
+
+export interface NodeProberOptions {
+  /** Shared keep-alive dispatcher (one per process, owned by the caller). */
+  readonly dispatcher: Dispatcher;
+  /** Cap on one response body, bytes. */
+  readonly maxResponseBytes: number;
+  /** A method found missing is asked again after this long (nodes get upgraded). Default 1 h. */
+  readonly recheckMissingAfterMs?: number;
+  readonly now?: () => number;
+}
+
+export interface NodeCapabilities {
+  /** Whether the node takes batch requests; `unknown` until the first probe. */
+  readonly batch: 'unknown' | 'yes' | 'no';
+  readonly missingMethods: readonly string[];
+}
+
+const FAMILIES: Record<string, FamilyProbe> = { evm: evmProbe, bitcoin: bitcoinProbe };
+
+/**
+ * Probes one node: one batched request where the node accepts batches (single calls where it
+ * does not), learning which methods it lacks so later probes skip them. `probe()` never throws:
+ * every failure becomes a sample with an error code and a credential-free message.
+ */
+export class NodeProber {
+  readonly node: NodeConfig;
+  readonly #client: RpcClient;
+  readonly #family: FamilyProbe;
+  readonly #now: () => number;
+  readonly #recheckMs: number;
+  /** method -> when it was found missing (epoch ms). */
+  readonly #missing = new Map<string, number>();
+  #batch: NodeCapabilities['batch'] = 'unknown';
+
+  constructor(node: NodeConfig, opts: NodeProberOptions) {
+    const family = FAMILIES[node.chain.family];
+    if (!family) throw new TypeError(`no probe for chain family ${node.chain.family}`);
+    this.node = node;
+    this.#family = family;
+    this.#now = opts.now ?? Date.now;
+    this.#recheckMs = opts.recheckMissingAfterMs ?? 3_600_000;
+    this.#client = new RpcClient({
+      url: node.url,
+      dialect: node.chain.family,
+      dispatcher: opts.dispatcher,
+      credentials: node.credentials,
+      timeoutMs: node.timeoutMs,
+      maxResponseBytes: opts.maxResponseBytes,
+    });
+  }
+
+  get capabilities(): NodeCapabilities {
+    return { batch: this.#batch, missingMethods: [...this.#missing.keys()].sort() };
+  }
+
+  async probe(): Promise<Sample> {
+    const started = performance.now();
+    const now = this.#now();
+    for (const [method, since] of this.#missing) {
+      if (now - since >= this.#recheckMs) this.#missing.delete(method);
+    }
+    let fields: ProbeFields = {};
+    let error: SampleError | undefined;
+    try {
+      fields = await this.#observe();
+      const mismatch = this.#family.checkChain(fields, this.node.chain);
+      if (mismatch) error = toSampleError(new WrongChainError(mismatch.expected, mismatch.actual));
+    } catch (err) {
+      error = toSampleError(err);
+    }
+    const latencyMs = Math.round((performance.now() - started) * 100) / 100;
+    return {
+      nodeId: this.node.id,
+      chain: this.node.chain.name,
+      family: this.node.chain.family,
+      observedAt: this.#now(),
+      latencyMs,
+      ok: error === undefined,
+      ...(error ? { error } : {}),
+      ...fields,
+      missingMethods: [...this.#missing.keys()].sort(),
+    };
+  }
+
+  async #observe(): Promise<ProbeFields> {
+    let plan = this.#family.plan(this.#missingSet());
+    let outcomes = await this.#run(plan);
+    this.#learn(plan, outcomes);
+    // A missing method with a fallback (getnetworkinfo -> getconnectioncount, ...) is asked in
+    // its fallback's form at once, so even the first probe of such a node is complete.
+    const replanned = this.#family.plan(this.#missingSet());
+    const fresh = replanned.filter((m) => !plan.includes(m));
+    if (fresh.length > 0) {
+      const more = await this.#run(fresh);
+      this.#learn(fresh, more);
+      plan = [...plan, ...fresh];
+      outcomes = [...outcomes, ...more];
+    }
+
+    const results = new Map<string, unknown>();
+    let warmup: RpcFailure | undefined;
+    for (let i = 0; i < plan.length; i++) {
+      const o = outcomes[i]!;
+      if (o.ok) results.set(plan[i]!, o.result);
+      else if (o.error.code === RpcErrorCode.WarmingUp) warmup ??= o.error;
+    }
+    // A node loading its block index answers -28 to everything: that is the state to report.
+    if (warmup) throw warmup;
+    const essential = this.#family.essential;
+    if (!essential.some((m) => results.has(m))) {
+      const failed = plan.map((m, i) => ({ m, o: outcomes[i]! })).find(({ m, o }) => essential.includes(m) && !o.ok);
+      if (failed && !failed.o.ok) throw failed.o.error;
+      throw new RpcFailure(RpcErrorCode.MethodUnavailable, `node offers none of ${essential.join(', ')}`);
+    }
+    try {
+      return this.#family.interpret(results, this.node.chain, this.#now());
+    } catch (err) {
+      if (err instanceof InvalidValue) throw new RpcMalformedError(`node sent an invalid value: ${err.message}`, { cause: err });
+      throw err;
+    }
+  }
+
+  async #run(methods: readonly string[]): Promise<RpcOutcome[]> {
+    if (methods.length === 0) return [];
+    if (this.#batch !== 'no' && methods.length > 1) {
+      try {
+        const outcomes = await this.#client.batch(methods.map((method) => ({ method })));
+        this.#batch = 'yes';
+        return outcomes;
+      } catch (err) {
+        if (!(err instanceof RpcFailure) || err.code !== RpcErrorCode.BatchUnsupported) throw err;
+        this.#batch = 'no';
+      }
+    }
+    const settled = await Promise.allSettled(methods.map((m) => this.#client.call(m)));
+    const outcomes = settled.map((s): RpcOutcome =>
+      s.status === 'fulfilled' ? { ok: true, result: s.value } : { ok: false, error: asFailure(s.reason) },
+    );
+    // When every single call failed the same transport way (refused, 401, timeout), that is
+    // the node's state, not a per-method finding.
+    const first = outcomes[0];
+    if (first && !first.ok && outcomes.every((o) => !o.ok && o.error.code === first.error.code) && first.error.code !== RpcErrorCode.MethodUnavailable && first.error.code !== RpcErrorCode.RpcError) {
+      throw first.error;
+    }
+    return outcomes;
+  }
+
+  #learn(methods: readonly string[], outcomes: readonly RpcOutcome[]): void {
+    const now = this.#now();
+    outcomes.forEach((o, i) => {
+      if (!o.ok && o.error.code === RpcErrorCode.MethodUnavailable) this.#missing.set(methods[i]!, now);
+    });
+  }
+
+  #missingSet(): ReadonlySet<string> {
+    return new Set(this.#missing.keys());
+  }
+}
+
+function asFailure(err: unknown): RpcFailure {
+  if (err instanceof RpcFailure) return err;
+  return new RpcFailure(RpcErrorCode.Network, 'unexpected failure', { cause: err });
+}
+
+/** Only our own short messages reach a sample: never a raw cause that could carry secrets. */
+export function toSampleError(err: unknown): SampleError {
+  if (err instanceof WrongChainError) {
+    return { code: err.code, message: err.shortMessage, transient: false, expected: err.expected, actual: err.actual };
+  }
+  if (err instanceof RpcFailure) {
+    return {
+      code: err.code,
+      message: err.shortMessage,
+      transient: err.transient,
+      ...(err.httpStatus !== undefined ? { httpStatus: err.httpStatus } : {}),
+      ...(err.rpcCode !== undefined ? { rpcCode: err.rpcCode } : {}),
+    };
+  }
+  if (err instanceof CredentialsError) return { code: err.code, message: err.message, transient: false };
+  if (err instanceof BaseError) return { code: err.code, message: err.shortMessage, transient: err.transient };
+  return { code: 'PROBE_FAILED', message: 'probe failed unexpectedly', transient: true };
+}

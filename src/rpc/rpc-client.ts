@@ -1,0 +1,180 @@
+import type { Dispatcher } from 'undici';
+import {
+  RpcErrorCode,
+  RpcFailure,
+  RpcHttpError,
+  RpcMalformedError,
+  RpcResponseError,
+} from '../errors/rpc-errors.js';
+import type { Credentials } from './credentials.js';
+import { httpPost } from './http-post.js';
+
+/**
+ * `evm`: JSON-RPC 2.0, errors in 200 bodies (geth and its forks).
+ * `bitcoin`: legacy JSON-RPC 1.0 (defid, paicoind, bitcoind): single-call errors come as HTTP
+ * 400/404/500 with a JSON body that must be read; batches always get 200.
+ */
+export type RpcDialect = 'evm' | 'bitcoin';
+
+export interface RpcClientOptions {
+  /** Credential-free URL. */
+  readonly url: string;
+  readonly dialect: RpcDialect;
+  readonly dispatcher: Dispatcher;
+  readonly credentials?: Credentials | undefined;
+  /** Deadline of one HTTP exchange, ms. */
+  readonly timeoutMs: number;
+  /** Cap on a response body, bytes. */
+  readonly maxResponseBytes: number;
+}
+
+export interface RpcCall {
+  readonly method: string;
+  readonly params?: readonly unknown[];
+}
+
+export type RpcOutcome = { readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly error: RpcFailure };
+
+interface JsonRpcReply {
+  id?: unknown;
+  result?: unknown;
+  error?: unknown;
+}
+
+/**
+ * JSON-RPC over one keep-alive undici dispatcher. Knows the dialects' wire formats and how each
+ * reports errors; knows nothing about chains or health.
+ */
+export class RpcClient {
+  readonly url: string;
+  readonly dialect: RpcDialect;
+  readonly #opts: RpcClientOptions;
+  readonly #version: string;
+
+  constructor(opts: RpcClientOptions) {
+    if (!(opts.timeoutMs > 0)) throw new RangeError('timeoutMs must be > 0');
+    if (!(opts.maxResponseBytes > 0)) throw new RangeError('maxResponseBytes must be > 0');
+    if (/^[a-z][a-z0-9+.-]*:\/\/[^/]*@/i.test(opts.url)) {
+      // Userinfo must have been moved into Credentials by config; never send or log it.
+      throw new TypeError('RpcClient needs a credential-free URL');
+    }
+    this.#opts = opts;
+    this.url = opts.url;
+    this.dialect = opts.dialect;
+    this.#version = opts.dialect === 'evm' ? '2.0' : '1.0';
+  }
+
+  /** One call. Resolves with the result or rejects with an `RpcFailure`. */
+  async call(method: string, params: readonly unknown[] = []): Promise<unknown> {
+    const body = JSON.stringify({ jsonrpc: this.#version, id: 1, method, params });
+    const res = await this.#post(body);
+    const reply = this.#parse(res.text, res.status, method);
+    if (Array.isArray(reply) || reply === null || typeof reply !== 'object') {
+      throw this.#statusOr(res.status, new RpcMalformedError('reply is not a JSON-RPC object', { method, httpStatus: res.status }));
+    }
+    const outcome = this.#outcome(reply as JsonRpcReply, method, res.status);
+    if (outcome.ok) {
+      if (res.status !== 200) throw new RpcHttpError(res.status);
+      return outcome.result;
+    }
+    throw outcome.error;
+  }
+
+  /**
+   * Several calls in one HTTP request. Resolves with one outcome per call, in order; rejects
+   * only when the exchange as a whole failed. A node or proxy that does not take batches
+   * rejects with code `RPC_BATCH_UNSUPPORTED` so the caller can fall back to single calls.
+   */
+  async batch(calls: readonly RpcCall[]): Promise<RpcOutcome[]> {
+    if (calls.length === 0) return [];
+    const payload = calls.map((c, i) => ({ jsonrpc: this.#version, id: i, method: c.method, params: c.params ?? [] }));
+    const res = await this.#post(JSON.stringify(payload));
+    const parsed = this.#parse(res.text, res.status, undefined);
+    if (!Array.isArray(parsed)) {
+      // A single error object in answer to an array: the batch itself was refused
+      // (geth: empty or too large batch; proxies that forbid batches: -32600 / 400).
+      if (parsed && typeof parsed === 'object' && (parsed as JsonRpcReply).error && (res.status === 200 || res.status === 400)) {
+        const err = this.#outcome(parsed as JsonRpcReply, undefined, res.status);
+        throw new RpcFailure(RpcErrorCode.BatchUnsupported, 'node refused a batch request', {
+          cause: err.ok ? undefined : err.error,
+          httpStatus: res.status,
+        });
+      }
+      throw this.#statusOr(res.status, new RpcMalformedError('batch reply is not an array', { httpStatus: res.status }));
+    }
+    if (res.status !== 200) throw new RpcHttpError(res.status);
+    const byId = new Map<number, JsonRpcReply>();
+    for (const item of parsed) {
+      if (item && typeof item === 'object' && typeof (item as JsonRpcReply).id === 'number') {
+        byId.set((item as JsonRpcReply).id as number, item as JsonRpcReply);
+      }
+    }
+    return calls.map((c, i) => {
+      const reply = byId.get(i);
+      if (!reply) return { ok: false, error: new RpcMalformedError('batch reply is missing an element', { method: c.method }) };
+      return this.#outcome(reply, c.method, 200);
+    });
+  }
+
+  async #post(body: string) {
+    const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
+    const creds = this.#opts.credentials;
+    if (creds) headers.authorization = await creds.authorizationHeader();
+    const send = () =>
+      httpPost({
+        url: this.url,
+        body,
+        headers,
+        dispatcher: this.#opts.dispatcher,
+        timeoutMs: this.#opts.timeoutMs,
+        maxResponseBytes: this.#opts.maxResponseBytes,
+      });
+    let res = await send();
+    if (res.status === 401 && creds && creds.invalidate()) {
+      // The node restarted and wrote a new .cookie: read it again and retry once.
+      headers.authorization = await creds.authorizationHeader();
+      res = await send();
+    }
+    // 401/403 come with empty bodies from every node family: nothing to read.
+    if (res.status === 401 || res.status === 403) throw new RpcHttpError(res.status);
+    return res;
+  }
+
+  #parse(text: string, status: number, method: string | undefined): unknown {
+    if (text.length === 0) {
+      throw this.#statusOr(status, new RpcMalformedError('empty response body', { httpStatus: status, ...(method ? { method } : {}) }));
+    }
+    try {
+      return JSON.parse(text);
+    } catch (err) {
+      // Deeply nested or invalid JSON both land here (JSON.parse throws RangeError / SyntaxError).
+      throw this.#statusOr(status, new RpcMalformedError('response is not valid JSON', { cause: err, httpStatus: status, ...(method ? { method } : {}) }));
+    }
+  }
+
+  /** A non-2xx status explains a garbage body better than "malformed" does (e.g. a proxy's 502 page). */
+  #statusOr(status: number, err: RpcFailure): RpcFailure {
+    return status >= 200 && status < 300 ? err : new RpcHttpError(status, { cause: err });
+  }
+
+  #outcome(reply: JsonRpcReply, method: string | undefined, status: number): RpcOutcome {
+    const error = reply.error;
+    if (error !== undefined && error !== null) {
+      if (typeof error === 'object' && typeof (error as { code?: unknown }).code === 'number') {
+        const e = error as { code: number; message?: unknown };
+        return {
+          ok: false,
+          error: new RpcResponseError(e.code, typeof e.message === 'string' ? e.message : '', {
+            httpStatus: status,
+            ...(method ? { method } : {}),
+          }),
+        };
+      }
+      return { ok: false, error: new RpcMalformedError('error member is not a JSON-RPC error object', { httpStatus: status, ...(method ? { method } : {}) }) };
+    }
+    if (!('result' in reply)) {
+      return { ok: false, error: new RpcMalformedError('reply has neither result nor error', { httpStatus: status, ...(method ? { method } : {}) }) };
+    }
+    return { ok: true, result: reply.result };
+  }
+}
