@@ -22,10 +22,10 @@ export interface NodeDefaults {
   readonly timeoutMs: number;
 }
 
-export const NODE_DEFAULTS: NodeDefaults = {
+export const NODE_DEFAULTS: NodeDefaults = Object.freeze({
   // HAProxy's inter is 2 s; most peers poll every 5-30 s. 5 s keeps detection under
   // fall(3) x 5 s + timeout while costing one small batch per node per 5 s.
   intervalMs: 5_000,
   // Below the interval, so a hung node never makes its rounds overlap.
   timeoutMs: 2_000,
-};
+});

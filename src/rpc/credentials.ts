@@ -51,6 +51,14 @@ export class Credentials {
     return had && this.#source.kind === 'cookie';
   }
 
+  /** Same source and secret (config reloads keep probers whose credentials did not change). */
+  sameAs(other: Credentials): boolean {
+    const a = this.#source;
+    const b = other.#source;
+    if (a.kind === 'cookie' || b.kind === 'cookie') return a.kind === b.kind && (a as { path: string }).path === (b as { path: string }).path;
+    return a.username === b.username && a.password === b.password;
+  }
+
   /** Where the credentials come from, for display: never the secret itself. */
   describe(): string {
     return this.#source.kind === 'cookie' ? `cookie file ${this.#source.path}` : 'basic auth';

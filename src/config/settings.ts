@@ -1,0 +1,225 @@
+import { inspect } from 'node:util';
+import { closestName } from './closest-name.js';
+import { ConfigError, type ConfigIssue } from './config-error.js';
+
+export type Role = 'api' | 'worker' | 'all';
+export const ROLES: readonly Role[] = ['api', 'worker', 'all'];
+
+/** pino's levels. */
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Service settings, from the environment. Node-level settings live in the nodes file. */
+export interface Settings {
+  /** NODESENTRY_CONFIG: the nodes file; `--config` on the command line wins. */
+  readonly configPath?: string;
+  /** REDIS_URL: shared store for several replicas; absent = in-process store (one process). Secret: holds the password. */
+  readonly redisUrl?: string;
+  /** PORT: HTTP API port (default 8080; 0 = any free port). */
+  readonly port: number;
+  /** HOST: address the HTTP API binds to (default 0.0.0.0). */
+  readonly host: string;
+  /** LOG_LEVEL (default info). */
+  readonly logLevel: LogLevel;
+  /** NODESENTRY_ROLE: `api` serves, `worker` probes, `all` does both (default). */
+  readonly role: Role;
+  /** NODESENTRY_REDIS_PREFIX: every Redis key starts with `<prefix>:` (default nodesentry). */
+  readonly redisPrefix: string;
+  /** NODESENTRY_CONCURRENCY: probes in flight across all nodes (default 64). */
+  readonly probeConcurrency: number;
+  /** NODESENTRY_PER_HOST_CONCURRENCY: probes in flight to one host (default 8); the global limit still applies. */
+  readonly perHostConcurrency: number;
+  /** NODESENTRY_ADMIN_TOKEN: bearer token for admin routes; absent = admin routes disabled. Secret. */
+  readonly adminToken?: string;
+  /** NODESENTRY_API_KEY: key required on read routes; absent = open. Secret. */
+  readonly apiKey?: string;
+  /** NODESENTRY_MAX_RESPONSE_BYTES: larger RPC responses are cut off and fail (default 4 MiB). */
+  readonly maxResponseBytes: number;
+  /** NODESENTRY_AGENT_PORT: HAProxy agent-check TCP port; absent = no agent listener. */
+  readonly agentPort?: number;
+}
+
+/** Defaults of every setting that has one. */
+export const SETTINGS_DEFAULTS = Object.freeze({
+  port: 8080,
+  host: '0.0.0.0',
+  logLevel: 'info' as LogLevel,
+  role: 'all' as Role,
+  redisPrefix: 'nodesentry',
+  probeConcurrency: 64,
+  perHostConcurrency: 8,
+  // geth refuses requests over 5 MiB; no probe answer comes near 4 MiB, a broken proxy might.
+  maxResponseBytes: 4 * 1024 * 1024,
+});
+
+/** The environment variable behind each setting. */
+export const SETTING_VARIABLES = Object.freeze({
+  configPath: 'NODESENTRY_CONFIG',
+  redisUrl: 'REDIS_URL',
+  port: 'PORT',
+  host: 'HOST',
+  logLevel: 'LOG_LEVEL',
+  role: 'NODESENTRY_ROLE',
+  redisPrefix: 'NODESENTRY_REDIS_PREFIX',
+  probeConcurrency: 'NODESENTRY_CONCURRENCY',
+  perHostConcurrency: 'NODESENTRY_PER_HOST_CONCURRENCY',
+  adminToken: 'NODESENTRY_ADMIN_TOKEN',
+  apiKey: 'NODESENTRY_API_KEY',
+  maxResponseBytes: 'NODESENTRY_MAX_RESPONSE_BYTES',
+  agentPort: 'NODESENTRY_AGENT_PORT',
+} satisfies Record<keyof Settings, string>);
+
+export const MIN_ADMIN_TOKEN_LENGTH = 16;
+const REDACTED = '[redacted]';
+
+/**
+ * Read and validate the service settings. An empty variable counts as unset (compose files
+ * often pass `VAR=`). Messages name the variable and never print a secret's value.
+ * @throws ConfigError (file `environment`) listing every bad variable.
+ */
+export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  const issues: ConfigIssue[] = [];
+  const bad = (variable: string, message: string): undefined => {
+    issues.push({ path: variable, message });
+    return undefined;
+  };
+  const get = (variable: string): string | undefined => {
+    const value = env[variable];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  };
+  const int = (variable: string, fallback: number | undefined, min: number, max: number): number | undefined => {
+    const text = get(variable);
+    if (text === undefined) return fallback;
+    if (!/^\d+$/.test(text)) return bad(variable, `must be a whole number between ${min} and ${max}${shown(text)}`);
+    const value = Number(text);
+    if (value < min || value > max) return bad(variable, `must be between ${min} and ${max}${shown(text)}`);
+    return value;
+  };
+  const oneOf = <T extends string>(variable: string, allowed: readonly T[], fallback: T): T => {
+    const text = get(variable);
+    if (text === undefined) return fallback;
+    const value = text.toLowerCase();
+    if ((allowed as readonly string[]).includes(value)) return value as T;
+    bad(variable, `must be one of ${allowed.join(', ')}${shown(text)}`);
+    return fallback;
+  };
+
+  const configPath = get(SETTING_VARIABLES.configPath);
+
+  const redisUrl = get(SETTING_VARIABLES.redisUrl);
+  if (redisUrl !== undefined) {
+    // Never shown: the URL may carry the Redis password.
+    let url: URL | undefined;
+    try {
+      url = new URL(redisUrl);
+    } catch {
+      bad(SETTING_VARIABLES.redisUrl, 'not a valid URL (expected redis://[user:password@]host[:port][/db] or rediss://...)');
+    }
+    if (url !== undefined && url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+      bad(SETTING_VARIABLES.redisUrl, `unsupported scheme "${url.protocol.slice(0, -1).slice(0, 20)}" (expected redis or rediss)`);
+    }
+  }
+
+  const port = int(SETTING_VARIABLES.port, SETTINGS_DEFAULTS.port, 0, 65_535);
+  const host = get(SETTING_VARIABLES.host) ?? SETTINGS_DEFAULTS.host;
+  if (!/^[A-Za-z0-9.:[\]%_-]{1,253}$/.test(host)) bad(SETTING_VARIABLES.host, 'must be a host name or an IP address');
+  const logLevel = oneOf(SETTING_VARIABLES.logLevel, LOG_LEVELS, SETTINGS_DEFAULTS.logLevel);
+  const role = oneOf(SETTING_VARIABLES.role, ROLES, SETTINGS_DEFAULTS.role);
+  if (role === 'api' && redisUrl === undefined) {
+    // An in-process store is visible to this process only: an api without workers in the same
+    // process has nothing to serve. (A lone worker may still serve HAProxy from its agent port.)
+    bad(SETTING_VARIABLES.role, `api needs ${SETTING_VARIABLES.redisUrl}, shared with the workers (without Redis, run role all)`);
+  }
+  const redisPrefix = get(SETTING_VARIABLES.redisPrefix) ?? SETTINGS_DEFAULTS.redisPrefix;
+  if (!/^[A-Za-z0-9_.:{}-]{1,64}$/.test(redisPrefix)) bad(SETTING_VARIABLES.redisPrefix, 'must be 1-64 letters, digits or _ . : { } -');
+  const probeConcurrency = int(SETTING_VARIABLES.probeConcurrency, SETTINGS_DEFAULTS.probeConcurrency, 1, 10_000);
+  const perHostConcurrency = int(SETTING_VARIABLES.perHostConcurrency, SETTINGS_DEFAULTS.perHostConcurrency, 1, 1_000);
+
+  const adminToken = get(SETTING_VARIABLES.adminToken);
+  if (adminToken !== undefined && adminToken.length < MIN_ADMIN_TOKEN_LENGTH) {
+    bad(SETTING_VARIABLES.adminToken, `must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters when set`);
+  }
+  const apiKey = get(SETTING_VARIABLES.apiKey);
+
+  const maxResponseBytes = int(SETTING_VARIABLES.maxResponseBytes, SETTINGS_DEFAULTS.maxResponseBytes, 1_024, 1_073_741_824);
+  const agentPort = int(SETTING_VARIABLES.agentPort, undefined, 0, 65_535);
+  if (agentPort !== undefined && agentPort !== 0 && agentPort === port) {
+    bad(SETTING_VARIABLES.agentPort, `must differ from ${SETTING_VARIABLES.port} (${port})`);
+  }
+
+  if (issues.length > 0 || port === undefined || probeConcurrency === undefined || perHostConcurrency === undefined || maxResponseBytes === undefined) {
+    throw new ConfigError('environment', issues);
+  }
+  const settings: Settings = {
+    ...(configPath === undefined ? {} : { configPath }),
+    ...(redisUrl === undefined ? {} : { redisUrl }),
+    port,
+    host,
+    logLevel,
+    role,
+    redisPrefix,
+    probeConcurrency,
+    perHostConcurrency,
+    ...(adminToken === undefined ? {} : { adminToken }),
+    ...(apiKey === undefined ? {} : { apiKey }),
+    maxResponseBytes,
+    ...(agentPort === undefined ? {} : { agentPort }),
+  };
+  // Logging the settings object by mistake (pino, console.log, a template string) shows the
+  // redacted view. The secrets stay readable as properties for the code that needs them.
+  Object.defineProperties(settings, {
+    toJSON: { value: () => redactSettings(settings), enumerable: false },
+    [inspect.custom]: { value: () => redactSettings(settings), enumerable: false },
+  });
+  return Object.freeze(settings);
+}
+
+/** The settings as they may be logged: secrets replaced, the Redis password masked. */
+export function redactSettings(settings: Settings): Record<keyof Settings, string | number | undefined> {
+  return {
+    configPath: settings.configPath,
+    redisUrl: settings.redisUrl === undefined ? undefined : redactUrlPassword(settings.redisUrl),
+    port: settings.port,
+    host: settings.host,
+    logLevel: settings.logLevel,
+    role: settings.role,
+    redisPrefix: settings.redisPrefix,
+    probeConcurrency: settings.probeConcurrency,
+    perHostConcurrency: settings.perHostConcurrency,
+    adminToken: settings.adminToken === undefined ? undefined : REDACTED,
+    apiKey: settings.apiKey === undefined ? undefined : REDACTED,
+    maxResponseBytes: settings.maxResponseBytes,
+    agentPort: settings.agentPort,
+  };
+}
+
+/**
+ * `NODESENTRY_*` variables that are not settings but look like a misspelt one, with the name
+ * meant (`NODESENTRY_CONCURENCY` -> `NODESENTRY_CONCURRENCY`), for a start-up warning. Not an
+ * error: operators may keep other `NODESENTRY_*` variables (node passwords) in the environment.
+ */
+export function misspeltSettingVariables(env: NodeJS.ProcessEnv = process.env): { variable: string; meant: string }[] {
+  const known: string[] = Object.values(SETTING_VARIABLES);
+  const found: { variable: string; meant: string }[] = [];
+  for (const variable of Object.keys(env)) {
+    if (known.includes(variable) || !/^(NODESENTRY_|REDIS_|LOG_)/i.test(variable)) continue;
+    const meant = closestName(variable, known);
+    if (meant !== undefined) found.push({ variable, meant });
+  }
+  return found;
+}
+
+function redactUrlPassword(text: string): string {
+  try {
+    const url = new URL(text);
+    if (url.password !== '') url.password = '***';
+    return url.href;
+  } catch {
+    return REDACTED;
+  }
+}
+
+/** The offending value, for non-secret settings, if it is short and plain enough to be safe to echo. */
+function shown(text: string): string {
+  return /^[\w.-]{1,32}$/.test(text) ? ` (got "${text}")` : '';
+}
