@@ -1,0 +1,463 @@
+import type { Logger } from 'pino';
+import type { Dispatcher } from 'undici';
+import { NodeProber } from '../chains/node-prober.js';
+import type { PeerDetail, Sample } from '../chains/sample.js';
+import type { NodeConfig } from '../config/node-config.js';
+import type { HistoryPoint, NodeRecord, Store } from '../store/store.js';
+import type { FleetView } from '../view/fleet-view.js';
+import type { Judge } from './judge.js';
+import { hostKey, ProbeLimiters } from './limiters.js';
+
+export interface PollerOptions {
+  /** This process's name among replicas (in records, leases and logs). */
+  readonly replica: string;
+  readonly store: Store;
+  readonly view: FleetView;
+  readonly judge: Judge;
+  readonly dispatcher: Dispatcher;
+  readonly logger: Logger;
+  /** Probes in flight across the process. Default 64. */
+  readonly concurrency?: number;
+  /** Probes in flight per node host:port. Default 8. */
+  readonly perHostConcurrency?: number;
+  /** Cap on one node response, bytes. Default 4 MiB. */
+  readonly maxResponseBytes?: number;
+  /** Buffered results are written at least this often, ms. Default 250. */
+  readonly flushIntervalMs?: number;
+  /** ... or as soon as this many records are buffered. Default 1000. */
+  readonly flushMaxRecords?: number;
+  /** How often leases are renewed and free nodes claimed, ms. Default 2000. */
+  readonly leaseRenewMs?: number;
+  /** Lease lifetime, ms: a dead replica's nodes are taken over after at most this plus one renewal. Default 3 x leaseRenewMs. */
+  readonly leaseTtlMs?: number;
+  /** Ceiling of the back-off for nodes that keep failing, ms. Default 60 s. */
+  readonly maxBackoffMs?: number;
+  /** Random spread of each interval, as a fraction (0.1 = +-10 %), so nodes do not fire in lockstep. Default 0.1. */
+  readonly jitter?: number;
+  readonly now?: () => number;
+  readonly random?: () => number;
+}
+
+interface Entry {
+  node: NodeConfig;
+  prober: NodeProber;
+  host: string;
+  timer: NodeJS.Timeout | undefined;
+  inFlight: Promise<void> | undefined;
+  /** Consecutive probes while the node's stable state is down (drives the back-off). */
+  downStreak: number;
+}
+
+interface Pending {
+  record: NodeRecord;
+  peers?: readonly PeerDetail[];
+  history: HistoryPoint[];
+}
+
+/** Records outlive a few missed rounds, never many: unrefreshed state must expire, not linger. */
+function recordTtlMs(node: NodeConfig, leaseTtlMs: number): number {
+  return Math.max(3 * node.intervalMs, leaseTtlMs + 2 * node.intervalMs, 15_000);
+}
+
+/**
+ * Keeps every node this replica holds a lease for probed on its own interval (with jitter),
+ * under a global and a per-host concurrency limit. A node's rounds never overlap; a hung node
+ * costs at most its timeout and delays nobody else. Nodes that are changing state are
+ * re-checked sooner (HAProxy's fastinter); nodes that stay down are backed off, never dropped.
+ * Results reach the fleet view at once and Redis in batched pipelines.
+ */
+export class Poller {
+  readonly #o: Required<Omit<PollerOptions, 'now' | 'random'>> & { now: () => number; random: () => number };
+  readonly #limiters: ProbeLimiters;
+  /** Every configured node, by id. */
+  readonly #nodes = new Map<string, NodeConfig>();
+  /** Nodes this replica holds the lease for and schedules. */
+  readonly #owned = new Map<string, Entry>();
+  readonly #pending = new Map<string, Pending>();
+  #flushTimer: NodeJS.Timeout | undefined;
+  #leaseTimer: NodeJS.Timeout | undefined;
+  #flushChain: Promise<void> = Promise.resolve();
+  #leaseRound: Promise<void> | undefined;
+  #started = false;
+  #closed = false;
+  #storeFailing = false;
+  #firstSweepPending = new Set<string>();
+  #firstSweepDone = false;
+  #unsubscribe: (() => void) | undefined;
+  readonly #stats = { probes: 0, flushes: 0, flushFailures: 0, lastFlushMs: 0 };
+
+  constructor(opts: PollerOptions) {
+    const leaseRenewMs = opts.leaseRenewMs ?? 2_000;
+    this.#o = {
+      concurrency: 64,
+      perHostConcurrency: 8,
+      maxResponseBytes: 4 * 1024 * 1024,
+      flushIntervalMs: 250,
+      flushMaxRecords: 1_000,
+      maxBackoffMs: 60_000,
+      jitter: 0.1,
+      ...opts,
+      leaseRenewMs,
+      leaseTtlMs: opts.leaseTtlMs ?? 3 * leaseRenewMs,
+      now: opts.now ?? Date.now,
+      random: opts.random ?? Math.random,
+    };
+    if (this.#o.leaseTtlMs <= leaseRenewMs) throw new RangeError('leaseTtlMs must be longer than leaseRenewMs');
+    this.#limiters = new ProbeLimiters(this.#o.concurrency, this.#o.perHostConcurrency);
+  }
+
+  /** Readiness: every node owned at start has been probed once (or there was nothing to probe). */
+  get firstSweepDone(): boolean {
+    return this.#firstSweepDone;
+  }
+
+  get ownedNodeIds(): string[] {
+    return [...this.#owned.keys()];
+  }
+
+  get stats(): Readonly<{ probes: number; flushes: number; flushFailures: number; lastFlushMs: number; owned: number; inFlight: number; queued: number }> {
+    const p = this.#limiters.pending;
+    return { ...this.#stats, owned: this.#owned.size, inFlight: p.active, queued: p.queued };
+  }
+
+  /**
+   * Set the fleet (start-up and config reloads): adds new nodes, drops removed ones (their
+   * keys are deleted from the store), and re-creates probers of changed ones.
+   */
+  async setNodes(nodes: readonly NodeConfig[]): Promise<{ added: string[]; removed: string[]; changed: string[] }> {
+    const next = new Map(nodes.map((n) => [n.id, n]));
+    const added: string[] = [];
+    const removed: string[] = [];
+    const changed: string[] = [];
+    for (const [id, prev] of this.#nodes) {
+      const n = next.get(id);
+      if (!n) removed.push(id);
+      else if (!sameNode(prev, n)) changed.push(id);
+    }
+    for (const id of next.keys()) if (!this.#nodes.has(id)) added.push(id);
+
+    for (const id of removed) {
+      this.#nodes.delete(id);
+      this.#drop(id);
+      this.#pending.delete(id);
+    }
+    for (const id of changed) {
+      this.#nodes.set(id, next.get(id)!);
+      if (this.#owned.has(id)) {
+        this.#drop(id);
+        this.#own(id, 0);
+      }
+    }
+    for (const id of added) this.#nodes.set(id, next.get(id)!);
+    this.#limiters.retainHosts(new Set([...this.#nodes.values()].map((n) => hostKey(n.url))));
+    if (removed.length > 0) {
+      this.#o.view.remove(removed);
+      try {
+        await this.#o.store.releaseLeases(this.#o.replica, removed);
+        await this.#o.store.removeNodes(removed);
+      } catch (err) {
+        this.#o.logger.warn({ err: errText(err), nodes: removed.length }, 'could not remove deleted nodes from the store yet; their records will expire');
+      }
+    }
+    if (this.#started && (added.length > 0 || changed.length > 0)) await this.#leaseTick();
+    return { added, removed, changed };
+  }
+
+  /** Begin claiming leases and probing. Resolves once the first lease round is done, not the first sweep. */
+  async start(): Promise<void> {
+    if (this.#started || this.#closed) return;
+    this.#started = true;
+    this.#unsubscribe = this.#o.store.subscribe((event) => {
+      // A replica that stopped cleanly handed its nodes over: claim them now, not at the next tick.
+      if (event.type === 'leases-released' && event.replica !== this.#o.replica) void this.#leaseTick();
+    });
+    await this.#leaseTick();
+    this.#firstSweepPending = new Set(this.#owned.keys());
+    if (this.#firstSweepPending.size === 0) this.#firstSweepDone = true;
+    this.#scheduleLeases();
+    this.#scheduleFlush();
+  }
+
+  /**
+   * Probe every owned node once now and write the results (benchmarks, tests, `demo --once`).
+   * Nodes already being probed are awaited, not probed twice.
+   */
+  async sweepOnce(): Promise<Sample[]> {
+    if (!this.#started) {
+      // Without start(), a one-off sweep probes every configured node (single process use).
+      for (const id of this.#nodes.keys()) if (!this.#owned.has(id)) this.#own(id, undefined);
+    }
+    const samples: Sample[] = [];
+    await Promise.all(
+      [...this.#owned.values()].map(async (e) => {
+        if (e.inFlight) await e.inFlight;
+        const s = await this.#probe(e, false);
+        if (s) samples.push(s);
+      }),
+    );
+    await this.flush();
+    return samples;
+  }
+
+  /** Write buffered results now. Never throws; on failure the latest results stay buffered. */
+  flush(): Promise<void> {
+    // Flushes run strictly one after another, so an older batch can never land after a newer one.
+    const next = this.#flushChain.then(() => this.#flushOnce());
+    this.#flushChain = next;
+    return next;
+  }
+
+  /** Stop probing, wait for probes in flight (bounded by their timeouts), write, hand leases over. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#leaseTimer);
+    clearTimeout(this.#flushTimer);
+    this.#unsubscribe?.();
+    for (const e of this.#owned.values()) clearTimeout(e.timer);
+    await Promise.allSettled([...this.#owned.values()].map((e) => e.inFlight));
+    await this.#leaseRound?.catch(() => {});
+    await this.flush();
+    const owned = [...this.#owned.keys()];
+    this.#owned.clear();
+    if (this.#started) {
+      try {
+        await this.#o.store.releaseLeases(this.#o.replica, owned);
+        await this.#o.store.leave(this.#o.replica);
+      } catch (err) {
+        this.#o.logger.warn({ err: errText(err) }, 'could not hand leases over; other replicas take over when they expire');
+      }
+    }
+  }
+
+  // --- leases -------------------------------------------------------------------------------
+
+  #scheduleLeases(): void {
+    if (this.#closed) return;
+    this.#leaseTimer = setTimeout(() => {
+      void this.#leaseTick().finally(() => this.#scheduleLeases());
+    }, this.#o.leaseRenewMs);
+    this.#leaseTimer.unref();
+  }
+
+  #leaseTick(): Promise<void> {
+    // Lease rounds never overlap: a caller during a round shares it.
+    this.#leaseRound ??= this.#leaseRoundOnce().finally(() => {
+      this.#leaseRound = undefined;
+    });
+    return this.#leaseRound;
+  }
+
+  async #leaseRoundOnce(): Promise<void> {
+    if (this.#closed) return;
+    const { store, replica, leaseTtlMs } = this.#o;
+    const ids = [...this.#nodes.keys()];
+    try {
+      await store.heartbeat(replica, leaseTtlMs);
+      const live = await store.liveReplicas();
+      const replicas = Math.max(1, live.includes(replica) ? live.length : live.length + 1);
+      // Fair share, so a new replica gets work: leases over the share are not renewed and are
+      // released at once below, so another replica claims them without waiting for expiry.
+      const max = Math.ceil(ids.length / replicas);
+      const held = new Set(await store.claimLeases(replica, ids, leaseTtlMs, max));
+      if (this.#closed) return;
+      const lost = [...this.#owned.keys()].filter((id) => !held.has(id));
+      for (const id of lost) this.#drop(id);
+      if (lost.length > 0) await store.releaseLeases(replica, lost).catch(() => {});
+      for (const id of held) if (!this.#owned.has(id) && this.#nodes.has(id)) this.#own(id, this.#firstDelay(id));
+      if (this.#storeFailing) {
+        this.#storeFailing = false;
+        this.#o.logger.info('store reachable again; leases renewed');
+      }
+    } catch (err) {
+      // Store down: keep probing what we hold. Another replica may take a lease over once it
+      // expires, at worst polling a node twice for a moment, never not at all.
+      if (!this.#storeFailing) {
+        this.#storeFailing = true;
+        this.#o.logger.warn({ err: errText(err) }, 'store unreachable: leases not renewed, probing continues from memory');
+      }
+      if (this.#owned.size === 0) for (const id of ids) this.#own(id, this.#firstDelay(id));
+    }
+  }
+
+  /** After a takeover, continue the node's rhythm: probe when its last sample is one interval old. */
+  #firstDelay(id: string): number {
+    const node = this.#nodes.get(id)!;
+    const last = this.#o.view.get(id)?.sample.observedAt;
+    if (last === undefined) return Math.floor(this.#o.random() * Math.min(node.intervalMs, 1_000));
+    return Math.max(0, last + node.intervalMs - this.#o.now());
+  }
+
+  #own(id: string, delayMs: number | undefined): void {
+    const node = this.#nodes.get(id);
+    if (!node || this.#owned.has(id)) return;
+    const entry: Entry = {
+      node,
+      prober: new NodeProber(node, { dispatcher: this.#o.dispatcher, maxResponseBytes: this.#o.maxResponseBytes, now: this.#o.now }),
+      host: hostKey(node.url),
+      timer: undefined,
+      inFlight: undefined,
+      downStreak: 0,
+    };
+    this.#owned.set(id, entry);
+    if (delayMs !== undefined && this.#started) this.#schedule(entry, delayMs);
+  }
+
+  #drop(id: string): void {
+    const e = this.#owned.get(id);
+    if (!e) return;
+    clearTimeout(e.timer);
+    this.#owned.delete(id);
+    this.#firstSweepPending.delete(id);
+  }
+
+  // --- probing ------------------------------------------------------------------------------
+
+  #schedule(e: Entry, delayMs: number): void {
+    if (this.#closed || this.#owned.get(e.node.id) !== e) return;
+    clearTimeout(e.timer);
+    e.timer = setTimeout(() => {
+      e.timer = undefined;
+      void this.#probe(e, true);
+    }, delayMs);
+    e.timer.unref();
+  }
+
+  async #probe(e: Entry, reschedule: boolean): Promise<Sample | undefined> {
+    if (e.inFlight) return undefined; // rounds never overlap
+    let sample: Sample | undefined;
+    let delay = e.node.intervalMs;
+    const run = async () => {
+      sample = await this.#limiters.run(e.host, () => e.prober.probe());
+      this.#stats.probes++;
+      delay = this.#accept(e, sample);
+    };
+    e.inFlight = run()
+      .catch((err) => this.#o.logger.error({ err: errText(err), node: e.node.id }, 'probe handling failed'))
+      .finally(() => {
+        e.inFlight = undefined;
+      });
+    await e.inFlight;
+    if (this.#firstSweepPending.delete(e.node.id) && this.#firstSweepPending.size === 0 && !this.#firstSweepDone) {
+      this.#firstSweepDone = true;
+      this.#o.logger.info({ nodes: this.#owned.size }, 'first sweep complete');
+    }
+    if (reschedule) this.#schedule(e, this.#jittered(delay));
+    return sample;
+  }
+
+  /** Judge, buffer for the store, publish to the view; returns the delay until the next probe. */
+  #accept(e: Entry, sample: Sample): number {
+    const now = this.#o.now();
+    const verdict = this.#o.judge.judge(e.node, sample, now);
+    const { peerList, ...compact } = sample;
+    const record: NodeRecord = { ...verdict.record, sample: compact };
+    this.#o.view.ingest([record]);
+
+    const point: HistoryPoint = {
+      t: sample.observedAt,
+      ok: sample.ok,
+      latencyMs: sample.latencyMs,
+      ...(sample.peers ? { peers: sample.peers.total } : {}),
+      ...(sample.height !== undefined ? { height: sample.height } : {}),
+      ...(sample.netTotals ? { bytesRecv: sample.netTotals.totalBytesRecv, bytesSent: sample.netTotals.totalBytesSent } : {}),
+    };
+    const prev = this.#pending.get(e.node.id);
+    const history = prev ? prev.history : [];
+    // While Redis is away, keep a bounded backlog of history per node, newest last.
+    history.push(point);
+    if (history.length > 60) history.splice(0, history.length - 60);
+    this.#pending.set(e.node.id, { record, history, ...(peerList ? { peers: peerList } : prev?.peers ? { peers: prev.peers } : {}) });
+    if (this.#pending.size >= this.#o.flushMaxRecords) void this.flush();
+
+    if (verdict.transition) {
+      const t = verdict.transition;
+      const event = { type: 'transition' as const, nodeId: e.node.id, chain: e.node.chain.name, from: t.from, to: t.to, reasons: [...t.reasons], at: now, replica: this.#o.replica };
+      // Logged once, here, by the replica that saw it; published for the others.
+      const level = t.to === 'healthy' ? 'info' : 'warn';
+      this.#o.logger[level]({ node: e.node.id, chain: e.node.chain.name, from: t.from, to: t.to, reasons: t.reasons }, `node ${e.node.id} ${t.from} -> ${t.to}`);
+      this.#o.view.emitLocal(event);
+      this.#o.store.publish(event).catch(() => {});
+    }
+
+    if (verdict.down && !verdict.changing) {
+      e.downStreak++;
+      return Math.min(e.node.intervalMs * 2 ** Math.min(e.downStreak, 16), Math.max(this.#o.maxBackoffMs, e.node.intervalMs));
+    }
+    e.downStreak = 0;
+    if (verdict.changing) return Math.max(Math.min(e.node.intervalMs, 250), Math.floor(e.node.intervalMs / 3));
+    return e.node.intervalMs;
+  }
+
+  #jittered(ms: number): number {
+    const j = this.#o.jitter;
+    return Math.max(0, Math.round(ms * (1 - j + 2 * j * this.#o.random())));
+  }
+
+  // --- writing ------------------------------------------------------------------------------
+
+  #scheduleFlush(): void {
+    if (this.#closed) return;
+    this.#flushTimer = setTimeout(() => {
+      void this.flush().finally(() => this.#scheduleFlush());
+    }, this.#o.flushIntervalMs);
+    this.#flushTimer.unref();
+  }
+
+  async #flushOnce(): Promise<void> {
+    if (this.#pending.size === 0) return;
+    const batch = [...this.#pending.values()];
+    this.#pending.clear();
+    const started = performance.now();
+    const peers = new Map<string, readonly PeerDetail[]>();
+    for (const p of batch) if (p.peers) peers.set(p.record.nodeId, p.peers);
+    const now = this.#o.now();
+    const chains = this.#o.judge.chainFacts(now);
+    for (const c of chains) this.#o.view.setChainFacts(c);
+    const ttl = Math.max(...batch.map((p) => recordTtlMs(this.#nodes.get(p.record.nodeId) ?? { intervalMs: 5_000 } as NodeConfig, this.#o.leaseTtlMs)));
+    try {
+      await this.#o.store.writeSweep(
+        {
+          records: batch.map((p) => p.record),
+          peers,
+          history: batch.flatMap((p) => p.history.map((point) => ({ nodeId: p.record.nodeId, point }))),
+          chains,
+        },
+        ttl,
+      );
+      this.#stats.flushes++;
+      this.#stats.lastFlushMs = performance.now() - started;
+    } catch (err) {
+      this.#stats.flushFailures++;
+      // Put back what is not superseded by a newer result meanwhile; latest state wins.
+      for (const p of batch) {
+        const newer = this.#pending.get(p.record.nodeId);
+        if (!newer) this.#pending.set(p.record.nodeId, p);
+        else newer.history.unshift(...p.history.slice(-(60 - newer.history.length)));
+      }
+      if (!this.#storeFailing) {
+        this.#storeFailing = true;
+        this.#o.logger.warn({ err: errText(err), buffered: this.#pending.size }, 'store write failed; results stay in memory and are written when it returns');
+      }
+    }
+  }
+}
+
+function sameNode(a: NodeConfig, b: NodeConfig): boolean {
+  return (
+    a.url === b.url &&
+    JSON.stringify(a.chain) === JSON.stringify(b.chain) &&
+    a.intervalMs === b.intervalMs &&
+    a.timeoutMs === b.timeoutMs &&
+    a.tier === b.tier &&
+    (a.credentials === b.credentials || (a.credentials !== undefined && b.credentials !== undefined && a.credentials.sameAs(b.credentials))) &&
+    a.tags.join('\u0000') === b.tags.join('\u0000')
+  );
+}
+
+function errText(err: unknown): string {
+  if (err && typeof err === 'object' && 'code' in err && typeof (err as { code: unknown }).code === 'string') {
+    return `${(err as { code: string }).code}: ${(err as unknown as Error).message}`;
+  }
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,122 @@
+import type { PeerDetail, Sample } from '../chains/sample.js';
+
+/**
+ * The one interface the domain talks to for shared state. Two implementations: Redis (many
+ * replicas share one view) and in-process (one instance, the embedded default). One contract
+ * test suite runs against both.
+ *
+ * Everything stored carries when it was observed and which replica wrote it, and expires: a
+ * value nobody refreshes disappears instead of being served as fresh. Health is opaque JSON to
+ * the store (the health core owns its shape).
+ */
+export interface NodeRecord {
+  readonly nodeId: string;
+  readonly chain: string;
+  /** Latest sample, without `peerList` (kept apart: it is large and rarely read). */
+  readonly sample: Sample;
+  /** The health core's persisted state for this node (JSON). */
+  readonly health: unknown;
+  /** Replica that wrote the record. */
+  readonly replica: string;
+  /** Epoch ms when the record was written. */
+  readonly writtenAt: number;
+}
+
+/** One compact point of a node's history (for rates and sparklines). */
+export interface HistoryPoint {
+  /** Epoch ms (sample.observedAt). */
+  readonly t: number;
+  readonly ok: boolean;
+  readonly latencyMs: number;
+  readonly peers?: number;
+  readonly height?: number;
+  readonly bytesRecv?: number;
+  readonly bytesSent?: number;
+}
+
+/** Per-chain facts computed by workers (e.g. the corroborated reference head). JSON. */
+export interface ChainFacts {
+  readonly chain: string;
+  readonly facts: unknown;
+  readonly replica: string;
+  readonly writtenAt: number;
+}
+
+/** An operator's drain of a node: who and when, visible to every replica. */
+export interface Drain {
+  readonly nodeId: string;
+  readonly by: string;
+  readonly at: number;
+  readonly reason?: string;
+}
+
+/** What one sweep writes, in one batch of round trips. */
+export interface SweepWrite {
+  readonly records: readonly NodeRecord[];
+  /** Peer lists by node id (only for samples that had one). */
+  readonly peers?: ReadonlyMap<string, readonly PeerDetail[]>;
+  readonly history?: ReadonlyArray<{ readonly nodeId: string; readonly point: HistoryPoint }>;
+  readonly chains?: readonly ChainFacts[];
+}
+
+export type StoreEvent =
+  /** Records written by some replica (batched: one event per write batch). */
+  | { readonly type: 'records'; readonly records: readonly NodeRecord[] }
+  /** A node's health state changed (for logs, SSE, dashboards). */
+  | { readonly type: 'transition'; readonly nodeId: string; readonly chain: string; readonly from: string; readonly to: string; readonly reasons: readonly string[]; readonly at: number; readonly replica: string }
+  | { readonly type: 'chain'; readonly facts: ChainFacts }
+  | { readonly type: 'drain'; readonly nodeId: string; readonly drain: Drain | null }
+  /** A replica gave up leases (clean stop): others should claim at once. */
+  | { readonly type: 'leases-released'; readonly replica: string; readonly nodeIds: readonly string[] }
+  | { readonly type: 'nodes-removed'; readonly nodeIds: readonly string[] };
+
+export type StoreEventHandler = (event: StoreEvent) => void;
+
+/** Connection state as seen by the service (readiness, staleness marks). */
+export type StoreHealth = { readonly connected: boolean; readonly since: number; readonly lastError?: string };
+
+export interface Store {
+  /** `memory` or `redis`, for /readyz and logs. */
+  readonly kind: 'memory' | 'redis';
+
+  /** Write a sweep's results: pipelined, a bounded number of round trips regardless of size. */
+  writeSweep(write: SweepWrite, ttlMs: number): Promise<void>;
+  /** Latest records of these nodes (missing or expired ones are absent from the map). */
+  getNodes(nodeIds: readonly string[]): Promise<Map<string, NodeRecord>>;
+  /** Every live record under the prefix. */
+  getAllNodes(): Promise<NodeRecord[]>;
+  getPeers(nodeId: string): Promise<PeerDetail[] | undefined>;
+  /** Newest first, at most `limit` points. */
+  getHistory(nodeId: string, limit: number): Promise<HistoryPoint[]>;
+  getChainFacts(chain: string): Promise<ChainFacts | undefined>;
+  /** Delete everything kept for these nodes (removed from config). */
+  removeNodes(nodeIds: readonly string[]): Promise<void>;
+
+  setDrain(nodeId: string, drain: Drain | null): Promise<void>;
+  getDrains(): Promise<Map<string, Drain>>;
+
+  /** Append to the audit log of operator actions (bounded). Newest first on read. */
+  appendAudit(entry: unknown): Promise<void>;
+  getAudit(limit: number): Promise<unknown[]>;
+
+  /**
+   * Leases: which replica polls which node. `claim` renews the leases this replica holds among
+   * `nodeIds` and takes free ones, up to `max` held in total; returns the ids held afterwards.
+   */
+  claimLeases(replica: string, nodeIds: readonly string[], ttlMs: number, max: number): Promise<string[]>;
+  /** Give these leases up (only those held by `replica`) and tell the others. */
+  releaseLeases(replica: string, nodeIds: readonly string[]): Promise<void>;
+  /** Heartbeat of a live replica; `liveReplicas` lists those whose heartbeat has not expired. */
+  heartbeat(replica: string, ttlMs: number): Promise<void>;
+  liveReplicas(): Promise<string[]>;
+  /** Remove this replica's heartbeat at once (clean stop). */
+  leave(replica: string): Promise<void>;
+
+  publish(event: StoreEvent): Promise<void>;
+  /** Events from every replica, this one included. Returns an unsubscribe function. */
+  subscribe(handler: StoreEventHandler): () => void;
+
+  health(): StoreHealth;
+  /** Waits for in-flight writes, then closes connections. Safe to call twice. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,177 @@
+import type { ChainFacts, Drain, NodeRecord, Store, StoreEvent } from '../store/store.js';
+
+export type ViewListener = (event: StoreEvent) => void;
+
+export interface FleetViewOptions {
+  readonly store: Store;
+  readonly onWarning?: (msg: string, data?: object) => void;
+}
+
+/**
+ * This process's in-memory picture of the whole fleet: every node's latest record, chain
+ * facts and drains. Fed by this replica's own results at once and by the store's events from
+ * every other replica, so API answers never wait on Redis or on a node. Records only move
+ * forward in time: an older record arriving late (events from another replica, a reload from
+ * Redis) never replaces a newer one.
+ */
+export class FleetView {
+  readonly #store: Store;
+  readonly #records = new Map<string, NodeRecord>();
+  readonly #chains = new Map<string, ChainFacts>();
+  #drains = new Map<string, Drain>();
+  readonly #listeners = new Set<ViewListener>();
+  readonly #onWarning: (msg: string, data?: object) => void;
+  #unsubscribe: (() => void) | undefined;
+  #loaded = false;
+  /** Epoch ms of the last successful sync with the store (initial load or event). */
+  #lastStoreContact = 0;
+
+  constructor(opts: FleetViewOptions) {
+    this.#store = opts.store;
+    this.#onWarning = opts.onWarning ?? (() => {});
+  }
+
+  /** Subscribe to the store's events, then load what is already there. */
+  async start(): Promise<void> {
+    if (this.#unsubscribe) return;
+    this.#unsubscribe = this.#store.subscribe((event) => this.#apply(event));
+    await this.reload();
+  }
+
+  /** (Re)load everything from the store; used at start and after the store reconnects. */
+  async reload(): Promise<boolean> {
+    try {
+      const [records, drains] = await Promise.all([this.#store.getAllNodes(), this.#store.getDrains()]);
+      for (const r of records) this.#upsert(r);
+      this.#drains = drains;
+      this.#loaded = true;
+      this.#lastStoreContact = Date.now();
+      return true;
+    } catch (err) {
+      this.#onWarning('could not load the fleet view from the store; serving what is in memory', { error: (err as Error).message });
+      return false;
+    }
+  }
+
+  get loaded(): boolean {
+    return this.#loaded;
+  }
+
+  get lastStoreContact(): number {
+    return this.#lastStoreContact;
+  }
+
+  /** Records produced by this replica: visible at once, before (and regardless of) Redis. */
+  ingest(records: readonly NodeRecord[]): void {
+    const accepted: NodeRecord[] = [];
+    for (const r of records) if (this.#upsert(r)) accepted.push(r);
+    if (accepted.length > 0) this.#emit({ type: 'records', records: accepted });
+  }
+
+  setChainFacts(facts: ChainFacts): void {
+    this.#chains.set(facts.chain, facts);
+  }
+
+  get(nodeId: string): NodeRecord | undefined {
+    return this.#records.get(nodeId);
+  }
+
+  records(): IterableIterator<NodeRecord> {
+    return this.#records.values();
+  }
+
+  get size(): number {
+    return this.#records.size;
+  }
+
+  chainFacts(chain: string): ChainFacts | undefined {
+    return this.#chains.get(chain);
+  }
+
+  drain(nodeId: string): Drain | undefined {
+    return this.#drains.get(nodeId);
+  }
+
+  drains(): ReadonlyMap<string, Drain> {
+    return this.#drains;
+  }
+
+  /** Apply a drain locally at once (the store's event confirms it for every replica). */
+  setDrain(nodeId: string, drain: Drain | null): void {
+    if (drain) this.#drains.set(nodeId, drain);
+    else this.#drains.delete(nodeId);
+  }
+
+  remove(nodeIds: readonly string[]): void {
+    for (const id of nodeIds) {
+      this.#records.delete(id);
+      this.#drains.delete(id);
+    }
+  }
+
+  /** Local listeners (SSE, metrics, logs) see every event this view applies. */
+  on(listener: ViewListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Emit an event to local listeners only (e.g. a transition this replica decided). */
+  emitLocal(event: StoreEvent): void {
+    this.#emit(event);
+  }
+
+  close(): void {
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
+    this.#listeners.clear();
+  }
+
+  #apply(event: StoreEvent): void {
+    this.#lastStoreContact = Date.now();
+    switch (event.type) {
+      case 'records': {
+        const accepted = event.records.filter((r) => this.#upsert(r));
+        if (accepted.length > 0) this.#emit({ type: 'records', records: accepted });
+        return;
+      }
+      case 'chain':
+        this.#chains.set(event.facts.chain, event.facts);
+        break;
+      case 'drain':
+        this.setDrain(event.nodeId, event.drain);
+        break;
+      case 'nodes-removed':
+        this.remove(event.nodeIds);
+        break;
+      case 'transition':
+      case 'leases-released':
+        break;
+      default:
+        this.#onWarning('ignoring an unknown store event', { type: (event as { type?: unknown }).type });
+        return;
+    }
+    this.#emit(event);
+  }
+
+  #upsert(r: NodeRecord): boolean {
+    if (!r || typeof r.nodeId !== 'string' || !r.sample || typeof r.sample.observedAt !== 'number') {
+      this.#onWarning('ignoring a malformed node record');
+      return false;
+    }
+    const prev = this.#records.get(r.nodeId);
+    if (prev && prev.sample.observedAt > r.sample.observedAt) return false;
+    if (prev && prev.sample.observedAt === r.sample.observedAt && prev.writtenAt >= r.writtenAt) return false;
+    this.#records.set(r.nodeId, r);
+    return true;
+  }
+
+  #emit(event: StoreEvent): void {
+    for (const l of this.#listeners) {
+      try {
+        l(event);
+      } catch (err) {
+        this.#onWarning('a fleet view listener failed', { error: (err as Error).message });
+      }
+    }
+  }
+}
