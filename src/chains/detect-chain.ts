@@ -50,7 +50,8 @@ export async function detectChain(opts: DetectOptions): Promise<ChainSpec> {
   }
   const testnet = network !== 'main';
   if (/defichain/i.test(subversion)) return withNetwork(BUILTIN_CHAINS[testnet ? 'defichain-testnet' : 'defichain']!, network);
-  if (/pai/i.test(subversion)) return withNetwork(BUILTIN_CHAINS[testnet ? 'pai-testnet' : 'pai']!, network);
+  // paicoind calls itself "Turing" in its subversion (clientversion.cpp), older forks "PAI".
+  if (/turing|pai/i.test(subversion)) return withNetwork(BUILTIN_CHAINS[testnet ? 'pai-testnet' : 'pai']!, network);
   return { name: 'bitcoin', family: 'bitcoin', networkName: network, ...GENERIC_DEFAULTS.bitcoin };
 }
 
