@@ -1,0 +1,89 @@
+/**
+ * Every Redis key and channel nodesentry uses, built here and nowhere else (as bullmq's
+ * queue-keys), from one configurable prefix.
+ *
+ * The whole prefix is wrapped in ONE hash tag: `{nodesentry}:node:<id>`. Redis Cluster hashes
+ * only the part inside the first `{...}`, so every key lands in the same slot and multi-key
+ * Lua scripts (lease claims, index pruning) and pipelines work unchanged on a cluster. The
+ * price is that one prefix never spreads over several shards. We accept it: nodesentry's data
+ * is small (a few MB of records for 10k nodes, plus capped history), far below what one shard
+ * holds. To spread load, run several deployments with different prefixes.
+ */
+export const DEFAULT_PREFIX = 'nodesentry';
+
+/** Anything but braces (they would break the hash tag), whitespace and glob metacharacters. */
+const PREFIX_PATTERN = /^[A-Za-z0-9_.:@/-]{1,100}$/;
+
+export interface StoreKeys {
+  /** The prefix as configured, e.g. `nodesentry`. */
+  readonly prefix: string;
+  /** The hash-tagged prefix every key starts with, e.g. `{nodesentry}`. */
+  readonly tag: string;
+  /** Set of known node ids (pruned lazily when a record has expired). */
+  readonly nodeIndex: string;
+  node(nodeId: string): string;
+  peers(nodeId: string): string;
+  history(nodeId: string): string;
+  chain(chain: string): string;
+  /** Hash nodeId -> Drain JSON. */
+  readonly drains: string;
+  readonly audit: string;
+  lease(nodeId: string): string;
+  /** Sorted set of live replicas, scored by heartbeat expiry (Redis server clock, epoch ms). */
+  readonly replicas: string;
+  /** The one pub/sub channel every replica publishes to and listens on. */
+  readonly events: string;
+}
+
+/** Throws a TypeError naming the problem (the prefix is not a secret; it is safe to repeat). */
+export function validatePrefix(prefix: string): void {
+  if (!PREFIX_PATTERN.test(prefix)) {
+    throw new TypeError(`invalid store prefix ${JSON.stringify(prefix)}: use 1-100 characters of A-Z a-z 0-9 _ . : @ / - (no braces, spaces or glob characters)`);
+  }
+}
+
+export function createStoreKeys(prefix: string = DEFAULT_PREFIX): StoreKeys {
+  validatePrefix(prefix);
+  const tag = `{${prefix}}`;
+  return {
+    prefix,
+    tag,
+    nodeIndex: `${tag}:nodes`,
+    node: (nodeId) => `${tag}:node:${nodeId}`,
+    peers: (nodeId) => `${tag}:peers:${nodeId}`,
+    history: (nodeId) => `${tag}:history:${nodeId}`,
+    chain: (chain) => `${tag}:chain:${chain}`,
+    drains: `${tag}:drains`,
+    audit: `${tag}:audit`,
+    lease: (nodeId) => `${tag}:lease:${nodeId}`,
+    replicas: `${tag}:replicas`,
+    events: `${tag}:events`,
+  };
+}
+
+export interface KeyDescription {
+  /** Key (or channel) name pattern with the prefix filled in, e.g. `{nodesentry}:node:<nodeId>`. */
+  readonly pattern: string;
+  /** Redis type: string, set, list, hash, zset, or channel. */
+  readonly type: 'string' | 'set' | 'list' | 'hash' | 'zset' | 'channel';
+  /** How long it lives. */
+  readonly ttl: string;
+  readonly purpose: string;
+}
+
+/** Every key and channel under `prefix`, for the README and operators (`redis-cli --scan`). */
+export function describeStoreKeys(prefix: string = DEFAULT_PREFIX): KeyDescription[] {
+  const k = createStoreKeys(prefix);
+  return [
+    { pattern: k.node('<nodeId>'), type: 'string', ttl: 'sweep TTL (PX, refreshed by every sweep)', purpose: 'latest NodeRecord as JSON ({v:1, ...}): sample without peerList, health state, writer replica, writtenAt' },
+    { pattern: k.nodeIndex, type: 'set', ttl: 'none (members pruned lazily when their record has expired)', purpose: 'ids of nodes that have a record; getAllNodes = SMEMBERS + chunked MGET' },
+    { pattern: k.peers('<nodeId>'), type: 'string', ttl: 'sweep TTL (same as the record)', purpose: 'peer list of the latest sample as JSON ({v:1, peers})' },
+    { pattern: k.history('<nodeId>'), type: 'list', ttl: 'historyTtlMs (default 1 day), refreshed on every push', purpose: 'compact history points as JSON, newest first, capped at historyLimit (default 360)' },
+    { pattern: k.chain('<chain>'), type: 'string', ttl: 'sweep TTL', purpose: 'per-chain facts computed by workers (e.g. reference head) as JSON ({v:1, ...})' },
+    { pattern: k.drains, type: 'hash', ttl: 'none (an operator\'s decision persists)', purpose: 'nodeId -> Drain JSON ({v:1, nodeId, by, at, reason?})' },
+    { pattern: k.audit, type: 'list', ttl: 'none', purpose: 'operator actions as JSON ({v:1, at, entry}), newest first, capped at auditLimit (default 1000)' },
+    { pattern: k.lease('<nodeId>'), type: 'string', ttl: 'lease TTL (PX, renewed by the holder\'s claims)', purpose: 'id of the replica that polls this node' },
+    { pattern: k.replicas, type: 'zset', ttl: 'longest heartbeat TTL (members past their score are ignored and pruned)', purpose: 'live replicas: member = replica id, score = heartbeat expiry in epoch ms by the Redis server clock' },
+    { pattern: k.events, type: 'channel', ttl: 'pub/sub (not stored)', purpose: 'StoreEvent JSON ({v:1, type, ...}) from every replica: records, transition, chain, drain, leases-released, nodes-removed' },
+  ];
+}

@@ -1,0 +1,360 @@
+import type { PeerDetail } from '../chains/sample.js';
+import type { ChainFacts, Drain, HistoryPoint, NodeRecord, Store, StoreEvent, StoreEventHandler, StoreHealth, SweepWrite } from './store.js';
+import {
+  decodeAudit,
+  decodeChainFacts,
+  decodeDrain,
+  decodeEvent,
+  decodeHistoryPoint,
+  decodePeers,
+  decodeRecord,
+  encodeAudit,
+  encodeChainFacts,
+  encodeDrain,
+  encodeEvent,
+  encodeHistoryPoint,
+  encodePeers,
+  encodeRecord,
+  encodeRecordsEvent,
+  type Decoded,
+} from './store-codec.js';
+import { StoreClosedError } from './store-errors.js';
+import { DEFAULT_SWEEP_BATCH_SIZE, planSweep } from './sweep-plan.js';
+import { checkReplica, positiveInt } from './validate-args.js';
+import { WarnOnce, type StoreWarningSink } from './warn-once.js';
+
+export interface MemoryStoreOptions {
+  /** Clock for every TTL, epoch ms. Default `Date.now` (tests inject their own). */
+  readonly now?: () => number;
+  /** History points kept per node. Default 360. */
+  readonly historyLimit?: number;
+  /** Audit entries kept. Default 1000. */
+  readonly auditLimit?: number;
+  /** How long a node's history outlives its last push, ms. Default 86_400_000 (1 day). */
+  readonly historyTtlMs?: number;
+  /** Nodes per batch in writeSweep (one `records` event per batch, as on Redis). Default 1000. */
+  readonly sweepBatchSize?: number;
+  /** Event handlers that threw. Default: ignore. */
+  readonly onWarning?: StoreWarningSink;
+}
+
+interface Expiring<T> {
+  value: T;
+  expiresAt: number;
+}
+
+/**
+ * The Store in-process: one instance, no Redis (the embedded default). Same semantics as
+ * RedisStore: values are kept as the same JSON (so what comes back is a fresh copy, exactly as
+ * Redis would return it), TTLs expire by the injected clock (checked on read, no timers), history
+ * and audit are capped, leases and heartbeats expire, and events reach subscribers
+ * asynchronously after `publish`, never inside it. Two MemoryStores share nothing.
+ */
+export class MemoryStore implements Store {
+  readonly kind = 'memory' as const;
+
+  private readonly now: () => number;
+  private readonly historyLimit: number;
+  private readonly auditLimit: number;
+  private readonly historyTtlMs: number;
+  private readonly sweepBatchSize: number;
+  private readonly warnings: WarnOnce;
+
+  private readonly records = new Map<string, Expiring<string>>();
+  private readonly peers = new Map<string, Expiring<string>>();
+  private readonly history = new Map<string, Expiring<string[]>>();
+  private readonly chains = new Map<string, Expiring<string>>();
+  private readonly drains = new Map<string, string>();
+  /** Newest first. */
+  private audit: string[] = [];
+  /** nodeId -> replica holding the lease. */
+  private readonly leases = new Map<string, Expiring<string>>();
+  /** replica -> heartbeat expiry. */
+  private readonly replicas = new Map<string, number>();
+  private readonly handlers = new Set<StoreEventHandler>();
+  private readonly since: number;
+  private closed = false;
+  private closedAt = 0;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    this.now = options.now ?? Date.now;
+    this.historyLimit = positiveInt('historyLimit', options.historyLimit ?? 360);
+    this.auditLimit = positiveInt('auditLimit', options.auditLimit ?? 1000);
+    this.historyTtlMs = positiveInt('historyTtlMs', options.historyTtlMs ?? 86_400_000);
+    this.sweepBatchSize = positiveInt('sweepBatchSize', options.sweepBatchSize ?? DEFAULT_SWEEP_BATCH_SIZE);
+    this.warnings = new WarnOnce(options.onWarning);
+    this.since = this.now();
+  }
+
+  health(): StoreHealth {
+    return this.closed ? { connected: false, since: this.closedAt } : { connected: true, since: this.since };
+  }
+
+  // --- records --------------------------------------------------------------------------------
+
+  writeSweep(write: SweepWrite, ttlMs: number): Promise<void> {
+    return this.run('writeSweep', () => {
+      const px = positiveInt('ttlMs', Math.ceil(ttlMs));
+      const batches = planSweep(write, this.sweepBatchSize);
+      this.purgeExpired();
+      const now = this.now();
+      for (const batch of batches) {
+        const encoded: string[] = [];
+        for (const node of batch.nodes) {
+          if (node.peers) this.peers.set(node.nodeId, { value: encodePeers(node.peers), expiresAt: now + px });
+          if (node.history.length > 0) {
+            const old = this.live(this.history, node.nodeId)?.value ?? [];
+            const pushed = node.history.map(encodeHistoryPoint).reverse();
+            this.history.set(node.nodeId, { value: [...pushed, ...old].slice(0, this.historyLimit), expiresAt: now + this.historyTtlMs });
+          }
+          if (node.record) {
+            const json = encodeRecord(node.record);
+            this.records.set(node.nodeId, { value: json, expiresAt: now + px });
+            encoded.push(json);
+          }
+        }
+        if (encoded.length > 0) this.emit(encodeRecordsEvent(encoded));
+        for (const facts of batch.chains) {
+          this.chains.set(facts.chain, { value: encodeChainFacts(facts), expiresAt: now + px });
+          this.emit(encodeEvent({ type: 'chain', facts }));
+        }
+      }
+    });
+  }
+
+  getNodes(nodeIds: readonly string[]): Promise<Map<string, NodeRecord>> {
+    return this.run('getNodes', () => {
+      const out = new Map<string, NodeRecord>();
+      for (const id of nodeIds) {
+        const raw = this.live(this.records, id);
+        const record = raw && this.decoded(decodeRecord(raw.value, id));
+        if (record) out.set(id, record);
+      }
+      return out;
+    });
+  }
+
+  getAllNodes(): Promise<NodeRecord[]> {
+    return this.run('getAllNodes', () => {
+      const ids = [...this.records.keys()].sort();
+      return ids.flatMap((id) => {
+        const raw = this.live(this.records, id);
+        return (raw && this.decoded(decodeRecord(raw.value, id))) ?? [];
+      });
+    });
+  }
+
+  getPeers(nodeId: string): Promise<PeerDetail[] | undefined> {
+    return this.run('getPeers', () => {
+      const raw = this.live(this.peers, nodeId);
+      return raw && this.decoded(decodePeers(raw.value));
+    });
+  }
+
+  getHistory(nodeId: string, limit: number): Promise<HistoryPoint[]> {
+    return this.run('getHistory', () => {
+      const n = Math.floor(limit);
+      if (!(n > 0)) return [];
+      const raw = this.live(this.history, nodeId)?.value ?? [];
+      return raw.slice(0, n).flatMap((item) => this.decoded(decodeHistoryPoint(item)) ?? []);
+    });
+  }
+
+  getChainFacts(chain: string): Promise<ChainFacts | undefined> {
+    return this.run('getChainFacts', () => {
+      const raw = this.live(this.chains, chain);
+      return raw && this.decoded(decodeChainFacts(raw.value));
+    });
+  }
+
+  removeNodes(nodeIds: readonly string[]): Promise<void> {
+    return this.run('removeNodes', () => {
+      const ids = [...new Set(nodeIds)];
+      if (ids.length === 0) return;
+      for (const id of ids) {
+        this.records.delete(id);
+        this.peers.delete(id);
+        this.history.delete(id);
+        this.leases.delete(id);
+        this.drains.delete(id);
+      }
+      this.emit(encodeEvent({ type: 'nodes-removed', nodeIds: ids }));
+    });
+  }
+
+  // --- drains and audit -----------------------------------------------------------------------
+
+  setDrain(nodeId: string, drain: Drain | null): Promise<void> {
+    return this.run('setDrain', () => {
+      if (drain !== null && drain.nodeId !== nodeId) throw new TypeError(`drain.nodeId ${JSON.stringify(drain.nodeId)} does not match ${JSON.stringify(nodeId)}`);
+      if (drain === null) this.drains.delete(nodeId);
+      else this.drains.set(nodeId, encodeDrain(drain));
+      this.emit(encodeEvent({ type: 'drain', nodeId, drain }));
+    });
+  }
+
+  getDrains(): Promise<Map<string, Drain>> {
+    return this.run('getDrains', () => {
+      const out = new Map<string, Drain>();
+      for (const [nodeId, raw] of this.drains) {
+        const drain = this.decoded(decodeDrain(raw));
+        if (drain) out.set(nodeId, drain);
+      }
+      return out;
+    });
+  }
+
+  appendAudit(entry: unknown): Promise<void> {
+    return this.run('appendAudit', () => {
+      this.audit = [encodeAudit(entry, this.now()), ...this.audit.slice(0, this.auditLimit - 1)];
+    });
+  }
+
+  getAudit(limit: number): Promise<unknown[]> {
+    return this.run('getAudit', () => {
+      const n = Math.floor(limit);
+      if (!(n > 0)) return [];
+      return this.audit.slice(0, n).flatMap((item) => {
+        const d = decodeAudit(item);
+        return d.ok ? [d.value] : [];
+      });
+    });
+  }
+
+  // --- leases and replicas --------------------------------------------------------------------
+
+  claimLeases(replica: string, nodeIds: readonly string[], ttlMs: number, max: number): Promise<string[]> {
+    return this.run('claimLeases', () => {
+      checkReplica(replica);
+      const px = positiveInt('ttlMs', Math.ceil(ttlMs));
+      const limit = Math.max(0, Math.floor(max));
+      const ids = [...new Set(nodeIds)];
+      const expiresAt = this.now() + px;
+      // Same two passes as the Redis script: renew ours (giving up any beyond max), then take free ones.
+      const held = new Set<string>();
+      const free: string[] = [];
+      for (const id of ids) {
+        const lease = this.live(this.leases, id);
+        if (lease?.value === replica) {
+          if (held.size < limit) {
+            lease.expiresAt = expiresAt;
+            held.add(id);
+          } else {
+            this.leases.delete(id);
+          }
+        } else if (!lease) {
+          free.push(id);
+        }
+      }
+      for (const id of free) {
+        if (held.size >= limit) break;
+        this.leases.set(id, { value: replica, expiresAt });
+        held.add(id);
+      }
+      return ids.filter((id) => held.has(id));
+    });
+  }
+
+  releaseLeases(replica: string, nodeIds: readonly string[]): Promise<void> {
+    return this.run('releaseLeases', () => {
+      checkReplica(replica);
+      const released = [...new Set(nodeIds)].filter((id) => this.live(this.leases, id)?.value === replica);
+      for (const id of released) this.leases.delete(id);
+      if (released.length > 0) this.emit(encodeEvent({ type: 'leases-released', replica, nodeIds: released }));
+    });
+  }
+
+  heartbeat(replica: string, ttlMs: number): Promise<void> {
+    return this.run('heartbeat', () => {
+      checkReplica(replica);
+      this.replicas.set(replica, this.now() + positiveInt('ttlMs', Math.ceil(ttlMs)));
+    });
+  }
+
+  liveReplicas(): Promise<string[]> {
+    return this.run('liveReplicas', () => {
+      const now = this.now();
+      for (const [replica, expiresAt] of this.replicas) if (expiresAt <= now) this.replicas.delete(replica);
+      return [...this.replicas.keys()].sort();
+    });
+  }
+
+  leave(replica: string): Promise<void> {
+    return this.run('leave', () => {
+      this.replicas.delete(replica);
+    });
+  }
+
+  // --- events ---------------------------------------------------------------------------------
+
+  publish(event: StoreEvent): Promise<void> {
+    return this.run('publish', () => {
+      this.emit(encodeEvent(event));
+    });
+  }
+
+  subscribe(handler: StoreEventHandler): () => void {
+    if (this.closed) return () => {};
+    this.handlers.add(handler);
+    return () => {
+      this.handlers.delete(handler);
+    };
+  }
+
+  /** Deliver after the current call returns, as a Redis subscriber would: a fresh decoded copy. */
+  private emit(message: string): void {
+    queueMicrotask(() => {
+      if (this.closed) return;
+      const decoded = decodeEvent(message);
+      if (!decoded.ok) return;
+      for (const handler of [...this.handlers]) {
+        try {
+          handler(decoded.value);
+        } catch (err) {
+          const reason = err instanceof Error ? err.message : String(err);
+          this.warnings.warn(`handler:${reason}`, 'store event handler threw', { type: decoded.value.type, reason });
+        }
+      }
+    });
+  }
+
+  // --- lifecycle ------------------------------------------------------------------------------
+
+  /** Nothing runs in the background; later calls reject with STORE_CLOSED. Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.closedAt = this.now();
+    this.handlers.clear();
+  }
+
+  private run<T>(operation: string, fn: () => T): Promise<T> {
+    if (this.closed) return Promise.reject(new StoreClosedError(operation));
+    try {
+      return Promise.resolve(fn());
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** The entry if it has not expired; an expired one is deleted (as Redis does lazily). */
+  private live<T>(map: Map<string, Expiring<T>>, key: string): Expiring<T> | undefined {
+    const e = map.get(key);
+    if (e === undefined) return undefined;
+    if (e.expiresAt > this.now()) return e;
+    map.delete(key);
+    return undefined;
+  }
+
+  /** Drop expired entries of nodes nobody reads any more (removed from config, renamed). */
+  private purgeExpired(): void {
+    const now = this.now();
+    for (const map of [this.records, this.peers, this.history, this.chains, this.leases] as Array<Map<string, Expiring<unknown>>>) {
+      for (const [key, e] of map) if (e.expiresAt <= now) map.delete(key);
+    }
+  }
+
+  private decoded<T>(d: Decoded<T>): T | undefined {
+    return d.ok ? d.value : undefined;
+  }
+}

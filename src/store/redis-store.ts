@@ -1,0 +1,595 @@
+import { Cluster, Redis, type ChainableCommander, type RedisOptions } from 'ioredis';
+import type { PeerDetail } from '../chains/sample.js';
+import { createStoreKeys, DEFAULT_PREFIX, type StoreKeys } from './keys.js';
+import {
+  claimLeasesScript,
+  heartbeatScript,
+  liveReplicasScript,
+  pruneIndexScript,
+  releaseLeasesScript,
+} from './redis-scripts.js';
+import type { ChainFacts, Drain, HistoryPoint, NodeRecord, Store, StoreEvent, StoreEventHandler, StoreHealth, SweepWrite } from './store.js';
+import {
+  decodeAudit,
+  decodeChainFacts,
+  decodeDrain,
+  decodeEvent,
+  decodeHistoryPoint,
+  decodePeers,
+  decodeRecord,
+  encodeAudit,
+  encodeChainFacts,
+  encodeDrain,
+  encodeEvent,
+  encodeHistoryPoint,
+  encodePeers,
+  encodeRecord,
+  encodeRecordsEvent,
+  type Decoded,
+} from './store-codec.js';
+import { StoreClosedError, StoreCommandError, StoreError, StoreUnavailableError } from './store-errors.js';
+import { chunk, DEFAULT_SWEEP_BATCH_SIZE, planSweep, type SweepBatch } from './sweep-plan.js';
+import { checkReplica, positiveInt } from './validate-args.js';
+import { WarnOnce, type StoreWarningSink } from './warn-once.js';
+
+export interface RedisStoreOptions {
+  /** `redis://[user:pass@]host:port[/db]` or `rediss://...`. Exactly one of url, cluster, sentinel. */
+  readonly url?: string;
+  readonly cluster?: { readonly nodes: ReadonlyArray<{ readonly host: string; readonly port: number }> };
+  readonly sentinel?: { readonly sentinels: ReadonlyArray<{ readonly host: string; readonly port: number }>; readonly name: string };
+  /** Key prefix (hash-tagged, see keys.ts). Default `nodesentry`. */
+  readonly prefix?: string;
+  /** This replica's id: names the connections (CLIENT LIST) so operators see who is who. */
+  readonly replica: string;
+  /** Skipped values, invalid events, connection errors. Default: ignore. */
+  readonly onWarning?: StoreWarningSink;
+  /** History points kept per node. Default 360. */
+  readonly historyLimit?: number;
+  /** Audit entries kept. Default 1000. */
+  readonly auditLimit?: number;
+  /** How long a node's history outlives its last push, ms. Default 86_400_000 (1 day). */
+  readonly historyTtlMs?: number;
+  /** Nodes per pipeline in writeSweep. Default 1000. */
+  readonly sweepBatchSize?: number;
+  /** TCP connect timeout, ms. Default 5000. */
+  readonly connectTimeoutMs?: number;
+  /** A command without an answer fails after this long, ms (a hung server must not hang us). Default 5000. */
+  readonly commandTimeoutMs?: number;
+  /** Cap of the exponential reconnect backoff, ms. Default 2000. */
+  readonly reconnectMaxDelayMs?: number;
+}
+
+const DEFAULTS = {
+  historyLimit: 360,
+  auditLimit: 1000,
+  historyTtlMs: 86_400_000,
+  connectTimeoutMs: 5000,
+  commandTimeoutMs: 5000,
+  reconnectMaxDelayMs: 2000,
+} as const;
+
+/** Node ids per MGET / DEL in a pipeline. */
+const KEYS_PER_COMMAND = 500;
+
+/** Redis replies that mean "not serving right now", not "you asked something wrong". */
+const TRANSIENT_REPLY = /^(LOADING|READONLY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|BUSY|NOREPLICAS|OOM|MISCONF)\b/;
+
+type Client = Redis | Cluster;
+
+/**
+ * The Store on Redis (standalone, Sentinel or Cluster), shared by every replica. Two
+ * connections: one for commands, one in subscriber mode for the events channel.
+ *
+ * While Redis is down, calls reject at once with STORE_UNAVAILABLE (no offline queue, at most
+ * one retry of an in-flight command): the poller keeps its own view and writes again next
+ * sweep, which beats an unbounded queue of stale writes. Connections come back on their own
+ * (capped exponential backoff) and the subscriber re-subscribes.
+ */
+export class RedisStore implements Store {
+  readonly kind = 'redis' as const;
+  readonly keys: StoreKeys;
+
+  private readonly client: Client;
+  private readonly subscriber: Client;
+  private readonly warnings: WarnOnce;
+  /** Connection errors: once per outage, not once per process (cleared on reconnect). */
+  private readonly connectionWarnings: WarnOnce;
+  private readonly historyLimit: number;
+  private readonly auditLimit: number;
+  private readonly historyTtlMs: number;
+  private readonly sweepBatchSize: number;
+  private readonly secrets: string[];
+  private readonly handlers = new Set<StoreEventHandler>();
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private readyWaiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
+  private subscribed = false;
+  private closed = false;
+  private closing: Promise<void> | undefined;
+  private state: { connected: boolean; since: number; lastError?: string } = { connected: false, since: Date.now() };
+
+  constructor(options: RedisStoreOptions) {
+    const sources = (['url', 'cluster', 'sentinel'] as const).filter((k) => options[k] !== undefined);
+    if (sources.length !== 1) throw new TypeError(`RedisStore needs exactly one of url, cluster, sentinel (got ${sources.length === 0 ? 'none' : sources.join(', ')})`);
+    if (options.url !== undefined) validateRedisUrl(options.url);
+    if (typeof options.replica !== 'string' || options.replica === '') throw new TypeError('RedisStore option replica must be a non-empty string');
+    this.historyLimit = positiveInt('historyLimit', options.historyLimit ?? DEFAULTS.historyLimit);
+    this.auditLimit = positiveInt('auditLimit', options.auditLimit ?? DEFAULTS.auditLimit);
+    this.historyTtlMs = positiveInt('historyTtlMs', options.historyTtlMs ?? DEFAULTS.historyTtlMs);
+    this.sweepBatchSize = positiveInt('sweepBatchSize', options.sweepBatchSize ?? DEFAULT_SWEEP_BATCH_SIZE);
+    const connectTimeout = positiveInt('connectTimeoutMs', options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs);
+    const commandTimeout = positiveInt('commandTimeoutMs', options.commandTimeoutMs ?? DEFAULTS.commandTimeoutMs);
+    const reconnectMaxDelayMs = positiveInt('reconnectMaxDelayMs', options.reconnectMaxDelayMs ?? DEFAULTS.reconnectMaxDelayMs);
+    this.keys = createStoreKeys(options.prefix ?? DEFAULT_PREFIX);
+    this.warnings = new WarnOnce(options.onWarning);
+    this.connectionWarnings = new WarnOnce(options.onWarning, 100);
+    this.secrets = options.url === undefined ? [] : urlSecrets(options.url);
+
+    const retryStrategy = (times: number): number => Math.min(50 * 2 ** Math.min(times, 10), reconnectMaxDelayMs);
+    const common = (role: 'cmd' | 'sub'): RedisOptions => ({
+      connectionName: `nodesentry:${options.replica}:${role}`,
+      // Fail fast while disconnected instead of queueing without bound (see class comment).
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      // Resubscription is ours (onSubscriberReady), so we know when events flow again.
+      autoResubscribe: false,
+      connectTimeout,
+      commandTimeout,
+      retryStrategy,
+    });
+    const connect = (role: 'cmd' | 'sub'): Client => {
+      if (options.url !== undefined) return new Redis(options.url, common(role));
+      if (options.sentinel !== undefined) {
+        return new Redis({ ...common(role), sentinels: options.sentinel.sentinels.map(({ host, port }) => ({ host, port })), name: options.sentinel.name });
+      }
+      const { enableOfflineQueue: _q, retryStrategy: _r, ...redisOptions } = common(role);
+      return new Cluster(
+        options.cluster!.nodes.map(({ host, port }) => ({ host, port })),
+        { enableOfflineQueue: false, clusterRetryStrategy: retryStrategy, redisOptions },
+      );
+    };
+    this.client = connect('cmd');
+    this.subscriber = connect('sub');
+
+    for (const [conn, role] of [[this.client, 'command'], [this.subscriber, 'subscriber']] as const) {
+      conn.on('error', (err: unknown) => this.onConnectionError(role, err));
+      conn.on('close', () => {
+        if (role === 'subscriber') this.subscribed = false;
+        // A server that goes away cleanly closes the socket without an 'error'; say so.
+        if (this.state.connected && !this.closed) this.state = { ...this.state, lastError: `${role} connection closed` };
+        this.onConnectionState();
+      });
+      conn.on('end', () => this.onConnectionState());
+    }
+    this.client.on('ready', () => this.onConnectionState());
+    this.subscriber.on('ready', () => this.onSubscriberReady());
+    this.subscriber.on('message', (channel: string, message: string) => {
+      if (channel === this.keys.events) this.dispatch(message);
+    });
+  }
+
+  /** Constructs and waits until ready; on failure closes what it opened and rejects (STORE_UNAVAILABLE). */
+  static async connect(options: RedisStoreOptions, timeoutMs?: number): Promise<RedisStore> {
+    const store = new RedisStore(options);
+    try {
+      await store.ready(timeoutMs);
+      return store;
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+  }
+
+  /**
+   * Resolves once both connections are up and the events channel is subscribed (events
+   * published before that are not seen). Rejects with STORE_UNAVAILABLE after `timeoutMs`.
+   */
+  ready(timeoutMs = 10_000): Promise<void> {
+    if (this.closed) return Promise.reject(new StoreClosedError('ready'));
+    if (this.state.connected) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        reject: (err: Error) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.readyWaiters = this.readyWaiters.filter((w) => w !== waiter);
+        reject(new StoreUnavailableError({ details: `not connected within ${timeoutMs} ms${this.state.lastError ? ` (${this.state.lastError})` : ''}` }));
+      }, timeoutMs);
+      this.readyWaiters.push(waiter);
+    });
+  }
+
+  health(): StoreHealth {
+    return { ...this.state };
+  }
+
+  // --- records --------------------------------------------------------------------------------
+
+  writeSweep(write: SweepWrite, ttlMs: number): Promise<void> {
+    return this.run('writeSweep', async () => {
+      const px = positiveInt('ttlMs', Math.ceil(ttlMs));
+      const batches = planSweep(write, this.sweepBatchSize);
+      // All pipelines go out at once on one connection: ceil(units / batchSize) round trips
+      // that overlap, in order. Settle all before failing, so close() never races a straggler.
+      const results = await Promise.allSettled(batches.map((batch) => this.exec(this.sweepPipeline(batch, px))));
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    });
+  }
+
+  private sweepPipeline(batch: SweepBatch, px: number): ChainableCommander {
+    const k = this.keys;
+    const p = this.client.pipeline();
+    const encoded: string[] = [];
+    const ids: string[] = [];
+    for (const node of batch.nodes) {
+      if (node.peers) p.set(k.peers(node.nodeId), encodePeers(node.peers), 'PX', px);
+      if (node.history.length > 0) {
+        const key = k.history(node.nodeId);
+        p.lpush(key, ...node.history.map(encodeHistoryPoint));
+        p.ltrim(key, 0, this.historyLimit - 1);
+        p.pexpire(key, this.historyTtlMs);
+      }
+      if (node.record) {
+        const json = encodeRecord(node.record);
+        p.set(k.node(node.nodeId), json, 'PX', px);
+        encoded.push(json);
+        ids.push(node.nodeId);
+      }
+    }
+    if (ids.length > 0) {
+      p.sadd(k.nodeIndex, ...ids);
+      p.publish(k.events, encodeRecordsEvent(encoded));
+    }
+    for (const facts of batch.chains) {
+      p.set(k.chain(facts.chain), encodeChainFacts(facts), 'PX', px);
+      p.publish(k.events, encodeEvent({ type: 'chain', facts }));
+    }
+    return p;
+  }
+
+  getNodes(nodeIds: readonly string[]): Promise<Map<string, NodeRecord>> {
+    return this.run('getNodes', async () => {
+      const { records } = await this.readRecords([...new Set(nodeIds)]);
+      return records;
+    });
+  }
+
+  getAllNodes(): Promise<NodeRecord[]> {
+    return this.run('getAllNodes', async () => {
+      const ids = (await this.client.smembers(this.keys.nodeIndex)).sort();
+      const { records, missing } = await this.readRecords(ids);
+      if (missing.length > 0) {
+        // Expired records leave their id in the index; drop it unless a record came back since.
+        await pruneIndexScript.run(this.client, [this.keys.nodeIndex, ...missing.map(this.keys.node)], missing);
+      }
+      return [...records.values()];
+    });
+  }
+
+  private async readRecords(ids: readonly string[]): Promise<{ records: Map<string, NodeRecord>; missing: string[] }> {
+    const records = new Map<string, NodeRecord>();
+    const missing: string[] = [];
+    if (ids.length === 0) return { records, missing };
+    const parts = chunk(ids, KEYS_PER_COMMAND);
+    const p = this.client.pipeline();
+    for (const part of parts) p.mget(part.map(this.keys.node));
+    const results = await this.exec(p);
+    parts.forEach((part, i) => {
+      const values = results[i] as Array<string | null>;
+      part.forEach((id, j) => {
+        const raw = values[j];
+        if (raw === null || raw === undefined) {
+          missing.push(id);
+          return;
+        }
+        const record = this.decoded(this.keys.node(id), decodeRecord(raw, id));
+        if (record) records.set(id, record);
+      });
+    });
+    return { records, missing };
+  }
+
+  getPeers(nodeId: string): Promise<PeerDetail[] | undefined> {
+    return this.run('getPeers', async () => {
+      const key = this.keys.peers(nodeId);
+      const raw = await this.client.get(key);
+      return raw === null ? undefined : this.decoded(key, decodePeers(raw));
+    });
+  }
+
+  getHistory(nodeId: string, limit: number): Promise<HistoryPoint[]> {
+    return this.run('getHistory', async () => {
+      const n = Math.floor(limit);
+      if (!(n > 0)) return [];
+      const key = this.keys.history(nodeId);
+      const raw = await this.client.lrange(key, 0, n - 1);
+      return raw.flatMap((item) => this.decoded(key, decodeHistoryPoint(item)) ?? []);
+    });
+  }
+
+  getChainFacts(chain: string): Promise<ChainFacts | undefined> {
+    return this.run('getChainFacts', async () => {
+      const key = this.keys.chain(chain);
+      const raw = await this.client.get(key);
+      return raw === null ? undefined : this.decoded(key, decodeChainFacts(raw));
+    });
+  }
+
+  removeNodes(nodeIds: readonly string[]): Promise<void> {
+    return this.run('removeNodes', async () => {
+      const ids = [...new Set(nodeIds)];
+      if (ids.length === 0) return;
+      const k = this.keys;
+      const p = this.client.pipeline();
+      for (const part of chunk(ids, KEYS_PER_COMMAND)) {
+        p.del(...part.flatMap((id) => [k.node(id), k.peers(id), k.history(id), k.lease(id)]));
+        p.hdel(k.drains, ...part);
+        p.srem(k.nodeIndex, ...part);
+      }
+      p.publish(k.events, encodeEvent({ type: 'nodes-removed', nodeIds: ids }));
+      await this.exec(p);
+    });
+  }
+
+  // --- drains and audit -----------------------------------------------------------------------
+
+  setDrain(nodeId: string, drain: Drain | null): Promise<void> {
+    return this.run('setDrain', async () => {
+      if (drain !== null && drain.nodeId !== nodeId) throw new TypeError(`drain.nodeId ${JSON.stringify(drain.nodeId)} does not match ${JSON.stringify(nodeId)}`);
+      const p = this.client.pipeline();
+      if (drain === null) p.hdel(this.keys.drains, nodeId);
+      else p.hset(this.keys.drains, nodeId, encodeDrain(drain));
+      p.publish(this.keys.events, encodeEvent({ type: 'drain', nodeId, drain }));
+      await this.exec(p);
+    });
+  }
+
+  getDrains(): Promise<Map<string, Drain>> {
+    return this.run('getDrains', async () => {
+      const all = await this.client.hgetall(this.keys.drains);
+      const drains = new Map<string, Drain>();
+      for (const [nodeId, raw] of Object.entries(all)) {
+        const drain = this.decoded(`${this.keys.drains}#${nodeId}`, decodeDrain(raw));
+        if (drain && drain.nodeId === nodeId) drains.set(nodeId, drain);
+      }
+      return drains;
+    });
+  }
+
+  appendAudit(entry: unknown): Promise<void> {
+    return this.run('appendAudit', async () => {
+      const p = this.client.pipeline();
+      p.lpush(this.keys.audit, encodeAudit(entry, Date.now()));
+      p.ltrim(this.keys.audit, 0, this.auditLimit - 1);
+      await this.exec(p);
+    });
+  }
+
+  getAudit(limit: number): Promise<unknown[]> {
+    return this.run('getAudit', async () => {
+      const n = Math.floor(limit);
+      if (!(n > 0)) return [];
+      const raw = await this.client.lrange(this.keys.audit, 0, n - 1);
+      const out: unknown[] = [];
+      for (const item of raw) {
+        const d = decodeAudit(item);
+        if (d.ok) out.push(d.value);
+        else this.warnings.warn(`${this.keys.audit}:${d.reason}`, 'store skipped an unreadable value', { key: this.keys.audit, reason: d.reason });
+      }
+      return out;
+    });
+  }
+
+  // --- leases and replicas --------------------------------------------------------------------
+
+  claimLeases(replica: string, nodeIds: readonly string[], ttlMs: number, max: number): Promise<string[]> {
+    return this.run('claimLeases', async () => {
+      checkReplica(replica);
+      const px = positiveInt('ttlMs', Math.ceil(ttlMs));
+      const ids = [...new Set(nodeIds)];
+      if (ids.length === 0) return [];
+      const held = await claimLeasesScript.run(this.client, ids.map(this.keys.lease), [replica, px, Math.max(0, Math.floor(max))]);
+      return indexesToIds(held, ids);
+    });
+  }
+
+  releaseLeases(replica: string, nodeIds: readonly string[]): Promise<void> {
+    return this.run('releaseLeases', async () => {
+      checkReplica(replica);
+      const ids = [...new Set(nodeIds)];
+      if (ids.length === 0) return;
+      const released = indexesToIds(await releaseLeasesScript.run(this.client, ids.map(this.keys.lease), [replica]), ids);
+      if (released.length > 0) await this.client.publish(this.keys.events, encodeEvent({ type: 'leases-released', replica, nodeIds: released }));
+    });
+  }
+
+  heartbeat(replica: string, ttlMs: number): Promise<void> {
+    return this.run('heartbeat', async () => {
+      checkReplica(replica);
+      await heartbeatScript.run(this.client, [this.keys.replicas], [replica, positiveInt('ttlMs', Math.ceil(ttlMs))]);
+    });
+  }
+
+  liveReplicas(): Promise<string[]> {
+    return this.run('liveReplicas', async () => {
+      const members = (await liveReplicasScript.run(this.client, [this.keys.replicas], [])) as string[];
+      return members.sort();
+    });
+  }
+
+  leave(replica: string): Promise<void> {
+    return this.run('leave', async () => {
+      await this.client.zrem(this.keys.replicas, replica);
+    });
+  }
+
+  // --- events ---------------------------------------------------------------------------------
+
+  publish(event: StoreEvent): Promise<void> {
+    return this.run('publish', async () => {
+      await this.client.publish(this.keys.events, encodeEvent(event));
+    });
+  }
+
+  subscribe(handler: StoreEventHandler): () => void {
+    if (this.closed) return () => {};
+    this.handlers.add(handler);
+    return () => {
+      this.handlers.delete(handler);
+    };
+  }
+
+  private dispatch(message: string): void {
+    const decoded = decodeEvent(message);
+    if (!decoded.ok) {
+      this.warnings.warn(`event:${decoded.reason}`, 'store ignored an invalid event', { channel: this.keys.events, reason: decoded.reason });
+      return;
+    }
+    for (const handler of [...this.handlers]) {
+      try {
+        handler(decoded.value);
+      } catch (err) {
+        const reason = err instanceof Error ? err.message : String(err);
+        this.warnings.warn(`handler:${reason}`, 'store event handler threw', { type: decoded.value.type, reason });
+      }
+    }
+  }
+
+  // --- lifecycle ------------------------------------------------------------------------------
+
+  /** Waits for in-flight calls, then closes both connections. Safe to call twice. */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.closed = true;
+    await Promise.allSettled([...this.inFlight]);
+    this.handlers.clear();
+    await Promise.all([quitOrDisconnect(this.client), quitOrDisconnect(this.subscriber)]);
+    this.subscribed = false;
+    this.onConnectionState();
+    for (const w of this.readyWaiters.splice(0)) w.reject(new StoreClosedError('ready'));
+  }
+
+  private async onSubscriberReady(): Promise<void> {
+    this.onConnectionState();
+    if (this.closed) return;
+    try {
+      await this.subscriber.subscribe(this.keys.events);
+      this.subscribed = true;
+    } catch (err) {
+      // The connection dropped again; the next 'ready' retries.
+      this.onConnectionError('subscriber', err);
+    }
+    this.onConnectionState();
+  }
+
+  private onConnectionState(): void {
+    const connected = !this.closed && this.client.status === 'ready' && this.subscriber.status === 'ready' && this.subscribed;
+    if (connected !== this.state.connected) {
+      this.state = { ...this.state, connected, since: Date.now() };
+      if (connected) this.connectionWarnings.reset();
+    }
+    if (connected) for (const w of this.readyWaiters.splice(0)) w.resolve();
+  }
+
+  private onConnectionError(role: 'command' | 'subscriber', err: unknown): void {
+    const message = this.redact(err instanceof Error ? err.message : String(err));
+    this.state = { ...this.state, lastError: message };
+    this.connectionWarnings.warn(`${role}:${message}`, 'redis connection error', { connection: role, error: message });
+    this.onConnectionState();
+  }
+
+  /** Runs one call: rejects once closed, maps ioredis errors to store errors, tracks it for close(). */
+  private run<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new StoreClosedError(operation));
+    const p = fn().catch((err: unknown) => {
+      throw this.toStoreError(err);
+    });
+    this.inFlight.add(p);
+    const forget = () => this.inFlight.delete(p);
+    p.then(forget, forget);
+    return p;
+  }
+
+  private async exec(pipeline: ChainableCommander): Promise<unknown[]> {
+    const results = await pipeline.exec();
+    if (results === null) throw new StoreUnavailableError({ details: 'pipeline was discarded' });
+    return results.map(([err, value]) => {
+      if (err) throw err;
+      return value;
+    });
+  }
+
+  private toStoreError(err: unknown): Error {
+    if (err instanceof StoreError || err instanceof TypeError || err instanceof RangeError) return err;
+    const message = this.redact(err instanceof Error ? err.message : String(err));
+    if (err instanceof Error && err.name === 'ReplyError' && !TRANSIENT_REPLY.test(message)) {
+      return new StoreCommandError({ details: message, cause: err });
+    }
+    return new StoreUnavailableError({ details: message, cause: err });
+  }
+
+  /** Skip (and report once) a value we cannot read; never throw for it. */
+  private decoded<T>(key: string, d: Decoded<T>): T | undefined {
+    if (d.ok) return d.value;
+    this.warnings.warn(`${key}:${d.reason}`, 'store skipped an unreadable value', { key, reason: d.reason });
+    return undefined;
+  }
+
+  private redact(text: string): string {
+    let out = text.replace(/(rediss?:\/\/)[^@\s/]*@/gi, '$1***@');
+    for (const s of this.secrets) out = out.split(s).join('***');
+    return out;
+  }
+}
+
+function indexesToIds(reply: unknown, ids: readonly string[]): string[] {
+  return (reply as number[]).flatMap((i) => {
+    const id = ids[i - 1];
+    return id === undefined ? [] : [id];
+  });
+}
+
+/** Never repeats the URL: it may hold a password. */
+function validateRedisUrl(raw: string): void {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new TypeError('Redis url is not a valid URL');
+  }
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new TypeError(`Redis url has unsupported scheme ${u.protocol} (use redis: or rediss:)`);
+}
+
+/** Userinfo of the URL, to blank out of any error text (at least 3 characters, to keep text readable). */
+function urlSecrets(raw: string): string[] {
+  try {
+    const u = new URL(raw);
+    return [u.password, decodeURIComponent(u.password), decodeURIComponent(u.username)].filter((s) => s.length >= 3);
+  } catch {
+    return [];
+  }
+}
+
+async function quitOrDisconnect(conn: Client): Promise<void> {
+  if (conn.status === 'end') return;
+  if (conn.status === 'ready') {
+    try {
+      await conn.quit();
+      return;
+    } catch {
+      // Fall through: the connection dropped while quitting.
+    }
+  }
+  conn.disconnect();
+}

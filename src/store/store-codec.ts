@@ -1,0 +1,254 @@
+import type { PeerDetail, Sample } from '../chains/sample.js';
+import type { ChainFacts, Drain, HistoryPoint, NodeRecord, StoreEvent } from './store.js';
+
+/**
+ * The JSON nodesentry stores and publishes, shared by both stores so they agree byte for byte.
+ * Every stored value carries `v` (the format version). A reader skips what it does not
+ * understand (garbage, another version's records under the same prefix) instead of crashing:
+ * decoders return a reason, the stores warn once and move on.
+ */
+export const FORMAT_VERSION = 1;
+
+export type Decoded<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string };
+
+const fail = (reason: string): { ok: false; reason: string } => ({ ok: false, reason });
+
+type Json = Record<string, unknown>;
+
+function isObject(x: unknown): x is Json {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+const isString = (x: unknown): x is string => typeof x === 'string';
+const isNumber = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+const isStringArray = (x: unknown): x is string[] => Array.isArray(x) && x.every(isString);
+
+/** Parse JSON and check the version field; the reason never repeats the value. */
+function parseVersioned(raw: string): Decoded<Json> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    return fail('not JSON');
+  }
+  return checkVersion(parsed);
+}
+
+function checkVersion(parsed: unknown): Decoded<Json> {
+  if (!isObject(parsed)) return fail('not a JSON object');
+  if (parsed['v'] !== FORMAT_VERSION) return fail(`unknown format version ${JSON.stringify(parsed['v'] ?? null)}`);
+  return { ok: true, value: parsed };
+}
+
+/** The sample as stored in a record: `peerList` lives under its own key. */
+export function withoutPeerList(sample: Sample): Sample {
+  if (sample.peerList === undefined) return sample;
+  const { peerList: _omit, ...rest } = sample;
+  return rest;
+}
+
+// --- node records ---------------------------------------------------------------------------
+
+export function recordToJson(record: NodeRecord): Json {
+  return {
+    v: FORMAT_VERSION,
+    nodeId: record.nodeId,
+    chain: record.chain,
+    sample: withoutPeerList(record.sample),
+    health: record.health,
+    replica: record.replica,
+    writtenAt: record.writtenAt,
+  };
+}
+
+export function encodeRecord(record: NodeRecord): string {
+  return JSON.stringify(recordToJson(record));
+}
+
+function recordFromJson(parsed: unknown): Decoded<NodeRecord> {
+  const checked = checkVersion(parsed);
+  if (!checked.ok) return checked;
+  const o = checked.value;
+  if (!isString(o['nodeId']) || !isString(o['chain']) || !isString(o['replica']) || !isNumber(o['writtenAt'])) {
+    return fail('record lacks nodeId, chain, replica or writtenAt');
+  }
+  const s = o['sample'];
+  if (!isObject(s) || !isString(s['nodeId']) || !isNumber(s['observedAt']) || !isNumber(s['latencyMs']) || typeof s['ok'] !== 'boolean') {
+    return fail('record has no valid sample');
+  }
+  return {
+    ok: true,
+    value: { nodeId: o['nodeId'], chain: o['chain'], sample: s as unknown as Sample, health: o['health'], replica: o['replica'], writtenAt: o['writtenAt'] },
+  };
+}
+
+/** `expectedNodeId`: the id the key belongs to; a record of another node under it is invalid. */
+export function decodeRecord(raw: string, expectedNodeId?: string): Decoded<NodeRecord> {
+  const parsed = parseVersioned(raw);
+  if (!parsed.ok) return parsed;
+  const record = recordFromJson(parsed.value);
+  if (record.ok && expectedNodeId !== undefined && record.value.nodeId !== expectedNodeId) {
+    return fail('record belongs to another node id');
+  }
+  return record;
+}
+
+// --- peers ------------------------------------------------------------------------------------
+
+export function encodePeers(peers: readonly PeerDetail[]): string {
+  return JSON.stringify({ v: FORMAT_VERSION, peers });
+}
+
+export function decodePeers(raw: string): Decoded<PeerDetail[]> {
+  const parsed = parseVersioned(raw);
+  if (!parsed.ok) return parsed;
+  const peers = parsed.value['peers'];
+  if (!Array.isArray(peers) || !peers.every((p) => isObject(p) && isNumber(p['id']) && isString(p['addr']))) {
+    return fail('peers is not a list of peers');
+  }
+  return { ok: true, value: peers as PeerDetail[] };
+}
+
+// --- history ----------------------------------------------------------------------------------
+
+export function encodeHistoryPoint(point: HistoryPoint): string {
+  return JSON.stringify({ v: FORMAT_VERSION, ...point });
+}
+
+export function decodeHistoryPoint(raw: string): Decoded<HistoryPoint> {
+  const parsed = parseVersioned(raw);
+  if (!parsed.ok) return parsed;
+  const { v: _v, ...point } = parsed.value;
+  if (!isNumber(point['t']) || typeof point['ok'] !== 'boolean' || !isNumber(point['latencyMs'])) {
+    return fail('history point lacks t, ok or latencyMs');
+  }
+  return { ok: true, value: point as unknown as HistoryPoint };
+}
+
+// --- chain facts ------------------------------------------------------------------------------
+
+function chainFactsToJson(facts: ChainFacts): Json {
+  return { v: FORMAT_VERSION, chain: facts.chain, facts: facts.facts, replica: facts.replica, writtenAt: facts.writtenAt };
+}
+
+export function encodeChainFacts(facts: ChainFacts): string {
+  return JSON.stringify(chainFactsToJson(facts));
+}
+
+function chainFactsFromJson(parsed: unknown): Decoded<ChainFacts> {
+  const checked = checkVersion(parsed);
+  if (!checked.ok) return checked;
+  const o = checked.value;
+  if (!isString(o['chain']) || !isString(o['replica']) || !isNumber(o['writtenAt'])) return fail('chain facts lack chain, replica or writtenAt');
+  return { ok: true, value: { chain: o['chain'], facts: o['facts'], replica: o['replica'], writtenAt: o['writtenAt'] } };
+}
+
+export function decodeChainFacts(raw: string): Decoded<ChainFacts> {
+  const parsed = parseVersioned(raw);
+  return parsed.ok ? chainFactsFromJson(parsed.value) : parsed;
+}
+
+// --- drains -----------------------------------------------------------------------------------
+
+function drainToJson(drain: Drain): Json {
+  return { v: FORMAT_VERSION, nodeId: drain.nodeId, by: drain.by, at: drain.at, ...(drain.reason === undefined ? {} : { reason: drain.reason }) };
+}
+
+export function encodeDrain(drain: Drain): string {
+  return JSON.stringify(drainToJson(drain));
+}
+
+function drainFromJson(parsed: unknown): Decoded<Drain> {
+  const checked = checkVersion(parsed);
+  if (!checked.ok) return checked;
+  const o = checked.value;
+  if (!isString(o['nodeId']) || !isString(o['by']) || !isNumber(o['at'])) return fail('drain lacks nodeId, by or at');
+  const reason = o['reason'];
+  if (reason !== undefined && !isString(reason)) return fail('drain reason is not a string');
+  return { ok: true, value: { nodeId: o['nodeId'], by: o['by'], at: o['at'], ...(reason === undefined ? {} : { reason }) } };
+}
+
+export function decodeDrain(raw: string): Decoded<Drain> {
+  const parsed = parseVersioned(raw);
+  return parsed.ok ? drainFromJson(parsed.value) : parsed;
+}
+
+// --- audit ------------------------------------------------------------------------------------
+
+/** Throws a TypeError for entries JSON cannot represent (undefined, functions). */
+export function encodeAudit(entry: unknown, at: number): string {
+  const entryJson = JSON.stringify(entry);
+  if (entryJson === undefined) throw new TypeError('audit entry is not representable as JSON');
+  return `{"v":${FORMAT_VERSION},"at":${at},"entry":${entryJson}}`;
+}
+
+export function decodeAudit(raw: string): Decoded<unknown> {
+  const parsed = parseVersioned(raw);
+  if (!parsed.ok) return parsed;
+  if (!('entry' in parsed.value)) return fail('audit item has no entry');
+  return { ok: true, value: parsed.value['entry'] };
+}
+
+// --- events -----------------------------------------------------------------------------------
+
+export function encodeEvent(event: StoreEvent): string {
+  switch (event.type) {
+    case 'records':
+      return encodeRecordsEvent(event.records.map(encodeRecord));
+    case 'chain':
+      return JSON.stringify({ v: FORMAT_VERSION, type: event.type, facts: chainFactsToJson(event.facts) });
+    case 'drain':
+      return JSON.stringify({ v: FORMAT_VERSION, type: event.type, nodeId: event.nodeId, drain: event.drain === null ? null : drainToJson(event.drain) });
+    default:
+      return JSON.stringify({ v: FORMAT_VERSION, ...event });
+  }
+}
+
+/** A `records` event from records already encoded with `encodeRecord` (a sweep encodes each once). */
+export function encodeRecordsEvent(encodedRecords: readonly string[]): string {
+  return `{"v":${FORMAT_VERSION},"type":"records","records":[${encodedRecords.join(',')}]}`;
+}
+
+export function decodeEvent(raw: string): Decoded<StoreEvent> {
+  const parsed = parseVersioned(raw);
+  if (!parsed.ok) return parsed;
+  const o = parsed.value;
+  switch (o['type']) {
+    case 'records': {
+      if (!Array.isArray(o['records'])) return fail('records event has no records');
+      const records: NodeRecord[] = [];
+      for (const r of o['records']) {
+        const d = recordFromJson(r);
+        if (!d.ok) return fail(`records event: ${d.reason}`);
+        records.push(d.value);
+      }
+      return { ok: true, value: { type: 'records', records } };
+    }
+    case 'transition': {
+      const { nodeId, chain, from, to, reasons, at, replica } = o;
+      if (!isString(nodeId) || !isString(chain) || !isString(from) || !isString(to) || !isStringArray(reasons) || !isNumber(at) || !isString(replica)) {
+        return fail('transition event lacks fields');
+      }
+      return { ok: true, value: { type: 'transition', nodeId, chain, from, to, reasons, at, replica } };
+    }
+    case 'chain': {
+      const facts = chainFactsFromJson(o['facts']);
+      return facts.ok ? { ok: true, value: { type: 'chain', facts: facts.value } } : fail(`chain event: ${facts.reason}`);
+    }
+    case 'drain': {
+      if (!isString(o['nodeId'])) return fail('drain event has no nodeId');
+      if (o['drain'] === null) return { ok: true, value: { type: 'drain', nodeId: o['nodeId'], drain: null } };
+      const drain = drainFromJson(o['drain']);
+      return drain.ok ? { ok: true, value: { type: 'drain', nodeId: o['nodeId'], drain: drain.value } } : fail(`drain event: ${drain.reason}`);
+    }
+    case 'leases-released': {
+      if (!isString(o['replica']) || !isStringArray(o['nodeIds'])) return fail('leases-released event lacks replica or nodeIds');
+      return { ok: true, value: { type: 'leases-released', replica: o['replica'], nodeIds: o['nodeIds'] } };
+    }
+    case 'nodes-removed': {
+      if (!isStringArray(o['nodeIds'])) return fail('nodes-removed event has no nodeIds');
+      return { ok: true, value: { type: 'nodes-removed', nodeIds: o['nodeIds'] } };
+    }
+    default:
+      return fail(`unknown event type ${JSON.stringify(o['type'] ?? null).slice(0, 40)}`);
+  }
+}

@@ -1,0 +1,67 @@
+import type { PeerDetail } from '../chains/sample.js';
+import type { ChainFacts, HistoryPoint, NodeRecord, SweepWrite } from './store.js';
+
+/** Nodes (plus chains) per pipeline: 1000 keeps one pipeline's reply and event near 1 MB. */
+export const DEFAULT_SWEEP_BATCH_SIZE = 1000;
+
+/** Everything one sweep writes for one node. */
+export interface NodeWrite {
+  readonly nodeId: string;
+  readonly record?: NodeRecord;
+  readonly peers?: readonly PeerDetail[];
+  /** Oldest first, so pushing them in order leaves the newest at the head of the list. */
+  readonly history: readonly HistoryPoint[];
+}
+
+/** One pipeline (Redis) or one step (memory): at most `batchSize` nodes and chains, one `records` event. */
+export interface SweepBatch {
+  readonly nodes: readonly NodeWrite[];
+  readonly chains: readonly ChainFacts[];
+}
+
+/**
+ * Group a sweep by node and cut it into batches of at most `batchSize` units (a node with its
+ * record, peers and history, or one chain's facts), so a sweep of any size costs
+ * ceil(units / batchSize) round trips. A node's peers and history travel in the same batch as
+ * its record, so a replica that reacts to the batch's `records` event reads them consistent.
+ * A record whose sample carries `peerList` and that has no entry in `write.peers` has its
+ * peers taken from the sample (they are never stored inside the record).
+ */
+export function planSweep(write: SweepWrite, batchSize: number = DEFAULT_SWEEP_BATCH_SIZE): SweepBatch[] {
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
+  const byNode = new Map<string, { record?: NodeRecord; peers?: readonly PeerDetail[]; history: HistoryPoint[] }>();
+  const entry = (nodeId: string) => {
+    let e = byNode.get(nodeId);
+    if (!e) {
+      e = { history: [] };
+      byNode.set(nodeId, e);
+    }
+    return e;
+  };
+  for (const record of write.records) {
+    const e = entry(record.nodeId);
+    e.record = record;
+    if (record.sample.peerList !== undefined) e.peers = record.sample.peerList;
+  }
+  for (const [nodeId, peers] of write.peers ?? []) entry(nodeId).peers = peers;
+  for (const { nodeId, point } of write.history ?? []) entry(nodeId).history.push(point);
+
+  const units: Array<{ node: NodeWrite } | { chain: ChainFacts }> = [];
+  for (const [nodeId, e] of byNode) {
+    // Stable sort: points with equal t keep the caller's order.
+    const history = e.history.length > 1 ? [...e.history].sort((a, b) => a.t - b.t) : e.history;
+    units.push({ node: { nodeId, history, ...(e.record ? { record: e.record } : {}), ...(e.peers ? { peers: e.peers } : {}) } });
+  }
+  for (const chain of write.chains ?? []) units.push({ chain });
+
+  return chunk(units, batchSize).map((part) => ({
+    nodes: part.flatMap((u) => ('node' in u ? [u.node] : [])),
+    chains: part.flatMap((u) => ('chain' in u ? [u.chain] : [])),
+  }));
+}
+
+export function chunk<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}

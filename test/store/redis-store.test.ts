@@ -1,0 +1,252 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { createStoreKeys, describeStoreKeys } from '../../src/store/keys.js';
+import { pruneIndexScript } from '../../src/store/redis-scripts.js';
+import { RedisStore, type RedisStoreOptions } from '../../src/store/redis-store.js';
+import type { StoreEvent } from '../../src/store/store.js';
+import { RedisServer } from '../support/redis-server.js';
+import { eventually, nextEvent, peer, record, sleep, storeContract } from './store-contract.js';
+
+// The shared redis-server of the whole run (test/support/global-setup.js). Each test uses a
+// fresh prefix and deletes its keys afterwards; nothing here may FLUSHALL it.
+const url = process.env.REDIS_URL!;
+
+const freshPrefix = () => `test-${randomUUID()}`;
+
+async function deleteKeys(prefix: string, redisUrl = url): Promise<void> {
+  const admin = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await admin.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await admin.scan(cursor, 'MATCH', `{${prefix}}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await admin.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    admin.disconnect();
+  }
+}
+
+async function openStore(overrides: Partial<RedisStoreOptions> = {}): Promise<{ store: RedisStore; prefix: string; cleanup: () => Promise<void> }> {
+  const prefix = overrides.prefix ?? freshPrefix();
+  const store = await RedisStore.connect({ url, prefix, replica: 'replica-test', ...overrides });
+  return { store, prefix, cleanup: () => deleteKeys(prefix) };
+}
+
+storeContract('redis', openStore);
+
+describe('RedisStore (Redis only)', () => {
+  let admin: Redis;
+  const opened: Array<{ store: RedisStore; cleanup: () => Promise<void> }> = [];
+  const open = async (overrides: Partial<RedisStoreOptions> = {}) => {
+    const s = await openStore(overrides);
+    opened.push(s);
+    return s;
+  };
+
+  beforeAll(() => {
+    admin = new Redis(url, { maxRetriesPerRequest: 1 });
+  });
+  afterAll(async () => {
+    await admin.quit();
+  });
+  afterEach(async () => {
+    for (const s of opened.splice(0)) {
+      await s.store.close();
+      await s.cleanup();
+    }
+  });
+
+  it('when garbage or another version\'s values sit under the prefix, then reads skip them and warn once per key', async () => {
+    const warnings: Array<{ msg: string; data?: object }> = [];
+    const { store, prefix } = await open({ onWarning: (msg, data) => warnings.push({ msg, ...(data ? { data } : {}) }) });
+    const k = createStoreKeys(prefix);
+    await store.writeSweep({ records: [record('good')], history: [{ nodeId: 'good', point: { t: 1, ok: true, latencyMs: 3 } }] }, 60_000);
+    await admin.set(k.node('garbage'), 'not json {');
+    await admin.set(k.node('future'), JSON.stringify({ v: 2, nodeId: 'future', everything: 'different' }));
+    await admin.set(k.node('array'), '[1,2,3]');
+    await admin.set(k.node('impostor'), JSON.stringify({ ...JSON.parse((await admin.get(k.node('good')))!), nodeId: 'someone-else' }));
+    await admin.sadd(k.nodeIndex, 'garbage', 'future', 'array', 'impostor');
+    await admin.set(k.peers('good'), '{"v":1,"peers":"nope"}');
+    await admin.lpush(k.history('good'), 'garbage');
+    await admin.hset(k.drains, 'x', '{"v":9}');
+    await admin.set(k.chain('bsc'), 'null');
+    await admin.lpush(k.audit, '{"v":1,"at":1,"entry":{"ok":true}}', 'garbage');
+
+    expect((await store.getAllNodes()).map((r) => r.nodeId)).toEqual(['good']);
+    expect([...(await store.getNodes(['good', 'garbage', 'future', 'impostor'])).keys()]).toEqual(['good']);
+    expect(await store.getPeers('good')).toBeUndefined();
+    expect((await store.getHistory('good', 10)).map((p) => p.t)).toEqual([1]);
+    expect(await store.getDrains()).toEqual(new Map());
+    expect(await store.getChainFacts('bsc')).toBeUndefined();
+    expect(await store.getAudit(10)).toEqual([{ ok: true }]);
+
+    const warnedKeys = warnings.map((w) => (w.data as { key?: string } | undefined)?.key);
+    for (const key of [k.node('garbage'), k.node('future'), k.node('array'), k.node('impostor'), k.peers('good'), k.history('good'), k.chain('bsc'), k.audit]) {
+      expect(warnedKeys).toContain(key);
+    }
+    expect(warnings.find((w) => (w.data as { key?: string }).key === k.node('future'))?.data).toMatchObject({ reason: 'unknown format version 2' });
+
+    // Once: reading again adds no warnings.
+    const count = warnings.length;
+    await store.getAllNodes();
+    await store.getPeers('good');
+    expect(warnings).toHaveLength(count);
+  });
+
+  it('when an invalid message arrives on the events channel, then it is ignored with a warning and later events still arrive', async () => {
+    const warnings: string[] = [];
+    const { store } = await open({ onWarning: (msg) => warnings.push(msg) });
+    const seen: StoreEvent[] = [];
+    store.subscribe((e) => seen.push(e));
+    await admin.publish(store.keys.events, 'garbage');
+    await admin.publish(store.keys.events, JSON.stringify({ v: 1, type: 'records', records: [{ v: 1, nodeId: 5 }] }));
+    await admin.publish(store.keys.events, JSON.stringify({ v: 2, type: 'nodes-removed', nodeIds: ['a'] }));
+    await store.publish({ type: 'nodes-removed', nodeIds: ['after'] });
+    await eventually(() => seen.length === 1);
+    expect(seen).toEqual([{ type: 'nodes-removed', nodeIds: ['after'] }]);
+    expect(warnings.filter((w) => w === 'store ignored an invalid event')).toHaveLength(3);
+  });
+
+  it('prunes the index entry of an expired record on read, but keeps one that was written again', async () => {
+    const { store } = await open();
+    await store.writeSweep({ records: [record('a'), record('b')] }, 100);
+    await sleep(200);
+    await store.writeSweep({ records: [record('b')] }, 60_000);
+    expect((await store.getAllNodes()).map((r) => r.nodeId)).toEqual(['b']);
+    expect((await admin.smembers(store.keys.nodeIndex)).sort()).toEqual(['b']);
+    // The race the script closes: an id read as missing whose record was written since is kept.
+    expect(await pruneIndexScript.run(admin, [store.keys.nodeIndex, store.keys.node('b')], ['b'])).toBe(0);
+    expect(await admin.sismember(store.keys.nodeIndex, 'b')).toBe(1);
+  });
+
+  it('writes a sweep of 5,000 nodes in batches of 1,000: every record readable, one records event per batch', async () => {
+    const { store } = await open();
+    const batches: number[] = [];
+    store.subscribe((e) => {
+      if (e.type === 'records') batches.push(e.records.length);
+    });
+    const records = Array.from({ length: 5000 }, (_, i) => record(`node-${String(i).padStart(4, '0')}`));
+    const history = records.map((r) => ({ nodeId: r.nodeId, point: { t: 1, ok: true, latencyMs: 5 } }));
+    const started = Date.now();
+    await store.writeSweep({ records, history, peers: new Map([['node-0001', [peer(1)]]]) }, 60_000);
+    const elapsed = Date.now() - started;
+
+    const all = await store.getAllNodes();
+    expect(all).toHaveLength(5000);
+    expect(all[4999]).toEqual(records[4999]);
+    expect(await store.getHistory('node-4321', 5)).toHaveLength(1);
+    await eventually(() => batches.length === 5, 3000, 'five records events');
+    expect(batches).toEqual([1000, 1000, 1000, 1000, 1000]);
+    // One round trip per node would take far longer on a real socket; a few pipelines do not.
+    expect(elapsed).toBeLessThan(5000);
+  });
+
+  it('puts every key it writes under the one hash tag, each matching the documented layout', async () => {
+    const { store, prefix } = await open();
+    await store.writeSweep({ records: [record('a')], peers: new Map([['a', [peer(1)]]]), history: [{ nodeId: 'a', point: { t: 1, ok: true, latencyMs: 1 } }], chains: [{ chain: 'bsc', facts: {}, replica: 'r', writtenAt: 1 }] }, 60_000);
+    await store.setDrain('a', { nodeId: 'a', by: 'ops', at: 1 });
+    await store.appendAudit({ did: 'drain' });
+    await store.claimLeases('r', ['a'], 60_000, 1);
+    await store.heartbeat('r', 60_000);
+
+    const docs = describeStoreKeys(prefix).filter((d) => d.type !== 'channel');
+    const patterns = docs.map((d) => ({ ...d, re: new RegExp(`^${d.pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/<[a-zA-Z]+>/g, '.+')}$`) }));
+    const keys = (await admin.keys(`{${prefix}}:*`)).sort();
+    expect(keys).toHaveLength(docs.length);
+    for (const key of keys) {
+      expect(key.startsWith(`{${prefix}}:`)).toBe(true);
+      const doc = patterns.find((p) => p.re.test(key));
+      expect(doc).toBeDefined();
+      expect(await admin.type(key)).toBe(doc?.type);
+    }
+  });
+
+  it('when Redis cannot be reached, then connect() rejects with STORE_UNAVAILABLE in time and leaves nothing open', async () => {
+    const server = await RedisServer.start();
+    const deadUrl = server.url;
+    await server.close();
+    const started = Date.now();
+    await expect(RedisStore.connect({ url: deadUrl, prefix: freshPrefix(), replica: 'r', reconnectMaxDelayMs: 50 }, 300)).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it('rejects bad options without echoing the URL', () => {
+    const base = { prefix: freshPrefix(), replica: 'r' };
+    expect(() => new RedisStore(base)).toThrow(/exactly one of url, cluster, sentinel/);
+    expect(() => new RedisStore({ ...base, url, cluster: { nodes: [] } })).toThrow(/exactly one/);
+    expect(() => new RedisStore({ ...base, url: 'redis://:hunter2-secret@exa mple:6379' })).toThrow(TypeError);
+    try {
+      new RedisStore({ ...base, url: 'http://:hunter2-secret@example:6379' });
+    } catch (err) {
+      expect(String((err as Error).message)).not.toContain('hunter2');
+    }
+    expect(() => new RedisStore({ ...base, url, prefix: 'has{brace}' })).toThrow(/invalid store prefix/);
+    expect(() => new RedisStore({ ...base, url, historyLimit: 0 })).toThrow(RangeError);
+    expect(() => new RedisStore({ ...base, url, replica: '' })).toThrow(/replica/);
+  });
+});
+
+describe('RedisStore when Redis goes away and comes back', () => {
+  const password = 'hunter2-correct-horse';
+  let server: RedisServer;
+  let store: RedisStore | undefined;
+
+  beforeAll(async () => {
+    server = await RedisServer.start({ password });
+  });
+  afterAll(async () => {
+    await store?.close();
+    await server.close();
+  });
+
+  it('rejects fast with STORE_UNAVAILABLE while down, reports it in health(), and recovers writes and events after restart', async () => {
+    const warnings: string[] = [];
+    store = new RedisStore({ url: server.url, prefix: freshPrefix(), replica: 'outage', reconnectMaxDelayMs: 200, commandTimeoutMs: 1000, onWarning: (msg, data) => warnings.push(`${msg} ${JSON.stringify(data)}`) });
+    await store.ready();
+    const s = store;
+    const seen: StoreEvent[] = [];
+    s.subscribe((e) => seen.push(e));
+    await s.writeSweep({ records: [record('a')] }, 60_000);
+    await eventually(() => seen.length === 1);
+
+    await server.stop();
+    await eventually(() => !s.health().connected, 3000, 'disconnected');
+    const down = s.health();
+    expect(down.connected).toBe(false);
+    expect(down.lastError).toBeDefined();
+
+    for (const call of [() => s.getAllNodes(), () => s.writeSweep({ records: [record('a')] }, 60_000), () => s.publish({ type: 'nodes-removed', nodeIds: ['x'] }), () => s.claimLeases('outage', ['a'], 1000, 1)]) {
+      const started = Date.now();
+      const err = await call().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(Date.now() - started).toBeLessThan(250);
+      expect(err).toMatchObject({ code: 'STORE_UNAVAILABLE', transient: true });
+      expect(String((err as Error).message)).not.toContain(password);
+    }
+
+    // Reconnect attempts fail and say why.
+    await eventually(() => /ECONNREFUSED/.test(s.health().lastError ?? ''), 3000, 'lastError names the refusal');
+    expect(s.health().connected).toBe(false);
+
+    await server.restart();
+    await eventually(() => s.health().connected, 5000, 'reconnected');
+    expect(s.health().since).toBeGreaterThanOrEqual(down.since);
+    // Persistence is off: the restarted server is empty; the next sweep repopulates it.
+    await s.writeSweep({ records: [record('b')] }, 60_000);
+    expect((await s.getAllNodes()).map((r) => r.nodeId)).toEqual(['b']);
+    await eventually(() => seen.length === 2, 2000, 'event after restart');
+    expect(seen[1]).toMatchObject({ type: 'records', records: [{ nodeId: 'b' }] });
+    const removed = nextEvent(s, 'nodes-removed');
+    await s.publish({ type: 'nodes-removed', nodeIds: ['z'] });
+    expect((await removed).nodeIds).toEqual(['z']);
+
+    // Nothing the store said (errors, warnings, health) carries the password.
+    expect(JSON.stringify(s.health())).not.toContain(password);
+    expect(warnings.join('\n')).not.toContain(password);
+    expect(warnings.length).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,392 @@
+// The one behaviour both stores promise (src/store/store.ts). memory-store.test.ts and
+// redis-store.test.ts run it; anything one store does that the other does not is a bug here.
+import type { PeerDetail, Sample } from '../../src/chains/sample.js';
+import type { ChainFacts, Drain, HistoryPoint, NodeRecord, Store, StoreEvent } from '../../src/store/store.js';
+
+export interface StoreUnderTest {
+  readonly store: Store;
+  /** Deletes whatever the test left behind (the store may already be closed). */
+  readonly cleanup: () => Promise<void>;
+}
+
+export function sample(nodeId: string, over: Partial<Sample> = {}): Sample {
+  return { nodeId, chain: 'bsc', family: 'evm', observedAt: 1_700_000_000_000, latencyMs: 12, ok: true, height: 100, missingMethods: [], ...over };
+}
+
+export function record(nodeId: string, over: Partial<NodeRecord> = {}): NodeRecord {
+  return { nodeId, chain: 'bsc', sample: sample(nodeId), health: { state: 'healthy', streak: 3 }, replica: 'replica-a', writtenAt: 1_700_000_000_100, ...over };
+}
+
+export const peer = (id: number): PeerDetail => ({ id, addr: `10.0.0.${id}:8333`, inbound: id % 2 === 0, subver: '/Satoshi:27.0.0/' });
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The first event matching `match`, or a rejection after `timeoutMs`. */
+export function nextEvent<T extends StoreEvent['type']>(store: Store, type: T, match: (e: Extract<StoreEvent, { type: T }>) => boolean = () => true, timeoutMs = 2000): Promise<Extract<StoreEvent, { type: T }>> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      off();
+      reject(new Error(`no ${type} event within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const off = store.subscribe((e) => {
+      if (e.type === type && match(e as Extract<StoreEvent, { type: T }>)) {
+        clearTimeout(timer);
+        off();
+        resolve(e as Extract<StoreEvent, { type: T }>);
+      }
+    });
+  });
+}
+
+/** Polls `check` until it returns true or `timeoutMs` passes. */
+export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 2000, what = 'condition'): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error(`${what} not met within ${timeoutMs} ms`);
+    await sleep(20);
+  }
+}
+
+const point = (t: number, over: Partial<HistoryPoint> = {}): HistoryPoint => ({ t, ok: true, latencyMs: 10 + (t % 7), height: t, peers: 8, ...over });
+
+const TTL = 60_000;
+
+export function storeContract(name: string, make: () => Promise<StoreUnderTest>): void {
+  describe(`Store contract: ${name}`, () => {
+    let store: Store;
+    let cleanup: () => Promise<void>;
+
+    beforeEach(async () => {
+      ({ store, cleanup } = await make());
+    });
+
+    afterEach(async () => {
+      await store.close();
+      await cleanup();
+    });
+
+    describe('records', () => {
+      it('when a sweep is written, then every record reads back as written, and unknown ids are absent', async () => {
+        const a = record('a');
+        const b = record('b', { chain: 'defichain', sample: sample('b', { chain: 'defichain', family: 'bitcoin', ok: false, error: { code: 'RPC_TIMEOUT', message: 'timed out', transient: true } }), health: null });
+        await store.writeSweep({ records: [a, b] }, TTL);
+
+        const got = await store.getNodes(['a', 'b', 'nope']);
+        expect([...got.keys()].sort()).toEqual(['a', 'b']);
+        expect(got.get('a')).toEqual(a);
+        expect(got.get('b')).toEqual(b);
+        expect((await store.getAllNodes()).map((r) => r.nodeId)).toEqual(['a', 'b']);
+        expect(await store.getNodes([])).toEqual(new Map());
+      });
+
+      it('when a node is written again, then the newer record replaces the older one', async () => {
+        await store.writeSweep({ records: [record('a', { writtenAt: 1 })] }, TTL);
+        await store.writeSweep({ records: [record('a', { writtenAt: 2, replica: 'replica-b' })] }, TTL);
+        const all = await store.getAllNodes();
+        expect(all).toHaveLength(1);
+        expect(all[0]).toMatchObject({ writtenAt: 2, replica: 'replica-b' });
+      });
+
+      it('when a record is not refreshed within its TTL, then it disappears from every read', async () => {
+        await store.writeSweep({ records: [record('stale'), record('stale2')], chains: [{ chain: 'bsc', facts: { head: 1 }, replica: 'r', writtenAt: 1 }], peers: new Map([['stale', [peer(1)]]]) }, 150);
+        await store.writeSweep({ records: [record('fresh')] }, TTL);
+        expect((await store.getAllNodes()).map((r) => r.nodeId)).toEqual(['fresh', 'stale', 'stale2']);
+
+        await sleep(300);
+        expect((await store.getAllNodes()).map((r) => r.nodeId)).toEqual(['fresh']);
+        expect([...(await store.getNodes(['stale', 'fresh'])).keys()]).toEqual(['fresh']);
+        expect(await store.getPeers('stale')).toBeUndefined();
+        expect(await store.getChainFacts('bsc')).toBeUndefined();
+        // Reading twice (after any lazy pruning) gives the same answer.
+        expect((await store.getAllNodes()).map((r) => r.nodeId)).toEqual(['fresh']);
+      });
+
+      it('rejects a TTL that is not a positive number of milliseconds', async () => {
+        await expect(store.writeSweep({ records: [record('a')] }, 0)).rejects.toThrow(RangeError);
+        await expect(store.writeSweep({ records: [record('a')] }, Number.NaN)).rejects.toThrow(RangeError);
+        expect(await store.getAllNodes()).toEqual([]);
+      });
+    });
+
+    describe('peers', () => {
+      it('keeps peer lists apart from the record: the stored sample has no peerList', async () => {
+        const peersA = [peer(1), peer(2)];
+        const peersB = [peer(7)];
+        await store.writeSweep(
+          {
+            records: [record('a', { sample: sample('a', { peerList: peersA }) }), record('b', { sample: sample('b', { peerList: peersB }) }), record('c')],
+            // a: given explicitly; b: only inside its sample, which the store moves to the peers key.
+            peers: new Map([['a', peersA]]),
+          },
+          TTL,
+        );
+        const got = await store.getNodes(['a', 'b']);
+        expect(got.get('a')?.sample).not.toHaveProperty('peerList');
+        expect(got.get('b')?.sample).not.toHaveProperty('peerList');
+        expect(got.get('a')?.sample).toEqual(sample('a'));
+        expect(await store.getPeers('a')).toEqual(peersA);
+        expect(await store.getPeers('b')).toEqual(peersB);
+        expect(await store.getPeers('c')).toBeUndefined();
+      });
+    });
+
+    describe('history', () => {
+      it('keeps at most historyLimit (360) points per node, newest first', async () => {
+        const first = Array.from({ length: 250 }, (_, i) => ({ nodeId: 'a', point: point(1000 + i) }));
+        const second = Array.from({ length: 250 }, (_, i) => ({ nodeId: 'a', point: point(1250 + i) }));
+        await store.writeSweep({ records: [], history: first }, TTL);
+        await store.writeSweep({ records: [], history: [...second, { nodeId: 'b', point: { t: 5, ok: false, latencyMs: 15, peers: 8 } }] }, TTL);
+
+        const all = await store.getHistory('a', 10_000);
+        expect(all).toHaveLength(360);
+        expect(all[0]).toEqual(point(1499));
+        expect(all[359]).toEqual(point(1140));
+        expect(all.map((p) => p.t)).toEqual([...all.map((p) => p.t)].sort((x, y) => y - x));
+        expect((await store.getHistory('a', 3)).map((p) => p.t)).toEqual([1499, 1498, 1497]);
+        expect(await store.getHistory('b', 10)).toEqual([{ t: 5, ok: false, latencyMs: 15, peers: 8 }]);
+        expect(await store.getHistory('a', 0)).toEqual([]);
+        expect(await store.getHistory('unknown', 10)).toEqual([]);
+      });
+
+      it('orders the points of one sweep by time, whatever order they came in', async () => {
+        await store.writeSweep({ records: [], history: [3, 1, 2].map((t) => ({ nodeId: 'a', point: point(t) })) }, TTL);
+        expect((await store.getHistory('a', 10)).map((p) => p.t)).toEqual([3, 2, 1]);
+      });
+    });
+
+    describe('chain facts', () => {
+      it('stores facts per chain and returns undefined for a chain without facts', async () => {
+        const bsc: ChainFacts = { chain: 'bsc', facts: { referenceHead: 41_000_000, corroboratedBy: 3 }, replica: 'replica-a', writtenAt: 10 };
+        const dfi: ChainFacts = { chain: 'defichain', facts: { referenceHead: 4_100_000 }, replica: 'replica-b', writtenAt: 11 };
+        await store.writeSweep({ records: [], chains: [bsc, dfi] }, TTL);
+        expect(await store.getChainFacts('bsc')).toEqual(bsc);
+        expect(await store.getChainFacts('defichain')).toEqual(dfi);
+        expect(await store.getChainFacts('pai')).toBeUndefined();
+      });
+    });
+
+    describe('removeNodes', () => {
+      it('deletes record, peers, history, lease and drain of the removed nodes only, and tells everyone', async () => {
+        await store.writeSweep(
+          {
+            records: [record('gone'), record('kept')],
+            peers: new Map([['gone', [peer(1)]], ['kept', [peer(2)]]]),
+            history: [{ nodeId: 'gone', point: point(1) }, { nodeId: 'kept', point: point(2) }],
+          },
+          TTL,
+        );
+        await store.setDrain('gone', { nodeId: 'gone', by: 'ops', at: 1 });
+        await store.setDrain('kept', { nodeId: 'kept', by: 'ops', at: 2 });
+        expect(await store.claimLeases('replica-a', ['gone', 'kept'], TTL, 10)).toEqual(['gone', 'kept']);
+
+        const removed = nextEvent(store, 'nodes-removed');
+        await store.removeNodes(['gone']);
+        expect((await removed).nodeIds).toEqual(['gone']);
+
+        expect((await store.getAllNodes()).map((r) => r.nodeId)).toEqual(['kept']);
+        expect(await store.getNodes(['gone'])).toEqual(new Map());
+        expect(await store.getPeers('gone')).toBeUndefined();
+        expect(await store.getHistory('gone', 10)).toEqual([]);
+        expect([...(await store.getDrains()).keys()]).toEqual(['kept']);
+        // The lease went too: another replica takes the node at once; 'kept' is still held.
+        expect(await store.claimLeases('replica-b', ['gone', 'kept'], TTL, 10)).toEqual(['gone']);
+        expect(await store.getPeers('kept')).toEqual([peer(2)]);
+        expect(await store.getHistory('kept', 10)).toHaveLength(1);
+      });
+    });
+
+    describe('drains', () => {
+      it('persists a drain without TTL, emits a drain event, and clears it with null', async () => {
+        const drain: Drain = { nodeId: 'a', by: 'alice', at: 1_700_000_000_000, reason: 'disk full' };
+        const set = nextEvent(store, 'drain', (e) => e.drain !== null);
+        await store.setDrain('a', drain);
+        expect(await set).toEqual({ type: 'drain', nodeId: 'a', drain });
+        await store.setDrain('b', { nodeId: 'b', by: 'bob', at: 5 });
+
+        // Records expire; drains are an operator's decision and stay.
+        await store.writeSweep({ records: [record('a')] }, 100);
+        await sleep(200);
+        expect(await store.getAllNodes()).toEqual([]);
+        expect(await store.getDrains()).toEqual(new Map([['a', drain], ['b', { nodeId: 'b', by: 'bob', at: 5 }]]));
+
+        const cleared = nextEvent(store, 'drain', (e) => e.drain === null);
+        await store.setDrain('a', null);
+        expect(await cleared).toEqual({ type: 'drain', nodeId: 'a', drain: null });
+        expect([...(await store.getDrains()).keys()]).toEqual(['b']);
+      });
+
+      it('rejects a drain filed under another node id', async () => {
+        await expect(store.setDrain('a', { nodeId: 'b', by: 'x', at: 1 })).rejects.toThrow(TypeError);
+        expect(await store.getDrains()).toEqual(new Map());
+      });
+    });
+
+    describe('audit', () => {
+      it('keeps the newest auditLimit (1000) entries, newest first', async () => {
+        for (let i = 0; i < 1005; i += 1) await store.appendAudit({ action: 'drain', i });
+        const all = await store.getAudit(5000);
+        expect(all).toHaveLength(1000);
+        expect(all[0]).toEqual({ action: 'drain', i: 1004 });
+        expect(all[999]).toEqual({ action: 'drain', i: 5 });
+        expect(await store.getAudit(2)).toEqual([{ action: 'drain', i: 1004 }, { action: 'drain', i: 1003 }]);
+        expect(await store.getAudit(0)).toEqual([]);
+      });
+
+      it('rejects an entry JSON cannot hold', async () => {
+        await expect(store.appendAudit(undefined)).rejects.toThrow(TypeError);
+        expect(await store.getAudit(10)).toEqual([]);
+      });
+    });
+
+    describe('events', () => {
+      it('delivers one records event per sweep (without peer lists) and chain events to subscribers', async () => {
+        const seen: StoreEvent[] = [];
+        store.subscribe((e) => seen.push(e));
+        const a = record('a', { sample: sample('a', { peerList: [peer(1)] }) });
+        const facts: ChainFacts = { chain: 'bsc', facts: { head: 9 }, replica: 'replica-a', writtenAt: 3 };
+        const chainEvent = nextEvent(store, 'chain');
+        const recordsEvent = nextEvent(store, 'records');
+        await store.writeSweep({ records: [a, record('b')], chains: [facts] }, TTL);
+
+        const got = await recordsEvent;
+        expect(got.records.map((r) => r.nodeId)).toEqual(['a', 'b']);
+        expect(got.records[0]?.sample).toEqual(sample('a'));
+        expect(got.records[0]?.health).toEqual(a.health);
+        expect((await chainEvent).facts).toEqual(facts);
+        await sleep(50);
+        expect(seen.filter((e) => e.type === 'records')).toHaveLength(1);
+      });
+
+      it('delivers published transitions to every subscriber, after publish returns, until they unsubscribe', async () => {
+        const transition: StoreEvent = { type: 'transition', nodeId: 'a', chain: 'bsc', from: 'healthy', to: 'degraded', reasons: ['lagging'], at: 5, replica: 'replica-a' };
+        const first: StoreEvent[] = [];
+        const second: StoreEvent[] = [];
+        const offFirst = store.subscribe((e) => first.push(e));
+        store.subscribe((e) => second.push(e));
+        // A subscriber that throws must not keep the event from the others.
+        store.subscribe(() => {
+          throw new Error('handler bug');
+        });
+
+        const publishing = store.publish(transition);
+        expect(first).toEqual([]); // never delivered synchronously inside publish()
+        await publishing;
+        await eventually(() => first.length === 1 && second.length === 1, 2000, 'delivery');
+        expect(first[0]).toEqual(transition);
+        expect(second[0]).toEqual(transition);
+
+        offFirst();
+        await store.publish({ ...transition, to: 'down' });
+        await eventually(() => second.length === 2, 2000, 'second delivery');
+        await sleep(50);
+        expect(first).toHaveLength(1);
+        expect(second[1]).toMatchObject({ to: 'down' });
+      });
+
+      it('delivers events in publish order', async () => {
+        const ids: string[] = [];
+        store.subscribe((e) => {
+          if (e.type === 'nodes-removed') ids.push(...e.nodeIds);
+        });
+        for (let i = 0; i < 20; i += 1) await store.publish({ type: 'nodes-removed', nodeIds: [`n${i}`] });
+        await eventually(() => ids.length === 20);
+        expect(ids).toEqual(Array.from({ length: 20 }, (_, i) => `n${i}`));
+      });
+    });
+
+    describe('leases', () => {
+      const nodes = ['n1', 'n2', 'n3', 'n4', 'n5'];
+
+      it('claims free leases up to max, in the order given, and renewing keeps them', async () => {
+        expect(await store.claimLeases('A', nodes, TTL, 3)).toEqual(['n1', 'n2', 'n3']);
+        // A renews: still its three, max respected, nothing new taken.
+        expect(await store.claimLeases('A', nodes, TTL, 3)).toEqual(['n1', 'n2', 'n3']);
+        // Raising max takes more.
+        expect(await store.claimLeases('A', nodes, TTL, 4)).toEqual(['n1', 'n2', 'n3', 'n4']);
+        expect(await store.claimLeases('A', [], TTL, 4)).toEqual([]);
+      });
+
+      it('never lets another replica take a lease that is held', async () => {
+        expect(await store.claimLeases('A', ['n1', 'n2'], TTL, 10)).toEqual(['n1', 'n2']);
+        expect(await store.claimLeases('B', nodes, TTL, 10)).toEqual(['n3', 'n4', 'n5']);
+        expect(await store.claimLeases('C', nodes, TTL, 10)).toEqual([]);
+        expect(await store.claimLeases('A', nodes, TTL, 10)).toEqual(['n1', 'n2']);
+      });
+
+      it('gives up leases held beyond a lowered max, so others can take them', async () => {
+        expect(await store.claimLeases('A', nodes, TTL, 5)).toEqual(nodes);
+        expect(await store.claimLeases('A', nodes, TTL, 2)).toEqual(['n1', 'n2']);
+        expect(await store.claimLeases('B', nodes, TTL, 10)).toEqual(['n3', 'n4', 'n5']);
+      });
+
+      it('renewal extends a lease past its first expiry; an expired lease can be taken over', async () => {
+        expect(await store.claimLeases('A', ['n1'], 250, 10)).toEqual(['n1']);
+        expect(await store.claimLeases('A', ['n2'], 250, 10)).toEqual(['n2']);
+        await sleep(150);
+        // A renews n1 only.
+        expect(await store.claimLeases('A', ['n1'], 250, 10)).toEqual(['n1']);
+        await sleep(200); // past the first expiry of both
+        expect(await store.claimLeases('B', ['n1', 'n2'], TTL, 10)).toEqual(['n2']);
+      });
+
+      it('releasing hands leases over at once and emits leases-released with what was released', async () => {
+        expect(await store.claimLeases('A', ['n1', 'n2'], TTL, 10)).toEqual(['n1', 'n2']);
+        expect(await store.claimLeases('B', ['n3'], TTL, 10)).toEqual(['n3']);
+
+        const released = nextEvent(store, 'leases-released');
+        // n3 is B's: A cannot release it.
+        await store.releaseLeases('A', ['n1', 'n2', 'n3']);
+        expect(await released).toEqual({ type: 'leases-released', replica: 'A', nodeIds: ['n1', 'n2'] });
+        expect(await store.claimLeases('B', ['n1', 'n2', 'n3'], TTL, 10)).toEqual(['n1', 'n2', 'n3']);
+        expect(await store.claimLeases('A', ['n1', 'n2', 'n3'], TTL, 10)).toEqual([]);
+      });
+    });
+
+    describe('replicas', () => {
+      it('lists replicas whose heartbeat has not expired, and leave() removes one at once', async () => {
+        await store.heartbeat('r-long', TTL);
+        await store.heartbeat('r-short', 150);
+        expect(await store.liveReplicas()).toEqual(['r-long', 'r-short']);
+        await sleep(300);
+        expect(await store.liveReplicas()).toEqual(['r-long']);
+        await store.heartbeat('r-short', TTL); // comes back
+        expect(await store.liveReplicas()).toEqual(['r-long', 'r-short']);
+        await store.leave('r-long');
+        expect(await store.liveReplicas()).toEqual(['r-short']);
+      });
+
+      it('a short heartbeat of one replica does not cut another one short', async () => {
+        await store.heartbeat('r-long', 600);
+        await store.heartbeat('r-short', 100);
+        await sleep(250);
+        expect(await store.liveReplicas()).toEqual(['r-long']);
+      });
+    });
+
+    describe('health and close', () => {
+      it('is connected while open', async () => {
+        const h = store.health();
+        expect(h.connected).toBe(true);
+        expect(h.since).toBeLessThanOrEqual(Date.now());
+      });
+
+      it('close() waits for in-flight writes, is safe twice, and later calls reject with STORE_CLOSED', async () => {
+        await store.writeSweep({ records: Array.from({ length: 200 }, (_, i) => record(`n${i}`)) }, TTL);
+        const writing = store.writeSweep({ records: [record('late')] }, TTL);
+        // Several round trips (index, records, pruning): close() must not cut it in the middle.
+        const reading = store.getAllNodes();
+        const closing = store.close();
+        const order: string[] = [];
+        await Promise.all([writing.then(() => order.push('write')), reading.then(() => order.push('read')), closing.then(() => order.push('close'))]);
+        expect(order).toHaveLength(3);
+        expect(order[2]).toBe('close');
+        expect((await reading).length).toBeGreaterThanOrEqual(200);
+        await expect(store.close()).resolves.toBeUndefined();
+        expect(store.health().connected).toBe(false);
+        await expect(store.getAllNodes()).rejects.toMatchObject({ code: 'STORE_CLOSED' });
+        await expect(store.writeSweep({ records: [record('x')] }, TTL)).rejects.toMatchObject({ code: 'STORE_CLOSED' });
+        await expect(store.publish({ type: 'nodes-removed', nodeIds: ['x'] })).rejects.toMatchObject({ code: 'STORE_CLOSED' });
+      });
+    });
+  });
+}
