@@ -1,4 +1,5 @@
 import { inspect } from 'node:util';
+import { validatePrefix } from '../store/keys.js';
 import { closestName } from './closest-name.js';
 import { ConfigError, type ConfigIssue } from './config-error.js';
 
@@ -131,7 +132,12 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     bad(SETTING_VARIABLES.role, `api needs ${SETTING_VARIABLES.redisUrl}, shared with the workers (without Redis, run role all)`);
   }
   const redisPrefix = get(SETTING_VARIABLES.redisPrefix) ?? SETTINGS_DEFAULTS.redisPrefix;
-  if (!/^[A-Za-z0-9_.:{}-]{1,64}$/.test(redisPrefix)) bad(SETTING_VARIABLES.redisPrefix, 'must be 1-64 letters, digits or _ . : { } -');
+  try {
+    validatePrefix(redisPrefix);
+  } catch (err) {
+    // The store owns the key format; its message names the allowed characters.
+    bad(SETTING_VARIABLES.redisPrefix, (err as Error).message.replace(/^invalid store prefix "[^"]*": /, ''));
+  }
   const probeConcurrency = int(SETTING_VARIABLES.probeConcurrency, SETTINGS_DEFAULTS.probeConcurrency, 1, 10_000);
   const perHostConcurrency = int(SETTING_VARIABLES.perHostConcurrency, SETTINGS_DEFAULTS.perHostConcurrency, 1, 1_000);
 
