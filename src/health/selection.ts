@@ -1,0 +1,170 @@
+import type { HealthPolicy } from './policy.js';
+import type { RankedNode } from './ranking.js';
+import { STATE_CLASS } from './states.js';
+
+/**
+ * How the choice was made:
+ * - `normal`: a usable node, or none if the chain has no nodes to offer;
+ * - `fail-open`: no node is usable and the policy fails open: the least bad node, flagged;
+ * - `fail-closed`: no node is usable and the policy fails closed: no endpoint.
+ */
+export type SelectionMode = 'normal' | 'fail-open' | 'fail-closed';
+
+/** Why the choice is what it is (stable codes). */
+export type SelectionReason =
+  /** no previous choice */
+  | 'initial'
+  /** the previous choice still stands: nothing clearly better, or not held long enough */
+  | 'kept'
+  /** the previous choice can no longer serve (unusable, drained, gone) */
+  | 'current_unusable'
+  /** another node of the same tier is clearly better (state class, or score by the margin) */
+  | 'better_candidate'
+  /** a node of a preferred tier has been usable for the failback dwell */
+  | 'failback'
+  /** no node is usable */
+  | 'all_unhealthy'
+  /** nothing to choose from (no nodes, or all drained / on a wrong chain) */
+  | 'no_candidates';
+
+/** The endpoint choice for one chain. Plain JSON; persisted and fed back as `prev`. */
+export interface Selection {
+  readonly chain: string;
+  readonly nodeId: string | null;
+  readonly tier: number | null;
+  readonly mode: SelectionMode;
+  /** True when the chosen node is not usable (fail-open): clients should know. */
+  readonly degradedChoice: boolean;
+  readonly reason: SelectionReason;
+  /** When `nodeId` became the choice. */
+  readonly since: number;
+  /** The chosen node first, then the next best in tier order: for clients that fail over themselves. */
+  readonly top: readonly string[];
+  /** A preferred-tier node waiting out the failback dwell, if any. */
+  readonly pendingFailback: { readonly nodeId: string; readonly tier: number; readonly readyAt: number } | null;
+  readonly evaluatedAt: number;
+}
+
+/** A change of choice or mode the caller should log (once: it is returned, not stored). */
+export interface SelectionChange {
+  readonly chain: string;
+  readonly from: string | null;
+  readonly to: string | null;
+  readonly fromMode: SelectionMode | null;
+  readonly mode: SelectionMode;
+  readonly reason: SelectionReason;
+  readonly at: number;
+}
+
+export interface SelectionResult {
+  readonly selection: Selection;
+  readonly change: SelectionChange | null;
+}
+
+/**
+ * The next endpoint choice for a chain, from the previous one and the current ranking.
+ *
+ * 1. Only the lowest tier with a usable node serves (backups only while no primary is usable).
+ *    While a backup serves and still works, a recovered better-tier node must first stay usable
+ *    for `failbackDwellMs`; if the backup fails, the recovered node takes over at once.
+ * 2. Within the tier the current choice is sticky: it is replaced only by a node of a better
+ *    state class or a score higher by `switchMargin`, and only after `minDwellMs`.
+ * 3. No usable node: `fail-closed` gives no endpoint; `fail-open` gives the least bad node
+ *    (never a drained one or one on another chain), with `degradedChoice` set, sticky as above.
+ */
+export function nextSelection(prev: Selection | null, ranking: readonly RankedNode[], chain: string, now: number, policy: HealthPolicy): SelectionResult {
+  const current = prev?.nodeId == null ? undefined : ranking.find((r) => r.nodeId === prev.nodeId);
+  const pick = ranking.some((r) => r.usable)
+    ? pickUsable(prev, current, ranking, now, policy)
+    : policy.whenAllUnhealthy === 'fail-open'
+      ? pickLastResort(prev, current, ranking, now, policy)
+      : failClosed(ranking);
+
+  const { mode, choice } = pick;
+  const nodeId = choice?.nodeId ?? null;
+  const unchanged = prev !== null && prev.nodeId === nodeId && prev.mode === mode;
+  const selection: Selection = {
+    chain,
+    nodeId,
+    tier: choice?.tier ?? null,
+    mode,
+    degradedChoice: choice !== undefined && !choice.usable,
+    reason: unchanged && nodeId !== null ? 'kept' : pick.reason,
+    since: prev !== null && prev.nodeId === nodeId ? prev.since : now,
+    top: pick.top.slice(0, policy.topN).map((r) => r.nodeId),
+    pendingFailback: pick.pendingFailback,
+    evaluatedAt: now,
+  };
+  const change: SelectionChange | null = unchanged
+    ? null
+    : { chain, from: prev?.nodeId ?? null, to: nodeId, fromMode: prev?.mode ?? null, mode, reason: selection.reason, at: now };
+  return { selection, change };
+}
+
+interface Pick {
+  readonly mode: SelectionMode;
+  readonly choice: RankedNode | undefined;
+  readonly reason: SelectionReason;
+  readonly top: readonly RankedNode[];
+  readonly pendingFailback: Selection['pendingFailback'];
+}
+
+function pickUsable(prev: Selection | null, current: RankedNode | undefined, ranking: readonly RankedNode[], now: number, policy: HealthPolicy): Pick {
+  const usable = ranking.filter((r) => r.usable);
+  const serving = current?.usable === true ? current : undefined;
+  // While the current choice works, a node of a better tier must first stay usable for the dwell.
+  const ready = (r: RankedNode): boolean =>
+    serving === undefined || r.tier >= serving.tier || (r.usableSince !== null && now - r.usableSince >= policy.failbackDwellMs);
+  const eligible = usable.filter(ready);
+  const activeTier = Math.min(...eligible.map((r) => r.tier));
+  // `eligible` is never empty: the serving node is ready, and without one every usable node is.
+  const best = eligible.find((r) => r.tier === activeTier) as RankedNode;
+
+  let choice: RankedNode;
+  let reason: SelectionReason;
+  if (serving === undefined || prev === null) {
+    choice = best;
+    reason = prev?.nodeId == null ? 'initial' : 'current_unusable';
+  } else if (serving.tier > activeTier) {
+    choice = best;
+    reason = 'failback';
+  } else {
+    ({ choice, reason } = sticky(prev, serving, best, now, policy));
+  }
+
+  const waiting = usable.find((r) => r.tier < choice.tier && !ready(r));
+  const pendingFailback =
+    waiting?.usableSince == null ? null : { nodeId: waiting.nodeId, tier: waiting.tier, readyAt: waiting.usableSince + policy.failbackDwellMs };
+  // Backups after primaries: a client walking the list honours the tiers too.
+  const rest = usable.filter((r) => r !== choice).sort((a, b) => a.tier - b.tier);
+  return { mode: 'normal', choice, reason, top: [choice, ...rest], pendingFailback };
+}
+
+function pickLastResort(prev: Selection | null, current: RankedNode | undefined, ranking: readonly RankedNode[], now: number, policy: HealthPolicy): Pick {
+  const candidates = ranking.filter((r) => r.lastResort);
+  const best = candidates[0];
+  if (best === undefined) return { mode: 'fail-open', choice: undefined, reason: 'no_candidates', top: [], pendingFailback: null };
+  const { choice, reason } =
+    prev !== null && current?.lastResort === true ? sticky(prev, current, best, now, policy) : { choice: best, reason: 'all_unhealthy' as const };
+  return {
+    mode: 'fail-open',
+    choice,
+    reason: reason === 'kept' ? 'all_unhealthy' : reason,
+    top: [choice, ...candidates.filter((r) => r !== choice)],
+    pendingFailback: null,
+  };
+}
+
+function failClosed(ranking: readonly RankedNode[]): Pick {
+  const reason: SelectionReason = ranking.some((r) => r.lastResort) ? 'all_unhealthy' : 'no_candidates';
+  return { mode: 'fail-closed', choice: undefined, reason, top: [], pendingFailback: null };
+}
+
+function sticky(prev: Selection, current: RankedNode, best: RankedNode, now: number, policy: HealthPolicy): { choice: RankedNode; reason: SelectionReason } {
+  if (best === current || now - prev.since < policy.minDwellMs) return { choice: current, reason: 'kept' };
+  const betterClass = STATE_CLASS[best.state] < STATE_CLASS[current.state];
+  const sameClass = STATE_CLASS[best.state] === STATE_CLASS[current.state];
+  // Scores are rounded to 1e-4; the epsilon keeps an exact margin from losing to float noise.
+  const betterScore = sameClass && best.score.total - current.score.total >= policy.switchMargin - 1e-9;
+  return betterClass || betterScore ? { choice: best, reason: 'better_candidate' } : { choice: current, reason: 'kept' };
+}

@@ -1,0 +1,102 @@
+import type { ChainSpec } from '../chains/chain-spec.js';
+import type { Sample } from '../chains/sample.js';
+import { lagGrade, latencyGrade, peersGrade } from './grades.js';
+import type { HealthPolicy } from './policy.js';
+import { isFailedSample } from './probe-failure.js';
+import type { Lag } from './reference-head.js';
+
+/**
+ * A node's recent history, updated once per new sample (re-feeding the same sample changes
+ * nothing). Plain JSON: absent values are `null`, never `undefined`.
+ */
+export interface NodeStats {
+  readonly nodeId: string;
+  /** Samples counted so far. */
+  readonly samples: number;
+  /** `observedAt` of the last counted sample: how re-evaluation is told from a new sample. */
+  readonly lastSampleAt: number | null;
+  /** Outcomes of the last `errorWindowSamples` samples, oldest first; true = the probe failed. */
+  readonly outcomes: readonly boolean[];
+  /** Failed share of `outcomes`; null before the first sample. */
+  readonly errorRate: number | null;
+  /** EWMA of the latency of successful probes (failed ones would flatter a refused connection). */
+  readonly latencyEwmaMs: number | null;
+  readonly lastLatencyMs: number | null;
+  /** EWMA of the per-sample grades (0..1) that feed the score; null until first observed. */
+  readonly grades: {
+    readonly peers: number | null;
+    readonly lag: number | null;
+    readonly latency: number | null;
+  };
+  /** Latest peer counts, or null when the node did not report them. */
+  readonly peers: { readonly total: number; readonly inbound: number | null; readonly outbound: number | null } | null;
+  /** Methods the node lacks, from the latest sample (explains an unknown peer count). */
+  readonly missingMethods: readonly string[];
+  readonly lagBlocks: number | null;
+  /** The node's own head and when it was first seen there, for the stall rule. */
+  readonly head: { readonly height: number; readonly since: number } | null;
+}
+
+export function emptyStats(nodeId: string): NodeStats {
+  return {
+    nodeId,
+    samples: 0,
+    lastSampleAt: null,
+    outcomes: [],
+    errorRate: null,
+    latencyEwmaMs: null,
+    lastLatencyMs: null,
+    grades: { peers: null, lag: null, latency: null },
+    peers: null,
+    missingMethods: [],
+    lagBlocks: null,
+    head: null,
+  };
+}
+
+export interface StatsUpdate {
+  readonly sample: Sample | null;
+  /** The sample's lag behind the reference, when both have a height. */
+  readonly lag: Lag | null;
+  readonly chain: ChainSpec;
+  readonly policy: HealthPolicy;
+}
+
+/** `prev` with the sample folded in; `prev` itself when the sample is absent or already counted. */
+export function updateStats(prev: NodeStats, update: StatsUpdate): NodeStats {
+  const { sample, lag, chain, policy } = update;
+  if (sample === null || (prev.lastSampleAt !== null && sample.observedAt <= prev.lastSampleAt)) return prev;
+
+  const failed = isFailedSample(sample);
+  const outcomes = [...prev.outcomes, failed].slice(-policy.errorWindowSamples);
+  const errorRate = outcomes.filter(Boolean).length / outcomes.length;
+  const base = { ...prev, samples: prev.samples + 1, lastSampleAt: sample.observedAt, outcomes, errorRate };
+  if (failed) return base;
+
+  const alpha = policy.ewmaAlpha;
+  const height = sample.height;
+  const head =
+    height === undefined ? prev.head : prev.head !== null && prev.head.height === height ? prev.head : { height, since: sample.observedAt };
+  return {
+    ...base,
+    latencyEwmaMs: ewma(prev.latencyEwmaMs, sample.latencyMs, alpha),
+    lastLatencyMs: sample.latencyMs,
+    grades: {
+      peers: ewma(prev.grades.peers, peersGrade(sample.peers, chain, policy), alpha),
+      lag: lag === null ? prev.grades.lag : ewma(prev.grades.lag, lagGrade(lag, policy), alpha),
+      latency: ewma(prev.grades.latency, latencyGrade(sample.latencyMs, policy), alpha),
+    },
+    peers:
+      sample.peers === undefined
+        ? null
+        : { total: sample.peers.total, inbound: sample.peers.inbound ?? null, outbound: sample.peers.outbound ?? null },
+    missingMethods: [...sample.missingMethods],
+    lagBlocks: lag === null ? prev.lagBlocks : lag.blocks,
+    head,
+  };
+}
+
+/** Exponentially weighted moving average; the first observation seeds it. */
+export function ewma(prev: number | null, value: number, alpha: number): number {
+  return prev === null ? value : prev + alpha * (value - prev);
+}
