@@ -6,6 +6,8 @@ import { parseConfigText, type ConfigDocument } from './config-document.js';
 import { ConfigError, formatKeyPath, type ConfigIssue, type ReportIssue } from './config-error.js';
 import { NODE_DEFAULTS, type NodeConfig, type NodeDefaults } from './node-config.js';
 import { allowedKeysAt, configErrorMap, defaultsSchema, fileSchema, nodeSchema, NODE_ID_PATTERN, typeName, type RawDefaults, type RawNode } from './nodes-file-schema.js';
+import { DEFAULT_HEALTH_POLICY, mergePolicy, type HealthPolicy, type HealthPolicyInput } from '../health/policy.js';
+import { HealthPolicyError } from '../health/policy-error.js';
 import { resolveChain } from './resolve-chain.js';
 import { resolveCredentials, type CredentialContext } from './resolve-credentials.js';
 
@@ -15,6 +17,8 @@ export interface LoadedConfig {
   readonly file: string;
   readonly defaults: NodeDefaults;
   readonly nodes: NodeConfig[];
+  /** The health policy: defaults with the file's `health:` block laid over them. */
+  readonly policy: HealthPolicy;
 }
 
 /**
@@ -67,7 +71,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   };
 
   const data = document.data;
-  if (data === undefined) return { file, defaults: NODE_DEFAULTS, nodes: [] };
+  if (data === undefined) return { file, defaults: NODE_DEFAULTS, nodes: [], policy: DEFAULT_HEALTH_POLICY };
   if (!isMapping(data)) {
     report([], `the top level must be a mapping with a "nodes" list (and optionally "defaults"), got ${typeName(data)}`);
     throw fail();
@@ -104,8 +108,20 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     if (node !== undefined) nodes.push(node);
   });
 
+  const policy = resolvePolicy(data['health'], report);
   if (pending.length > 0) throw fail();
-  return { file, defaults: defaults ?? NODE_DEFAULTS, nodes };
+  return { file, defaults: defaults ?? NODE_DEFAULTS, nodes, policy: policy ?? DEFAULT_HEALTH_POLICY };
+}
+
+function resolvePolicy(raw: unknown, report: ReportIssue): HealthPolicy | undefined {
+  if (raw === undefined || raw === null || !isMapping(raw)) return undefined; // shape errors come from the schema
+  try {
+    return mergePolicy(raw as HealthPolicyInput);
+  } catch (err) {
+    if (!(err instanceof HealthPolicyError)) throw err;
+    report(['health', ...err.key.split('.')], err.shortMessage.replace(/^health policy: `[^`]*` /, ''));
+    return undefined;
+  }
 }
 
 function resolveDefaults(raw: RawDefaults, report: ReportIssue): NodeDefaults | undefined {

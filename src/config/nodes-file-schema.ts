@@ -115,6 +115,9 @@ export const fileSchema = z.strictObject({
   // `nodes:` with nothing after it is null in YAML: the same as no nodes.
   nodes: z.array(z.unknown()).nullable().optional(),
   defaults: defaultsSchema.nullable().optional(),
+  // Health knobs (rise/fall, lag thresholds, weights, per-chain overrides...): checked by the
+  // health core's own validation (mergePolicy), which names the bad knob.
+  health: z.record(z.string(), z.unknown()).nullable().optional(),
 });
 
 /** The keys allowed in the mapping at a zod path, for "did you mean" hints. */
@@ -159,6 +162,7 @@ function expectedName(expected: string): string {
     case 'array':
       return 'a list';
     case 'object':
+    case 'record':
       return 'a mapping';
     case 'boolean':
       return 'true or false';

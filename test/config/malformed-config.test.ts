@@ -32,9 +32,15 @@ const cases: BadCase[] = [
   { name: 'node entry is not a mapping', text: 'nodes:\n  - bsc-1\n', issues: [{ path: 'nodes[0]', message: 'expected a mapping with id, chain and url, got a string' }] },
   { name: 'defaults is a list', text: 'defaults: [1]\n', issues: [{ path: 'defaults', message: 'expected a mapping, got a list' }] },
 
+  // --- the health policy block, validated by the health core and named by key path
+  { name: 'health knob out of range', text: 'health:\n  failAfter: 0\n', issues: [{ path: 'health.failAfter', message: /./, line: 2 }] },
+  { name: 'unknown health knob', text: 'health:\n  fallAfter: 3\n', issues: [{ path: 'health.fallAfter', message: /./ }] },
+  { name: 'bad per-chain health override', text: 'health:\n  chains:\n    bsc:\n      riseAfter: many\n', issues: [{ path: 'health.chains.bsc.riseAfter', message: /./ }] },
+  { name: 'health block is a list', text: 'health: [1]\n', issues: [{ path: 'health', message: 'expected a mapping, got a list' }] },
+
   // --- unknown keys at every level
   { name: 'unknown top-level key', text: 'node:\n  - id: a\n', issues: [{ path: 'node', message: 'unknown key (did you mean "nodes"?)', line: 1 }] },
-  { name: 'unknown top-level key far from any', text: 'nodes: []\nfleet: x\n', issues: [{ path: 'fleet', message: 'unknown key (allowed: nodes, defaults, and x-... keys to hold YAML anchors)', line: 2 }] },
+  { name: 'unknown top-level key far from any', text: 'nodes: []\nfleet: x\n', issues: [{ path: 'fleet', message: 'unknown key (allowed: nodes, defaults, health, and x-... keys to hold YAML anchors)', line: 2 }] },
   {
     name: 'unknown key brought in by a YAML merge',
     text: 'x-bsc: &bsc\n  chain: bsc\n  colour: blue\nnodes:\n  - <<: *bsc\n    id: a\n    url: http://h:1\n',

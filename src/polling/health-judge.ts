@@ -1,0 +1,199 @@
+import type { Sample } from '../chains/sample.js';
+import type { NodeConfig } from '../config/node-config.js';
+import { chainReference, evaluateNode } from '../health/evaluate-chain.js';
+import { effectiveHealth } from '../health/effective-health.js';
+import type { NodeHealth } from '../health/hysteresis.js';
+import type { NodeInfo } from '../health/node-info.js';
+import { type HealthPolicy, policyForChain } from '../health/policy.js';
+import { type RankedNode, rankNodes } from '../health/ranking.js';
+import type { ReferenceHead } from '../health/reference-head.js';
+import type { ScoreBreakdown } from '../health/score.js';
+import { type Selection, type SelectionChange, nextSelection } from '../health/selection.js';
+import type { HealthState } from '../health/states.js';
+import type { NodeStats } from '../health/stats.js';
+import type { ChainFacts, NodeRecord } from '../store/store.js';
+import type { FleetView } from '../view/fleet-view.js';
+import type { Judge, SampleVerdict } from './judge.js';
+
+/** What a node record's `health` holds: the health core's state for the node. */
+export interface NodeVerdict {
+  readonly health: NodeHealth;
+  readonly stats: NodeStats;
+  readonly score: ScoreBreakdown;
+}
+
+/** What a chain's facts hold: reference head, ranking and the shared endpoint choice. */
+export interface ChainReport {
+  readonly chain: string;
+  readonly evaluatedAt: number;
+  readonly reference: ReferenceHead;
+  readonly ranking: readonly RankedNode[];
+  readonly selection: Selection;
+  readonly counts: Readonly<Record<HealthState, number>>;
+}
+
+export interface HealthJudgeOptions {
+  readonly view: FleetView;
+  readonly policy: HealthPolicy;
+  readonly replica: string;
+  /** Every configured node (the judge ranks all of a chain's nodes, not only this replica's). */
+  readonly nodes: () => ReadonlyMap<string, NodeConfig>;
+  /** A chain's reference head is recomputed at most this often, ms. Default 250. */
+  readonly referenceRefreshMs?: number;
+  /** Chains are re-ranked at least this often even without new samples (staleness, dwell times), ms. Default 1000. */
+  readonly rerankEveryMs?: number;
+  readonly onSelectionChange?: (change: SelectionChange) => void;
+}
+
+/** A NodeVerdict read back from the store, checked enough to feed the health core again. */
+export function asNodeVerdict(value: unknown): NodeVerdict | undefined {
+  if (!value || typeof value !== 'object') return undefined;
+  const v = value as Partial<NodeVerdict>;
+  if (!v.health || typeof v.health !== 'object' || typeof v.health.state !== 'string' || !v.stats || !v.score) return undefined;
+  return v as NodeVerdict;
+}
+
+export function asChainReport(value: unknown): ChainReport | undefined {
+  if (!value || typeof value !== 'object') return undefined;
+  const v = value as Partial<ChainReport>;
+  if (typeof v.chain !== 'string' || !Array.isArray(v.ranking) || !v.selection || typeof v.evaluatedAt !== 'number') return undefined;
+  return v as ChainReport;
+}
+
+export function nodeInfo(node: NodeConfig): NodeInfo {
+  return { id: node.id, tier: node.tier, tags: node.tags, intervalMs: node.intervalMs };
+}
+
+const EMPTY_COUNTS: Readonly<Record<HealthState, number>> = { healthy: 0, degraded: 0, unhealthy: 0, unknown: 0, maintenance: 0 };
+
+/**
+ * Connects polling to the health core: each sample is judged as it arrives (stats, assessment,
+ * hysteresis, score) against a cached reference head of its chain, with the node's previous
+ * state taken from the fleet view, so a node's hysteresis continues across replicas and lease
+ * moves. Ranking and the shared endpoint choice are recomputed per chain at each flush.
+ */
+export class HealthJudge implements Judge {
+  readonly #o: HealthJudgeOptions;
+  readonly #references = new Map<string, ReferenceHead>();
+  readonly #policies = new Map<string, HealthPolicy>();
+  readonly #dirty = new Set<string>();
+  readonly #lastRanked = new Map<string, number>();
+
+  constructor(opts: HealthJudgeOptions) {
+    this.#o = opts;
+  }
+
+  judge(node: NodeConfig, sample: Sample, now: number): SampleVerdict {
+    const chain = node.chain;
+    const policy = this.#policy(chain.name);
+    const reference = this.#reference(chain.name, now, policy);
+    const prevRecord = this.#o.view.get(node.id);
+    const prev = prevRecord ? asNodeVerdict(prevRecord.health) : undefined;
+    const { evaluation, transition } = evaluateNode({
+      node: nodeInfo(node),
+      drained: this.#o.view.drain(node.id) !== undefined,
+      sample,
+      health: prev?.health ?? null,
+      stats: prev?.stats ?? null,
+      chain,
+      reference,
+      now,
+      policy,
+    });
+    this.#dirty.add(chain.name);
+    const verdict: NodeVerdict = { health: evaluation.health, stats: evaluation.stats, score: evaluation.score };
+    const record: NodeRecord = { nodeId: node.id, chain: chain.name, sample, health: verdict, replica: this.#o.replica, writtenAt: now };
+    const state = evaluation.health.state;
+    return {
+      record,
+      ...(transition
+        ? { transition: { from: transition.from ?? 'new', to: transition.to, reasons: transition.reasons.map((r) => r.text) } }
+        : {}),
+      down: state === 'unhealthy',
+      changing: evaluation.health.pending !== null,
+    };
+  }
+
+  chainFacts(now: number): ChainFacts[] {
+    const rerankEveryMs = this.#o.rerankEveryMs ?? 1_000;
+    const byChain = new Map<string, NodeConfig[]>();
+    for (const n of this.#o.nodes().values()) {
+      const list = byChain.get(n.chain.name);
+      if (list) list.push(n);
+      else byChain.set(n.chain.name, [n]);
+    }
+    const out: ChainFacts[] = [];
+    for (const [chainName, nodes] of byChain) {
+      const last = this.#lastRanked.get(chainName) ?? 0;
+      if (!this.#dirty.has(chainName) && now - last < rerankEveryMs) continue;
+      this.#dirty.delete(chainName);
+      this.#lastRanked.set(chainName, now);
+      const report = this.evaluateChainNow(chainName, nodes, now);
+      out.push({ chain: chainName, facts: report, replica: this.#o.replica, writtenAt: now });
+    }
+    return out;
+  }
+
+  /** Rank a chain from the fleet view and advance its shared selection. */
+  evaluateChainNow(chainName: string, nodes: readonly NodeConfig[], now: number): ChainReport {
+    const policy = this.#policy(chainName);
+    const chain = nodes[0]!.chain;
+    const view = this.#o.view;
+    const inputs = nodes.map((node) => {
+      const record = view.get(node.id);
+      const verdict = record ? asNodeVerdict(record.health) : undefined;
+      const health = effectiveHealth(verdict?.health ?? null, record?.sample ?? null, nodeInfo(node), chainName, view.drain(node.id) !== undefined, now, policy);
+      return { node: nodeInfo(node), health, score: verdict?.score ?? EMPTY_SCORE };
+    });
+    const ranking = rankNodes(inputs);
+    const prev = asChainReport(view.chainFacts(chainName)?.facts)?.selection ?? null;
+    const { selection, change } = nextSelection(prev, ranking, chainName, now, policy);
+    if (change) this.#o.onSelectionChange?.(change);
+    const counts = { ...EMPTY_COUNTS };
+    for (const r of ranking) counts[r.state]++;
+    return { chain: chainName, evaluatedAt: now, reference: this.#reference(chain.name, now, policy, true), ranking, selection, counts };
+  }
+
+  /** Forget cached policies (after a config reload changed them). */
+  setPolicy(policy: HealthPolicy): void {
+    (this.#o as { policy: HealthPolicy }).policy = policy;
+    this.#policies.clear();
+  }
+
+  #policy(chainName: string): HealthPolicy {
+    let p = this.#policies.get(chainName);
+    if (!p) {
+      p = policyForChain(this.#o.policy, chainName);
+      this.#policies.set(chainName, p);
+    }
+    return p;
+  }
+
+  #reference(chainName: string, now: number, policy: HealthPolicy, force = false): ReferenceHead {
+    const cached = this.#references.get(chainName);
+    if (!force && cached && now - cached.atMs < (this.#o.referenceRefreshMs ?? 250) && now >= cached.atMs) return cached;
+    const nodes: Array<{ node: NodeInfo; sample: Sample | null }> = [];
+    let chain: NodeConfig['chain'] | undefined;
+    for (const n of this.#o.nodes().values()) {
+      if (n.chain.name !== chainName) continue;
+      chain ??= n.chain;
+      nodes.push({ node: nodeInfo(n), sample: this.#o.view.get(n.id)?.sample ?? null });
+    }
+    const ref = chain
+      ? chainReference(chain, nodes, now, policy)
+      : { chain: chainName, height: null, atMs: now, contributors: 0, quorum: 0, highest: null };
+    this.#references.set(chainName, ref);
+    return ref;
+  }
+}
+
+const EMPTY_SCORE: ScoreBreakdown = {
+  total: 0,
+  parts: {
+    lag: { grade: 0, weight: 0, contribution: 0, value: null, detail: 'no data' },
+    errors: { grade: 0, weight: 0, contribution: 0, value: null, detail: 'no data' },
+    latency: { grade: 0, weight: 0, contribution: 0, value: null, detail: 'no data' },
+    peers: { grade: 0, weight: 0, contribution: 0, value: null, detail: 'no data' },
+    tier: { grade: 0, weight: 0, contribution: 0, value: null, detail: 'no data' },
+  },
+};
