@@ -374,7 +374,8 @@ export class Poller {
       const t = verdict.transition;
       const event = { type: 'transition' as const, nodeId: e.node.id, chain: e.node.chain.name, from: t.from, to: t.to, reasons: [...t.reasons], at: now, replica: this.#o.replica };
       // Logged once, here, by the replica that saw it; published for the others.
-      const level = t.to === 'healthy' ? 'info' : 'warn';
+      // A new node confirming its first samples is routine; anything else is worth a look.
+      const level = t.from === 'new' && t.to === 'unknown' ? 'debug' : t.to === 'healthy' ? 'info' : 'warn';
       this.#o.logger[level]({ node: e.node.id, chain: e.node.chain.name, from: t.from, to: t.to, reasons: t.reasons }, `node ${e.node.id} ${t.from} -> ${t.to}`);
       this.#o.view.emitLocal(event);
       this.#o.store.publish(event).catch(() => {});

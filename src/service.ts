@@ -1,0 +1,195 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import type { Dispatcher } from 'undici';
+import type { NodeConfig } from './config/node-config.js';
+import type { Settings } from './config/settings.js';
+import type { HealthPolicy } from './health/policy.js';
+import type { SelectionChange } from './health/selection.js';
+import { HealthJudge } from './polling/health-judge.js';
+import { Poller, type PollerOptions } from './polling/poller.js';
+import { createNodeDispatcher } from './rpc/dispatcher.js';
+import { MemoryStore } from './store/memory-store.js';
+import { RedisStore } from './store/redis-store.js';
+import type { Store } from './store/store.js';
+import { FleetView } from './view/fleet-view.js';
+
+export interface ServiceOptions {
+  readonly settings: Settings;
+  readonly nodes: readonly NodeConfig[];
+  readonly policy: HealthPolicy;
+  readonly logger: Logger;
+  /** This process's name among replicas. Default `<hostname>-<pid>-<random>`. */
+  readonly replica?: string;
+  /** A store to use instead of the one the settings describe (tests, embedding). Closed by `close()`. */
+  readonly store?: Store;
+  /** Poller knobs beyond the settings (lease timing, flush cadence); tests shorten them. */
+  readonly poller?: Partial<Omit<PollerOptions, 'replica' | 'store' | 'view' | 'judge' | 'dispatcher' | 'logger'>>;
+}
+
+export interface ReloadResult {
+  readonly added: string[];
+  readonly removed: string[];
+  readonly changed: string[];
+}
+
+/**
+ * The core of a nodesentry process, without its HTTP faces: the store, the fleet view every
+ * answer comes from, and (for the `worker` and `all` roles) the poller and the health judge.
+ * `close()` stops probing, hands leases over, and closes connections; safe to call twice.
+ */
+export class Service {
+  readonly replica: string;
+  readonly settings: Settings;
+  readonly logger: Logger;
+  readonly store: Store;
+  readonly view: FleetView;
+  readonly judge: HealthJudge;
+  readonly poller: Poller | undefined;
+  readonly startedAt = Date.now();
+  #nodes = new Map<string, NodeConfig>();
+  #policy: HealthPolicy;
+  readonly #dispatcher: Dispatcher;
+  #storeWatch: NodeJS.Timeout | undefined;
+  #storeWasConnected = true;
+  #closing: Promise<void> | undefined;
+
+  private constructor(opts: ServiceOptions, store: Store) {
+    this.replica = opts.replica ?? defaultReplicaName();
+    this.settings = opts.settings;
+    this.logger = opts.logger;
+    this.store = store;
+    this.#policy = opts.policy;
+    this.#nodes = new Map(opts.nodes.map((n) => [n.id, n]));
+    this.view = new FleetView({ store, onWarning: (msg, data) => this.logger.warn(data ?? {}, msg) });
+    this.judge = new HealthJudge({
+      view: this.view,
+      policy: opts.policy,
+      replica: this.replica,
+      nodes: () => this.#nodes,
+      onSelectionChange: (c) => this.#logSelection(c),
+    });
+    this.#dispatcher = createNodeDispatcher({ connectionsPerOrigin: Math.max(2, Math.min(opts.settings.perHostConcurrency, 16)) });
+    this.poller =
+      opts.settings.role === 'api'
+        ? undefined
+        : new Poller({
+            replica: this.replica,
+            store,
+            view: this.view,
+            judge: this.judge,
+            dispatcher: this.#dispatcher,
+            logger: this.logger,
+            concurrency: opts.settings.probeConcurrency,
+            perHostConcurrency: opts.settings.perHostConcurrency,
+            maxResponseBytes: opts.settings.maxResponseBytes,
+            ...opts.poller,
+          });
+  }
+
+  /** Build and start. Resolves once serving can begin: it never waits for the first sweep. */
+  static async start(opts: ServiceOptions): Promise<Service> {
+    const replica = opts.replica ?? defaultReplicaName();
+    const store = opts.store ?? (await createStore(opts.settings, replica, opts.logger));
+    const service = new Service({ ...opts, replica }, store);
+    await service.view.start();
+    if (service.poller) {
+      await service.poller.setNodes([...service.#nodes.values()]);
+      await service.poller.start();
+    }
+    service.#watchStore();
+    opts.logger.info(
+      { replica, role: opts.settings.role, store: store.kind, nodes: service.#nodes.size, owned: service.poller?.ownedNodeIds.length ?? 0 },
+      'nodesentry started',
+    );
+    return service;
+  }
+
+  /** Every configured node, by id. */
+  get nodes(): ReadonlyMap<string, NodeConfig> {
+    return this.#nodes;
+  }
+
+  get policy(): HealthPolicy {
+    return this.#policy;
+  }
+
+  /** Readiness: the view is loaded and, for workers, every owned node has been probed once. */
+  get ready(): { ready: boolean; view: boolean; firstSweep: boolean; store: boolean } {
+    const firstSweep = this.poller ? this.poller.firstSweepDone : true;
+    const store = this.store.health().connected;
+    // An API replica with a store that never answered has nothing to serve but "unknown".
+    const view = this.view.loaded || this.poller !== undefined;
+    return { ready: view && firstSweep, view, firstSweep, store };
+  }
+
+  /** Apply a new fleet and policy (SIGHUP, admin reload). The caller validated them. */
+  async reload(nodes: readonly NodeConfig[], policy: HealthPolicy): Promise<ReloadResult> {
+    const prev = this.#nodes;
+    this.#nodes = new Map(nodes.map((n) => [n.id, n]));
+    this.#policy = policy;
+    this.judge.setPolicy(policy);
+    let result: ReloadResult;
+    if (this.poller) {
+      result = await this.poller.setNodes(nodes);
+    } else {
+      const removed = [...prev.keys()].filter((id) => !this.#nodes.has(id));
+      const added = [...this.#nodes.keys()].filter((id) => !prev.has(id));
+      this.view.remove(removed);
+      result = { added, removed, changed: [] };
+    }
+    this.logger.info({ added: result.added.length, removed: result.removed.length, changed: result.changed.length, nodes: this.#nodes.size }, 'configuration reloaded');
+    return result;
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      clearInterval(this.#storeWatch);
+      await this.poller?.close();
+      this.view.close();
+      await this.store.close();
+      await this.#dispatcher.close();
+    })();
+    return this.#closing;
+  }
+
+  /** After an outage the view may have missed events: reload it when the store comes back. */
+  #watchStore(): void {
+    this.#storeWasConnected = this.store.health().connected;
+    this.#storeWatch = setInterval(() => {
+      const connected = this.store.health().connected;
+      if (connected && !this.#storeWasConnected) {
+        this.logger.info('store reachable again; reloading the fleet view');
+        void this.view.reload();
+      } else if (!connected && this.#storeWasConnected) {
+        this.logger.warn({ error: this.store.health().lastError }, 'store unreachable; serving from memory, marked stale as it ages');
+      }
+      this.#storeWasConnected = connected;
+    }, 1_000);
+    this.#storeWatch.unref();
+  }
+
+  #logSelection(c: SelectionChange): void {
+    // The first evaluation of a chain after start-up is not news unless it picked a node.
+    const level = c.fromMode === null && c.to === null ? 'debug' : 'info';
+    this.logger[level]({ chain: c.chain, from: c.from, to: c.to, mode: c.mode, reason: c.reason }, `chain ${c.chain}: best node ${c.from ?? 'none'} -> ${c.to ?? 'none'} (${c.reason})`);
+  }
+}
+
+function defaultReplicaName(): string {
+  return `${hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`;
+}
+
+/** Redis when REDIS_URL is set, else the in-process store. Redis being down is not fatal. */
+export async function createStore(settings: Settings, replica: string, logger: Logger): Promise<Store> {
+  const onWarning = (msg: string, data?: object) => logger.warn(data ?? {}, msg);
+  if (!settings.redisUrl) return new MemoryStore({ onWarning });
+  const store = new RedisStore({ url: settings.redisUrl, prefix: settings.redisPrefix, replica, onWarning });
+  try {
+    await store.ready(5_000);
+  } catch {
+    // Workers probe and serve from memory meanwhile; the store reconnects on its own.
+    logger.warn('Redis is not reachable yet; starting anyway, results are kept in memory until it is');
+  }
+  return store;
+}
