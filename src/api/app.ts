@@ -1,20 +1,67 @@
 import express, { type Express } from 'express';
+import type { Logger } from 'pino';
 import type { Service } from '../service.js';
+import type { ApiContext, ReloadOutcome } from './api-context.js';
+import { errorHandler, notFoundHandler } from './problem.js';
+import { ReadModel } from './read-model.js';
+import { adminRoutes } from './routes/admin.js';
+import { chainsRoutes } from './routes/chains.js';
+import { eventsRoutes } from './routes/events.js';
+import { metaRoutes } from './routes/meta.js';
+import { metricsRoutes } from './routes/metrics.js';
+import { nodesRoutes } from './routes/nodes.js';
+import { openapiRoutes } from './routes/openapi.js';
+import { probesRoutes } from './routes/probes.js';
 
 export interface AppDeps {
   readonly service: Service;
+  readonly logger?: Logger;
+  readonly now?: () => number;
+  readonly reload?: () => Promise<ReloadOutcome>;
 }
 
-/** The express app (no listen): routes only translate HTTP to the service's view. */
-export function createApp(deps: AppDeps): Express {
+export interface App {
+  readonly app: Express;
+  /** Close open streams (SSE) so the HTTP server can finish; safe twice. */
+  close(): void;
+}
+
+/**
+ * The express app (no listen). Routes only translate HTTP to and from the read model and the
+ * service; every answer comes from memory. Probes are mounted first: they are the hot path.
+ */
+export function createApp(deps: AppDeps): App {
+  const closers: Array<() => void> = [];
+  const logger = deps.logger ?? deps.service.logger;
+  const ctx: ApiContext = {
+    service: deps.service,
+    read: new ReadModel(deps.service),
+    logger,
+    now: deps.now ?? Date.now,
+    ...(deps.reload ? { reload: deps.reload } : {}),
+    onClose: (fn) => closers.push(fn),
+  };
   const app = express();
   app.disable('x-powered-by');
-  app.get('/livez', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
-  app.get('/readyz', (_req, res) => {
-    const r = deps.service.ready;
-    res.status(r.ready ? 200 : 503).json({ status: r.ready ? 'ready' : 'not_ready', ...r });
-  });
-  return app;
+  app.disable('etag');
+  app.set('query parser', 'simple');
+  app.use(probesRoutes(ctx));
+  app.use(metaRoutes(ctx));
+  app.use(metricsRoutes(ctx));
+  app.use(openapiRoutes(ctx));
+  app.use(chainsRoutes(ctx));
+  app.use(nodesRoutes(ctx));
+  app.use(eventsRoutes(ctx));
+  app.use(adminRoutes(ctx));
+  app.use(notFoundHandler);
+  app.use(errorHandler((err, method, path) => logger.error({ err: err instanceof Error ? { name: err.name, message: err.message } : String(err), method, path }, 'unexpected error in a request')));
+  let closed = false;
+  return {
+    app,
+    close() {
+      if (closed) return;
+      closed = true;
+      for (const fn of closers) fn();
+    },
+  };
 }

@@ -1,19 +1,24 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Running } from '../cli/serve-command.js';
+import { reloadFromFile, type Running } from '../cli/serve-command.js';
 import { createApp } from './app.js';
 
 export interface HttpHandle {
   readonly server: Server;
   /** Base URL, e.g. http://127.0.0.1:8080 */
   readonly url: string;
+  /** Stop accepting, close streams, let in-flight requests finish. Safe twice. */
   close(): Promise<void>;
 }
 
 /** Start the API on the configured host and port. */
 export async function startHttp(running: Running): Promise<HttpHandle> {
-  const app = createApp({ service: running.service });
+  const { app, close: closeApp } = createApp({ service: running.service, logger: running.logger, reload: () => reloadFromFile(running) });
   const server = createServer(app);
+  // Slowloris and idle-socket hygiene: load balancers keep connections alive, attackers too.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(running.settings.port, running.settings.host, () => resolve());
@@ -29,6 +34,7 @@ export async function startHttp(running: Running): Promise<HttpHandle> {
     close() {
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());
+        closeApp();
         server.closeIdleConnections();
       });
       return closing;

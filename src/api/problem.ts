@@ -1,0 +1,75 @@
+import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+
+/**
+ * Errors as RFC 9457 problem details (application/problem+json). `type` is a stable URN per
+ * kind of problem so clients branch on it, never on `detail` text.
+ */
+export interface Problem {
+  readonly status: number;
+  /** Stable short code, also the last part of `type`: `node_not_found`, `bad_query`, ... */
+  readonly code: string;
+  readonly title: string;
+  readonly detail?: string;
+  /** Extra members (e.g. `errors` for a bad query). */
+  readonly extra?: Record<string, unknown>;
+}
+
+export class ProblemError extends Error {
+  override name = 'ProblemError';
+  readonly problem: Problem;
+  constructor(problem: Problem) {
+    super(problem.detail ?? problem.title);
+    this.problem = problem;
+  }
+}
+
+export const problems = {
+  notFound: (what: string, detail?: string) => new ProblemError({ status: 404, code: `${what}_not_found`, title: `${what.replace(/_/g, ' ')} not found`, ...(detail ? { detail } : {}) }),
+  badRequest: (detail: string, extra?: Record<string, unknown>) => new ProblemError({ status: 400, code: 'bad_request', title: 'bad request', detail, ...(extra ? { extra } : {}) }),
+  unauthorized: (detail: string) => new ProblemError({ status: 401, code: 'unauthorized', title: 'authentication required', detail }),
+  forbidden: (detail: string) => new ProblemError({ status: 403, code: 'forbidden', title: 'not allowed', detail }),
+  conflict: (detail: string) => new ProblemError({ status: 409, code: 'conflict', title: 'conflict', detail }),
+  unavailable: (detail: string) => new ProblemError({ status: 503, code: 'unavailable', title: 'service unavailable', detail }),
+};
+
+export function sendProblem(res: Response, p: Problem, instance?: string): void {
+  if (res.headersSent) return;
+  res
+    .status(p.status)
+    .type('application/problem+json')
+    .send(
+      JSON.stringify({
+        type: `urn:nodesentry:problem:${p.code}`,
+        title: p.title,
+        status: p.status,
+        ...(p.detail ? { detail: p.detail } : {}),
+        ...(instance ? { instance } : {}),
+        ...(p.extra ?? {}),
+      }),
+    );
+}
+
+/** Unknown routes: 404 problem, never express's HTML page. */
+export const notFoundHandler: RequestHandler = (req, res) => {
+  sendProblem(res, { status: 404, code: 'route_not_found', title: 'route not found', detail: `no route for ${req.method} ${req.path.slice(0, 200)}` });
+};
+
+/**
+ * The one error handler. Bad input gets a 4xx problem; anything unexpected is logged by the
+ * caller-supplied `onError` and answered with a bare 500 problem: never a stack trace, never
+ * the error's message (it could carry internals).
+ */
+export function errorHandler(onError: (err: unknown, method: string, path: string) => void): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    if (err instanceof ProblemError) return sendProblem(res, err.problem, req.path);
+    const e = err as { status?: number; statusCode?: number; type?: string; expose?: boolean };
+    const status = e.status ?? e.statusCode;
+    // body-parser and friends: 400 malformed JSON, 413 too large, 415 wrong type.
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      const code = e.type === 'entity.too.large' ? 'payload_too_large' : e.type === 'entity.parse.failed' ? 'malformed_body' : 'bad_request';
+      return sendProblem(res, { status, code, title: code.replace(/_/g, ' '), ...(e.type === 'entity.parse.failed' ? { detail: 'request body is not valid JSON' } : {}) }, req.path);
+    }
+    onError(err, req.method, req.path);
+    return sendProblem(res, { status: 500, code: 'internal', title: 'internal error' }, req.path);
+  };
+}
