@@ -25,6 +25,8 @@ export interface ServiceOptions {
   readonly store?: Store;
   /** Poller knobs beyond the settings (lease timing, flush cadence); tests shorten them. */
   readonly poller?: Partial<Omit<PollerOptions, 'replica' | 'store' | 'view' | 'judge' | 'dispatcher' | 'logger'>>;
+  /** Start scheduled polling (default true). Tests that drive `poller.sweepOnce()` themselves pass false. */
+  readonly startPolling?: boolean;
 }
 
 export interface ReloadResult {
@@ -95,7 +97,7 @@ export class Service {
     await service.view.start();
     if (service.poller) {
       await service.poller.setNodes([...service.#nodes.values()]);
-      await service.poller.start();
+      if (opts.startPolling !== false) await service.poller.start();
     }
     service.#watchStore();
     opts.logger.info(
