@@ -85,6 +85,7 @@ export class Service {
             concurrency: opts.settings.probeConcurrency,
             perHostConcurrency: opts.settings.perHostConcurrency,
             maxResponseBytes: opts.settings.maxResponseBytes,
+            leaseRenewMs: leaseRenewFor(opts.nodes),
             ...opts.poller,
           });
   }
@@ -176,6 +177,16 @@ export class Service {
     const level = c.fromMode === null && c.to === null ? 'debug' : 'info';
     this.logger[level]({ chain: c.chain, from: c.from, to: c.to, mode: c.mode, reason: c.reason }, `chain ${c.chain}: best node ${c.from ?? 'none'} -> ${c.to ?? 'none'} (${c.reason})`);
   }
+}
+
+/**
+ * Lease renewal scaled to the fleet: half the shortest poll interval, between 100 ms and 2 s.
+ * Leases live 3 renewals, so a dead replica's nodes are claimed by others within 4 renewals:
+ * two intervals of the fastest node, the bound the README promises.
+ */
+export function leaseRenewFor(nodes: readonly NodeConfig[]): number {
+  const shortest = nodes.reduce((m, n) => Math.min(m, n.intervalMs), Number.POSITIVE_INFINITY);
+  return Number.isFinite(shortest) ? Math.min(2_000, Math.max(100, Math.floor(shortest / 2))) : 2_000;
 }
 
 function defaultReplicaName(): string {
