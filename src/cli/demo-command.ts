@@ -37,8 +37,11 @@ export async function demoCommand(argv: readonly string[], io: CommandIo): Promi
   let running;
   try {
     // The table goes to stdout; logs go to stderr so the two never interleave on one stream.
-    const settings = loadSettings();
-    running = await startRunning({ simulated: true, settings, logger: createLogger({ level: values.once && !process.env.LOG_LEVEL ? 'warn' : settings.logLevel, destination: pino.destination(2) }) });
+    // The demo runs on embedded defaults: its own in-process store, whatever REDIS_URL says,
+    // so it never writes a simulated fleet into a real deployment's Redis.
+    const { REDIS_URL: _redis, NODESENTRY_ROLE: _role, ...env } = process.env;
+    const settings = loadSettings(env);
+    running = await startRunning({ simulated: true, env, settings, logger: createLogger({ level: values.once && !process.env.LOG_LEVEL ? 'warn' : settings.logLevel, destination: pino.destination(2) }) });
   } catch (err) {
     if (err instanceof ConfigError) {
       io.err(`nodesentry: invalid configuration\n${err.message}`);

@@ -101,7 +101,7 @@ export async function probeCommand(argv: readonly string[], io: CommandIo): Prom
       }
     }
     const prober = new NodeProber(
-      { id: 'cli', chain, url: target.url, ...(credentials ? { credentials } : {}), tags: [], tier: 0, intervalMs: NODE_DEFAULTS.intervalMs, timeoutMs },
+      { id: new URL(target.url).host, chain, url: target.url, ...(credentials ? { credentials } : {}), tags: [], tier: 0, intervalMs: NODE_DEFAULTS.intervalMs, timeoutMs },
       { dispatcher, maxResponseBytes },
     );
     const sample = await prober.probe();
