@@ -1,19 +1,14 @@
 // Jest runs our ESM TypeScript natively (node --experimental-vm-modules, see package.json):
-// @swc/jest strips types (tsc checks them in `npm run typecheck`), and p-limit, which is
-// ESM-only, is imported untransformed from node_modules.
+// ts-jest only transpiles each file (tsconfig's isolatedModules; tsc checks types in `npm run typecheck`),
+// and p-limit, which is ESM-only, is imported untransformed from node_modules.
+// (ts-jest rather than @swc/jest, and Jest 29 rather than 30: both of the latter pull in
+// per-platform native packages that `npm ci` cannot lock on a registry without every platform.)
 /** @type {import('jest').Config} */
 export default {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],
   transform: {
-    '^.+\\.ts$': [
-      '@swc/jest',
-      {
-        jsc: { parser: { syntax: 'typescript' }, target: 'es2022' },
-        module: { type: 'es6' },
-        sourceMaps: 'inline',
-      },
-    ],
+    '^.+\\.ts$': ['ts-jest', { useESM: true, diagnostics: false }],
   },
   // Sources import './x.js' (NodeNext); map back to the .ts file for Jest.
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
