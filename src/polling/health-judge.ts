@@ -86,8 +86,12 @@ export class HealthJudge implements Judge {
   judge(node: NodeConfig, sample: Sample, now: number): SampleVerdict {
     const chain = node.chain;
     const policy = this.#policy(chain.name);
-    const reference = this.#reference(chain.name, now, policy);
     const prevRecord = this.#o.view.get(node.id);
+    // The cached head is only as good as the samples it was built from: a node that joins the
+    // evidence (first sample, or answering again) makes it recomputed, so at start-up a
+    // lagging node is never judged against a head built from itself alone.
+    if (!prevRecord || prevRecord.sample.ok !== sample.ok) this.#references.delete(chain.name);
+    const reference = this.#reference(chain.name, now, policy);
     const prev = prevRecord ? asNodeVerdict(prevRecord.health) : undefined;
     const { evaluation, transition } = evaluateNode({
       node: nodeInfo(node),
