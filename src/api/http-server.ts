@@ -1,12 +1,17 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { reloadFromFile, type Running } from '../cli/serve-command.js';
+import { AgentCheckServer } from './agent-check.js';
 import { createApp } from './app.js';
+import { nodeAnswersFor } from './node-answers.js';
+import { ReadModel } from './read-model.js';
 
 export interface HttpHandle {
   readonly server: Server;
   /** Base URL, e.g. http://127.0.0.1:8080 */
   readonly url: string;
+  /** The HAProxy agent-check listener, when NODESENTRY_AGENT_PORT is set. */
+  readonly agent: AgentCheckServer | undefined;
   /** Stop accepting, close streams, let in-flight requests finish. Safe twice. */
   close(): Promise<void>;
 }
@@ -27,16 +32,32 @@ export async function startHttp(running: Running): Promise<HttpHandle> {
   const host = running.settings.host === '0.0.0.0' || running.settings.host === '::' ? '127.0.0.1' : running.settings.host;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   running.logger.info({ url }, 'API listening');
+  let agent: AgentCheckServer | undefined;
+  if (running.settings.agentPort !== undefined) {
+    try {
+      agent = await AgentCheckServer.start({ port: running.settings.agentPort, host: running.settings.host, answers: nodeAnswersFor(new ReadModel(running.service)), logger: running.logger });
+    } catch (err) {
+      // Do not leave the HTTP server listening behind a failed start.
+      closeApp();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      throw err;
+    }
+    running.logger.info({ port: agent.port }, 'HAProxy agent-check listening');
+  }
   let closing: Promise<void> | undefined;
   return {
     server,
     url,
+    agent,
     close() {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        closeApp();
-        server.closeIdleConnections();
-      });
+      closing ??= Promise.all([
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          closeApp();
+          server.closeIdleConnections();
+        }),
+        agent?.close(),
+      ]).then(() => undefined);
       return closing;
     },
   };

@@ -38,6 +38,10 @@ export interface Settings {
   readonly maxResponseBytes: number;
   /** NODESENTRY_AGENT_PORT: HAProxy agent-check TCP port; absent = no agent listener. */
   readonly agentPort?: number;
+  /** NODESENTRY_CHAIN_MIN_HEALTHY: usable nodes a chain needs for its probe to answer up (default 1; `?min=` overrides). */
+  readonly chainMinHealthy: number;
+  /** NODESENTRY_PROTECT_PROBES: the load-balancer probes need the API key too (default false; needs NODESENTRY_API_KEY). */
+  readonly protectProbes: boolean;
 }
 
 /** Defaults of every setting that has one. */
@@ -51,6 +55,9 @@ export const SETTINGS_DEFAULTS = Object.freeze({
   perHostConcurrency: 8,
   // geth refuses requests over 5 MiB; no probe answer comes near 4 MiB, a broken proxy might.
   maxResponseBytes: 4 * 1024 * 1024,
+  chainMinHealthy: 1,
+  // Load balancers rarely can send a key, and a probe reveals only a state word: open by default.
+  protectProbes: false,
 });
 
 /** The environment variable behind each setting. */
@@ -68,9 +75,13 @@ export const SETTING_VARIABLES = Object.freeze({
   apiKey: 'NODESENTRY_API_KEY',
   maxResponseBytes: 'NODESENTRY_MAX_RESPONSE_BYTES',
   agentPort: 'NODESENTRY_AGENT_PORT',
+  chainMinHealthy: 'NODESENTRY_CHAIN_MIN_HEALTHY',
+  protectProbes: 'NODESENTRY_PROTECT_PROBES',
 } satisfies Record<keyof Settings, string>);
 
 export const MIN_ADMIN_TOKEN_LENGTH = 16;
+const TRUE_WORDS: readonly string[] = ['true', '1', 'yes', 'on'];
+const FALSE_WORDS: readonly string[] = ['false', '0', 'no', 'off'];
 const REDACTED = '[redacted]';
 
 /**
@@ -102,6 +113,15 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     const value = text.toLowerCase();
     if ((allowed as readonly string[]).includes(value)) return value as T;
     bad(variable, `must be one of ${allowed.join(', ')}${shown(text)}`);
+    return fallback;
+  };
+  const bool = (variable: string, fallback: boolean): boolean => {
+    const text = get(variable);
+    if (text === undefined) return fallback;
+    const value = text.toLowerCase();
+    if (TRUE_WORDS.includes(value)) return true;
+    if (FALSE_WORDS.includes(value)) return false;
+    bad(variable, `must be true or false${shown(text)}`);
     return fallback;
   };
 
@@ -153,7 +173,14 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     bad(SETTING_VARIABLES.agentPort, `must differ from ${SETTING_VARIABLES.port} (${port})`);
   }
 
-  if (issues.length > 0 || port === undefined || probeConcurrency === undefined || perHostConcurrency === undefined || maxResponseBytes === undefined) {
+  const chainMinHealthy = int(SETTING_VARIABLES.chainMinHealthy, SETTINGS_DEFAULTS.chainMinHealthy, 1, 10_000);
+  const protectProbes = bool(SETTING_VARIABLES.protectProbes, SETTINGS_DEFAULTS.protectProbes);
+  if (protectProbes && apiKey === undefined) {
+    // A protection without a key would protect nothing: say so instead of serving open probes.
+    bad(SETTING_VARIABLES.protectProbes, `needs ${SETTING_VARIABLES.apiKey} (the key the probes then require)`);
+  }
+
+  if (issues.length > 0 || port === undefined || probeConcurrency === undefined || perHostConcurrency === undefined || maxResponseBytes === undefined || chainMinHealthy === undefined) {
     throw new ConfigError('environment', issues);
   }
   const settings: Settings = {
@@ -170,6 +197,8 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     ...(apiKey === undefined ? {} : { apiKey }),
     maxResponseBytes,
     ...(agentPort === undefined ? {} : { agentPort }),
+    chainMinHealthy,
+    protectProbes,
   };
   // Logging the settings object by mistake (pino, console.log, a template string) shows the
   // redacted view. The secrets stay readable as properties for the code that needs them.
@@ -181,7 +210,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
 }
 
 /** The settings as they may be logged: secrets replaced, the Redis password masked. */
-export function redactSettings(settings: Settings): Record<keyof Settings, string | number | undefined> {
+export function redactSettings(settings: Settings): Record<keyof Settings, string | number | boolean | undefined> {
   return {
     configPath: settings.configPath,
     redisUrl: settings.redisUrl === undefined ? undefined : redactUrlPassword(settings.redisUrl),
@@ -196,6 +225,8 @@ export function redactSettings(settings: Settings): Record<keyof Settings, strin
     apiKey: settings.apiKey === undefined ? undefined : REDACTED,
     maxResponseBytes: settings.maxResponseBytes,
     agentPort: settings.agentPort,
+    chainMinHealthy: settings.chainMinHealthy,
+    protectProbes: settings.protectProbes,
   };
 }
 

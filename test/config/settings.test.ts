@@ -19,6 +19,8 @@ describe('service settings from the environment', () => {
       probeConcurrency: 64,
       perHostConcurrency: 8,
       maxResponseBytes: 4 * 1024 * 1024,
+      chainMinHealthy: 1,
+      protectProbes: false,
     });
     expect(Object.isFrozen(SETTINGS_DEFAULTS)).toBe(true);
     expect(Object.isFrozen(settings)).toBe(true);
@@ -39,6 +41,8 @@ describe('service settings from the environment', () => {
       NODESENTRY_API_KEY: API_KEY,
       NODESENTRY_MAX_RESPONSE_BYTES: '1048576',
       NODESENTRY_AGENT_PORT: '9100',
+      NODESENTRY_CHAIN_MIN_HEALTHY: '2',
+      NODESENTRY_PROTECT_PROBES: 'TRUE',
     });
     expect({ ...settings }).toEqual({
       configPath: './nodes.yaml',
@@ -54,6 +58,8 @@ describe('service settings from the environment', () => {
       apiKey: API_KEY,
       maxResponseBytes: 1_048_576,
       agentPort: 9100,
+      chainMinHealthy: 2,
+      protectProbes: true,
     });
   });
 
@@ -76,6 +82,9 @@ describe('service settings from the environment', () => {
     ['NODESENTRY_AGENT_PORT', '8080', /^must differ from PORT \(8080\)$/],
     ['NODESENTRY_AGENT_PORT', 'x', /^must be a whole number/],
     ['NODESENTRY_ADMIN_TOKEN', 'short-Secret1', /^must be at least 16 characters when set$/],
+    ['NODESENTRY_CHAIN_MIN_HEALTHY', '0', /^must be between 1 and 10000 \(got "0"\)$/],
+    ['NODESENTRY_PROTECT_PROBES', 'maybe', /^must be true or false \(got "maybe"\)$/],
+    ['NODESENTRY_PROTECT_PROBES', 'true', /^needs NODESENTRY_API_KEY/],
     ['REDIS_URL', `http://u:${REDIS_PASSWORD}@redis:6379`, /^unsupported scheme "http" \(expected redis or rediss\)$/],
     ['REDIS_URL', `redis://u:${REDIS_PASSWORD}@redis:port`, /^not a valid URL/],
   ])('when %s is %j, then the error names the variable', async (variable, value, reason) => {
@@ -92,6 +101,12 @@ describe('service settings from the environment', () => {
     const err = await configErrorOf(() => loadSettings({ NODESENTRY_ROLE: 'api' }));
     expect(err.issues.map((i) => i.path)).toEqual(['NODESENTRY_ROLE']);
     expect(loadSettings({ NODESENTRY_ROLE: 'worker' }).role).toBe('worker');
+  });
+
+  it('when probe protection is switched with the usual words, then each is read', () => {
+    for (const [text, value] of [['yes', true], ['1', true], ['on', true], ['no', false], ['0', false], ['Off', false]] as const) {
+      expect(loadSettings({ NODESENTRY_PROTECT_PROBES: text, NODESENTRY_API_KEY: API_KEY }).protectProbes).toBe(value);
+    }
   });
 
   it('when several variables are bad, then all are listed', async () => {

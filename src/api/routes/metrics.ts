@@ -1,7 +1,20 @@
 import { Router } from 'express';
+import { FleetMetrics } from '../../metrics/fleet-metrics.js';
 import type { ApiContext } from '../api-context.js';
+import { requireApiKey } from '../auth.js';
 
-export function metricsRoutes(_ctx: ApiContext): Router {
+/**
+ * `GET /metrics` for Prometheus, with the read routes' API key when one is set (Prometheus
+ * sends it with `authorization: { credentials: ... }`). One registry per app.
+ */
+export function metricsRoutes(ctx: ApiContext): Router {
   const router = Router();
+  const metrics = new FleetMetrics({ read: ctx.read, now: ctx.now });
+  ctx.onClose(() => metrics.close());
+  router.get('/metrics', requireApiKey(ctx.service.settings.apiKey), async (_req, res) => {
+    const text = await metrics.scrape();
+    res.status(200).setHeader('cache-control', 'no-store');
+    res.type(metrics.contentType).send(text);
+  });
   return router;
 }

@@ -1,7 +1,213 @@
-import { Router } from 'express';
+import { Router, type Request, type Response } from 'express';
+import { TAG_PATTERN } from '../../config/nodes-file-schema.js';
+import type { HealthState } from '../../health/states.js';
 import type { ApiContext } from '../api-context.js';
+import { requireApiKey } from '../auth.js';
+import { nodeDetail, nodeSummary } from '../node-json.js';
+import { problems } from '../problem.js';
+import { QueryReader } from '../query.js';
+import type { NodeView } from '../read-model.js';
+import { storeCall } from '../store-call.js';
+import { summarizePeers, trafficRates } from '../traffic.js';
 
-export function nodesRoutes(_ctx: ApiContext): Router {
+export const NODE_STATES: readonly HealthState[] = ['healthy', 'degraded', 'unhealthy', 'unknown', 'maintenance'];
+export const NODES_PAGE = Object.freeze({ defaultLimit: 100, maxLimit: 500 });
+export const HISTORY_LIMITS = Object.freeze({ defaultLimit: 60, maxLimit: 360 });
+const NAME_PATTERN = /^[A-Za-z0-9._-]+$/;
+
+/**
+ * Read-only views of nodes for operators and dashboards: the fleet (filtered, paged), one
+ * node in full, its peers and its recent history. Everything but peers and history comes from
+ * memory; those two read the store (one round trip).
+ */
+export function nodesRoutes(ctx: ApiContext): Router {
   const router = Router();
+  const apiKey = requireApiKey(ctx.service.settings.apiKey);
+
+  router.get('/v1/nodes', apiKey, (req, res) => {
+    const q = new QueryReader(req.query, ['chain', 'tag', 'state', 'limit', 'cursor', 'offset']);
+    const chain = q.string('chain', { maxLength: 64, pattern: NAME_PATTERN, describe: 'must be a chain name such as bsc or defichain' });
+    const tags = q.strings('tag', { maxLength: 64, pattern: TAG_PATTERN, describe: 'must be a node tag: letters, digits or . _ : = / -, starting with a letter or digit' });
+    const state = q.oneOf('state', NODE_STATES);
+    const limit = q.int('limit', 1, NODES_PAGE.maxLimit, NODES_PAGE.defaultLimit);
+    const cursorText = q.string('cursor', { maxLength: 400 });
+    const offset = q.int('offset', 0, 10_000_000);
+    let after: Cursor | undefined;
+    if (cursorText !== undefined) {
+      after = decodeCursor(cursorText);
+      if (!after) q.reject('cursor', 'is not a cursor returned by this API (use nextCursor as it was given)');
+      if (offset !== undefined) q.reject('offset', 'cannot be combined with cursor');
+    }
+    if (chain !== undefined && !ctx.read.chainNodes(chain)) {
+      const known = ctx.read.chainNames();
+      q.reject('chain', `no configured node is on this chain (chains: ${known.join(', ') || 'none'})`);
+    }
+    q.done();
+
+    const now = ctx.now();
+    const drains = ctx.service.view.drains();
+    const views = chain !== undefined ? (ctx.read.chainViews(chain, now) ?? []) : ctx.read.nodes(now);
+    const matching = views.filter((v) => (state === undefined || v.health.state === state) && tags.every((t) => v.node.tags.includes(t)));
+    let start = 0;
+    if (after) {
+      const a = after;
+      start = matching.findIndex((v) => compareKey(v.node.chain.name, v.node.id, a.chain, a.id) > 0);
+      if (start < 0) start = matching.length;
+    } else if (offset !== undefined) {
+      start = Math.min(offset, matching.length);
+    }
+    const page = matching.slice(start, start + limit);
+    const last = page[page.length - 1];
+    const more = start + page.length < matching.length;
+    noStore(res).json({
+      items: page.map((v) => nodeSummary(v, drains.has(v.node.id), now, ctx.read.policy(v.node.chain.name))),
+      total: matching.length,
+      limit,
+      ...(offset !== undefined ? { offset } : {}),
+      nextCursor: more && last ? encodeCursor({ chain: last.node.chain.name, id: last.node.id }) : null,
+      generatedAt: now,
+    });
+  });
+
+  router.get('/v1/nodes/:id', apiKey, (req, res) => {
+    new QueryReader(req.query, []).done();
+    const now = ctx.now();
+    const v = nodeOr404(ctx, req, now);
+    noStore(res).json(nodeDetail(v, ctx.service.view.drain(v.node.id), now, ctx.read.policy(v.node.chain.name), ctx.service.replica));
+  });
+
+  router.get('/v1/nodes/:id/peers', apiKey, async (req, res) => {
+    new QueryReader(req.query, []).done();
+    const now = ctx.now();
+    const v = nodeOr404(ctx, req, now);
+    const sample = v.record?.sample;
+    const base = {
+      nodeId: v.node.id,
+      chain: v.node.chain.name,
+      family: v.node.chain.family,
+      observedAt: sample?.observedAt ?? null,
+      reported: sample?.peers ? { total: sample.peers.total, inbound: sample.peers.inbound ?? null, outbound: sample.peers.outbound ?? null, source: sample.peers.source } : null,
+    };
+    if (v.node.chain.family === 'evm') {
+      noStore(res).json({
+        ...base,
+        source: 'net_peerCount',
+        total: sample?.peers?.total ?? null,
+        detail: 'not offered: EVM nodes report only a peer count (net_peerCount); per-peer detail needs the admin API (admin_peers), which nodesentry does not use',
+        summary: null,
+        peers: null,
+      });
+      return;
+    }
+    const peers = await storeCall('read the peer list', () => ctx.service.store.getPeers(v.node.id));
+    if (!peers) {
+      const missing = sample?.missingMethods.includes('getpeerinfo') ?? false;
+      noStore(res).json({
+        ...base,
+        source: 'getpeerinfo',
+        total: sample?.peers?.total ?? null,
+        detail: missing
+          ? 'not offered: the node does not answer getpeerinfo'
+          : 'no peer list stored: the node was not probed recently, or its last probes failed',
+        summary: null,
+        peers: null,
+      });
+      return;
+    }
+    noStore(res).json({
+      ...base,
+      source: 'getpeerinfo',
+      total: peers.length,
+      summary: summarizePeers(peers, sample?.height),
+      peers: peers.map((p) => ({
+        id: p.id,
+        addr: p.addr,
+        inbound: p.inbound,
+        subver: p.subver ?? null,
+        version: p.version ?? null,
+        pingMs: typeof p.pingTime === 'number' ? Math.round(p.pingTime * 1_000_000) / 1000 : null,
+        minPingMs: typeof p.minPing === 'number' ? Math.round(p.minPing * 1_000_000) / 1000 : null,
+        startingHeight: p.startingHeight ?? null,
+        syncedHeaders: p.syncedHeaders ?? null,
+        syncedBlocks: p.syncedBlocks ?? null,
+        bytesSent: p.bytesSent ?? null,
+        bytesRecv: p.bytesRecv ?? null,
+        connTime: p.connTime ?? null,
+      })),
+    });
+  });
+
+  router.get('/v1/nodes/:id/history', apiKey, async (req, res) => {
+    const q = new QueryReader(req.query, ['limit']);
+    const limit = q.int('limit', 1, HISTORY_LIMITS.maxLimit, HISTORY_LIMITS.defaultLimit);
+    q.done();
+    const v = nodeOr404(ctx, req, ctx.now());
+    const history = await storeCall('read the history', () => ctx.service.store.getHistory(v.node.id, limit));
+    const points = [...history].sort((a, b) => b.t - a.t);
+    const rates = trafficRates(points);
+    noStore(res).json({
+      nodeId: v.node.id,
+      chain: v.node.chain.name,
+      limit,
+      points: points.map((p) => ({
+        t: p.t,
+        ok: p.ok,
+        latencyMs: p.latencyMs,
+        peers: p.peers ?? null,
+        height: p.height ?? null,
+        bytesRecv: p.bytesRecv ?? null,
+        bytesSent: p.bytesSent ?? null,
+      })),
+      rates,
+      ...(rates
+        ? {}
+        : {
+            ratesDetail:
+              v.node.chain.family === 'evm'
+                ? 'not offered: EVM nodes do not report network totals'
+                : 'needs at least two points with network totals (getnettotals)',
+          }),
+    });
+  });
+
   return router;
+}
+
+function nodeOr404(ctx: ApiContext, req: Request, now: number): NodeView {
+  const id = String(req.params.id ?? '');
+  const v = ctx.read.node(id, now);
+  if (!v) throw problems.notFound('node', /^[A-Za-z0-9._-]{1,64}$/.test(id) ? `no node with id "${id}" is configured` : 'no node with this id is configured');
+  return v;
+}
+
+/** Answers describe a moment: caches must not serve them later. */
+function noStore(res: Response): Response {
+  return res.set('cache-control', 'no-store');
+}
+
+interface Cursor {
+  readonly chain: string;
+  readonly id: string;
+}
+
+/** The key of the last item served: opaque to clients, stable while nodes come and go. */
+function encodeCursor(c: Cursor): string {
+  return Buffer.from(JSON.stringify([c.chain, c.id]), 'utf8').toString('base64url');
+}
+
+function decodeCursor(text: string): Cursor | undefined {
+  if (!/^[A-Za-z0-9_-]+$/.test(text)) return undefined;
+  try {
+    const v: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string') return { chain: v[0], id: v[1] };
+  } catch {
+    // Not ours: reported as a bad cursor by the caller.
+  }
+  return undefined;
+}
+
+/** The list's order (ReadModel.nodes): chain, then id, by code unit. */
+function compareKey(chainA: string, idA: string, chainB: string, idB: string): number {
+  if (chainA !== chainB) return chainA < chainB ? -1 : 1;
+  return idA < idB ? -1 : idA > idB ? 1 : 0;
 }

@@ -1,7 +1,115 @@
-import { Router } from 'express';
+import { type NextFunction, type Request, type RequestHandler, type Response, Router } from 'express';
 import type { ApiContext } from '../api-context.js';
+import { requireApiKey } from '../auth.js';
+import { nodeAnswerJson, nodeAnswersFor } from '../node-answers.js';
+import { ProblemError, problems } from '../problem.js';
+import {
+  badQuery,
+  chainProbeQueryCache,
+  chainProbeState,
+  chainProbeStatus,
+  nodeProbeQueryCache,
+  nodeProbeStatus,
+  printable,
+  type ProbeFormat,
+} from '../probe-dialect.js';
 
-export function probesRoutes(_ctx: ApiContext): Router {
+const JSON_TYPE = 'application/json; charset=utf-8';
+const TEXT_TYPE = 'text/plain; charset=utf-8';
+const ALLOW = 'GET, HEAD, OPTIONS';
+
+/**
+ * Load-balancer probes: `/probe/nodes/:id`, `/probe/host` (the node named by the Host
+ * header) and `/probe/chains/:chain`, for GET, HEAD and
+ * OPTIONS alike (HAProxy's default check is `OPTIONS / HTTP/1.0`: it must see the status a GET
+ * would). Answers come from the per-node answer cache: no store or node I/O, small bodies
+ * (Consul keeps 4 KB), `cache-control: no-store`, the state in `x-nodesentry-state`. See
+ * docs/load-balancers.md for each load balancer's configuration.
+ */
+export function probesRoutes(ctx: ApiContext): Router {
   const router = Router();
+  const answers = nodeAnswersFor(ctx.read);
+  const nodeQueries = nodeProbeQueryCache();
+  const chainQueries = chainProbeQueryCache();
+  const settings = ctx.service.settings;
+  const guard: RequestHandler[] = settings.protectProbes ? [requireApiKey(settings.apiKey)] : [];
+
+  const answerNode = (id: string, req: Request, res: Response, next: NextFunction): void => {
+    const q = nodeQueries.get(req.url);
+    if (!q.ok) return next(badQuery(q.errors));
+    const o = q.options;
+    const now = ctx.now();
+    const a = answers.answer(id, now);
+    if (a === undefined) return next(problems.notFound('node', `no node "${printable(id, 64)}" is configured`));
+    const degraded = a.state === 'degraded';
+    if (o.format === 'text') return write(res, nodeProbeStatus(a.state, o), TEXT_TYPE, a.text, a.textLength, a.state, degraded);
+    const body = nodeAnswerJson(a, now);
+    return write(res, nodeProbeStatus(a.state, o), JSON_TYPE, body, Buffer.byteLength(body), a.state, degraded);
+  };
+  const probeNode: RequestHandler = (req, res, next) => answerNode(req.params.id as string, req, res, next);
+  // Envoy sends one path for a whole cluster, but a Host per endpoint
+  // (`health_check_config.hostname`): the node id, without a port.
+  const probeHost: RequestHandler = (req, res, next) => {
+    const host = req.headers.host;
+    if (host === undefined || host === '') return next(problems.badRequest('send the node id as the Host header (e.g. Envoy health_check_config.hostname)'));
+    const colon = host.indexOf(':');
+    return answerNode(colon < 0 ? host : host.slice(0, colon), req, res, next);
+  };
+
+  const probeChain: RequestHandler = (req, res, next) => {
+    const q = chainQueries.get(req.url);
+    if (!q.ok) return next(badQuery(q.errors));
+    const o = q.options;
+    const chain = req.params.chain as string;
+    const nodes = ctx.read.chainNodes(chain);
+    if (nodes === undefined) return next(problems.notFound('chain', `no configured node serves chain "${printable(chain, 64)}"`));
+    const now = ctx.now();
+    let healthy = 0;
+    let usable = 0;
+    for (const n of nodes) {
+      const a = answers.answer(n.id, now);
+      if (a === undefined) continue;
+      if (a.usable) usable++;
+      if (a.state === 'healthy') healthy++;
+    }
+    const min = o.min ?? settings.chainMinHealthy;
+    const state = chainProbeState(healthy, usable, min);
+    const body = chainBody(o.format, chain, state, nodes.length, usable, healthy, min);
+    return write(res, chainProbeStatus(state, o), o.format === 'text' ? TEXT_TYPE : JSON_TYPE, body, Buffer.byteLength(body), state, state === 'degraded');
+  };
+
+  const notAllowed: RequestHandler = (req, res, next) => {
+    res.setHeader('allow', ALLOW);
+    next(new ProblemError({ status: 405, code: 'method_not_allowed', title: 'method not allowed', detail: `${printable(req.method, 16)} is not allowed here; use ${ALLOW}` }));
+  };
+
+  for (const [path, handler] of [['/probe/nodes/:id', probeNode], ['/probe/host', probeHost], ['/probe/chains/:chain', probeChain]] as const) {
+    router
+      .route(path)
+      .get(...guard, handler)
+      .head(...guard, handler)
+      .options(...guard, handler)
+      .all(notAllowed);
+  }
   return router;
+}
+
+/** Written straight to the socket: express's `send` would re-detect types and hash for an ETag. */
+function write(res: Response, status: number, type: string, body: string, length: number, state: string, degraded: boolean): void {
+  res.writeHead(status, {
+    'content-type': type,
+    'content-length': length,
+    'cache-control': 'no-store',
+    'x-nodesentry-state': state,
+    // Envoy's health checker marks a host degraded on this header (with a 200).
+    ...(degraded ? { 'x-envoy-degraded': 'true' } : {}),
+  });
+  // Node drops the body of a HEAD answer itself; the length above stays what a GET would get.
+  res.end(body);
+}
+
+function chainBody(format: ProbeFormat, chain: string, state: string, nodes: number, usable: number, healthy: number, min: number): string {
+  return format === 'text'
+    ? `${state} ${usable}/${nodes} usable, ${healthy} healthy, min ${min}\n`
+    : `{"chain":${JSON.stringify(chain)},"state":"${state}","nodes":${nodes},"usable":${usable},"healthy":${healthy},"min":${min}}`;
 }

@@ -1,0 +1,627 @@
+import { ADMIN_LIMITS } from './routes/admin.js';
+import { HISTORY_LIMITS, NODE_STATES, NODES_PAGE } from './routes/nodes.js';
+
+/**
+ * The OpenAPI 3.1 description of every HTTP route of the app (https://spec.openapis.org/oas/v3.1.0).
+ * test/api/openapi.test.ts walks the live express router and fails when a route is missing
+ * here or documented but not served, so this file moves with the routes.
+ */
+
+type Json = Record<string, unknown>;
+
+const ref = (name: string): Json => ({ $ref: `#/components/schemas/${name}` });
+const resp = (name: string): Json => ({ $ref: `#/components/responses/${name}` });
+const json = (schema: Json, description: string, example?: unknown): Json => ({
+  description,
+  content: { 'application/json': { schema, ...(example === undefined ? {} : { example }) } },
+});
+const nullable = (type: string, extra: Json = {}): Json => ({ type: [type, 'null'], ...extra });
+const str = (description?: string): Json => ({ type: 'string', ...(description ? { description } : {}) });
+const int = (description?: string): Json => ({ type: 'integer', ...(description ? { description } : {}) });
+const epochMs = (description: string): Json => ({ type: 'integer', description: `${description} (epoch ms)` });
+const obj = (properties: Record<string, Json>, required: readonly string[] = Object.keys(properties), extra: Json = {}): Json => ({ type: 'object', properties, required, ...extra });
+
+const problemResponse = (description: string, schema: Json = ref('Problem')): Json => ({ description, content: { 'application/problem+json': { schema } } });
+
+const pathParam = (name: string, description: string): Json => ({ name, in: 'path', required: true, description, schema: { type: 'string', maxLength: 128 } });
+const queryParam = (name: string, description: string, schema: Json, extra: Json = {}): Json => ({ name, in: 'query', required: false, description, schema, ...extra });
+
+const NODE_ID = pathParam('id', 'Node id as in the nodes file (`[A-Za-z0-9][A-Za-z0-9._-]{0,63}`).');
+const TAG_FILTER = { name: 'tag', in: 'query', required: false, description: 'Only nodes carrying this tag (404 if no node of the chain has it).', schema: { type: 'string', maxLength: 64 } };
+const CHAIN = pathParam('chain', 'Chain name as in the nodes file: `bsc`, `bsc-testnet`, `defichain`, `defichain-testnet`, `pai`, `pai-testnet`, `evm`, `bitcoin`.');
+
+/** Read routes: open unless NODESENTRY_API_KEY is set. */
+const READ_SECURITY = [{ apiKey: [] }, { apiKeyBearer: [] }, {}];
+const ADMIN_SECURITY = [{ adminToken: [] }];
+/** Probes: open unless NODESENTRY_PROTECT_PROBES is on (then the API key). */
+const PROBE_SECURITY = [{}, { apiKey: [] }, { apiKeyBearer: [] }];
+
+const READ_ERRORS = { '400': resp('BadQuery'), '401': resp('Unauthorized'), '403': resp('Forbidden') };
+const ADMIN_ERRORS = { '400': resp('BadRequest'), '401': resp('Unauthorized'), '403': resp('AdminForbidden'), '413': resp('TooLarge'), '415': resp('UnsupportedMediaType') };
+const JSON_BODY_OPTIONAL = (schema: Json, example: unknown): Json => ({ required: false, content: { 'application/json': { schema, example } } });
+
+const probeParams = (kind: 'node' | 'host' | 'chain'): Json[] => [
+  queryParam('degraded', 'Status a degraded answer gets: 200 (default; Envoy also reads `x-envoy-degraded`), 429 (Consul "warning"), 503 (treat as down).', { type: 'integer', enum: [200, 429, 503] }),
+  ...(kind !== 'chain' ? [queryParam('drained', 'Status of a drained node: 503 (default) or 404 (HAProxy `http-check disable-on-404`: drain, keep sessions).', { type: 'integer', enum: [503, 404] })] : []),
+  ...(kind === 'chain' ? [queryParam('min', 'Usable nodes the chain needs to answer up (default NODESENTRY_CHAIN_MIN_HEALTHY, 1).', { type: 'integer', minimum: 1, maximum: 10_000 })] : []),
+  queryParam('format', 'Body format: `json` (default) or `text` (one line).', { type: 'string', enum: ['json', 'text'] }),
+];
+
+const HOST_HEADER = { name: 'Host', in: 'header', required: true, description: 'The node id (a port is ignored): Envoy sends one path for a cluster and `health_check_config.hostname` per endpoint.', schema: { type: 'string' } };
+
+const PROBE_SUMMARY = {
+  node: 'Load-balancer check of one node',
+  host: 'Load-balancer check of the node named by the Host header (Envoy)',
+  chain: 'Load-balancer check of a chain: up while enough nodes are usable',
+} as const;
+
+const probeOperation = (kind: 'node' | 'host' | 'chain', method: 'get' | 'head' | 'options'): Json => {
+  const answer = kind === 'chain' ? 'chain' : 'node';
+  return {
+    tags: ['probes'],
+    operationId: `probe${kind[0]!.toUpperCase()}${kind.slice(1)}${method[0]!.toUpperCase()}${method.slice(1)}`,
+    summary: `${PROBE_SUMMARY[kind]} (${method.toUpperCase()})`,
+    description:
+      'Answers from memory, never waiting on a node or the store. The status carries the verdict; the state is also in `x-nodesentry-state`. ' +
+      'GET, HEAD and OPTIONS answer alike (HAProxy checks with OPTIONS by default); other methods get 405.',
+    security: PROBE_SECURITY,
+    parameters: [...(kind === 'node' ? [NODE_ID] : kind === 'chain' ? [CHAIN] : [HOST_HEADER]), ...probeParams(kind)],
+    responses: {
+      '200': probeResponse(answer, 'Healthy (or degraded, with `degraded=200`).'),
+      '404': probeResponse(answer, answer === 'node' ? 'Unknown node, or drained with `drained=404`.' : 'No configured node serves this chain.'),
+      '429': probeResponse(answer, 'Degraded, with `degraded=429`.'),
+      '503': probeResponse(answer, answer === 'node' ? 'Unhealthy, unknown (stale or never probed), drained (default), or degraded with `degraded=503`.' : 'Fewer than `min` usable nodes.'),
+      '400': kind === 'host' ? problemResponse('A bad query parameter, or no Host header.') : resp('BadQuery'),
+      '401': resp('Unauthorized'),
+      '403': resp('Forbidden'),
+      '405': problemResponse('Another method than GET, HEAD or OPTIONS (`method_not_allowed`; `Allow` lists them).'),
+    },
+  };
+};
+
+function probeResponse(kind: 'node' | 'chain', description: string): Json {
+  return {
+    description,
+    headers: {
+      'x-nodesentry-state': { description: 'healthy, degraded, unhealthy, unknown or maintenance', schema: { type: 'string' } },
+      'x-envoy-degraded': { description: 'Present (`true`) when degraded.', schema: { type: 'string' } },
+    },
+    content: {
+      'application/json': { schema: ref(kind === 'node' ? 'ProbeNodeAnswer' : 'ProbeChainAnswer') },
+      'text/plain': { schema: { type: 'string' }, example: kind === 'node' ? 'degraded peers_low(4<13)\n' : 'healthy 3/3 usable, 3 healthy, min 1\n' },
+      'application/problem+json': { schema: ref('Problem') },
+    },
+  };
+}
+
+const schemas: Record<string, Json> = {
+  Problem: obj(
+    {
+      type: str('`urn:nodesentry:problem:<code>`: branch on this, not on `detail`.'),
+      title: str(),
+      status: int(),
+      detail: str(),
+      instance: str('The request path.'),
+    },
+    ['type', 'title', 'status'],
+    { description: 'RFC 9457 problem details (application/problem+json).', additionalProperties: true },
+  ),
+  BadQueryProblem: {
+    allOf: [ref('Problem'), obj({ errors: { type: 'array', items: obj({ parameter: str(), message: str() }) } })],
+  },
+  HealthState: { type: 'string', enum: NODE_STATES },
+  Reason: obj(
+    { code: str('Stable snake_case code (docs/health.md).'), text: str('The code with its numbers: `lagging(12 blocks, 9s)`.'), severity: { type: 'string', enum: ['degraded', 'unhealthy'] }, data: { type: 'object', additionalProperties: true } },
+    ['code', 'text'],
+  ),
+  ShortReason: obj({ code: str(), text: str() }),
+  Drain: obj({ by: str('Operator (`X-Operator`) or `admin`.'), at: epochMs('When it was drained'), reason: nullable('string') }),
+  Freshness: obj({ observedAt: nullable('integer'), ageMs: nullable('integer'), stale: { type: 'boolean' }, staleAfterMs: int() }),
+  NodeSummary: obj({
+    id: str(),
+    chain: str(),
+    family: { type: 'string', enum: ['evm', 'bitcoin'] },
+    url: str('The node URL without credentials or query string.'),
+    tags: { type: 'array', items: str() },
+    tier: int('0 = primary; higher tiers are backups.'),
+    state: ref('HealthState'),
+    since: epochMs('When the state began'),
+    reasons: { type: 'array', items: ref('ShortReason') },
+    score: nullable('number', { minimum: 0, maximum: 1 }),
+    peers: { oneOf: [obj({ total: int(), in: nullable('integer'), out: nullable('integer') }), { type: 'null' }] },
+    height: nullable('integer'),
+    lag: { oneOf: [obj({ blocks: int(), ms: int() }), { type: 'null' }] },
+    latencyMs: nullable('number'),
+    clientVersion: nullable('string'),
+    observedAt: nullable('integer'),
+    ageMs: nullable('integer'),
+    stale: { type: 'boolean' },
+    drained: { type: 'boolean' },
+  }),
+  NodeList: obj(
+    {
+      items: { type: 'array', items: ref('NodeSummary') },
+      total: int('Nodes matching the filters (all pages).'),
+      limit: int(),
+      offset: int('Echoed when `offset` was given.'),
+      nextCursor: nullable('string', { description: 'Pass as `cursor` for the next page; null on the last page.' }),
+      generatedAt: epochMs('When the answer was computed'),
+    },
+    ['items', 'total', 'limit', 'nextCursor', 'generatedAt'],
+  ),
+  ScoreBreakdown: obj(
+    {
+      total: { type: 'number' },
+      parts: {
+        type: 'object',
+        additionalProperties: obj({ grade: { type: 'number' }, weight: { type: 'number' }, contribution: { type: 'number' }, value: nullable('number'), detail: str() }),
+      },
+    },
+    ['total', 'parts'],
+  ),
+  Sample: {
+    type: 'object',
+    description: 'The latest normalized observation (src/chains/sample.ts), without the peer list. Fields a node did not report are absent.',
+    properties: {
+      observedAt: int(),
+      latencyMs: { type: 'number', description: 'ms, fractional' },
+      ok: { type: 'boolean' },
+      error: obj({ code: str(), message: str(), transient: { type: 'boolean' } }, ['code', 'message']),
+      peers: obj({ total: int(), inbound: int(), outbound: int(), source: str() }, ['total', 'source']),
+      height: int(),
+      headers: int(),
+      syncing: { type: 'boolean' },
+      chainId: int(),
+      networkName: str(),
+      networkActive: { type: 'boolean' },
+      clientVersion: str(),
+      netTotals: obj({ totalBytesRecv: int(), totalBytesSent: int(), timeMillis: int() }),
+      warnings: { type: 'array', items: str() },
+      missingMethods: { type: 'array', items: str() },
+    },
+    additionalProperties: true,
+  },
+  NodeDetail: obj(
+    {
+      id: str(),
+      chain: str(),
+      family: str(),
+      url: str(),
+      tags: { type: 'array', items: str() },
+      tier: int(),
+      intervalMs: int(),
+      timeoutMs: int(),
+      auth: { type: 'string', enum: ['none', 'basic', 'cookie'], description: 'How nodesentry authenticates to the node; never the secret.' },
+      state: ref('HealthState'),
+      since: int(),
+      reasons: { type: 'array', items: ref('Reason') },
+      hysteresis: obj({
+        tracked: str('State underneath maintenance.'),
+        pending: { oneOf: [obj({ toward: str(), count: int(), needed: int() }), { type: 'null' }], description: 'A change being confirmed: `count` of `needed` samples seen.' },
+        consecutive: obj({ healthy: int(), usable: int(), notHealthy: int(), unhealthy: int() }),
+        usableSince: nullable('integer'),
+        evaluatedAt: int(),
+        latestVerdict: nullable('string'),
+      }),
+      score: { oneOf: [ref('ScoreBreakdown'), { type: 'null' }] },
+      stats: { oneOf: [obj({ samples: int(), errorRate: nullable('number'), latencyEwmaMs: nullable('integer'), lastLatencyMs: nullable('number'), lagBlocks: nullable('integer') }), { type: 'null' }] },
+      lag: { oneOf: [obj({ blocks: int(), ms: int(), referenceHeight: int() }), { type: 'null' }] },
+      sample: { oneOf: [ref('Sample'), { type: 'null' }] },
+      capabilities: obj({
+        missingMethods: { type: 'array', items: str() },
+        batch: { type: 'string', enum: ['unknown'], description: 'Batch support is learned by the polling replica and not shared.' },
+      }),
+      freshness: ref('Freshness'),
+      writer: { oneOf: [obj({ replica: str(), writtenAt: int(), thisReplica: { type: 'boolean' } }), { type: 'null' }] },
+      drained: { type: 'boolean' },
+      drain: { oneOf: [ref('Drain'), { type: 'null' }] },
+    },
+  ),
+  Spread: obj({ count: int(), min: { type: 'number' }, median: { type: 'number' }, p90: { type: 'number' }, max: { type: 'number' }, mean: { type: 'number' } }),
+  PeerReport: obj(
+    {
+      nodeId: str(),
+      chain: str(),
+      family: str(),
+      observedAt: nullable('integer'),
+      reported: { description: 'Counts from the latest sample (net_peerCount / getnetworkinfo).', oneOf: [obj({ total: int(), inbound: nullable('integer'), outbound: nullable('integer'), source: str() }), { type: 'null' }] },
+      source: { type: 'string', enum: ['net_peerCount', 'getpeerinfo'] },
+      total: nullable('integer'),
+      detail: str('Why there is no per-peer detail (EVM: "not offered").'),
+      summary: {
+        oneOf: [
+          obj({
+            total: int(),
+            inbound: int(),
+            outbound: int(),
+            versions: { type: 'array', items: obj({ subver: str(), count: int() }) },
+            pingMs: { oneOf: [ref('Spread'), { type: 'null' }] },
+            heights: obj({ maxSyncedBlocks: nullable('integer'), maxSyncedHeaders: nullable('integer'), peersAhead: nullable('integer') }),
+            bytesPerMessage: obj({ sent: { type: 'object', additionalProperties: { type: 'integer' } }, recv: { type: 'object', additionalProperties: { type: 'integer' } } }),
+            bytes: obj({ sent: int(), recv: int() }),
+          }),
+          { type: 'null' },
+        ],
+      },
+      peers: { oneOf: [{ type: 'array', items: { type: 'object', additionalProperties: true } }, { type: 'null' }] },
+    },
+    ['nodeId', 'chain', 'family', 'source', 'total', 'summary', 'peers'],
+  ),
+  TrafficRates: obj({
+    recvBytesPerSec: int(),
+    sentBytesPerSec: int(),
+    from: int(),
+    to: int(),
+    windowMs: int(),
+    points: int(),
+    resets: int('Counter resets (node restarts) in the window.'),
+    series: { type: 'array', items: obj({ t: int(), intervalMs: int(), recvBytesPerSec: int(), sentBytesPerSec: int(), reset: { type: 'boolean' } }) },
+  }),
+  History: obj(
+    {
+      nodeId: str(),
+      chain: str(),
+      limit: int(),
+      points: {
+        type: 'array',
+        description: 'Newest first.',
+        items: obj({ t: int(), ok: { type: 'boolean' }, latencyMs: { type: 'number' }, peers: nullable('integer'), height: nullable('integer'), bytesRecv: nullable('integer'), bytesSent: nullable('integer') }),
+      },
+      rates: { oneOf: [ref('TrafficRates'), { type: 'null' }] },
+      ratesDetail: str('Why `rates` is null.'),
+    },
+    ['nodeId', 'chain', 'limit', 'points', 'rates'],
+  ),
+  DrainResult: obj({ nodeId: str(), drained: { type: 'boolean' }, changed: { type: 'boolean' }, drain: ref('Drain'), state: nullable('string'), audited: { type: 'boolean' } }),
+  UndrainResult: obj({ nodeId: str(), drained: { type: 'boolean' }, changed: { type: 'boolean' }, previous: { oneOf: [ref('Drain'), { type: 'null' }] }, state: nullable('string'), audited: { type: 'boolean' } }),
+  NetworkResult: obj({
+    nodeId: str(),
+    requested: obj({ active: { type: 'boolean' } }),
+    result: { description: "The node's answer to setnetworkactive." },
+    networkActive: nullable('boolean'),
+    note: str(),
+    audited: { type: 'boolean' },
+  }),
+  ReloadResult: obj({ ok: { type: 'boolean', const: true }, added: { type: 'array', items: str() }, removed: { type: 'array', items: str() }, changed: { type: 'array', items: str() }, nodes: int(), audited: { type: 'boolean' } }),
+  AuditList: obj({
+    items: { type: 'array', description: 'Newest first.', items: { type: 'object', properties: { action: { type: 'string', enum: ['drain', 'undrain', 'network', 'reload'] }, nodeId: str(), by: str(), at: int(), replica: str() }, additionalProperties: true } },
+    limit: int(),
+  }),
+  Livez: obj({ status: { type: 'string', const: 'ok' }, replica: str(), uptimeS: int() }),
+  Readyz: obj({ status: { type: 'string', enum: ['ready', 'not_ready'] }, replica: str(), role: str(), store: obj({ kind: str(), connected: { type: 'boolean' } }), view: { type: 'boolean' }, firstSweep: { type: 'boolean' }, nodes: int('Configured nodes.') }),
+  ProbeNodeAnswer: obj({ node: str(), chain: str(), state: ref('HealthState'), reasons: { type: 'array', items: str(), description: 'At most a few reason texts; the full list is on /v1/nodes/{id}.' }, observedAt: nullable('integer'), ageMs: nullable('integer') }),
+  ProbeChainAnswer: obj({ chain: str(), state: { type: 'string', enum: ['healthy', 'degraded', 'unhealthy'] }, nodes: int(), usable: int(), healthy: int(), min: int() }),
+  Selection: obj(
+    {
+      nodeId: nullable('string'),
+      url: nullable('string'),
+      mode: { type: 'string', enum: ['normal', 'fail-open', 'fail-closed'] },
+      degradedChoice: { type: 'boolean', description: 'True when the chosen node is not usable (fail-open).' },
+      reason: str('initial, kept, current_unusable, better_candidate, failback, all_unhealthy, no_candidates'),
+      since: int(),
+      source: str('Whether the choice is the shared one computed by the workers or computed here.'),
+    },
+    ['nodeId', 'mode', 'reason'],
+    { additionalProperties: true },
+  ),
+  Chains: obj({
+    at: int(),
+    chains: {
+      type: 'array',
+      items: obj(
+        {
+          chain: str(),
+          family: str(),
+          nodes: int(),
+          usable: int(),
+          counts: { type: 'object', additionalProperties: { type: 'integer' }, description: 'Nodes by state.' },
+          reference: { oneOf: [{ type: 'object', additionalProperties: true }, { type: 'null' }], description: 'The corroborated head of the chain.' },
+          best: ref('Selection'),
+          evaluatedAt: nullable('integer'),
+          reportAgeMs: nullable('integer'),
+          reportFresh: { type: 'boolean' },
+        },
+        ['chain', 'family', 'nodes', 'usable', 'counts', 'best'],
+        { additionalProperties: true },
+      ),
+    },
+  }),
+  Ranking: obj(
+    {
+      chain: str(),
+      tag: nullable('string'),
+      at: int(),
+      best: nullable('string'),
+      mode: str(),
+      source: str(),
+      nodes: {
+        type: 'array',
+        description: 'Rank order: state class, score, tier, id.',
+        items: obj(
+          {
+            rank: int(),
+            nodeId: str(),
+            url: nullable('string'),
+            tier: int(),
+            tags: { type: 'array', items: str() },
+            state: ref('HealthState'),
+            usable: { type: 'boolean' },
+            selected: { type: 'boolean' },
+            lastResort: { type: 'boolean' },
+            score: ref('ScoreBreakdown'),
+            reasons: { type: 'array', items: ref('Reason') },
+            observedAt: nullable('integer'),
+            ageMs: nullable('integer'),
+          },
+          ['rank', 'nodeId', 'state', 'usable', 'score'],
+          { additionalProperties: true },
+        ),
+      },
+    },
+    ['chain', 'nodes'],
+    { additionalProperties: true },
+  ),
+  Best: obj(
+    {
+      chain: str(),
+      tag: nullable('string'),
+      nodeId: nullable('string'),
+      url: nullable('string'),
+      tier: nullable('integer'),
+      state: nullable('string'),
+      mode: { type: 'string', enum: ['normal', 'fail-open', 'fail-closed'] },
+      degradedChoice: { type: 'boolean' },
+      reason: str(),
+      since: int(),
+      top: { type: 'array', description: 'Best first, for clients that fail over themselves.', items: obj({ nodeId: str(), url: nullable('string'), tier: int(), state: str() }) },
+      detail: str('Present when no node is usable.'),
+    },
+    ['chain', 'nodeId', 'url', 'mode', 'top'],
+    { additionalProperties: true },
+  ),
+};
+
+
+const responses: Record<string, Json> = {
+  BadQuery: problemResponse('A query parameter is unknown, repeated or invalid (`errors` names each).', ref('BadQueryProblem')),
+  BadRequest: problemResponse('Invalid request: bad query parameter, malformed JSON body (`malformed_body`), or invalid body members.'),
+  Unauthorized: problemResponse('Credentials missing (`X-API-Key`, or `Authorization: Bearer` for admin routes).'),
+  Forbidden: problemResponse('Credentials not valid.'),
+  AdminForbidden: problemResponse('The admin token is not valid, or admin routes are disabled (no NODESENTRY_ADMIN_TOKEN configured).'),
+  NodeNotFound: problemResponse('No node with this id is configured (`node_not_found`).'),
+  ChainNotFound: problemResponse('No configured node serves this chain (`chain_not_found`), or none has the tag (`tag_not_found`).'),
+  TooLarge: problemResponse(`Body larger than 8 KiB (\`payload_too_large\`).`),
+  UnsupportedMediaType: problemResponse('Body is not application/json (`unsupported_media_type`).'),
+  StoreUnavailable: problemResponse('The store (Redis) did not answer; retry (`store_unavailable`).'),
+};
+
+function readOp(operationId: string, summary: string, description: string, parameters: Json[], ok: Json, extra: Record<string, Json> = {}): Json {
+  return { tags: ['nodes'], operationId, summary, description, security: READ_SECURITY, parameters, responses: { '200': ok, ...READ_ERRORS, ...extra } };
+}
+
+function adminOp(operationId: string, summary: string, description: string, parameters: Json[], ok: Json, extra: Record<string, Json>, requestBody?: Json): Json {
+  const operator = { name: 'X-Operator', in: 'header', required: false, description: 'Who acts, for the audit log (plain characters, at most 64; default `admin`).', schema: { type: 'string' } };
+  return {
+    tags: ['admin'],
+    operationId,
+    summary,
+    description,
+    security: ADMIN_SECURITY,
+    parameters: [...parameters, operator],
+    ...(requestBody ? { requestBody } : {}),
+    responses: { '200': ok, ...ADMIN_ERRORS, ...extra },
+  };
+}
+
+const chainsOp = (operationId: string, summary: string, parameters: Json[], schema: Json, extra: Record<string, Json> = {}): Json => ({
+  tags: ['chains'],
+  operationId,
+  summary,
+  security: READ_SECURITY,
+  parameters,
+  responses: { '200': json(schema, summary), ...READ_ERRORS, ...extra },
+});
+
+const paths: Record<string, Json> = {
+  '/livez': {
+    get: { tags: ['meta'], operationId: 'livez', summary: 'Liveness of this process (not of the nodes)', security: [{}], responses: { '200': json(ref('Livez'), 'The process answers.') } },
+  },
+  '/readyz': {
+    get: {
+      tags: ['meta'],
+      operationId: 'readyz',
+      summary: 'Readiness: the fleet view is loaded and, for workers, every owned node was probed once',
+      security: [{}],
+      responses: { '200': json(ref('Readyz'), 'Ready.'), '503': json(ref('Readyz'), 'Not ready yet.') },
+    },
+  },
+  '/openapi.json': {
+    get: { tags: ['meta'], operationId: 'openapi', summary: 'This document', security: [{}], responses: { '200': json({ type: 'object' }, 'OpenAPI 3.1 document.') } },
+  },
+  '/metrics': {
+    get: {
+      tags: ['meta'],
+      operationId: 'metrics',
+      summary: 'Prometheus metrics (text exposition format)',
+      security: READ_SECURITY,
+      responses: { '200': { description: 'Metrics.', content: { 'text/plain': { schema: { type: 'string' } } } }, '401': resp('Unauthorized'), '403': resp('Forbidden') },
+    },
+  },
+  '/probe/nodes/{id}': {
+    get: probeOperation('node', 'get'),
+    head: probeOperation('node', 'head'),
+    options: probeOperation('node', 'options'),
+  },
+  '/probe/host': {
+    get: probeOperation('host', 'get'),
+    head: probeOperation('host', 'head'),
+    options: probeOperation('host', 'options'),
+  },
+  '/probe/chains/{chain}': {
+    get: probeOperation('chain', 'get'),
+    head: probeOperation('chain', 'head'),
+    options: probeOperation('chain', 'options'),
+  },
+  '/v1/chains': { get: chainsOp('listChains', 'Every chain: node counts by state, reference head, current choice', [], ref('Chains')) },
+  '/v1/chains/{chain}/ranking': {
+    get: chainsOp('chainRanking', "A chain's nodes in rank order with their score parts", [CHAIN, TAG_FILTER], ref('Ranking'), { '404': resp('ChainNotFound') }),
+  },
+  '/v1/chains/{chain}/best': {
+    get: chainsOp(
+      'chainBest',
+      'The node(s) a backend should use now',
+      [
+        CHAIN,
+        TAG_FILTER,
+        queryParam('top', 'How many nodes in `top`, best first (default: the policy\'s topN).', { type: 'integer', minimum: 1, maximum: 100 }),
+      ],
+      ref('Best'),
+      {
+        '404': resp('ChainNotFound'),
+        '503': problemResponse('No node to offer (`no_usable_node`: fail-closed, or nothing may serve); the selection rides along as extension members.', { allOf: [ref('Problem'), ref('Best')] }),
+      },
+    ),
+  },
+  '/v1/nodes': {
+    get: readOp(
+      'listNodes',
+      'Nodes, filtered and paged',
+      `Order: chain, then id. Page with \`cursor\` (from \`nextCursor\`; stable while nodes come and go) or \`offset\`. Unknown parameters are a 400, so a typo never returns everything.`,
+      [
+        queryParam('chain', 'Only this chain (must be a configured chain).', { type: 'string' }),
+        queryParam('tag', 'Only nodes carrying this tag; repeat for all of several tags.', { type: 'string' }),
+        queryParam('state', 'Only nodes in this effective state.', ref('HealthState')),
+        queryParam('limit', `Page size (default ${NODES_PAGE.defaultLimit}).`, { type: 'integer', minimum: 1, maximum: NODES_PAGE.maxLimit }),
+        queryParam('cursor', 'Opaque: `nextCursor` of the previous page.', { type: 'string' }),
+        queryParam('offset', 'Skip this many matching nodes (not with `cursor`).', { type: 'integer', minimum: 0 }),
+      ],
+      json(ref('NodeList'), 'A page of nodes.'),
+    ),
+  },
+  '/v1/nodes/{id}': {
+    get: readOp(
+      'getNode',
+      'One node in full',
+      'Effective state (stale -> unknown, drained -> maintenance), reasons, score parts, hysteresis, latest sample, capabilities, freshness, writer replica, drain.',
+      [NODE_ID],
+      json(ref('NodeDetail'), 'The node.'),
+      { '404': resp('NodeNotFound') },
+    ),
+  },
+  '/v1/nodes/{id}/peers': {
+    get: readOp(
+      'getNodePeers',
+      "A node's peers",
+      'Bitcoin family: from `getpeerinfo`: inbound/outbound, client versions, ping times, sync heights, bytes per message type. EVM: the peer count only (`net_peerCount`), with `detail` saying per-peer data is not offered.',
+      [NODE_ID],
+      json(ref('PeerReport'), 'Peers.'),
+      { '404': resp('NodeNotFound'), '503': resp('StoreUnavailable') },
+    ),
+  },
+  '/v1/nodes/{id}/history': {
+    get: readOp(
+      'getNodeHistory',
+      "A node's recent probes and traffic rates",
+      'Points newest first. `rates`: bytes/s received and sent over the window, from the `getnettotals` counters (Bitcoin family), counter resets (restarts) handled like Prometheus `rate()`.',
+      [NODE_ID, queryParam('limit', `Points (default ${HISTORY_LIMITS.defaultLimit}).`, { type: 'integer', minimum: 1, maximum: HISTORY_LIMITS.maxLimit })],
+      json(ref('History'), 'History.'),
+      { '404': resp('NodeNotFound'), '503': resp('StoreUnavailable') },
+    ),
+  },
+  '/v1/events': {
+    get: {
+      tags: ['events'],
+      operationId: 'events',
+      summary: 'Server-Sent Events: transition, drain, selection',
+      description:
+        '`hello` on connect, then `transition` (a node changed state), `drain` (drained or undrained), `selection` (a chain\'s chosen node or mode changed). ' +
+        'Every data line is JSON. A comment line every `heartbeat` seconds keeps proxies from closing an idle stream. Events carry ids; a client reconnecting with `Last-Event-ID` gets the events it missed while they are still buffered (`hello.resumed`).',
+      security: READ_SECURITY,
+      parameters: [
+        queryParam('chain', 'Only events of this chain.', { type: 'string' }),
+        queryParam('heartbeat', 'Seconds between keep-alive comments (default 15).', { type: 'integer', minimum: 1, maximum: 300 }),
+        { name: 'Last-Event-ID', in: 'header', required: false, description: 'Resume after this event id.', schema: { type: 'string' } },
+      ],
+      responses: {
+        '200': { description: 'An event stream.', content: { 'text/event-stream': { schema: { type: 'string' }, example: 'event: hello\ndata: {"replica":"r1","heartbeatS":15}\n\nid: 3f9a1c-1\nevent: transition\ndata: {"nodeId":"bsc-a","from":"healthy","to":"degraded"}\n\n' } } },
+        ...READ_ERRORS,
+        '503': problemResponse('Shutting down.'),
+      },
+    },
+  },
+  '/v1/nodes/{id}/drain': {
+    post: adminOp(
+      'drainNode',
+      'Drain a node',
+      'The node reports `maintenance` at once on every replica (stored, then published), its probe answers drained, it is never chosen. Draining a drained node keeps who drained it and when (unless a new reason is given).',
+      [NODE_ID],
+      json(ref('DrainResult'), 'Drained.'),
+      { '404': resp('NodeNotFound'), '503': resp('StoreUnavailable') },
+      JSON_BODY_OPTIONAL(obj({ reason: { type: 'string', maxLength: ADMIN_LIMITS.reasonMaxLength } }, []), { reason: 'kernel upgrade' }),
+    ),
+    delete: adminOp('undrainNode', 'Undrain a node', 'The node resumes its tracked state at once.', [NODE_ID], json(ref('UndrainResult'), 'Undrained (or was not drained: `changed: false`).'), {
+      '404': resp('NodeNotFound'),
+      '503': resp('StoreUnavailable'),
+    }),
+  },
+  '/v1/nodes/{id}/network': {
+    post: adminOp(
+      'setNodeNetwork',
+      "Switch a Bitcoin-family node's P2P networking (setnetworkactive)",
+      "Calls `setnetworkactive` on the node with nodesentry's credentials for it and answers with the node's result. EVM nodes have no such call: 409.",
+      [NODE_ID],
+      json(ref('NetworkResult'), "The node's answer."),
+      {
+        '404': resp('NodeNotFound'),
+        '409': problemResponse('The node is not of the Bitcoin family.'),
+        '502': problemResponse('The node failed or answered with an error (`node_error`, with `nodeError.code`).'),
+        '504': problemResponse('The node did not answer in time (`node_timeout`).'),
+      },
+      { required: true, content: { 'application/json': { schema: obj({ active: { type: 'boolean' } }), example: { active: false } } } },
+    ),
+  },
+  '/v1/admin/reload': {
+    post: adminOp('reload', 'Re-read the nodes file', 'Same as SIGHUP. An invalid file is refused (422, `errors`) and the running configuration stays.', [], json(ref('ReloadResult'), 'Applied.'), {
+      '409': problemResponse('No nodes file to reload, or a reload is in progress.'),
+      '422': problemResponse('The nodes file is invalid (`errors` lists the problems).'),
+    }),
+  },
+  '/v1/admin/audit': {
+    get: adminOp('audit', 'The audit log of operator actions, newest first', 'Kept in the store (bounded); shared by every replica.', [queryParam('limit', `Entries (default ${ADMIN_LIMITS.auditDefaultLimit}).`, { type: 'integer', minimum: 1, maximum: ADMIN_LIMITS.auditMaxLimit })], json(ref('AuditList'), 'Entries.'), {
+      '503': resp('StoreUnavailable'),
+    }),
+  },
+};
+
+/** The document; built once per app. */
+export function openApiDocument(): Json {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'nodesentry',
+      version: '1',
+      description:
+        'Health, ranking and selection of blockchain JSON-RPC nodes (BSC/EVM, DeFiChain, PAI) for load balancers, operators and backends. ' +
+        'Errors are RFC 9457 problem details; `type` is `urn:nodesentry:problem:<code>`. Times are epoch milliseconds.',
+      license: { name: 'MIT', identifier: 'MIT' },
+    },
+    tags: [
+      { name: 'probes', description: 'Load-balancer checks (HAProxy, Envoy, Consul, Kubernetes).' },
+      { name: 'chains', description: 'Chains, ranking and the node to use.' },
+      { name: 'nodes', description: 'Nodes for operators and dashboards.' },
+      { name: 'events', description: 'Live changes.' },
+      { name: 'admin', description: 'Operator actions (admin token).' },
+      { name: 'meta', description: 'This process.' },
+    ],
+    paths,
+    components: {
+      schemas,
+      responses,
+      securitySchemes: {
+        apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'NODESENTRY_API_KEY; read routes are open when it is not set.' },
+        apiKeyBearer: { type: 'http', scheme: 'bearer', description: 'The API key as `Authorization: Bearer <key>`.' },
+        adminToken: { type: 'http', scheme: 'bearer', description: 'NODESENTRY_ADMIN_TOKEN; admin routes are disabled (403) when it is not set.' },
+      },
+    },
+  };
+}

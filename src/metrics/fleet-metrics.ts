@@ -1,0 +1,286 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { bestNodeResolverFor } from '../api/best-node.js';
+import type { NodeView, ReadModel } from '../api/read-model.js';
+import { RpcErrorCode } from '../errors/rpc-errors.js';
+import { isFresh } from '../health/freshness.js';
+import { type HealthState, isUsable } from '../health/states.js';
+import type { StoreEvent } from '../store/store.js';
+
+export interface FleetMetricsOptions {
+  readonly read: ReadModel;
+  readonly now: () => number;
+  /** Also export prom-client's process and Node.js metrics (default true), from the first scrape on. */
+  readonly defaultMetrics?: boolean;
+}
+
+const STATES: readonly HealthState[] = ['healthy', 'degraded', 'unhealthy', 'unknown', 'maintenance'];
+const ERROR_CODES: ReadonlySet<string> = new Set(Object.values(RpcErrorCode));
+// From a fast local node (a few ms) to the longest sane probe timeout.
+const PROBE_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10];
+
+interface Snapshot {
+  readonly nodes: readonly { readonly view: NodeView; readonly fresh: boolean }[];
+  readonly now: number;
+}
+
+/**
+ * nodesentry's Prometheus metrics, on a registry of its own (never prom-client's global one).
+ * The fleet gauges are computed at scrape time from the read model, so they show effective
+ * health (stale -> unknown) like every other answer; sample-derived values (peers, height, lag,
+ * latency, score) are left out for a node whose sample is not fresh, rather than repeating an
+ * old number as if current. Labels are bounded: node ids and chain names from the config,
+ * fixed state, direction, outcome and mode words, error codes from the RPC taxonomy (else
+ * `other`). Never a URL or an error message.
+ *
+ * Probe durations are observed from the fleet view's record events, so they cover every
+ * replica's probes, each once per process.
+ */
+export class FleetMetrics {
+  readonly registry = new Registry();
+  readonly #o: FleetMetricsOptions;
+  #snapshot: Snapshot | undefined;
+  #defaultsOn = false;
+  readonly #unsubscribe: () => void;
+
+  constructor(opts: FleetMetricsOptions) {
+    this.#o = opts;
+    const registers = [this.registry];
+    const service = opts.read.service;
+    const self = this;
+
+    const perNode = (name: string, help: string, value: (v: NodeView, fresh: boolean) => number | null | undefined): void => {
+      new Gauge({
+        name,
+        help,
+        labelNames: ['node', 'chain'],
+        registers,
+        collect() {
+          this.reset();
+          for (const { view, fresh } of self.#snap().nodes) {
+            const v = value(view, fresh);
+            if (v !== null && v !== undefined && Number.isFinite(v)) this.set({ node: view.node.id, chain: view.node.chain.name }, v);
+          }
+        },
+      });
+    };
+
+    perNode('nodesentry_node_up', 'Node usable now (healthy or degraded) by effective health: 1, else 0.', (v) => (isUsable(v.health.state) ? 1 : 0));
+    new Gauge({
+      name: 'nodesentry_node_state',
+      help: 'Node effective health state: 1 for the current state, 0 for the others.',
+      labelNames: ['node', 'chain', 'state'],
+      registers,
+      collect() {
+        this.reset();
+        for (const { view } of self.#snap().nodes) {
+          for (const state of STATES) this.set({ node: view.node.id, chain: view.node.chain.name, state }, view.health.state === state ? 1 : 0);
+        }
+      },
+    });
+    new Gauge({
+      name: 'nodesentry_node_peers',
+      help: 'Connected peers of the node by direction (total, inbound, outbound), from its latest fresh sample.',
+      labelNames: ['node', 'chain', 'direction'],
+      registers,
+      collect() {
+        this.reset();
+        for (const { view, fresh } of self.#snap().nodes) {
+          const peers = fresh ? view.record?.sample.peers : undefined;
+          if (!peers) continue;
+          const labels = { node: view.node.id, chain: view.node.chain.name };
+          this.set({ ...labels, direction: 'total' }, peers.total);
+          if (peers.inbound !== undefined) this.set({ ...labels, direction: 'inbound' }, peers.inbound);
+          if (peers.outbound !== undefined) this.set({ ...labels, direction: 'outbound' }, peers.outbound);
+        }
+      },
+    });
+    perNode('nodesentry_node_height', 'Best block height the node reported in its latest fresh sample.', (v, fresh) => (fresh ? v.record?.sample.height : null));
+    perNode('nodesentry_node_lag_blocks', "Blocks the node is behind the chain's corroborated reference head.", (v, fresh) => (fresh ? v.verdict?.stats.lagBlocks : null));
+    perNode('nodesentry_node_latency_seconds', "Wall time of the node's latest fresh probe, seconds.", (v, fresh) => (fresh && v.record ? v.record.sample.latencyMs / 1000 : null));
+    perNode('nodesentry_node_score', 'Node score, 0..1 (see docs/health.md).', (v, fresh) => (fresh ? v.verdict?.score.total : null));
+    perNode('nodesentry_node_sample_age_seconds', "Age of the node's latest sample, seconds (absent: never sampled).", (v) =>
+      v.record ? Math.max(0, self.#snap().now - v.record.sample.observedAt) / 1000 : null,
+    );
+    perNode('nodesentry_node_drained', 'Node drained by an operator: 1, else 0.', (v) => (service.view.drain(v.node.id) ? 1 : 0));
+
+    new Gauge({
+      name: 'nodesentry_chain_nodes',
+      help: 'Nodes of the chain by effective health state.',
+      labelNames: ['chain', 'state'],
+      registers,
+      collect() {
+        this.reset();
+        const counts = new Map<string, Record<HealthState, number>>();
+        for (const { view } of self.#snap().nodes) {
+          const name = view.node.chain.name;
+          let c = counts.get(name);
+          if (!c) counts.set(name, (c = { healthy: 0, degraded: 0, unhealthy: 0, unknown: 0, maintenance: 0 }));
+          c[view.health.state]++;
+        }
+        for (const [chain, c] of counts) for (const state of STATES) this.set({ chain, state }, c[state]);
+      },
+    });
+    new Gauge({
+      name: 'nodesentry_chain_usable_nodes',
+      help: 'Usable (healthy or degraded) nodes of the chain.',
+      labelNames: ['chain'],
+      registers,
+      collect() {
+        this.reset();
+        for (const chain of opts.read.chainNames()) this.set({ chain }, 0);
+        for (const { view } of self.#snap().nodes) if (isUsable(view.health.state)) this.inc({ chain: view.node.chain.name });
+      },
+    });
+    new Gauge({
+      name: 'nodesentry_chain_reference_height',
+      help: "The chain's corroborated reference head (highest height a majority of fresh nodes reached), from the workers' latest report.",
+      labelNames: ['chain'],
+      registers,
+      collect() {
+        this.reset();
+        for (const chain of opts.read.chainNames()) {
+          const h = opts.read.chainReport(chain)?.reference.height;
+          if (typeof h === 'number') this.set({ chain }, h);
+        }
+      },
+    });
+    new Gauge({
+      name: 'nodesentry_chain_report_age_seconds',
+      help: "Age of the workers' latest ranking of the chain, seconds.",
+      labelNames: ['chain'],
+      registers,
+      collect() {
+        this.reset();
+        const now = self.#snap().now;
+        for (const chain of opts.read.chainNames()) {
+          const at = opts.read.chainReport(chain)?.evaluatedAt;
+          if (typeof at === 'number') this.set({ chain }, Math.max(0, now - at) / 1000);
+        }
+      },
+    });
+    new Gauge({
+      name: 'nodesentry_chain_best',
+      help: "The chain's current endpoint choice (what /v1/chains/:chain/best answers): 1 on its node and mode; node is empty when failing closed.",
+      labelNames: ['chain', 'node', 'mode'],
+      registers,
+      collect() {
+        this.reset();
+        const resolver = bestNodeResolverFor(opts.read);
+        const now = self.#snap().now;
+        for (const chain of opts.read.chainNames()) {
+          const sel = resolver.resolve(chain, now)?.selection;
+          if (sel) this.set({ chain, node: sel.nodeId ?? '', mode: sel.mode }, 1);
+        }
+      },
+    });
+
+    new Gauge({
+      name: 'nodesentry_store_connected',
+      help: 'The shared store (Redis, or the in-process one) is reachable: 1, else 0.',
+      labelNames: ['store'],
+      registers,
+      collect() {
+        this.reset();
+        this.set({ store: service.store.kind }, service.store.health().connected ? 1 : 0);
+      },
+    });
+
+    const poller = service.poller;
+    if (poller) {
+      type Stats = typeof poller.stats;
+      const stat = (name: string, help: string, value: (s: Stats) => number, kind: 'counter' | 'gauge'): void => {
+        if (kind === 'counter') {
+          new Counter({
+            name,
+            help,
+            registers,
+            collect() {
+              // The poller keeps the running total; the counter mirrors it.
+              this.reset();
+              this.inc(value(poller.stats));
+            },
+          });
+        } else {
+          new Gauge({
+            name,
+            help,
+            registers,
+            collect() {
+              this.set(value(poller.stats));
+            },
+          });
+        }
+      };
+      stat('nodesentry_poller_probes_total', 'Probes this replica has run.', (s) => s.probes, 'counter');
+      stat('nodesentry_poller_flushes_total', 'Batches of results this replica has written to the store.', (s) => s.flushes, 'counter');
+      stat('nodesentry_poller_flush_failures_total', 'Store writes that failed (results stay buffered).', (s) => s.flushFailures, 'counter');
+      stat('nodesentry_poller_probes_in_flight', 'Probes running now.', (s) => s.inFlight, 'gauge');
+      stat('nodesentry_poller_probes_queued', 'Probes waiting for a concurrency slot.', (s) => s.queued, 'gauge');
+      stat('nodesentry_poller_owned_nodes', 'Nodes this replica holds the lease for and probes.', (s) => s.owned, 'gauge');
+      stat('nodesentry_poller_last_flush_seconds', 'Duration of the last store write, seconds.', (s) => s.lastFlushMs / 1000, 'gauge');
+    }
+
+    const durations = new Histogram({
+      name: 'nodesentry_probe_duration_seconds',
+      help: 'Wall time of node probes seen by this process (every replica\'s), by outcome.',
+      labelNames: ['chain', 'outcome'],
+      buckets: PROBE_BUCKETS_S,
+      registers,
+    });
+    const failures = new Counter({
+      name: 'nodesentry_probe_failures_total',
+      help: 'Failed node probes seen by this process, by error code.',
+      labelNames: ['chain', 'code'],
+      registers,
+    });
+    this.#unsubscribe = service.view.on((event: StoreEvent) => {
+      if (event.type !== 'records') return;
+      for (const r of event.records) {
+        // Labels come from the config, never from what a record claims.
+        const node = service.nodes.get(r.nodeId);
+        if (!node || typeof r.sample.latencyMs !== 'number') continue;
+        const chain = node.chain.name;
+        durations.observe({ chain, outcome: r.sample.ok ? 'ok' : 'failed' }, Math.max(0, r.sample.latencyMs) / 1000);
+        if (!r.sample.ok) {
+          const code = r.sample.error?.code;
+          failures.inc({ chain, code: code !== undefined && ERROR_CODES.has(code) ? code : 'other' });
+        }
+      }
+    });
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** The metrics text, computed from one snapshot of the fleet. */
+  async scrape(): Promise<string> {
+    if (this.#o.defaultMetrics !== false && !this.#defaultsOn) {
+      // Started at the first scrape, not at construction: they run timers (event-loop delay).
+      this.#defaultsOn = true;
+      collectDefaultMetrics({ register: this.registry });
+    }
+    this.#snapshot = this.#take();
+    try {
+      return await this.registry.metrics();
+    } finally {
+      this.#snapshot = undefined;
+    }
+  }
+
+  /** Stop listening to the fleet view. Safe twice. */
+  close(): void {
+    this.#unsubscribe();
+  }
+
+  #snap(): Snapshot {
+    return this.#snapshot ?? this.#take();
+  }
+
+  #take(): Snapshot {
+    const now = this.#o.now();
+    const read = this.#o.read;
+    const nodes = read.nodes(now).map((view) => ({ view, fresh: view.record !== undefined && isFresh(view.record.sample, view.node.intervalMs, now, read.policy(view.node.chain.name)) }));
+    return { nodes, now };
+  }
+}
