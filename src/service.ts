@@ -63,7 +63,7 @@ export class Service {
     this.store = store;
     this.#policy = opts.policy;
     this.#nodes = new Map(opts.nodes.map((n) => [n.id, n]));
-    this.view = new FleetView({ store, onWarning: (msg, data) => this.logger.warn(data ?? {}, msg) });
+    this.view = new FleetView({ store, replica: this.replica, onWarning: (msg, data) => this.logger.warn(data ?? {}, msg) });
     this.judge = new HealthJudge({
       view: this.view,
       policy: opts.policy,

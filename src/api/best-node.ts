@@ -1,6 +1,6 @@
 import type { HealthPolicy } from '../health/policy.js';
 import { type RankedNode, rankNodes } from '../health/ranking.js';
-import type { ScoreBreakdown } from '../health/score.js';
+import { NO_SCORE } from '../health/score.js';
 import { type Selection, nextSelection } from '../health/selection.js';
 import { type ChainReport, nodeInfo } from '../polling/health-judge.js';
 import type { NodeView, ReadModel } from './read-model.js';
@@ -12,17 +12,6 @@ import type { NodeView, ReadModel } from './read-model.js';
  */
 export const SHARED_SELECTION_FRESH_MS = 10_000;
 
-/** What a never-judged node scores; the same as the workers use, so both rank alike. */
-const NO_SCORE: ScoreBreakdown = {
-  total: 0,
-  parts: {
-    lag: { grade: 0, weight: 0, contribution: 0, value: null, detail: 'no data' },
-    errors: { grade: 0, weight: 0, contribution: 0, value: null, detail: 'no data' },
-    latency: { grade: 0, weight: 0, contribution: 0, value: null, detail: 'no data' },
-    peers: { grade: 0, weight: 0, contribution: 0, value: null, detail: 'no data' },
-    tier: { grade: 0, weight: 0, contribution: 0, value: null, detail: 'no data' },
-  },
-};
 
 /** Where an answer's selection came from. */
 export type SelectionSource = 'shared' | 'local';

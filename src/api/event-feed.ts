@@ -31,16 +31,13 @@ interface KnownSelection {
   readonly evaluatedAt: number;
 }
 
-const DEDUPE_KEYS = 1024;
-
 /**
  * Turns the fleet view's store events into the few events operators care about: a node's state
  * changed, a node was drained or undrained, a chain's chosen node changed. One view listener
  * per feed, taken when the first client subscribes and given back when the last one leaves,
  * so disconnected clients leave nothing behind.
  *
- * A replica sees its own transitions twice (emitted locally at once, then again from the
- * store); they are deduplicated by (node, time, from, to, replica).
+ * Each transition arrives once: the fleet view drops the store's echo of this replica's own.
  */
 export class EventFeed {
   readonly #view: FleetView;
@@ -49,7 +46,6 @@ export class EventFeed {
   readonly #bufferSize: number;
   readonly #buffer: FeedEvent[] = [];
   readonly #subscribers = new Set<(e: FeedEvent) => void>();
-  readonly #seenTransitions = new Set<string>();
   readonly #selections = new Map<string, KnownSelection>();
   #seq = 0;
   #unsubscribe: (() => void) | undefined;
@@ -118,10 +114,6 @@ export class EventFeed {
   #onStoreEvent(event: StoreEvent): void {
     switch (event.type) {
       case 'transition': {
-        const key = `${event.nodeId}\u0000${event.at}\u0000${event.from}\u0000${event.to}\u0000${event.replica}`;
-        if (this.#seenTransitions.has(key)) return;
-        this.#seenTransitions.add(key);
-        if (this.#seenTransitions.size > DEDUPE_KEYS) this.#seenTransitions.delete(this.#seenTransitions.values().next().value!);
         this.#publish('transition', event.chain, {
           nodeId: event.nodeId,
           chain: event.chain,

@@ -16,6 +16,18 @@ export interface ScorePart {
   readonly detail: string;
 }
 
+/** The score of a node never judged: every part unknown. Workers and API rank such nodes alike. */
+export const NO_SCORE: ScoreBreakdown = Object.freeze({
+  total: 0,
+  parts: Object.freeze({
+    lag: { grade: 0, weight: 0, contribution: 0, value: null, detail: 'no data' },
+    errors: { grade: 0, weight: 0, contribution: 0, value: null, detail: 'no data' },
+    latency: { grade: 0, weight: 0, contribution: 0, value: null, detail: 'no data' },
+    peers: { grade: 0, weight: 0, contribution: 0, value: null, detail: 'no data' },
+    tier: { grade: 0, weight: 0, contribution: 0, value: null, detail: 'no data' },
+  }),
+});
+
 export interface ScoreBreakdown {
   /** 0..1, rounded to 4 decimals so equal nodes tie exactly and JSON stays short. */
   readonly total: number;

@@ -7,7 +7,7 @@ import type { NodeInfo } from '../health/node-info.js';
 import { type HealthPolicy, policyForChain } from '../health/policy.js';
 import { type RankedNode, rankNodes } from '../health/ranking.js';
 import type { ReferenceHead } from '../health/reference-head.js';
-import type { ScoreBreakdown } from '../health/score.js';
+import { NO_SCORE, type ScoreBreakdown } from '../health/score.js';
 import { type Selection, type SelectionChange, nextSelection } from '../health/selection.js';
 import type { HealthState } from '../health/states.js';
 import type { NodeStats } from '../health/stats.js';
@@ -147,7 +147,7 @@ export class HealthJudge implements Judge {
       const record = view.get(node.id);
       const verdict = record ? asNodeVerdict(record.health) : undefined;
       const health = effectiveHealth(verdict?.health ?? null, record?.sample ?? null, nodeInfo(node), chainName, view.drain(node.id) !== undefined, now, policy);
-      return { node: nodeInfo(node), health, score: verdict?.score ?? EMPTY_SCORE };
+      return { node: nodeInfo(node), health, score: verdict?.score ?? NO_SCORE };
     });
     const ranking = rankNodes(inputs);
     const prev = asChainReport(view.chainFacts(chainName)?.facts)?.selection ?? null;
@@ -191,13 +191,3 @@ export class HealthJudge implements Judge {
   }
 }
 
-const EMPTY_SCORE: ScoreBreakdown = {
-  total: 0,
-  parts: {
-    lag: { grade: 0, weight: 0, contribution: 0, value: null, detail: 'no data' },
-    errors: { grade: 0, weight: 0, contribution: 0, value: null, detail: 'no data' },
-    latency: { grade: 0, weight: 0, contribution: 0, value: null, detail: 'no data' },
-    peers: { grade: 0, weight: 0, contribution: 0, value: null, detail: 'no data' },
-    tier: { grade: 0, weight: 0, contribution: 0, value: null, detail: 'no data' },
-  },
-};

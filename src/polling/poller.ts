@@ -54,9 +54,11 @@ interface Pending {
   history: HistoryPoint[];
 }
 
+const MIN_RECORD_TTL_MS = 15_000;
+
 /** Records outlive a few missed rounds, never many: unrefreshed state must expire, not linger. */
 function recordTtlMs(node: NodeConfig, leaseTtlMs: number): number {
-  return Math.max(3 * node.intervalMs, leaseTtlMs + 2 * node.intervalMs, 15_000);
+  return Math.max(3 * node.intervalMs, leaseTtlMs + 2 * node.intervalMs, MIN_RECORD_TTL_MS);
 }
 
 /**
@@ -83,6 +85,8 @@ export class Poller {
   #storeFailing = false;
   #firstSweepPending = new Set<string>();
   #firstSweepDone = false;
+  /** A flush skipped re-ranking the chains (see #enqueueFlush); the next full flush must do it. */
+  #chainsOwed = false;
   #unsubscribe: (() => void) | undefined;
   readonly #stats = { probes: 0, flushes: 0, flushFailures: 0, lastFlushMs: 0 };
 
@@ -172,6 +176,8 @@ export class Poller {
       if (event.type === 'leases-released' && event.replica !== this.#o.replica) void this.#leaseTick();
     });
     await this.#leaseTick();
+    // Nodes taken on by a one-off sweepOnce() before start() have no timer yet.
+    for (const e of this.#owned.values()) if (!e.timer && !e.inFlight) this.#schedule(e, this.#firstDelay(e.node.id));
     this.#firstSweepPending = new Set(this.#owned.keys());
     if (this.#firstSweepPending.size === 0) this.#firstSweepDone = true;
     this.#scheduleLeases();
@@ -201,8 +207,18 @@ export class Poller {
 
   /** Write buffered results now. Never throws; on failure the latest results stay buffered. */
   flush(): Promise<void> {
+    return this.#enqueueFlush(true);
+  }
+
+  /**
+   * `withChains`: also re-rank the chains and write their facts. Flushes forced by a full buffer
+   * skip that: chain facts hold every node's ranking (megabytes at 10,000 nodes), so re-ranking
+   * per 1,000 records made a sweep rank and write every chain ten times over. The timer's flush
+   * and explicit ones still re-rank, so the chain facts stay at most one flush interval behind.
+   */
+  #enqueueFlush(withChains: boolean): Promise<void> {
     // Flushes run strictly one after another, so an older batch can never land after a newer one.
-    const next = this.#flushChain.then(() => this.#flushOnce());
+    const next = this.#flushChain.then(() => this.#flushOnce(withChains));
     this.#flushChain = next;
     return next;
   }
@@ -368,7 +384,7 @@ export class Poller {
     history.push(point);
     if (history.length > 60) history.splice(0, history.length - 60);
     this.#pending.set(e.node.id, { record, history, ...(peerList ? { peers: peerList } : prev?.peers ? { peers: prev.peers } : {}) });
-    if (this.#pending.size >= this.#o.flushMaxRecords) void this.flush();
+    if (this.#pending.size >= this.#o.flushMaxRecords) void this.#enqueueFlush(false);
 
     if (verdict.transition) {
       const t = verdict.transition;
@@ -405,17 +421,22 @@ export class Poller {
     this.#flushTimer.unref();
   }
 
-  async #flushOnce(): Promise<void> {
-    if (this.#pending.size === 0) return;
+  async #flushOnce(withChains: boolean): Promise<void> {
+    // A flush that skipped the chains owes them to the next one, even if that finds no records.
+    if (this.#pending.size === 0 && !(withChains && this.#chainsOwed)) return;
     const batch = [...this.#pending.values()];
     this.#pending.clear();
     const started = performance.now();
     const peers = new Map<string, readonly PeerDetail[]>();
     for (const p of batch) if (p.peers) peers.set(p.record.nodeId, p.peers);
     const now = this.#o.now();
-    const chains = this.#o.judge.chainFacts(now);
+    const chains = withChains ? this.#o.judge.chainFacts(now) : [];
+    this.#chainsOwed = !withChains;
+    if (batch.length === 0 && chains.length === 0) return;
     for (const c of chains) this.#o.view.setChainFacts(c);
-    const ttl = Math.max(...batch.map((p) => recordTtlMs(this.#nodes.get(p.record.nodeId) ?? { intervalMs: 5_000 } as NodeConfig, this.#o.leaseTtlMs)));
+    // A chains-only write: the facts live as long as the records of the nodes held here.
+    const ttlNodes = batch.length > 0 ? batch.map((p) => this.#nodes.get(p.record.nodeId)) : [...this.#owned.values()].map((e) => e.node);
+    const ttl = Math.max(MIN_RECORD_TTL_MS, ...ttlNodes.map((n) => recordTtlMs(n ?? ({ intervalMs: 5_000 } as NodeConfig), this.#o.leaseTtlMs)));
     try {
       await this.#o.store.writeSweep(
         {

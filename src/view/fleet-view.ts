@@ -4,6 +4,8 @@ export type ViewListener = (event: StoreEvent) => void;
 
 export interface FleetViewOptions {
   readonly store: Store;
+  /** This replica: its own transitions are emitted locally at once, so their store echo is dropped. */
+  readonly replica?: string;
   readonly onWarning?: (msg: string, data?: object) => void;
 }
 
@@ -21,6 +23,7 @@ export class FleetView {
   #drains = new Map<string, Drain>();
   readonly #listeners = new Set<ViewListener>();
   readonly #onWarning: (msg: string, data?: object) => void;
+  readonly #replica: string | undefined;
   #unsubscribe: (() => void) | undefined;
   #loaded = false;
   /** Epoch ms of the last successful sync with the store (initial load or event). */
@@ -29,6 +32,7 @@ export class FleetView {
   constructor(opts: FleetViewOptions) {
     this.#store = opts.store;
     this.#onWarning = opts.onWarning ?? (() => {});
+    this.#replica = opts.replica;
   }
 
   /** Subscribe to the store's events, then load what is already there. */
@@ -144,6 +148,8 @@ export class FleetView {
         this.remove(event.nodeIds);
         break;
       case 'transition':
+        if (event.replica === this.#replica) return;
+        break;
       case 'leases-released':
         break;
       default:

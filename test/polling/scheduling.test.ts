@@ -85,3 +85,22 @@ describe('scheduling', () => {
     }
   });
 });
+
+describe('a one-off sweep before start', () => {
+  it('when sweepOnce ran before start(), then start() still schedules every node', async () => {
+    const specs: SimNodeSpec[] = [{ id: 'a', kind: 'bsc' }, { id: 'b', kind: 'defid' }];
+    const sim = await Simulator.start({ nodes: specs, authDelayMs: 5 });
+    const service = await serviceFor(sim, specs, { intervalMs: 150, timeoutMs: 100 }, {}, false);
+    try {
+      await service.poller!.sweepOnce();
+      await service.poller!.start();
+      sim.resetStats();
+      await sleep(1_000);
+      for (const s of specs) expect(sim.stats(s.id).requests).toBeGreaterThanOrEqual(3);
+      expect(service.ready.firstSweep).toBe(true);
+    } finally {
+      await service.close();
+      await sim.close();
+    }
+  });
+});
