@@ -1,5 +1,5 @@
 import type { Sample } from '../chains/sample.js';
-import type { NodeHealth } from './hysteresis.js';
+import { initialHealth, type NodeHealth } from './hysteresis.js';
 import type { NodeInfo } from './node-info.js';
 import type { HealthPolicy } from './policy.js';
 import { reasons } from './reasons.js';
@@ -12,22 +12,7 @@ import { isFresh, sampleAgeMs } from './freshness.js';
  * goes through this, so a record nobody refreshes is never served as fresh (dshackle#67).
  */
 export function effectiveHealth(health: NodeHealth | null, sample: Sample | null, node: NodeInfo, chain: string, drained: boolean, now: number, policy: HealthPolicy): NodeHealth {
-  const base: NodeHealth = health ?? {
-    nodeId: node.id,
-    chain,
-    state: 'unknown',
-    since: now,
-    reasons: [reasons.noSample()],
-    tracked: 'unknown',
-    usableSince: null,
-    wrongChainSince: null,
-    latest: null,
-    pending: null,
-    consecutive: { healthy: 0, usable: 0, notHealthy: 0, unhealthy: 0 },
-    held: { degraded: [], unhealthy: [] },
-    lastSampleAt: null,
-    evaluatedAt: now,
-  };
+  const base: NodeHealth = health ?? initialHealth(node.id, chain, now);
   if (drained) {
     return base.state === 'maintenance' ? base : { ...base, state: 'maintenance', since: now, usableSince: null, reasons: [reasons.drained()] };
   }
