@@ -12,6 +12,7 @@ import { metricsRoutes } from './routes/metrics.js';
 import { nodesRoutes } from './routes/nodes.js';
 import { openapiRoutes } from './routes/openapi.js';
 import { probesRoutes } from './routes/probes.js';
+import { uiRoutes } from './routes/ui.js';
 
 export interface AppDeps {
   readonly service: Service;
@@ -53,6 +54,7 @@ export function createApp(deps: AppDeps): App {
   app.use(nodesRoutes(ctx));
   app.use(eventsRoutes(ctx));
   app.use(adminRoutes(ctx));
+  app.use(uiRoutes(ctx));
   app.use(notFoundHandler);
   app.use(errorHandler((err, method, path) => logger.error({ err: err instanceof Error ? { name: err.name, message: err.message } : String(err), method, path }, 'unexpected error in a request')));
   let closed = false;

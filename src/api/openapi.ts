@@ -435,6 +435,47 @@ const paths: Record<string, Json> = {
       responses: { '200': json(ref('Readyz'), 'Ready.'), '503': json(ref('Readyz'), 'Not ready yet.') },
     },
   },
+  '/': {
+    get: {
+      tags: ['dashboard'],
+      operationId: 'dashboard',
+      summary: "The operator's dashboard (HTML)",
+      description:
+        'The fleet at a glance in a browser: chains, nodes, a node\'s peers, traffic and recent changes, live from `/v1/events`; drain and undrain with an admin token. ' +
+        'The page holds no data (it reads the API, sending the API key when one is configured), so it is open. ' +
+        '`cache-control: no-cache` with a strong ETag (304 on `If-None-Match`); a Content-Security-Policy allows only this origin and nothing inline.',
+      security: [{}],
+      responses: {
+        '200': {
+          description: 'The page.',
+          headers: {
+            'content-security-policy': { description: "`default-src 'self'`, no inline script or style.", schema: { type: 'string' } },
+            etag: { description: 'Strong validator of the page.', schema: { type: 'string' } },
+          },
+          content: { 'text/html': { schema: { type: 'string' } } },
+        },
+        '304': { description: 'Not modified (`If-None-Match` matched the ETag).' },
+      },
+    },
+  },
+  '/ui/{asset}': {
+    get: {
+      tags: ['dashboard'],
+      operationId: 'dashboardAsset',
+      summary: "The dashboard's script, stylesheet and icon",
+      description: 'Names carry a hash of the content (`dashboard.<hash>.js`), as the page links them: `cache-control: public, max-age=31536000, immutable`. Any other name is a 404.',
+      security: [{}],
+      parameters: [pathParam('asset', 'A file name as linked by the page, e.g. `dashboard.0123456789ab.js`.')],
+      responses: {
+        '200': {
+          description: 'The file.',
+          content: { 'text/javascript': { schema: { type: 'string' } }, 'text/css': { schema: { type: 'string' } }, 'image/svg+xml': { schema: { type: 'string' } } },
+        },
+        '304': { description: 'Not modified.' },
+        '404': problemResponse('No such file (`route_not_found`), e.g. a hash of an older release.'),
+      },
+    },
+  },
   '/openapi.json': {
     get: { tags: ['meta'], operationId: 'openapi', summary: 'This document', security: [{}], responses: { '200': json({ type: 'object' }, 'OpenAPI 3.1 document.') } },
   },
@@ -612,6 +653,7 @@ export function openApiDocument(): Json {
       { name: 'events', description: 'Live changes.' },
       { name: 'admin', description: 'Operator actions (admin token).' },
       { name: 'meta', description: 'This process.' },
+      { name: 'dashboard', description: "The operator's dashboard in a browser." },
     ],
     paths,
     components: {
