@@ -25,6 +25,7 @@ import {
   encodePeers,
   encodeRecord,
   encodeRecordsEvent,
+  FORMAT_VERSION,
   type Decoded,
 } from './store-codec.js';
 import { StoreClosedError, StoreCommandError, StoreError, StoreUnavailableError } from './store-errors.js';
@@ -248,8 +249,11 @@ export class RedisStore implements Store {
       p.publish(k.events, encodeRecordsEvent(encoded));
     }
     for (const facts of batch.chains) {
-      p.set(k.chain(facts.chain), encodeChainFacts(facts), 'PX', px);
-      p.publish(k.events, encodeEvent({ type: 'chain', facts }));
+      // Chain facts rank every node of the chain (megabytes at 10,000 nodes): encode them once
+      // for the key and the event, as the records are.
+      const json = encodeChainFacts(facts);
+      p.set(k.chain(facts.chain), json, 'PX', px);
+      p.publish(k.events, chainEventFrom(json));
     }
     return p;
   }
@@ -592,4 +596,9 @@ async function quitOrDisconnect(conn: Client): Promise<void> {
     }
   }
   conn.disconnect();
+}
+
+/** A `chain` event around facts already encoded with `encodeChainFacts`: byte for byte what `encodeEvent` makes. */
+function chainEventFrom(encodedFacts: string): string {
+  return `{"v":${FORMAT_VERSION},"type":"chain","facts":${encodedFacts}}`;
 }

@@ -1,0 +1,95 @@
+import { request } from 'undici';
+import type { ApiServerOptions, ApiServerReady } from './api-server.js';
+import { BenchChild } from './child-process.js';
+import { closedLoop, openLoop, type LoadResult } from './load-generator.js';
+
+export interface ProbeTarget {
+  /** What the row is called, e.g. `GET /probe/nodes/:id`. */
+  readonly name: string;
+  readonly path: string;
+}
+
+export interface ProbeTargetResult extends ProbeTarget {
+  /** false: the route answered 404 (not there yet), nothing measured. */
+  readonly present: boolean;
+  readonly saturated?: LoadResult;
+  readonly atRate?: LoadResult;
+  /** saturated rps / the floor's (mean of the floor before and after). */
+  readonly ratio?: number;
+}
+
+export interface ProbesResult {
+  /** The floor's saturated rps (mean of both runs), each run's, and the first run's details. */
+  readonly floor: { readonly rps: number; readonly runs: readonly number[]; readonly saturated: LoadResult; readonly atRate: LoadResult };
+  readonly targets: ProbeTargetResult[];
+  readonly loadMs: number;
+  readonly nodes: number;
+}
+
+export interface ProbesOptions {
+  readonly simPort: number;
+  readonly nodes: number;
+  readonly seed: number;
+  readonly connections: number;
+  readonly warmupMs: number;
+  readonly durationMs: number;
+  /** Fixed rate of the latency run, req/s. */
+  readonly rate: number;
+  readonly rateDurationMs: number;
+  readonly profileDir?: string | undefined;
+}
+
+/**
+ * Section 2: the probe endpoints against a bare express app, loaded alike by the same
+ * generator in this process. The floor is measured first and last; ratios use the mean.
+ */
+export async function runProbes(o: ProbesOptions): Promise<ProbesResult> {
+  const profiled = o.profileDir ? { profileDir: o.profileDir } : {};
+  const [floorStart, nsStart] = await Promise.all([
+    BenchChild.start<ApiServerReady>('api-server', { kind: 'express', ...profiled } satisfies ApiServerOptions),
+    BenchChild.start<ApiServerReady>('api-server', { kind: 'nodesentry', simPort: o.simPort, nodes: o.nodes, seed: o.seed, ...profiled } satisfies ApiServerOptions),
+  ]);
+  try {
+    const ns = nsStart.ready;
+    const nodeId = ns.nodeId ?? 'bsc-00000';
+    const chain = ns.chain ?? 'bsc';
+    const targets: ProbeTarget[] = [
+      { name: 'GET /probe/nodes/:id', path: `/probe/nodes/${nodeId}` },
+      { name: 'GET /probe/chains/:chain', path: `/probe/chains/${chain}` },
+      { name: 'GET /v1/chains/:chain/best', path: `/v1/chains/${chain}/best` },
+      { name: 'GET /livez (stand-in)', path: '/livez' },
+    ];
+    const load = async (origin: string, path: string) => {
+      const saturated = await closedLoop({ origin, path, connections: o.connections, warmupMs: o.warmupMs, durationMs: o.durationMs });
+      const atRate = await openLoop({ origin, path, connections: o.connections, rate: o.rate, durationMs: o.rateDurationMs });
+      return { saturated, atRate };
+    };
+    const floorOrigin = floorStart.ready.origin;
+    const floorA = await load(floorOrigin, '/ok');
+    const results: ProbeTargetResult[] = [];
+    for (const t of targets) {
+      const status = await statusOf(ns.origin + t.path);
+      if (status === 404) {
+        results.push({ ...t, present: false });
+        continue;
+      }
+      results.push({ ...t, present: true, ...(await load(ns.origin, t.path)) });
+    }
+    const floorB = await load(floorOrigin, '/ok');
+    const floorRps = (floorA.saturated.rps + floorB.saturated.rps) / 2;
+    return {
+      floor: { rps: floorRps, runs: [floorA.saturated.rps, floorB.saturated.rps], ...floorA },
+      targets: results.map((r) => (r.saturated ? { ...r, ratio: r.saturated.rps / floorRps } : r)),
+      loadMs: ns.loadMs ?? 0,
+      nodes: o.nodes,
+    };
+  } finally {
+    await Promise.all([floorStart.child.stop(), nsStart.child.stop()]);
+  }
+}
+
+async function statusOf(url: string): Promise<number> {
+  const res = await request(url);
+  await res.body.dump();
+  return res.statusCode;
+}

@@ -1,0 +1,298 @@
+import { execFileSync } from 'node:child_process';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, release, totalmem } from 'node:os';
+import { resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { RedisServer } from '../test/support/redis-server.js';
+import { BenchChild } from './child-process.js';
+import { runFailover } from './failover.js';
+import type { FailoverRun } from './failover-worker.js';
+import type { LoadResult } from './load-generator.js';
+import { runProbes, type ProbesResult } from './probes.js';
+import type { SimProcessOptions, SimProcessReady } from './sim-process.js';
+import { runSweepCase, type SweepCaseResult } from './sweep.js';
+import { renderTable, type Row } from './table.js';
+
+const USAGE = `usage: npm run bench [-- options]
+
+  Measures nodesentry against floors measured in the same run (see bench/RESULTS.md).
+
+  --quick            small and short: a smoke test that the harness works (CI); numbers not judged
+  --only LIST        sections to run, comma-separated: sweep,probes,failover (default all)
+  --nodes LIST       sweep fleet sizes, e.g. 10000 (default 1000,10000; quick 1000)
+  --concurrency LIST sweep concurrencies, e.g. 256 (default 64,256; quick 64)
+  --cpu-prof DIR     write CPU profiles of the measured parts (sweeps, API servers) to DIR
+  --no-write         do not update bench/RESULTS.md (a full run does by default)`;
+
+const SEED = 1;
+
+interface Plan {
+  readonly quick: boolean;
+  readonly sweepNodes: readonly number[];
+  readonly concurrencies: readonly number[];
+  readonly reps: number;
+  readonly probeNodes: number;
+  readonly load: { readonly connections: number; readonly warmupMs: number; readonly durationMs: number; readonly rate: number; readonly rateDurationMs: number };
+  readonly failover: { readonly trials: number; readonly hangTrials: number; readonly nodesPerTrial: number; readonly intervalMs: number; readonly timeoutMs: number };
+}
+
+const FULL: Plan = {
+  quick: false,
+  sweepNodes: [1_000, 10_000],
+  concurrencies: [64, 256],
+  reps: 5,
+  probeNodes: 10_000,
+  load: { connections: 50, warmupMs: 1_000, durationMs: 8_000, rate: 1_000, rateDurationMs: 4_000 },
+  // Polling at its defaults: NODE_DEFAULTS (5 s interval, 2 s timeout), DEFAULT_HEALTH_POLICY.
+  failover: { trials: 20, hangTrials: 10, nodesPerTrial: 3, intervalMs: 5_000, timeoutMs: 2_000 },
+};
+
+const QUICK: Plan = {
+  quick: true,
+  sweepNodes: [1_000],
+  concurrencies: [64],
+  reps: 1,
+  probeNodes: 1_000,
+  load: { connections: 50, warmupMs: 200, durationMs: 1_000, rate: 500, rateDurationMs: 500 },
+  failover: { trials: 2, hangTrials: 1, nodesPerTrial: 3, intervalMs: 1_000, timeoutMs: 500 },
+};
+
+async function main(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, options: { quick: { type: 'boolean' }, only: { type: 'string' }, nodes: { type: 'string' }, concurrency: { type: 'string' }, 'cpu-prof': { type: 'string' }, 'no-write': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }));
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const list = (text: string | undefined) => text?.split(',').map((x) => Number(x.trim()));
+  const nodes = list(values.nodes);
+  const concurrency = list(values.concurrency);
+  if ([...(nodes ?? []), ...(concurrency ?? [])].some((x) => !Number.isInteger(x) || x < 1 || x > 100_000)) return usage('--nodes and --concurrency take whole numbers from 1 to 100000');
+  const plan: Plan = { ...(values.quick ? QUICK : FULL), ...(nodes ? { sweepNodes: nodes } : {}), ...(concurrency ? { concurrencies: concurrency } : {}) };
+  const sections = new Set((values.only ?? 'sweep,probes,failover').split(',').map((s) => s.trim()));
+  for (const s of sections) if (!['sweep', 'probes', 'failover'].includes(s)) return usage(`unknown section ${s}`);
+  const profileDir = values['cpu-prof'] ? resolve(values['cpu-prof']) : undefined;
+  if (profileDir) await mkdir(profileDir, { recursive: true });
+
+  const started = performance.now();
+  const date = new Date();
+  const machine = describeMachine();
+  const command = `npm run bench${argv.length > 0 ? ` -- ${argv.join(' ')}` : ''}`;
+  log(`${command}\n${machine}`);
+
+  const rows: Row[] = [];
+  const problems: string[] = [];
+  let redis: RedisServer | undefined;
+  let sim: BenchChild | undefined;
+  const stopAll = async () => {
+    await BenchChild.stopAll();
+    await redis?.close();
+  };
+  // Ctrl-C: stop what we started (children also exit on their own when this process dies).
+  const onSignal = () => {
+    void stopAll().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    let redisUrl = process.env.REDIS_URL;
+    if (sections.has('sweep') && !redisUrl) {
+      redis = await RedisServer.start().catch((err: unknown) => {
+        throw new Error(`cannot start redis-server (${(err as Error).message}): install it (apt-get install redis-server) or set REDIS_URL`);
+      });
+      redisUrl = redis.url;
+      log(`redis-server on ${redisUrl}`);
+    }
+    if (sections.has('sweep') || sections.has('probes')) {
+      const nodes = Math.max(...(sections.has('sweep') ? plan.sweepNodes : [0]), sections.has('probes') ? plan.probeNodes : 0);
+      const s = await BenchChild.start<SimProcessReady>('sim-process', { nodes, seed: SEED } satisfies SimProcessOptions);
+      sim = s.child;
+      log(`simulator: ${nodes} nodes on port ${s.ready.port} (own process)`);
+      if (sections.has('sweep')) {
+        for (const n of plan.sweepNodes) {
+          for (const c of plan.concurrencies) {
+            log(`sweep: ${n} nodes, concurrency ${c}, ${plan.reps} repetitions ...`);
+            const r = await runSweepCase({ nodes: n, concurrency: c }, { simPort: s.ready.port, seed: SEED, redisUrl: redisUrl!, reps: plan.reps, profileDir });
+            if (r.failedProbes > 0) problems.push(`sweep ${n}/${c}: ${r.failedProbes} probes failed against a healthy simulator`);
+            rows.push(sweepRow(r, plan));
+          }
+        }
+      }
+      if (sections.has('probes')) {
+        log(`probes: loading ${plan.probeNodes} nodes, then ${plan.load.connections} connections ...`);
+        const r = await runProbes({ simPort: s.ready.port, nodes: plan.probeNodes, seed: SEED, ...plan.load, profileDir });
+        problems.push(...probeProblems(r));
+        rows.push(...probeRows(r, plan));
+      }
+      await sim.stop();
+    }
+    if (sections.has('failover')) {
+      const f = plan.failover;
+      log(`failover: ${f.trials} kill and ${f.hangTrials} hang trials at once, interval ${f.intervalMs} ms, timeout ${f.timeoutMs} ms ...`);
+      const r = await runFailover({ ...f, seed: SEED });
+      if (r.trials.some((t) => t.failoverMs === undefined)) problems.push('failover: a trial never failed over (see the table)');
+      rows.push(...failoverRows(r, plan));
+    }
+  } finally {
+    await stopAll();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+
+  const took = (performance.now() - started) / 1000;
+  const table = renderTable(rows, { judged: !plan.quick });
+  const report = `Date: ${date.toISOString()}\nCommand: \`${command}\` (${took.toFixed(0)} s)\nMachine: ${machine}\n\n${table}`;
+  console.log(`\n${report}`);
+  if (problems.length > 0) console.log(`\nHARNESS PROBLEMS:\n${problems.map((p) => `- ${p}`).join('\n')}`);
+  const complete = sections.size === 3 && !nodes && !concurrency;
+  if (!plan.quick && !values['no-write'] && complete) await writeResults(report);
+  return problems.length > 0 ? 1 : 0;
+}
+
+// --- rows ---------------------------------------------------------------------------------------
+
+function sweepRow(r: SweepCaseResult, plan: Plan): Row {
+  const judged = r.nodes === 10_000;
+  const met = r.ratio <= 1.25 && (r.concurrency !== 256 || r.nodesentryMs < 2_000) && r.nodesentryPeakRss <= 150e6;
+  return {
+    what: `sweep ${fmtInt(r.nodes)} nodes, c=${r.concurrency}`,
+    nodesentry: `${fmtS(r.nodesentryMs)}`,
+    floor: `${fmtS(r.floorMs)}`,
+    ratio: `${r.ratio.toFixed(2)}x`,
+    detail: `redis ${(100 * r.redisShare).toFixed(0)}%, peak RSS ${fmtMb(r.nodesentryPeakRss)} (floor ${fmtMb(r.floorPeakRss)}), median of ${r.reps}; first sweep after start ${fmtS(r.firstSweepMs)} (floor ${fmtS(r.floorFirstSweepMs)})`,
+    target: judged ? `<= 1.25x${r.concurrency === 256 ? ', < 2 s' : ''}, RSS <= 150 MB` : '-',
+    met: plan.quick || !judged ? undefined : met,
+  };
+}
+
+function probeRows(r: ProbesResult, plan: Plan): Row[] {
+  const ms = (x: number, lowerBound: boolean) => `${lowerBound ? '> ' : ''}${x >= 1000 ? `${(x / 1000).toFixed(1)} s` : `${x.toFixed(2)} ms`}`;
+  const lat = (x: LoadResult) => `${ms(x.p50Ms, x.unfinished > x.requests / 2)} / ${ms(x.p99Ms, x.unfinished > x.requests / 100)}${x.unfinished > 0 ? ` (${fmtInt(x.unfinished)} unanswered when the run ended: the endpoint cannot keep up with the rate)` : ''}`;
+  const rows: Row[] = [
+    {
+      what: `bare express 'OK' (floor)`,
+      nodesentry: '-',
+      floor: `${fmtInt(r.floor.rps)} req/s`,
+      ratio: '100%',
+      detail: `p50/p99 saturated ${lat(r.floor.saturated)}; at ${plan.load.rate} req/s ${lat(r.floor.atRate)}; runs ${r.floor.runs.map(fmtInt).join(', ')} req/s`,
+      target: '-',
+      met: undefined,
+    },
+  ];
+  for (const t of r.targets) {
+    if (!t.present || !t.saturated || !t.atRate) {
+      rows.push({ what: t.name, nodesentry: 'route missing', floor: '-', ratio: '-', detail: 'answered 404: not implemented yet; not measured', target: '>= 90%, p99 <= 2 ms', met: undefined });
+      continue;
+    }
+    const standIn = t.name.includes('stand-in');
+    rows.push({
+      what: t.name,
+      nodesentry: `${fmtInt(t.saturated.rps)} req/s`,
+      floor: `${fmtInt(r.floor.rps)} req/s`,
+      ratio: `${(100 * t.ratio!).toFixed(0)}%`,
+      detail: `p50/p99 saturated ${lat(t.saturated)}; at ${plan.load.rate} req/s ${lat(t.atRate)}; HTTP ${Object.entries(t.saturated.statuses).map(([s, n]) => `${s} x${fmtInt(n)}`).join(', ')}`,
+      target: standIn ? '-' : '>= 90%, p99 <= 2 ms',
+      met: plan.quick || standIn ? undefined : t.ratio! >= 0.9 && t.atRate.p99Ms <= 2 && t.atRate.unfinished === 0,
+    });
+  }
+  return rows;
+}
+
+function probeProblems(r: ProbesResult): string[] {
+  const out: string[] = [];
+  for (const t of [...r.targets.filter((x) => x.saturated), { name: 'floor', saturated: r.floor.saturated, atRate: r.floor.atRate }]) {
+    for (const l of [t.saturated!, t.atRate!]) {
+      if (l.requests === 0) out.push(`${t.name}: no answers at all`);
+      if (l.errors > 0) out.push(`${t.name}: ${l.errors} requests got no HTTP answer`);
+    }
+  }
+  return out;
+}
+
+function failoverRows(r: FailoverRun, plan: Plan): Row[] {
+  const f = plan.failover;
+  const fmtList = (xs: ReadonlyArray<number | undefined>) => xs.map((x) => (x === undefined ? 'never' : (x / 1000).toFixed(1))).join(' ');
+  const rows: Row[] = [];
+  for (const failure of ['kill', 'hang'] as const) {
+    const trials = r.trials.filter((t) => t.failure === failure);
+    if (trials.length === 0) continue;
+    const done = trials.filter((t) => t.failoverMs !== undefined).map((t) => t.failoverMs!);
+    const sorted = [...done].sort((a, b) => a - b);
+    const within = done.filter((ms) => ms <= r.boundMs).length;
+    const how = failure === 'kill' ? 'best node killed (port closed)' : 'best node hangs (probes time out)';
+    rows.push({
+      what: `failover, ${how}, ${trials.length} trials`,
+      nodesentry: sorted.length > 0 ? `median ${fmtS(sorted[sorted.length >> 1]!)}, max ${fmtS(sorted[sorted.length - 1]!)}` : 'never',
+      floor: `bound ${fmtS(r.boundMs)}`,
+      ratio: sorted.length > 0 ? `${(sorted[sorted.length - 1]! / r.boundMs).toFixed(2)}x` : '-',
+      detail: `${within}/${trials.length} within interval ${f.intervalMs} ms x fall 3 + timeout ${f.timeoutMs} ms; read ${r.via === 'http' ? 'over HTTP (/v1/chains/:chain/best, /probe/nodes/:id)' : 'in process (routes missing)'}; per trial, s: ${fmtList(trials.map((t) => t.failoverMs))} (selection moved: ${fmtList(trials.map((t) => t.selectionMs))}; probe said down: ${fmtList(trials.map((t) => t.downMs))})`,
+      target: 'every trial <= bound',
+      met: plan.quick ? undefined : within === trials.length,
+    });
+  }
+  return rows;
+}
+
+// --- output ---------------------------------------------------------------------------------
+
+const RESULTS_BEGIN = '<!-- bench:latest:begin -->';
+const RESULTS_END = '<!-- bench:latest:end -->';
+
+/** Replace the generated section of bench/RESULTS.md with this run (the rest is written by hand). */
+async function writeResults(report: string): Promise<void> {
+  const path = fileURLToPath(new URL('../../RESULTS.md', import.meta.url));
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    text = `# Benchmark results\n\n${RESULTS_BEGIN}\n${RESULTS_END}\n`;
+  }
+  const begin = text.indexOf(RESULTS_BEGIN);
+  const end = text.indexOf(RESULTS_END);
+  if (begin < 0 || end < begin) {
+    console.log(`bench/RESULTS.md has no ${RESULTS_BEGIN} ... ${RESULTS_END} section: not updated`);
+    return;
+  }
+  await writeFile(path, `${text.slice(0, begin + RESULTS_BEGIN.length)}\n${report}\n${text.slice(end)}`);
+  console.log('\nbench/RESULTS.md updated (latest run section).');
+}
+
+function describeMachine(): string {
+  const c = cpus();
+  let redisVersion = 'redis-server not found';
+  try {
+    redisVersion = execFileSync('redis-server', ['--version'], { encoding: 'utf8' }).trim().replace(/^Redis server /, 'Redis ').split(' sha=')[0]!;
+  } catch {
+    // reported as missing; the sweep section then fails with its own message
+  }
+  return `${c.length} x ${c[0]?.model.trim() ?? 'unknown CPU'}, ${fmtInt(totalmem() / 2 ** 20)} MiB RAM, Linux ${release()}, Node ${process.version}, ${redisVersion}; load average at start ${loadavg().map((x) => x.toFixed(2)).join(' ')}`;
+}
+
+function log(line: string): void {
+  console.error(`[bench] ${line}`);
+}
+
+function usage(msg: string): number {
+  console.error(`${msg}\n${USAGE}`);
+  return 2;
+}
+
+const fmtInt = (x: number) => Math.round(x).toLocaleString('en-US');
+const fmtS = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
+const fmtMb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  async (err: unknown) => {
+    console.error(err);
+    await BenchChild.stopAll();
+    process.exit(1);
+  },
+);

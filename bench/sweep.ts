@@ -1,0 +1,76 @@
+import { BenchChild } from './child-process.js';
+import type { SweepResult, SweepWorkerOptions, SweepWorkerReady } from './sweep-worker.js';
+
+export interface SweepCase {
+  readonly nodes: number;
+  readonly concurrency: number;
+}
+
+export interface SweepCaseResult extends SweepCase {
+  /** Median sweep time of each subject, ms. */
+  readonly nodesentryMs: number;
+  readonly floorMs: number;
+  /** Median of the per-repetition ratios nodesentry / floor (each pair ran back to back). */
+  readonly ratio: number;
+  /** Time inside Store.writeSweep / sweep time, median over repetitions. */
+  readonly redisShare: number;
+  readonly nodesentryPeakRss: number;
+  readonly floorPeakRss: number;
+  /** Nodes whose probe failed in any nodesentry sweep (should be 0: the fleet is healthy). */
+  readonly failedProbes: number;
+  readonly reps: number;
+  /** The first sweep after start of each subject (not in the medians). */
+  readonly firstSweepMs: number;
+  readonly floorFirstSweepMs: number;
+}
+
+/**
+ * Section 1: nodesentry and the floor, each in a process of its own, sweep the same simulated
+ * fleet in alternation (floor, nodesentry, nodesentry, floor, ...), so drift in the machine's
+ * load hits both alike.
+ */
+export async function runSweepCase(c: SweepCase, ctx: { simPort: number; seed: number; redisUrl: string; reps: number; profileDir?: string | undefined }): Promise<SweepCaseResult> {
+  const base = { simPort: ctx.simPort, nodes: c.nodes, seed: ctx.seed, concurrency: c.concurrency, redisUrl: ctx.redisUrl, ...(ctx.profileDir ? { profileDir: ctx.profileDir } : {}) };
+  const floorStart = await BenchChild.start<SweepWorkerReady>('sweep-worker', { ...base, subject: 'floor' } satisfies SweepWorkerOptions);
+  const floor = floorStart.child;
+  let ns: BenchChild | undefined;
+  try {
+    const nsStart = await BenchChild.start<SweepWorkerReady>('sweep-worker', { ...base, subject: 'nodesentry' } satisfies SweepWorkerOptions);
+    ns = nsStart.child;
+    const nsRuns: SweepResult[] = [];
+    const floorRuns: SweepResult[] = [];
+    const ratios: number[] = [];
+    for (let i = 0; i < ctx.reps; i++) {
+      const order = i % 2 === 0 ? ([floor, ns] as const) : ([ns, floor] as const);
+      const first = await order[0].call<SweepResult>('sweep');
+      const second = await order[1].call<SweepResult>('sweep');
+      const [f, n] = i % 2 === 0 ? [first, second] : [second, first];
+      floorRuns.push(f);
+      nsRuns.push(n);
+      ratios.push(n.ms / f.ms);
+    }
+    const [nsRss, floorRss] = await Promise.all([ns.call<number>('rss'), floor.call<number>('rss')]);
+    return {
+      ...c,
+      nodesentryMs: median(nsRuns.map((r) => r.ms)),
+      floorMs: median(floorRuns.map((r) => r.ms)),
+      ratio: median(ratios),
+      redisShare: median(nsRuns.map((r) => r.redisMs / r.ms)),
+      nodesentryPeakRss: nsRss,
+      floorPeakRss: floorRss,
+      failedProbes: nsRuns.reduce((sum, r) => sum + (r.probed - r.ok), 0) + floorRuns.reduce((sum, r) => sum + (r.probed - r.ok), 0),
+      reps: ctx.reps,
+      firstSweepMs: nsStart.ready.firstSweepMs,
+      floorFirstSweepMs: floorStart.ready.firstSweepMs,
+    };
+  } finally {
+    await Promise.all([floor.stop(), ns?.stop()]);
+  }
+}
+
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  if (s.length === 0) return Number.NaN;
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
