@@ -197,7 +197,8 @@ function defaultReplicaName(): string {
 export async function createStore(settings: Settings, replica: string, logger: Logger): Promise<Store> {
   const onWarning = (msg: string, data?: object) => logger.warn(data ?? {}, msg);
   if (!settings.redisUrl) return new MemoryStore({ onWarning });
-  const store = new RedisStore({ url: settings.redisUrl, prefix: settings.redisPrefix, replica, onWarning });
+  // The poller puts its own results into the view at once; their echo from Redis is skipped.
+  const store = new RedisStore({ url: settings.redisUrl, prefix: settings.redisPrefix, replica, onWarning, skipOwnRecords: settings.role !== 'api' });
   try {
     await store.ready(5_000);
   } catch {

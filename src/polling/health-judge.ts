@@ -5,7 +5,7 @@ import { effectiveHealth } from '../health/effective-health.js';
 import type { NodeHealth } from '../health/hysteresis.js';
 import type { NodeInfo } from '../health/node-info.js';
 import { type HealthPolicy, policyForChain } from '../health/policy.js';
-import { type RankedNode, rankNodes } from '../health/ranking.js';
+import { rankNodes } from '../health/ranking.js';
 import type { ReferenceHead } from '../health/reference-head.js';
 import { NO_SCORE, type ScoreBreakdown } from '../health/score.js';
 import { type Selection, type SelectionChange, nextSelection } from '../health/selection.js';
@@ -22,12 +22,15 @@ export interface NodeVerdict {
   readonly score: ScoreBreakdown;
 }
 
-/** What a chain's facts hold: reference head, ranking and the shared endpoint choice. */
+/**
+ * What a chain's facts hold: reference head, counts by state and the shared endpoint choice.
+ * Not the ranking: at 5,000 nodes it would be megabytes per write, published to every replica,
+ * and readers rank live from their own view anyway (with the effective state at read time).
+ */
 export interface ChainReport {
   readonly chain: string;
   readonly evaluatedAt: number;
   readonly reference: ReferenceHead;
-  readonly ranking: readonly RankedNode[];
   readonly selection: Selection;
   readonly counts: Readonly<Record<HealthState, number>>;
 }
@@ -38,7 +41,10 @@ export interface HealthJudgeOptions {
   readonly replica: string;
   /** Every configured node (the judge ranks all of a chain's nodes, not only this replica's). */
   readonly nodes: () => ReadonlyMap<string, NodeConfig>;
-  /** A chain's reference head is recomputed at most this often, ms. Default 250. */
+  /**
+   * A chain's reference head is recomputed at least this often, ms (default 250), and sooner
+   * once more than a tenth of its evidence has changed (nodes joining or flipping ok/failing).
+   */
   readonly referenceRefreshMs?: number;
   /** Chains are re-ranked at least this often even without new samples (staleness, dwell times), ms. Default 1000. */
   readonly rerankEveryMs?: number;
@@ -56,7 +62,7 @@ export function asNodeVerdict(value: unknown): NodeVerdict | undefined {
 export function asChainReport(value: unknown): ChainReport | undefined {
   if (!value || typeof value !== 'object') return undefined;
   const v = value as Partial<ChainReport>;
-  if (typeof v.chain !== 'string' || !Array.isArray(v.ranking) || !v.selection || typeof v.evaluatedAt !== 'number') return undefined;
+  if (typeof v.chain !== 'string' || !v.selection || typeof v.evaluatedAt !== 'number' || !v.reference) return undefined;
   return v as ChainReport;
 }
 
@@ -72,12 +78,21 @@ const EMPTY_COUNTS: Readonly<Record<HealthState, number>> = { healthy: 0, degrad
  * state taken from the fleet view, so a node's hysteresis continues across replicas and lease
  * moves. Ranking and the shared endpoint choice are recomputed per chain at each flush.
  */
+interface ChainIndex {
+  readonly nodes: readonly NodeConfig[];
+  readonly infos: readonly NodeInfo[];
+}
+
 export class HealthJudge implements Judge {
   readonly #o: HealthJudgeOptions;
   readonly #references = new Map<string, ReferenceHead>();
+  /** Evidence changes per chain since its head was last computed. */
+  readonly #changes = new Map<string, number>();
   readonly #policies = new Map<string, HealthPolicy>();
   readonly #dirty = new Set<string>();
   readonly #lastRanked = new Map<string, number>();
+  #indexedFor: ReadonlyMap<string, NodeConfig> | undefined;
+  #byChain = new Map<string, ChainIndex>();
 
   constructor(opts: HealthJudgeOptions) {
     this.#o = opts;
@@ -87,10 +102,11 @@ export class HealthJudge implements Judge {
     const chain = node.chain;
     const policy = this.#policy(chain.name);
     const prevRecord = this.#o.view.get(node.id);
-    // The cached head is only as good as the samples it was built from: a node that joins the
-    // evidence (first sample, or answering again) makes it recomputed, so at start-up a
-    // lagging node is never judged against a head built from itself alone.
-    if (!prevRecord || prevRecord.sample.ok !== sample.ok) this.#references.delete(chain.name);
+    // The cached head is only as good as the samples it was built from: a node joining the
+    // evidence (first sample, or answering again) counts as a change, so at start-up a
+    // lagging node is never judged against a head built from itself alone, and a cold sweep
+    // of 10,000 nodes still recomputes the head only a few dozen times, not per node.
+    if (!prevRecord || prevRecord.sample.ok !== sample.ok) this.#changes.set(chain.name, (this.#changes.get(chain.name) ?? 0) + 1);
     const reference = this.#reference(chain.name, now, policy);
     const prev = prevRecord ? asNodeVerdict(prevRecord.health) : undefined;
     const { evaluation, transition } = evaluateNode({
@@ -120,34 +136,28 @@ export class HealthJudge implements Judge {
 
   chainFacts(now: number): ChainFacts[] {
     const rerankEveryMs = this.#o.rerankEveryMs ?? 1_000;
-    const byChain = new Map<string, NodeConfig[]>();
-    for (const n of this.#o.nodes().values()) {
-      const list = byChain.get(n.chain.name);
-      if (list) list.push(n);
-      else byChain.set(n.chain.name, [n]);
-    }
     const out: ChainFacts[] = [];
-    for (const [chainName, nodes] of byChain) {
+    for (const [chainName, index] of this.#index()) {
       const last = this.#lastRanked.get(chainName) ?? 0;
       if (!this.#dirty.has(chainName) && now - last < rerankEveryMs) continue;
       this.#dirty.delete(chainName);
       this.#lastRanked.set(chainName, now);
-      const report = this.evaluateChainNow(chainName, nodes, now);
+      const report = this.#evaluateChain(chainName, index, now);
       out.push({ chain: chainName, facts: report, replica: this.#o.replica, writtenAt: now });
     }
     return out;
   }
 
   /** Rank a chain from the fleet view and advance its shared selection. */
-  evaluateChainNow(chainName: string, nodes: readonly NodeConfig[], now: number): ChainReport {
+  #evaluateChain(chainName: string, index: ChainIndex, now: number): ChainReport {
     const policy = this.#policy(chainName);
-    const chain = nodes[0]!.chain;
     const view = this.#o.view;
-    const inputs = nodes.map((node) => {
+    const inputs = index.nodes.map((node, i) => {
+      const info = index.infos[i]!;
       const record = view.get(node.id);
       const verdict = record ? asNodeVerdict(record.health) : undefined;
-      const health = effectiveHealth(verdict?.health ?? null, record?.sample ?? null, nodeInfo(node), chainName, view.drain(node.id) !== undefined, now, policy);
-      return { node: nodeInfo(node), health, score: verdict?.score ?? NO_SCORE };
+      const health = effectiveHealth(verdict?.health ?? null, record?.sample ?? null, info, chainName, view.drain(node.id) !== undefined, now, policy);
+      return { node: info, health, score: verdict?.score ?? NO_SCORE };
     });
     const ranking = rankNodes(inputs);
     const prev = asChainReport(view.chainFacts(chainName)?.facts)?.selection ?? null;
@@ -155,7 +165,7 @@ export class HealthJudge implements Judge {
     if (change) this.#o.onSelectionChange?.(change);
     const counts = { ...EMPTY_COUNTS };
     for (const r of ranking) counts[r.state]++;
-    return { chain: chainName, evaluatedAt: now, reference: this.#reference(chain.name, now, policy, true), ranking, selection, counts };
+    return { chain: chainName, evaluatedAt: now, reference: this.#reference(chainName, now, policy, true), selection, counts };
   }
 
   /** Forget cached policies (after a config reload changed them). */
@@ -173,21 +183,43 @@ export class HealthJudge implements Judge {
     return p;
   }
 
+  /** Nodes by chain, rebuilt only when the fleet changes (a reload replaces the map). */
+  #index(): ReadonlyMap<string, ChainIndex> {
+    const nodes = this.#o.nodes();
+    if (this.#indexedFor === nodes) return this.#byChain;
+    const byChain = new Map<string, { nodes: NodeConfig[]; infos: NodeInfo[] }>();
+    for (const n of nodes.values()) {
+      let entry = byChain.get(n.chain.name);
+      if (!entry) byChain.set(n.chain.name, (entry = { nodes: [], infos: [] }));
+      entry.nodes.push(n);
+      entry.infos.push(nodeInfo(n));
+    }
+    this.#byChain = byChain;
+    this.#indexedFor = nodes;
+    this.#references.clear();
+    return byChain;
+  }
+
   #reference(chainName: string, now: number, policy: HealthPolicy, force = false): ReferenceHead {
     const cached = this.#references.get(chainName);
-    if (!force && cached && now - cached.atMs < (this.#o.referenceRefreshMs ?? 250) && now >= cached.atMs) return cached;
-    const nodes: Array<{ node: NodeInfo; sample: Sample | null }> = [];
-    let chain: NodeConfig['chain'] | undefined;
-    for (const n of this.#o.nodes().values()) {
-      if (n.chain.name !== chainName) continue;
-      chain ??= n.chain;
-      nodes.push({ node: nodeInfo(n), sample: this.#o.view.get(n.id)?.sample ?? null });
+    const changes = this.#changes.get(chainName) ?? 0;
+    const fresh =
+      cached !== undefined &&
+      now >= cached.atMs &&
+      now - cached.atMs < (this.#o.referenceRefreshMs ?? 250) &&
+      changes <= Math.floor(cached.contributors / 10);
+    if (!force && fresh) return cached;
+    const index = this.#index().get(chainName);
+    let ref: ReferenceHead;
+    if (index) {
+      const view = this.#o.view;
+      const nodes = index.nodes.map((n, i) => ({ node: index.infos[i]!, sample: view.get(n.id)?.sample ?? null }));
+      ref = chainReference(index.nodes[0]!.chain, nodes, now, policy);
+    } else {
+      ref = { chain: chainName, height: null, atMs: now, contributors: 0, quorum: 0, highest: null };
     }
-    const ref = chain
-      ? chainReference(chain, nodes, now, policy)
-      : { chain: chainName, height: null, atMs: now, contributors: 0, quorum: 0, highest: null };
     this.#references.set(chainName, ref);
+    this.#changes.set(chainName, 0);
     return ref;
   }
 }
-

@@ -203,9 +203,19 @@ export function encodeEvent(event: StoreEvent): string {
   }
 }
 
-/** A `records` event from records already encoded with `encodeRecord` (a sweep encodes each once). */
-export function encodeRecordsEvent(encodedRecords: readonly string[]): string {
-  return `{"v":${FORMAT_VERSION},"type":"records","records":[${encodedRecords.join(',')}]}`;
+/**
+ * A `records` event from records already encoded with `encodeRecord` (a sweep encodes each once).
+ * `from` names the writing replica up front, so a subscriber can recognise its own echo from
+ * the first bytes (see `ownRecordsPrefix`) without parsing megabytes of JSON.
+ */
+export function encodeRecordsEvent(encodedRecords: readonly string[], from?: string): string {
+  const origin = from === undefined ? '' : `"from":${JSON.stringify(from)},`;
+  return `{"v":${FORMAT_VERSION},"type":"records",${origin}"records":[${encodedRecords.join(',')}]}`;
+}
+
+/** How a `records` event written by `replica` begins. */
+export function ownRecordsPrefix(replica: string): string {
+  return `{"v":${FORMAT_VERSION},"type":"records","from":${JSON.stringify(replica)},`;
 }
 
 export function decodeEvent(raw: string): Decoded<StoreEvent> {

@@ -143,6 +143,20 @@ describe('RedisStore (Redis only)', () => {
     expect(elapsed).toBeLessThan(5000);
   });
 
+  it('when skipOwnRecords is set, then its own records echo is not delivered back, while other replicas get it', async () => {
+    const a = await open({ replica: 'writer', skipOwnRecords: true });
+    const b = await open({ prefix: a.prefix, replica: 'reader' });
+    const seenByA: string[] = [];
+    const seenByB: string[] = [];
+    a.store.subscribe((e) => e.type === 'records' && seenByA.push(...e.records.map((r) => r.nodeId)));
+    b.store.subscribe((e) => e.type === 'records' && seenByB.push(...e.records.map((r) => r.nodeId)));
+    await a.store.writeSweep({ records: [record('mine')] }, 60_000);
+    await b.store.writeSweep({ records: [record('theirs')] }, 60_000);
+    await eventually(() => seenByB.length === 2 && seenByA.length === 1, 3000, 'events delivered');
+    expect(seenByA).toEqual(['theirs']);
+    expect(seenByB.sort()).toEqual(['mine', 'theirs']);
+  });
+
   it('puts every key it writes under the one hash tag, each matching the documented layout', async () => {
     const { store, prefix } = await open();
     await store.writeSweep({ records: [record('a')], peers: new Map([['a', [peer(1)]]]), history: [{ nodeId: 'a', point: { t: 1, ok: true, latencyMs: 1 } }], chains: [{ chain: 'bsc', facts: {}, replica: 'r', writtenAt: 1 }] }, 60_000);
