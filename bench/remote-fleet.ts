@@ -22,13 +22,14 @@ export function sharedPortUrl(port: number, id: string): string {
 }
 
 /**
- * The exact body nodesentry sends to a node of `family` that offers every method: the family's
- * probe plan as one batch, serialised as `RpcClient.batch` does.
+ * The exact body nodesentry sends, in steady state, to a node of `family` that offers every
+ * method: the family's probe plan as one batch, serialised as `RpcClient.batch` does. Steady
+ * state leaves out per-peer details (getpeerinfo), which a node is asked for once a minute.
  */
 export function probeBody(family: Family): string {
   const probe = family === 'evm' ? evmProbe : bitcoinProbe;
   const version = family === 'evm' ? '2.0' : '1.0';
-  return JSON.stringify(probe.plan(new Set()).map((method, id) => ({ jsonrpc: version, id, method, params: [] })));
+  return JSON.stringify(probe.plan(new Set(), { peerDetails: false }).map((method, id) => ({ jsonrpc: version, id, method, params: [] })));
 }
 
 /** The headers `RpcClient` sends (nodes without credentials). */

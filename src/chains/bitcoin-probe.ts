@@ -29,11 +29,14 @@ export const MAX_PEER_DETAILS = 256;
 export const bitcoinProbe: FamilyProbe = {
   family: 'bitcoin',
 
-  plan(missing) {
+  plan(missing, opts = {}) {
     const plan: string[] = [];
     plan.push(missing.has('getblockchaininfo') ? 'getblockcount' : 'getblockchaininfo');
+    // Without getnetworkinfo, getpeerinfo is where the peer count comes from: always ask it.
+    const peerDetails = opts.peerDetails !== false || (missing.has('getnetworkinfo') && missing.has('getconnectioncount'));
     plan.push(missing.has('getnetworkinfo') ? 'getconnectioncount' : 'getnetworkinfo');
-    plan.push('getpeerinfo', 'getnettotals');
+    if (peerDetails) plan.push('getpeerinfo');
+    plan.push('getnettotals');
     return plan.filter((m) => !missing.has(m));
   },
 

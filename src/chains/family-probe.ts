@@ -6,6 +6,11 @@ export type ProbeFields = {
   -readonly [K in Exclude<keyof Sample, 'nodeId' | 'chain' | 'family' | 'observedAt' | 'latencyMs' | 'ok' | 'error' | 'missingMethods'>]?: Sample[K];
 };
 
+export interface PlanOptions {
+  /** Ask for per-peer details (default true). */
+  readonly peerDetails?: boolean;
+}
+
 /**
  * What a chain family contributes to a probe: which calls to make (given what the node is
  * known not to offer), which of them the probe cannot do without, and how to read the answers.
@@ -13,8 +18,11 @@ export type ProbeFields = {
  */
 export interface FamilyProbe {
   readonly family: Family;
-  /** Methods to call, in order, skipping those the node does not offer. */
-  plan(missing: ReadonlySet<string>): string[];
+  /**
+   * Methods to call, in order, skipping those the node does not offer. `peerDetails: false`
+   * leaves out the per-peer listing (getpeerinfo), the heaviest call, between its refreshes.
+   */
+  plan(missing: ReadonlySet<string>, opts?: PlanOptions): string[];
   /** At least one of these must answer, or the probe has failed. */
   readonly essential: readonly string[];
   /** Results by method (only successful calls). Throws `InvalidValue` on garbage. */

@@ -18,6 +18,11 @@ export interface NodeProberOptions {
   readonly maxResponseBytes: number;
   /** A method found missing is asked again after this long (nodes get upgraded). Default 1 h. */
   readonly recheckMissingAfterMs?: number;
+  /**
+   * Per-peer details (Bitcoin family `getpeerinfo`, by far the heaviest call) are asked at most
+   * this often, and at once when the node's peer count changes. Default 60 s; 0 = every probe.
+   */
+  readonly peerDetailsEveryMs?: number;
   readonly now?: () => number;
 }
 
@@ -40,6 +45,10 @@ export class NodeProber {
   readonly #family: FamilyProbe;
   readonly #now: () => number;
   readonly #recheckMs: number;
+  readonly #peerDetailsEveryMs: number;
+  /** When per-peer details were last fetched, and the counts they gave. */
+  #peerDetailsAt = Number.NEGATIVE_INFINITY;
+  #detailedPeers: Sample['peers'];
   /** method -> when it was found missing (epoch ms). */
   readonly #missing = new Map<string, number>();
   #batch: NodeCapabilities['batch'] = 'unknown';
@@ -51,6 +60,7 @@ export class NodeProber {
     this.#family = family;
     this.#now = opts.now ?? Date.now;
     this.#recheckMs = opts.recheckMissingAfterMs ?? 3_600_000;
+    this.#peerDetailsEveryMs = opts.peerDetailsEveryMs ?? 60_000;
     this.#client = new RpcClient({
       url: node.url,
       dialect: node.chain.family,
@@ -95,12 +105,13 @@ export class NodeProber {
   }
 
   async #observe(): Promise<ProbeFields> {
-    let plan = this.#family.plan(this.#missingSet());
+    const planOpts = { peerDetails: this.#now() - this.#peerDetailsAt >= this.#peerDetailsEveryMs };
+    let plan = this.#family.plan(this.#missingSet(), planOpts);
     let outcomes = await this.#run(plan);
     this.#learn(plan, outcomes);
     // A missing method with a fallback (getnetworkinfo -> getconnectioncount, ...) is asked in
     // its fallback's form at once, so even the first probe of such a node is complete.
-    const replanned = this.#family.plan(this.#missingSet());
+    const replanned = this.#family.plan(this.#missingSet(), planOpts);
     const fresh = replanned.filter((m) => !plan.includes(m));
     if (fresh.length > 0) {
       const more = await this.#run(fresh);
@@ -125,11 +136,32 @@ export class NodeProber {
       throw new RpcFailure(RpcErrorCode.MethodUnavailable, `node offers none of ${essential.join(', ')}`);
     }
     try {
-      return this.#family.interpret(results, this.node.chain, this.#now());
+      return this.#peerCounts(this.#family.interpret(results, this.node.chain, this.#now()), results.has('getpeerinfo'));
     } catch (err) {
       if (err instanceof InvalidValue) throw new RpcMalformedError(`node sent an invalid value: ${err.message}`, { cause: err });
       throw err;
     }
+  }
+
+  /**
+   * Between peer-detail refreshes the node reports only its total: keep the inbound / outbound
+   * split of the last detailed probe while the total is unchanged; when it changes, drop the
+   * split and fetch details on the next probe, so a split is never older than the count.
+   */
+  #peerCounts(fields: ProbeFields, detailed: boolean): ProbeFields {
+    const peers = fields.peers;
+    if (detailed) {
+      this.#peerDetailsAt = this.#now();
+      this.#detailedPeers = peers;
+      return fields;
+    }
+    if (!peers || peers.inbound !== undefined) return fields;
+    const last = this.#detailedPeers;
+    if (last && last.total === peers.total && last.inbound !== undefined && last.outbound !== undefined) {
+      return { ...fields, peers: { ...peers, inbound: last.inbound, outbound: last.outbound } };
+    }
+    this.#peerDetailsAt = Number.NEGATIVE_INFINITY;
+    return fields;
   }
 
   async #run(methods: readonly string[]): Promise<RpcOutcome[]> {

@@ -62,18 +62,24 @@ export function warningsList(value: unknown): string[] | undefined {
   throw new InvalidValue('warnings is neither a string nor a list');
 }
 
-/** `{ msgtype: bytes }` maps from getpeerinfo, keeping only sane entries (no prototype keys). */
+/**
+ * `{ msgtype: bytes }` maps from getpeerinfo, keeping only sane entries. `__proto__` (an own
+ * key after JSON.parse) is skipped before any assignment, so a plain object is safe to fill;
+ * this runs for every peer of every Bitcoin-family node on every detailed probe.
+ */
 export function bytesPerMsg(value: unknown): Record<string, number> | undefined {
   if (value === undefined || value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
-  const out: Record<string, number> = Object.create(null) as Record<string, number>;
+  const src = value as Record<string, unknown>;
+  const out: Record<string, number> = {};
   let n = 0;
-  for (const [k, v] of Object.entries(value)) {
+  for (const k in src) {
     if (n >= 64) break;
-    if (k === '__proto__' || k === 'constructor' || k === 'prototype' || k.length > 32) continue;
+    if (!Object.hasOwn(src, k) || k === '__proto__' || k === 'constructor' || k === 'prototype' || k.length > 32) continue;
+    const v = src[k];
     if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) {
       out[k] = v;
       n++;
     }
   }
-  return { ...out };
+  return out;
 }

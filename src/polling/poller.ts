@@ -32,6 +32,8 @@ export interface PollerOptions {
   readonly leaseTtlMs?: number;
   /** Ceiling of the back-off for nodes that keep failing, ms. Default 60 s. */
   readonly maxBackoffMs?: number;
+  /** Per-peer details (getpeerinfo) are fetched at most this often per node, ms. Default 60 s (see NodeProber). */
+  readonly peerDetailsEveryMs?: number;
   /** Random spread of each interval, as a fraction (0.1 = +-10 %), so nodes do not fire in lockstep. Default 0.1. */
   readonly jitter?: number;
   readonly now?: () => number;
@@ -100,6 +102,7 @@ export class Poller {
       flushMaxRecords: 1_000,
       maxBackoffMs: 60_000,
       jitter: 0.1,
+      peerDetailsEveryMs: 60_000,
       ...opts,
       leaseRenewMs,
       leaseTtlMs: opts.leaseTtlMs ?? 3 * leaseRenewMs,
@@ -309,7 +312,7 @@ export class Poller {
     if (!node || this.#owned.has(id)) return;
     const entry: Entry = {
       node,
-      prober: new NodeProber(node, { dispatcher: this.#o.dispatcher, maxResponseBytes: this.#o.maxResponseBytes, now: this.#o.now }),
+      prober: new NodeProber(node, { dispatcher: this.#o.dispatcher, maxResponseBytes: this.#o.maxResponseBytes, now: this.#o.now, peerDetailsEveryMs: this.#o.peerDetailsEveryMs }),
       host: hostKey(node.url),
       timer: undefined,
       inFlight: undefined,
@@ -444,6 +447,8 @@ export class Poller {
           peers,
           history: batch.flatMap((p) => p.history.map((point) => ({ nodeId: p.record.nodeId, point }))),
           chains,
+          // Peer lists are refreshed every peerDetailsEveryMs: keep them across a few refreshes.
+          peersTtlMs: Math.max(ttl, 3 * this.#o.peerDetailsEveryMs),
         },
         ttl,
       );

@@ -95,13 +95,14 @@ export class MemoryStore implements Store {
   writeSweep(write: SweepWrite, ttlMs: number): Promise<void> {
     return this.run('writeSweep', () => {
       const px = positiveInt('ttlMs', Math.ceil(ttlMs));
+      const peersPx = positiveInt('peersTtlMs', Math.ceil(write.peersTtlMs ?? ttlMs));
       const batches = planSweep(write, this.sweepBatchSize);
       this.purgeExpired();
       const now = this.now();
       for (const batch of batches) {
         const encoded: string[] = [];
         for (const node of batch.nodes) {
-          if (node.peers) this.peers.set(node.nodeId, { value: encodePeers(node.peers), expiresAt: now + px });
+          if (node.peers) this.peers.set(node.nodeId, { value: encodePeers(node.peers), expiresAt: now + peersPx });
           if (node.history.length > 0) {
             const old = this.live(this.history, node.nodeId)?.value ?? [];
             const pushed = node.history.map(encodeHistoryPoint).reverse();

@@ -227,22 +227,23 @@ export class RedisStore implements Store {
   writeSweep(write: SweepWrite, ttlMs: number): Promise<void> {
     return this.run('writeSweep', async () => {
       const px = positiveInt('ttlMs', Math.ceil(ttlMs));
+      const peersPx = positiveInt('peersTtlMs', Math.ceil(write.peersTtlMs ?? ttlMs));
       const batches = planSweep(write, this.sweepBatchSize);
       // All pipelines go out at once on one connection: ceil(units / batchSize) round trips
       // that overlap, in order. Settle all before failing, so close() never races a straggler.
-      const results = await Promise.allSettled(batches.map((batch) => this.exec(this.sweepPipeline(batch, px))));
+      const results = await Promise.allSettled(batches.map((batch) => this.exec(this.sweepPipeline(batch, px, peersPx))));
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
     });
   }
 
-  private sweepPipeline(batch: SweepBatch, px: number): ChainableCommander {
+  private sweepPipeline(batch: SweepBatch, px: number, peersPx: number): ChainableCommander {
     const k = this.keys;
     const p = this.client.pipeline();
     const encoded: string[] = [];
     const ids: string[] = [];
     for (const node of batch.nodes) {
-      if (node.peers) p.set(k.peers(node.nodeId), encodePeers(node.peers), 'PX', px);
+      if (node.peers) p.set(k.peers(node.nodeId), encodePeers(node.peers), 'PX', peersPx);
       if (node.history.length > 0) {
         const key = k.history(node.nodeId);
         p.lpush(key, ...node.history.map(encodeHistoryPoint));

@@ -55,6 +55,11 @@ export interface SweepWrite {
   readonly records: readonly NodeRecord[];
   /** Peer lists by node id (only for samples that had one). */
   readonly peers?: ReadonlyMap<string, readonly PeerDetail[]>;
+  /**
+   * Lifetime of the peer lists, ms (default: the sweep's ttlMs). Peer lists are refreshed less
+   * often than records (they are the heaviest part of a probe), so they must outlive them.
+   */
+  readonly peersTtlMs?: number;
   readonly history?: ReadonlyArray<{ readonly nodeId: string; readonly point: HistoryPoint }>;
   readonly chains?: readonly ChainFacts[];
 }

@@ -144,6 +144,35 @@ describe('Bitcoin dialect', () => {
     expect(s.headers! - s.height!).toBeGreaterThanOrEqual(50);
   });
 
+  it('per-peer details are fetched once a minute, and at once when the peer count changes', async () => {
+    const { id, prober } = await nodeWith({ kind: 'defid', peers: { inbound: 3, outbound: 8 } }, DEFI);
+    const first = await prober.probe();
+    expect(first.peerList).toHaveLength(11);
+    const second = await prober.probe();
+    expect(second.peerList).toBeUndefined();
+    // The split of the last detailed probe still holds: the total did not change.
+    expect(second.peers).toEqual({ total: 11, inbound: 3, outbound: 8, source: 'getnetworkinfo' });
+    expect(sim.stats(id).calls.getpeerinfo).toBe(1);
+
+    sim.setPeers(id, { inbound: 5, outbound: 8 });
+    const changed = await prober.probe();
+    // A new total with an old split would be a lie: only the total, and details next time.
+    expect(changed.peers).toEqual({ total: 13, source: 'getnetworkinfo' });
+    const refreshed = await prober.probe();
+    expect(refreshed.peers).toEqual({ total: 13, inbound: 5, outbound: 8, source: 'getnetworkinfo' });
+    expect(refreshed.peerList).toHaveLength(13);
+    expect(sim.stats(id).calls.getpeerinfo).toBe(2);
+  });
+
+  it('with peerDetailsEveryMs 0, every probe asks for per-peer details', async () => {
+    const id = `n${++seq}`;
+    await sim.addNode({ id, kind: 'paicoind' });
+    const prober = new NodeProber({ id, chain: PAI, url: sim.url(id), tags: [], tier: 0, intervalMs: 5_000, timeoutMs: 1_000 }, { dispatcher, maxResponseBytes: 1 << 20, peerDetailsEveryMs: 0 });
+    await prober.probe();
+    await prober.probe();
+    expect(sim.stats(id).calls.getpeerinfo).toBe(2);
+  });
+
   it('Bitcoin Core 28: warnings as an array, inbound/outbound from connections_in/out', async () => {
     const { prober } = await nodeWith({ kind: 'bitcoind', version: '28.0', peers: { inbound: 2, outbound: 10 } }, CORE);
     const s = await prober.probe();
