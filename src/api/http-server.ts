@@ -54,7 +54,15 @@ export async function startHttp(running: Running): Promise<HttpHandle> {
         new Promise<void>((resolve) => {
           server.close(() => resolve());
           closeApp();
+          // Answers from now on tell the client not to reuse the connection.
+          server.prependListener('request', (_req, res) => res.setHeader('connection', 'close'));
           server.closeIdleConnections();
+          // close() drops only the connections idle at this moment: a keep-alive connection
+          // busy now (a request in flight) would stay open after its answer until the client
+          // or keepAliveTimeout (65 s) closes it, holding the stop. Drop each as it goes idle.
+          const idle = setInterval(() => server.closeIdleConnections(), 50);
+          idle.unref();
+          server.once('close', () => clearInterval(idle));
         }),
         agent?.close(),
       ]).then(() => undefined);

@@ -8,7 +8,9 @@ import { Simulator } from '../../src/simulator/simulator.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 
 // Every fault the simulator knows, in one fleet, at once, next to healthy nodes.
-const TIMEOUT_MS = 300;
+// Generous: under CPU starvation a 300 ms deadline could expire before a truncated body is
+// seen, turning RPC_MALFORMED_RESPONSE into RPC_TIMEOUT.
+const TIMEOUT_MS = 1_000;
 const FAULTY: Array<{ spec: SimNodeSpec; code: string }> = [
   { spec: { id: 'hang', kind: 'bsc', fault: { type: 'hang' } }, code: 'RPC_TIMEOUT' },
   { spec: { id: 'drip', kind: 'defid', fault: { type: 'drip', chunkIntervalMs: 100 } }, code: 'RPC_TIMEOUT' },
