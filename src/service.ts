@@ -54,6 +54,9 @@ export class Service {
   readonly #dispatcher: Dispatcher;
   #storeWatch: NodeJS.Timeout | undefined;
   #storeWasConnected = true;
+  /** The store's data-set id as this replica last saw it (see Store.epoch). */
+  #epoch: string | undefined;
+  #epochCheck: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
 
   private constructor(opts: ServiceOptions, store: Store) {
@@ -96,6 +99,7 @@ export class Service {
     const store = opts.store ?? (await createStore(opts.settings, replica, opts.logger));
     const service = new Service({ ...opts, replica }, store);
     await service.view.start();
+    service.#epoch = await store.epoch().then((e) => e.epoch, () => undefined);
     if (service.poller) {
       await service.poller.setNodes([...service.#nodes.values()]);
       if (opts.startPolling !== false) await service.poller.start();
@@ -156,20 +160,42 @@ export class Service {
     return this.#closing;
   }
 
-  /** After an outage the view may have missed events: reload it when the store comes back. */
+  /**
+   * After an outage the view may have missed events: reload it when the store comes back. And
+   * if the store lost its data meanwhile (Redis restarted without persistence: its epoch key is
+   * gone or new), first write back the drains this replica still holds, so an operator's drain
+   * never silently ends with a Redis restart.
+   */
   #watchStore(): void {
     this.#storeWasConnected = this.store.health().connected;
     this.#storeWatch = setInterval(() => {
       const connected = this.store.health().connected;
+      if (connected) this.#epochCheck ??= this.#checkEpoch().finally(() => (this.#epochCheck = undefined));
       if (connected && !this.#storeWasConnected) {
         this.logger.info('store reachable again; reloading the fleet view');
-        void this.view.reload();
+        void (this.#epochCheck ?? Promise.resolve()).then(() => this.view.reload());
       } else if (!connected && this.#storeWasConnected) {
         this.logger.warn({ error: this.store.health().lastError }, 'store unreachable; serving from memory, marked stale as it ages');
       }
       this.#storeWasConnected = connected;
     }, 1_000);
     this.#storeWatch.unref();
+  }
+
+  async #checkEpoch(): Promise<void> {
+    let current: { epoch: string; created: boolean };
+    try {
+      current = await this.store.epoch();
+    } catch {
+      return; // unreachable again: the next tick tries
+    }
+    const known = this.#epoch;
+    this.#epoch = current.epoch;
+    if (known === undefined || known === current.epoch) return;
+    const held = [...this.view.drains().values()];
+    const restored = await this.store.restoreDrains(held).catch(() => 0);
+    this.logger.warn({ restoredDrains: restored, heldDrains: held.length }, 'the store lost its data (Redis restarted empty?): restored the drains this replica held; records are rewritten by the next sweep');
+    await this.view.reload();
   }
 
   #logSelection(c: SelectionChange): void {

@@ -29,6 +29,8 @@ export interface Running {
   readonly settings: Settings;
   /** The nodes file, when there is one (reloads read it again). */
   readonly configPath: string | undefined;
+  /** The environment the nodes file's credential variables are read from (reloads too). */
+  readonly env: NodeJS.ProcessEnv;
   /** The built-in simulated fleet, when no nodes are configured. */
   readonly simulator: Simulator | undefined;
   close(): Promise<void>;
@@ -83,6 +85,7 @@ export async function startRunning(opts: StartOptions): Promise<Running> {
     logger,
     settings,
     configPath,
+    env,
     simulator,
     close() {
       closing ??= (async () => {
@@ -98,7 +101,7 @@ export async function startRunning(opts: StartOptions): Promise<Running> {
 export async function reloadFromFile(running: Running): Promise<{ ok: true; added: string[]; removed: string[]; changed: string[] } | { ok: false; errors: string[] }> {
   if (!running.configPath) return { ok: false, errors: ['no nodes file is configured (the built-in simulated fleet cannot be reloaded)'] };
   try {
-    const loaded = await loadConfigFile(running.configPath);
+    const loaded = await loadConfigFile(running.configPath, running.env);
     const result = await running.service.reload(loaded.nodes, loaded.policy);
     return { ok: true, ...result };
   } catch (err) {

@@ -33,6 +33,8 @@ export interface StoreKeys {
   readonly replicas: string;
   /** The one pub/sub channel every replica publishes to and listens on. */
   readonly events: string;
+  /** Random id of this store's data; a reconnect that finds it gone or changed means Redis lost its data. */
+  readonly epoch: string;
 }
 
 /** Throws a TypeError naming the problem (the prefix is not a secret; it is safe to repeat). */
@@ -54,6 +56,7 @@ export function createStoreKeys(prefix: string = DEFAULT_PREFIX): StoreKeys {
     history: (nodeId) => `${tag}:history:${nodeId}`,
     chain: (chain) => `${tag}:chain:${chain}`,
     drains: `${tag}:drains`,
+    epoch: `${tag}:epoch`,
     audit: `${tag}:audit`,
     lease: (nodeId) => `${tag}:lease:${nodeId}`,
     replicas: `${tag}:replicas`,
@@ -84,6 +87,7 @@ export function describeStoreKeys(prefix: string = DEFAULT_PREFIX): KeyDescripti
     { pattern: k.audit, type: 'list', ttl: 'none', purpose: 'operator actions as JSON ({v:1, at, entry}), newest first, capped at auditLimit (default 1000)' },
     { pattern: k.lease('<nodeId>'), type: 'string', ttl: 'lease TTL (PX, renewed by the holder\'s claims)', purpose: 'id of the replica that polls this node' },
     { pattern: k.replicas, type: 'zset', ttl: 'longest heartbeat TTL (members past their score are ignored and pruned)', purpose: 'live replicas: member = replica id, score = heartbeat expiry in epoch ms by the Redis server clock' },
+    { pattern: k.epoch, type: 'string', ttl: 'none', purpose: 'random id of the data set, created by the first replica; found missing after a reconnect, it tells workers Redis lost its data and they restore the drains they hold' },
     { pattern: k.events, type: 'channel', ttl: 'pub/sub (not stored)', purpose: 'StoreEvent JSON ({v:1, type, ...}) from every replica: records, transition, chain, drain, leases-released, nodes-removed' },
   ];
 }

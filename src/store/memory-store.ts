@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { PeerDetail } from '../chains/sample.js';
 import type { ChainFacts, Drain, HistoryPoint, NodeRecord, Store, StoreEvent, StoreEventHandler, StoreHealth, SweepWrite } from './store.js';
 import {
@@ -62,6 +63,7 @@ export class MemoryStore implements Store {
 
   private readonly records = new Map<string, Expiring<string>>();
   private readonly peers = new Map<string, Expiring<string>>();
+  private readonly epochId = randomUUID();
   private readonly history = new Map<string, Expiring<string[]>>();
   private readonly chains = new Map<string, Expiring<string>>();
   private readonly drains = new Map<string, string>();
@@ -192,6 +194,24 @@ export class MemoryStore implements Store {
       else this.drains.set(nodeId, encodeDrain(drain));
       this.emit(encodeEvent({ type: 'drain', nodeId, drain }));
     });
+  }
+
+  restoreDrains(drains: readonly Drain[]): Promise<number> {
+    return this.run('restoreDrains', () => {
+      let restored = 0;
+      for (const drain of drains) {
+        if (this.drains.has(drain.nodeId)) continue;
+        this.drains.set(drain.nodeId, encodeDrain(drain));
+        this.emit(encodeEvent({ type: 'drain', nodeId: drain.nodeId, drain }));
+        restored++;
+      }
+      return restored;
+    });
+  }
+
+  epoch(): Promise<{ epoch: string; created: boolean }> {
+    // In-process data lives exactly as long as this store: its epoch never changes.
+    return this.run('epoch', () => ({ epoch: this.epochId, created: false }));
   }
 
   getDrains(): Promise<Map<string, Drain>> {

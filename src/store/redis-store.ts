@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Cluster, Redis, type ChainableCommander, type RedisOptions } from 'ioredis';
 import type { PeerDetail } from '../chains/sample.js';
 import { createStoreKeys, DEFAULT_PREFIX, type StoreKeys } from './keys.js';
@@ -365,6 +366,33 @@ export class RedisStore implements Store {
       else p.hset(this.keys.drains, nodeId, encodeDrain(drain));
       p.publish(this.keys.events, encodeEvent({ type: 'drain', nodeId, drain }));
       await this.exec(p);
+    });
+  }
+
+  restoreDrains(drains: readonly Drain[]): Promise<number> {
+    return this.run('restoreDrains', async () => {
+      if (drains.length === 0) return 0;
+      const p = this.client.pipeline();
+      for (const drain of drains) p.hsetnx(this.keys.drains, drain.nodeId, encodeDrain(drain));
+      const results = await this.exec(p);
+      // HSETNX answers 1 where it wrote: only those drains were missing.
+      const restored = drains.filter((_, i) => results[i] === 1);
+      if (restored.length > 0) {
+        const events = this.client.pipeline();
+        for (const drain of restored) events.publish(this.keys.events, encodeEvent({ type: 'drain', nodeId: drain.nodeId, drain }));
+        await this.exec(events);
+      }
+      return restored.length;
+    });
+  }
+
+  epoch(): Promise<{ epoch: string; created: boolean }> {
+    return this.run('epoch', async () => {
+      const fresh = randomUUID();
+      const created = (await this.client.set(this.keys.epoch, fresh, 'NX')) === 'OK';
+      if (created) return { epoch: fresh, created };
+      const current = await this.client.get(this.keys.epoch);
+      return { epoch: current ?? fresh, created: false };
     });
   }
 

@@ -99,6 +99,17 @@ export interface Store {
 
   setDrain(nodeId: string, drain: Drain | null): Promise<void>;
   getDrains(): Promise<Map<string, Drain>>;
+  /**
+   * Write back drains a replica held in memory, each only where the store has none for that
+   * node (after the store lost its data). Returns how many were restored; publishes them.
+   */
+  restoreDrains(drains: readonly Drain[]): Promise<number>;
+  /**
+   * The id of the store's data set, created if missing. A replica that remembered another id
+   * (or saw it created anew) knows the store lost its data since (e.g. Redis restarted without
+   * persistence). `created` is true when this call made it.
+   */
+  epoch(): Promise<{ readonly epoch: string; readonly created: boolean }>;
 
   /** Append to the audit log of operator actions (bounded). Newest first on read. */
   appendAudit(entry: unknown): Promise<void>;

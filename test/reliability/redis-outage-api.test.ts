@@ -301,11 +301,10 @@ describe('Redis outage, as the API sees it', () => {
     }
   });
 
-  // Known gap (see the report of issue 7): drains live only in Redis. A Redis that comes back
-  // empty has none, every replica reloads its view from it, and the drained node is back in
-  // service without anyone undraining it. `it.failing` keeps this visible: it turns red the
-  // day drains survive, and should then become a plain `it`.
-  it.failing('when Redis restarts empty, then a drained node stays drained', async () => {
+  // Drains live in Redis; a Redis that comes back empty has none. The replicas notice the data
+  // loss (the store's epoch key is gone) and write back the drains they held, so the drained
+  // node is not put back in service without anyone undraining it.
+  it('when Redis restarts empty, then a drained node stays drained', async () => {
     const redis = await RedisServer.start();
     const prefix = `ad-${randomBytes(3).toString('hex')}`;
     const worker = await startReplica('worker', 'all', redis.url, prefix, nodeConfigs);

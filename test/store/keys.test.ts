@@ -19,7 +19,7 @@ describe('store keys', () => {
 
   it('documents every key and the events channel', () => {
     const docs = describeStoreKeys('ns');
-    expect(docs.map((d) => d.type).sort()).toEqual(['channel', 'hash', 'list', 'list', 'set', 'string', 'string', 'string', 'string', 'zset']);
+    expect(docs.map((d) => d.type).sort()).toEqual(['channel', 'hash', 'list', 'list', 'set', 'string', 'string', 'string', 'string', 'string', 'zset']);
     for (const d of docs) {
       expect(d.pattern.startsWith('{ns}:')).toBe(true);
       expect(d.ttl.length).toBeGreaterThan(0);

@@ -157,6 +157,34 @@ describe('RedisStore (Redis only)', () => {
     expect(seenByB.sort()).toEqual(['mine', 'theirs']);
   });
 
+  it('epoch: created once, the same for every replica, and new after the data is lost', async () => {
+    const a = await open();
+    const b = await open({ prefix: a.prefix, replica: 'other' });
+    const first = await a.store.epoch();
+    expect(first.created).toBe(true);
+    expect(await b.store.epoch()).toEqual({ epoch: first.epoch, created: false });
+    await admin.del(`{${a.prefix}}:epoch`);
+    const after = await b.store.epoch();
+    expect(after.created).toBe(true);
+    expect(after.epoch).not.toBe(first.epoch);
+  });
+
+  it('restoreDrains writes back only the drains the store does not have, and announces them', async () => {
+    const { store } = await open();
+    const events: string[] = [];
+    store.subscribe((e) => e.type === 'drain' && events.push(e.nodeId));
+    await store.setDrain('kept', { nodeId: 'kept', by: 'newer', at: 2 });
+    const n = await store.restoreDrains([
+      { nodeId: 'kept', by: 'older', at: 1 },
+      { nodeId: 'lost', by: 'ops', at: 1, reason: 'disk swap' },
+    ]);
+    expect(n).toBe(1);
+    const drains = await store.getDrains();
+    expect(drains.get('kept')?.by).toBe('newer');
+    expect(drains.get('lost')).toEqual({ nodeId: 'lost', by: 'ops', at: 1, reason: 'disk swap' });
+    await eventually(() => events.includes('lost'), 3000, 'drain event');
+  });
+
   it('puts every key it writes under the one hash tag, each matching the documented layout', async () => {
     const { store, prefix } = await open();
     await store.writeSweep({ records: [record('a')], peers: new Map([['a', [peer(1)]]]), history: [{ nodeId: 'a', point: { t: 1, ok: true, latencyMs: 1 } }], chains: [{ chain: 'bsc', facts: {}, replica: 'r', writtenAt: 1 }] }, 60_000);
@@ -164,6 +192,7 @@ describe('RedisStore (Redis only)', () => {
     await store.appendAudit({ did: 'drain' });
     await store.claimLeases('r', ['a'], 60_000, 1);
     await store.heartbeat('r', 60_000);
+    await store.epoch();
 
     const docs = describeStoreKeys(prefix).filter((d) => d.type !== 'channel');
     const patterns = docs.map((d) => ({ ...d, re: new RegExp(`^${d.pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/<[a-zA-Z]+>/g, '.+')}$`) }));

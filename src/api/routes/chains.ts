@@ -1,14 +1,15 @@
 import { type Request, type Response, Router } from 'express';
 import { TAG_PATTERN } from '../../config/nodes-file-schema.js';
 import type { RankedNode } from '../../health/ranking.js';
-import type { HealthState } from '../../health/states.js';
+import type { Selection } from '../../health/selection.js';
 import type { ApiContext } from '../api-context.js';
 import { requireApiKey } from '../auth.js';
-import { type BestNode, bestNodeResolverFor, sharedFreshMs, topNodes } from '../best-node.js';
+import { type BestNode, bestNodeResolverFor, type RankedChain } from '../best-node.js';
 import { problems } from '../problem.js';
 import { badQuery, intParam, parseQuery, patternParam, printable, type ParsedQuery, type QuerySpec } from '../probe-dialect.js';
 
 const MAX_TOP = 100;
+const JSON_TYPE = 'application/json; charset=utf-8';
 const TAG = patternParam(TAG_PATTERN, 'must be a node tag: 1-64 letters, digits or . _ : = / -, starting with a letter or digit');
 const LIST_QUERY = {} satisfies QuerySpec;
 const RANKING_QUERY = { tag: TAG } satisfies QuerySpec;
@@ -28,21 +29,21 @@ export function chainsRoutes(ctx: ApiContext): Router {
     const now = ctx.now();
     const chains = ctx.read.chainNames().map((name) => {
       const best = resolver.resolve(name, now)!;
-      const counts: Record<HealthState, number> = { healthy: 0, degraded: 0, unhealthy: 0, unknown: 0, maintenance: 0 };
-      for (const r of best.ranking) counts[r.state]++;
+      // The counts come from the chain's cached summary: a walk over the chain only after a change.
+      const summary = ctx.read.chainSummary(name, now)!;
       const report = best.report;
-      const nodes = ctx.read.chainNodes(name)!;
+      const nodes = summary.nodes;
       const reportAgeMs = report === undefined ? null : Math.max(0, now - report.evaluatedAt);
       return {
         chain: name,
         family: nodes[0]!.chain.family,
         nodes: nodes.length,
-        usable: counts.healthy + counts.degraded,
-        counts,
+        usable: summary.usable,
+        counts: { ...summary.counts },
         reference: report === undefined ? null : pick(report.reference, ['height', 'contributors', 'quorum', 'highest', 'atMs']),
         best: {
           nodeId: best.selection.nodeId,
-          url: urlOf(best, best.selection.nodeId),
+          url: urlOf(ctx, best.selection.nodeId),
           mode: best.selection.mode,
           degradedChoice: best.selection.degradedChoice,
           reason: best.selection.reason,
@@ -51,7 +52,7 @@ export function chainsRoutes(ctx: ApiContext): Router {
         },
         evaluatedAt: report?.evaluatedAt ?? null,
         reportAgeMs,
-        reportFresh: reportAgeMs !== null && reportAgeMs <= sharedFreshMs(nodes),
+        reportFresh: reportAgeMs !== null && reportAgeMs <= ctx.read.sharedFreshMs(name)!,
       };
     });
     send(res, 200, { at: now, chains });
@@ -61,6 +62,7 @@ export function chainsRoutes(ctx: ApiContext): Router {
     const q = query(req, RANKING_QUERY);
     const best = resolve(req, q.tag ?? null);
     const now = best.now;
+    const ranked = resolver.ranking(best.chain, now, best.tag)!;
     send(res, 200, {
       chain: best.chain,
       tag: best.tag,
@@ -68,7 +70,7 @@ export function chainsRoutes(ctx: ApiContext): Router {
       best: best.selection.nodeId,
       mode: best.selection.mode,
       source: best.source,
-      nodes: best.ranking.map((r) => rankedNode(best, r, now)),
+      nodes: ranked.ranking.map((r) => rankedNode(ranked, best.selection, r, now)),
     });
   });
 
@@ -76,15 +78,14 @@ export function chainsRoutes(ctx: ApiContext): Router {
     const q = query(req, BEST_QUERY);
     const best = resolve(req, q.tag ?? null);
     const sel = best.selection;
-    const chosen = sel.nodeId === null ? undefined : best.ranking.find((r) => r.nodeId === sel.nodeId);
-    const top = topNodes(best, q.top ?? best.policy.topN).map((r) => ({ nodeId: r.nodeId, url: urlOf(best, r.nodeId), tier: r.tier, state: r.state }));
+    const top = best.top(q.top ?? best.policy.topN);
     const body = {
       chain: best.chain,
       tag: best.tag,
       nodeId: sel.nodeId,
-      url: urlOf(best, sel.nodeId),
+      url: urlOf(ctx, sel.nodeId),
       tier: sel.tier,
-      state: chosen?.state ?? null,
+      state: best.chosenState,
       mode: sel.mode,
       degradedChoice: sel.degradedChoice,
       reason: sel.reason,
@@ -94,7 +95,7 @@ export function chainsRoutes(ctx: ApiContext): Router {
       pendingFailback: sel.pendingFailback,
       top,
       policy: { whenAllUnhealthy: best.policy.whenAllUnhealthy },
-      ...(best.ranking.some((r) => r.usable) ? {} : { detail: noneUsableDetail(best) }),
+      ...(best.anyUsable ? {} : { detail: noneUsableDetail(best) }),
     };
     res.setHeader('x-nodesentry-mode', sel.mode);
     if (sel.nodeId === null) {
@@ -104,7 +105,11 @@ export function chainsRoutes(ctx: ApiContext): Router {
       res.status(503).type('application/problem+json').setHeader('cache-control', 'no-store').send(JSON.stringify(p));
       return;
     }
-    send(res, 200, body);
+    // Written straight to the socket, as the probes are (this is asked as often): express's
+    // `json` would re-detect the type and look for caching headers on every answer.
+    const text = JSON.stringify(body);
+    res.writeHead(200, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+    res.end(text);
   });
 
   /** Re-evaluated per request with the request's clock; `now` rides along for the answer. */
@@ -112,7 +117,7 @@ export function chainsRoutes(ctx: ApiContext): Router {
     const chain = req.params.chain as string;
     const nodes = ctx.read.chainNodes(chain);
     if (nodes === undefined) throw problems.notFound('chain', `no configured node serves chain "${printable(chain, 64)}"`);
-    if (tag !== null && !nodes.some((n) => n.tags.includes(tag))) throw problems.notFound('tag', `no node of chain ${chain} has tag "${tag}"`);
+    if (tag !== null && !ctx.read.chainHasTag(chain, tag)) throw problems.notFound('tag', `no node of chain ${chain} has tag "${tag}"`);
     const now = ctx.now();
     return { ...resolver.resolve(chain, now, tag)!, now };
   }
@@ -132,23 +137,23 @@ function send(res: Response, status: number, body: unknown): void {
   res.json(body);
 }
 
-function urlOf(best: BestNode, nodeId: string | null): string | null {
+function urlOf(ctx: ApiContext, nodeId: string | null): string | null {
   // NodeConfig.url never carries credentials (they are stripped when the config is loaded).
-  return nodeId === null ? null : (best.views.get(nodeId)?.node.url ?? null);
+  return nodeId === null ? null : (ctx.read.config(nodeId)?.url ?? null);
 }
 
-function rankedNode(best: BestNode, r: RankedNode, now: number) {
-  const view = best.views.get(r.nodeId);
+function rankedNode(ranked: RankedChain, selection: Selection, r: RankedNode, now: number) {
+  const view = ranked.views.get(r.nodeId);
   const observedAt = view?.record?.sample.observedAt ?? null;
   return {
     rank: r.rank,
     nodeId: r.nodeId,
-    url: urlOf(best, r.nodeId),
+    url: view?.node.url ?? null,
     tier: r.tier,
     tags: r.tags,
     state: r.state,
     usable: r.usable,
-    selected: r.nodeId === best.selection.nodeId,
+    selected: r.nodeId === selection.nodeId,
     lastResort: r.lastResort,
     since: r.since,
     usableSince: r.usableSince,
@@ -163,7 +168,7 @@ function noneUsableDetail(best: BestNode): string {
   const sel = best.selection;
   const scope = best.tag === null ? `chain ${best.chain}` : `chain ${best.chain} with tag ${best.tag}`;
   if (sel.mode === 'fail-open' && sel.nodeId !== null) {
-    const state = best.ranking.find((r) => r.nodeId === sel.nodeId)?.state ?? 'unknown';
+    const state = best.chosenState ?? 'unknown';
     return `no usable node on ${scope}; the policy fails open: serving the least bad node, ${sel.nodeId} (${state})`;
   }
   if (sel.mode === 'fail-open') return `no usable node on ${scope} and no node that may serve as a last resort (drained or on another chain)`;

@@ -10,13 +10,23 @@ import {
   chainProbeStatus,
   nodeProbeQueryCache,
   nodeProbeStatus,
+  type ChainProbeState,
   printable,
   type ProbeFormat,
 } from '../probe-dialect.js';
+import type { ChainSummary } from '../read-model.js';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 const TEXT_TYPE = 'text/plain; charset=utf-8';
 const ALLOW = 'GET, HEAD, OPTIONS';
+/** Rendered chain probe bodies kept per summary (format x min). */
+const MAX_CHAIN_BODIES = 16;
+
+interface ChainAnswer {
+  readonly state: ChainProbeState;
+  readonly body: string;
+  readonly length: number;
+}
 
 /**
  * Load-balancer probes: `/probe/nodes/:id`, `/probe/host` (the node named by the Host
@@ -32,6 +42,8 @@ export function probesRoutes(ctx: ApiContext): Router {
   const nodeQueries = nodeProbeQueryCache();
   const chainQueries = chainProbeQueryCache();
   const settings = ctx.service.settings;
+  // The read model listens to the fleet view to version its per-chain caches: stop with the app.
+  ctx.onClose(() => ctx.read.close());
   const guard: RequestHandler[] = settings.protectProbes ? [requireApiKey(settings.apiKey)] : [];
 
   const answerNode = (id: string, req: Request, res: Response, next: NextFunction): void => {
@@ -56,26 +68,30 @@ export function probesRoutes(ctx: ApiContext): Router {
     return answerNode(colon < 0 ? host : host.slice(0, colon), req, res, next);
   };
 
+  // Chain probes answer from the chain's summary (counts by effective health, recomputed only
+  // after a change or when a sample crosses its staleness limit: see ReadModel.chainSummary),
+  // with the bodies rendered once per summary, format and min.
+  const chainBodies = new WeakMap<ChainSummary, Map<string, ChainAnswer>>();
   const probeChain: RequestHandler = (req, res, next) => {
     const q = chainQueries.get(req.url);
     if (!q.ok) return next(badQuery(q.errors));
     const o = q.options;
     const chain = req.params.chain as string;
-    const nodes = ctx.read.chainNodes(chain);
-    if (nodes === undefined) return next(problems.notFound('chain', `no configured node serves chain "${printable(chain, 64)}"`));
-    const now = ctx.now();
-    let healthy = 0;
-    let usable = 0;
-    for (const n of nodes) {
-      const a = answers.answer(n.id, now);
-      if (a === undefined) continue;
-      if (a.usable) usable++;
-      if (a.state === 'healthy') healthy++;
-    }
+    const summary = ctx.read.chainSummary(chain, ctx.now());
+    if (summary === undefined) return next(problems.notFound('chain', `no configured node serves chain "${printable(chain, 64)}"`));
     const min = o.min ?? settings.chainMinHealthy;
-    const state = chainProbeState(healthy, usable, min);
-    const body = chainBody(o.format, chain, state, nodes.length, usable, healthy, min);
-    return write(res, chainProbeStatus(state, o), o.format === 'text' ? TEXT_TYPE : JSON_TYPE, body, Buffer.byteLength(body), state, state === 'degraded');
+    let bodies = chainBodies.get(summary);
+    if (bodies === undefined) chainBodies.set(summary, (bodies = new Map()));
+    const key = `${o.format}${min}`;
+    let a = bodies.get(key);
+    if (a === undefined) {
+      const state = chainProbeState(summary.counts.healthy, summary.usable, min);
+      const body = chainBody(o.format, chain, state, summary.nodes.length, summary.usable, summary.counts.healthy, min);
+      a = { state, body, length: Buffer.byteLength(body) };
+      // `min` comes from the query: keep a few, not one per value a client may try.
+      if (bodies.size < MAX_CHAIN_BODIES) bodies.set(key, a);
+    }
+    return write(res, chainProbeStatus(a.state, o), o.format === 'text' ? TEXT_TYPE : JSON_TYPE, a.body, a.length, a.state, a.state === 'degraded');
   };
 
   const notAllowed: RequestHandler = (req, res, next) => {
