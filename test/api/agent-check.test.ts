@@ -117,7 +117,7 @@ describe('agent-check listener started with the HTTP server', () => {
     try {
       await h.sweep();
       const settings = loadSettings({ PORT: '0', HOST: '127.0.0.1', NODESENTRY_AGENT_PORT: '0' });
-      const http = await startHttp({ service: h.service, logger: h.service.logger, settings, configPath: undefined, simulator: undefined, close: async () => {} });
+      const http = await startHttp({ service: h.service, logger: h.service.logger, settings, configPath: undefined, env: process.env, simulator: undefined, close: async () => {} });
       const port = http.agent!.port;
       expect(await agentExchange(port, 'bsc-1\n')).toMatch(/^up ready \d+%\n$/);
       await Promise.all([http.close(), http.close()]);
@@ -131,7 +131,7 @@ describe('agent-check listener started with the HTTP server', () => {
   it('when no agent port is set, then there is no listener', async () => {
     const h = await startHarness({ specs: [{ id: 'bsc-1', kind: 'bsc' }] });
     try {
-      const http = await startHttp({ service: h.service, logger: h.service.logger, settings: loadSettings({ PORT: '0', HOST: '127.0.0.1' }), configPath: undefined, simulator: undefined, close: async () => {} });
+      const http = await startHttp({ service: h.service, logger: h.service.logger, settings: loadSettings({ PORT: '0', HOST: '127.0.0.1' }), configPath: undefined, env: process.env, simulator: undefined, close: async () => {} });
       expect(http.agent).toBeUndefined();
       await http.close();
     } finally {
