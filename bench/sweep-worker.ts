@@ -71,7 +71,8 @@ async function main(): Promise<void> {
 
   const prefix = `bench-${randomBytes(4).toString('hex')}`;
   const replica = `bench-${process.pid}`;
-  const redis = new RedisStore({ url: o.redisUrl, prefix, replica });
+  // Configured as the service configures its own store (src/service.ts).
+  const redis = new RedisStore({ url: o.redisUrl, prefix, replica, skipOwnRecords: true });
   await redis.ready(5_000);
   let redisMs = 0;
   const store = timedWrites(redis, (ms) => (redisMs += ms));
