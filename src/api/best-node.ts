@@ -4,7 +4,7 @@ import { NO_SCORE } from '../health/score.js';
 import { type Selection, nextSelection } from '../health/selection.js';
 import type { HealthState } from '../health/states.js';
 import { type ChainReport, nodeInfo } from '../polling/health-judge.js';
-import { type NodeAnswers, nodeAnswersFor } from './node-answers.js';
+import { type NodeAnswer, type NodeAnswers, nodeAnswersFor } from './node-answers.js';
 import type { ChainSummary, NodeView, ReadModel } from './read-model.js';
 
 export { SHARED_SELECTION_FRESH_MS, sharedFreshMs } from './read-model.js';
@@ -108,6 +108,7 @@ export class BestNodeResolver {
   readonly #sticky = new Map<string, Selection>();
   readonly #ranked = new Map<string, RankedEntry>();
   readonly #memos = new Map<string, LocalMemo>();
+  readonly #sharedTops = new Map<string, { readonly selection: Selection; readonly answers: readonly NodeAnswer[]; readonly top: readonly TopNode[] }>();
   #fleet: unknown;
 
   constructor(read: ReadModel) {
@@ -125,6 +126,7 @@ export class BestNodeResolver {
       for (const key of this.#sticky.keys()) if (!chains.has(key.split('\u0000')[0]!)) this.#sticky.delete(key);
       this.#ranked.clear();
       this.#memos.clear();
+      this.#sharedTops.clear();
     }
     if (read.chainNodes(chain) === undefined) return undefined;
     const policy = read.policy(chain);
@@ -180,15 +182,23 @@ export class BestNodeResolver {
    */
   #sharedTop(chain: string, sel: Selection, n: number, now: number): readonly TopNode[] {
     if (sel.mode === 'normal' && n <= sel.top.length && sel.top[0] === sel.nodeId) {
-      const out: TopNode[] = [];
+      // The same list object while the same answers back it, so callers can cache what they render.
+      const memo = this.#sharedTops.get(chain);
+      const answers: NodeAnswer[] = [];
       for (let i = 0; i < n; i++) {
-        const id = sel.top[i]!;
-        const a = this.#answers.answer(id, now);
+        const a = this.#answers.answer(sel.top[i]!, now);
         if (a === undefined || a.chain !== chain || !a.usable) break;
-        const node = this.#read.config(id)!;
-        out.push({ nodeId: id, url: node.url, tier: node.tier, state: a.state });
+        answers.push(a);
       }
-      if (out.length === n) return out;
+      if (answers.length === n) {
+        if (memo !== undefined && memo.selection === sel && memo.answers.length === n && memo.answers.every((a, i) => answers[i] === a)) return memo.top;
+        const top = answers.map((a) => {
+          const node = this.#read.config(a.nodeId)!;
+          return { nodeId: a.nodeId, url: node.url, tier: node.tier, state: a.state };
+        });
+        this.#sharedTops.set(chain, { selection: sel, answers, top });
+        return top;
+      }
     }
     return topOf(this.#rankedEntry(chain, null, now), sel, n);
   }

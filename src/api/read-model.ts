@@ -64,10 +64,11 @@ export function sharedFreshMs(nodes: Iterable<{ readonly intervalMs: number }>):
  * Per-chain answers that would cost a walk over every node (counts, rankings) are cached against
  * a per-chain version: bumped by the fleet view's events for the chain's nodes (records, drains,
  * transitions, removals), and for every chain at once when the fleet, the policy or the view's
- * drain map object changes. Drains set on the view directly (`setDrain`, which emits nothing)
- * are caught by comparing the drain map with a copy at each request: operators drain a handful
- * of nodes, so that is a few comparisons, and a drain applies at once, not when the store's
- * event comes back.
+ * drain map object changes (`FleetView.reload`, after a store outage, replaces that map and
+ * upserts records without emitting events). Drains set on the view directly (`setDrain`, which
+ * emits nothing) are caught by comparing the drain map with a copy at each request: operators
+ * drain a handful of nodes, so that is a few comparisons, and a drain applies at once, not when
+ * the store's event comes back.
  */
 export class ReadModel {
   readonly #service: Service;
@@ -299,10 +300,12 @@ export class ReadModel {
     }
   }
 
+  /** A node's chain, by the configuration: answers are built from configured nodes only. */
   #bumpNode(nodeId: string): void {
     const node = this.#service.nodes.get(nodeId);
-    if (node === undefined) this.#bumpAll();
-    else this.#bumpChain(node.chain.name);
+    // Not configured here (another replica's newer config, or removed): no answer uses it, and
+    // a reload that adds it replaces the fleet map, which changes every version.
+    if (node !== undefined) this.#bumpChain(node.chain.name);
   }
 
   #bumpChain(chain: string): void {

@@ -1,10 +1,12 @@
 import { type Request, type Response, Router } from 'express';
 import { TAG_PATTERN } from '../../config/nodes-file-schema.js';
 import type { RankedNode } from '../../health/ranking.js';
+import type { HealthPolicy } from '../../health/policy.js';
 import type { Selection } from '../../health/selection.js';
+import type { HealthState } from '../../health/states.js';
 import type { ApiContext } from '../api-context.js';
 import { requireApiKey } from '../auth.js';
-import { type BestNode, bestNodeResolverFor, type RankedChain } from '../best-node.js';
+import { type BestNode, bestNodeResolverFor, type RankedChain, type TopNode } from '../best-node.js';
 import { problems } from '../problem.js';
 import { badQuery, intParam, parseQuery, patternParam, printable, type ParsedQuery, type QuerySpec } from '../probe-dialect.js';
 
@@ -74,40 +76,33 @@ export function chainsRoutes(ctx: ApiContext): Router {
     });
   });
 
+  /** The last body of each chain's shared choice: the same text while its inputs are the same objects. */
+  const sharedBodies = new Map<string, SharedBody>();
   router.get('/v1/chains/:chain/best', guard, (req, res) => {
     const q = query(req, BEST_QUERY);
     const best = resolve(req, q.tag ?? null);
     const sel = best.selection;
     const top = best.top(q.top ?? best.policy.topN);
-    const body = {
-      chain: best.chain,
-      tag: best.tag,
-      nodeId: sel.nodeId,
-      url: urlOf(ctx, sel.nodeId),
-      tier: sel.tier,
-      state: best.chosenState,
-      mode: sel.mode,
-      degradedChoice: sel.degradedChoice,
-      reason: sel.reason,
-      since: sel.since,
-      evaluatedAt: sel.evaluatedAt,
-      source: best.source,
-      pendingFailback: sel.pendingFailback,
-      top,
-      policy: { whenAllUnhealthy: best.policy.whenAllUnhealthy },
-      ...(best.anyUsable ? {} : { detail: noneUsableDetail(best) }),
-    };
     res.setHeader('x-nodesentry-mode', sel.mode);
     if (sel.nodeId === null) {
       // No endpoint: a clear 503 (problem+json, the selection as its extension members), so a
       // backend cannot mistake it for an answer.
-      const p = { type: 'urn:nodesentry:problem:no_usable_node', title: 'no usable node', status: 503, ...body };
+      const p = { type: 'urn:nodesentry:problem:no_usable_node', title: 'no usable node', status: 503, ...bestBody(ctx, best, top) };
       res.status(503).type('application/problem+json').setHeader('cache-control', 'no-store').send(JSON.stringify(p));
       return;
     }
     // Written straight to the socket, as the probes are (this is asked as often): express's
-    // `json` would re-detect the type and look for caching headers on every answer.
-    const text = JSON.stringify(body);
+    // `json` would re-detect the type and look for caching headers on every answer. The shared
+    // choice's body stays the same until the selection, its list or the chosen state changes.
+    let text: string;
+    if (best.source === 'shared') {
+      const c = sharedBodies.get(best.chain);
+      if (c !== undefined && c.selection === sel && c.top === top && c.state === best.chosenState && c.policy === best.policy) text = c.text;
+      else {
+        text = JSON.stringify(bestBody(ctx, best, top));
+        sharedBodies.set(best.chain, { selection: sel, top, state: best.chosenState, policy: best.policy, text });
+      }
+    } else text = JSON.stringify(bestBody(ctx, best, top));
     res.writeHead(200, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
     res.end(text);
   });
@@ -123,6 +118,36 @@ export function chainsRoutes(ctx: ApiContext): Router {
   }
 
   return router;
+}
+
+interface SharedBody {
+  readonly selection: Selection;
+  readonly top: readonly TopNode[];
+  readonly state: HealthState | null;
+  readonly policy: HealthPolicy;
+  readonly text: string;
+}
+
+function bestBody(ctx: ApiContext, best: BestNode, top: readonly TopNode[]) {
+  const sel = best.selection;
+  return {
+    chain: best.chain,
+    tag: best.tag,
+    nodeId: sel.nodeId,
+    url: urlOf(ctx, sel.nodeId),
+    tier: sel.tier,
+    state: best.chosenState,
+    mode: sel.mode,
+    degradedChoice: sel.degradedChoice,
+    reason: sel.reason,
+    since: sel.since,
+    evaluatedAt: sel.evaluatedAt,
+    source: best.source,
+    pendingFailback: sel.pendingFailback,
+    top,
+    policy: { whenAllUnhealthy: best.policy.whenAllUnhealthy },
+    ...(best.anyUsable ? {} : { detail: noneUsableDetail(best) }),
+  };
 }
 
 function query<S extends QuerySpec>(req: Request, spec: S): ParsedQuery<S> {
