@@ -29,7 +29,7 @@ export interface App {
 
 /**
  * The express app (no listen). Routes only translate HTTP to and from the read model and the
- * service; every answer comes from memory. Probes are mounted first: they are the hot path.
+ * service; every answer comes from memory.
  */
 export function createApp(deps: AppDeps): App {
   const closers: Array<() => void> = [];
@@ -46,11 +46,13 @@ export function createApp(deps: AppDeps): App {
   app.disable('x-powered-by');
   app.disable('etag');
   app.set('query parser', 'simple');
+  // Hot paths first: express walks the routers in order, so load-balancer probes, backends'
+  // best-node lookups and liveness checks pass through as few routers as possible.
   app.use(probesRoutes(ctx));
+  app.use(chainsRoutes(ctx));
   app.use(metaRoutes(ctx));
   app.use(metricsRoutes(ctx));
   app.use(openapiRoutes(ctx));
-  app.use(chainsRoutes(ctx));
   app.use(nodesRoutes(ctx));
   app.use(eventsRoutes(ctx));
   app.use(adminRoutes(ctx));
