@@ -7,6 +7,7 @@ import type { SimNodeSpec } from '../../src/simulator/sim-node-spec.js';
 import { Simulator } from '../../src/simulator/simulator.js';
 import { RedisStore } from '../../src/store/redis-store.js';
 import { RedisServer } from '../support/redis-server.js';
+import { until } from '../support/wait.js';
 
 // Redis stops while a replica polls: probing goes on, the in-memory view stays current, and
 // writes resume once Redis is back. A private redis-server, so the shared one is untouched.
@@ -15,15 +16,7 @@ const SPECS: SimNodeSpec[] = [
   { id: 'bsc-1', kind: 'bsc' },
   { id: 'pai-1', kind: 'paicoind' },
 ];
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until(cond: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await sleep(25);
-  }
-}
 
 describe('Redis outage', () => {
   let sim: Simulator;

@@ -9,20 +9,13 @@ import { reloadFromFile, startRunning, type Running } from '../../src/cli/serve-
 import { loadSettings } from '../../src/config/settings.js';
 import type { SimNodeSpec } from '../../src/simulator/sim-node-spec.js';
 import { Simulator } from '../../src/simulator/simulator.js';
+import { sleep, until } from '../support/wait.js';
 
 const SPECS: SimNodeSpec[] = [
   { id: 'bsc-a', kind: 'bsc' },
   { id: 'bsc-b', kind: 'bsc' },
   { id: 'defi-c', kind: 'defid' },
 ];
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(cond: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await sleep(25);
-  }
-}
 
 describe('changing the fleet without a restart', () => {
   let sim: Simulator;

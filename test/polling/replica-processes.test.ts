@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import type { SimNodeSpec } from '../../src/simulator/sim-node-spec.js';
 import { Simulator } from '../../src/simulator/simulator.js';
+import { sleep, until } from '../support/wait.js';
 
 // Real nodesentry processes (the built CLI, `npm test` builds first) sharing one real Redis:
 // one is killed with SIGKILL, one stopped with SIGTERM, and the lease keys in Redis plus the
@@ -54,16 +55,7 @@ async function holders(prefix: string): Promise<Map<string, string | null>> {
 }
 
 const ofPid = (pid: number | undefined) => (holder: string | null) => holder !== null && holder.includes(`-${pid}-`);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until(cond: () => Promise<boolean>, timeoutMs: number): Promise<number> {
-  const start = Date.now();
-  while (!(await cond())) {
-    if (Date.now() - start > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await sleep(25);
-  }
-  return Date.now() - start;
-}
 
 async function cleanup(prefix: string): Promise<void> {
   const keys = await redis.keys(`{${prefix}}:*`);

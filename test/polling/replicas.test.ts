@@ -9,6 +9,7 @@ import { nodesForSimulator } from '../../src/simulator/fleet-nodes.js';
 import type { SimNodeSpec } from '../../src/simulator/sim-node-spec.js';
 import { Simulator } from '../../src/simulator/simulator.js';
 import { RedisStore } from '../../src/store/redis-store.js';
+import { sleep, until } from '../support/wait.js';
 
 // Several nodesentry replicas sharing one real Redis, polling one simulated fleet. The
 // simulator counts every HTTP request per node: that count is the ground truth for
@@ -58,15 +59,7 @@ async function replica(name: string, prefix: string, url = process.env.REDIS_URL
   });
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until(cond: () => boolean, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await sleep(20);
-  }
-}
 
 function requestsPerNode(): number[] {
   return SPECS.map((s) => sim.stats(s.id).requests);

@@ -7,9 +7,9 @@ import { nodesForSimulator } from '../../src/simulator/fleet-nodes.js';
 import type { SimNodeSpec } from '../../src/simulator/sim-node-spec.js';
 import { Simulator } from '../../src/simulator/simulator.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
+import { sleep } from '../support/wait.js';
 
 const quiet = pino({ level: 'silent' });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function serviceFor(sim: Simulator, specs: SimNodeSpec[], timing: { intervalMs: number; timeoutMs: number }, env: Record<string, string> = {}, startPolling = true, map?: (n: NodeConfig[]) => NodeConfig[]) {
   let nodes = nodesForSimulator(sim, specs, timing);
