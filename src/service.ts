@@ -222,9 +222,23 @@ function defaultReplicaName(): string {
 /** Redis when REDIS_URL is set, else the in-process store. Redis being down is not fatal. */
 export async function createStore(settings: Settings, replica: string, logger: Logger): Promise<Store> {
   const onWarning = (msg: string, data?: object) => logger.warn(data ?? {}, msg);
-  if (!settings.redisUrl) return new MemoryStore({ onWarning });
+  const target = settings.redisUrl
+    ? { url: settings.redisUrl }
+    : settings.redisSentinels && settings.redisSentinelName
+      ? { sentinel: { sentinels: settings.redisSentinels, name: settings.redisSentinelName } }
+      : settings.redisClusterNodes
+        ? { cluster: { nodes: settings.redisClusterNodes } }
+        : undefined;
+  if (!target) return new MemoryStore({ onWarning });
   // The poller puts its own results into the view at once; their echo from Redis is skipped.
-  const store = new RedisStore({ url: settings.redisUrl, prefix: settings.redisPrefix, replica, onWarning, skipOwnRecords: settings.role !== 'api' });
+  const store = new RedisStore({
+    ...target,
+    ...(settings.redisPassword !== undefined && !settings.redisUrl ? { password: settings.redisPassword } : {}),
+    prefix: settings.redisPrefix,
+    replica,
+    onWarning,
+    skipOwnRecords: settings.role !== 'api',
+  });
   try {
     await store.ready(5_000);
   } catch {

@@ -16,6 +16,13 @@ export interface Settings {
   readonly configPath?: string;
   /** REDIS_URL: shared store for several replicas; absent = in-process store (one process). Secret: holds the password. */
   readonly redisUrl?: string;
+  /** REDIS_SENTINELS (`host:port,...`) with REDIS_SENTINEL_NAME: Redis behind Sentinel instead of REDIS_URL. */
+  readonly redisSentinels?: readonly HostPort[];
+  readonly redisSentinelName?: string;
+  /** REDIS_CLUSTER_NODES (`host:port,...`): a Redis Cluster instead of REDIS_URL. */
+  readonly redisClusterNodes?: readonly HostPort[];
+  /** REDIS_PASSWORD: for Sentinel / Cluster (REDIS_URL carries its own). Secret. */
+  readonly redisPassword?: string;
   /** PORT: HTTP API port (default 8080; 0 = any free port). */
   readonly port: number;
   /** HOST: address the HTTP API binds to (default 0.0.0.0). */
@@ -44,6 +51,11 @@ export interface Settings {
   readonly protectProbes: boolean;
 }
 
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
 /** Defaults of every setting that has one. */
 export const SETTINGS_DEFAULTS = Object.freeze({
   port: 8080,
@@ -64,6 +76,10 @@ export const SETTINGS_DEFAULTS = Object.freeze({
 export const SETTING_VARIABLES = Object.freeze({
   configPath: 'NODESENTRY_CONFIG',
   redisUrl: 'REDIS_URL',
+  redisSentinels: 'REDIS_SENTINELS',
+  redisSentinelName: 'REDIS_SENTINEL_NAME',
+  redisClusterNodes: 'REDIS_CLUSTER_NODES',
+  redisPassword: 'REDIS_PASSWORD',
   port: 'PORT',
   host: 'HOST',
   logLevel: 'LOG_LEVEL',
@@ -146,7 +162,35 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   if (!/^[A-Za-z0-9.:[\]%_-]{1,253}$/.test(host)) bad(SETTING_VARIABLES.host, 'must be a host name or an IP address');
   const logLevel = oneOf(SETTING_VARIABLES.logLevel, LOG_LEVELS, SETTINGS_DEFAULTS.logLevel);
   const role = oneOf(SETTING_VARIABLES.role, ROLES, SETTINGS_DEFAULTS.role);
-  if (role === 'api' && redisUrl === undefined) {
+  const hostPorts = (variable: string): HostPort[] | undefined => {
+    const text = get(variable);
+    if (text === undefined) return undefined;
+    const out: HostPort[] = [];
+    for (const part of text.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+      const m = /^([A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]+\]):(\d{1,5})$/.exec(part);
+      const port = m ? Number(m[2]) : NaN;
+      if (!m || port < 1 || port > 65_535) {
+        bad(variable, 'must be a comma-separated list of host:port');
+        return undefined;
+      }
+      out.push({ host: m[1]!.replace(/^\[|\]$/g, ''), port });
+    }
+    if (out.length === 0) bad(variable, 'must list at least one host:port');
+    return out;
+  };
+  const redisSentinels = hostPorts(SETTING_VARIABLES.redisSentinels);
+  const redisSentinelName = get(SETTING_VARIABLES.redisSentinelName);
+  const redisClusterNodes = hostPorts(SETTING_VARIABLES.redisClusterNodes);
+  const redisPassword = get(SETTING_VARIABLES.redisPassword);
+  const redisSources = [redisUrl, redisSentinels, redisClusterNodes].filter((x) => x !== undefined).length;
+  if (redisSources > 1) {
+    bad(SETTING_VARIABLES.redisUrl, `set only one of ${SETTING_VARIABLES.redisUrl}, ${SETTING_VARIABLES.redisSentinels}, ${SETTING_VARIABLES.redisClusterNodes}`);
+  }
+  if (redisSentinels !== undefined && redisSentinelName === undefined) bad(SETTING_VARIABLES.redisSentinelName, `is required with ${SETTING_VARIABLES.redisSentinels} (the master group name)`);
+  if (redisSentinelName !== undefined && redisSentinels === undefined) bad(SETTING_VARIABLES.redisSentinelName, `needs ${SETTING_VARIABLES.redisSentinels} (the sentinels to ask)`);
+  if (redisPassword !== undefined && redisUrl !== undefined) bad(SETTING_VARIABLES.redisPassword, `is for Sentinel and Cluster; put the password in ${SETTING_VARIABLES.redisUrl} instead`);
+
+  if (role === 'api' && redisSources === 0) {
     // An in-process store is visible to this process only: an api without workers in the same
     // process has nothing to serve. (A lone worker may still serve HAProxy from its agent port.)
     bad(SETTING_VARIABLES.role, `api needs ${SETTING_VARIABLES.redisUrl}, shared with the workers (without Redis, run role all)`);
@@ -186,6 +230,10 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const settings: Settings = {
     ...(configPath === undefined ? {} : { configPath }),
     ...(redisUrl === undefined ? {} : { redisUrl }),
+    ...(redisSentinels === undefined ? {} : { redisSentinels }),
+    ...(redisSentinelName === undefined ? {} : { redisSentinelName }),
+    ...(redisClusterNodes === undefined ? {} : { redisClusterNodes }),
+    ...(redisPassword === undefined ? {} : { redisPassword }),
     port,
     host,
     logLevel,
@@ -214,6 +262,10 @@ export function redactSettings(settings: Settings): Record<keyof Settings, strin
   return {
     configPath: settings.configPath,
     redisUrl: settings.redisUrl === undefined ? undefined : redactUrlPassword(settings.redisUrl),
+    redisSentinels: settings.redisSentinels?.map((h) => `${h.host}:${h.port}`).join(','),
+    redisSentinelName: settings.redisSentinelName,
+    redisClusterNodes: settings.redisClusterNodes?.map((h) => `${h.host}:${h.port}`).join(','),
+    redisPassword: settings.redisPassword === undefined ? undefined : REDACTED,
     port: settings.port,
     host: settings.host,
     logLevel: settings.logLevel,

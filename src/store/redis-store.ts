@@ -40,6 +40,8 @@ export interface RedisStoreOptions {
   readonly url?: string;
   readonly cluster?: { readonly nodes: ReadonlyArray<{ readonly host: string; readonly port: number }> };
   readonly sentinel?: { readonly sentinels: ReadonlyArray<{ readonly host: string; readonly port: number }>; readonly name: string };
+  /** Password for Sentinel-managed masters and Cluster nodes (a `url` carries its own). Secret. */
+  readonly password?: string;
   /** Key prefix (hash-tagged, see keys.ts). Default `nodesentry`. */
   readonly prefix?: string;
   /** This replica's id: names the connections (CLIENT LIST) so operators see who is who. */
@@ -136,7 +138,7 @@ export class RedisStore implements Store {
     this.ownRecords = options.skipOwnRecords ? ownRecordsPrefix(options.replica) : undefined;
     this.warnings = new WarnOnce(options.onWarning);
     this.connectionWarnings = new WarnOnce(options.onWarning, 100);
-    this.secrets = options.url === undefined ? [] : urlSecrets(options.url);
+    this.secrets = options.url === undefined ? (options.password ? [options.password] : []) : urlSecrets(options.url);
 
     const retryStrategy = (times: number): number => Math.min(50 * 2 ** Math.min(times, 10), reconnectMaxDelayMs);
     const common = (role: 'cmd' | 'sub'): RedisOptions => ({
@@ -149,6 +151,7 @@ export class RedisStore implements Store {
       connectTimeout,
       commandTimeout,
       retryStrategy,
+      ...(options.password !== undefined && options.url === undefined ? { password: options.password } : {}),
     });
     const connect = (role: 'cmd' | 'sub'): Client => {
       if (options.url !== undefined) return new Redis(options.url, common(role));

@@ -87,6 +87,9 @@ describe('service settings from the environment', () => {
     ['NODESENTRY_PROTECT_PROBES', 'true', /^needs NODESENTRY_API_KEY/],
     ['REDIS_URL', `http://u:${REDIS_PASSWORD}@redis:6379`, /^unsupported scheme "http" \(expected redis or rediss\)$/],
     ['REDIS_URL', `redis://u:${REDIS_PASSWORD}@redis:port`, /^not a valid URL/],
+    ['REDIS_SENTINEL_NAME', 'mymaster', /^needs REDIS_SENTINELS \(the sentinels to ask\)$/],
+    ['REDIS_CLUSTER_NODES', 'redis-1:6379,redis-2', /^must be a comma-separated list of host:port$/],
+    ['REDIS_CLUSTER_NODES', 'redis-1:99999', /^must be a comma-separated list of host:port$/],
   ])('when %s is %j, then the error names the variable', async (variable, value, reason) => {
     const err = await configErrorOf(() => loadSettings({ [variable]: value }));
     expect(err.code).toBe('CONFIG_INVALID');
@@ -95,6 +98,20 @@ describe('service settings from the environment', () => {
     expect(err.issues[0]!.path).toBe(variable);
     expect(err.issues[0]!.message).toMatch(reason);
     expect(err.message).toBe(`environment: ${variable}: ${err.issues[0]!.message}`);
+  });
+
+  it('when Redis is behind Sentinel or a Cluster, then the hosts are read and the password never shown', async () => {
+    const sentinel = loadSettings({ REDIS_SENTINELS: 's1:26379, [::1]:26380', REDIS_SENTINEL_NAME: 'mymaster', REDIS_PASSWORD: REDIS_PASSWORD, NODESENTRY_ROLE: 'api' });
+    expect(sentinel.redisSentinels).toEqual([{ host: 's1', port: 26379 }, { host: '::1', port: 26380 }]);
+    expect(sentinel.redisSentinelName).toBe('mymaster');
+    expect(JSON.stringify(sentinel)).not.toContain(REDIS_PASSWORD);
+    expect(loadSettings({ REDIS_CLUSTER_NODES: 'c1:7000,c2:7001' }).redisClusterNodes).toEqual([{ host: 'c1', port: 7000 }, { host: 'c2', port: 7001 }]);
+    const both = await configErrorOf(() => loadSettings({ REDIS_URL: 'redis://r:6379', REDIS_CLUSTER_NODES: 'c1:7000' }));
+    expect(both.issues.map((i) => i.path)).toEqual(['REDIS_URL']);
+    const noName = await configErrorOf(() => loadSettings({ REDIS_SENTINELS: 's1:26379' }));
+    expect(noName.issues.map((i) => i.path)).toEqual(['REDIS_SENTINEL_NAME']);
+    const pwWithUrl = await configErrorOf(() => loadSettings({ REDIS_URL: 'redis://r:6379', REDIS_PASSWORD: REDIS_PASSWORD }));
+    expect(pwWithUrl.message).not.toContain(REDIS_PASSWORD);
   });
 
   it('when the role is api without Redis, then it is refused: the in-process store serves one process only', async () => {
