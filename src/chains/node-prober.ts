@@ -62,7 +62,7 @@ export class NodeProber {
     this.#recheckMs = opts.recheckMissingAfterMs ?? 3_600_000;
     this.#peerDetailsEveryMs = opts.peerDetailsEveryMs ?? 60_000;
     this.#client = new RpcClient({
-      url: node.url,
+      url: node.requestUrl?.reveal() ?? node.url,
       dialect: node.chain.family,
       dispatcher: opts.dispatcher,
       credentials: node.credentials,

@@ -8,6 +8,7 @@ import { NODE_DEFAULTS, type NodeConfig, type NodeDefaults } from './node-config
 import { allowedKeysAt, configErrorMap, defaultsSchema, fileSchema, nodeSchema, NODE_ID_PATTERN, typeName, type RawDefaults, type RawNode } from './nodes-file-schema.js';
 import { DEFAULT_HEALTH_POLICY, mergePolicy, type HealthPolicy, type HealthPolicyInput } from '../health/policy.js';
 import { HealthPolicyError } from '../health/policy-error.js';
+import { SecretUrl } from '../rpc/secret-url.js';
 import { resolveChain } from './resolve-chain.js';
 import { resolveCredentials, type CredentialContext } from './resolve-credentials.js';
 
@@ -99,18 +100,67 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
       if (first === undefined) firstIndexOfId.set(id, index);
       else report([...at, 'id'], `duplicate id "${id}" (also at ${formatKeyPath(['nodes', first, 'id'])})`);
     }
-    const result = nodeSchema.safeParse(entry, { error: configErrorMap });
+    // `${VAR}` placeholders in the URL are filled from the environment before it is checked.
+    let substitutions: Array<[string, string]> = [];
+    let checked: Record<string, unknown> = entry;
+    if (typeof entry['url'] === 'string' && entry['url'].includes('${')) {
+      const filled = fillPlaceholders(entry['url'], [...at, 'url'], ctx, report);
+      if (filled === undefined) return;
+      substitutions = filled.substitutions;
+      checked = { ...entry, url: filled.text };
+    }
+    const result = nodeSchema.safeParse(checked, { error: configErrorMap });
     if (!result.success) {
       collectZodIssues(result, at, pending);
       return;
     }
     const node = resolveNode(result.data, at, defaults, ctx, report);
-    if (node !== undefined) nodes.push(node);
+    if (node !== undefined) nodes.push(substitutions.length === 0 ? node : withSecretUrl(node, substitutions));
   });
 
   const policy = resolvePolicy(data['health'], report);
   if (pending.length > 0) throw fail();
   return { file, defaults: defaults ?? NODE_DEFAULTS, nodes, policy: policy ?? DEFAULT_HEALTH_POLICY };
+}
+
+const PLACEHOLDER = /\$\{([^}]*)\}/g;
+const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Fill `${VAR}` from the environment; every value read is a secret (it never reaches a message). */
+function fillPlaceholders(text: string, at: readonly PropertyKey[], ctx: CredentialContext, report: ReportIssue): { text: string; substitutions: Array<[string, string]> } | undefined {
+  const substitutions: Array<[string, string]> = [];
+  let ok = true;
+  const filled = text.replace(PLACEHOLDER, (whole, name: string) => {
+    if (!VARIABLE_NAME.test(name)) {
+      report(at, 'a ${...} placeholder must name an environment variable (letters, digits, _)');
+      ok = false;
+      return whole;
+    }
+    const value = ctx.env[name];
+    if (value === undefined || value === '') {
+      report(at, `environment variable ${name} (named by a \${${name}} placeholder) is not set`);
+      ok = false;
+      return whole;
+    }
+    ctx.secrets.add(value);
+    substitutions.push([name, value]);
+    return value;
+  });
+  return ok ? { text: filled, substitutions } : undefined;
+}
+
+/**
+ * A node whose URL carried secrets from `${VAR}` placeholders: requests use the filled URL, and
+ * `url` (what is logged and served) puts the placeholders back. If a secret cannot be located
+ * in the URL's serialised form, only the origin is shown.
+ */
+function withSecretUrl(node: NodeConfig, substitutions: ReadonlyArray<[string, string]>): NodeConfig {
+  let shown = node.url;
+  for (const [name, value] of substitutions) {
+    for (const form of new Set([value, encodeURIComponent(value), encodeURI(value)])) shown = shown.split(form).join(`\${${name}}`);
+  }
+  if (substitutions.some(([, value]) => shown.includes(value))) shown = `${new URL(node.url).origin}/...`;
+  return Object.freeze({ ...node, url: shown, requestUrl: new SecretUrl(node.url) });
 }
 
 function resolvePolicy(raw: unknown, report: ReportIssue): HealthPolicy | undefined {

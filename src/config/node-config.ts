@@ -1,13 +1,23 @@
 import type { ChainSpec } from '../chains/chain-spec.js';
 import type { Credentials } from '../rpc/credentials.js';
+import type { SecretUrl } from '../rpc/secret-url.js';
 
 /** One node as the rest of nodesentry sees it: validated, resolved, credential-free URL. */
 export interface NodeConfig {
   readonly id: string;
   /** Resolved chain: built-in spec, or the generic family with the expectations from config. */
   readonly chain: ChainSpec;
-  /** The node's URL with any `user:pass@` removed; safe to log and to serve. */
+  /**
+   * The node's URL with any `user:pass@` removed, and `${VAR}` placeholders kept as written:
+   * safe to log and to serve. Requests go to `requestUrl` when it is set.
+   */
   readonly url: string;
+  /**
+   * The URL requests really go to, when it differs from `url`: a secret taken from the
+   * environment through a `${VAR}` placeholder (provider tokens in the path, as in
+   * `https://go.getblock.io/${GETBLOCK_TOKEN}/`). Never logged, never served.
+   */
+  readonly requestUrl?: SecretUrl;
   readonly credentials?: Credentials;
   readonly tags: readonly string[];
   /** 0 = primary; higher tiers are backups, used only while no lower tier is healthy. */

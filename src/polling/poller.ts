@@ -156,7 +156,7 @@ export class Poller {
       }
     }
     for (const id of added) this.#nodes.set(id, next.get(id)!);
-    this.#limiters.retainHosts(new Set([...this.#nodes.values()].map((n) => hostKey(n.url))));
+    this.#limiters.retainHosts(new Set([...this.#nodes.values()].map((n) => hostKey(n.requestUrl?.reveal() ?? n.url))));
     if (removed.length > 0) {
       this.#o.view.remove(removed);
       try {
@@ -313,7 +313,7 @@ export class Poller {
     const entry: Entry = {
       node,
       prober: new NodeProber(node, { dispatcher: this.#o.dispatcher, maxResponseBytes: this.#o.maxResponseBytes, now: this.#o.now, peerDetailsEveryMs: this.#o.peerDetailsEveryMs }),
-      host: hostKey(node.url),
+      host: hostKey(node.requestUrl?.reveal() ?? node.url),
       timer: undefined,
       inFlight: undefined,
       downStreak: 0,
@@ -473,6 +473,7 @@ export class Poller {
 function sameNode(a: NodeConfig, b: NodeConfig): boolean {
   return (
     a.url === b.url &&
+    a.requestUrl?.reveal() === b.requestUrl?.reveal() &&
     JSON.stringify(a.chain) === JSON.stringify(b.chain) &&
     a.intervalMs === b.intervalMs &&
     a.timeoutMs === b.timeoutMs &&

@@ -18,17 +18,20 @@ describe('the shipped examples', () => {
       BSC_FRA_1_RPC_PASSWORD: 'p',
       PAI_1_RPC_CREDENTIALS: 'u:p',
       DFI_CHANGI_RPC_CREDENTIALS: 'u:p',
+      GETBLOCK_TOKEN: 'token-value',
     };
     const config = parseConfig(text, 'nodes.example.yaml', env, dir.path);
     expect(config.nodes.map((n) => [n.id, n.chain.name])).toEqual([
       ['bsc-fra-1', 'bsc'],
       ['bsc-public', 'bsc'],
+      ['bsc-getblock', 'bsc'],
       ['dfi-1', 'defichain'],
       ['pai-1', 'pai'],
       ['dmc-evm-1', 'evm'],
       ['dfi-changi-1', 'bitcoin'],
     ]);
-    expect(config.nodes[4]!.chain.chainId).toBe(1130);
+    expect(config.nodes[5]!.chain.chainId).toBe(1130);
+    expect(config.nodes[2]!.url).toBe('https://go.getblock.io/${GETBLOCK_TOKEN}/');
     for (const key of Object.keys(nodeSchema.shape)) {
       if (key === 'chainId' || key === 'network') expect(text).toMatch(new RegExp(`^    ${key}: `, 'm'));
       else expect(text).toMatch(new RegExp(`^ {4}(- )?${key}:`, 'm'));

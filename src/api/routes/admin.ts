@@ -107,7 +107,7 @@ export function adminRoutes(ctx: ApiContext): Router {
     const at = ctx.now();
     dispatcher ??= createNodeDispatcher({ connectionsPerOrigin: 1, keepAliveTimeoutMs: 5_000 });
     const client = new RpcClient({
-      url: node.url,
+      url: node.requestUrl?.reveal() ?? node.url,
       dialect: 'bitcoin',
       dispatcher,
       credentials: node.credentials,
