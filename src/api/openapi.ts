@@ -1,5 +1,5 @@
 import { ADMIN_LIMITS } from './routes/admin.js';
-import { HISTORY_LIMITS, NODE_STATES, NODES_PAGE } from './routes/nodes.js';
+import { HISTORY_LIMITS, NODE_STATES, NODES_PAGE, TRANSITION_LIMITS } from './routes/nodes.js';
 
 /**
  * The OpenAPI 3.1 description of every HTTP route of the app (https://spec.openapis.org/oas/v3.1.0).
@@ -272,6 +272,22 @@ const schemas: Record<string, Json> = {
     },
     ['nodeId', 'chain', 'limit', 'points', 'rates'],
   ),
+  Transitions: obj({
+    nodeId: str(),
+    chain: str(),
+    limit: int(),
+    transitions: {
+      type: 'array',
+      description: 'Newest first.',
+      items: obj({
+        from: str('State before (`new` for a node never judged before).'),
+        to: str('State after.'),
+        reasons: { type: 'array', items: str(), description: 'Why, as reason texts (`unauthorized(401)`).' },
+        at: epochMs('When the polling replica saw the change'),
+        replica: str('The replica that saw it.'),
+      }),
+    },
+  }),
   DrainResult: obj({ nodeId: str(), drained: { type: 'boolean' }, changed: { type: 'boolean' }, drain: ref('Drain'), state: nullable('string'), audited: { type: 'boolean' } }),
   UndrainResult: obj({ nodeId: str(), drained: { type: 'boolean' }, changed: { type: 'boolean' }, previous: { oneOf: [ref('Drain'), { type: 'null' }] }, state: nullable('string'), audited: { type: 'boolean' } }),
   NetworkResult: obj({
@@ -566,6 +582,16 @@ const paths: Record<string, Json> = {
       'Points newest first. `rates`: bytes/s received and sent over the window, from the `getnettotals` counters (Bitcoin family), counter resets (restarts) handled like Prometheus `rate()`.',
       [NODE_ID, queryParam('limit', `Points (default ${HISTORY_LIMITS.defaultLimit}).`, { type: 'integer', minimum: 1, maximum: HISTORY_LIMITS.maxLimit })],
       json(ref('History'), 'History.'),
+      { '404': resp('NodeNotFound'), '503': resp('StoreUnavailable') },
+    ),
+  },
+  '/v1/nodes/{id}/transitions': {
+    get: readOp(
+      'getNodeTransitions',
+      "A node's recent state changes",
+      `Newest first, as seen by the polling replicas: kept in the store, at most ${TRANSITION_LIMITS.maxLimit} per node, for 7 days after the latest one. Live changes arrive as \`transition\` events on \`/v1/events\`.`,
+      [NODE_ID, queryParam('limit', `Changes (default ${TRANSITION_LIMITS.defaultLimit}).`, { type: 'integer', minimum: 1, maximum: TRANSITION_LIMITS.maxLimit })],
+      json(ref('Transitions'), 'State changes.'),
       { '404': resp('NodeNotFound'), '503': resp('StoreUnavailable') },
     ),
   },

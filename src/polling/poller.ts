@@ -3,7 +3,7 @@ import type { Dispatcher } from 'undici';
 import { NodeProber } from '../chains/node-prober.js';
 import type { PeerDetail, Sample } from '../chains/sample.js';
 import type { NodeConfig } from '../config/node-config.js';
-import type { HistoryPoint, NodeRecord, Store } from '../store/store.js';
+import type { HistoryPoint, NodeRecord, Store, TransitionEntry } from '../store/store.js';
 import type { FleetView } from '../view/fleet-view.js';
 import type { Judge } from './judge.js';
 import { hostKey, ProbeLimiters } from './limiters.js';
@@ -54,9 +54,19 @@ interface Pending {
   record: NodeRecord;
   peers?: readonly PeerDetail[];
   history: HistoryPoint[];
+  /** State changes not yet written, oldest first. */
+  transitions: TransitionEntry[];
 }
 
 const MIN_RECORD_TTL_MS = 15_000;
+/** Backlog per node kept while the store is away (history points, state changes). */
+const MAX_PENDING_HISTORY = 60;
+const MAX_PENDING_TRANSITIONS = 50;
+
+/** Keep the newest `max` items of `list` (oldest first), in place. */
+function keepNewest<T>(list: T[], max: number): void {
+  if (list.length > max) list.splice(0, list.length - max);
+}
 
 /** Records outlive a few missed rounds, never many: unrefreshed state must expire, not linger. */
 function recordTtlMs(node: NodeConfig, leaseTtlMs: number): number {
@@ -383,14 +393,19 @@ export class Poller {
     };
     const prev = this.#pending.get(e.node.id);
     const history = prev ? prev.history : [];
-    // While Redis is away, keep a bounded backlog of history per node, newest last.
+    const transitions = prev ? prev.transitions : [];
+    // While Redis is away, keep a bounded backlog of history and state changes per node, newest last.
     history.push(point);
-    if (history.length > 60) history.splice(0, history.length - 60);
-    this.#pending.set(e.node.id, { record, history, ...(peerList ? { peers: peerList } : prev?.peers ? { peers: prev.peers } : {}) });
+    keepNewest(history, MAX_PENDING_HISTORY);
+    const t = verdict.transition;
+    if (t) {
+      transitions.push({ from: t.from, to: t.to, reasons: [...t.reasons], at: now, replica: this.#o.replica });
+      keepNewest(transitions, MAX_PENDING_TRANSITIONS);
+    }
+    this.#pending.set(e.node.id, { record, history, transitions, ...(peerList ? { peers: peerList } : prev?.peers ? { peers: prev.peers } : {}) });
     if (this.#pending.size >= this.#o.flushMaxRecords) void this.#enqueueFlush(false);
 
-    if (verdict.transition) {
-      const t = verdict.transition;
+    if (t) {
       const event = { type: 'transition' as const, nodeId: e.node.id, chain: e.node.chain.name, from: t.from, to: t.to, reasons: [...t.reasons], at: now, replica: this.#o.replica };
       // Logged once, here, by the replica that saw it; published for the others.
       // A new node confirming its first samples is routine; anything else is worth a look.
@@ -446,6 +461,7 @@ export class Poller {
           records: batch.map((p) => p.record),
           peers,
           history: batch.flatMap((p) => p.history.map((point) => ({ nodeId: p.record.nodeId, point }))),
+          transitions: batch.flatMap((p) => p.transitions.map((transition) => ({ nodeId: p.record.nodeId, transition }))),
           chains,
           // Peer lists are refreshed every peerDetailsEveryMs: keep them across a few refreshes.
           peersTtlMs: Math.max(ttl, 3 * this.#o.peerDetailsEveryMs),
@@ -460,7 +476,13 @@ export class Poller {
       for (const p of batch) {
         const newer = this.#pending.get(p.record.nodeId);
         if (!newer) this.#pending.set(p.record.nodeId, p);
-        else newer.history.unshift(...p.history.slice(-(60 - newer.history.length)));
+        else {
+          // Older entries go in front of the newer ones, within the same bounds.
+          newer.history.unshift(...p.history);
+          keepNewest(newer.history, MAX_PENDING_HISTORY);
+          newer.transitions.unshift(...p.transitions);
+          keepNewest(newer.transitions, MAX_PENDING_TRANSITIONS);
+        }
       }
       if (!this.#storeFailing) {
         this.#storeFailing = true;

@@ -24,6 +24,8 @@ export interface StoreKeys {
   node(nodeId: string): string;
   peers(nodeId: string): string;
   history(nodeId: string): string;
+  /** List of a node's state changes (TransitionEntry JSON), newest first. */
+  transitions(nodeId: string): string;
   chain(chain: string): string;
   /** Hash nodeId -> Drain JSON. */
   readonly drains: string;
@@ -54,6 +56,7 @@ export function createStoreKeys(prefix: string = DEFAULT_PREFIX): StoreKeys {
     node: (nodeId) => `${tag}:node:${nodeId}`,
     peers: (nodeId) => `${tag}:peers:${nodeId}`,
     history: (nodeId) => `${tag}:history:${nodeId}`,
+    transitions: (nodeId) => `${tag}:transitions:${nodeId}`,
     chain: (chain) => `${tag}:chain:${chain}`,
     drains: `${tag}:drains`,
     epoch: `${tag}:epoch`,
@@ -82,6 +85,7 @@ export function describeStoreKeys(prefix: string = DEFAULT_PREFIX): KeyDescripti
     { pattern: k.nodeIndex, type: 'set', ttl: 'none (members pruned lazily when their record has expired)', purpose: 'ids of nodes that have a record; getAllNodes = SMEMBERS + chunked MGET' },
     { pattern: k.peers('<nodeId>'), type: 'string', ttl: 'sweep TTL (same as the record)', purpose: 'peer list of the latest sample as JSON ({v:1, peers})' },
     { pattern: k.history('<nodeId>'), type: 'list', ttl: 'historyTtlMs (default 1 day), refreshed on every push', purpose: 'compact history points as JSON, newest first, capped at historyLimit (default 360)' },
+    { pattern: k.transitions('<nodeId>'), type: 'list', ttl: 'transitionTtlMs (default 7 days), refreshed on every push', purpose: 'state changes as JSON ({v:1, from, to, reasons, at, replica}), newest first, capped at transitionLimit (default 50)' },
     { pattern: k.chain('<chain>'), type: 'string', ttl: 'sweep TTL', purpose: 'per-chain facts computed by workers (e.g. reference head) as JSON ({v:1, ...})' },
     { pattern: k.drains, type: 'hash', ttl: 'none (an operator\'s decision persists)', purpose: 'nodeId -> Drain JSON ({v:1, nodeId, by, at, reason?})' },
     { pattern: k.audit, type: 'list', ttl: 'none', purpose: 'operator actions as JSON ({v:1, at, entry}), newest first, capped at auditLimit (default 1000)' },

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { PeerDetail } from '../chains/sample.js';
-import type { ChainFacts, Drain, HistoryPoint, NodeRecord, Store, StoreEvent, StoreEventHandler, StoreHealth, SweepWrite } from './store.js';
+import type { ChainFacts, Drain, HistoryPoint, NodeRecord, Store, StoreEvent, StoreEventHandler, StoreHealth, SweepWrite, TransitionEntry } from './store.js';
 import {
   decodeAudit,
   decodeChainFacts,
@@ -9,6 +9,7 @@ import {
   decodeHistoryPoint,
   decodePeers,
   decodeRecord,
+  decodeTransition,
   encodeAudit,
   encodeChainFacts,
   encodeDrain,
@@ -17,10 +18,11 @@ import {
   encodePeers,
   encodeRecord,
   encodeRecordsEvent,
+  encodeTransition,
   type Decoded,
 } from './store-codec.js';
 import { StoreClosedError } from './store-errors.js';
-import { DEFAULT_SWEEP_BATCH_SIZE, planSweep } from './sweep-plan.js';
+import { DEFAULT_SWEEP_BATCH_SIZE, groupTransitions, planSweep } from './sweep-plan.js';
 import { checkReplica, positiveInt } from './validate-args.js';
 import { WarnOnce, type StoreWarningSink } from './warn-once.js';
 
@@ -33,6 +35,10 @@ export interface MemoryStoreOptions {
   readonly auditLimit?: number;
   /** How long a node's history outlives its last push, ms. Default 86_400_000 (1 day). */
   readonly historyTtlMs?: number;
+  /** State changes kept per node. Default 50. */
+  readonly transitionLimit?: number;
+  /** How long a node's transition log outlives its last append, ms. Default 604_800_000 (7 days). */
+  readonly transitionTtlMs?: number;
   /** Nodes per batch in writeSweep (one `records` event per batch, as on Redis). Default 1000. */
   readonly sweepBatchSize?: number;
   /** Event handlers that threw. Default: ignore. */
@@ -58,6 +64,8 @@ export class MemoryStore implements Store {
   private readonly historyLimit: number;
   private readonly auditLimit: number;
   private readonly historyTtlMs: number;
+  private readonly transitionLimit: number;
+  private readonly transitionTtlMs: number;
   private readonly sweepBatchSize: number;
   private readonly warnings: WarnOnce;
 
@@ -65,6 +73,8 @@ export class MemoryStore implements Store {
   private readonly peers = new Map<string, Expiring<string>>();
   private readonly epochId = randomUUID();
   private readonly history = new Map<string, Expiring<string[]>>();
+  /** Newest first. */
+  private readonly transitions = new Map<string, Expiring<string[]>>();
   private readonly chains = new Map<string, Expiring<string>>();
   private readonly drains = new Map<string, string>();
   /** Newest first. */
@@ -83,6 +93,8 @@ export class MemoryStore implements Store {
     this.historyLimit = positiveInt('historyLimit', options.historyLimit ?? 360);
     this.auditLimit = positiveInt('auditLimit', options.auditLimit ?? 1000);
     this.historyTtlMs = positiveInt('historyTtlMs', options.historyTtlMs ?? 86_400_000);
+    this.transitionLimit = positiveInt('transitionLimit', options.transitionLimit ?? 50);
+    this.transitionTtlMs = positiveInt('transitionTtlMs', options.transitionTtlMs ?? 604_800_000);
     this.sweepBatchSize = positiveInt('sweepBatchSize', options.sweepBatchSize ?? DEFAULT_SWEEP_BATCH_SIZE);
     this.warnings = new WarnOnce(options.onWarning);
     this.since = this.now();
@@ -110,6 +122,7 @@ export class MemoryStore implements Store {
             const pushed = node.history.map(encodeHistoryPoint).reverse();
             this.history.set(node.nodeId, { value: [...pushed, ...old].slice(0, this.historyLimit), expiresAt: now + this.historyTtlMs });
           }
+          if (node.transitions) this.pushTransitions(node.nodeId, node.transitions, now);
           if (node.record) {
             const json = encodeRecord(node.record);
             this.records.set(node.nodeId, { value: json, expiresAt: now + px });
@@ -122,6 +135,30 @@ export class MemoryStore implements Store {
           this.emit(encodeEvent({ type: 'chain', facts }));
         }
       }
+    });
+  }
+
+  /** As LPUSH + LTRIM + PEXPIRE: `transitions` oldest first end newest at the head. */
+  private pushTransitions(nodeId: string, transitions: readonly TransitionEntry[], now: number): void {
+    if (transitions.length === 0) return;
+    const old = this.live(this.transitions, nodeId)?.value ?? [];
+    const pushed = transitions.map(encodeTransition).reverse();
+    this.transitions.set(nodeId, { value: [...pushed, ...old].slice(0, this.transitionLimit), expiresAt: now + this.transitionTtlMs });
+  }
+
+  appendTransitions(entries: ReadonlyArray<{ readonly nodeId: string; readonly transition: TransitionEntry }>): Promise<void> {
+    return this.run('appendTransitions', () => {
+      const now = this.now();
+      for (const [nodeId, transitions] of groupTransitions(entries)) this.pushTransitions(nodeId, transitions, now);
+    });
+  }
+
+  getTransitions(nodeId: string, limit: number): Promise<TransitionEntry[]> {
+    return this.run('getTransitions', () => {
+      const n = Math.floor(limit);
+      if (!(n > 0)) return [];
+      const raw = this.live(this.transitions, nodeId)?.value ?? [];
+      return raw.slice(0, n).flatMap((item) => this.decoded(decodeTransition(item)) ?? []);
     });
   }
 
@@ -178,6 +215,7 @@ export class MemoryStore implements Store {
         this.records.delete(id);
         this.peers.delete(id);
         this.history.delete(id);
+        this.transitions.delete(id);
         this.leases.delete(id);
         this.drains.delete(id);
       }
@@ -370,7 +408,7 @@ export class MemoryStore implements Store {
   /** Drop expired entries of nodes nobody reads any more (removed from config, renamed). */
   private purgeExpired(): void {
     const now = this.now();
-    for (const map of [this.records, this.peers, this.history, this.chains, this.leases] as Array<Map<string, Expiring<unknown>>>) {
+    for (const map of [this.records, this.peers, this.history, this.transitions, this.chains, this.leases] as Array<Map<string, Expiring<unknown>>>) {
       for (const [key, e] of map) if (e.expiresAt <= now) map.delete(key);
     }
   }

@@ -9,7 +9,7 @@ import {
   pruneIndexScript,
   releaseLeasesScript,
 } from './redis-scripts.js';
-import type { ChainFacts, Drain, HistoryPoint, NodeRecord, Store, StoreEvent, StoreEventHandler, StoreHealth, SweepWrite } from './store.js';
+import type { ChainFacts, Drain, HistoryPoint, NodeRecord, Store, StoreEvent, StoreEventHandler, StoreHealth, SweepWrite, TransitionEntry } from './store.js';
 import {
   decodeAudit,
   decodeChainFacts,
@@ -18,6 +18,7 @@ import {
   decodeHistoryPoint,
   decodePeers,
   decodeRecord,
+  decodeTransition,
   encodeAudit,
   encodeChainFacts,
   encodeDrain,
@@ -26,12 +27,13 @@ import {
   encodePeers,
   encodeRecord,
   encodeRecordsEvent,
+  encodeTransition,
   FORMAT_VERSION,
   ownRecordsPrefix,
   type Decoded,
 } from './store-codec.js';
 import { StoreClosedError, StoreCommandError, StoreError, StoreUnavailableError } from './store-errors.js';
-import { chunk, DEFAULT_SWEEP_BATCH_SIZE, planSweep, type SweepBatch } from './sweep-plan.js';
+import { chunk, DEFAULT_SWEEP_BATCH_SIZE, groupTransitions, planSweep, type SweepBatch } from './sweep-plan.js';
 import { checkReplica, positiveInt } from './validate-args.js';
 import { WarnOnce, type StoreWarningSink } from './warn-once.js';
 
@@ -60,6 +62,10 @@ export interface RedisStoreOptions {
   readonly auditLimit?: number;
   /** How long a node's history outlives its last push, ms. Default 86_400_000 (1 day). */
   readonly historyTtlMs?: number;
+  /** State changes kept per node. Default 50. */
+  readonly transitionLimit?: number;
+  /** How long a node's transition log outlives its last append, ms. Default 604_800_000 (7 days). */
+  readonly transitionTtlMs?: number;
   /** Nodes per pipeline in writeSweep. Default 1000. */
   readonly sweepBatchSize?: number;
   /** TCP connect timeout, ms. Default 5000. */
@@ -74,6 +80,8 @@ const DEFAULTS = {
   historyLimit: 360,
   auditLimit: 1000,
   historyTtlMs: 86_400_000,
+  transitionLimit: 50,
+  transitionTtlMs: 604_800_000,
   connectTimeoutMs: 5000,
   commandTimeoutMs: 5000,
   reconnectMaxDelayMs: 2000,
@@ -108,6 +116,8 @@ export class RedisStore implements Store {
   private readonly historyLimit: number;
   private readonly auditLimit: number;
   private readonly historyTtlMs: number;
+  private readonly transitionLimit: number;
+  private readonly transitionTtlMs: number;
   private readonly sweepBatchSize: number;
   private readonly secrets: string[];
   private readonly handlers = new Set<StoreEventHandler>();
@@ -129,6 +139,8 @@ export class RedisStore implements Store {
     this.historyLimit = positiveInt('historyLimit', options.historyLimit ?? DEFAULTS.historyLimit);
     this.auditLimit = positiveInt('auditLimit', options.auditLimit ?? DEFAULTS.auditLimit);
     this.historyTtlMs = positiveInt('historyTtlMs', options.historyTtlMs ?? DEFAULTS.historyTtlMs);
+    this.transitionLimit = positiveInt('transitionLimit', options.transitionLimit ?? DEFAULTS.transitionLimit);
+    this.transitionTtlMs = positiveInt('transitionTtlMs', options.transitionTtlMs ?? DEFAULTS.transitionTtlMs);
     this.sweepBatchSize = positiveInt('sweepBatchSize', options.sweepBatchSize ?? DEFAULT_SWEEP_BATCH_SIZE);
     const connectTimeout = positiveInt('connectTimeoutMs', options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs);
     const commandTimeout = positiveInt('commandTimeoutMs', options.commandTimeoutMs ?? DEFAULTS.commandTimeoutMs);
@@ -254,6 +266,7 @@ export class RedisStore implements Store {
         p.ltrim(key, 0, this.historyLimit - 1);
         p.pexpire(key, this.historyTtlMs);
       }
+      if (node.transitions) this.pushTransitions(p, node.nodeId, node.transitions);
       if (node.record) {
         const json = encodeRecord(node.record);
         p.set(k.node(node.nodeId), json, 'PX', px);
@@ -273,6 +286,34 @@ export class RedisStore implements Store {
       p.publish(k.events, chainEventFrom(json));
     }
     return p;
+  }
+
+  /** LPUSH (oldest first, so the newest ends at the head) + LTRIM to the cap + PEXPIRE. */
+  private pushTransitions(p: ChainableCommander, nodeId: string, transitions: readonly TransitionEntry[]): void {
+    if (transitions.length === 0) return;
+    const key = this.keys.transitions(nodeId);
+    p.lpush(key, ...transitions.map(encodeTransition));
+    p.ltrim(key, 0, this.transitionLimit - 1);
+    p.pexpire(key, this.transitionTtlMs);
+  }
+
+  appendTransitions(entries: ReadonlyArray<{ readonly nodeId: string; readonly transition: TransitionEntry }>): Promise<void> {
+    return this.run('appendTransitions', async () => {
+      if (entries.length === 0) return;
+      const p = this.client.pipeline();
+      for (const [nodeId, transitions] of groupTransitions(entries)) this.pushTransitions(p, nodeId, transitions);
+      await this.exec(p);
+    });
+  }
+
+  getTransitions(nodeId: string, limit: number): Promise<TransitionEntry[]> {
+    return this.run('getTransitions', async () => {
+      const n = Math.floor(limit);
+      if (!(n > 0)) return [];
+      const key = this.keys.transitions(nodeId);
+      const raw = await this.client.lrange(key, 0, n - 1);
+      return raw.flatMap((item) => this.decoded(key, decodeTransition(item)) ?? []);
+    });
   }
 
   getNodes(nodeIds: readonly string[]): Promise<Map<string, NodeRecord>> {
@@ -350,7 +391,7 @@ export class RedisStore implements Store {
       const k = this.keys;
       const p = this.client.pipeline();
       for (const part of chunk(ids, KEYS_PER_COMMAND)) {
-        p.del(...part.flatMap((id) => [k.node(id), k.peers(id), k.history(id), k.lease(id)]));
+        p.del(...part.flatMap((id) => [k.node(id), k.peers(id), k.history(id), k.transitions(id), k.lease(id)]));
         p.hdel(k.drains, ...part);
         p.srem(k.nodeIndex, ...part);
       }

@@ -1,5 +1,5 @@
 import type { PeerDetail, Sample } from '../chains/sample.js';
-import type { ChainFacts, Drain, HistoryPoint, NodeRecord, StoreEvent } from './store.js';
+import type { ChainFacts, Drain, HistoryPoint, NodeRecord, StoreEvent, TransitionEntry } from './store.js';
 
 /**
  * The JSON nodesentry stores and publishes, shared by both stores so they agree byte for byte.
@@ -122,6 +122,22 @@ export function decodeHistoryPoint(raw: string): Decoded<HistoryPoint> {
     return fail('history point lacks t, ok or latencyMs');
   }
   return { ok: true, value: point as unknown as HistoryPoint };
+}
+
+// --- transitions ------------------------------------------------------------------------------
+
+export function encodeTransition(t: TransitionEntry): string {
+  return JSON.stringify({ v: FORMAT_VERSION, from: t.from, to: t.to, reasons: t.reasons, at: t.at, replica: t.replica });
+}
+
+export function decodeTransition(raw: string): Decoded<TransitionEntry> {
+  const parsed = parseVersioned(raw);
+  if (!parsed.ok) return parsed;
+  const { from, to, reasons, at, replica } = parsed.value;
+  if (!isString(from) || !isString(to) || !isStringArray(reasons) || !isNumber(at) || !isString(replica)) {
+    return fail('transition lacks from, to, reasons, at or replica');
+  }
+  return { ok: true, value: { from, to, reasons, at, replica } };
 }
 
 // --- chain facts ------------------------------------------------------------------------------

@@ -34,6 +34,17 @@ export interface HistoryPoint {
   readonly bytesSent?: number;
 }
 
+/** One change of a node's health state, as kept in its bounded transition log. */
+export interface TransitionEntry {
+  readonly from: string;
+  readonly to: string;
+  readonly reasons: readonly string[];
+  /** Epoch ms when the replica saw the change. */
+  readonly at: number;
+  /** Replica that saw it. */
+  readonly replica: string;
+}
+
 /** Per-chain facts computed by workers (e.g. the corroborated reference head). JSON. */
 export interface ChainFacts {
   readonly chain: string;
@@ -62,6 +73,8 @@ export interface SweepWrite {
   readonly peersTtlMs?: number;
   readonly history?: ReadonlyArray<{ readonly nodeId: string; readonly point: HistoryPoint }>;
   readonly chains?: readonly ChainFacts[];
+  /** State changes to append to each node's transition log (as `appendTransitions`, in the same round trips). */
+  readonly transitions?: ReadonlyArray<{ readonly nodeId: string; readonly transition: TransitionEntry }>;
 }
 
 export type StoreEvent =
@@ -94,6 +107,14 @@ export interface Store {
   /** Newest first, at most `limit` points. */
   getHistory(nodeId: string, limit: number): Promise<HistoryPoint[]>;
   getChainFacts(chain: string): Promise<ChainFacts | undefined>;
+  /**
+   * Append state changes to their nodes' transition logs (pipelined, one round trip). Each log
+   * is capped (default 50 per node) and expires some time after its last append (default 7
+   * days). Within one call, a node's entries are ordered by `at`.
+   */
+  appendTransitions(entries: ReadonlyArray<{ readonly nodeId: string; readonly transition: TransitionEntry }>): Promise<void>;
+  /** A node's state changes, newest first, at most `limit`. */
+  getTransitions(nodeId: string, limit: number): Promise<TransitionEntry[]>;
   /** Delete everything kept for these nodes (removed from config). */
   removeNodes(nodeIds: readonly string[]): Promise<void>;
 

@@ -1,5 +1,5 @@
 import type { PeerDetail } from '../chains/sample.js';
-import type { ChainFacts, HistoryPoint, NodeRecord, SweepWrite } from './store.js';
+import type { ChainFacts, HistoryPoint, NodeRecord, SweepWrite, TransitionEntry } from './store.js';
 
 /** Nodes (plus chains) per pipeline: 1000 keeps one pipeline's reply and event near 1 MB. */
 export const DEFAULT_SWEEP_BATCH_SIZE = 1000;
@@ -11,6 +11,8 @@ export interface NodeWrite {
   readonly peers?: readonly PeerDetail[];
   /** Oldest first, so pushing them in order leaves the newest at the head of the list. */
   readonly history: readonly HistoryPoint[];
+  /** State changes, oldest first (absent when the sweep has none for this node). */
+  readonly transitions?: readonly TransitionEntry[];
 }
 
 /** One pipeline (Redis) or one step (memory): at most `batchSize` nodes and chains, one `records` event. */
@@ -29,7 +31,7 @@ export interface SweepBatch {
  */
 export function planSweep(write: SweepWrite, batchSize: number = DEFAULT_SWEEP_BATCH_SIZE): SweepBatch[] {
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
-  const byNode = new Map<string, { record?: NodeRecord; peers?: readonly PeerDetail[]; history: HistoryPoint[] }>();
+  const byNode = new Map<string, { record?: NodeRecord; peers?: readonly PeerDetail[]; history: HistoryPoint[]; transitions?: readonly TransitionEntry[] }>();
   const entry = (nodeId: string) => {
     let e = byNode.get(nodeId);
     if (!e) {
@@ -45,12 +47,13 @@ export function planSweep(write: SweepWrite, batchSize: number = DEFAULT_SWEEP_B
   }
   for (const [nodeId, peers] of write.peers ?? []) entry(nodeId).peers = peers;
   for (const { nodeId, point } of write.history ?? []) entry(nodeId).history.push(point);
+  for (const [nodeId, transitions] of groupTransitions(write.transitions ?? [])) entry(nodeId).transitions = transitions;
 
   const units: Array<{ node: NodeWrite } | { chain: ChainFacts }> = [];
   for (const [nodeId, e] of byNode) {
     // Stable sort: points with equal t keep the caller's order.
     const history = e.history.length > 1 ? [...e.history].sort((a, b) => a.t - b.t) : e.history;
-    units.push({ node: { nodeId, history, ...(e.record ? { record: e.record } : {}), ...(e.peers ? { peers: e.peers } : {}) } });
+    units.push({ node: { nodeId, history, ...(e.record ? { record: e.record } : {}), ...(e.peers ? { peers: e.peers } : {}), ...(e.transitions ? { transitions: e.transitions } : {}) } });
   }
   for (const chain of write.chains ?? []) units.push({ chain });
 
@@ -58,6 +61,18 @@ export function planSweep(write: SweepWrite, batchSize: number = DEFAULT_SWEEP_B
     nodes: part.flatMap((u) => ('node' in u ? [u.node] : [])),
     chains: part.flatMap((u) => ('chain' in u ? [u.chain] : [])),
   }));
+}
+
+/** Transitions by node id, each node's oldest first (stable: equal `at` keep the caller's order). */
+export function groupTransitions(entries: ReadonlyArray<{ readonly nodeId: string; readonly transition: TransitionEntry }>): Map<string, TransitionEntry[]> {
+  const byNode = new Map<string, TransitionEntry[]>();
+  for (const { nodeId, transition } of entries) {
+    const list = byNode.get(nodeId);
+    if (list) list.push(transition);
+    else byNode.set(nodeId, [transition]);
+  }
+  for (const list of byNode.values()) if (list.length > 1) list.sort((a, b) => a.at - b.at);
+  return byNode;
 }
 
 export function chunk<T>(items: readonly T[], size: number): T[][] {

@@ -16,6 +16,7 @@ export const DASHBOARD_JS = String.raw`'use strict';
   const HISTORY_EVERY_MS = 30000;
   const HISTORY_POINTS = 60;
   const DETAIL_POINTS = 120;
+  const DETAIL_TRANSITIONS = 50;
   const STREAM_IDLE_MS = 25000;
   const STATES = ['healthy', 'degraded', 'unhealthy', 'unknown', 'maintenance'];
   const LABEL = { healthy: 'healthy', degraded: 'degraded', unhealthy: 'unhealthy', unknown: 'unknown', maintenance: 'drained' };
@@ -250,7 +251,7 @@ export const DASHBOARD_JS = String.raw`'use strict';
     if (event === 'hello') { if (!d.resumed) soon(); return; }
     if (event === 'transition') {
       const reasons = Array.isArray(d.reasons) ? d.reasons.map(String) : [];
-      addChange({ at: d.at, nodeId: d.nodeId, chain: d.chain, kind: 'transition', state: d.to, text: d.nodeId + ': ' + (LABEL[d.from] || d.from) + ' → ' + (LABEL[d.to] || d.to) + (reasons.length ? ' (' + reasons.join(', ') + ')' : '') });
+      addChange({ at: d.at, nodeId: d.nodeId, chain: d.chain, kind: 'transition', state: d.to, from: d.from, to: d.to, text: transitionText(d.nodeId, d.from, d.to, reasons) });
       announce(d.nodeId + ' is now ' + (LABEL[d.to] || d.to) + (reasons.length ? ': ' + reasons.join(', ') : ''));
       const h = st.history.get(d.nodeId);
       if (h) h.at = 0;
@@ -261,6 +262,9 @@ export const DASHBOARD_JS = String.raw`'use strict';
       addChange({ at: d.at, nodeId: null, chain: d.chain, kind: 'selection', state: null, text: d.chain + ': best node ' + (d.from || 'none') + ' → ' + (d.to || 'none') + (d.mode && d.mode !== 'normal' ? ' (' + d.mode + ')' : '') + (d.reason ? ', ' + d.reason : '') });
     } else return;
     soon();
+  }
+  function transitionText(nodeId, from, to, reasons) {
+    return nodeId + ': ' + (LABEL[from] || from) + ' → ' + (LABEL[to] || to) + (reasons.length ? ' (' + reasons.join(', ') + ')' : '');
   }
   function addChange(c) {
     st.changes.unshift(c);
@@ -498,10 +502,10 @@ export const DASHBOARD_JS = String.raw`'use strict';
   async function loadDetail(first) {
     const id = st.detailId;
     if (!id) return;
-    const [node, peers, hist] = await Promise.allSettled([api(nodePath(id)), api(nodePath(id, '/peers')), api(nodePath(id, '/history?limit=' + DETAIL_POINTS))]);
+    const [node, peers, hist, trans] = await Promise.allSettled([api(nodePath(id)), api(nodePath(id, '/peers')), api(nodePath(id, '/history?limit=' + DETAIL_POINTS)), api(nodePath(id, '/transitions?limit=' + DETAIL_TRANSITIONS))]);
     if (st.detailId !== id) return;
     const v = (r) => (r.status === 'fulfilled' ? r.value : { error: r.reason });
-    st.detail = { node: v(node), peers: v(peers), hist: v(hist) };
+    st.detail = { node: v(node), peers: v(peers), hist: v(hist), transitions: v(trans) };
     renderDetail();
     if (first) $('detail').dataset.loaded = id;
   }
@@ -551,6 +555,7 @@ export const DASHBOARD_JS = String.raw`'use strict';
     renderScore(n);
     renderTrends(d.hist);
     renderPeers(d.peers);
+    renderDetailChanges();
   }
   function renderScore(n) {
     if (!n.score) { fill($('detail-score'), el('p', { class: 'muted' }, 'Not scored yet.')); return; }
@@ -605,12 +610,33 @@ export const DASHBOARD_JS = String.raw`'use strict';
         el('td', { class: 'num' }, typeof x.connTime === 'number' ? ago(Date.now() - x.connTime * 1000) : '—')))));
     fill(box, head, versions, el('div', { class: 'peers-scroll table-wrap' }, table));
   }
+  // The node's stored state changes merged with those seen live (SSE), newest first, each once.
+  function detailChanges(id) {
+    const live = st.changes.filter((c) => c.nodeId === id);
+    const t = st.detail && st.detail.transitions;
+    const stored = t && !t.error && Array.isArray(t.transitions) ? t.transitions : [];
+    const key = (at, from, to) => at + '|' + from + '|' + to;
+    const seen = new Set();
+    const out = [];
+    for (const x of stored) {
+      const reasons = Array.isArray(x.reasons) ? x.reasons.map(String) : [];
+      seen.add(key(x.at, x.from, x.to));
+      out.push({ at: x.at, nodeId: id, kind: 'transition', state: x.to, text: transitionText(id, x.from, x.to, reasons) });
+    }
+    for (const c of live) if (c.kind !== 'transition' || !seen.has(key(c.at, c.from, c.to))) out.push(c);
+    out.sort((a, b) => b.at - a.at);
+    return out;
+  }
   function renderDetailChanges() {
     const id = st.detailId;
-    const mine = st.changes.filter((c) => c.nodeId === id);
+    const mine = detailChanges(id);
     const n = current();
+    const t = st.detail && st.detail.transitions;
+    const source = !t ? 'Loading the state changes nodesentry keeps; until then, those'
+      : t.error ? 'Stored state changes unavailable (' + t.error.message + '); showing those'
+      : 'State changes nodesentry keeps for this node (up to ' + DETAIL_TRANSITIONS + '), plus drains and changes';
     fill($('detail-changes'),
-      el('p', { class: 'note' }, 'Seen on the event stream since this page opened at ' + clock(st.openedAt) + '; nodesentry keeps no longer history of state changes.' +
+      el('p', { class: 'note' }, source + ' seen on the event stream since this page opened at ' + clock(st.openedAt) + '.' +
         (n ? ' In its current state (' + (LABEL[n.state] || n.state) + ') since ' + stamp(n.since) + '.' : '')),
       mine.length ? el('ol', { class: 'changes', reversed: true }, ...mine.map((c) => el('li', {}, el('time', { datetime: new Date(c.at).toISOString() }, clock(c.at)), el('span', { class: 'what' }, c.text))))
         : el('p', { class: 'muted' }, 'No change seen yet.'));

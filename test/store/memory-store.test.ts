@@ -39,6 +39,21 @@ describe('MemoryStore with an injected clock', () => {
     await store.close();
   });
 
+  it('forgets state changes transitionTtlMs after the last append, and honours transitionLimit', async () => {
+    const store = new MemoryStore({ now: clock, transitionLimit: 2, transitionTtlMs: 5000 });
+    const t = (at: number) => ({ nodeId: 'a', transition: { from: 'healthy', to: 'degraded', reasons: [], at, replica: 'r' } });
+    await store.appendTransitions([t(1), t(2), t(3)]);
+    expect((await store.getTransitions('a', 10)).map((x) => x.at)).toEqual([3, 2]);
+    now += 4000;
+    await store.writeSweep({ records: [], transitions: [t(4)] }, 1000);
+    now += 4999;
+    expect((await store.getTransitions('a', 10)).map((x) => x.at)).toEqual([4, 3]);
+    now += 1;
+    expect(await store.getTransitions('a', 10)).toEqual([]);
+    expect(() => new MemoryStore({ transitionLimit: 0 })).toThrow(RangeError);
+    await store.close();
+  });
+
   it('returns copies: changing what was written or read does not change what is stored', async () => {
     const store = new MemoryStore();
     const health = { state: 'healthy' };

@@ -70,6 +70,8 @@ describe('RedisStore (Redis only)', () => {
     await admin.sadd(k.nodeIndex, 'garbage', 'future', 'array', 'impostor');
     await admin.set(k.peers('good'), '{"v":1,"peers":"nope"}');
     await admin.lpush(k.history('good'), 'garbage');
+    await store.appendTransitions([{ nodeId: 'good', transition: { from: 'new', to: 'healthy', reasons: [], at: 1, replica: 'r' } }]);
+    await admin.lpush(k.transitions('good'), 'garbage', JSON.stringify({ v: 1, from: 'healthy', to: 'degraded', reasons: 'not a list', at: 2, replica: 'r' }));
     await admin.hset(k.drains, 'x', '{"v":9}');
     await admin.set(k.chain('bsc'), 'null');
     await admin.lpush(k.audit, '{"v":1,"at":1,"entry":{"ok":true}}', 'garbage');
@@ -78,12 +80,13 @@ describe('RedisStore (Redis only)', () => {
     expect([...(await store.getNodes(['good', 'garbage', 'future', 'impostor'])).keys()]).toEqual(['good']);
     expect(await store.getPeers('good')).toBeUndefined();
     expect((await store.getHistory('good', 10)).map((p) => p.t)).toEqual([1]);
+    expect(await store.getTransitions('good', 10)).toEqual([{ from: 'new', to: 'healthy', reasons: [], at: 1, replica: 'r' }]);
     expect(await store.getDrains()).toEqual(new Map());
     expect(await store.getChainFacts('bsc')).toBeUndefined();
     expect(await store.getAudit(10)).toEqual([{ ok: true }]);
 
     const warnedKeys = warnings.map((w) => (w.data as { key?: string } | undefined)?.key);
-    for (const key of [k.node('garbage'), k.node('future'), k.node('array'), k.node('impostor'), k.peers('good'), k.history('good'), k.chain('bsc'), k.audit]) {
+    for (const key of [k.node('garbage'), k.node('future'), k.node('array'), k.node('impostor'), k.peers('good'), k.history('good'), k.transitions('good'), k.chain('bsc'), k.audit]) {
       expect(warnedKeys).toContain(key);
     }
     expect(warnings.find((w) => (w.data as { key?: string }).key === k.node('future'))?.data).toMatchObject({ reason: 'unknown format version 2' });
@@ -92,6 +95,7 @@ describe('RedisStore (Redis only)', () => {
     const count = warnings.length;
     await store.getAllNodes();
     await store.getPeers('good');
+    await store.getTransitions('good', 10);
     expect(warnings).toHaveLength(count);
   });
 
@@ -185,9 +189,21 @@ describe('RedisStore (Redis only)', () => {
     await eventually(() => events.includes('lost'), 3000, 'drain event');
   });
 
+  it('caps each transition log at transitionLimit and expires it transitionTtlMs after the last append', async () => {
+    const { store } = await open({ transitionLimit: 2, transitionTtlMs: 600_000 });
+    const t = (at: number) => ({ nodeId: 'a', transition: { from: 'healthy', to: 'degraded', reasons: [], at, replica: 'r' } });
+    await store.appendTransitions([t(1), t(2), t(3)]);
+    const key = store.keys.transitions('a');
+    expect(await admin.llen(key)).toBe(2);
+    const ttl = await admin.pttl(key);
+    expect(ttl).toBeGreaterThan(590_000);
+    expect(ttl).toBeLessThanOrEqual(600_000);
+    expect((await store.getTransitions('a', 10)).map((x) => x.at)).toEqual([3, 2]);
+  });
+
   it('puts every key it writes under the one hash tag, each matching the documented layout', async () => {
     const { store, prefix } = await open();
-    await store.writeSweep({ records: [record('a')], peers: new Map([['a', [peer(1)]]]), history: [{ nodeId: 'a', point: { t: 1, ok: true, latencyMs: 1 } }], chains: [{ chain: 'bsc', facts: {}, replica: 'r', writtenAt: 1 }] }, 60_000);
+    await store.writeSweep({ records: [record('a')], peers: new Map([['a', [peer(1)]]]), history: [{ nodeId: 'a', point: { t: 1, ok: true, latencyMs: 1 } }], chains: [{ chain: 'bsc', facts: {}, replica: 'r', writtenAt: 1 }], transitions: [{ nodeId: 'a', transition: { from: 'new', to: 'healthy', reasons: [], at: 1, replica: 'r' } }] }, 60_000);
     await store.setDrain('a', { nodeId: 'a', by: 'ops', at: 1 });
     await store.appendAudit({ did: 'drain' });
     await store.claimLeases('r', ['a'], 60_000, 1);

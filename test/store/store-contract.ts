@@ -1,7 +1,7 @@
 // The one behaviour both stores promise (src/store/store.ts). memory-store.test.ts and
 // redis-store.test.ts run it; anything one store does that the other does not is a bug here.
 import type { PeerDetail, Sample } from '../../src/chains/sample.js';
-import type { ChainFacts, Drain, HistoryPoint, NodeRecord, Store, StoreEvent } from '../../src/store/store.js';
+import type { ChainFacts, Drain, HistoryPoint, NodeRecord, Store, StoreEvent, TransitionEntry } from '../../src/store/store.js';
 
 export interface StoreUnderTest {
   readonly store: Store;
@@ -48,6 +48,8 @@ export async function eventually(check: () => boolean | Promise<boolean>, timeou
 }
 
 const point = (t: number, over: Partial<HistoryPoint> = {}): HistoryPoint => ({ t, ok: true, latencyMs: 10 + (t % 7), height: t, peers: 8, ...over });
+
+const transition = (at: number, over: Partial<TransitionEntry> = {}): TransitionEntry => ({ from: 'healthy', to: 'unhealthy', reasons: [`unauthorized(${at})`], at, replica: 'replica-a', ...over });
 
 const TTL = 60_000;
 
@@ -154,6 +156,50 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
       });
     });
 
+    describe('transitions', () => {
+      it('keeps at most 50 state changes per node, newest first, apart from other nodes', async () => {
+        await store.appendTransitions(Array.from({ length: 30 }, (_, i) => ({ nodeId: 'a', transition: transition(1000 + i) })));
+        await store.appendTransitions([
+          ...Array.from({ length: 30 }, (_, i) => ({ nodeId: 'a', transition: transition(1030 + i) })),
+          { nodeId: 'b', transition: transition(5, { from: 'unknown', to: 'healthy', reasons: [], replica: 'replica-b' }) },
+        ]);
+
+        const all = await store.getTransitions('a', 1000);
+        expect(all).toHaveLength(50);
+        expect(all[0]).toEqual(transition(1059));
+        expect(all[49]).toEqual(transition(1010));
+        expect(all.map((t) => t.at)).toEqual([...all.map((t) => t.at)].sort((x, y) => y - x));
+        expect((await store.getTransitions('a', 2)).map((t) => t.at)).toEqual([1059, 1058]);
+        expect(await store.getTransitions('b', 10)).toEqual([{ from: 'unknown', to: 'healthy', reasons: [], at: 5, replica: 'replica-b' }]);
+        expect(await store.getTransitions('a', 0)).toEqual([]);
+        expect(await store.getTransitions('unknown', 10)).toEqual([]);
+        await store.appendTransitions([]);
+        expect(await store.getTransitions('a', 1000)).toHaveLength(50);
+      });
+
+      it('writes the state changes of a sweep with its records, ordered by time whatever order they came in', async () => {
+        await store.writeSweep(
+          {
+            records: [record('a')],
+            transitions: [
+              { nodeId: 'a', transition: transition(3, { from: 'degraded', to: 'unhealthy' }) },
+              { nodeId: 'a', transition: transition(1, { from: 'new', to: 'healthy', reasons: [] }) },
+              { nodeId: 'a', transition: transition(2, { from: 'healthy', to: 'degraded', reasons: ['lagging(12 blocks, 9s)', 'peers_low(4<13)'] }) },
+            ],
+          },
+          TTL,
+        );
+        expect((await store.getNodes(['a'])).get('a')).toEqual(record('a'));
+        const got = await store.getTransitions('a', 10);
+        expect(got.map((t) => `${t.from}->${t.to}`)).toEqual(['degraded->unhealthy', 'healthy->degraded', 'new->healthy']);
+        expect(got[1]).toEqual({ from: 'healthy', to: 'degraded', reasons: ['lagging(12 blocks, 9s)', 'peers_low(4<13)'], at: 2, replica: 'replica-a' });
+        // A later sweep appends in front; one without transitions leaves the log alone.
+        await store.writeSweep({ records: [record('a')] }, TTL);
+        await store.writeSweep({ records: [], transitions: [{ nodeId: 'a', transition: transition(4, { from: 'unhealthy', to: 'healthy', reasons: [] }) }] }, TTL);
+        expect((await store.getTransitions('a', 10)).map((t) => t.at)).toEqual([4, 3, 2, 1]);
+      });
+    });
+
     describe('chain facts', () => {
       it('stores facts per chain and returns undefined for a chain without facts', async () => {
         const bsc: ChainFacts = { chain: 'bsc', facts: { referenceHead: 41_000_000, corroboratedBy: 3 }, replica: 'replica-a', writtenAt: 10 };
@@ -172,6 +218,7 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
             records: [record('gone'), record('kept')],
             peers: new Map([['gone', [peer(1)]], ['kept', [peer(2)]]]),
             history: [{ nodeId: 'gone', point: point(1) }, { nodeId: 'kept', point: point(2) }],
+            transitions: [{ nodeId: 'gone', transition: transition(1) }, { nodeId: 'kept', transition: transition(2) }],
           },
           TTL,
         );
@@ -187,11 +234,13 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
         expect(await store.getNodes(['gone'])).toEqual(new Map());
         expect(await store.getPeers('gone')).toBeUndefined();
         expect(await store.getHistory('gone', 10)).toEqual([]);
+        expect(await store.getTransitions('gone', 10)).toEqual([]);
         expect([...(await store.getDrains()).keys()]).toEqual(['kept']);
         // The lease went too: another replica takes the node at once; 'kept' is still held.
         expect(await store.claimLeases('replica-b', ['gone', 'kept'], TTL, 10)).toEqual(['gone']);
         expect(await store.getPeers('kept')).toEqual([peer(2)]);
         expect(await store.getHistory('kept', 10)).toHaveLength(1);
+        expect(await store.getTransitions('kept', 10)).toEqual([transition(2)]);
       });
     });
 

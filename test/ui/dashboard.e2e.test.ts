@@ -158,6 +158,12 @@ describe('dashboard end to end (headless Chromium, demo fleet)', () => {
     expect(await page.$$eval('#detail-peers tbody tr', (r) => r.length)).toBe(peers.peers.length);
     expect(await page.textContent('#detail-traffic')).toMatch(/Receiving[\d.]+ [kMG]?B\/s/);
     expect(await page.textContent('#detail-changes')).toContain('since this page opened');
+    // Changes from before the page opened come from the store (/transitions), newest first.
+    const stored = await api<{ transitions: Array<{ from: string; to: string }> }>('/v1/nodes/defi-fra-1/transitions');
+    expect(stored.transitions.length).toBeGreaterThan(0);
+    const listed = await page.$$eval('#detail-changes li .what', (xs) => xs.map((x) => x.textContent ?? ''));
+    expect(listed.length).toBeGreaterThanOrEqual(stored.transitions.length);
+    expect(listed[0]).toContain(`defi-fra-1: ${stored.transitions[0]!.from} → ${stored.transitions[0]!.to}`);
     expect(await page.getAttribute('#drain-btn', 'aria-disabled')).toBe('true');
 
     // No token: refused by the page, nothing sent. (From the keyboard: Playwright will not click

@@ -13,12 +13,14 @@ import { summarizePeers, trafficRates } from '../traffic.js';
 export const NODE_STATES: readonly HealthState[] = ['healthy', 'degraded', 'unhealthy', 'unknown', 'maintenance'];
 export const NODES_PAGE = Object.freeze({ defaultLimit: 100, maxLimit: 500 });
 export const HISTORY_LIMITS = Object.freeze({ defaultLimit: 60, maxLimit: 360 });
+/** maxLimit is the store's default cap per node (transitionLimit). */
+export const TRANSITION_LIMITS = Object.freeze({ defaultLimit: 20, maxLimit: 50 });
 const NAME_PATTERN = /^[A-Za-z0-9._-]+$/;
 
 /**
  * Read-only views of nodes for operators and dashboards: the fleet (filtered, paged), one
- * node in full, its peers and its recent history. Everything but peers and history comes from
- * memory; those two read the store (one round trip).
+ * node in full, its peers, its recent history and its recent state changes. Everything but
+ * peers, history and state changes comes from memory; those read the store (one round trip).
  */
 export function nodesRoutes(ctx: ApiContext): Router {
   const router = Router();
@@ -167,6 +169,22 @@ export function nodesRoutes(ctx: ApiContext): Router {
                 ? 'not offered: EVM nodes do not report network totals'
                 : 'needs at least two points with network totals (getnettotals)',
           }),
+    });
+  });
+
+  router.get('/v1/nodes/:id/transitions', apiKey, async (req, res) => {
+    const q = new QueryReader(req.query, ['limit']);
+    const limit = q.int('limit', 1, TRANSITION_LIMITS.maxLimit, TRANSITION_LIMITS.defaultLimit);
+    q.done();
+    const v = nodeOr404(ctx, req, ctx.now());
+    const stored = await storeCall('read the state changes', () => ctx.service.store.getTransitions(v.node.id, limit));
+    // Newest first (stable: the store's order breaks ties).
+    const transitions = [...stored].sort((a, b) => b.at - a.at);
+    noStore(res).json({
+      nodeId: v.node.id,
+      chain: v.node.chain.name,
+      limit,
+      transitions: transitions.map((t) => ({ from: t.from, to: t.to, reasons: [...t.reasons], at: t.at, replica: t.replica })),
     });
   });
 
