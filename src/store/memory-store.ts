@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { PeerDetail } from '../chains/sample.js';
-import type { ChainFacts, Drain, HistoryPoint, NodeRecord, Store, StoreEvent, StoreEventHandler, StoreHealth, SweepWrite, TransitionEntry } from './store.js';
+import type { ChainFacts, Drain, HistoryPoint, NodeRecord, Store, StoreEvent, StoreEventHandler, StoreHealth, SweepWrite, TransitionEntry, StoreRetentionOptions } from './store.js';
 import {
   decodeAudit,
   decodeChainFacts,
@@ -26,21 +26,9 @@ import { DEFAULT_SWEEP_BATCH_SIZE, groupTransitions, planSweep } from './sweep-p
 import { checkReplica, positiveInt } from './validate-args.js';
 import { WarnOnce, type StoreWarningSink } from './warn-once.js';
 
-export interface MemoryStoreOptions {
+export interface MemoryStoreOptions extends StoreRetentionOptions {
   /** Clock for every TTL, epoch ms. Default `Date.now` (tests inject their own). */
   readonly now?: () => number;
-  /** History points kept per node. Default 360. */
-  readonly historyLimit?: number;
-  /** Audit entries kept. Default 1000. */
-  readonly auditLimit?: number;
-  /** How long a node's history outlives its last push, ms. Default 86_400_000 (1 day). */
-  readonly historyTtlMs?: number;
-  /** State changes kept per node. Default 50. */
-  readonly transitionLimit?: number;
-  /** How long a node's transition log outlives its last append, ms. Default 604_800_000 (7 days). */
-  readonly transitionTtlMs?: number;
-  /** Nodes per batch in writeSweep (one `records` event per batch, as on Redis). Default 1000. */
-  readonly sweepBatchSize?: number;
   /** Event handlers that threw. Default: ignore. */
   readonly onWarning?: StoreWarningSink;
 }

@@ -9,7 +9,7 @@ import {
   pruneIndexScript,
   releaseLeasesScript,
 } from './redis-scripts.js';
-import type { ChainFacts, Drain, HistoryPoint, NodeRecord, Store, StoreEvent, StoreEventHandler, StoreHealth, SweepWrite, TransitionEntry } from './store.js';
+import type { ChainFacts, Drain, HistoryPoint, NodeRecord, Store, StoreEvent, StoreEventHandler, StoreHealth, SweepWrite, TransitionEntry, StoreRetentionOptions } from './store.js';
 import {
   decodeAudit,
   decodeChainFacts,
@@ -37,7 +37,7 @@ import { chunk, DEFAULT_SWEEP_BATCH_SIZE, groupTransitions, planSweep, type Swee
 import { checkReplica, positiveInt } from './validate-args.js';
 import { WarnOnce, type StoreWarningSink } from './warn-once.js';
 
-export interface RedisStoreOptions {
+export interface RedisStoreOptions extends StoreRetentionOptions {
   /** `redis://[user:pass@]host:port[/db]` or `rediss://...`. Exactly one of url, cluster, sentinel. */
   readonly url?: string;
   readonly cluster?: { readonly nodes: ReadonlyArray<{ readonly host: string; readonly port: number }> };
@@ -56,18 +56,6 @@ export interface RedisStoreOptions {
   readonly skipOwnRecords?: boolean;
   /** Skipped values, invalid events, connection errors. Default: ignore. */
   readonly onWarning?: StoreWarningSink;
-  /** History points kept per node. Default 360. */
-  readonly historyLimit?: number;
-  /** Audit entries kept. Default 1000. */
-  readonly auditLimit?: number;
-  /** How long a node's history outlives its last push, ms. Default 86_400_000 (1 day). */
-  readonly historyTtlMs?: number;
-  /** State changes kept per node. Default 50. */
-  readonly transitionLimit?: number;
-  /** How long a node's transition log outlives its last append, ms. Default 604_800_000 (7 days). */
-  readonly transitionTtlMs?: number;
-  /** Nodes per pipeline in writeSweep. Default 1000. */
-  readonly sweepBatchSize?: number;
   /** TCP connect timeout, ms. Default 5000. */
   readonly connectTimeoutMs?: number;
   /** A command without an answer fails after this long, ms (a hung server must not hang us). Default 5000. */

@@ -157,3 +157,19 @@ export interface Store {
   /** Waits for in-flight writes, then closes connections. Safe to call twice. */
   close(): Promise<void>;
 }
+
+/** How much each store keeps, and for how long: the same knobs on Redis and in process. */
+export interface StoreRetentionOptions {
+  /** History points kept per node. Default 360. */
+  readonly historyLimit?: number;
+  /** Audit entries kept. Default 1000. */
+  readonly auditLimit?: number;
+  /** How long a node's history outlives its last push, ms. Default 86_400_000 (1 day). */
+  readonly historyTtlMs?: number;
+  /** State changes kept per node. Default 50. */
+  readonly transitionLimit?: number;
+  /** How long a node's transition log outlives its last append, ms. Default 604_800_000 (7 days). */
+  readonly transitionTtlMs?: number;
+  /** Nodes per pipeline / batch in writeSweep (one `records` event per batch). Default 1000. */
+  readonly sweepBatchSize?: number;
+}

@@ -57,6 +57,14 @@ async function holders(prefix: string): Promise<Map<string, string | null>> {
 const ofPid = (pid: number | undefined) => (holder: string | null) => holder !== null && holder.includes(`-${pid}-`);
 
 
+/** Every node has a holder, and both replicas hold some. */
+async function bothHoldShares(prefix: string, a: ChildProcess, b: ChildProcess): Promise<void> {
+  await until(async () => {
+    const h = [...(await holders(prefix)).values()];
+    return h.every((x) => x !== null) && h.some(ofPid(a.pid)) && h.some(ofPid(b.pid));
+  }, 15_000, 'both replicas holding leases');
+}
+
 async function cleanup(prefix: string): Promise<void> {
   const keys = await redis.keys(`{${prefix}}:*`);
   if (keys.length > 0) await redis.del(...keys);
@@ -68,11 +76,7 @@ describe('replica processes', () => {
     const a = startReplica(prefix);
     const b = startReplica(prefix);
     try {
-      // Both hold a share of the fleet.
-      await until(async () => {
-        const h = [...(await holders(prefix)).values()];
-        return h.every((x) => x !== null) && h.some(ofPid(a.pid)) && h.some(ofPid(b.pid));
-      }, 15_000);
+      await bothHoldShares(prefix, a, b);
       const orphans = [...(await holders(prefix))].filter(([, h]) => ofPid(a.pid)(h)).map(([id]) => id);
       expect(orphans.length).toBeGreaterThan(0);
 
@@ -99,10 +103,7 @@ describe('replica processes', () => {
     const a = startReplica(prefix);
     const b = startReplica(prefix);
     try {
-      await until(async () => {
-        const h = [...(await holders(prefix)).values()];
-        return h.every((x) => x !== null) && h.some(ofPid(a.pid)) && h.some(ofPid(b.pid));
-      }, 15_000);
+      await bothHoldShares(prefix, a, b);
       const exited = new Promise<number | null>((res) => a.once('exit', (code) => res(code)));
       a.kill('SIGTERM');
       const took = await until(async () => {
