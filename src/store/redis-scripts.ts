@@ -110,3 +110,54 @@ end
 return removed
 `,
 );
+
+// The version of a stored drain fact (see DrainFact): `version`, else `at` (facts written
+// before versions existed), else 0; a value that is not JSON counts as 0 and is overwritten.
+const storedDrainVersion = `
+local function storedVersion(raw)
+  if not raw then return -1 end
+  local ok, d = pcall(cjson.decode, raw)
+  if not ok or type(d) ~= 'table' then return 0 end
+  return tonumber(d.version) or tonumber(d.at) or 0
+end
+`;
+
+/**
+ * KEYS: [drains hash]. ARGV: nodeId, stored JSON up to its version, event JSON up to its
+ * version, events channel. Assigns version = max(server now ms, stored version + 1), so a
+ * decision always outranks the one it replaces whatever the replicas' clocks say, stores it,
+ * publishes it. Returns the version.
+ */
+export const setDrainScript = new LuaScript(
+  'setDrain',
+  `${serverNowMs}${storedDrainVersion}
+local version = math.max(now, storedVersion(redis.call('HGET', KEYS[1], ARGV[1])) + 1)
+local v = string.format('%d', version)
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. v .. '}')
+redis.call('PUBLISH', ARGV[4], ARGV[3] .. v .. '}')
+return v
+`,
+);
+
+/**
+ * KEYS: [drains hash]. ARGV: events channel, then per fact: nodeId, version, stored JSON,
+ * event JSON. Writes (and publishes) each fact only where the stored version is lower or
+ * absent. Returns the 1-based indexes of the facts written.
+ */
+export const restoreDrainsScript = new LuaScript(
+  'restoreDrains',
+  `${storedDrainVersion}
+local written = {}
+local n = (#ARGV - 1) / 4
+for i = 1, n do
+  local base = 1 + (i - 1) * 4
+  local nodeId = ARGV[base + 1]
+  if storedVersion(redis.call('HGET', KEYS[1], nodeId)) < tonumber(ARGV[base + 2]) then
+    redis.call('HSET', KEYS[1], nodeId, ARGV[base + 3])
+    redis.call('PUBLISH', ARGV[1], ARGV[base + 4])
+    written[#written + 1] = i
+  end
+end
+return written
+`,
+);

@@ -8,20 +8,24 @@ import {
   liveReplicasScript,
   pruneIndexScript,
   releaseLeasesScript,
+  restoreDrainsScript,
+  setDrainScript,
 } from './redis-scripts.js';
-import type { ChainFacts, Drain, HistoryPoint, NodeRecord, Store, StoreEvent, StoreEventHandler, StoreHealth, SweepWrite, TransitionEntry, StoreRetentionOptions } from './store.js';
+import type { ChainFacts, Drain, DrainFact, HistoryPoint, NodeRecord, Store, StoreEvent, StoreEventHandler, StoreHealth, SweepWrite, TransitionEntry, StoreRetentionOptions } from './store.js';
 import {
   decodeAudit,
   decodeChainFacts,
-  decodeDrain,
+  decodeDrainFact,
   decodeEvent,
   decodeHistoryPoint,
   decodePeers,
   decodeRecord,
   decodeTransition,
   encodeAudit,
+  drainEventPrefix,
+  drainFactPrefix,
   encodeChainFacts,
-  encodeDrain,
+  encodeDrainFact,
   encodeEvent,
   encodeHistoryPoint,
   encodePeers,
@@ -379,8 +383,9 @@ export class RedisStore implements Store {
       const k = this.keys;
       const p = this.client.pipeline();
       for (const part of chunk(ids, KEYS_PER_COMMAND)) {
-        p.del(...part.flatMap((id) => [k.node(id), k.peers(id), k.history(id), k.transitions(id), k.lease(id)]));
-        p.hdel(k.drains, ...part);
+        // Not the drains (the fleet's decisions) nor the leases (another replica may still poll
+        // the node; the caller released its own).
+        p.del(...part.flatMap((id) => [k.node(id), k.peers(id), k.history(id), k.transitions(id)]));
         p.srem(k.nodeIndex, ...part);
       }
       p.publish(k.events, encodeEvent({ type: 'nodes-removed', nodeIds: ids }));
@@ -390,31 +395,21 @@ export class RedisStore implements Store {
 
   // --- drains and audit -----------------------------------------------------------------------
 
-  setDrain(nodeId: string, drain: Drain | null): Promise<void> {
+  setDrain(nodeId: string, drain: Drain | null): Promise<DrainFact> {
     return this.run('setDrain', async () => {
       if (drain !== null && drain.nodeId !== nodeId) throw new TypeError(`drain.nodeId ${JSON.stringify(drain.nodeId)} does not match ${JSON.stringify(nodeId)}`);
-      const p = this.client.pipeline();
-      if (drain === null) p.hdel(this.keys.drains, nodeId);
-      else p.hset(this.keys.drains, nodeId, encodeDrain(drain));
-      p.publish(this.keys.events, encodeEvent({ type: 'drain', nodeId, drain }));
-      await this.exec(p);
+      const version = Number(await setDrainScript.run(this.client, [this.keys.drains], [nodeId, drainFactPrefix(nodeId, drain), drainEventPrefix(nodeId, drain), this.keys.events]));
+      return { nodeId, version, drain };
     });
   }
 
-  restoreDrains(drains: readonly Drain[]): Promise<number> {
+  restoreDrains(facts: readonly DrainFact[]): Promise<DrainFact[]> {
     return this.run('restoreDrains', async () => {
-      if (drains.length === 0) return 0;
-      const p = this.client.pipeline();
-      for (const drain of drains) p.hsetnx(this.keys.drains, drain.nodeId, encodeDrain(drain));
-      const results = await this.exec(p);
-      // HSETNX answers 1 where it wrote: only those drains were missing.
-      const restored = drains.filter((_, i) => results[i] === 1);
-      if (restored.length > 0) {
-        const events = this.client.pipeline();
-        for (const drain of restored) events.publish(this.keys.events, encodeEvent({ type: 'drain', nodeId: drain.nodeId, drain }));
-        await this.exec(events);
-      }
-      return restored.length;
+      if (facts.length === 0) return [];
+      const args: Array<string | number> = [this.keys.events];
+      for (const f of facts) args.push(f.nodeId, Math.floor(f.version), encodeDrainFact(f), `${drainEventPrefix(f.nodeId, f.drain)}${Math.floor(f.version)}}`);
+      const written = (await restoreDrainsScript.run(this.client, [this.keys.drains], args)) as number[];
+      return written.flatMap((i) => facts[i - 1] ?? []);
     });
   }
 
@@ -430,14 +425,24 @@ export class RedisStore implements Store {
 
   getDrains(): Promise<Map<string, Drain>> {
     return this.run('getDrains', async () => {
-      const all = await this.client.hgetall(this.keys.drains);
       const drains = new Map<string, Drain>();
-      for (const [nodeId, raw] of Object.entries(all)) {
-        const drain = this.decoded(`${this.keys.drains}#${nodeId}`, decodeDrain(raw));
-        if (drain && drain.nodeId === nodeId) drains.set(nodeId, drain);
-      }
+      for (const [nodeId, fact] of await this.readDrainFacts()) if (fact.drain) drains.set(nodeId, fact.drain);
       return drains;
     });
+  }
+
+  getDrainFacts(): Promise<Map<string, DrainFact>> {
+    return this.run('getDrainFacts', () => this.readDrainFacts());
+  }
+
+  private async readDrainFacts(): Promise<Map<string, DrainFact>> {
+    const all = await this.client.hgetall(this.keys.drains);
+    const facts = new Map<string, DrainFact>();
+    for (const [nodeId, raw] of Object.entries(all)) {
+      const fact = this.decoded(`${this.keys.drains}#${nodeId}`, decodeDrainFact(raw));
+      if (fact && fact.nodeId === nodeId && (fact.drain === null || fact.drain.nodeId === nodeId)) facts.set(nodeId, fact);
+    }
+    return facts;
   }
 
   appendAudit(entry: unknown): Promise<void> {
