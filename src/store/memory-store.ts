@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { PeerDetail } from '../chains/sample.js';
-import type { ChainFacts, Drain, DrainFact, HistoryPoint, NodeRecord, Store, StoreEvent, StoreEventHandler, StoreHealth, SweepWrite, TransitionEntry, StoreRetentionOptions } from './store.js';
+import type { ChainFacts, Drain, DrainFact, HistoryPoint, NodeRecord, Store, StoreEvent, StoreEventHandler, StoreHealth, SweepResult, SweepWrite, TransitionEntry, StoreRetentionOptions } from './store.js';
 import {
   decodeAudit,
   decodeChainFacts,
@@ -94,16 +94,29 @@ export class MemoryStore implements Store {
 
   // --- records --------------------------------------------------------------------------------
 
-  writeSweep(write: SweepWrite, ttlMs: number): Promise<void> {
+  writeSweep(write: SweepWrite, ttlMs: number): Promise<SweepResult> {
     return this.run('writeSweep', () => {
       const px = positiveInt('ttlMs', Math.ceil(ttlMs));
       const peersPx = positiveInt('peersTtlMs', Math.ceil(write.peersTtlMs ?? ttlMs));
       const batches = planSweep(write, this.sweepBatchSize);
+      const fence = write.fence;
+      if (fence !== undefined) checkReplica(fence);
       this.purgeExpired();
       const now = this.now();
+      const fenced: string[] = [];
+      const older: string[] = [];
       for (const batch of batches) {
         const encoded: string[] = [];
         for (const node of batch.nodes) {
+          // As the Redis script: a node's values only under this replica's lease.
+          if (fence !== undefined && this.live(this.leases, node.nodeId)?.value !== fence) {
+            fenced.push(node.nodeId);
+            continue;
+          }
+          if (fence !== undefined && node.record && this.storedObservedAt(node.nodeId) > Math.floor(node.record.sample.observedAt)) {
+            older.push(node.nodeId);
+            continue;
+          }
           if (node.peers) this.peers.set(node.nodeId, { value: encodePeers(node.peers), expiresAt: now + peersPx });
           if (node.history.length > 0) {
             const old = this.live(this.history, node.nodeId)?.value ?? [];
@@ -123,7 +136,14 @@ export class MemoryStore implements Store {
           this.emit(encodeEvent({ type: 'chain', facts }));
         }
       }
+      return older.length > 0 ? { fenced, older } : { fenced };
     });
+  }
+
+  private storedObservedAt(nodeId: string): number {
+    const raw = this.live(this.records, nodeId);
+    const d = raw && decodeRecord(raw.value, nodeId);
+    return d && d.ok ? Math.floor(d.value.sample.observedAt) : Number.NEGATIVE_INFINITY;
   }
 
   /** As LPUSH + LTRIM + PEXPIRE: `transitions` oldest first end newest at the head. */

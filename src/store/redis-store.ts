@@ -4,6 +4,7 @@ import type { PeerDetail } from '../chains/sample.js';
 import { createStoreKeys, DEFAULT_PREFIX, type StoreKeys } from './keys.js';
 import {
   claimLeasesScript,
+  fencedSweepScript,
   heartbeatScript,
   liveReplicasScript,
   pruneIndexScript,
@@ -11,7 +12,7 @@ import {
   restoreDrainsScript,
   setDrainScript,
 } from './redis-scripts.js';
-import type { ChainFacts, Drain, DrainFact, HistoryPoint, NodeRecord, Store, StoreEvent, StoreEventHandler, StoreHealth, SweepWrite, TransitionEntry, StoreRetentionOptions } from './store.js';
+import type { ChainFacts, Drain, DrainFact, HistoryPoint, NodeRecord, Store, StoreEvent, StoreEventHandler, StoreHealth, SweepResult, SweepWrite, TransitionEntry, StoreRetentionOptions } from './store.js';
 import {
   decodeAudit,
   decodeChainFacts,
@@ -232,17 +233,55 @@ export class RedisStore implements Store {
 
   // --- records --------------------------------------------------------------------------------
 
-  writeSweep(write: SweepWrite, ttlMs: number): Promise<void> {
+  writeSweep(write: SweepWrite, ttlMs: number): Promise<SweepResult> {
     return this.run('writeSweep', async () => {
       const px = positiveInt('ttlMs', Math.ceil(ttlMs));
       const peersPx = positiveInt('peersTtlMs', Math.ceil(write.peersTtlMs ?? ttlMs));
       const batches = planSweep(write, this.sweepBatchSize);
-      // All pipelines go out at once on one connection: ceil(units / batchSize) round trips
-      // that overlap, in order. Settle all before failing, so close() never races a straggler.
-      const results = await Promise.allSettled(batches.map((batch) => this.exec(this.sweepPipeline(batch, px, peersPx))));
+      const fence = write.fence;
+      if (fence !== undefined) checkReplica(fence);
+      // All batches go out at once on one connection: ceil(units / batchSize) round trips
+      // that overlap, in order (fenced: one script call per batch for its nodes, plus a
+      // pipeline for its chains). Settle all before failing, so close() never races a straggler.
+      const calls: Array<Promise<unknown>> = [];
+      const fenced: string[] = [];
+      const older: string[] = [];
+      for (const batch of batches) {
+        if (fence === undefined) {
+          calls.push(this.exec(this.sweepPipeline(batch, px, peersPx)));
+          continue;
+        }
+        if (batch.nodes.length > 0) {
+          calls.push(
+            this.fencedNodes(batch, fence, px, peersPx).then((r) => {
+              fenced.push(...r.fenced);
+              older.push(...r.older);
+            }),
+          );
+        }
+        if (batch.chains.length > 0) calls.push(this.exec(this.sweepPipeline({ nodes: [], chains: batch.chains }, px, peersPx)));
+      }
+      const results = await Promise.allSettled(calls);
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
+      return older.length > 0 ? { fenced, older } : { fenced };
     });
+  }
+
+  /** The nodes of one batch through fencedSweepScript; resolves with the ids refused. */
+  private async fencedNodes(batch: SweepBatch, replica: string, px: number, peersPx: number): Promise<{ fenced: string[]; older: string[] }> {
+    const k = this.keys;
+    const keys: string[] = [k.nodeIndex];
+    const eventPrefix = encodeRecordsEvent([], this.replica).slice(0, -2);
+    const args: Array<string | number> = [replica, px, peersPx, this.historyLimit, this.historyTtlMs, this.transitionLimit, this.transitionTtlMs, k.events, eventPrefix];
+    for (const node of batch.nodes) {
+      keys.push(k.lease(node.nodeId), k.node(node.nodeId), k.peers(node.nodeId), k.history(node.nodeId), k.transitions(node.nodeId));
+      const transitions = node.transitions ?? [];
+      args.push(node.nodeId, node.record ? encodeRecord(node.record) : '', node.peers ? encodePeers(node.peers) : '', node.history.length, ...node.history.map(encodeHistoryPoint), transitions.length, ...transitions.map(encodeTransition));
+    }
+    const [refused, older] = (await fencedSweepScript.run(this.client, keys, args)) as [number[], number[]];
+    const ids = (positions: number[]) => positions.flatMap((i) => batch.nodes[i - 1]?.nodeId ?? []);
+    return { fenced: ids(refused), older: ids(older) };
   }
 
   private sweepPipeline(batch: SweepBatch, px: number, peersPx: number): ChainableCommander {

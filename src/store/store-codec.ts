@@ -51,6 +51,9 @@ export function withoutPeerList(sample: Sample): Sample {
 export function recordToJson(record: NodeRecord): Json {
   return {
     v: FORMAT_VERSION,
+    // Second, always: the fenced sweep script reads it from the first bytes of the stored
+    // value to refuse a record older than the one it would replace (redis-scripts.ts).
+    observedAt: Math.floor(record.sample.observedAt),
     nodeId: record.nodeId,
     chain: record.chain,
     sample: withoutPeerList(record.sample),

@@ -89,6 +89,21 @@ export interface SweepWrite {
   readonly chains?: readonly ChainFacts[];
   /** State changes to append to each node's transition log (as `appendTransitions`, in the same round trips). */
   readonly transitions?: ReadonlyArray<{ readonly nodeId: string; readonly transition: TransitionEntry }>;
+  /**
+   * Fence the per-node writes by lease: a node's record, peers, history and transitions are
+   * written only if its lease is held by this replica, checked atomically with the write. A
+   * replica that lost a lease (paused past its TTL, partitioned) cannot overwrite the owner.
+   * Absent: unfenced (a single process probing without leases). Chain facts are not fenced.
+   */
+  readonly fence?: string;
+}
+
+/** What a sweep write did not do. */
+export interface SweepResult {
+  /** Nodes whose writes were refused by the fence: their lease is not this replica's. */
+  readonly fenced: readonly string[];
+  /** Fenced writes whose record was older than the stored one (not written; nothing else was). */
+  readonly older?: readonly string[];
 }
 
 export type StoreEvent =
@@ -113,7 +128,7 @@ export interface Store {
   readonly kind: 'memory' | 'redis';
 
   /** Write a sweep's results: pipelined, a bounded number of round trips regardless of size. */
-  writeSweep(write: SweepWrite, ttlMs: number): Promise<void>;
+  writeSweep(write: SweepWrite, ttlMs: number): Promise<SweepResult>;
   /** Latest records of these nodes (missing or expired ones are absent from the map). */
   getNodes(nodeIds: readonly string[]): Promise<Map<string, NodeRecord>>;
   /** Every live record under the prefix. */

@@ -363,6 +363,53 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
       });
     });
 
+    describe('fenced writes', () => {
+      it('writes a node only under its holder\'s lease: a replica that lost it cannot overwrite the owner', async () => {
+        expect(await store.claimLeases('replica-a', ['a', 'b'], 150, 10)).toEqual(['a', 'b']);
+        const ownRecords = nextEvent(store, 'records');
+        expect(await store.writeSweep({ records: [record('a', { writtenAt: 1 }), record('b', { writtenAt: 1 })], fence: 'replica-a' }, TTL)).toEqual({ fenced: [] });
+        expect((await ownRecords).records.map((r) => r.nodeId).sort()).toEqual(['a', 'b']);
+
+        // replica-a stalls past its lease; replica-b takes 'a' over and writes.
+        await sleep(250);
+        expect(await store.claimLeases('replica-b', ['a'], TTL, 10)).toEqual(['a']);
+        await store.writeSweep({ records: [record('a', { writtenAt: 5, replica: 'replica-b' })], fence: 'replica-b' }, TTL);
+
+        // replica-a resumes and flushes what it had buffered: refused for 'a' (another's lease)
+        // and 'b' (nobody's), history and transitions included; its event carries nothing.
+        const events: string[] = [];
+        const off = store.subscribe((e) => e.type === 'records' && events.push(...e.records.filter((r) => r.writtenAt === 2).map((r) => r.nodeId)));
+        const result = await store.writeSweep(
+          {
+            records: [record('a', { writtenAt: 2 }), record('b', { writtenAt: 2 })],
+            history: [{ nodeId: 'a', point: point(2) }],
+            transitions: [{ nodeId: 'a', transition: transition(2) }],
+            peers: new Map([['a', [peer(9)]]]),
+            fence: 'replica-a',
+          },
+          TTL,
+        );
+        expect([...result.fenced].sort()).toEqual(['a', 'b']);
+        expect((await store.getNodes(['a'])).get('a')).toMatchObject({ replica: 'replica-b', writtenAt: 5 });
+        expect(await store.getHistory('a', 10)).toEqual([]);
+        expect(await store.getTransitions('a', 10)).toEqual([]);
+        expect(await store.getPeers('a')).toBeUndefined();
+        await sleep(100);
+        off();
+        expect(events).toEqual([]);
+
+        // Even with the lease back, results older than the stored record are not written.
+        await store.releaseLeases('replica-b', ['a']);
+        expect(await store.claimLeases('replica-a', ['a'], TTL, 10)).toEqual(['a']);
+        const stale = record('a', { writtenAt: 3 });
+        const older = await store.writeSweep({ records: [{ ...stale, sample: { ...stale.sample, observedAt: stale.sample.observedAt - 1_000 } }], fence: 'replica-a' }, TTL);
+        expect(older).toEqual({ fenced: [], older: ['a'] });
+        expect((await store.getNodes(['a'])).get('a')).toMatchObject({ replica: 'replica-b', writtenAt: 5 });
+        expect(await store.writeSweep({ records: [record('a', { writtenAt: 6 })], fence: 'replica-a' }, TTL)).toEqual({ fenced: [] });
+        expect((await store.getNodes(['a'])).get('a')).toMatchObject({ replica: 'replica-a', writtenAt: 6 });
+      });
+    });
+
     describe('leases', () => {
       const nodes = ['n1', 'n2', 'n3', 'n4', 'n5'];
 
