@@ -8,7 +8,7 @@ import { NODE_DEFAULTS, type NodeConfig, type NodeDefaults } from './node-config
 import { allowedKeysAt, configErrorMap, defaultsSchema, fileSchema, nodeSchema, NODE_ID_PATTERN, typeName, type RawDefaults, type RawNode } from './nodes-file-schema.js';
 import { DEFAULT_HEALTH_POLICY, mergePolicy, type HealthPolicy, type HealthPolicyInput } from '../health/policy.js';
 import { HealthPolicyError } from '../health/policy-error.js';
-import { SecretUrl } from '../rpc/secret-url.js';
+import { hideSecretQuery, SecretUrl } from '../rpc/secret-url.js';
 import { resolveChain } from './resolve-chain.js';
 import { resolveCredentials, type CredentialContext } from './resolve-credentials.js';
 
@@ -115,7 +115,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
       return;
     }
     const node = resolveNode(result.data, at, defaults, ctx, report);
-    if (node !== undefined) nodes.push(substitutions.length === 0 ? node : withSecretUrl(node, substitutions));
+    if (node !== undefined) nodes.push(withSecretQuery(substitutions.length === 0 ? node : withSecretUrl(node, substitutions)));
   });
 
   const policy = resolvePolicy(data['health'], report);
@@ -160,7 +160,13 @@ function withSecretUrl(node: NodeConfig, substitutions: ReadonlyArray<[string, s
     for (const form of new Set([value, encodeURIComponent(value), encodeURI(value)])) shown = shown.split(form).join(`\${${name}}`);
   }
   if (substitutions.some(([, value]) => shown.includes(value))) shown = `${new URL(node.url).origin}/...`;
-  return Object.freeze({ ...node, url: shown, requestUrl: new SecretUrl(node.url) });
+  return Object.freeze({ ...node, url: shown, requestUrl: new SecretUrl(node.url, substitutions.map(([, value]) => value)) });
+}
+
+/** A node whose URL carries key-like query parameters (see hideSecretQuery). */
+function withSecretQuery(node: NodeConfig): NodeConfig {
+  const hidden = hideSecretQuery(node.url, node.requestUrl);
+  return hidden ? Object.freeze({ ...node, url: hidden.url, requestUrl: hidden.requestUrl }) : node;
 }
 
 function resolvePolicy(raw: unknown, report: ReportIssue): HealthPolicy | undefined {
