@@ -304,7 +304,7 @@ const schemas: Record<string, Json> = {
     limit: int(),
   }),
   Livez: obj({ status: { type: 'string', const: 'ok' }, replica: str(), uptimeS: int() }),
-  Readyz: obj({ status: { type: 'string', enum: ['ready', 'not_ready'] }, replica: str(), role: str(), store: obj({ kind: str(), connected: { type: 'boolean' } }), view: { type: 'boolean' }, firstSweep: { type: 'boolean' }, nodes: int('Configured nodes.') }),
+  Readyz: obj({ status: { type: 'string', enum: ['ready', 'not_ready'] }, replica: str(), role: str(), store: obj({ kind: str(), connected: { type: 'boolean', description: 'Connected and taking writes (a write probe succeeded within 2.5 s).' }, writable: { type: 'boolean' }, lastWriteOkAgoMs: { type: ['integer', 'null'] }, lastError: { type: ['string', 'null'] } }), view: { type: 'boolean' }, firstSweep: { type: 'boolean' }, nodes: int('Configured nodes.') }),
   ProbeNodeAnswer: obj({ node: str(), chain: str(), state: ref('HealthState'), reasons: { type: 'array', items: str(), description: 'At most a few reason texts; the full list is on /v1/nodes/{id}.' }, observedAt: nullable('integer'), ageMs: nullable('integer') }),
   ProbeChainAnswer: obj({ chain: str(), state: { type: 'string', enum: ['healthy', 'degraded', 'unhealthy'] }, nodes: int(), usable: int(), healthy: int(), min: int() }),
   Selection: obj(

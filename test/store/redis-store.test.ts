@@ -212,6 +212,7 @@ describe('RedisStore (Redis only)', () => {
     await store.claimLeases('r', ['a'], 60_000, 1);
     await store.heartbeat('r', 60_000);
     await store.epoch();
+    await store.probe('r');
 
     const docs = describeStoreKeys(prefix).filter((d) => d.type !== 'channel');
     const patterns = docs.map((d) => ({ ...d, re: new RegExp(`^${d.pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/<[a-zA-Z]+>/g, '.+')}$`) }));
