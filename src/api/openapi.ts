@@ -612,6 +612,7 @@ const paths: Record<string, Json> = {
       responses: {
         '200': { description: 'An event stream.', content: { 'text/event-stream': { schema: { type: 'string' }, example: 'event: hello\ndata: {"replica":"r1","heartbeatS":15}\n\nid: 3f9a1c-1\nevent: transition\ndata: {"nodeId":"bsc-a","from":"healthy","to":"degraded"}\n\n' } } },
         ...READ_ERRORS,
+        '429': problemResponse('As many streams are open as NODESENTRY_MAX_EVENT_STREAMS allows (default 100); `Retry-After` says when to try again.'),
         '503': problemResponse('Shutting down.'),
       },
     },

@@ -49,6 +49,12 @@ export interface Settings {
   readonly chainMinHealthy: number;
   /** NODESENTRY_PROTECT_PROBES: the load-balancer probes need the API key too (default false; needs NODESENTRY_API_KEY). */
   readonly protectProbes: boolean;
+  /** NODESENTRY_MAX_CONNECTIONS: open HTTP connections at most; more are closed on accept (default 1000; keep it below `ulimit -n`). */
+  readonly maxConnections: number;
+  /** NODESENTRY_MAX_EVENT_STREAMS: open `GET /v1/events` streams at most; more get 429 (default 100). */
+  readonly maxEventStreams: number;
+  /** NODESENTRY_HEADERS_TIMEOUT_MS: a request's headers must arrive within this, ms, enforced within a second (default 10000). */
+  readonly headersTimeoutMs: number;
 }
 
 export interface HostPort {
@@ -70,6 +76,10 @@ export const SETTINGS_DEFAULTS = Object.freeze({
   chainMinHealthy: 1,
   // Load balancers rarely can send a key, and a probe reveals only a state word: open by default.
   protectProbes: false,
+  // Below Debian's default soft limit of 1024 file descriptors, leaving room for Redis and nodes.
+  maxConnections: 1000,
+  maxEventStreams: 100,
+  headersTimeoutMs: 10_000,
 });
 
 /** The environment variable behind each setting. */
@@ -93,6 +103,9 @@ export const SETTING_VARIABLES = Object.freeze({
   agentPort: 'NODESENTRY_AGENT_PORT',
   chainMinHealthy: 'NODESENTRY_CHAIN_MIN_HEALTHY',
   protectProbes: 'NODESENTRY_PROTECT_PROBES',
+  maxConnections: 'NODESENTRY_MAX_CONNECTIONS',
+  maxEventStreams: 'NODESENTRY_MAX_EVENT_STREAMS',
+  headersTimeoutMs: 'NODESENTRY_HEADERS_TIMEOUT_MS',
 } satisfies Record<keyof Settings, string>);
 
 export const MIN_ADMIN_TOKEN_LENGTH = 16;
@@ -224,7 +237,11 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     bad(SETTING_VARIABLES.protectProbes, `needs ${SETTING_VARIABLES.apiKey} (the key the probes then require)`);
   }
 
-  if (issues.length > 0 || port === undefined || probeConcurrency === undefined || perHostConcurrency === undefined || maxResponseBytes === undefined || chainMinHealthy === undefined) {
+  const maxConnections = int(SETTING_VARIABLES.maxConnections, SETTINGS_DEFAULTS.maxConnections, 10, 1_000_000);
+  const maxEventStreams = int(SETTING_VARIABLES.maxEventStreams, SETTINGS_DEFAULTS.maxEventStreams, 0, 100_000);
+  const headersTimeoutMs = int(SETTING_VARIABLES.headersTimeoutMs, SETTINGS_DEFAULTS.headersTimeoutMs, 1_000, 300_000);
+
+  if (issues.length > 0 || port === undefined || probeConcurrency === undefined || perHostConcurrency === undefined || maxResponseBytes === undefined || chainMinHealthy === undefined || maxConnections === undefined || maxEventStreams === undefined || headersTimeoutMs === undefined) {
     throw new ConfigError('environment', issues);
   }
   const settings: Settings = {
@@ -247,6 +264,9 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     ...(agentPort === undefined ? {} : { agentPort }),
     chainMinHealthy,
     protectProbes,
+    maxConnections,
+    maxEventStreams,
+    headersTimeoutMs,
   };
   // Logging the settings object by mistake (pino, console.log, a template string) shows the
   // redacted view. The secrets stay readable as properties for the code that needs them.
@@ -279,6 +299,9 @@ export function redactSettings(settings: Settings): Record<keyof Settings, strin
     agentPort: settings.agentPort,
     chainMinHealthy: settings.chainMinHealthy,
     protectProbes: settings.protectProbes,
+    maxConnections: settings.maxConnections,
+    maxEventStreams: settings.maxEventStreams,
+    headersTimeoutMs: settings.headersTimeoutMs,
   };
 }
 

@@ -21,6 +21,9 @@ describe('service settings from the environment', () => {
       maxResponseBytes: 4 * 1024 * 1024,
       chainMinHealthy: 1,
       protectProbes: false,
+      maxConnections: 1000,
+      maxEventStreams: 100,
+      headersTimeoutMs: 10_000,
     });
     expect(Object.isFrozen(SETTINGS_DEFAULTS)).toBe(true);
     expect(Object.isFrozen(settings)).toBe(true);
@@ -43,6 +46,9 @@ describe('service settings from the environment', () => {
       NODESENTRY_AGENT_PORT: '9100',
       NODESENTRY_CHAIN_MIN_HEALTHY: '2',
       NODESENTRY_PROTECT_PROBES: 'TRUE',
+      NODESENTRY_MAX_CONNECTIONS: '500',
+      NODESENTRY_MAX_EVENT_STREAMS: '7',
+      NODESENTRY_HEADERS_TIMEOUT_MS: '3000',
     });
     expect({ ...settings }).toEqual({
       configPath: './nodes.yaml',
@@ -60,6 +66,9 @@ describe('service settings from the environment', () => {
       agentPort: 9100,
       chainMinHealthy: 2,
       protectProbes: true,
+      maxConnections: 500,
+      maxEventStreams: 7,
+      headersTimeoutMs: 3000,
     });
   });
 
