@@ -4,7 +4,8 @@ import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import type { NodeConfig } from './config/node-config.js';
 import type { Settings } from './config/settings.js';
-import type { HealthPolicy } from './health/policy.js';
+import { staleAfterMs } from './health/freshness.js';
+import { type HealthPolicy, policyForChain } from './health/policy.js';
 import type { SelectionChange } from './health/selection.js';
 import { HealthJudge } from './polling/health-judge.js';
 import { Poller, type PollerOptions } from './polling/poller.js';
@@ -89,6 +90,10 @@ export class Service {
             perHostConcurrency: opts.settings.perHostConcurrency,
             maxResponseBytes: opts.settings.maxResponseBytes,
             leaseRenewMs: leaseRenewFor(opts.nodes),
+            maxBackoffMs: opts.settings.maxBackoffMs,
+            fastIntervalMs: opts.settings.fastIntervalMs,
+            // Read at each use: a reload may change the policy.
+            staleAfterMs: (node) => staleAfterMs(node.intervalMs, policyForChain(this.#policy, node.chain.name)),
             ...opts.poller,
           });
   }

@@ -212,6 +212,13 @@ const schemas: Record<string, Json> = {
         batch: { type: 'string', enum: ['unknown'], description: 'Batch support is learned by the polling replica and not shared.' },
       }),
       freshness: ref('Freshness'),
+      probing: {
+        oneOf: [
+          obj({ mode: { type: 'string', enum: ['interval', 'fast', 'backoff'] }, delayMs: int(), nextProbeAt: int(), backoffStep: int('Set in back-off: how many unanswered probes in a row.') }, ['mode', 'delayMs', 'nextProbeAt']),
+          { type: 'null' },
+        ],
+        description: 'The polling plan after the latest sample: its interval, a fast re-check while a failure or a recovery is confirmed, or back-off for a node that gives no answer.',
+      },
       writer: { oneOf: [obj({ replica: str(), writtenAt: int(), thisReplica: { type: 'boolean' } }), { type: 'null' }] },
       drained: { type: 'boolean' },
       drain: { oneOf: [ref('Drain'), { type: 'null' }] },
@@ -313,7 +320,7 @@ const schemas: Record<string, Json> = {
       url: nullable('string'),
       mode: { type: 'string', enum: ['normal', 'fail-open', 'fail-closed'] },
       degradedChoice: { type: 'boolean', description: 'True when the chosen node is not usable (fail-open).' },
-      reason: str('initial, kept, current_unusable, better_candidate, failback, all_unhealthy, no_candidates'),
+      reason: str('initial, kept, current_unusable, better_candidate, failback, all_unhealthy, no_candidates, awaiting_first_samples (start-up: primaries not judged yet)'),
       since: int(),
       source: str('Whether the choice is the shared one computed by the workers or computed here.'),
     },

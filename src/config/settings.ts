@@ -49,6 +49,10 @@ export interface Settings {
   readonly chainMinHealthy: number;
   /** NODESENTRY_PROTECT_PROBES: the load-balancer probes need the API key too (default false; needs NODESENTRY_API_KEY). */
   readonly protectProbes: boolean;
+  /** NODESENTRY_MAX_BACKOFF_MS: probe step ceiling for nodes that give no answer at all, ms (default 3000; 0 = none; below the staleness window). */
+  readonly maxBackoffMs: number;
+  /** NODESENTRY_FAST_INTERVAL_MS: re-check delay while a failure or a recovery is being confirmed, ms (default 200). */
+  readonly fastIntervalMs: number;
 }
 
 export interface HostPort {
@@ -70,6 +74,11 @@ export const SETTINGS_DEFAULTS = Object.freeze({
   chainMinHealthy: 1,
   // Load balancers rarely can send a key, and a probe reveals only a state word: open by default.
   protectProbes: false,
+  // Back-off only for nodes that do not answer, capped so such a node is seen back within
+  // ~3 s and its record never goes stale (30 s); see README "Health rules".
+  maxBackoffMs: 3_000,
+  // fall 3 after a refused probe is counted in 2 x 200 ms, rise 2 after it answers in 200 ms.
+  fastIntervalMs: 200,
 });
 
 /** The environment variable behind each setting. */
@@ -93,6 +102,8 @@ export const SETTING_VARIABLES = Object.freeze({
   agentPort: 'NODESENTRY_AGENT_PORT',
   chainMinHealthy: 'NODESENTRY_CHAIN_MIN_HEALTHY',
   protectProbes: 'NODESENTRY_PROTECT_PROBES',
+  maxBackoffMs: 'NODESENTRY_MAX_BACKOFF_MS',
+  fastIntervalMs: 'NODESENTRY_FAST_INTERVAL_MS',
 } satisfies Record<keyof Settings, string>);
 
 export const MIN_ADMIN_TOKEN_LENGTH = 16;
@@ -224,7 +235,10 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     bad(SETTING_VARIABLES.protectProbes, `needs ${SETTING_VARIABLES.apiKey} (the key the probes then require)`);
   }
 
-  if (issues.length > 0 || port === undefined || probeConcurrency === undefined || perHostConcurrency === undefined || maxResponseBytes === undefined || chainMinHealthy === undefined) {
+  const maxBackoffMs = int(SETTING_VARIABLES.maxBackoffMs, SETTINGS_DEFAULTS.maxBackoffMs, 0, 3_600_000);
+  const fastIntervalMs = int(SETTING_VARIABLES.fastIntervalMs, SETTINGS_DEFAULTS.fastIntervalMs, 10, 60_000);
+
+  if (issues.length > 0 || maxBackoffMs === undefined || fastIntervalMs === undefined || port === undefined || probeConcurrency === undefined || perHostConcurrency === undefined || maxResponseBytes === undefined || chainMinHealthy === undefined) {
     throw new ConfigError('environment', issues);
   }
   const settings: Settings = {
@@ -247,6 +261,8 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     ...(agentPort === undefined ? {} : { agentPort }),
     chainMinHealthy,
     protectProbes,
+    maxBackoffMs,
+    fastIntervalMs,
   };
   // Logging the settings object by mistake (pino, console.log, a template string) shows the
   // redacted view. The secrets stay readable as properties for the code that needs them.
@@ -279,6 +295,8 @@ export function redactSettings(settings: Settings): Record<keyof Settings, strin
     agentPort: settings.agentPort,
     chainMinHealthy: settings.chainMinHealthy,
     protectProbes: settings.protectProbes,
+    maxBackoffMs: settings.maxBackoffMs,
+    fastIntervalMs: settings.fastIntervalMs,
   };
 }
 

@@ -21,6 +21,8 @@ describe('service settings from the environment', () => {
       maxResponseBytes: 4 * 1024 * 1024,
       chainMinHealthy: 1,
       protectProbes: false,
+      maxBackoffMs: 3_000,
+      fastIntervalMs: 200,
     });
     expect(Object.isFrozen(SETTINGS_DEFAULTS)).toBe(true);
     expect(Object.isFrozen(settings)).toBe(true);
@@ -43,6 +45,8 @@ describe('service settings from the environment', () => {
       NODESENTRY_AGENT_PORT: '9100',
       NODESENTRY_CHAIN_MIN_HEALTHY: '2',
       NODESENTRY_PROTECT_PROBES: 'TRUE',
+      NODESENTRY_MAX_BACKOFF_MS: '0',
+      NODESENTRY_FAST_INTERVAL_MS: '500',
     });
     expect({ ...settings }).toEqual({
       configPath: './nodes.yaml',
@@ -60,6 +64,8 @@ describe('service settings from the environment', () => {
       agentPort: 9100,
       chainMinHealthy: 2,
       protectProbes: true,
+      maxBackoffMs: 0,
+      fastIntervalMs: 500,
     });
   });
 
@@ -78,6 +84,8 @@ describe('service settings from the environment', () => {
     ['NODESENTRY_CONCURRENCY', '0', /^must be between 1 and 10000/],
     ['NODESENTRY_PER_HOST_CONCURRENCY', '1.5', /^must be a whole number/],
     ['NODESENTRY_MAX_RESPONSE_BYTES', '4MiB', /^must be a whole number between 1024 and 1073741824/],
+    ['NODESENTRY_MAX_BACKOFF_MS', '3s', /^must be a whole number between 0 and 3600000/],
+    ['NODESENTRY_FAST_INTERVAL_MS', '5', /^must be between 10 and 60000/],
     ['NODESENTRY_MAX_RESPONSE_BYTES', '12', /^must be between 1024/],
     ['NODESENTRY_AGENT_PORT', '8080', /^must differ from PORT \(8080\)$/],
     ['NODESENTRY_AGENT_PORT', 'x', /^must be a whole number/],
