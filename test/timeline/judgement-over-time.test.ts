@@ -30,7 +30,10 @@ const FAST = SETTINGS_DEFAULTS.fastIntervalMs;
 const BACKOFF = SETTINGS_DEFAULTS.maxBackoffMs;
 const JITTER = 1.1;
 const SLACK_MS = 2_500;
-const OUTAGE_MS = 8_000;
+// Long enough for a doubling back-off to outgrow its ceiling (2, 4, 8 s...) if it had none.
+const OUTAGE_MS = 12_000;
+/** For spans measured on the service's own clock between two of its events (timer lag only). */
+const TIMER_SLACK_MS = 1_000;
 
 const children: ChildProcess[] = [];
 let dir: string;
@@ -49,6 +52,8 @@ interface Observation {
 const seen = {
   coldBest: [] as Observation[],
   states: new Map<string, Observation[]>(),
+  /** The poller's planned delay after each sample, as the node's view says. */
+  delays: new Map<string, Array<{ t: number; mode: string; delayMs: number }>>(),
 };
 let watching = true;
 let watchers: Promise<void>[] = [];
@@ -157,8 +162,10 @@ beforeAll(async () => {
   });
   for (const id of WATCHED) {
     seen.states.set(id, []);
+    seen.delays.set(id, []);
     watch(async () => {
       const n = await node(id);
+      if (n.probing) seen.delays.get(id)!.push({ t: Date.now(), mode: n.probing.mode, delayMs: n.probing.delayMs });
       seen.states.get(id)!.push({ t: Date.now(), value: `${n.state} ${n.probing?.mode ?? '-'} ${n.reasons.map((r: { text: string }) => r.text).join('; ')}` });
     });
   }
@@ -240,11 +247,19 @@ describe('judgement over time (service + simulator processes, default timing)', 
     expect(down.at - tKill).toBeGreaterThanOrEqual(2 * FAST * 0.9 - 50);
     expect(down.at - tKill).toBeLessThanOrEqual(INTERVAL * JITTER + 2 * FAST * JITTER + SLACK_MS);
     for (const t of [bestMoved, probeDown]) expect(t - tKill).toBeLessThanOrEqual(INTERVAL * JITTER + 2 * FAST * JITTER + SLACK_MS);
+    // From its first refused probe to confirmed down: two fast re-checks, not two intervals.
+    const history = (await http('GET', `${api}/v1/nodes/${killed}/history?limit=300`)).json.points as Array<{ t: number; ok: boolean }>;
+    const firstFail = Math.min(...history.filter((p) => p.t >= tKill && !p.ok).map((p) => p.t));
+    expect(down.at - firstFail).toBeLessThanOrEqual(2 * FAST * JITTER + TIMER_SLACK_MS);
     // While it was down: never unknown, its reason always there, and backed off (not dropped).
     const whileDown = statesBetween(killed, down.at + 300, tStart);
     expect(whileDown.length).toBeGreaterThan(10);
     expect(whileDown.filter((s) => !/^unhealthy (backoff|interval) connection_(refused|reset)/.test(s))).toEqual([]);
     expect(whileDown.some((s) => s.startsWith('unhealthy backoff'))).toBe(true);
+    // ... never slower than the back-off ceiling, whatever the length of the outage.
+    const plans = seen.delays.get(killed)!.filter((o) => o.t >= down.at + 300 && o.t <= tStart);
+    expect(plans.length).toBeGreaterThan(10);
+    expect(Math.max(...plans.map((o) => o.delayMs))).toBeLessThanOrEqual(BACKOFF);
     // Back: seen at its next back-off step (<= the ceiling), healthy one fast re-check later.
     const up = killT.find((t) => t.at >= tStart && t.to === 'healthy')!;
     expect(up).toBeDefined();
@@ -252,23 +267,30 @@ describe('judgement over time (service + simulator processes, default timing)', 
     expect(up.at - tStart).toBeGreaterThanOrEqual(FAST * 0.9 - 50);
     expect(up.at - tStart).toBeLessThanOrEqual(BACKOFF + FAST * JITTER + SLACK_MS);
     expect(probeUp - tStart).toBeLessThanOrEqual(BACKOFF + FAST * JITTER + SLACK_MS);
+    const firstOk = Math.min(...history.filter((p) => p.t >= tStart && p.ok).map((p) => p.t));
+    expect(up.at - firstOk).toBeLessThanOrEqual(FAST * JITTER + TIMER_SLACK_MS);
     // Its history has a point at least every back-off step while it was down.
-    const history = (await http('GET', `${api}/v1/nodes/${killed}/history?limit=200`)).json.points as Array<{ t: number; ok: boolean }>;
     const during = history.map((p) => p.t).filter((t) => t >= tKill && t <= tStart).sort((a, b) => a - b);
     expect(during.length).toBeGreaterThanOrEqual(Math.floor(OUTAGE_MS / (BACKOFF + SLACK_MS)));
     const gaps = [during[0]! - tKill, ...during.slice(1).map((t, i) => t - during[i]!), tStart - during.at(-1)!];
-    expect(Math.max(...gaps)).toBeLessThanOrEqual(BACKOFF + SLACK_MS);
+    expect(Math.max(...gaps.slice(1, -1))).toBeLessThanOrEqual(BACKOFF + TIMER_SLACK_MS);
+    expect(Math.max(gaps[0]!, gaps.at(-1)!)).toBeLessThanOrEqual(BACKOFF + SLACK_MS);
     // The other node was never disturbed.
     expect(statesBetween(otherKill, tKill, tEnd).every((s) => s.startsWith('healthy'))).toBe(true);
 
     // --- the hung node (every probe times out) ----------------------------------------------
     const hangT = await transitions(hung);
+    const hangHistory = (await http('GET', `${api}/v1/nodes/${hung}/history?limit=300`)).json.points as Array<{ t: number; ok: boolean }>;
+    const firstTimeout = Math.min(...hangHistory.filter((p) => p.t >= tHang && !p.ok).map((p) => p.t));
     const hdown = hangT.find((t) => t.at >= tHang && t.to === 'unhealthy')!;
     expect(hdown).toBeDefined();
     expect(hdown.reasons).toEqual(['rpc_timeout']);
     // Three timeouts in a row cannot take less than 3 x TIMEOUT; the first starts within an interval.
     expect(hdown.at - tHang).toBeGreaterThanOrEqual(3 * TIMEOUT - 100);
     expect(hdown.at - tHang).toBeLessThanOrEqual(INTERVAL * JITTER + 3 * TIMEOUT + 2 * FAST * JITTER + SLACK_MS);
+    // From the first timeout to confirmed down: two more timeouts, each started a fast re-check later.
+    expect(hdown.at - firstTimeout).toBeGreaterThanOrEqual(2 * TIMEOUT - 100);
+    expect(hdown.at - firstTimeout).toBeLessThanOrEqual(2 * (TIMEOUT + FAST * JITTER) + TIMER_SLACK_MS);
     for (const t of [hangBestMoved, hangProbeDown]) expect(t - tHang).toBeLessThanOrEqual(INTERVAL * JITTER + 3 * TIMEOUT + 2 * FAST * JITTER + SLACK_MS);
     // While it was confirming, it stayed healthy but said so; once down, never unknown.
     const hungStates = statesBetween(hung, tHang, tEnd);
@@ -298,7 +320,7 @@ describe('judgement over time (service + simulator processes, default timing)', 
     for (const id of [...SOFT]) {
       const points = ((await http('GET', `${api}/v1/nodes/${id}/history?limit=200`)).json.points as Array<{ t: number }>).map((p) => p.t).filter((t) => t >= tPeers).sort((a, b) => a - b);
       const g = points.slice(1).map((t, i) => t - points[i]!);
-      expect({ id, maxGap: Math.max(...g) <= INTERVAL * JITTER + SLACK_MS }).toEqual({ id, maxGap: true });
+      expect({ id, maxGap: Math.max(...g) <= INTERVAL * JITTER + TIMER_SLACK_MS }).toEqual({ id, maxGap: true });
     }
     // The new peer count is in the reason at the next probe.
     expect(peersChangeSeen - tPeers2).toBeLessThanOrEqual(INTERVAL * JITTER + SLACK_MS);
