@@ -96,13 +96,14 @@ export function stallWindowMs(chain: ChainSpec, policy: HealthPolicy): number {
 }
 
 /**
- * Age of a sample's tip at `now`, ms, where the node reports it: exact from the tip's own
- * timestamp; from the Bitcoin-family median time past less six block times (the median of the
- * last 11 blocks is about six blocks old) where only that is known; null otherwise. A tip from
- * the future (clock skew) is age 0.
+ * Age of a sample's tip at `now`, ms, where the node reports it: from the tip's own timestamp
+ * (whole seconds, so the block is at least `now - (time + 1 s)` old: the lower bound is taken,
+ * and a fresh block is never called old for the rounding); from the Bitcoin-family median time
+ * past less six block times (the median of the last 11 blocks is about six blocks old) where
+ * only that is known; null otherwise. A tip from the future (clock skew) is age 0.
  */
 export function tipAgeMs(sample: Sample, chain: ChainSpec, now: number): number | null {
-  if (sample.tipTime !== undefined) return Math.max(0, now - sample.tipTime * 1000);
+  if (sample.tipTime !== undefined) return Math.max(0, now - (sample.tipTime + 1) * 1000);
   if (sample.tipMedianTime !== undefined) return Math.max(0, now - sample.tipMedianTime * 1000 - 6 * chain.blockTimeMs);
   return null;
 }

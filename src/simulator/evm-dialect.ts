@@ -121,7 +121,9 @@ function call(node: SimNode, method: string, params: unknown, now: number): Outc
 
 function syncing(node: SimNode, now: number): unknown {
   const behind = node.syncBehind();
-  if (behind === 0) return false;
+  const txIndexLeft = node.fault.type === 'syncing' ? node.fault.txIndexRemainingBlocks : undefined;
+  // geth answers an object until both block sync and transaction indexing are done.
+  if (behind === 0 && !(txIndexLeft !== undefined && txIndexLeft > 0)) return false;
   const head = node.headHeight(now);
   const current = Math.max(0, head - behind);
   // Field set of geth 1.13+ (snap sync counters and tx indexing progress), all hex quantities.
@@ -132,7 +134,7 @@ function syncing(node: SimNode, now: number): unknown {
     syncedAccounts: '0x0', syncedAccountBytes: '0x0', syncedBytecodes: '0x0', syncedBytecodeBytes: '0x0',
     syncedStorage: '0x0', syncedStorageBytes: '0x0', healedTrienodes: '0x0', healedTrienodeBytes: '0x0',
     healedBytecodes: '0x0', healedBytecodeBytes: '0x0', healingTrienodes: '0x0', healingBytecode: '0x0',
-    txIndexFinishedBlocks: '0x0', txIndexRemainingBlocks: '0x0',
+    txIndexFinishedBlocks: hex(Math.max(0, current - (txIndexLeft ?? 0))), txIndexRemainingBlocks: hex(txIndexLeft ?? 0),
   };
 }
 

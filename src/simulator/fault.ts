@@ -29,8 +29,11 @@ export type Fault =
   | { type: 'warmup'; message?: string }
   /** EVM: another chain id; Bitcoin family: another `chain`. */
   | { type: 'wrong-chain' }
-  /** Behind the head by `behindBlocks` (default 1000) and saying so. */
-  | { type: 'syncing'; behindBlocks?: number }
+  /**
+   * Behind the head by `behindBlocks` (default 1000, or 0 when `txIndexRemainingBlocks` is
+   * given) and saying so; EVM: geth 1.13+'s `txIndexRemainingBlocks` still to index.
+   */
+  | { type: 'syncing'; behindBlocks?: number; txIndexRemainingBlocks?: number }
   /** The socket is destroyed as soon as the request arrives. */
   | { type: 'reset' }
   /** Like a provider proxy that rejects JSON arrays: 400 with a -32600 body; single calls pass. */
@@ -40,9 +43,10 @@ export type Fault =
   /** Connection refused. Only for nodes with `ownPort`: their listener is closed. */
   | { type: 'down' }
   /**
-   * The head stops where it is (a node that lost its peers, a dev chain nobody mines). Its tip
-   * was produced `tipAgeMs` before the fault was set (default: when the chain says), and ages
-   * from there. Cleared, the node is back at the chain's head at once.
+   * The head stops (a node that lost its peers, a dev chain nobody mines): it stopped
+   * `tipAgeMs` before the fault was set (default 0), so its head is the block it had then and
+   * its tip is at least that old, ageing from there. Cleared, the node is back at the chain's
+   * head at once.
    */
   | { type: 'stuck'; tipAgeMs?: number }
   /** These methods answer an RPC error (`code`, default -32000 EVM / -1 Bitcoin family); the rest answer normally. */
@@ -68,7 +72,7 @@ export const MAX_OVERSIZED_BYTES = 512 * 1024 * 1024;
 const FIELDS: Readonly<Record<FaultType, readonly string[]>> = {
   none: [], hang: [], slow: ['delayMs'], drip: ['chunkIntervalMs'], http: ['status', 'body', 'contentType'],
   unauthorized: [], forbidden: [], malformed: [], truncated: [], oversized: ['bytes'], warmup: ['message'],
-  'wrong-chain': [], syncing: ['behindBlocks'], reset: [], 'no-batch': [], 'network-inactive': [], down: [],
+  'wrong-chain': [], syncing: ['behindBlocks', 'txIndexRemainingBlocks'], reset: [], 'no-batch': [], 'network-inactive': [], down: [],
   stuck: ['tipAgeMs'], 'method-error': ['methods', 'code', 'message'], 'short-batch': ['keep'], 'huge-values': [],
 };
 
@@ -124,8 +128,10 @@ export function parseFault(input: unknown, where = 'fault'): Fault {
     }
     case 'syncing': {
       fault = { type: t };
-      const behind = int('behindBlocks', 1, 1_000_000_000, false);
+      const txIndex = int('txIndexRemainingBlocks', 0, 1_000_000_000, false);
+      const behind = int('behindBlocks', txIndex === undefined ? 1 : 0, 1_000_000_000, false);
       if (behind !== undefined) fault.behindBlocks = behind;
+      if (txIndex !== undefined) fault.txIndexRemainingBlocks = txIndex;
       break;
     }
     case 'stuck': {

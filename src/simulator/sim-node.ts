@@ -93,8 +93,10 @@ export class SimNode {
   /** Switch the fault; `stuck` freezes the head as it is now. */
   setFault(fault: Fault, now: number): void {
     if (fault.type === 'stuck') {
-      const height = this.#stuck?.height ?? this.bestHeight(now);
-      const tipAt = this.#stuck?.tipAt ?? this.blockTimeAt(height) - (fault.tipAgeMs ?? 0);
+      // Stopped `tipAgeMs` ago: its head is the block it had then, produced no later than then.
+      const since = now - (fault.tipAgeMs ?? 0);
+      const height = this.#stuck?.height ?? this.bestHeight(since);
+      const tipAt = this.#stuck?.tipAt ?? Math.min(this.blockTimeAt(height), since);
       this.#stuck = { height, tipAt };
     } else {
       this.#stuck = undefined;
@@ -111,7 +113,8 @@ export class SimNode {
 
   /** Blocks the node lacks while `syncing`. */
   syncBehind(): number {
-    return this.fault.type === 'syncing' ? (this.fault.behindBlocks ?? DEFAULT_SYNC_BEHIND_BLOCKS) : 0;
+    if (this.fault.type !== 'syncing') return 0;
+    return this.fault.behindBlocks ?? (this.fault.txIndexRemainingBlocks !== undefined ? 0 : DEFAULT_SYNC_BEHIND_BLOCKS);
   }
 
   /** The node's best block: the head, or behind it while syncing. */

@@ -65,7 +65,9 @@ const rows: Row[] = [
   ['DeFiChain config, PAI genesis', DEFICHAIN, good(DEFICHAIN, { genesisHash: PAI.genesisHash }), {}, 'unhealthy', ['wrong_chain(pai main!=defichain main)']],
   // Tip age, exactly
   ['BSC tip 10 s old: fine', BSC, good(BSC, { tipTime: (T0 - 10_000) / 1000 }), {}, 'healthy', []],
-  ['BSC tip 45 s old: stalled at once', BSC, good(BSC, { tipTime: (T0 - 45_000) / 1000 }), {}, 'degraded', ['stalled(tip 45s old)']],
+  // Timestamps are whole seconds: a tip stamped 46 s ago is at least 45 s old.
+  ['BSC tip stamped 46 s ago: stalled at once', BSC, good(BSC, { tipTime: (T0 - 46_000) / 1000 }), {}, 'degraded', ['stalled(tip 45s old)']],
+  ['BSC tip stamped 31 s ago: within the 30 s window (at least 30 s old)', BSC, good(BSC, { tipTime: (T0 - 31_000) / 1000 }), {}, 'healthy', []],
   ['chain halted', BSC, good(BSC), { reference: { ...emptyReference('bsc', T0), height: H, contributors: 2, quorum: 2, basis: 'halted', haltedForMs: 60_000 } }, 'degraded', [`chain_halted(no node advanced in 60s, head ${H})`]],
   // geth's txIndexRemainingBlocks
   ['at the head, indexing transactions', BSC, good(BSC, { syncing: false, syncTarget: { currentBlock: H, highestBlock: H, txIndexRemainingBlocks: 5_000 } }), {}, 'degraded', ['tx_indexing(5000 blocks left)']],
