@@ -475,6 +475,7 @@ export class Poller {
       ...(sample.peers ? { peers: sample.peers.total } : {}),
       ...(sample.height !== undefined ? { height: sample.height } : {}),
       ...(sample.netTotals ? { bytesRecv: sample.netTotals.totalBytesRecv, bytesSent: sample.netTotals.totalBytesSent } : {}),
+      ...(sample.uptimeS !== undefined ? { uptimeS: sample.uptimeS } : {}),
     };
     const prev = this.#pending.get(e.node.id);
     const history = prev ? prev.history : [];

@@ -32,6 +32,8 @@ export interface HistoryPoint {
   readonly height?: number;
   readonly bytesRecv?: number;
   readonly bytesSent?: number;
+  /** Bitcoin family `uptime`, seconds: tells a restart from a byte-total drop. */
+  readonly uptimeS?: number;
 }
 
 /** One change of a node's health state, as kept in its bounded transition log. */
