@@ -388,6 +388,20 @@ export class Poller {
     }
   }
 
+  /**
+   * The store refused writes for nodes whose lease is no longer ours: stop probing them now
+   * (their results are dropped, the owner's stand) and renew at once, to re-take whatever is
+   * free and our share.
+   */
+  #lostLeases(nodeIds: readonly string[]): void {
+    for (const id of nodeIds) {
+      this.#drop(id);
+      this.#pending.delete(id);
+    }
+    this.#o.logger.warn({ nodes: nodeIds.length, sample: nodeIds.slice(0, 5) }, 'store refused writes for nodes whose lease this replica no longer holds (paused or partitioned past the lease?): stopped polling them');
+    if (!this.#closed) void this.#leaseTick();
+  }
+
   /** After a takeover, continue the node's rhythm: probe when its last sample is one interval old. */
   #firstDelay(id: string): number {
     const node = this.#nodes.get(id)!;
@@ -567,7 +581,7 @@ export class Poller {
     const ttlNodes = batch.length > 0 ? batch.map((p) => this.#nodes.get(p.record.nodeId)) : [...this.#owned.values()].map((e) => e.node);
     const ttl = Math.max(MIN_RECORD_TTL_MS, ...ttlNodes.map((n) => recordTtlMs(n ?? ({ intervalMs: 5_000, timeoutMs: 2_000 } as NodeConfig), this.#o.leaseTtlMs, this.#o.maxBackoffMs)));
     try {
-      await this.#o.store.writeSweep(
+      const { fenced } = await this.#o.store.writeSweep(
         {
           records: batch.map((p) => p.record),
           peers,
@@ -576,9 +590,13 @@ export class Poller {
           chains,
           // Peer lists are refreshed every peerDetailsEveryMs: keep them across a few refreshes.
           peersTtlMs: Math.max(ttl, 3 * this.#o.peerDetailsEveryMs),
+          // Once leases are in play, only the holder writes a node (a replica resumed after a
+          // pause past its lease must not write the past over the new owner's records).
+          ...(this.#started ? { fence: this.#o.replica } : {}),
         },
         ttl,
       );
+      if (fenced.length > 0) this.#lostLeases(fenced);
       this.#stats.flushes++;
       this.#stats.lastFlushMs = performance.now() - started;
     } catch (err) {

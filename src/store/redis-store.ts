@@ -4,24 +4,29 @@ import type { PeerDetail } from '../chains/sample.js';
 import { createStoreKeys, DEFAULT_PREFIX, type StoreKeys } from './keys.js';
 import {
   claimLeasesScript,
+  fencedSweepScript,
   heartbeatScript,
   liveReplicasScript,
   pruneIndexScript,
   releaseLeasesScript,
+  restoreDrainsScript,
+  setDrainScript,
 } from './redis-scripts.js';
-import type { ChainFacts, Drain, HistoryPoint, NodeRecord, Store, StoreEvent, StoreEventHandler, StoreHealth, SweepWrite, TransitionEntry, StoreRetentionOptions } from './store.js';
+import type { ChainFacts, Drain, DrainFact, HistoryPoint, NodeRecord, Store, StoreEvent, StoreEventHandler, StoreHealth, SweepResult, SweepWrite, TransitionEntry, StoreRetentionOptions } from './store.js';
 import {
   decodeAudit,
   decodeChainFacts,
-  decodeDrain,
+  decodeDrainFact,
   decodeEvent,
   decodeHistoryPoint,
   decodePeers,
   decodeRecord,
   decodeTransition,
   encodeAudit,
+  drainEventPrefix,
+  drainFactPrefix,
   encodeChainFacts,
-  encodeDrain,
+  encodeDrainFact,
   encodeEvent,
   encodeHistoryPoint,
   encodePeers,
@@ -228,17 +233,55 @@ export class RedisStore implements Store {
 
   // --- records --------------------------------------------------------------------------------
 
-  writeSweep(write: SweepWrite, ttlMs: number): Promise<void> {
+  writeSweep(write: SweepWrite, ttlMs: number): Promise<SweepResult> {
     return this.run('writeSweep', async () => {
       const px = positiveInt('ttlMs', Math.ceil(ttlMs));
       const peersPx = positiveInt('peersTtlMs', Math.ceil(write.peersTtlMs ?? ttlMs));
       const batches = planSweep(write, this.sweepBatchSize);
-      // All pipelines go out at once on one connection: ceil(units / batchSize) round trips
-      // that overlap, in order. Settle all before failing, so close() never races a straggler.
-      const results = await Promise.allSettled(batches.map((batch) => this.exec(this.sweepPipeline(batch, px, peersPx))));
+      const fence = write.fence;
+      if (fence !== undefined) checkReplica(fence);
+      // All batches go out at once on one connection: ceil(units / batchSize) round trips
+      // that overlap, in order (fenced: one script call per batch for its nodes, plus a
+      // pipeline for its chains). Settle all before failing, so close() never races a straggler.
+      const calls: Array<Promise<unknown>> = [];
+      const fenced: string[] = [];
+      const older: string[] = [];
+      for (const batch of batches) {
+        if (fence === undefined) {
+          calls.push(this.exec(this.sweepPipeline(batch, px, peersPx)));
+          continue;
+        }
+        if (batch.nodes.length > 0) {
+          calls.push(
+            this.fencedNodes(batch, fence, px, peersPx).then((r) => {
+              fenced.push(...r.fenced);
+              older.push(...r.older);
+            }),
+          );
+        }
+        if (batch.chains.length > 0) calls.push(this.exec(this.sweepPipeline({ nodes: [], chains: batch.chains }, px, peersPx)));
+      }
+      const results = await Promise.allSettled(calls);
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
+      return older.length > 0 ? { fenced, older } : { fenced };
     });
+  }
+
+  /** The nodes of one batch through fencedSweepScript; resolves with the ids refused. */
+  private async fencedNodes(batch: SweepBatch, replica: string, px: number, peersPx: number): Promise<{ fenced: string[]; older: string[] }> {
+    const k = this.keys;
+    const keys: string[] = [k.nodeIndex];
+    const eventPrefix = encodeRecordsEvent([], this.replica).slice(0, -2);
+    const args: Array<string | number> = [replica, px, peersPx, this.historyLimit, this.historyTtlMs, this.transitionLimit, this.transitionTtlMs, k.events, eventPrefix];
+    for (const node of batch.nodes) {
+      keys.push(k.lease(node.nodeId), k.node(node.nodeId), k.peers(node.nodeId), k.history(node.nodeId), k.transitions(node.nodeId));
+      const transitions = node.transitions ?? [];
+      args.push(node.nodeId, node.record ? encodeRecord(node.record) : '', node.peers ? encodePeers(node.peers) : '', node.history.length, ...node.history.map(encodeHistoryPoint), transitions.length, ...transitions.map(encodeTransition));
+    }
+    const [refused, older] = (await fencedSweepScript.run(this.client, keys, args)) as [number[], number[]];
+    const ids = (positions: number[]) => positions.flatMap((i) => batch.nodes[i - 1]?.nodeId ?? []);
+    return { fenced: ids(refused), older: ids(older) };
   }
 
   private sweepPipeline(batch: SweepBatch, px: number, peersPx: number): ChainableCommander {
@@ -379,8 +422,9 @@ export class RedisStore implements Store {
       const k = this.keys;
       const p = this.client.pipeline();
       for (const part of chunk(ids, KEYS_PER_COMMAND)) {
-        p.del(...part.flatMap((id) => [k.node(id), k.peers(id), k.history(id), k.transitions(id), k.lease(id)]));
-        p.hdel(k.drains, ...part);
+        // Not the drains (the fleet's decisions) nor the leases (another replica may still poll
+        // the node; the caller released its own).
+        p.del(...part.flatMap((id) => [k.node(id), k.peers(id), k.history(id), k.transitions(id)]));
         p.srem(k.nodeIndex, ...part);
       }
       p.publish(k.events, encodeEvent({ type: 'nodes-removed', nodeIds: ids }));
@@ -390,31 +434,21 @@ export class RedisStore implements Store {
 
   // --- drains and audit -----------------------------------------------------------------------
 
-  setDrain(nodeId: string, drain: Drain | null): Promise<void> {
+  setDrain(nodeId: string, drain: Drain | null): Promise<DrainFact> {
     return this.run('setDrain', async () => {
       if (drain !== null && drain.nodeId !== nodeId) throw new TypeError(`drain.nodeId ${JSON.stringify(drain.nodeId)} does not match ${JSON.stringify(nodeId)}`);
-      const p = this.client.pipeline();
-      if (drain === null) p.hdel(this.keys.drains, nodeId);
-      else p.hset(this.keys.drains, nodeId, encodeDrain(drain));
-      p.publish(this.keys.events, encodeEvent({ type: 'drain', nodeId, drain }));
-      await this.exec(p);
+      const version = Number(await setDrainScript.run(this.client, [this.keys.drains], [nodeId, drainFactPrefix(nodeId, drain), drainEventPrefix(nodeId, drain), this.keys.events]));
+      return { nodeId, version, drain };
     });
   }
 
-  restoreDrains(drains: readonly Drain[]): Promise<number> {
+  restoreDrains(facts: readonly DrainFact[]): Promise<DrainFact[]> {
     return this.run('restoreDrains', async () => {
-      if (drains.length === 0) return 0;
-      const p = this.client.pipeline();
-      for (const drain of drains) p.hsetnx(this.keys.drains, drain.nodeId, encodeDrain(drain));
-      const results = await this.exec(p);
-      // HSETNX answers 1 where it wrote: only those drains were missing.
-      const restored = drains.filter((_, i) => results[i] === 1);
-      if (restored.length > 0) {
-        const events = this.client.pipeline();
-        for (const drain of restored) events.publish(this.keys.events, encodeEvent({ type: 'drain', nodeId: drain.nodeId, drain }));
-        await this.exec(events);
-      }
-      return restored.length;
+      if (facts.length === 0) return [];
+      const args: Array<string | number> = [this.keys.events];
+      for (const f of facts) args.push(f.nodeId, Math.floor(f.version), encodeDrainFact(f), `${drainEventPrefix(f.nodeId, f.drain)}${Math.floor(f.version)}}`);
+      const written = (await restoreDrainsScript.run(this.client, [this.keys.drains], args)) as number[];
+      return written.flatMap((i) => facts[i - 1] ?? []);
     });
   }
 
@@ -430,14 +464,24 @@ export class RedisStore implements Store {
 
   getDrains(): Promise<Map<string, Drain>> {
     return this.run('getDrains', async () => {
-      const all = await this.client.hgetall(this.keys.drains);
       const drains = new Map<string, Drain>();
-      for (const [nodeId, raw] of Object.entries(all)) {
-        const drain = this.decoded(`${this.keys.drains}#${nodeId}`, decodeDrain(raw));
-        if (drain && drain.nodeId === nodeId) drains.set(nodeId, drain);
-      }
+      for (const [nodeId, fact] of await this.readDrainFacts()) if (fact.drain) drains.set(nodeId, fact.drain);
       return drains;
     });
+  }
+
+  getDrainFacts(): Promise<Map<string, DrainFact>> {
+    return this.run('getDrainFacts', () => this.readDrainFacts());
+  }
+
+  private async readDrainFacts(): Promise<Map<string, DrainFact>> {
+    const all = await this.client.hgetall(this.keys.drains);
+    const facts = new Map<string, DrainFact>();
+    for (const [nodeId, raw] of Object.entries(all)) {
+      const fact = this.decoded(`${this.keys.drains}#${nodeId}`, decodeDrainFact(raw));
+      if (fact && fact.nodeId === nodeId && (fact.drain === null || fact.drain.nodeId === nodeId)) facts.set(nodeId, fact);
+    }
+    return facts;
   }
 
   appendAudit(entry: unknown): Promise<void> {
