@@ -11,6 +11,7 @@ import { demoFleet } from '../simulator/fleet.js';
 import { nodesForSimulator } from '../simulator/fleet-nodes.js';
 import { Simulator } from '../simulator/simulator.js';
 import type { CommandIo } from './probe-command.js';
+import { waitForVerdicts } from './wait-for-verdicts.js';
 
 export const SERVE_USAGE = `usage: nodesentry serve [--config FILE]
 
@@ -160,6 +161,13 @@ export async function serveCommand(argv: readonly string[], io: CommandIo): Prom
     throw err;
   }
   const { startHttp } = await import('../api/http-server.js');
+  // Ports open once the verdicts are in (bounded): see waitForVerdicts.
+  const wait = await waitForVerdicts(running.service, running.settings.readyWaitMs);
+  if (wait.pending.length > 0) {
+    running.logger.warn({ waitedMs: wait.waitedMs, pending: wait.pending.slice(0, 20), count: wait.pending.length }, 'opening the API before every node has a verdict (NODESENTRY_READY_WAIT_MS)');
+  } else {
+    running.logger.info({ waitedMs: wait.waitedMs }, 'every node has a verdict: opening the API');
+  }
   const http = await startHttp(running);
   await handleSignals(running, async () => {
     await http.close();

@@ -49,6 +49,8 @@ export interface Settings {
   readonly chainMinHealthy: number;
   /** NODESENTRY_PROTECT_PROBES: the load-balancer probes need the API key too (default false; needs NODESENTRY_API_KEY). */
   readonly protectProbes: boolean;
+  /** NODESENTRY_READY_WAIT_MS: `serve` opens its ports once every node has a verdict, or after this long (default 15000; 0 = at once). */
+  readonly readyWaitMs: number;
 }
 
 export interface HostPort {
@@ -70,6 +72,8 @@ export const SETTINGS_DEFAULTS = Object.freeze({
   chainMinHealthy: 1,
   // Load balancers rarely can send a key, and a probe reveals only a state word: open by default.
   protectProbes: false,
+  // A restart must not answer 503 `unknown` for nodes it simply has not probed yet (issue #13).
+  readyWaitMs: 15_000,
 });
 
 /** The environment variable behind each setting. */
@@ -93,6 +97,7 @@ export const SETTING_VARIABLES = Object.freeze({
   agentPort: 'NODESENTRY_AGENT_PORT',
   chainMinHealthy: 'NODESENTRY_CHAIN_MIN_HEALTHY',
   protectProbes: 'NODESENTRY_PROTECT_PROBES',
+  readyWaitMs: 'NODESENTRY_READY_WAIT_MS',
 } satisfies Record<keyof Settings, string>);
 
 export const MIN_ADMIN_TOKEN_LENGTH = 16;
@@ -224,7 +229,9 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     bad(SETTING_VARIABLES.protectProbes, `needs ${SETTING_VARIABLES.apiKey} (the key the probes then require)`);
   }
 
-  if (issues.length > 0 || port === undefined || probeConcurrency === undefined || perHostConcurrency === undefined || maxResponseBytes === undefined || chainMinHealthy === undefined) {
+  const readyWaitMs = int(SETTING_VARIABLES.readyWaitMs, SETTINGS_DEFAULTS.readyWaitMs, 0, 300_000);
+
+  if (issues.length > 0 || readyWaitMs === undefined || port === undefined || probeConcurrency === undefined || perHostConcurrency === undefined || maxResponseBytes === undefined || chainMinHealthy === undefined) {
     throw new ConfigError('environment', issues);
   }
   const settings: Settings = {
@@ -247,6 +254,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     ...(agentPort === undefined ? {} : { agentPort }),
     chainMinHealthy,
     protectProbes,
+    readyWaitMs,
   };
   // Logging the settings object by mistake (pino, console.log, a template string) shows the
   // redacted view. The secrets stay readable as properties for the code that needs them.
@@ -279,6 +287,7 @@ export function redactSettings(settings: Settings): Record<keyof Settings, strin
     agentPort: settings.agentPort,
     chainMinHealthy: settings.chainMinHealthy,
     protectProbes: settings.protectProbes,
+    readyWaitMs: settings.readyWaitMs,
   };
 }
 

@@ -21,6 +21,7 @@ describe('service settings from the environment', () => {
       maxResponseBytes: 4 * 1024 * 1024,
       chainMinHealthy: 1,
       protectProbes: false,
+      readyWaitMs: 15_000,
     });
     expect(Object.isFrozen(SETTINGS_DEFAULTS)).toBe(true);
     expect(Object.isFrozen(settings)).toBe(true);
@@ -43,6 +44,7 @@ describe('service settings from the environment', () => {
       NODESENTRY_AGENT_PORT: '9100',
       NODESENTRY_CHAIN_MIN_HEALTHY: '2',
       NODESENTRY_PROTECT_PROBES: 'TRUE',
+      NODESENTRY_READY_WAIT_MS: '0',
     });
     expect({ ...settings }).toEqual({
       configPath: './nodes.yaml',
@@ -60,6 +62,7 @@ describe('service settings from the environment', () => {
       agentPort: 9100,
       chainMinHealthy: 2,
       protectProbes: true,
+      readyWaitMs: 0,
     });
   });
 
