@@ -1,6 +1,6 @@
-import { isFresh } from '../health/freshness.js';
-import type { NodeHealth } from '../health/hysteresis.js';
+import { effectiveHealth } from '../health/effective-health.js';
 import { policyForChain } from '../health/policy.js';
+import { asNodeVerdict, nodeInfo } from '../polling/health-judge.js';
 import type { Service } from '../service.js';
 
 /** How long `serve` waits at most for its verdicts before it opens its ports anyway. */
@@ -38,13 +38,13 @@ export async function waitForVerdicts(service: Service, timeoutMs: number, now: 
 function unsettled(service: Service, at: number): string[] {
   const out: string[] = [];
   for (const node of service.nodes.values()) {
-    if (service.view.drain(node.id) !== undefined) continue;
     const record = service.view.get(node.id);
-    if (record !== undefined && isFresh(record.sample, node.intervalMs, at, policyForChain(service.policy, node.chain.name))) {
-      const health = record.health as Partial<NodeHealth> | null;
-      if (health?.state !== undefined && health.state !== 'unknown') continue;
-      if (health?.latest?.verdict === 'unhealthy') continue;
-    }
+    const drained = service.view.drain(node.id) !== undefined;
+    // Judged exactly as the probes judge it (ReadModel): staleness and drains included.
+    const verdict = record ? asNodeVerdict(record.health) : undefined;
+    const health = effectiveHealth(verdict?.health ?? null, record?.sample ?? null, nodeInfo(node), node.chain.name, drained, at, policyForChain(service.policy, node.chain.name));
+    if (health.state !== 'unknown') continue;
+    if (record !== undefined && health.latest?.verdict === 'unhealthy') continue;
     out.push(node.id);
   }
   return out;
