@@ -7,7 +7,8 @@ set -euo pipefail
 NODESENTRY_URL=${NODESENTRY_URL:-http://nodesentry:8080}
 CHAIN=${CHAIN:-bsc}
 UPSTREAM_FILE=${UPSTREAM_FILE:-/etc/nginx/upstreams/$CHAIN.conf}
-NGINX=${NGINX:-nginx}   # e.g. "nginx -c /etc/nginx/nginx.conf"
+# Not NGINX: nginx itself reads that variable (inherited sockets) and complains.
+NGINX_CMD=${NGINX_CMD:-nginx}   # e.g. "nginx -c /etc/nginx/nginx.conf"
 
 new=$(mktemp "$UPSTREAM_FILE.new.XXXXXX")
 trap 'rm -f "$new"' EXIT
@@ -26,9 +27,9 @@ cmp -s "$new" "$UPSTREAM_FILE" && exit 0
 chmod 644 "$new"
 [ -f "$UPSTREAM_FILE" ] && cp -p "$UPSTREAM_FILE" "$UPSTREAM_FILE.prev"
 mv "$new" "$UPSTREAM_FILE"
-if ! $NGINX -t -q; then
+if ! $NGINX_CMD -t -q; then
   echo "nginx rejects the new $UPSTREAM_FILE: the previous one is back" >&2
   if [ -f "$UPSTREAM_FILE.prev" ]; then mv "$UPSTREAM_FILE.prev" "$UPSTREAM_FILE"; else rm -f "$UPSTREAM_FILE"; fi
   exit 1
 fi
-$NGINX -s reload
+$NGINX_CMD -s reload
