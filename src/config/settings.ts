@@ -53,6 +53,8 @@ export interface Settings {
   readonly maxBackoffMs: number;
   /** NODESENTRY_FAST_INTERVAL_MS: re-check delay while a failure or a recovery is being confirmed, ms (default 200). */
   readonly fastIntervalMs: number;
+  /** NODESENTRY_READY_WAIT_MS: `serve` opens its ports once every node has a verdict, or after this long (default 15000; 0 = at once). */
+  readonly readyWaitMs: number;
 }
 
 export interface HostPort {
@@ -79,6 +81,8 @@ export const SETTINGS_DEFAULTS = Object.freeze({
   maxBackoffMs: 3_000,
   // fall 3 after a refused probe is counted in 2 x 200 ms, rise 2 after it answers in 200 ms.
   fastIntervalMs: 200,
+  // A restart must not answer 503 `unknown` for nodes it simply has not probed yet (issue #13).
+  readyWaitMs: 15_000,
 });
 
 /** The environment variable behind each setting. */
@@ -104,6 +108,7 @@ export const SETTING_VARIABLES = Object.freeze({
   protectProbes: 'NODESENTRY_PROTECT_PROBES',
   maxBackoffMs: 'NODESENTRY_MAX_BACKOFF_MS',
   fastIntervalMs: 'NODESENTRY_FAST_INTERVAL_MS',
+  readyWaitMs: 'NODESENTRY_READY_WAIT_MS',
 } satisfies Record<keyof Settings, string>);
 
 export const MIN_ADMIN_TOKEN_LENGTH = 16;
@@ -238,7 +243,9 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const maxBackoffMs = int(SETTING_VARIABLES.maxBackoffMs, SETTINGS_DEFAULTS.maxBackoffMs, 0, 3_600_000);
   const fastIntervalMs = int(SETTING_VARIABLES.fastIntervalMs, SETTINGS_DEFAULTS.fastIntervalMs, 10, 60_000);
 
-  if (issues.length > 0 || maxBackoffMs === undefined || fastIntervalMs === undefined || port === undefined || probeConcurrency === undefined || perHostConcurrency === undefined || maxResponseBytes === undefined || chainMinHealthy === undefined) {
+  const readyWaitMs = int(SETTING_VARIABLES.readyWaitMs, SETTINGS_DEFAULTS.readyWaitMs, 0, 300_000);
+
+  if (issues.length > 0 || maxBackoffMs === undefined || fastIntervalMs === undefined || readyWaitMs === undefined || port === undefined || probeConcurrency === undefined || perHostConcurrency === undefined || maxResponseBytes === undefined || chainMinHealthy === undefined) {
     throw new ConfigError('environment', issues);
   }
   const settings: Settings = {
@@ -263,6 +270,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     protectProbes,
     maxBackoffMs,
     fastIntervalMs,
+    readyWaitMs,
   };
   // Logging the settings object by mistake (pino, console.log, a template string) shows the
   // redacted view. The secrets stay readable as properties for the code that needs them.
@@ -297,6 +305,7 @@ export function redactSettings(settings: Settings): Record<keyof Settings, strin
     protectProbes: settings.protectProbes,
     maxBackoffMs: settings.maxBackoffMs,
     fastIntervalMs: settings.fastIntervalMs,
+    readyWaitMs: settings.readyWaitMs,
   };
 }
 

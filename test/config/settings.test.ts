@@ -23,6 +23,7 @@ describe('service settings from the environment', () => {
       protectProbes: false,
       maxBackoffMs: 3_000,
       fastIntervalMs: 200,
+      readyWaitMs: 15_000,
     });
     expect(Object.isFrozen(SETTINGS_DEFAULTS)).toBe(true);
     expect(Object.isFrozen(settings)).toBe(true);
@@ -47,6 +48,7 @@ describe('service settings from the environment', () => {
       NODESENTRY_PROTECT_PROBES: 'TRUE',
       NODESENTRY_MAX_BACKOFF_MS: '0',
       NODESENTRY_FAST_INTERVAL_MS: '500',
+      NODESENTRY_READY_WAIT_MS: '0',
     });
     expect({ ...settings }).toEqual({
       configPath: './nodes.yaml',
@@ -66,6 +68,7 @@ describe('service settings from the environment', () => {
       protectProbes: true,
       maxBackoffMs: 0,
       fastIntervalMs: 500,
+      readyWaitMs: 0,
     });
   });
 
