@@ -2,6 +2,7 @@ import { inspect } from 'node:util';
 import { validatePrefix } from '../store/keys.js';
 import { closestName } from './closest-name.js';
 import { ConfigError, type ConfigIssue } from './config-error.js';
+import { DEFAULT_PROXY_SETTINGS, loadProxySettings, PROXY_VARIABLES, type ProxySettings } from './proxy-settings.js';
 
 export type Role = 'api' | 'worker' | 'all';
 export const ROLES: readonly Role[] = ['api', 'worker', 'all'];
@@ -49,6 +50,8 @@ export interface Settings {
   readonly chainMinHealthy: number;
   /** NODESENTRY_PROTECT_PROBES: the load-balancer probes need the API key too (default false; needs NODESENTRY_API_KEY). */
   readonly protectProbes: boolean;
+  /** NODESENTRY_RPC_*: the JSON-RPC proxy at /rpc/<chain> (see proxy-settings.ts). */
+  readonly rpc: ProxySettings;
 }
 
 export interface HostPort {
@@ -70,6 +73,7 @@ export const SETTINGS_DEFAULTS = Object.freeze({
   chainMinHealthy: 1,
   // Load balancers rarely can send a key, and a probe reveals only a state word: open by default.
   protectProbes: false,
+  rpc: DEFAULT_PROXY_SETTINGS,
 });
 
 /** The environment variable behind each setting. */
@@ -93,7 +97,7 @@ export const SETTING_VARIABLES = Object.freeze({
   agentPort: 'NODESENTRY_AGENT_PORT',
   chainMinHealthy: 'NODESENTRY_CHAIN_MIN_HEALTHY',
   protectProbes: 'NODESENTRY_PROTECT_PROBES',
-} satisfies Record<keyof Settings, string>);
+} satisfies Record<Exclude<keyof Settings, 'rpc'>, string>);
 
 export const MIN_ADMIN_TOKEN_LENGTH = 16;
 const TRUE_WORDS: readonly string[] = ['true', '1', 'yes', 'on'];
@@ -224,6 +228,8 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     bad(SETTING_VARIABLES.protectProbes, `needs ${SETTING_VARIABLES.apiKey} (the key the probes then require)`);
   }
 
+  const rpc = loadProxySettings(env, issues);
+
   if (issues.length > 0 || port === undefined || probeConcurrency === undefined || perHostConcurrency === undefined || maxResponseBytes === undefined || chainMinHealthy === undefined) {
     throw new ConfigError('environment', issues);
   }
@@ -247,6 +253,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     ...(agentPort === undefined ? {} : { agentPort }),
     chainMinHealthy,
     protectProbes,
+    rpc,
   };
   // Logging the settings object by mistake (pino, console.log, a template string) shows the
   // redacted view. The secrets stay readable as properties for the code that needs them.
@@ -279,6 +286,7 @@ export function redactSettings(settings: Settings): Record<keyof Settings, strin
     agentPort: settings.agentPort,
     chainMinHealthy: settings.chainMinHealthy,
     protectProbes: settings.protectProbes,
+    rpc: settings.rpc.enabled ? `enabled (deadline ${settings.rpc.deadlineMs} ms, ${settings.rpc.maxAttempts} attempts${settings.rpc.rateLimit === undefined ? '' : `, ${settings.rpc.rateLimit} req / ${settings.rpc.rateWindowMs} ms per key`})` : 'disabled',
   };
 }
 
@@ -288,7 +296,7 @@ export function redactSettings(settings: Settings): Record<keyof Settings, strin
  * error: operators may keep other `NODESENTRY_*` variables (node passwords) in the environment.
  */
 export function misspeltSettingVariables(env: NodeJS.ProcessEnv = process.env): { variable: string; meant: string }[] {
-  const known: string[] = Object.values(SETTING_VARIABLES);
+  const known: string[] = [...Object.values(SETTING_VARIABLES), ...Object.values(PROXY_VARIABLES)];
   const found: { variable: string; meant: string }[] = [];
   for (const variable of Object.keys(env)) {
     if (known.includes(variable) || !/^(NODESENTRY_|REDIS_|LOG_)/i.test(variable)) continue;

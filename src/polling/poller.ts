@@ -48,6 +48,8 @@ interface Entry {
   inFlight: Promise<void> | undefined;
   /** Consecutive probes while the node's stable state is down (drives the back-off). */
   downStreak: number;
+  /** When recheckSoon last moved this node's probe forward (epoch ms). */
+  recheckAt?: number;
 }
 
 interface Pending {
@@ -141,6 +143,20 @@ export class Poller {
    * Set the fleet (start-up and config reloads): adds new nodes, drops removed ones (their
    * keys are deleted from the store), and re-creates probers of changed ones.
    */
+  /**
+   * Passive health: real traffic saw the node fail, so probe it now instead of at its next
+   * interval (at most once per quarter interval, never overlapping a probe in flight). A
+   * no-op for nodes this replica does not poll.
+   */
+  recheckSoon(nodeId: string): void {
+    const e = this.#owned.get(nodeId);
+    if (e === undefined || this.#closed || !this.#started || e.inFlight !== undefined) return;
+    const now = this.#o.now();
+    if (e.recheckAt !== undefined && now - e.recheckAt < e.node.intervalMs / 4) return;
+    e.recheckAt = now;
+    this.#schedule(e, 0);
+  }
+
   async setNodes(nodes: readonly NodeConfig[]): Promise<{ added: string[]; removed: string[]; changed: string[] }> {
     const next = new Map(nodes.map((n) => [n.id, n]));
     const added: string[] = [];

@@ -1,4 +1,5 @@
 import { inspect } from 'node:util';
+import { DEFAULT_PROXY_SETTINGS } from '../../src/config/proxy-settings.js';
 import { loadSettings, misspeltSettingVariables, redactSettings, SETTINGS_DEFAULTS } from '../../src/config/settings.js';
 import { configErrorOf } from './config-test-kit.js';
 
@@ -21,6 +22,7 @@ describe('service settings from the environment', () => {
       maxResponseBytes: 4 * 1024 * 1024,
       chainMinHealthy: 1,
       protectProbes: false,
+      rpc: DEFAULT_PROXY_SETTINGS,
     });
     expect(Object.isFrozen(SETTINGS_DEFAULTS)).toBe(true);
     expect(Object.isFrozen(settings)).toBe(true);
@@ -60,6 +62,7 @@ describe('service settings from the environment', () => {
       agentPort: 9100,
       chainMinHealthy: 2,
       protectProbes: true,
+      rpc: SETTINGS_DEFAULTS.rpc,
     });
   });
 
