@@ -35,15 +35,31 @@ export function verdictOfFailure(err: unknown): AttemptVerdict {
  * (warming up) of those means "ask someone else". Other 4xx with a JSON-RPC body are the
  * node's verdict on the request (400 invalid request, 404 method not found): passed on.
  */
-export function verdictOfAnswer(res: HttpPostResult): AttemptVerdict {
+export function verdictOfAnswer(res: HttpPostResult, expectsReply: boolean): AttemptVerdict {
   const s = res.status;
-  if (s >= 200 && s < 300) return { kind: 'answer' };
+  if (s >= 200 && s < 300) {
+    // A 200 that is not framed as JSON (a proxy's HTML, garbage) is of no use to a client. Only
+    // the ends are looked at: parsing every answer would cost what forwarding costs.
+    if (!expectsReply || looksLikeJson(res.text)) return { kind: 'answer' };
+    return { kind: 'retry', code: RpcErrorCode.Malformed, unsent: false };
+  }
   const rpcCode = jsonRpcErrorCode(res.text);
   if (rpcCode === -28) return { kind: 'retry', code: RpcErrorCode.WarmingUp, unsent: true };
   if (rpcCode !== undefined && s !== 429 && s !== 502 && s !== 503 && s !== 504) return { kind: 'answer' };
   if (s === 429 || s >= 500) return { kind: 'retry', code: RpcErrorCode.HttpStatus, unsent: s === 429 };
   // A 4xx page that is not JSON-RPC (a proxy's 404, a 405, a 413): this node cannot take it.
   return rpcCode !== undefined ? { kind: 'answer' } : { kind: 'retry', code: RpcErrorCode.HttpStatus, unsent: true };
+}
+
+function looksLikeJson(text: string): boolean {
+  let i = 0;
+  let j = text.length - 1;
+  while (i <= j && text.charCodeAt(i) <= 32) i++;
+  while (j >= i && text.charCodeAt(j) <= 32) j--;
+  if (i >= j) return false;
+  const a = text[i];
+  const b = text[j];
+  return (a === '{' && b === '}') || (a === '[' && b === ']');
 }
 
 /** The error code of a single JSON-RPC error reply, if `text` is one. */

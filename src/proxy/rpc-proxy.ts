@@ -159,7 +159,7 @@ export class RpcProxy {
       }
       const body = refused.length === 0 ? req.body : JSON.stringify(parsed.batch ? allowed.map((a) => (a as { raw: unknown }).raw) : (allowed[0] as { raw: unknown }).raw);
       const expectsReply = allowed.some((a) => a.valid && !a.notification);
-      const attempted = await this.#forward(req, family, body, writes, t0, cls);
+      const attempted = await this.#forward(req, family, body, writes, expectsReply, t0, cls);
       const { res, node } = attempted;
       if (attempted.failedOver) this.#o.metrics.failover(req.chain);
       const headers: Record<string, string> = { 'x-nodesentry-node': node.id };
@@ -193,7 +193,7 @@ export class RpcProxy {
   }
 
   /** Try the candidates in order until one answers, within the deadline. */
-  async #forward(req: ProxyRequest, family: Family, body: string, writes: boolean, t0: number, cls: MethodClass): Promise<Attempted> {
+  async #forward(req: ProxyRequest, family: Family, body: string, writes: boolean, expectsReply: boolean, t0: number, cls: MethodClass): Promise<Attempted> {
     const s = this.#o.settings;
     const deadlineAt = t0 + s.deadlineMs;
     const candidates = this.#candidates(req);
@@ -219,7 +219,7 @@ export class RpcProxy {
       let res: HttpPostResult | undefined;
       try {
         res = await this.#upstream.send(node, body, Math.max(1, Math.min(s.attemptTimeoutMs, deadlineAt - performance.now())));
-        verdict = verdictOfAnswer(res);
+        verdict = verdictOfAnswer(res, expectsReply);
       } catch (err) {
         if (err instanceof RpcFailure && err.code === RpcErrorCode.TooLarge) {
           // Another node would send the same answer: not a node failure, not worth a retry.
