@@ -12,6 +12,7 @@ import { metricsRoutes } from './routes/metrics.js';
 import { nodesRoutes } from './routes/nodes.js';
 import { openapiRoutes } from './routes/openapi.js';
 import { probesRoutes } from './routes/probes.js';
+import { rpcRoutes } from './routes/rpc.js';
 import { uiRoutes } from './routes/ui.js';
 
 export interface AppDeps {
@@ -49,6 +50,7 @@ export function createApp(deps: AppDeps): App {
   // Hot paths first: express walks the routers in order, so load-balancer probes, backends'
   // best-node lookups and liveness checks pass through as few routers as possible.
   app.use(probesRoutes(ctx));
+  app.use(rpcRoutes(ctx));
   app.use(chainsRoutes(ctx));
   app.use(metaRoutes(ctx));
   app.use(metricsRoutes(ctx));

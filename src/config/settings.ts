@@ -2,6 +2,7 @@ import { inspect } from 'node:util';
 import { validatePrefix } from '../store/keys.js';
 import { closestName } from './closest-name.js';
 import { ConfigError, type ConfigIssue } from './config-error.js';
+import { DEFAULT_PROXY_SETTINGS, loadProxySettings, PROXY_VARIABLES, type ProxySettings } from './proxy-settings.js';
 
 export type Role = 'api' | 'worker' | 'all';
 export const ROLES: readonly Role[] = ['api', 'worker', 'all'];
@@ -55,6 +56,8 @@ export interface Settings {
   readonly fastIntervalMs: number;
   /** NODESENTRY_READY_WAIT_MS: `serve` opens its ports once every node has a verdict, or after this long (default 15000; 0 = at once). */
   readonly readyWaitMs: number;
+  /** NODESENTRY_RPC_*: the JSON-RPC proxy at /rpc/<chain> (see proxy-settings.ts). */
+  readonly rpc: ProxySettings;
 }
 
 export interface HostPort {
@@ -83,6 +86,7 @@ export const SETTINGS_DEFAULTS = Object.freeze({
   fastIntervalMs: 200,
   // A restart must not answer 503 `unknown` for nodes it simply has not probed yet (issue #13).
   readyWaitMs: 15_000,
+  rpc: DEFAULT_PROXY_SETTINGS,
 });
 
 /** The environment variable behind each setting. */
@@ -109,7 +113,7 @@ export const SETTING_VARIABLES = Object.freeze({
   maxBackoffMs: 'NODESENTRY_MAX_BACKOFF_MS',
   fastIntervalMs: 'NODESENTRY_FAST_INTERVAL_MS',
   readyWaitMs: 'NODESENTRY_READY_WAIT_MS',
-} satisfies Record<keyof Settings, string>);
+} satisfies Record<Exclude<keyof Settings, 'rpc'>, string>);
 
 export const MIN_ADMIN_TOKEN_LENGTH = 16;
 const TRUE_WORDS: readonly string[] = ['true', '1', 'yes', 'on'];
@@ -245,6 +249,8 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
 
   const readyWaitMs = int(SETTING_VARIABLES.readyWaitMs, SETTINGS_DEFAULTS.readyWaitMs, 0, 300_000);
 
+  const rpc = loadProxySettings(env, issues);
+
   if (issues.length > 0 || maxBackoffMs === undefined || fastIntervalMs === undefined || readyWaitMs === undefined || port === undefined || probeConcurrency === undefined || perHostConcurrency === undefined || maxResponseBytes === undefined || chainMinHealthy === undefined) {
     throw new ConfigError('environment', issues);
   }
@@ -271,6 +277,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     maxBackoffMs,
     fastIntervalMs,
     readyWaitMs,
+    rpc,
   };
   // Logging the settings object by mistake (pino, console.log, a template string) shows the
   // redacted view. The secrets stay readable as properties for the code that needs them.
@@ -306,6 +313,7 @@ export function redactSettings(settings: Settings): Record<keyof Settings, strin
     maxBackoffMs: settings.maxBackoffMs,
     fastIntervalMs: settings.fastIntervalMs,
     readyWaitMs: settings.readyWaitMs,
+    rpc: settings.rpc.enabled ? `enabled (deadline ${settings.rpc.deadlineMs} ms, ${settings.rpc.maxAttempts} attempts${settings.rpc.rateLimit === undefined ? '' : `, ${settings.rpc.rateLimit} req / ${settings.rpc.rateWindowMs} ms per key`})` : 'disabled',
   };
 }
 
@@ -315,7 +323,7 @@ export function redactSettings(settings: Settings): Record<keyof Settings, strin
  * error: operators may keep other `NODESENTRY_*` variables (node passwords) in the environment.
  */
 export function misspeltSettingVariables(env: NodeJS.ProcessEnv = process.env): { variable: string; meant: string }[] {
-  const known: string[] = Object.values(SETTING_VARIABLES);
+  const known: string[] = [...Object.values(SETTING_VARIABLES), ...Object.values(PROXY_VARIABLES)];
   const found: { variable: string; meant: string }[] = [];
   for (const variable of Object.keys(env)) {
     if (known.includes(variable) || !/^(NODESENTRY_|REDIS_|LOG_)/i.test(variable)) continue;

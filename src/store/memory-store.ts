@@ -71,6 +71,8 @@ export class MemoryStore implements Store {
   private readonly leases = new Map<string, Expiring<string>>();
   /** replica -> heartbeat expiry. */
   private readonly replicas = new Map<string, number>();
+  /** rate-limit bucket + window -> hits. */
+  private readonly rates = new Map<string, Expiring<number>>();
   private readonly handlers = new Set<StoreEventHandler>();
   private readonly since: number;
   private closed = false;
@@ -369,6 +371,17 @@ export class MemoryStore implements Store {
     });
   }
 
+  countInWindow(bucket: string, window: number, windowMs: number): Promise<number> {
+    return this.run('countInWindow', () => {
+      const key = `${bucket}:${window}`;
+      const e = this.live(this.rates, key);
+      if (e !== undefined) return ++e.value;
+      if (this.rates.size > 10_000) for (const [k, r] of this.rates) if (r.expiresAt <= this.now()) this.rates.delete(k);
+      this.rates.set(key, { value: 1, expiresAt: this.now() + positiveInt('windowMs', windowMs) * 2 });
+      return 1;
+    });
+  }
+
   // --- events ---------------------------------------------------------------------------------
 
   publish(event: StoreEvent): Promise<void> {
@@ -433,7 +446,7 @@ export class MemoryStore implements Store {
   /** Drop expired entries of nodes nobody reads any more (removed from config, renamed). */
   private purgeExpired(): void {
     const now = this.now();
-    for (const map of [this.records, this.peers, this.history, this.transitions, this.chains, this.leases] as Array<Map<string, Expiring<unknown>>>) {
+    for (const map of [this.records, this.peers, this.history, this.transitions, this.chains, this.leases, this.rates] as Array<Map<string, Expiring<unknown>>>) {
       for (const [key, e] of map) if (e.expiresAt <= now) map.delete(key);
     }
   }

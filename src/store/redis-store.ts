@@ -551,6 +551,18 @@ export class RedisStore implements Store {
     });
   }
 
+  countInWindow(bucket: string, window: number, windowMs: number): Promise<number> {
+    return this.run('countInWindow', async () => {
+      const key = this.keys.rate(bucket, window);
+      // One round trip. The key names its window, so refreshing the expiry on every hit only
+      // keeps it until two windows after the last one (PEXPIRE NX would need Redis 7).
+      const replies = await this.client.multi().incr(key).pexpire(key, positiveInt('windowMs', windowMs) * 2).exec();
+      const [err, count] = replies?.[0] ?? [new Error('transaction discarded'), null];
+      if (err) throw err;
+      return Number(count);
+    });
+  }
+
   // --- events ---------------------------------------------------------------------------------
 
   publish(event: StoreEvent): Promise<void> {

@@ -193,6 +193,13 @@ export interface Store {
   /** Remove this replica's heartbeat at once (clean stop). */
   leave(replica: string): Promise<void>;
 
+  /**
+   * Count one hit of `bucket` in its fixed window number `window` (epoch ms / windowMs) and
+   * return the window's count so far, this hit included: a rate limit every replica shares.
+   * The count expires soon after its window ends.
+   */
+  countInWindow(bucket: string, window: number, windowMs: number): Promise<number>;
+
   publish(event: StoreEvent): Promise<void>;
   /** Events from every replica, this one included. Returns an unsubscribe function. */
   subscribe(handler: StoreEventHandler): () => void;

@@ -1,4 +1,5 @@
 import { inspect } from 'node:util';
+import { DEFAULT_PROXY_SETTINGS } from '../../src/config/proxy-settings.js';
 import { loadSettings, misspeltSettingVariables, redactSettings, SETTINGS_DEFAULTS } from '../../src/config/settings.js';
 import { configErrorOf } from './config-test-kit.js';
 
@@ -24,6 +25,7 @@ describe('service settings from the environment', () => {
       maxBackoffMs: 3_000,
       fastIntervalMs: 200,
       readyWaitMs: 15_000,
+      rpc: DEFAULT_PROXY_SETTINGS,
     });
     expect(Object.isFrozen(SETTINGS_DEFAULTS)).toBe(true);
     expect(Object.isFrozen(settings)).toBe(true);
@@ -69,6 +71,7 @@ describe('service settings from the environment', () => {
       maxBackoffMs: 0,
       fastIntervalMs: 500,
       readyWaitMs: 0,
+      rpc: SETTINGS_DEFAULTS.rpc,
     });
   });
 

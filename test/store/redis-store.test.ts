@@ -212,6 +212,10 @@ describe('RedisStore (Redis only)', () => {
     await store.claimLeases('r', ['a'], 60_000, 1);
     await store.heartbeat('r', 60_000);
     await store.epoch();
+    expect(await store.countInWindow('rpc:abc', 5, 60_000)).toBe(1);
+    const ratePttl = await admin.pttl(store.keys.rate('rpc:abc', 5));
+    expect(ratePttl).toBeGreaterThan(110_000);
+    expect(ratePttl).toBeLessThanOrEqual(120_000);
 
     const docs = describeStoreKeys(prefix).filter((d) => d.type !== 'channel');
     const patterns = docs.map((d) => ({ ...d, re: new RegExp(`^${d.pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/<[a-zA-Z]+>/g, '.+')}$`) }));

@@ -479,6 +479,18 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
       });
     });
 
+    describe('rate windows', () => {
+      it('counts hits per bucket and window, shared by every caller of the store, and forgets a window after it', async () => {
+        const counts: number[] = [];
+        for (let i = 0; i < 3; i++) counts.push(await store.countInWindow('rpc:a', 7, 100));
+        expect(counts).toEqual([1, 2, 3]);
+        expect(await store.countInWindow('rpc:b', 7, 100)).toBe(1);
+        expect(await store.countInWindow('rpc:a', 8, 100)).toBe(1);
+        await sleep(300);
+        expect(await store.countInWindow('rpc:a', 7, 100)).toBe(1);
+      });
+    });
+
     describe('health and close', () => {
       it('is connected while open', async () => {
         const h = store.health();

@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import { FleetMetrics } from '../../metrics/fleet-metrics.js';
+import { proxyMetricsFor } from '../../proxy/proxy-metrics.js';
 import type { ApiContext } from '../api-context.js';
 import { requireApiKey } from '../auth.js';
 
@@ -10,9 +11,10 @@ import { requireApiKey } from '../auth.js';
 export function metricsRoutes(ctx: ApiContext): Router {
   const router = Router();
   const metrics = new FleetMetrics({ read: ctx.read, now: ctx.now });
+  const proxy = proxyMetricsFor(ctx.read);
   ctx.onClose(() => metrics.close());
   router.get('/metrics', requireApiKey(ctx.service.settings.apiKey), async (_req, res) => {
-    const text = await metrics.scrape();
+    const text = `${await metrics.scrape()}${await proxy.registry.metrics()}`;
     res.status(200).setHeader('cache-control', 'no-store');
     res.type(metrics.contentType).send(text);
   });
