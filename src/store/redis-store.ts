@@ -116,13 +116,15 @@ export class RedisStore implements Store {
   /** Prefix of this replica's own records events, when they are not to be delivered. */
   private readonly ownRecords: string | undefined;
   /**
-   * Cluster: events go by sharded pub/sub (SPUBLISH/SSUBSCRIBE, Redis 7.0+) on the channel's
-   * slot, the one every key shares. Plain PUBLISH without a key goes to a random node each
-   * time and is broadcast over the cluster bus to every node: events from one replica arrived
-   * out of order (found by the contract suite on a real cluster), and every node paid for
-   * every message. SPUBLISH is delivered in order by the shard that owns the slot, and only there.
+   * Cluster: a PUBLISH without keys goes to a random node each time, and nodes relay it over
+   * the cluster bus, so events of one replica arrived out of order (found by the contract suite
+   * on a real cluster). Every PUBLISH therefore goes in a pipeline with a key of our slot, which
+   * sends it to the one master that holds all our keys: one origin, one order. (Sharded pub/sub,
+   * SPUBLISH, would also spare the other shards the relay, but ioredis 5.11's sharded subscriber
+   * crashed the process with an unhandled "Command queue state error" on the server's
+   * sunsubscribe during CLUSTER FAILOVER; see docs/scaling.md.)
    */
-  private readonly sharded: boolean;
+  private readonly pinPublishes: boolean;
   private closed = false;
   private closing: Promise<void> | undefined;
   private state: { connected: boolean; since: number; lastError?: string } = { connected: false, since: Date.now() };
@@ -142,7 +144,7 @@ export class RedisStore implements Store {
     const commandTimeout = positiveInt('commandTimeoutMs', options.commandTimeoutMs ?? DEFAULTS.commandTimeoutMs);
     const reconnectMaxDelayMs = positiveInt('reconnectMaxDelayMs', options.reconnectMaxDelayMs ?? DEFAULTS.reconnectMaxDelayMs);
     this.keys = createStoreKeys(options.prefix ?? DEFAULT_PREFIX);
-    this.sharded = options.cluster !== undefined;
+    this.pinPublishes = options.cluster !== undefined;
     this.replica = options.replica;
     this.ownRecords = options.skipOwnRecords ? ownRecordsPrefix(options.replica) : undefined;
     this.warnings = new WarnOnce(options.onWarning);
@@ -174,10 +176,6 @@ export class RedisStore implements Store {
           enableOfflineQueue: false,
           clusterRetryStrategy: retryStrategy,
           redisOptions,
-          // Events use sharded pub/sub on a cluster (see #publishTo): one subscriber per master,
-          // re-pointed when a failover moves the slot. The slot map is re-read every second, so
-          // a subscriber follows a promoted replica within about a second, not the default 5.
-          ...(role === 'sub' ? { shardedSubscribers: true, slotsRefreshInterval: 1000 } : {}),
         },
       );
     };
@@ -196,7 +194,7 @@ export class RedisStore implements Store {
     }
     this.client.on('ready', () => this.onConnectionState());
     this.subscriber.on('ready', () => this.onSubscriberReady());
-    this.subscriber.on(this.sharded ? 'smessage' : 'message', (channel: string, message: string) => {
+    this.subscriber.on('message', (channel: string, message: string) => {
       if (channel === this.keys.events) this.dispatch(message);
     });
   }
@@ -281,14 +279,14 @@ export class RedisStore implements Store {
     }
     if (ids.length > 0) {
       p.sadd(k.nodeIndex, ...ids);
-      this.publishTo(p, encodeRecordsEvent(encoded, this.replica));
+      p.publish(k.events, encodeRecordsEvent(encoded, this.replica));
     }
     for (const facts of batch.chains) {
       // Chain facts rank every node of the chain (megabytes at 10,000 nodes): encode them once
       // for the key and the event, as the records are.
       const json = encodeChainFacts(facts);
       p.set(k.chain(facts.chain), json, 'PX', px);
-      this.publishTo(p, chainEventFrom(json));
+      p.publish(k.events, chainEventFrom(json));
     }
     return p;
   }
@@ -400,7 +398,7 @@ export class RedisStore implements Store {
         p.hdel(k.drains, ...part);
         p.srem(k.nodeIndex, ...part);
       }
-      this.publishTo(p, encodeEvent({ type: 'nodes-removed', nodeIds: ids }));
+      p.publish(k.events, encodeEvent({ type: 'nodes-removed', nodeIds: ids }));
       await this.exec(p);
     });
   }
@@ -413,7 +411,7 @@ export class RedisStore implements Store {
       const p = this.client.pipeline();
       if (drain === null) p.hdel(this.keys.drains, nodeId);
       else p.hset(this.keys.drains, nodeId, encodeDrain(drain));
-      this.publishTo(p, encodeEvent({ type: 'drain', nodeId, drain }));
+      p.publish(this.keys.events, encodeEvent({ type: 'drain', nodeId, drain }));
       await this.exec(p);
     });
   }
@@ -428,7 +426,8 @@ export class RedisStore implements Store {
       const restored = drains.filter((_, i) => results[i] === 1);
       if (restored.length > 0) {
         const events = this.client.pipeline();
-        for (const drain of restored) this.publishTo(events, encodeEvent({ type: 'drain', nodeId: drain.nodeId, drain }));
+        if (this.pinPublishes) events.exists(this.keys.epoch);
+        for (const drain of restored) events.publish(this.keys.events, encodeEvent({ type: 'drain', nodeId: drain.nodeId, drain }));
         await this.exec(events);
       }
       return restored.length;
@@ -500,7 +499,7 @@ export class RedisStore implements Store {
       const ids = [...new Set(nodeIds)];
       if (ids.length === 0) return;
       const released = indexesToIds(await releaseLeasesScript.run(this.client, ids.map(this.keys.lease), [replica]), ids);
-      if (released.length > 0) await this.publishTo(this.client, encodeEvent({ type: 'leases-released', replica, nodeIds: released }));
+      if (released.length > 0) await this.publishAlone(encodeEvent({ type: 'leases-released', replica, nodeIds: released }));
     });
   }
 
@@ -528,13 +527,16 @@ export class RedisStore implements Store {
 
   publish(event: StoreEvent): Promise<void> {
     return this.run('publish', async () => {
-      await this.publishTo(this.client, encodeEvent(event));
+      await this.publishAlone(encodeEvent(event));
     });
   }
 
-  /** PUBLISH, or SPUBLISH on a cluster (see `sharded`), on the events channel. */
-  private publishTo<T extends ChainableCommander | Client>(target: T, message: string): ReturnType<T['publish']> {
-    return (this.sharded ? target.spublish(this.keys.events, message) : target.publish(this.keys.events, message)) as ReturnType<T['publish']>;
+  /** PUBLISH on its own: on a cluster, pinned to our slot's master (see `pinPublishes`). */
+  private async publishAlone(message: string): Promise<void> {
+    const p = this.client.pipeline();
+    if (this.pinPublishes) p.exists(this.keys.epoch);
+    p.publish(this.keys.events, message);
+    await this.exec(p);
   }
 
   subscribe(handler: StoreEventHandler): () => void {
@@ -584,8 +586,7 @@ export class RedisStore implements Store {
     this.onConnectionState();
     if (this.closed) return;
     try {
-      if (this.sharded) await this.subscriber.ssubscribe(this.keys.events);
-      else await this.subscriber.subscribe(this.keys.events);
+      await this.subscriber.subscribe(this.keys.events);
       this.subscribed = true;
     } catch (err) {
       // The connection dropped again; the next 'ready' retries.
