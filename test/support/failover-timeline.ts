@@ -213,3 +213,61 @@ export class Timeline {
     return out;
   }
 }
+
+/**
+ * The failover timeline both Redis deployments must pass: with a drain set and the timeline
+ * recording, `fault` breaks the Redis master and resolves once Redis names a new one. Then:
+ * every record is rewritten within two intervals; the API replica serves post-failover
+ * samples; no node went unprobed for more than two intervals, nor was polled twice over;
+ * nothing stale was served as fresh by any replica; the drain was shown throughout and kept.
+ */
+export async function failoverTimeline(d: Deployment, checker: RedisStore, fault: () => Promise<void>): Promise<{ outageMs: number; resumedMs: number; longestGapMs: number; served: number }> {
+  const interval = d.intervalMs;
+  await d.settled();
+  await d.drain('bsc-0');
+  const t = new Timeline(d);
+  try {
+    await sleep(3 * interval);
+    const faultAt = Date.now();
+    await fault();
+    const recoveredAt = Date.now();
+
+    const ids = d.nodes.map((n) => n.id);
+    const resumedMs = await until(async () => {
+      try {
+        const records = await checker.getNodes(ids);
+        return ids.every((id) => (records.get(id)?.sample.observedAt ?? 0) > recoveredAt);
+      } catch {
+        return false;
+      }
+    }, 10 * interval, 'every record rewritten after the failover');
+    expect(resumedMs).toBeLessThanOrEqual(2 * interval + 300);
+
+    // The API replica only hears the store: it serves post-failover samples again.
+    await until(() => {
+      const last = t.served.filter((s) => s.replica === 'api' && s.at > recoveredAt + resumedMs).at(-1);
+      return last !== undefined && last.nodes.length === ids.length && last.nodes.every((n) => !n.stale && (n.observedAt ?? 0) > recoveredAt);
+    }, 5 * interval, 'the API replica serving post-failover samples');
+    await sleep(2 * interval);
+    await t.stop();
+    const end = Date.now();
+
+    // Probing never stopped: no gap over two intervals (plus the 25 ms counter resolution and
+    // a probe's own time), before, during or after the fault...
+    const gap = t.longestProbeGapMs(faultAt, end);
+    expect(gap.gapMs).toBeLessThanOrEqual(2 * interval + 150);
+    // ...and never twice over: at most a moment of double polling while leases re-settle.
+    const expected = (end - faultAt) / interval;
+    for (const c of t.probeCounts(faultAt, end)) expect(c).toBeLessThanOrEqual(Math.ceil(expected * 1.25) + 2);
+
+    expect(t.freshnessViolations(d.staleAfterMs)).toEqual([]);
+    const apiAnswers = t.served.filter((s) => s.replica === 'api').length;
+    expect(apiAnswers).toBeGreaterThan(10);
+
+    for (const s of t.served) expect(s.nodes.find((n) => n.id === 'bsc-0')?.drained).toBe(true);
+    expect((await checker.getDrains()).get('bsc-0')).toMatchObject({ nodeId: 'bsc-0', by: 'failover-test', reason: 'maintenance' });
+    return { outageMs: recoveredAt - faultAt, resumedMs, longestGapMs: gap.gapMs, served: t.served.length };
+  } finally {
+    await t.stop();
+  }
+}
