@@ -120,6 +120,16 @@ export class RedisStore implements Store {
   private readonly replica: string;
   /** Prefix of this replica's own records events, when they are not to be delivered. */
   private readonly ownRecords: string | undefined;
+  /**
+   * Cluster: a PUBLISH without keys goes to a random node each time, and nodes relay it over
+   * the cluster bus, so events of one replica arrived out of order (found by the contract suite
+   * on a real cluster). Every PUBLISH therefore goes in a pipeline with a key of our slot, which
+   * sends it to the one master that holds all our keys: one origin, one order. (Sharded pub/sub,
+   * SPUBLISH, would also spare the other shards the relay, but ioredis 5.11's sharded subscriber
+   * crashed the process with an unhandled "Command queue state error" on the server's
+   * sunsubscribe during CLUSTER FAILOVER; see docs/scaling.md.)
+   */
+  private readonly pinPublishes: boolean;
   private closed = false;
   private closing: Promise<void> | undefined;
   private state: { connected: boolean; since: number; lastError?: string } = { connected: false, since: Date.now() };
@@ -139,6 +149,7 @@ export class RedisStore implements Store {
     const commandTimeout = positiveInt('commandTimeoutMs', options.commandTimeoutMs ?? DEFAULTS.commandTimeoutMs);
     const reconnectMaxDelayMs = positiveInt('reconnectMaxDelayMs', options.reconnectMaxDelayMs ?? DEFAULTS.reconnectMaxDelayMs);
     this.keys = createStoreKeys(options.prefix ?? DEFAULT_PREFIX);
+    this.pinPublishes = options.cluster !== undefined;
     this.replica = options.replica;
     this.ownRecords = options.skipOwnRecords ? ownRecordsPrefix(options.replica) : undefined;
     this.warnings = new WarnOnce(options.onWarning);
@@ -166,7 +177,11 @@ export class RedisStore implements Store {
       const { enableOfflineQueue: _q, retryStrategy: _r, ...redisOptions } = common(role);
       return new Cluster(
         options.cluster!.nodes.map(({ host, port }) => ({ host, port })),
-        { enableOfflineQueue: false, clusterRetryStrategy: retryStrategy, redisOptions },
+        {
+          enableOfflineQueue: false,
+          clusterRetryStrategy: retryStrategy,
+          redisOptions,
+        },
       );
     };
     this.client = connect('cmd');
@@ -527,7 +542,7 @@ export class RedisStore implements Store {
       const ids = [...new Set(nodeIds)];
       if (ids.length === 0) return;
       const released = indexesToIds(await releaseLeasesScript.run(this.client, ids.map(this.keys.lease), [replica]), ids);
-      if (released.length > 0) await this.client.publish(this.keys.events, encodeEvent({ type: 'leases-released', replica, nodeIds: released }));
+      if (released.length > 0) await this.publishAlone(encodeEvent({ type: 'leases-released', replica, nodeIds: released }));
     });
   }
 
@@ -567,8 +582,16 @@ export class RedisStore implements Store {
 
   publish(event: StoreEvent): Promise<void> {
     return this.run('publish', async () => {
-      await this.client.publish(this.keys.events, encodeEvent(event));
+      await this.publishAlone(encodeEvent(event));
     });
+  }
+
+  /** PUBLISH on its own: on a cluster, pinned to our slot's master (see `pinPublishes`). */
+  private async publishAlone(message: string): Promise<void> {
+    const p = this.client.pipeline();
+    if (this.pinPublishes) p.exists(this.keys.epoch);
+    p.publish(this.keys.events, message);
+    await this.exec(p);
   }
 
   subscribe(handler: StoreEventHandler): () => void {
