@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { ConfigError } from '../config/config-error.js';
 import { loadSettings } from '../config/settings.js';
 import { createLogger } from '../logging/logger.js';
+import { argErrorText } from './arg-error.js';
 import { formatFleetTable } from './format-fleet.js';
 import type { CommandIo } from './probe-command.js';
 import { handleSignals, startRunning } from './serve-command.js';
@@ -22,7 +23,7 @@ export async function demoCommand(argv: readonly string[], io: CommandIo): Promi
   try {
     ({ values } = parseArgs({ args: [...argv], options: { once: { type: 'boolean' }, every: { type: 'string' }, help: { type: 'boolean', short: 'h' } } }));
   } catch (err) {
-    io.err(`nodesentry demo: ${(err as Error).message}\n${DEMO_USAGE}`);
+    io.err(`nodesentry demo: ${argErrorText(err)}\n${DEMO_USAGE}`);
     return 2;
   }
   if (values.help) {
@@ -44,7 +45,7 @@ export async function demoCommand(argv: readonly string[], io: CommandIo): Promi
     running = await startRunning({ simulated: true, env, settings, logger: createLogger({ level: values.once && !process.env.LOG_LEVEL ? 'warn' : settings.logLevel, destination: pino.destination(2) }) });
   } catch (err) {
     if (err instanceof ConfigError) {
-      io.err(`nodesentry: invalid configuration\n${err.message}`);
+      io.err(`nodesentry demo: invalid configuration\n${err.message}`);
       return 2;
     }
     throw err;

@@ -10,6 +10,7 @@ import { Service } from '../service.js';
 import { demoFleet } from '../simulator/fleet.js';
 import { nodesForSimulator } from '../simulator/fleet-nodes.js';
 import { Simulator } from '../simulator/simulator.js';
+import { argErrorText } from './arg-error.js';
 import type { CommandIo } from './probe-command.js';
 
 export const SERVE_USAGE = `usage: nodesentry serve [--config FILE]
@@ -142,7 +143,7 @@ export async function serveCommand(argv: readonly string[], io: CommandIo): Prom
   try {
     ({ values } = parseArgs({ args: [...argv], options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } } }));
   } catch (err) {
-    io.err(`nodesentry serve: ${(err as Error).message}\n${SERVE_USAGE}`);
+    io.err(`nodesentry serve: ${argErrorText(err)}\n${SERVE_USAGE}`);
     return 2;
   }
   if (values.help) {
@@ -154,7 +155,7 @@ export async function serveCommand(argv: readonly string[], io: CommandIo): Prom
     running = await startRunning({ configPath: values.config });
   } catch (err) {
     if (err instanceof ConfigError) {
-      io.err(`nodesentry: invalid configuration\n${err.message}`);
+      io.err(`nodesentry serve: invalid configuration\n${err.message}`);
       return 2;
     }
     throw err;
