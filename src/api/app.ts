@@ -1,9 +1,12 @@
 import express, { type Express } from 'express';
 import type { Logger } from 'pino';
+import { FleetMetrics } from '../metrics/fleet-metrics.js';
+import { HttpMetrics } from '../metrics/http-metrics.js';
 import type { Service } from '../service.js';
 import type { ApiContext, ReloadOutcome } from './api-context.js';
 import { errorHandler, notFoundHandler } from './problem.js';
 import { ReadModel } from './read-model.js';
+import { observeRequests } from './request-observer.js';
 import { adminRoutes } from './routes/admin.js';
 import { chainsRoutes } from './routes/chains.js';
 import { eventsRoutes } from './routes/events.js';
@@ -42,16 +45,19 @@ export function createApp(deps: AppDeps): App {
     ...(deps.reload ? { reload: deps.reload } : {}),
     onClose: (fn) => closers.push(fn),
   };
+  const metrics = new FleetMetrics({ read: ctx.read, now: ctx.now });
+  closers.push(() => metrics.close());
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
   app.set('query parser', 'simple');
+  app.use(observeRequests(new HttpMetrics(metrics.registry)));
   // Hot paths first: express walks the routers in order, so load-balancer probes, backends'
   // best-node lookups and liveness checks pass through as few routers as possible.
   app.use(probesRoutes(ctx));
   app.use(chainsRoutes(ctx));
   app.use(metaRoutes(ctx));
-  app.use(metricsRoutes(ctx));
+  app.use(metricsRoutes(ctx, metrics));
   app.use(openapiRoutes(ctx));
   app.use(nodesRoutes(ctx));
   app.use(eventsRoutes(ctx));
