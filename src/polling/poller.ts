@@ -468,7 +468,7 @@ export class Poller {
           records: batch.map((p) => p.record),
           peers,
           history: batch.flatMap((p) => p.history.map((point) => ({ nodeId: p.record.nodeId, point }))),
-          transitions: batch.flatMap((p) => p.transitions.map((transition) => ({ nodeId: p.record.nodeId, transition }))),
+          transitions: batch.flatMap((p) => p.transitions.map((transition) => ({ nodeId: p.record.nodeId, chain: p.record.chain, transition }))),
           chains,
           // Peer lists are refreshed every peerDetailsEveryMs: keep them across a few refreshes.
           peersTtlMs: Math.max(ttl, 3 * this.#o.peerDetailsEveryMs),
