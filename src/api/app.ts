@@ -15,6 +15,7 @@ import { metricsRoutes } from './routes/metrics.js';
 import { nodesRoutes } from './routes/nodes.js';
 import { openapiRoutes } from './routes/openapi.js';
 import { probesRoutes } from './routes/probes.js';
+import { transitionsRoutes } from './routes/transitions.js';
 import { uiRoutes } from './routes/ui.js';
 
 export interface AppDeps {
@@ -60,6 +61,7 @@ export function createApp(deps: AppDeps): App {
   app.use(metricsRoutes(ctx, metrics));
   app.use(openapiRoutes(ctx));
   app.use(nodesRoutes(ctx));
+  app.use(transitionsRoutes(ctx));
   app.use(eventsRoutes(ctx));
   app.use(adminRoutes(ctx));
   app.use(uiRoutes(ctx));
