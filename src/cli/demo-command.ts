@@ -1,5 +1,4 @@
 import { parseArgs } from 'node:util';
-import { pino } from 'pino';
 import { ConfigError } from '../config/config-error.js';
 import { loadSettings } from '../config/settings.js';
 import { createLogger } from '../logging/logger.js';
@@ -42,7 +41,7 @@ export async function demoCommand(argv: readonly string[], io: CommandIo): Promi
     // so it never writes a simulated fleet into a real deployment's Redis.
     const { REDIS_URL: _redis, NODESENTRY_ROLE: _role, ...env } = process.env;
     const settings = loadSettings(env);
-    running = await startRunning({ simulated: true, env, settings, logger: createLogger({ level: values.once && !process.env.LOG_LEVEL ? 'warn' : settings.logLevel, destination: pino.destination(2) }) });
+    running = await startRunning({ simulated: true, env, settings, logger: createLogger({ level: values.once && !process.env.LOG_LEVEL ? 'warn' : settings.logLevel, fd: 2, format: settings.logFormat }) });
   } catch (err) {
     if (err instanceof ConfigError) {
       io.err(`nodesentry demo: invalid configuration\n${err.message}`);

@@ -53,7 +53,7 @@ export interface StartOptions {
 export async function startRunning(opts: StartOptions): Promise<Running> {
   const env = opts.env ?? process.env;
   const settings = opts.settings ?? loadSettings(env);
-  const logger = opts.logger ?? createLogger({ level: settings.logLevel });
+  const logger = opts.logger ?? createLogger({ level: settings.logLevel, format: settings.logFormat });
   for (const { variable, meant } of misspeltSettingVariables(env)) {
     logger.warn({ variable, meant }, `environment variable ${variable} is not used; did you mean ${meant}?`);
   }

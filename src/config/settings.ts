@@ -9,6 +9,9 @@ export const ROLES: readonly Role[] = ['api', 'worker', 'all'];
 /** pino's levels. */
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+/** `auto`: human-readable on a terminal, JSON lines otherwise. */
+export type LogFormat = 'auto' | 'json' | 'pretty';
+export const LOG_FORMATS: readonly LogFormat[] = ['auto', 'json', 'pretty'];
 
 /** Service settings, from the environment. Node-level settings live in the nodes file. */
 export interface Settings {
@@ -49,6 +52,12 @@ export interface Settings {
   readonly chainMinHealthy: number;
   /** NODESENTRY_PROTECT_PROBES: the load-balancer probes need the API key too (default false; needs NODESENTRY_API_KEY). */
   readonly protectProbes: boolean;
+  /** LOG_FORMAT: `auto` (default: pretty on a terminal, JSON otherwise), `json` or `pretty`. */
+  readonly logFormat: LogFormat;
+  /** NODESENTRY_ACCESS_LOG: one log line per API request (default true). */
+  readonly accessLog: boolean;
+  /** NODESENTRY_ACCESS_LOG_PROBES: share of load-balancer probe requests logged, 0..1 (default 0: none; probes are most of the traffic). */
+  readonly accessLogProbes: number;
 }
 
 export interface HostPort {
@@ -70,6 +79,9 @@ export const SETTINGS_DEFAULTS = Object.freeze({
   chainMinHealthy: 1,
   // Load balancers rarely can send a key, and a probe reveals only a state word: open by default.
   protectProbes: false,
+  logFormat: 'auto' as LogFormat,
+  accessLog: true,
+  accessLogProbes: 0,
 });
 
 /** The environment variable behind each setting. */
@@ -93,6 +105,9 @@ export const SETTING_VARIABLES = Object.freeze({
   agentPort: 'NODESENTRY_AGENT_PORT',
   chainMinHealthy: 'NODESENTRY_CHAIN_MIN_HEALTHY',
   protectProbes: 'NODESENTRY_PROTECT_PROBES',
+  logFormat: 'LOG_FORMAT',
+  accessLog: 'NODESENTRY_ACCESS_LOG',
+  accessLogProbes: 'NODESENTRY_ACCESS_LOG_PROBES',
 } satisfies Record<keyof Settings, string>);
 
 export const MIN_ADMIN_TOKEN_LENGTH = 16;
@@ -224,7 +239,12 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     bad(SETTING_VARIABLES.protectProbes, `needs ${SETTING_VARIABLES.apiKey} (the key the probes then require)`);
   }
 
-  if (issues.length > 0 || port === undefined || probeConcurrency === undefined || perHostConcurrency === undefined || maxResponseBytes === undefined || chainMinHealthy === undefined) {
+  const logFormat = oneOf(SETTING_VARIABLES.logFormat, LOG_FORMATS, SETTINGS_DEFAULTS.logFormat);
+  const accessLog = bool(SETTING_VARIABLES.accessLog, SETTINGS_DEFAULTS.accessLog);
+  const probesText = get(SETTING_VARIABLES.accessLogProbes);
+  const accessLogProbes = probesText === undefined ? SETTINGS_DEFAULTS.accessLogProbes : /^(0|1|0?\.\d+|1\.0*)$/.test(probesText) ? Number(probesText) : bad(SETTING_VARIABLES.accessLogProbes, `must be a fraction between 0 and 1 (e.g. 0.01 for one probe in a hundred)${shown(probesText)}`);
+
+  if (issues.length > 0 || accessLogProbes === undefined || port === undefined || probeConcurrency === undefined || perHostConcurrency === undefined || maxResponseBytes === undefined || chainMinHealthy === undefined) {
     throw new ConfigError('environment', issues);
   }
   const settings: Settings = {
@@ -247,6 +267,9 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     ...(agentPort === undefined ? {} : { agentPort }),
     chainMinHealthy,
     protectProbes,
+    logFormat,
+    accessLog,
+    accessLogProbes,
   };
   // Logging the settings object by mistake (pino, console.log, a template string) shows the
   // redacted view. The secrets stay readable as properties for the code that needs them.
@@ -279,6 +302,9 @@ export function redactSettings(settings: Settings): Record<keyof Settings, strin
     agentPort: settings.agentPort,
     chainMinHealthy: settings.chainMinHealthy,
     protectProbes: settings.protectProbes,
+    logFormat: settings.logFormat,
+    accessLog: settings.accessLog,
+    accessLogProbes: settings.accessLogProbes,
   };
 }
 

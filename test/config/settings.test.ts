@@ -21,6 +21,9 @@ describe('service settings from the environment', () => {
       maxResponseBytes: 4 * 1024 * 1024,
       chainMinHealthy: 1,
       protectProbes: false,
+      logFormat: 'auto',
+      accessLog: true,
+      accessLogProbes: 0,
     });
     expect(Object.isFrozen(SETTINGS_DEFAULTS)).toBe(true);
     expect(Object.isFrozen(settings)).toBe(true);
@@ -43,6 +46,9 @@ describe('service settings from the environment', () => {
       NODESENTRY_AGENT_PORT: '9100',
       NODESENTRY_CHAIN_MIN_HEALTHY: '2',
       NODESENTRY_PROTECT_PROBES: 'TRUE',
+      LOG_FORMAT: 'json',
+      NODESENTRY_ACCESS_LOG: 'off',
+      NODESENTRY_ACCESS_LOG_PROBES: '0.25',
     });
     expect({ ...settings }).toEqual({
       configPath: './nodes.yaml',
@@ -60,6 +66,9 @@ describe('service settings from the environment', () => {
       agentPort: 9100,
       chainMinHealthy: 2,
       protectProbes: true,
+      logFormat: 'json',
+      accessLog: false,
+      accessLogProbes: 0.25,
     });
   });
 
@@ -74,6 +83,9 @@ describe('service settings from the environment', () => {
     ['HOST', 'my host', /^must be a host name or an IP address$/],
     ['LOG_LEVEL', 'verbose', /^must be one of fatal, error, warn, info, debug, trace, silent \(got "verbose"\)$/],
     ['NODESENTRY_ROLE', 'both', /^must be one of api, worker, all/],
+    ['LOG_FORMAT', 'text', /^must be one of auto, json, pretty \(got "text"\)$/],
+    ['NODESENTRY_ACCESS_LOG_PROBES', '2', /^must be a fraction between 0 and 1/],
+    ['NODESENTRY_ACCESS_LOG_PROBES', '10%', /^must be a fraction between 0 and 1/],
     ['NODESENTRY_REDIS_PREFIX', 'has space', /^use 1-100 characters/],
     ['NODESENTRY_CONCURRENCY', '0', /^must be between 1 and 10000/],
     ['NODESENTRY_PER_HOST_CONCURRENCY', '1.5', /^must be a whole number/],
