@@ -62,6 +62,7 @@ export class Service {
   #epoch: string | undefined;
   #epochCheck: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
+  readonly #selectionChanges = new Map<string, number>();
 
   private constructor(opts: ServiceOptions, store: Store) {
     this.replica = opts.replica ?? defaultReplicaName();
@@ -233,9 +234,16 @@ export class Service {
     return written.length;
   }
 
+  /** Changes of each chain's chosen node or mode this replica's judge made (the first choice after start-up excluded). */
+  get selectionChanges(): ReadonlyMap<string, number> {
+    return this.#selectionChanges;
+  }
+
   #logSelection(c: SelectionChange): void {
     // The first evaluation of a chain after start-up is not news unless it picked a node.
-    const level = c.fromMode === null && c.to === null ? 'debug' : 'info';
+    const first = c.fromMode === null;
+    if (!first) this.#selectionChanges.set(c.chain, (this.#selectionChanges.get(c.chain) ?? 0) + 1);
+    const level = first && c.to === null ? 'debug' : 'info';
     this.logger[level]({ chain: c.chain, from: c.from, to: c.to, mode: c.mode, reason: c.reason }, `chain ${c.chain}: best node ${c.from ?? 'none'} -> ${c.to ?? 'none'} (${c.reason})`);
   }
 }

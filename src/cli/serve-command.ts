@@ -11,6 +11,7 @@ import { Service } from '../service.js';
 import { demoFleet } from '../simulator/fleet.js';
 import { nodesForSimulator } from '../simulator/fleet-nodes.js';
 import { Simulator } from '../simulator/simulator.js';
+import { argErrorText } from './arg-error.js';
 import type { CommandIo } from './probe-command.js';
 import { waitForVerdicts } from './wait-for-verdicts.js';
 
@@ -60,7 +61,7 @@ export interface StartOptions {
 export async function startRunning(opts: StartOptions): Promise<Running> {
   const env = opts.env ?? process.env;
   const settings = opts.settings ?? loadSettings(env);
-  const logger = opts.logger ?? createLogger({ level: settings.logLevel });
+  const logger = opts.logger ?? createLogger({ level: settings.logLevel, format: settings.logFormat });
   for (const { variable, meant } of misspeltSettingVariables(env)) {
     logger.warn({ variable, meant }, `environment variable ${variable} is not used; did you mean ${meant}?`);
   }
@@ -160,7 +161,7 @@ export async function serveCommand(argv: readonly string[], io: CommandIo): Prom
   try {
     ({ values } = parseArgs({ args: [...argv], options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } } }));
   } catch (err) {
-    io.err(`nodesentry serve: ${(err as Error).message}\n${SERVE_USAGE}`);
+    io.err(`nodesentry serve: ${argErrorText(err)}\n${SERVE_USAGE}`);
     return 2;
   }
   if (values.help) {
@@ -172,7 +173,7 @@ export async function serveCommand(argv: readonly string[], io: CommandIo): Prom
     running = await startRunning({ configPath: values.config });
   } catch (err) {
     if (err instanceof ConfigError) {
-      io.err(`nodesentry: invalid configuration\n${err.message}`);
+      io.err(`nodesentry serve: invalid configuration\n${err.message}`);
       return 2;
     }
     throw err;

@@ -10,6 +10,9 @@ export const ROLES: readonly Role[] = ['api', 'worker', 'all'];
 /** pino's levels. */
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+/** `auto`: human-readable on a terminal, JSON lines otherwise. */
+export type LogFormat = 'auto' | 'json' | 'pretty';
+export const LOG_FORMATS: readonly LogFormat[] = ['auto', 'json', 'pretty'];
 
 /** Service settings, from the environment. Node-level settings live in the nodes file. */
 export interface Settings {
@@ -58,6 +61,12 @@ export interface Settings {
   readonly readyWaitMs: number;
   /** NODESENTRY_RPC_*: the JSON-RPC proxy at /rpc/<chain> (see proxy-settings.ts). */
   readonly rpc: ProxySettings;
+  /** LOG_FORMAT: `auto` (default: pretty on a terminal, JSON otherwise), `json` or `pretty`. */
+  readonly logFormat: LogFormat;
+  /** NODESENTRY_ACCESS_LOG: one log line per API request (default true). */
+  readonly accessLog: boolean;
+  /** NODESENTRY_ACCESS_LOG_PROBES: share of load-balancer probe requests logged, 0..1 (default 0: none; probes are most of the traffic). */
+  readonly accessLogProbes: number;
 }
 
 export interface HostPort {
@@ -87,6 +96,9 @@ export const SETTINGS_DEFAULTS = Object.freeze({
   // A restart must not answer 503 `unknown` for nodes it simply has not probed yet (issue #13).
   readyWaitMs: 15_000,
   rpc: DEFAULT_PROXY_SETTINGS,
+  logFormat: 'auto' as LogFormat,
+  accessLog: true,
+  accessLogProbes: 0,
 });
 
 /** The environment variable behind each setting. */
@@ -113,6 +125,9 @@ export const SETTING_VARIABLES = Object.freeze({
   maxBackoffMs: 'NODESENTRY_MAX_BACKOFF_MS',
   fastIntervalMs: 'NODESENTRY_FAST_INTERVAL_MS',
   readyWaitMs: 'NODESENTRY_READY_WAIT_MS',
+  logFormat: 'LOG_FORMAT',
+  accessLog: 'NODESENTRY_ACCESS_LOG',
+  accessLogProbes: 'NODESENTRY_ACCESS_LOG_PROBES',
 } satisfies Record<Exclude<keyof Settings, 'rpc'>, string>);
 
 export const MIN_ADMIN_TOKEN_LENGTH = 16;
@@ -251,7 +266,12 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
 
   const rpc = loadProxySettings(env, issues);
 
-  if (issues.length > 0 || maxBackoffMs === undefined || fastIntervalMs === undefined || readyWaitMs === undefined || port === undefined || probeConcurrency === undefined || perHostConcurrency === undefined || maxResponseBytes === undefined || chainMinHealthy === undefined) {
+  const logFormat = oneOf(SETTING_VARIABLES.logFormat, LOG_FORMATS, SETTINGS_DEFAULTS.logFormat);
+  const accessLog = bool(SETTING_VARIABLES.accessLog, SETTINGS_DEFAULTS.accessLog);
+  const probesText = get(SETTING_VARIABLES.accessLogProbes);
+  const accessLogProbes = probesText === undefined ? SETTINGS_DEFAULTS.accessLogProbes : /^(0|1|0?\.\d+|1\.0*)$/.test(probesText) ? Number(probesText) : bad(SETTING_VARIABLES.accessLogProbes, `must be a fraction between 0 and 1 (e.g. 0.01 for one probe in a hundred)${shown(probesText)}`);
+
+  if (issues.length > 0 || maxBackoffMs === undefined || fastIntervalMs === undefined || readyWaitMs === undefined || accessLogProbes === undefined || port === undefined || probeConcurrency === undefined || perHostConcurrency === undefined || maxResponseBytes === undefined || chainMinHealthy === undefined) {
     throw new ConfigError('environment', issues);
   }
   const settings: Settings = {
@@ -278,6 +298,9 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     fastIntervalMs,
     readyWaitMs,
     rpc,
+    logFormat,
+    accessLog,
+    accessLogProbes,
   };
   // Logging the settings object by mistake (pino, console.log, a template string) shows the
   // redacted view. The secrets stay readable as properties for the code that needs them.
@@ -314,6 +337,9 @@ export function redactSettings(settings: Settings): Record<keyof Settings, strin
     fastIntervalMs: settings.fastIntervalMs,
     readyWaitMs: settings.readyWaitMs,
     rpc: settings.rpc.enabled ? `enabled (deadline ${settings.rpc.deadlineMs} ms, ${settings.rpc.maxAttempts} attempts${settings.rpc.rateLimit === undefined ? '' : `, ${settings.rpc.rateLimit} req / ${settings.rpc.rateWindowMs} ms per key`})` : 'disabled',
+    logFormat: settings.logFormat,
+    accessLog: settings.accessLog,
+    accessLogProbes: settings.accessLogProbes,
   };
 }
 

@@ -161,7 +161,7 @@ export class Poller {
   /** A flush skipped re-ranking the chains (see #enqueueFlush); the next full flush must do it. */
   #chainsOwed = false;
   #unsubscribe: (() => void) | undefined;
-  readonly #stats = { probes: 0, flushes: 0, flushFailures: 0, lastFlushMs: 0 };
+  readonly #stats = { probes: 0, flushes: 0, flushFailures: 0, lastFlushMs: 0, leasesAcquired: 0, leasesLost: 0 };
 
   constructor(opts: PollerOptions) {
     const leaseRenewMs = opts.leaseRenewMs ?? 2_000;
@@ -196,7 +196,7 @@ export class Poller {
     return [...this.#owned.keys()];
   }
 
-  get stats(): Readonly<{ probes: number; flushes: number; flushFailures: number; lastFlushMs: number; owned: number; inFlight: number; queued: number }> {
+  get stats(): Readonly<{ probes: number; flushes: number; flushFailures: number; lastFlushMs: number; leasesAcquired: number; leasesLost: number; owned: number; inFlight: number; queued: number }> {
     const p = this.#limiters.pending;
     return { ...this.#stats, owned: this.#owned.size, inFlight: p.active, queued: p.queued };
   }
@@ -371,8 +371,15 @@ export class Poller {
       if (this.#closed) return;
       const lost = [...this.#owned.keys()].filter((id) => !held.has(id));
       for (const id of lost) this.#drop(id);
+      // Counted for operators: leases changing hands all the time (lease churn) mean replicas
+      // fight over nodes, e.g. clocks or renewals too slow for the lease TTL.
+      this.#stats.leasesLost += lost.length;
       if (lost.length > 0) await store.releaseLeases(replica, lost).catch(() => {});
-      for (const id of held) if (!this.#owned.has(id) && this.#nodes.has(id)) this.#own(id, this.#firstDelay(id));
+      for (const id of held) {
+        if (this.#owned.has(id) || !this.#nodes.has(id)) continue;
+        this.#own(id, this.#firstDelay(id));
+        this.#stats.leasesAcquired++;
+      }
       if (this.#storeFailing) {
         this.#storeFailing = false;
         this.#o.logger.info('store reachable again; leases renewed');
@@ -586,7 +593,7 @@ export class Poller {
           records: batch.map((p) => p.record),
           peers,
           history: batch.flatMap((p) => p.history.map((point) => ({ nodeId: p.record.nodeId, point }))),
-          transitions: batch.flatMap((p) => p.transitions.map((transition) => ({ nodeId: p.record.nodeId, transition }))),
+          transitions: batch.flatMap((p) => p.transitions.map((transition) => ({ nodeId: p.record.nodeId, chain: p.record.chain, transition }))),
           chains,
           // Peer lists are refreshed every peerDetailsEveryMs: keep them across a few refreshes.
           peersTtlMs: Math.max(ttl, 3 * this.#o.peerDetailsEveryMs),

@@ -26,6 +26,9 @@ describe('service settings from the environment', () => {
       fastIntervalMs: 200,
       readyWaitMs: 15_000,
       rpc: DEFAULT_PROXY_SETTINGS,
+      logFormat: 'auto',
+      accessLog: true,
+      accessLogProbes: 0,
     });
     expect(Object.isFrozen(SETTINGS_DEFAULTS)).toBe(true);
     expect(Object.isFrozen(settings)).toBe(true);
@@ -51,6 +54,9 @@ describe('service settings from the environment', () => {
       NODESENTRY_MAX_BACKOFF_MS: '0',
       NODESENTRY_FAST_INTERVAL_MS: '500',
       NODESENTRY_READY_WAIT_MS: '0',
+      LOG_FORMAT: 'json',
+      NODESENTRY_ACCESS_LOG: 'off',
+      NODESENTRY_ACCESS_LOG_PROBES: '0.25',
     });
     expect({ ...settings }).toEqual({
       configPath: './nodes.yaml',
@@ -72,6 +78,9 @@ describe('service settings from the environment', () => {
       fastIntervalMs: 500,
       readyWaitMs: 0,
       rpc: SETTINGS_DEFAULTS.rpc,
+      logFormat: 'json',
+      accessLog: false,
+      accessLogProbes: 0.25,
     });
   });
 
@@ -86,6 +95,9 @@ describe('service settings from the environment', () => {
     ['HOST', 'my host', /^must be a host name or an IP address$/],
     ['LOG_LEVEL', 'verbose', /^must be one of fatal, error, warn, info, debug, trace, silent \(got "verbose"\)$/],
     ['NODESENTRY_ROLE', 'both', /^must be one of api, worker, all/],
+    ['LOG_FORMAT', 'text', /^must be one of auto, json, pretty \(got "text"\)$/],
+    ['NODESENTRY_ACCESS_LOG_PROBES', '2', /^must be a fraction between 0 and 1/],
+    ['NODESENTRY_ACCESS_LOG_PROBES', '10%', /^must be a fraction between 0 and 1/],
     ['NODESENTRY_REDIS_PREFIX', 'has space', /^use 1-100 characters/],
     ['NODESENTRY_CONCURRENCY', '0', /^must be between 1 and 10000/],
     ['NODESENTRY_PER_HOST_CONCURRENCY', '1.5', /^must be a whole number/],
