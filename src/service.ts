@@ -4,7 +4,8 @@ import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import type { NodeConfig } from './config/node-config.js';
 import type { Settings } from './config/settings.js';
-import type { HealthPolicy } from './health/policy.js';
+import { staleAfterMs } from './health/freshness.js';
+import { type HealthPolicy, policyForChain } from './health/policy.js';
 import type { SelectionChange } from './health/selection.js';
 import { HealthJudge } from './polling/health-judge.js';
 import { Poller, type PollerOptions } from './polling/poller.js';
@@ -69,6 +70,7 @@ export class Service {
   #storeWriteOkAt = 0;
   #storeProbe: Promise<void> | undefined;
   #storeWriteError: string | undefined;
+  readonly #selectionChanges = new Map<string, number>();
 
   private constructor(opts: ServiceOptions, store: Store) {
     this.replica = opts.replica ?? defaultReplicaName();
@@ -100,6 +102,10 @@ export class Service {
             perHostConcurrency: opts.settings.perHostConcurrency,
             maxResponseBytes: opts.settings.maxResponseBytes,
             leaseRenewMs: leaseRenewFor(opts.nodes),
+            maxBackoffMs: opts.settings.maxBackoffMs,
+            fastIntervalMs: opts.settings.fastIntervalMs,
+            // Read at each use: a reload may change the policy.
+            staleAfterMs: (node) => staleAfterMs(node.intervalMs, policyForChain(this.#policy, node.chain.name)),
             ...opts.poller,
           });
   }
@@ -276,9 +282,16 @@ export class Service {
     return written.length;
   }
 
+  /** Changes of each chain's chosen node or mode this replica's judge made (the first choice after start-up excluded). */
+  get selectionChanges(): ReadonlyMap<string, number> {
+    return this.#selectionChanges;
+  }
+
   #logSelection(c: SelectionChange): void {
     // The first evaluation of a chain after start-up is not news unless it picked a node.
-    const level = c.fromMode === null && c.to === null ? 'debug' : 'info';
+    const first = c.fromMode === null;
+    if (!first) this.#selectionChanges.set(c.chain, (this.#selectionChanges.get(c.chain) ?? 0) + 1);
+    const level = first && c.to === null ? 'debug' : 'info';
     this.logger[level]({ chain: c.chain, from: c.from, to: c.to, mode: c.mode, reason: c.reason }, `chain ${c.chain}: best node ${c.from ?? 'none'} -> ${c.to ?? 'none'} (${c.reason})`);
   }
 }

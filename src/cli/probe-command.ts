@@ -7,6 +7,7 @@ import { Credentials } from '../rpc/credentials.js';
 import { createNodeDispatcher } from '../rpc/dispatcher.js';
 import { hideSecretQuery } from '../rpc/secret-url.js';
 import { splitUrlCredentials } from '../rpc/url-credentials.js';
+import { argErrorText } from './arg-error.js';
 import { formatSample } from './format-sample.js';
 
 export const PROBE_USAGE = `usage: nodesentry probe <url> [--chain NAME] [--chain-id N] [--network NAME]
@@ -46,7 +47,7 @@ export async function probeCommand(argv: readonly string[], io: CommandIo): Prom
       },
     });
   } catch (err) {
-    io.err(`nodesentry probe: ${(err as Error).message}\n${PROBE_USAGE}`);
+    io.err(`nodesentry probe: ${argErrorText(err)}\n${PROBE_USAGE}`);
     return 2;
   }
   const { values, positionals } = parsed;
@@ -109,7 +110,7 @@ export async function probeCommand(argv: readonly string[], io: CommandIo): Prom
       { dispatcher, maxResponseBytes },
     );
     const sample = await prober.probe();
-    io.out(values.json ? JSON.stringify({ url: shown, ...sample }, null, 2) : `url     ${shown}\n${formatSample(sample)}`);
+    io.out(values.json ? JSON.stringify({ url: shown, ...sample }, null, 2) : formatSample(sample, [['url', shown]]));
     return sample.ok ? 0 : 1;
   } finally {
     await dispatcher.close();

@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
 import { ConfigError } from '../config/config-error.js';
@@ -10,7 +11,9 @@ import { Service } from '../service.js';
 import { demoFleet } from '../simulator/fleet.js';
 import { nodesForSimulator } from '../simulator/fleet-nodes.js';
 import { Simulator } from '../simulator/simulator.js';
+import { argErrorText } from './arg-error.js';
 import type { CommandIo } from './probe-command.js';
+import { waitForVerdicts } from './wait-for-verdicts.js';
 
 export const SERVE_USAGE = `usage: nodesentry serve [--config FILE]
 
@@ -58,7 +61,7 @@ export interface StartOptions {
 export async function startRunning(opts: StartOptions): Promise<Running> {
   const env = opts.env ?? process.env;
   const settings = opts.settings ?? loadSettings(env);
-  const logger = opts.logger ?? createLogger({ level: settings.logLevel });
+  const logger = opts.logger ?? createLogger({ level: settings.logLevel, format: settings.logFormat });
   for (const { variable, meant } of misspeltSettingVariables(env)) {
     logger.warn({ variable, meant }, `environment variable ${variable} is not used; did you mean ${meant}?`);
   }
@@ -158,7 +161,7 @@ export async function serveCommand(argv: readonly string[], io: CommandIo): Prom
   try {
     ({ values } = parseArgs({ args: [...argv], options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } } }));
   } catch (err) {
-    io.err(`nodesentry serve: ${(err as Error).message}\n${SERVE_USAGE}`);
+    io.err(`nodesentry serve: ${argErrorText(err)}\n${SERVE_USAGE}`);
     return 2;
   }
   if (values.help) {
@@ -170,26 +173,54 @@ export async function serveCommand(argv: readonly string[], io: CommandIo): Prom
     running = await startRunning({ configPath: values.config });
   } catch (err) {
     if (err instanceof ConfigError) {
-      io.err(`nodesentry: invalid configuration\n${err.message}`);
+      io.err(`nodesentry serve: invalid configuration\n${err.message}`);
       return 2;
     }
     throw err;
   }
   const { startHttp } = await import('../api/http-server.js');
-  let http;
-  try {
-    http = await startHttp(running);
-  } catch (err) {
+  const cannotListen = async (err: unknown, port: number): Promise<number> => {
     // Port in use, address not available: say so and exit now, not run on without an API.
     const e = err as NodeJS.ErrnoException;
-    io.err(`nodesentry: cannot listen on ${running.settings.host}:${running.settings.port}: ${e.code ?? e.message}${e.code === 'EADDRINUSE' ? ' (the port is in use; set PORT)' : ''}`);
+    io.err(`nodesentry: cannot listen on ${running.settings.host}:${port}: ${e.code ?? e.message}${e.code === 'EADDRINUSE' ? ' (the port is in use; set PORT or NODESENTRY_AGENT_PORT)' : ''}`);
     await running.close();
     return 1;
+  };
+  // The ports open only after the verdicts are in (below), but a port that is taken must fail
+  // the start at once, not after the wait: bind each one briefly first.
+  for (const port of [running.settings.port, running.settings.agentPort]) {
+    if (port === undefined || port === 0) continue;
+    try {
+      await assertPortFree(running.settings.host, port);
+    } catch (err) {
+      return cannotListen(err, port);
+    }
   }
-  const api = http;
+  // Ports open once the verdicts are in (bounded): see waitForVerdicts.
+  const wait = await waitForVerdicts(running.service, running.settings.readyWaitMs);
+  if (wait.pending.length > 0) {
+    running.logger.warn({ waitedMs: wait.waitedMs, pending: wait.pending.slice(0, 20), count: wait.pending.length }, 'opening the API before every node has a verdict (NODESENTRY_READY_WAIT_MS)');
+  } else {
+    running.logger.info({ waitedMs: wait.waitedMs }, 'every node has a verdict: opening the API');
+  }
+  let api;
+  try {
+    api = await startHttp(running);
+  } catch (err) {
+    return cannotListen(err, running.settings.port);
+  }
   await handleSignals(running, async () => {
     await api.close();
     await running.close();
   });
   return 0;
+}
+
+/** Binds `port` and lets it go: rejects with the listen error (EADDRINUSE, EACCES, ...). */
+function assertPortFree(host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen({ port, host, exclusive: true }, () => probe.close(() => resolve()));
+  });
 }

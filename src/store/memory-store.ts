@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { PeerDetail } from '../chains/sample.js';
-import type { ChainFacts, Drain, DrainFact, HistoryPoint, NodeRecord, Store, StoreEvent, StoreEventHandler, StoreHealth, SweepResult, SweepWrite, TransitionEntry, StoreRetentionOptions } from './store.js';
+import type { ChainFacts, Drain, DrainFact, HistoryPoint, NodeRecord, Store, StoreEvent, StoreEventHandler, StoreHealth, SweepResult, SweepWrite, TransitionEntry, StoreRetentionOptions, FleetTransition, TransitionWrite } from './store.js';
 import {
   decodeAudit,
   decodeChainFacts,
@@ -9,6 +9,7 @@ import {
   decodeHistoryPoint,
   decodePeers,
   decodeRecord,
+  decodeFleetTransition,
   decodeTransition,
   encodeAudit,
   encodeChainFacts,
@@ -18,11 +19,12 @@ import {
   encodePeers,
   encodeRecord,
   encodeRecordsEvent,
+  encodeFleetTransition,
   encodeTransition,
   type Decoded,
 } from './store-codec.js';
 import { StoreClosedError } from './store-errors.js';
-import { DEFAULT_SWEEP_BATCH_SIZE, groupTransitions, planSweep } from './sweep-plan.js';
+import { DEFAULT_SWEEP_BATCH_SIZE, fleetTransitionsOf, groupTransitions, planSweep } from './sweep-plan.js';
 import { checkReplica, positiveInt } from './validate-args.js';
 import { WarnOnce, type StoreWarningSink } from './warn-once.js';
 
@@ -54,6 +56,9 @@ export class MemoryStore implements Store {
   private readonly historyTtlMs: number;
   private readonly transitionLimit: number;
   private readonly transitionTtlMs: number;
+  private readonly fleetTransitionLimit: number;
+  /** Newest first. */
+  private fleetTransitions: Expiring<string[]> | undefined;
   private readonly sweepBatchSize: number;
   private readonly warnings: WarnOnce;
 
@@ -71,6 +76,8 @@ export class MemoryStore implements Store {
   private readonly leases = new Map<string, Expiring<string>>();
   /** replica -> heartbeat expiry. */
   private readonly replicas = new Map<string, number>();
+  /** rate-limit bucket + window -> hits. */
+  private readonly rates = new Map<string, Expiring<number>>();
   private readonly handlers = new Set<StoreEventHandler>();
   private readonly since: number;
   private closed = false;
@@ -83,6 +90,7 @@ export class MemoryStore implements Store {
     this.historyTtlMs = positiveInt('historyTtlMs', options.historyTtlMs ?? 86_400_000);
     this.transitionLimit = positiveInt('transitionLimit', options.transitionLimit ?? 50);
     this.transitionTtlMs = positiveInt('transitionTtlMs', options.transitionTtlMs ?? 604_800_000);
+    this.fleetTransitionLimit = positiveInt('fleetTransitionLimit', options.fleetTransitionLimit ?? 2000);
     this.sweepBatchSize = positiveInt('sweepBatchSize', options.sweepBatchSize ?? DEFAULT_SWEEP_BATCH_SIZE);
     this.warnings = new WarnOnce(options.onWarning);
     this.since = this.now();
@@ -113,14 +121,17 @@ export class MemoryStore implements Store {
       const older: string[] = [];
       for (const batch of batches) {
         const encoded: string[] = [];
+        const refused = new Set<string>();
         for (const node of batch.nodes) {
           // As the Redis script: a node's values only under this replica's lease.
           if (fence !== undefined && this.live(this.leases, node.nodeId)?.value !== fence) {
             fenced.push(node.nodeId);
+            refused.add(node.nodeId);
             continue;
           }
           if (fence !== undefined && node.record && this.storedObservedAt(node.nodeId) > Math.floor(node.record.sample.observedAt)) {
             older.push(node.nodeId);
+            refused.add(node.nodeId);
             continue;
           }
           if (node.peers) this.peers.set(node.nodeId, { value: encodePeers(node.peers), expiresAt: now + peersPx });
@@ -136,6 +147,7 @@ export class MemoryStore implements Store {
             encoded.push(json);
           }
         }
+        this.pushFleetTransitions(refused.size === 0 ? batch.fleetTransitions : batch.fleetTransitions.filter((t) => !refused.has(t.nodeId)), now);
         if (encoded.length > 0) this.emit(encodeRecordsEvent(encoded));
         for (const facts of batch.chains) {
           this.chains.set(facts.chain, { value: encodeChainFacts(facts), expiresAt: now + px });
@@ -160,10 +172,30 @@ export class MemoryStore implements Store {
     this.transitions.set(nodeId, { value: [...pushed, ...old].slice(0, this.transitionLimit), expiresAt: now + this.transitionTtlMs });
   }
 
-  appendTransitions(entries: ReadonlyArray<{ readonly nodeId: string; readonly transition: TransitionEntry }>): Promise<void> {
+  /** As the Redis list: LPUSH (oldest first) + LTRIM + PEXPIRE. */
+  private pushFleetTransitions(transitions: readonly FleetTransition[], now: number): void {
+    if (transitions.length === 0) return;
+    const old = this.fleetTransitions && this.fleetTransitions.expiresAt > now ? this.fleetTransitions.value : [];
+    const pushed = transitions.map(encodeFleetTransition).reverse();
+    this.fleetTransitions = { value: [...pushed, ...old].slice(0, this.fleetTransitionLimit), expiresAt: now + this.transitionTtlMs };
+  }
+
+  appendTransitions(entries: readonly TransitionWrite[]): Promise<void> {
     return this.run('appendTransitions', () => {
       const now = this.now();
-      for (const [nodeId, transitions] of groupTransitions(entries)) this.pushTransitions(nodeId, transitions, now);
+      const grouped = groupTransitions(entries);
+      for (const [nodeId, transitions] of grouped) this.pushTransitions(nodeId, transitions, now);
+      const chainOf = new Map(entries.flatMap((e) => (e.chain !== undefined ? [[e.nodeId, e.chain] as const] : [])));
+      this.pushFleetTransitions(fleetTransitionsOf([...grouped].map(([nodeId, transitions]) => ({ nodeId, transitions })), chainOf), now);
+    });
+  }
+
+  getFleetTransitions(limit: number): Promise<FleetTransition[]> {
+    return this.run('getFleetTransitions', () => {
+      const n = Math.floor(limit);
+      const log = this.fleetTransitions;
+      if (!(n > 0) || !log || log.expiresAt <= this.now()) return [];
+      return log.value.slice(0, n).flatMap((item) => this.decoded(decodeFleetTransition(item)) ?? []);
     });
   }
 
@@ -375,6 +407,17 @@ export class MemoryStore implements Store {
     });
   }
 
+  countInWindow(bucket: string, window: number, windowMs: number): Promise<number> {
+    return this.run('countInWindow', () => {
+      const key = `${bucket}:${window}`;
+      const e = this.live(this.rates, key);
+      if (e !== undefined) return ++e.value;
+      if (this.rates.size > 10_000) for (const [k, r] of this.rates) if (r.expiresAt <= this.now()) this.rates.delete(k);
+      this.rates.set(key, { value: 1, expiresAt: this.now() + positiveInt('windowMs', windowMs) * 2 });
+      return 1;
+    });
+  }
+
   // --- events ---------------------------------------------------------------------------------
 
   publish(event: StoreEvent): Promise<void> {
@@ -439,7 +482,7 @@ export class MemoryStore implements Store {
   /** Drop expired entries of nodes nobody reads any more (removed from config, renamed). */
   private purgeExpired(): void {
     const now = this.now();
-    for (const map of [this.records, this.peers, this.history, this.transitions, this.chains, this.leases] as Array<Map<string, Expiring<unknown>>>) {
+    for (const map of [this.records, this.peers, this.history, this.transitions, this.chains, this.leases, this.rates] as Array<Map<string, Expiring<unknown>>>) {
       for (const [key, e] of map) if (e.expiresAt <= now) map.delete(key);
     }
   }

@@ -12,7 +12,7 @@ import {
   restoreDrainsScript,
   setDrainScript,
 } from './redis-scripts.js';
-import type { ChainFacts, Drain, DrainFact, HistoryPoint, NodeRecord, Store, StoreEvent, StoreEventHandler, StoreHealth, SweepResult, SweepWrite, TransitionEntry, StoreRetentionOptions } from './store.js';
+import type { ChainFacts, Drain, DrainFact, HistoryPoint, NodeRecord, Store, StoreEvent, StoreEventHandler, StoreHealth, SweepResult, SweepWrite, TransitionEntry, StoreRetentionOptions, FleetTransition, TransitionWrite } from './store.js';
 import {
   decodeAudit,
   decodeChainFacts,
@@ -21,6 +21,7 @@ import {
   decodeHistoryPoint,
   decodePeers,
   decodeRecord,
+  decodeFleetTransition,
   decodeTransition,
   encodeAudit,
   drainEventPrefix,
@@ -32,13 +33,14 @@ import {
   encodePeers,
   encodeRecord,
   encodeRecordsEvent,
+  encodeFleetTransition,
   encodeTransition,
   FORMAT_VERSION,
   ownRecordsPrefix,
   type Decoded,
 } from './store-codec.js';
 import { StoreClosedError, StoreCommandError, StoreError, StoreUnavailableError } from './store-errors.js';
-import { chunk, DEFAULT_SWEEP_BATCH_SIZE, groupTransitions, planSweep, type SweepBatch } from './sweep-plan.js';
+import { chunk, DEFAULT_SWEEP_BATCH_SIZE, fleetTransitionsOf, groupTransitions, planSweep, type SweepBatch } from './sweep-plan.js';
 import { checkReplica, positiveInt } from './validate-args.js';
 import { WarnOnce, type StoreWarningSink } from './warn-once.js';
 
@@ -75,6 +77,7 @@ const DEFAULTS = {
   historyTtlMs: 86_400_000,
   transitionLimit: 50,
   transitionTtlMs: 604_800_000,
+  fleetTransitionLimit: 2000,
   connectTimeoutMs: 5000,
   commandTimeoutMs: 5000,
   reconnectMaxDelayMs: 2000,
@@ -111,6 +114,7 @@ export class RedisStore implements Store {
   private readonly historyTtlMs: number;
   private readonly transitionLimit: number;
   private readonly transitionTtlMs: number;
+  private readonly fleetTransitionLimit: number;
   private readonly sweepBatchSize: number;
   private readonly secrets: string[];
   private readonly handlers = new Set<StoreEventHandler>();
@@ -120,6 +124,16 @@ export class RedisStore implements Store {
   private readonly replica: string;
   /** Prefix of this replica's own records events, when they are not to be delivered. */
   private readonly ownRecords: string | undefined;
+  /**
+   * Cluster: a PUBLISH without keys goes to a random node each time, and nodes relay it over
+   * the cluster bus, so events of one replica arrived out of order (found by the contract suite
+   * on a real cluster). Every PUBLISH therefore goes in a pipeline with a key of our slot, which
+   * sends it to the one master that holds all our keys: one origin, one order. (Sharded pub/sub,
+   * SPUBLISH, would also spare the other shards the relay, but ioredis 5.11's sharded subscriber
+   * crashed the process with an unhandled "Command queue state error" on the server's
+   * sunsubscribe during CLUSTER FAILOVER; see docs/scaling.md.)
+   */
+  private readonly pinPublishes: boolean;
   private closed = false;
   private closing: Promise<void> | undefined;
   private state: { connected: boolean; since: number; lastError?: string } = { connected: false, since: Date.now() };
@@ -134,11 +148,13 @@ export class RedisStore implements Store {
     this.historyTtlMs = positiveInt('historyTtlMs', options.historyTtlMs ?? DEFAULTS.historyTtlMs);
     this.transitionLimit = positiveInt('transitionLimit', options.transitionLimit ?? DEFAULTS.transitionLimit);
     this.transitionTtlMs = positiveInt('transitionTtlMs', options.transitionTtlMs ?? DEFAULTS.transitionTtlMs);
+    this.fleetTransitionLimit = positiveInt('fleetTransitionLimit', options.fleetTransitionLimit ?? DEFAULTS.fleetTransitionLimit);
     this.sweepBatchSize = positiveInt('sweepBatchSize', options.sweepBatchSize ?? DEFAULT_SWEEP_BATCH_SIZE);
     const connectTimeout = positiveInt('connectTimeoutMs', options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs);
     const commandTimeout = positiveInt('commandTimeoutMs', options.commandTimeoutMs ?? DEFAULTS.commandTimeoutMs);
     const reconnectMaxDelayMs = positiveInt('reconnectMaxDelayMs', options.reconnectMaxDelayMs ?? DEFAULTS.reconnectMaxDelayMs);
     this.keys = createStoreKeys(options.prefix ?? DEFAULT_PREFIX);
+    this.pinPublishes = options.cluster !== undefined;
     this.replica = options.replica;
     this.ownRecords = options.skipOwnRecords ? ownRecordsPrefix(options.replica) : undefined;
     this.warnings = new WarnOnce(options.onWarning);
@@ -166,7 +182,11 @@ export class RedisStore implements Store {
       const { enableOfflineQueue: _q, retryStrategy: _r, ...redisOptions } = common(role);
       return new Cluster(
         options.cluster!.nodes.map(({ host, port }) => ({ host, port })),
-        { enableOfflineQueue: false, clusterRetryStrategy: retryStrategy, redisOptions },
+        {
+          enableOfflineQueue: false,
+          clusterRetryStrategy: retryStrategy,
+          redisOptions,
+        },
       );
     };
     this.client = connect('cmd');
@@ -260,13 +280,22 @@ export class RedisStore implements Store {
         }
         if (batch.nodes.length > 0) {
           calls.push(
-            this.fencedNodes(batch, fence, px, peersPx).then((r) => {
+            this.fencedNodes(batch, fence, px, peersPx).then(async (r) => {
               fenced.push(...r.fenced);
               older.push(...r.older);
+              // The fleet-wide log follows the fence: only the changes of nodes whose own
+              // writes went through (it is derived history, so a second round trip will do).
+              const refused = new Set([...r.fenced, ...r.older]);
+              const kept = batch.fleetTransitions.filter((t) => !refused.has(t.nodeId));
+              if (kept.length > 0) {
+                const p = this.client.pipeline();
+                this.pushFleetTransitions(p, kept);
+                await this.exec(p);
+              }
             }),
           );
         }
-        if (batch.chains.length > 0) calls.push(this.exec(this.sweepPipeline({ nodes: [], chains: batch.chains }, px, peersPx)));
+        if (batch.chains.length > 0) calls.push(this.exec(this.sweepPipeline({ nodes: [], chains: batch.chains, fleetTransitions: [] }, px, peersPx)));
       }
       const results = await Promise.allSettled(calls);
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -312,6 +341,7 @@ export class RedisStore implements Store {
         ids.push(node.nodeId);
       }
     }
+    this.pushFleetTransitions(p, batch.fleetTransitions);
     if (ids.length > 0) {
       p.sadd(k.nodeIndex, ...ids);
       p.publish(k.events, encodeRecordsEvent(encoded, this.replica));
@@ -335,12 +365,34 @@ export class RedisStore implements Store {
     p.pexpire(key, this.transitionTtlMs);
   }
 
-  appendTransitions(entries: ReadonlyArray<{ readonly nodeId: string; readonly transition: TransitionEntry }>): Promise<void> {
+  /** The fleet-wide log: one LPUSH per batch (oldest first), LTRIM to its cap, PEXPIRE. */
+  private pushFleetTransitions(p: ChainableCommander, transitions: readonly FleetTransition[]): void {
+    if (transitions.length === 0) return;
+    const key = this.keys.fleetTransitions;
+    p.lpush(key, ...transitions.map(encodeFleetTransition));
+    p.ltrim(key, 0, this.fleetTransitionLimit - 1);
+    p.pexpire(key, this.transitionTtlMs);
+  }
+
+  appendTransitions(entries: readonly TransitionWrite[]): Promise<void> {
     return this.run('appendTransitions', async () => {
       if (entries.length === 0) return;
       const p = this.client.pipeline();
-      for (const [nodeId, transitions] of groupTransitions(entries)) this.pushTransitions(p, nodeId, transitions);
+      const grouped = groupTransitions(entries);
+      for (const [nodeId, transitions] of grouped) this.pushTransitions(p, nodeId, transitions);
+      const chainOf = new Map(entries.flatMap((e) => (e.chain !== undefined ? [[e.nodeId, e.chain] as const] : [])));
+      this.pushFleetTransitions(p, fleetTransitionsOf([...grouped].map(([nodeId, transitions]) => ({ nodeId, transitions })), chainOf));
       await this.exec(p);
+    });
+  }
+
+  getFleetTransitions(limit: number): Promise<FleetTransition[]> {
+    return this.run('getFleetTransitions', async () => {
+      const n = Math.floor(limit);
+      if (!(n > 0)) return [];
+      const key = this.keys.fleetTransitions;
+      const raw = await this.client.lrange(key, 0, n - 1);
+      return raw.flatMap((item) => this.decoded(key, decodeFleetTransition(item)) ?? []);
     });
   }
 
@@ -534,7 +586,7 @@ export class RedisStore implements Store {
       const ids = [...new Set(nodeIds)];
       if (ids.length === 0) return;
       const released = indexesToIds(await releaseLeasesScript.run(this.client, ids.map(this.keys.lease), [replica]), ids);
-      if (released.length > 0) await this.client.publish(this.keys.events, encodeEvent({ type: 'leases-released', replica, nodeIds: released }));
+      if (released.length > 0) await this.publishAlone(encodeEvent({ type: 'leases-released', replica, nodeIds: released }));
     });
   }
 
@@ -558,12 +610,32 @@ export class RedisStore implements Store {
     });
   }
 
+  countInWindow(bucket: string, window: number, windowMs: number): Promise<number> {
+    return this.run('countInWindow', async () => {
+      const key = this.keys.rate(bucket, window);
+      // One round trip. The key names its window, so refreshing the expiry on every hit only
+      // keeps it until two windows after the last one (PEXPIRE NX would need Redis 7).
+      const replies = await this.client.multi().incr(key).pexpire(key, positiveInt('windowMs', windowMs) * 2).exec();
+      const [err, count] = replies?.[0] ?? [new Error('transaction discarded'), null];
+      if (err) throw err;
+      return Number(count);
+    });
+  }
+
   // --- events ---------------------------------------------------------------------------------
 
   publish(event: StoreEvent): Promise<void> {
     return this.run('publish', async () => {
-      await this.client.publish(this.keys.events, encodeEvent(event));
+      await this.publishAlone(encodeEvent(event));
     });
+  }
+
+  /** PUBLISH on its own: on a cluster, pinned to our slot's master (see `pinPublishes`). */
+  private async publishAlone(message: string): Promise<void> {
+    const p = this.client.pipeline();
+    if (this.pinPublishes) p.exists(this.keys.epoch);
+    p.publish(this.keys.events, message);
+    await this.exec(p);
   }
 
   subscribe(handler: StoreEventHandler): () => void {

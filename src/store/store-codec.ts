@@ -1,5 +1,5 @@
 import type { PeerDetail, Sample } from '../chains/sample.js';
-import type { ChainFacts, Drain, DrainFact, HistoryPoint, NodeRecord, StoreEvent, TransitionEntry } from './store.js';
+import type { ChainFacts, Drain, DrainFact, FleetTransition, HistoryPoint, NodeRecord, StoreEvent, TransitionEntry } from './store.js';
 
 /**
  * The JSON nodesentry stores and publishes, shared by both stores so they agree byte for byte.
@@ -141,6 +141,20 @@ export function decodeTransition(raw: string): Decoded<TransitionEntry> {
     return fail('transition lacks from, to, reasons, at or replica');
   }
   return { ok: true, value: { from, to, reasons, at, replica } };
+}
+
+export function encodeFleetTransition(t: FleetTransition): string {
+  return JSON.stringify({ v: FORMAT_VERSION, nodeId: t.nodeId, chain: t.chain, from: t.from, to: t.to, reasons: t.reasons, at: t.at, replica: t.replica });
+}
+
+export function decodeFleetTransition(raw: string): Decoded<FleetTransition> {
+  const parsed = parseVersioned(raw);
+  if (!parsed.ok) return parsed;
+  const { nodeId, chain, from, to, reasons, at, replica } = parsed.value;
+  if (!isString(nodeId) || !isString(chain) || !isString(from) || !isString(to) || !isStringArray(reasons) || !isNumber(at) || !isString(replica)) {
+    return fail('fleet transition lacks nodeId, chain, from, to, reasons, at or replica');
+  }
+  return { ok: true, value: { nodeId, chain, from, to, reasons, at, replica } };
 }
 
 // --- chain facts ------------------------------------------------------------------------------

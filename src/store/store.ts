@@ -32,6 +32,8 @@ export interface HistoryPoint {
   readonly height?: number;
   readonly bytesRecv?: number;
   readonly bytesSent?: number;
+  /** Bitcoin family `uptime`, seconds: tells a restart from a byte-total drop. */
+  readonly uptimeS?: number;
 }
 
 /** One change of a node's health state, as kept in its bounded transition log. */
@@ -43,6 +45,20 @@ export interface TransitionEntry {
   readonly at: number;
   /** Replica that saw it. */
   readonly replica: string;
+}
+
+/** A state change in the fleet-wide log: which node, on which chain, and the change. */
+export interface FleetTransition extends TransitionEntry {
+  readonly nodeId: string;
+  readonly chain: string;
+}
+
+/** A state change to write: to the node's own log and, with `chain`, to the fleet-wide log too. */
+export interface TransitionWrite {
+  readonly nodeId: string;
+  /** The node's chain; entries with one are also appended to the fleet-wide log. */
+  readonly chain?: string;
+  readonly transition: TransitionEntry;
 }
 
 /** Per-chain facts computed by workers (e.g. the corroborated reference head). JSON. */
@@ -87,8 +103,8 @@ export interface SweepWrite {
   readonly peersTtlMs?: number;
   readonly history?: ReadonlyArray<{ readonly nodeId: string; readonly point: HistoryPoint }>;
   readonly chains?: readonly ChainFacts[];
-  /** State changes to append to each node's transition log (as `appendTransitions`, in the same round trips). */
-  readonly transitions?: ReadonlyArray<{ readonly nodeId: string; readonly transition: TransitionEntry }>;
+  /** State changes to append to each node's transition log and the fleet-wide one (as `appendTransitions`, in the same round trips). */
+  readonly transitions?: readonly TransitionWrite[];
   /**
    * Fence the per-node writes by lease: a node's record, peers, history and transitions are
    * written only if its lease is held by this replica, checked atomically with the write. A
@@ -142,9 +158,15 @@ export interface Store {
    * is capped (default 50 per node) and expires some time after its last append (default 7
    * days). Within one call, a node's entries are ordered by `at`.
    */
-  appendTransitions(entries: ReadonlyArray<{ readonly nodeId: string; readonly transition: TransitionEntry }>): Promise<void>;
+  appendTransitions(entries: readonly TransitionWrite[]): Promise<void>;
   /** A node's state changes, newest first, at most `limit`. */
   getTransitions(nodeId: string, limit: number): Promise<TransitionEntry[]>;
+  /**
+   * The fleet-wide log of state changes (every entry written with a `chain`), newest first, at
+   * most `limit`. Capped (default 2000 entries) and expiring like the per-node logs; kept when a
+   * node is removed from the config (it is history).
+   */
+  getFleetTransitions(limit: number): Promise<FleetTransition[]>;
   /**
    * Delete the records, peers, history and transitions of these nodes (removed from this
    * replica's config). Drain facts stay (they are the fleet's, see DrainFact), and so do other
@@ -191,6 +213,13 @@ export interface Store {
   /** Remove this replica's heartbeat at once (clean stop). */
   leave(replica: string): Promise<void>;
 
+  /**
+   * Count one hit of `bucket` in its fixed window number `window` (epoch ms / windowMs) and
+   * return the window's count so far, this hit included: a rate limit every replica shares.
+   * The count expires soon after its window ends.
+   */
+  countInWindow(bucket: string, window: number, windowMs: number): Promise<number>;
+
   publish(event: StoreEvent): Promise<void>;
   /** Events from every replica, this one included. Returns an unsubscribe function. */
   subscribe(handler: StoreEventHandler): () => void;
@@ -217,6 +246,8 @@ export interface StoreRetentionOptions {
   readonly transitionLimit?: number;
   /** How long a node's transition log outlives its last append, ms. Default 604_800_000 (7 days). */
   readonly transitionTtlMs?: number;
+  /** State changes kept in the fleet-wide log (it lives transitionTtlMs after its last append too). Default 2000. */
+  readonly fleetTransitionLimit?: number;
   /** Nodes per pipeline / batch in writeSweep (one `records` event per batch). Default 1000. */
   readonly sweepBatchSize?: number;
 }

@@ -198,6 +198,36 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
         await store.writeSweep({ records: [], transitions: [{ nodeId: 'a', transition: transition(4, { from: 'unhealthy', to: 'healthy', reasons: [] }) }] }, TTL);
         expect((await store.getTransitions('a', 10)).map((t) => t.at)).toEqual([4, 3, 2, 1]);
       });
+
+      it('keeps a fleet-wide log of the changes written with a chain: every node, newest first, in the sweep\'s batches', async () => {
+        const nodes = Array.from({ length: 25 }, (_, i) => `n${String(i).padStart(2, '0')}`);
+        await store.writeSweep(
+          {
+            records: nodes.map((id) => record(id)),
+            transitions: nodes.map((id, i) => ({ nodeId: id, chain: i % 2 ? 'bsc' : 'defichain', transition: transition(100 + i, { from: 'unknown', to: 'healthy', reasons: [] }) })),
+          },
+          TTL,
+        );
+        await store.appendTransitions([
+          { nodeId: 'n03', chain: 'bsc', transition: transition(300) },
+          // Without a chain: the node's own log only.
+          { nodeId: 'n04', transition: transition(301) },
+        ]);
+        const fleet = await store.getFleetTransitions(1000);
+        expect(fleet).toHaveLength(26);
+        expect(fleet[0]).toEqual({ nodeId: 'n03', chain: 'bsc', ...transition(300) });
+        expect(fleet.slice(1).map((t) => t.nodeId)).toEqual([...nodes].reverse());
+        expect(fleet[1]).toEqual({ nodeId: 'n24', chain: 'defichain', from: 'unknown', to: 'healthy', reasons: [], at: 124, replica: 'replica-a' });
+        expect(fleet.map((t) => t.at)).toEqual([...fleet.map((t) => t.at)].sort((x, y) => y - x));
+        expect((await store.getFleetTransitions(2)).map((t) => t.at)).toEqual([300, 124]);
+        expect(await store.getFleetTransitions(0)).toEqual([]);
+        // The per-node logs got theirs as before.
+        expect((await store.getTransitions('n04', 10)).map((t) => t.at)).toEqual([301, 104]);
+        // History outlives the node: removing it from the config keeps its entries in the fleet log.
+        await store.removeNodes(['n03']);
+        expect(await store.getTransitions('n03', 10)).toEqual([]);
+        expect((await store.getFleetTransitions(1000)).filter((t) => t.nodeId === 'n03')).toHaveLength(2);
+      });
     });
 
     describe('chain facts', () => {
@@ -476,6 +506,18 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
         await store.heartbeat('r-short', 100);
         await sleep(250);
         expect(await store.liveReplicas()).toEqual(['r-long']);
+      });
+    });
+
+    describe('rate windows', () => {
+      it('counts hits per bucket and window, shared by every caller of the store, and forgets a window after it', async () => {
+        const counts: number[] = [];
+        for (let i = 0; i < 3; i++) counts.push(await store.countInWindow('rpc:a', 7, 100));
+        expect(counts).toEqual([1, 2, 3]);
+        expect(await store.countInWindow('rpc:b', 7, 100)).toBe(1);
+        expect(await store.countInWindow('rpc:a', 8, 100)).toBe(1);
+        await sleep(300);
+        expect(await store.countInWindow('rpc:a', 7, 100)).toBe(1);
       });
     });
 

@@ -127,7 +127,7 @@ function command(port: number, line: string, password: string | undefined): Prom
   });
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();
@@ -140,7 +140,7 @@ function freePort(): Promise<number> {
   });
 }
 
-async function waitForPing(port: number, deadlineMs: number): Promise<void> {
+export async function waitForPing(port: number, deadlineMs: number): Promise<void> {
   const until = Date.now() + deadlineMs;
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
