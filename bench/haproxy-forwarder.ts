@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +7,8 @@ import { join } from 'node:path';
 export interface HaproxyForwarder {
   readonly origin: string;
   readonly version: string;
+  /** CPU time the haproxy process used so far, µs (from /proc, 10 ms resolution). */
+  cpuUs(): number;
   close(): Promise<void>;
 }
 
@@ -60,9 +62,16 @@ backend node
     }
     await new Promise((r) => setTimeout(r, 50));
   }
+  const ticks = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
   return {
     origin,
     version,
+    cpuUs() {
+      // /proc/<pid>/stat: fields 14 and 15 (utime, stime) after the parenthesised name.
+      const stat = readFileSync(`/proc/${proc.pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return ((Number(f[11]) + Number(f[12])) * 1e6) / ticks;
+    },
     async close() {
       if (proc.exitCode === null) {
         const exited = new Promise((r) => proc.once('exit', r));

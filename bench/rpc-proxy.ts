@@ -18,6 +18,8 @@ export interface RpcProxyOptions {
 export interface ForwarderResult {
   readonly saturated: LoadResult;
   readonly atRate: LoadResult;
+  /** The forwarder's own CPU per answered request of the fixed-rate run, µs. */
+  readonly cpuUsPerRequest: number;
 }
 
 export interface RpcProxyResult {
@@ -52,27 +54,30 @@ export async function runRpcProxy(o: RpcProxyOptions): Promise<RpcProxyResult> {
   ]);
   try {
     const req = { method: 'POST' as const, body: BODY, headers: HEADERS };
-    const load = async (origin: string, path: string): Promise<ForwarderResult> => {
+    const load = async (origin: string, path: string, cpu: () => Promise<number> | number): Promise<ForwarderResult> => {
       const saturated = await closedLoop({ origin, path, connections: o.connections, warmupMs: o.warmupMs, durationMs: o.durationMs, ...req });
+      const cpu0 = await cpu();
       const atRate = await openLoop({ origin, path, connections: o.connections, rate: o.rate, durationMs: o.rateDurationMs, ...req });
-      return { saturated, atRate };
+      const cpu1 = await cpu();
+      return { saturated, atRate, cpuUsPerRequest: (cpu1 - cpu0) / Math.max(1, atRate.requests - atRate.unfinished) };
     };
+    const cpuOf = (c: BenchChild) => () => c.call('cpu') as Promise<number>;
     const node = new URL(nodeUrls[0]!);
     // Warm the node's keep-alive path and JIT before the direct floor is measured.
     await closedLoop({ origin: node.origin, path: node.pathname, connections: o.connections, warmupMs: 0, durationMs: o.warmupMs, ...req });
     const direct = await openLoop({ origin: node.origin, path: node.pathname, connections: o.connections, rate: o.rate, durationMs: o.rateDurationMs, ...req });
-    const bareA = await load(bareStart.ready.origin, bareStart.ready.path);
-    const nodesentry = await load(nsStart.ready.origin, nsStart.ready.path);
+    const bareA = await load(bareStart.ready.origin, bareStart.ready.path, cpuOf(bareStart.child));
+    const nodesentry = await load(nsStart.ready.origin, nsStart.ready.path, cpuOf(nsStart.child));
     let haproxy: RpcProxyResult['haproxy'];
     if (haproxyVersion() !== undefined) {
       const hp = await startHaproxy(node);
       try {
-        haproxy = { ...(await load(hp.origin, '/')), version: hp.version };
+        haproxy = { ...(await load(hp.origin, '/', () => hp.cpuUs())), version: hp.version };
       } finally {
         await hp.close();
       }
     }
-    const bareB = await load(bareStart.ready.origin, bareStart.ready.path);
+    const bareB = await load(bareStart.ready.origin, bareStart.ready.path, cpuOf(bareStart.child));
     return { direct, bare: bareA, bareRuns: [bareA.saturated.rps, bareB.saturated.rps], nodesentry, haproxy, body: BODY };
   } finally {
     await Promise.all([bareStart.child.stop(), nsStart.child.stop(), sim.child.stop()]);

@@ -276,7 +276,7 @@ function rpcRows(r: RpcProxyResult, plan: Plan): Row[] {
       nodesentry: '-',
       floor: `${fmtInt(bareRps)} req/s`,
       ratio: '100%',
-      detail: `runs ${r.bareRuns.map(fmtInt).join(', ')} req/s; added p50 at ${plan.rpc.rate} req/s ${ms(added(r.bare.atRate))} (p99 ${ms(r.bare.atRate.p99Ms)})`,
+      detail: `runs ${r.bareRuns.map(fmtInt).join(', ')} req/s; added p50 at ${plan.rpc.rate} req/s ${ms(added(r.bare.atRate))} (p99 ${ms(r.bare.atRate.p99Ms)}); own CPU ${r.bare.cpuUsPerRequest.toFixed(0)} µs/request`,
       target: '-',
       met: undefined,
     },
@@ -288,7 +288,7 @@ function rpcRows(r: RpcProxyResult, plan: Plan): Row[] {
     nodesentry: `${fmtInt(ns.saturated.rps)} req/s`,
     floor: `${fmtInt(bareRps)} req/s`,
     ratio: `${(100 * ratio).toFixed(0)}%`,
-    detail: `added p50 at ${plan.rpc.rate} req/s ${ms(added(ns.atRate))} (p50/p99 ${ms(ns.atRate.p50Ms)} / ${ms(ns.atRate.p99Ms)}${ns.atRate.unfinished > 0 ? `, ${fmtInt(ns.atRate.unfinished)} unanswered` : ''}); saturated p50 ${ms(ns.saturated.p50Ms)}; HTTP ${statuses(ns.saturated)}`,
+    detail: `added p50 at ${plan.rpc.rate} req/s ${ms(added(ns.atRate))} (p50/p99 ${ms(ns.atRate.p50Ms)} / ${ms(ns.atRate.p99Ms)}${ns.atRate.unfinished > 0 ? `, ${fmtInt(ns.atRate.unfinished)} unanswered` : ''}); saturated p50 ${ms(ns.saturated.p50Ms)}; own CPU ${ns.cpuUsPerRequest.toFixed(0)} µs/request (${((100 * r.bare.cpuUsPerRequest) / ns.cpuUsPerRequest).toFixed(0)}% of bare's efficiency); HTTP ${statuses(ns.saturated)}`,
     target: '>= 85% of bare, <= 0.5 ms added p50',
     met: plan.quick ? undefined : ratio >= 0.85 && added(ns.atRate) <= 0.5 && ns.atRate.unfinished === 0,
   });
@@ -299,7 +299,7 @@ function rpcRows(r: RpcProxyResult, plan: Plan): Row[] {
       nodesentry: `${fmtInt(ns.saturated.rps)} req/s`,
       floor: `${fmtInt(hp.saturated.rps)} req/s`,
       ratio: `${((100 * ns.saturated.rps) / hp.saturated.rps).toFixed(0)}%`,
-      detail: `nodesentry vs HAProxy throughput; HAProxy added p50 at ${plan.rpc.rate} req/s ${ms(added(hp.atRate))} (p99 ${ms(hp.atRate.p99Ms)}); HTTP ${statuses(hp.saturated)}`,
+      detail: `nodesentry vs HAProxy throughput; HAProxy added p50 at ${plan.rpc.rate} req/s ${ms(added(hp.atRate))} (p99 ${ms(hp.atRate.p99Ms)}); HAProxy CPU ${hp.cpuUsPerRequest.toFixed(0)} µs/request; HTTP ${statuses(hp.saturated)}`,
       target: '-',
       met: undefined,
     });
