@@ -1,5 +1,6 @@
 import { ADMIN_LIMITS } from './routes/admin.js';
 import { HISTORY_LIMITS, NODE_STATES, NODES_PAGE, TRANSITION_LIMITS } from './routes/nodes.js';
+import { FLEET_TRANSITION_PAGE } from './routes/transitions.js';
 
 /**
  * The OpenAPI 3.1 description of every HTTP route of the app (https://spec.openapis.org/oas/v3.1.0).
@@ -212,6 +213,13 @@ const schemas: Record<string, Json> = {
         batch: { type: 'string', enum: ['unknown'], description: 'Batch support is learned by the polling replica and not shared.' },
       }),
       freshness: ref('Freshness'),
+      probing: {
+        oneOf: [
+          obj({ mode: { type: 'string', enum: ['interval', 'fast', 'backoff'] }, delayMs: int(), nextProbeAt: int(), backoffStep: int('Set in back-off: how many unanswered probes in a row.') }, ['mode', 'delayMs', 'nextProbeAt']),
+          { type: 'null' },
+        ],
+        description: 'The polling plan after the latest sample: its interval, a fast re-check while a failure or a recovery is confirmed, or back-off for a node that gives no answer.',
+      },
       writer: { oneOf: [obj({ replica: str(), writtenAt: int(), thisReplica: { type: 'boolean' } }), { type: 'null' }] },
       drained: { type: 'boolean' },
       drain: { oneOf: [ref('Drain'), { type: 'null' }] },
@@ -272,6 +280,24 @@ const schemas: Record<string, Json> = {
     },
     ['nodeId', 'chain', 'limit', 'points', 'rates'],
   ),
+  FleetTransitions: obj({
+    items: {
+      type: 'array',
+      description: 'Newest first (ties: node id, then the state entered).',
+      items: obj({
+        nodeId: str(),
+        chain: str(),
+        from: str('State before (`new` for a node never judged before).'),
+        to: str('State after.'),
+        reasons: { type: 'array', items: str(), description: 'Why, as reason texts (`unauthorized(401)`).' },
+        at: epochMs('When the polling replica saw the change'),
+        replica: str('The replica that saw it.'),
+      }),
+    },
+    limit: int(),
+    nextCursor: { type: ['string', 'null'], description: 'Pass as `cursor` for the next (older) page; null on the last page.' },
+    generatedAt: epochMs('When the answer was made'),
+  }),
   Transitions: obj({
     nodeId: str(),
     chain: str(),
@@ -303,7 +329,7 @@ const schemas: Record<string, Json> = {
     items: { type: 'array', description: 'Newest first.', items: { type: 'object', properties: { action: { type: 'string', enum: ['drain', 'undrain', 'network', 'reload'] }, nodeId: str(), by: str(), at: int(), replica: str() }, additionalProperties: true } },
     limit: int(),
   }),
-  Livez: obj({ status: { type: 'string', const: 'ok' }, replica: str(), uptimeS: int() }),
+  Livez: obj({ status: { type: 'string', const: 'ok' }, replica: str(), version: str('package.json version of this build'), commit: str('git commit of this build, or `unknown`'), uptimeS: int() }),
   Readyz: obj({ status: { type: 'string', enum: ['ready', 'not_ready'] }, replica: str(), role: str(), store: obj({ kind: str(), connected: { type: 'boolean' } }), view: { type: 'boolean' }, firstSweep: { type: 'boolean' }, nodes: int('Configured nodes.') }),
   ProbeNodeAnswer: obj({ node: str(), chain: str(), state: ref('HealthState'), reasons: { type: 'array', items: str(), description: 'At most a few reason texts; the full list is on /v1/nodes/{id}.' }, observedAt: nullable('integer'), ageMs: nullable('integer') }),
   ProbeChainAnswer: obj({ chain: str(), state: { type: 'string', enum: ['healthy', 'degraded', 'unhealthy'] }, nodes: int(), usable: int(), healthy: int(), min: int() }),
@@ -313,7 +339,7 @@ const schemas: Record<string, Json> = {
       url: nullable('string'),
       mode: { type: 'string', enum: ['normal', 'fail-open', 'fail-closed'] },
       degradedChoice: { type: 'boolean', description: 'True when the chosen node is not usable (fail-open).' },
-      reason: str('initial, kept, current_unusable, better_candidate, failback, all_unhealthy, no_candidates'),
+      reason: str('initial, kept, current_unusable, better_candidate, failback, all_unhealthy, no_candidates, awaiting_first_samples (start-up: primaries not judged yet)'),
       since: int(),
       source: str('Whether the choice is the shared one computed by the workers or computed here.'),
     },
@@ -651,6 +677,22 @@ const paths: Record<string, Json> = {
       [NODE_ID, queryParam('limit', `Changes (default ${TRANSITION_LIMITS.defaultLimit}).`, { type: 'integer', minimum: 1, maximum: TRANSITION_LIMITS.maxLimit })],
       json(ref('Transitions'), 'State changes.'),
       { '404': resp('NodeNotFound'), '503': resp('StoreUnavailable') },
+    ),
+  },
+  '/v1/transitions': {
+    get: readOp(
+      'listTransitions',
+      "The fleet's recent state changes",
+      'Every node\'s state changes, newest first, from the fleet-wide log in the store (at most 2000 changes, kept 7 days after the latest; a removed node\'s stay). Page with `cursor` (from `nextCursor`; stable while new changes arrive). Live changes arrive as `transition` events on `/v1/events`.',
+      [
+        queryParam('chain', 'Only this chain.', { type: 'string' }),
+        queryParam('node', 'Only this node.', { type: 'string' }),
+        queryParam('state', 'Only changes into this state.', ref('HealthState')),
+        queryParam('limit', `Page size (default ${FLEET_TRANSITION_PAGE.defaultLimit}).`, { type: 'integer', minimum: 1, maximum: FLEET_TRANSITION_PAGE.maxLimit }),
+        queryParam('cursor', 'Opaque: `nextCursor` of the previous page.', { type: 'string' }),
+      ],
+      json(ref('FleetTransitions'), 'A page of state changes.'),
+      { '503': resp('StoreUnavailable') },
     ),
   },
   '/v1/events': {

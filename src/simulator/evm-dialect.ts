@@ -33,11 +33,12 @@ export function answerEvm(node: SimNode, raw: string, now: number): HttpAnswer {
       const firstCall = payload.find((m) => isCall(m));
       return jsonAnswer(200, [errorReply(firstCall ? firstCall.id : null, -32600, 'batch too large')]);
     }
-    const replies: unknown[] = [];
+    let replies: unknown[] = [];
     for (const msg of payload) {
       const reply = handleMessage(node, msg, now);
       if (reply !== undefined) replies.push(reply);
     }
+    if (node.fault.type === 'short-batch') replies = replies.slice(0, node.fault.keep ?? 2);
     return replies.length > 0 ? jsonAnswer(200, replies) : emptyJsonAnswer(200);
   }
   if (!isMessage(payload)) return jsonAnswer(200, errorReply(null, -32700, 'parse error'));
@@ -92,6 +93,8 @@ function call(node: SimNode, method: string, params: unknown, now: number): Outc
   if (params !== undefined && params !== null && !Array.isArray(params)) return { error: { code: -32602, message: 'non-array args' } };
   const args: readonly unknown[] = Array.isArray(params) ? params : [];
   if (node.fault.type === 'warmup') return { error: { code: -32000, message: node.fault.message ?? node.profile.warmupMessage } };
+  if (node.fault.type === 'method-error' && node.fault.methods.includes(method)) return { error: { code: node.fault.code ?? -32000, message: node.fault.message ?? 'internal error' } };
+  const huge = node.fault.type === 'huge-values';
   const maxArgs = (n: number): Outcome | undefined => (args.length > n ? { error: { code: -32602, message: `too many arguments, want at most ${n}` } } : undefined);
   switch (method) {
     case 'web3_clientVersion':
@@ -102,11 +105,11 @@ function call(node: SimNode, method: string, params: unknown, now: number): Outc
       // Hard-coded true in geth: it says nothing about health.
       return maxArgs(0) ?? { result: true };
     case 'net_peerCount':
-      return maxArgs(0) ?? { result: hex(node.connectedInbound() + node.connectedOutbound()) };
+      return maxArgs(0) ?? { result: huge ? '0xffffffffffffff' : hex(node.connectedInbound() + node.connectedOutbound()) };
     case 'eth_chainId':
       return maxArgs(0) ?? { result: hex(node.reportedChainId()) };
     case 'eth_blockNumber':
-      return maxArgs(0) ?? { result: hex(node.bestHeight(now)) };
+      return maxArgs(0) ?? { result: huge ? '0xfffffffffffff' : hex(node.bestHeight(now)) };
     case 'eth_syncing':
       return maxArgs(0) ?? { result: syncing(node, now) };
     case 'eth_getBlockByNumber':
@@ -127,7 +130,9 @@ function call(node: SimNode, method: string, params: unknown, now: number): Outc
 
 function syncing(node: SimNode, now: number): unknown {
   const behind = node.syncBehind();
-  if (behind === 0) return false;
+  const txIndexLeft = node.fault.type === 'syncing' ? node.fault.txIndexRemainingBlocks : undefined;
+  // geth answers an object until both block sync and transaction indexing are done.
+  if (behind === 0 && !(txIndexLeft !== undefined && txIndexLeft > 0)) return false;
   const head = node.headHeight(now);
   const current = Math.max(0, head - behind);
   // Field set of geth 1.13+ (snap sync counters and tx indexing progress), all hex quantities.
@@ -138,7 +143,7 @@ function syncing(node: SimNode, now: number): unknown {
     syncedAccounts: '0x0', syncedAccountBytes: '0x0', syncedBytecodes: '0x0', syncedBytecodeBytes: '0x0',
     syncedStorage: '0x0', syncedStorageBytes: '0x0', healedTrienodes: '0x0', healedTrienodeBytes: '0x0',
     healedBytecodes: '0x0', healedBytecodeBytes: '0x0', healingTrienodes: '0x0', healingBytecode: '0x0',
-    txIndexFinishedBlocks: '0x0', txIndexRemainingBlocks: '0x0',
+    txIndexFinishedBlocks: hex(Math.max(0, current - (txIndexLeft ?? 0))), txIndexRemainingBlocks: hex(txIndexLeft ?? 0),
   };
 }
 

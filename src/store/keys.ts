@@ -26,6 +26,8 @@ export interface StoreKeys {
   history(nodeId: string): string;
   /** List of a node's state changes (TransitionEntry JSON), newest first. */
   transitions(nodeId: string): string;
+  /** List of every node's state changes (FleetTransition JSON), newest first. */
+  readonly fleetTransitions: string;
   chain(chain: string): string;
   /** Hash nodeId -> Drain JSON. */
   readonly drains: string;
@@ -59,6 +61,7 @@ export function createStoreKeys(prefix: string = DEFAULT_PREFIX): StoreKeys {
     peers: (nodeId) => `${tag}:peers:${nodeId}`,
     history: (nodeId) => `${tag}:history:${nodeId}`,
     transitions: (nodeId) => `${tag}:transitions:${nodeId}`,
+    fleetTransitions: `${tag}:fleet-transitions`,
     chain: (chain) => `${tag}:chain:${chain}`,
     drains: `${tag}:drains`,
     epoch: `${tag}:epoch`,
@@ -89,6 +92,7 @@ export function describeStoreKeys(prefix: string = DEFAULT_PREFIX): KeyDescripti
     { pattern: k.peers('<nodeId>'), type: 'string', ttl: 'sweep TTL (same as the record)', purpose: 'peer list of the latest sample as JSON ({v:1, peers})' },
     { pattern: k.history('<nodeId>'), type: 'list', ttl: 'historyTtlMs (default 1 day), refreshed on every push', purpose: 'compact history points as JSON, newest first, capped at historyLimit (default 360)' },
     { pattern: k.transitions('<nodeId>'), type: 'list', ttl: 'transitionTtlMs (default 7 days), refreshed on every push', purpose: 'state changes as JSON ({v:1, from, to, reasons, at, replica}), newest first, capped at transitionLimit (default 50)' },
+    { pattern: k.fleetTransitions, type: 'list', ttl: 'transitionTtlMs (default 7 days), refreshed on every push', purpose: 'every node\'s state changes as JSON ({v:1, nodeId, chain, from, to, reasons, at, replica}), newest first, capped at fleetTransitionLimit (default 2000); kept when a node is removed' },
     { pattern: k.chain('<chain>'), type: 'string', ttl: 'sweep TTL', purpose: 'per-chain facts computed by workers (e.g. reference head) as JSON ({v:1, ...})' },
     { pattern: k.drains, type: 'hash', ttl: 'none (an operator\'s decision persists)', purpose: 'nodeId -> Drain JSON ({v:1, nodeId, by, at, reason?})' },
     { pattern: k.audit, type: 'list', ttl: 'none', purpose: 'operator actions as JSON ({v:1, at, entry}), newest first, capped at auditLimit (default 1000)' },
