@@ -750,6 +750,14 @@ const paths: Record<string, Json> = {
   },
   '/rpc/{chain}': { post: rpcOperation(false) },
   '/rpc/{chain}/{node}': { post: rpcOperation(true) },
+  '/wallet/{chain}': {
+    post: {
+      ...rpcOperation(false),
+      operationId: 'rpcBitcoinCli',
+      summary: 'The same as POST /rpc/{chain}, for bitcoin-cli / defi-cli / paicoin-cli (`-rpcwallet=<chain>`); Bitcoin-family chains only',
+      description: 'CLIs of the Bitcoin family choose a path only through `-rpcwallet`, which posts to `/wallet/<name>`. The API key may come as the Basic-auth password (`-rpcpassword`).',
+    },
+  },
   '/v1/admin/reload': {
     post: adminOp('reload', 'Re-read the nodes file', 'Same as SIGHUP. An invalid file is refused (422, `errors`) and the running configuration stays.', [], json(ref('ReloadResult'), 'Applied.'), {
       '409': problemResponse('No nodes file to reload, or a reload is in progress.'),
