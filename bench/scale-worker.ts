@@ -62,7 +62,7 @@ async function main(): Promise<void> {
   });
   // Errors only: node transitions under the machine's load would drown the report.
   const logger = pino({ level: 'error', base: { replica: o.name } }, pino.destination(2));
-  const service = await Service.start({ settings, nodes: remoteFleet(specs, (id) => sharedPortUrl(o.simPort, id)), policy: DEFAULT_HEALTH_POLICY, logger, replica: o.name, store });
+  const service = await Service.start({ settings, nodes: remoteFleet(specs, (id) => sharedPortUrl(o.simPort, id), { intervalMs: 5_000, timeoutMs: 2_000 }), policy: DEFAULT_HEALTH_POLICY, logger, replica: o.name, store });
   serveParent(
     { pid: process.pid },
     {
