@@ -17,6 +17,7 @@ import { metricsRoutes } from './routes/metrics.js';
 import { nodesRoutes } from './routes/nodes.js';
 import { openapiRoutes } from './routes/openapi.js';
 import { probesRoutes } from './routes/probes.js';
+import { rpcRoutes } from './routes/rpc.js';
 import { transitionsRoutes } from './routes/transitions.js';
 import { uiRoutes } from './routes/ui.js';
 
@@ -60,6 +61,7 @@ export function createApp(deps: AppDeps): App {
   // Hot paths first: express walks the routers in order, so load-balancer probes, backends'
   // best-node lookups and liveness checks pass through as few routers as possible.
   app.use(probesRoutes(ctx));
+  app.use(rpcRoutes(ctx));
   // Everything after the probes may be compressed (JSON, the dashboard, /metrics): probes never
   // are (small bodies written straight to the socket; load balancers rarely ask for gzip), nor
   // event streams (a compressor would hold their events back).

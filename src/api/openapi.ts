@@ -213,6 +213,13 @@ const schemas: Record<string, Json> = {
         batch: { type: 'string', enum: ['unknown'], description: 'Batch support is learned by the polling replica and not shared.' },
       }),
       freshness: ref('Freshness'),
+      probing: {
+        oneOf: [
+          obj({ mode: { type: 'string', enum: ['interval', 'fast', 'backoff'] }, delayMs: int(), nextProbeAt: int(), backoffStep: int('Set in back-off: how many unanswered probes in a row.') }, ['mode', 'delayMs', 'nextProbeAt']),
+          { type: 'null' },
+        ],
+        description: 'The polling plan after the latest sample: its interval, a fast re-check while a failure or a recovery is confirmed, or back-off for a node that gives no answer.',
+      },
       writer: { oneOf: [obj({ replica: str(), writtenAt: int(), thisReplica: { type: 'boolean' } }), { type: 'null' }] },
       drained: { type: 'boolean' },
       drain: { oneOf: [ref('Drain'), { type: 'null' }] },
@@ -332,7 +339,7 @@ const schemas: Record<string, Json> = {
       url: nullable('string'),
       mode: { type: 'string', enum: ['normal', 'fail-open', 'fail-closed'] },
       degradedChoice: { type: 'boolean', description: 'True when the chosen node is not usable (fail-open).' },
-      reason: str('initial, kept, current_unusable, better_candidate, failback, all_unhealthy, no_candidates'),
+      reason: str('initial, kept, current_unusable, better_candidate, failback, all_unhealthy, no_candidates, awaiting_first_samples (start-up: primaries not judged yet)'),
       since: int(),
       source: str('Whether the choice is the shared one computed by the workers or computed here.'),
     },
@@ -455,6 +462,64 @@ const chainsOp = (operationId: string, summary: string, parameters: Json[], sche
   security: READ_SECURITY,
   parameters,
   responses: { '200': json(schema, summary), ...READ_ERRORS, ...extra },
+});
+
+const JSON_RPC_ERROR = obj(
+  {
+    code: int('JSON-RPC error code: the node\'s own, or the proxy\'s (-32700 parse, -32600 invalid request / body or batch too large, -32601 method refused or unknown chain/node, -32001 API key, -32005 rate limited, -32011 no node / every node failed, -32012 no node at the client\'s head, -32013 a write failed after it may have run, -32002 deadline, -32003 answer too large).'),
+    message: str(),
+    data: { description: 'The proxy\'s errors carry `reason` (a stable `RPC_PROXY_*` code) and safe numbers; a node\'s errors carry what the node sent.' },
+  },
+  ['code', 'message'],
+);
+const JSON_RPC_REPLY = {
+  type: 'object',
+  description: 'JSON-RPC 2.0 (`jsonrpc`, `id`, `result` or `error`) or legacy 1.0 (`result`, `error`, `id`), as the node speaks it.',
+  properties: { jsonrpc: { type: 'string', enum: ['2.0'] }, id: {}, result: {}, error: { oneOf: [{ type: 'null' }, JSON_RPC_ERROR] } },
+  required: ['id'],
+};
+const JSON_RPC_ANSWER = { oneOf: [JSON_RPC_REPLY, { type: 'array', items: JSON_RPC_REPLY }] };
+const rpcJson = (description: string): Json => ({ description, content: { 'application/json': { schema: JSON_RPC_ANSWER } } });
+const RPC_HEADERS_IN: Json[] = [
+  { name: 'x-nodesentry-min-head', in: 'header', required: false, description: 'Consistent reads: the highest `x-nodesentry-head` this client was served; the request goes only to a node known at or above it (waiting up to NODESENTRY_RPC_CONSISTENCY_WAIT_MS for one to catch up).', schema: { type: 'string', pattern: '^(0x[0-9a-fA-F]{1,13}|[0-9]{1,15})$' } },
+  { name: 'x-nodesentry-session', in: 'header', required: false, description: 'Consistent reads without echoing: the proxy remembers the highest head served to this session (per replica, 10 min idle).', schema: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,128}$' } },
+];
+const rpcOperation = (pinned: boolean): Json => ({
+  tags: ['rpc'],
+  operationId: pinned ? 'rpcPinned' : 'rpc',
+  summary: pinned ? 'JSON-RPC to one node of the chain (operators, debugging): no selection, no failover' : 'JSON-RPC to the chain\'s chosen node, with failover per request',
+  description:
+    'The body is forwarded as the client sent it (single call or batch), with the node\'s credentials and `${VAR}` URL tokens added inside. ' +
+    'Routed like `/v1/chains/{chain}/best` (sticky, tiered). A transport failure (refused, reset, timeout, HTTP 429/5xx, warming up) moves to the next candidate within NODESENTRY_RPC_DEADLINE_MS; ' +
+    'JSON-RPC errors from the node are passed on unchanged, status included. Writes (`eth_sendRawTransaction`, `sendrawtransaction`, ...) go to a second node only when the first provably did not receive them. ' +
+    'Methods that administer a node (admin_, debug_, personal_, miner_, stop, setnetworkactive, wallet calls) are refused unless allowed by NODESENTRY_RPC_ALLOW_*. ' +
+    'Answers carry `x-nodesentry-node` (the node that answered) and `x-nodesentry-head` (its known head).',
+  security: READ_SECURITY,
+  parameters: [CHAIN, ...(pinned ? [{ ...NODE_ID, name: 'node' }] : []), ...RPC_HEADERS_IN],
+  requestBody: {
+    required: true,
+    content: {
+      'application/json': {
+        schema: { oneOf: [{ type: 'object' }, { type: 'array', items: { type: 'object' }, minItems: 1 }] },
+        example: { jsonrpc: '2.0', id: 1, method: 'eth_blockNumber', params: [] },
+      },
+    },
+  },
+  responses: {
+    '200': rpcJson('The node\'s answer (results and JSON-RPC errors alike), or a batch in which the proxy answered refused calls itself.'),
+    '400': rpcJson('Not JSON-RPC (-32700, -32600), batch too large, a bad header; or a Bitcoin-family node\'s own 400.'),
+    '401': rpcJson('API key missing (NODESENTRY_API_KEY is set).'),
+    '403': rpcJson('Method refused by policy, or a wrong API key.'),
+    '404': rpcJson('Unknown chain or node; or a Bitcoin-family node\'s "method not found".'),
+    '405': rpcJson('Not POST.'),
+    '413': rpcJson('Body over NODESENTRY_RPC_MAX_BODY_BYTES.'),
+    '415': rpcJson('EVM chains: content type not application/json.'),
+    '429': rpcJson('Rate limit of this key exceeded (`Retry-After`).'),
+    '500': rpcJson('A Bitcoin-family node\'s own JSON-RPC error (legacy 1.0 maps errors to 500).'),
+    '502': rpcJson('Every node tried failed before answering, a write failed after it may have run, or the answer exceeded NODESENTRY_RPC_MAX_RESPONSE_BYTES.'),
+    '503': rpcJson('No node may serve now, or none has reached the client\'s head (`Retry-After`).'),
+    '504': rpcJson('The deadline passed before any node answered.'),
+  },
 });
 
 const paths: Record<string, Json> = {
@@ -682,6 +747,8 @@ const paths: Record<string, Json> = {
       { required: true, content: { 'application/json': { schema: obj({ active: { type: 'boolean' } }), example: { active: false } } } },
     ),
   },
+  '/rpc/{chain}': { post: rpcOperation(false) },
+  '/rpc/{chain}/{node}': { post: rpcOperation(true) },
   '/v1/admin/reload': {
     post: adminOp('reload', 'Re-read the nodes file', 'Same as SIGHUP. An invalid file is refused (422, `errors`) and the running configuration stays.', [], json(ref('ReloadResult'), 'Applied.'), {
       '409': problemResponse('No nodes file to reload, or a reload is in progress.'),
@@ -713,6 +780,7 @@ export function openApiDocument(): Json {
       { name: 'nodes', description: 'Nodes for operators and dashboards.' },
       { name: 'events', description: 'Live changes.' },
       { name: 'admin', description: 'Operator actions (admin token).' },
+      { name: 'rpc', description: 'JSON-RPC proxy for backends: failover per request, credentials kept inside.' },
       { name: 'meta', description: 'This process.' },
       { name: 'dashboard', description: "The operator's dashboard in a browser." },
     ],

@@ -37,6 +37,8 @@ export interface StoreKeys {
   readonly replicas: string;
   /** The one pub/sub channel every replica publishes to and listens on. */
   readonly events: string;
+  /** Hit count of a rate-limit bucket in one fixed window (see Store.countInWindow). */
+  rate(bucket: string, window: number): string;
   /** Random id of this store's data; a reconnect that finds it gone or changed means Redis lost its data. */
   readonly epoch: string;
 }
@@ -66,6 +68,7 @@ export function createStoreKeys(prefix: string = DEFAULT_PREFIX): StoreKeys {
     audit: `${tag}:audit`,
     lease: (nodeId) => `${tag}:lease:${nodeId}`,
     replicas: `${tag}:replicas`,
+    rate: (bucket, window) => `${tag}:rate:${bucket}:${window}`,
     events: `${tag}:events`,
   };
 }
@@ -95,6 +98,7 @@ export function describeStoreKeys(prefix: string = DEFAULT_PREFIX): KeyDescripti
     { pattern: k.audit, type: 'list', ttl: 'none', purpose: 'operator actions as JSON ({v:1, at, entry}), newest first, capped at auditLimit (default 1000)' },
     { pattern: k.lease('<nodeId>'), type: 'string', ttl: 'lease TTL (PX, renewed by the holder\'s claims)', purpose: 'id of the replica that polls this node' },
     { pattern: k.replicas, type: 'zset', ttl: 'longest heartbeat TTL (members past their score are ignored and pruned)', purpose: 'live replicas: member = replica id, score = heartbeat expiry in epoch ms by the Redis server clock' },
+    { pattern: k.rate('<bucket>', 0).replace(/0$/, '<window>'), type: 'string', ttl: 'two windows (PX)', purpose: 'requests counted in one fixed window of a rate limit: bucket = rpc:<sha256 of the API key or client address, 24 hex>, window = epoch ms / window length' },
     { pattern: k.epoch, type: 'string', ttl: 'none', purpose: 'random id of the data set, created by the first replica; found missing after a reconnect, it tells workers Redis lost its data and they restore the drains they hold' },
     { pattern: k.events, type: 'channel', ttl: 'pub/sub (not stored)', purpose: 'StoreEvent JSON ({v:1, type, ...}) from every replica: records, transition, chain, drain, leases-released, nodes-removed' },
   ];

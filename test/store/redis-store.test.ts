@@ -173,19 +173,22 @@ describe('RedisStore (Redis only)', () => {
     expect(after.epoch).not.toBe(first.epoch);
   });
 
-  it('restoreDrains writes back only the drains the store does not have, and announces them', async () => {
+  it('restoreDrains writes back only facts newer than the store\'s (or missing), and announces them', async () => {
     const { store } = await open();
     const events: string[] = [];
     store.subscribe((e) => e.type === 'drain' && events.push(e.nodeId));
-    await store.setDrain('kept', { nodeId: 'kept', by: 'newer', at: 2 });
-    const n = await store.restoreDrains([
-      { nodeId: 'kept', by: 'older', at: 1 },
-      { nodeId: 'lost', by: 'ops', at: 1, reason: 'disk swap' },
+    const kept = await store.setDrain('kept', { nodeId: 'kept', by: 'newer', at: 2 });
+    const undrained = await store.setDrain('undone', null);
+    const written = await store.restoreDrains([
+      { nodeId: 'kept', version: kept.version - 1, drain: { nodeId: 'kept', by: 'older', at: 1 } },
+      { nodeId: 'lost', version: 5, drain: { nodeId: 'lost', by: 'ops', at: 1, reason: 'disk swap' } },
+      { nodeId: 'undone', version: undrained.version + 1, drain: { nodeId: 'undone', by: 'ops', at: 3 } },
     ]);
-    expect(n).toBe(1);
+    expect(written.map((f) => f.nodeId)).toEqual(['lost', 'undone']);
     const drains = await store.getDrains();
     expect(drains.get('kept')?.by).toBe('newer');
     expect(drains.get('lost')).toEqual({ nodeId: 'lost', by: 'ops', at: 1, reason: 'disk swap' });
+    expect((await store.getDrainFacts()).get('undone')).toEqual({ nodeId: 'undone', version: undrained.version + 1, drain: { nodeId: 'undone', by: 'ops', at: 3 } });
     await eventually(() => events.includes('lost'), 3000, 'drain event');
   });
 
@@ -223,6 +226,10 @@ describe('RedisStore (Redis only)', () => {
     await store.claimLeases('r', ['a'], 60_000, 1);
     await store.heartbeat('r', 60_000);
     await store.epoch();
+    expect(await store.countInWindow('rpc:abc', 5, 60_000)).toBe(1);
+    const ratePttl = await admin.pttl(store.keys.rate('rpc:abc', 5));
+    expect(ratePttl).toBeGreaterThan(110_000);
+    expect(ratePttl).toBeLessThanOrEqual(120_000);
 
     const docs = describeStoreKeys(prefix).filter((d) => d.type !== 'channel');
     const patterns = docs.map((d) => ({ ...d, re: new RegExp(`^${d.pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/<[a-zA-Z]+>/g, '.+')}$`) }));
