@@ -22,7 +22,7 @@ describe('service settings from the environment', () => {
       chainMinHealthy: 1,
       protectProbes: false,
       maxBackoffMs: 3_000,
-      fastIntervalMs: 200,
+      fastIntervalMs: 100,
     });
     expect(Object.isFrozen(SETTINGS_DEFAULTS)).toBe(true);
     expect(Object.isFrozen(settings)).toBe(true);
