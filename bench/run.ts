@@ -13,6 +13,7 @@ import { runFailover } from './failover.js';
 import type { FailoverRun } from './failover-worker.js';
 import type { LoadResult } from './load-generator.js';
 import { runProbes, type ProbesResult } from './probes.js';
+import { renderScale, runScale } from './scale.js';
 import type { SimProcessOptions, SimProcessReady } from './sim-process.js';
 import { runSweepCase, type SweepCaseResult } from './sweep.js';
 import { renderTable, type Row } from './table.js';
@@ -24,9 +25,10 @@ const USAGE = `usage: npm run bench [-- options]
   Measures nodesentry against floors measured in the same run (see bench/RESULTS.md).
 
   --quick            small and short: a smoke test that the harness works (CI); numbers not judged
-  --only LIST        sections to run, comma-separated: sweep,probes,failover,timeline (default all)
+  --only LIST        sections to run, comma-separated: sweep,probes,failover,timeline,scale (default all but scale)
   --nodes LIST       sweep fleet sizes, e.g. 10000 (default 1000,10000; quick 1000)
   --concurrency LIST sweep concurrencies, e.g. 256 (default 64,256; quick 64)
+  --scale-nodes N    fleet of the scale run (3 workers + 1 API replica on a Redis Cluster; default 6000, quick 300)
   --cpu-prof DIR     write CPU profiles of the measured parts (sweeps, API servers) to DIR
   --no-write         do not update bench/RESULTS.md (a full run does by default)`;
 
@@ -41,6 +43,7 @@ interface Plan {
   readonly load: { readonly connections: number; readonly warmupMs: number; readonly durationMs: number; readonly rate: number; readonly rateDurationMs: number };
   readonly failover: { readonly trials: number; readonly hangTrials: number; readonly nodesPerTrial: number; readonly intervalMs: number; readonly timeoutMs: number };
   readonly timeline: Omit<TimelineOptions, 'seed'>;
+  readonly scale: { readonly nodes: number; readonly windowMs: number };
 }
 
 const FULL: Plan = {
@@ -54,6 +57,8 @@ const FULL: Plan = {
   failover: { trials: 20, hangTrials: 10, nodesPerTrial: 3, intervalMs: NODE_DEFAULTS.intervalMs, timeoutMs: NODE_DEFAULTS.timeoutMs },
   // Issue #11: 10 minutes, outages of 35 s and 150 s, at the defaults.
   timeline: { durationMs: 600_000, outagesMs: [35_000, 150_000], outageNodes: 3, upMs: 15_000, intervalMs: NODE_DEFAULTS.intervalMs, timeoutMs: NODE_DEFAULTS.timeoutMs, pollMs: 200 },
+  // The largest fleet this 2-core machine hosts with the simulator, 3 workers, an API replica and 6 Redis processes.
+  scale: { nodes: 6_000, windowMs: 20_000 },
 };
 
 const QUICK: Plan = {
@@ -65,12 +70,13 @@ const QUICK: Plan = {
   load: { connections: 50, warmupMs: 200, durationMs: 1_000, rate: 500, rateDurationMs: 500 },
   failover: { trials: 2, hangTrials: 1, nodesPerTrial: 3, intervalMs: 1_000, timeoutMs: 500 },
   timeline: { durationMs: 20_000, outagesMs: [4_000, 8_000], outageNodes: 1, upMs: 3_000, intervalMs: NODE_DEFAULTS.intervalMs, timeoutMs: NODE_DEFAULTS.timeoutMs, pollMs: 200 },
+  scale: { nodes: 300, windowMs: 5_000 },
 };
 
 async function main(argv: string[]): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({ args: argv, options: { quick: { type: 'boolean' }, only: { type: 'string' }, nodes: { type: 'string' }, concurrency: { type: 'string' }, 'cpu-prof': { type: 'string' }, 'no-write': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }));
+    ({ values } = parseArgs({ args: argv, options: { quick: { type: 'boolean' }, only: { type: 'string' }, nodes: { type: 'string' }, concurrency: { type: 'string' }, 'scale-nodes': { type: 'string' }, 'cpu-prof': { type: 'string' }, 'no-write': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }));
   } catch (err) {
     console.error(`${(err as Error).message}\n${USAGE}`);
     return 2;
@@ -83,9 +89,12 @@ async function main(argv: string[]): Promise<number> {
   const nodes = list(values.nodes);
   const concurrency = list(values.concurrency);
   if ([...(nodes ?? []), ...(concurrency ?? [])].some((x) => !Number.isInteger(x) || x < 1 || x > 100_000)) return usage('--nodes and --concurrency take whole numbers from 1 to 100000');
-  const plan: Plan = { ...(values.quick ? QUICK : FULL), ...(nodes ? { sweepNodes: nodes } : {}), ...(concurrency ? { concurrencies: concurrency } : {}) };
+  const scaleNodes = values['scale-nodes'] !== undefined ? Number(values['scale-nodes']) : undefined;
+  if (scaleNodes !== undefined && (!Number.isInteger(scaleNodes) || scaleNodes < 3 || scaleNodes > 1_000_000)) return usage('--scale-nodes takes a whole number from 3 to 1000000');
+  const base = values.quick ? QUICK : FULL;
+  const plan: Plan = { ...base, ...(nodes ? { sweepNodes: nodes } : {}), ...(concurrency ? { concurrencies: concurrency } : {}), ...(scaleNodes ? { scale: { ...base.scale, nodes: scaleNodes } } : {}) };
   const sections = new Set((values.only ?? 'sweep,probes,failover,timeline').split(',').map((s) => s.trim()));
-  for (const s of sections) if (!['sweep', 'probes', 'failover', 'timeline'].includes(s)) return usage(`unknown section ${s}`);
+  for (const s of sections) if (!['sweep', 'probes', 'failover', 'timeline', 'scale'].includes(s)) return usage(`unknown section ${s}`);
   const profileDir = values['cpu-prof'] ? resolve(values['cpu-prof']) : undefined;
   if (profileDir) await mkdir(profileDir, { recursive: true });
 
@@ -97,6 +106,7 @@ async function main(argv: string[]): Promise<number> {
 
   const rows: Row[] = [];
   const problems: string[] = [];
+  let scaleReport: string | undefined;
   let redis: RedisServer | undefined;
   let sim: BenchChild | undefined;
   const stopAll = async () => {
@@ -154,6 +164,10 @@ async function main(argv: string[]): Promise<number> {
       const r = await runTimeline({ ...t, seed: SEED });
       rows.push(...timelineRows(r, plan));
     }
+    if (sections.has('scale')) {
+      log(`scale: ${plan.scale.nodes} nodes, 3 worker replicas + 1 API replica on a Redis Cluster ...`);
+      scaleReport = renderScale(await runScale({ nodes: plan.scale.nodes, workers: 3, windowMs: plan.scale.windowMs, seed: SEED, log }));
+    }
   } finally {
     await stopAll();
     process.off('SIGINT', onSignal);
@@ -161,11 +175,11 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const took = (performance.now() - started) / 1000;
-  const table = renderTable(rows, { judged: !plan.quick });
-  const report = `Date: ${date.toISOString()}\nCommand: \`${command}\` (${took.toFixed(0)} s)\nMachine: ${machine}\n\n${table}`;
+  const table = rows.length > 0 ? `${renderTable(rows, { judged: !plan.quick })}\n` : '';
+  const report = `Date: ${date.toISOString()}\nCommand: \`${command}\` (${took.toFixed(0)} s)\nMachine: ${machine}\n\n${table}${scaleReport ? `\n${scaleReport}\n` : ''}`;
   console.log(`\n${report}`);
   if (problems.length > 0) console.log(`\nHARNESS PROBLEMS:\n${problems.map((p) => `- ${p}`).join('\n')}`);
-  const complete = sections.size === 4 && !nodes && !concurrency;
+  const complete = sections.size === 4 && !sections.has('scale') && !nodes && !concurrency;
   if (!plan.quick && !values['no-write'] && complete) await writeResults(report);
   return problems.length > 0 ? 1 : 0;
 }

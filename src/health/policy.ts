@@ -33,8 +33,13 @@ export interface HealthKnobs {
   /** Lag at or above BOTH of these makes it unhealthy. */
   readonly lagUnhealthyBlocks: number;
   readonly lagUnhealthyMs: number;
-  /** No new block for this many block times: `stalled` (degraded). */
+  /**
+   * No new block for this many block times (and at least `stallMinMs`): `stalled` (degraded),
+   * no vote on the reference head, and `chain_halted` when no node of the chain advanced.
+   */
   readonly stallAfterBlocks: number;
+  /** Floor of the stall window, ms: a tip timestamp a few seconds off (clock skew) is not a halt. */
+  readonly stallMinMs: number;
   /** A tip (Bitcoin family `mediantime`) older than this means initial sync (Core's -maxtipage). */
   readonly maxTipAgeMs: number;
   /** `verificationprogress` below this, together with a degraded lag, means syncing. */
@@ -102,6 +107,7 @@ export const DEFAULT_HEALTH_POLICY: HealthPolicy = deepFreeze({
   lagUnhealthyBlocks: 3,
   lagUnhealthyMs: 30_000,
   stallAfterBlocks: 20,
+  stallMinMs: 30_000,
   maxTipAgeMs: 24 * 3_600_000,
   minVerificationProgress: 0.99,
   peersLowFraction: 0.5,
@@ -208,6 +214,7 @@ function validateKnobs(p: HealthKnobs, prefix: string): void {
   if (p.lagUnhealthyBlocks < p.lagDegradedBlocks) fail('lagUnhealthyBlocks', `must be >= lagDegradedBlocks (${p.lagDegradedBlocks})`);
   if (p.lagUnhealthyMs < p.lagDegradedMs) fail('lagUnhealthyMs', `must be >= lagDegradedMs (${p.lagDegradedMs})`);
   positive('stallAfterBlocks');
+  nonNegative('stallMinMs');
   positive('maxTipAgeMs');
   range('minVerificationProgress', 0, 1);
   range('peersLowFraction', 0, 1);

@@ -32,12 +32,20 @@ export const ReasonCode = {
   BatchUnsupported: 'batch_unsupported',
   ProbeFailed: 'probe_failed',
   WrongChain: 'wrong_chain',
+  /** The node speaks the other family's dialect (RPC_WRONG_FAMILY). */
+  WrongFamily: 'wrong_family',
+  /** The node did not prove which chain it is on (no chain id, no genesis hash): fail closed. */
+  ChainUnverified: 'chain_unverified',
   // What the node reported.
   HeightUnknown: 'height_unknown',
   Syncing: 'syncing',
   SyncingAtHead: 'syncing_at_head',
+  /** geth at the head but still indexing transactions (`txIndexRemainingBlocks`). */
+  TxIndexing: 'tx_indexing',
   Lagging: 'lagging',
   Stalled: 'stalled',
+  /** No node of the chain has advanced for the stall window: the chain itself halted. */
+  ChainHalted: 'chain_halted',
   NetworkInactive: 'network_inactive',
   PeersBelowMin: 'peers_below_min',
   PeersLow: 'peers_low',
@@ -99,6 +107,8 @@ export const reasons = {
   wrongChain: (actual: string, expected: string): Reason =>
     reason(ReasonCode.WrongChain, 'unhealthy', `${actual}!=${expected}`, { actual, expected }),
 
+  chainUnverified: (why: string): Reason => reason(ReasonCode.ChainUnverified, 'unhealthy', why, { why }),
+
   heightUnknown: (): Reason => reason(ReasonCode.HeightUnknown, 'unhealthy', null),
   /** One syncing reason, whatever evidence there is: `syncing(1200 headers ahead, tip 3d old)`. */
   syncing: (details: readonly string[], data: ReasonData): Reason =>
@@ -107,8 +117,16 @@ export const reasons = {
     reason(ReasonCode.SyncingAtHead, 'degraded', `${blocksLeft} blocks left`, { blocksLeft }),
   lagging: (blocks: number, ms: number, severity: Severity): Reason =>
     reason(ReasonCode.Lagging, severity, `${blocks} blocks, ${formatDuration(ms)}`, { blocks, ms }),
-  stalled: (height: number, forMs: number): Reason =>
-    reason(ReasonCode.Stalled, 'degraded', `no new block in ${formatDuration(forMs)}`, { height, forMs }),
+  stalled: (height: number, forMs: number, tipAgeMs: number | null = null): Reason =>
+    reason(ReasonCode.Stalled, 'degraded', tipAgeMs === null ? `no new block in ${formatDuration(forMs)}` : `tip ${formatDuration(tipAgeMs)} old`, tipAgeMs === null ? { height, forMs } : { height, forMs, tipAgeMs }),
+  /**
+   * Degraded, not unhealthy: every node shows the same frozen head, and serving it is the truth
+   * of the chain; what nodesentry must not do is call it healthy.
+   */
+  chainHalted: (height: number, forMs: number): Reason =>
+    reason(ReasonCode.ChainHalted, 'degraded', `no node advanced in ${formatDuration(forMs)}, head ${height}`, { height, forMs }),
+  txIndexing: (blocksLeft: number): Reason =>
+    reason(ReasonCode.TxIndexing, 'degraded', `${blocksLeft} blocks left`, { blocksLeft }),
   networkInactive: (): Reason => reason(ReasonCode.NetworkInactive, 'unhealthy', null),
   peersBelowMin: (peers: number, minPeers: number): Reason =>
     reason(ReasonCode.PeersBelowMin, 'unhealthy', `${peers}<${minPeers}`, { peers, minPeers }),

@@ -35,6 +35,8 @@ export interface NodeStats {
   readonly lagBlocks: number | null;
   /** The node's own head and when it was first seen there, for the stall rule. */
   readonly head: { readonly height: number; readonly since: number } | null;
+  /** `observedAt` of the last sample whose height was above the one before: seen advancing. */
+  readonly advancedAt: number | null;
 }
 
 export function emptyStats(nodeId: string): NodeStats {
@@ -51,6 +53,7 @@ export function emptyStats(nodeId: string): NodeStats {
     missingMethods: [],
     lagBlocks: null,
     head: null,
+    advancedAt: null,
   };
 }
 
@@ -98,6 +101,7 @@ export function updateStats(prev: NodeStats, update: StatsUpdate): NodeStats {
     missingMethods: [...sample.missingMethods],
     lagBlocks: lag === null ? prev.lagBlocks : lag.blocks,
     head,
+    advancedAt: height !== undefined && prev.head !== null && height > prev.head.height ? sample.observedAt : (prev.advancedAt ?? null),
   };
 }
 

@@ -6,7 +6,7 @@ import type { NodeHealth } from '../health/hysteresis.js';
 import type { NodeInfo } from '../health/node-info.js';
 import { type HealthPolicy, policyForChain } from '../health/policy.js';
 import { rankNodes } from '../health/ranking.js';
-import type { ReferenceHead } from '../health/reference-head.js';
+import { emptyReference, type ReferenceHead } from '../health/reference-head.js';
 import { NO_SCORE, type ScoreBreakdown } from '../health/score.js';
 import { type Selection, type SelectionChange, nextSelection } from '../health/selection.js';
 import type { HealthState } from '../health/states.js';
@@ -235,10 +235,16 @@ export class HealthJudge implements Judge {
     let ref: ReferenceHead;
     if (index) {
       const view = this.#o.view;
-      const nodes = index.nodes.map((n, i) => ({ node: index.infos[i]!, sample: view.get(n.id)?.sample ?? null }));
+      // Each node's stats and latest assessment ride along: stuck nodes and nodes judged
+      // unhealthy for their own reasons get no vote on the head.
+      const nodes = index.nodes.map((n, i) => {
+        const record = view.get(n.id);
+        const verdict = record ? asNodeVerdict(record.health) : undefined;
+        return { node: index.infos[i]!, sample: record?.sample ?? null, stats: verdict?.stats ?? null, health: verdict?.health ?? null };
+      });
       ref = chainReference(index.nodes[0]!.chain, nodes, now, policy);
     } else {
-      ref = { chain: chainName, height: null, atMs: now, contributors: 0, quorum: 0, highest: null };
+      ref = emptyReference(chainName, now);
     }
     this.#references.set(chainName, ref);
     this.#changes.set(chainName, 0);

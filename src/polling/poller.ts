@@ -161,7 +161,7 @@ export class Poller {
   /** A flush skipped re-ranking the chains (see #enqueueFlush); the next full flush must do it. */
   #chainsOwed = false;
   #unsubscribe: (() => void) | undefined;
-  readonly #stats = { probes: 0, flushes: 0, flushFailures: 0, lastFlushMs: 0 };
+  readonly #stats = { probes: 0, flushes: 0, flushFailures: 0, lastFlushMs: 0, leasesAcquired: 0, leasesLost: 0 };
 
   constructor(opts: PollerOptions) {
     const leaseRenewMs = opts.leaseRenewMs ?? 2_000;
@@ -196,7 +196,7 @@ export class Poller {
     return [...this.#owned.keys()];
   }
 
-  get stats(): Readonly<{ probes: number; flushes: number; flushFailures: number; lastFlushMs: number; owned: number; inFlight: number; queued: number }> {
+  get stats(): Readonly<{ probes: number; flushes: number; flushFailures: number; lastFlushMs: number; leasesAcquired: number; leasesLost: number; owned: number; inFlight: number; queued: number }> {
     const p = this.#limiters.pending;
     return { ...this.#stats, owned: this.#owned.size, inFlight: p.active, queued: p.queued };
   }
@@ -371,8 +371,15 @@ export class Poller {
       if (this.#closed) return;
       const lost = [...this.#owned.keys()].filter((id) => !held.has(id));
       for (const id of lost) this.#drop(id);
+      // Counted for operators: leases changing hands all the time (lease churn) mean replicas
+      // fight over nodes, e.g. clocks or renewals too slow for the lease TTL.
+      this.#stats.leasesLost += lost.length;
       if (lost.length > 0) await store.releaseLeases(replica, lost).catch(() => {});
-      for (const id of held) if (!this.#owned.has(id) && this.#nodes.has(id)) this.#own(id, this.#firstDelay(id));
+      for (const id of held) {
+        if (this.#owned.has(id) || !this.#nodes.has(id)) continue;
+        this.#own(id, this.#firstDelay(id));
+        this.#stats.leasesAcquired++;
+      }
       if (this.#storeFailing) {
         this.#storeFailing = false;
         this.#o.logger.info('store reachable again; leases renewed');
@@ -386,6 +393,20 @@ export class Poller {
       }
       if (this.#owned.size === 0) for (const id of ids) this.#own(id, this.#firstDelay(id));
     }
+  }
+
+  /**
+   * The store refused writes for nodes whose lease is no longer ours: stop probing them now
+   * (their results are dropped, the owner's stand) and renew at once, to re-take whatever is
+   * free and our share.
+   */
+  #lostLeases(nodeIds: readonly string[]): void {
+    for (const id of nodeIds) {
+      this.#drop(id);
+      this.#pending.delete(id);
+    }
+    this.#o.logger.warn({ nodes: nodeIds.length, sample: nodeIds.slice(0, 5) }, 'store refused writes for nodes whose lease this replica no longer holds (paused or partitioned past the lease?): stopped polling them');
+    if (!this.#closed) void this.#leaseTick();
   }
 
   /** After a takeover, continue the node's rhythm: probe when its last sample is one interval old. */
@@ -475,6 +496,7 @@ export class Poller {
       ...(sample.peers ? { peers: sample.peers.total } : {}),
       ...(sample.height !== undefined ? { height: sample.height } : {}),
       ...(sample.netTotals ? { bytesRecv: sample.netTotals.totalBytesRecv, bytesSent: sample.netTotals.totalBytesSent } : {}),
+      ...(sample.uptimeS !== undefined ? { uptimeS: sample.uptimeS } : {}),
     };
     const prev = this.#pending.get(e.node.id);
     const history = prev ? prev.history : [];
@@ -566,18 +588,22 @@ export class Poller {
     const ttlNodes = batch.length > 0 ? batch.map((p) => this.#nodes.get(p.record.nodeId)) : [...this.#owned.values()].map((e) => e.node);
     const ttl = Math.max(MIN_RECORD_TTL_MS, ...ttlNodes.map((n) => recordTtlMs(n ?? ({ intervalMs: 5_000, timeoutMs: 2_000 } as NodeConfig), this.#o.leaseTtlMs, this.#o.maxBackoffMs)));
     try {
-      await this.#o.store.writeSweep(
+      const { fenced } = await this.#o.store.writeSweep(
         {
           records: batch.map((p) => p.record),
           peers,
           history: batch.flatMap((p) => p.history.map((point) => ({ nodeId: p.record.nodeId, point }))),
-          transitions: batch.flatMap((p) => p.transitions.map((transition) => ({ nodeId: p.record.nodeId, transition }))),
+          transitions: batch.flatMap((p) => p.transitions.map((transition) => ({ nodeId: p.record.nodeId, chain: p.record.chain, transition }))),
           chains,
           // Peer lists are refreshed every peerDetailsEveryMs: keep them across a few refreshes.
           peersTtlMs: Math.max(ttl, 3 * this.#o.peerDetailsEveryMs),
+          // Once leases are in play, only the holder writes a node (a replica resumed after a
+          // pause past its lease must not write the past over the new owner's records).
+          ...(this.#started ? { fence: this.#o.replica } : {}),
         },
         ttl,
       );
+      if (fenced.length > 0) this.#lostLeases(fenced);
       this.#stats.flushes++;
       this.#stats.lastFlushMs = performance.now() - started;
     } catch (err) {

@@ -1,4 +1,5 @@
 import { inspect } from 'node:util';
+import { DEFAULT_PROXY_SETTINGS } from '../../src/config/proxy-settings.js';
 import { loadSettings, misspeltSettingVariables, redactSettings, SETTINGS_DEFAULTS } from '../../src/config/settings.js';
 import { configErrorOf } from './config-test-kit.js';
 
@@ -23,6 +24,11 @@ describe('service settings from the environment', () => {
       protectProbes: false,
       maxBackoffMs: 3_000,
       fastIntervalMs: 100,
+      readyWaitMs: 15_000,
+      rpc: DEFAULT_PROXY_SETTINGS,
+      logFormat: 'auto',
+      accessLog: true,
+      accessLogProbes: 0,
     });
     expect(Object.isFrozen(SETTINGS_DEFAULTS)).toBe(true);
     expect(Object.isFrozen(settings)).toBe(true);
@@ -47,6 +53,10 @@ describe('service settings from the environment', () => {
       NODESENTRY_PROTECT_PROBES: 'TRUE',
       NODESENTRY_MAX_BACKOFF_MS: '0',
       NODESENTRY_FAST_INTERVAL_MS: '500',
+      NODESENTRY_READY_WAIT_MS: '0',
+      LOG_FORMAT: 'json',
+      NODESENTRY_ACCESS_LOG: 'off',
+      NODESENTRY_ACCESS_LOG_PROBES: '0.25',
     });
     expect({ ...settings }).toEqual({
       configPath: './nodes.yaml',
@@ -66,6 +76,11 @@ describe('service settings from the environment', () => {
       protectProbes: true,
       maxBackoffMs: 0,
       fastIntervalMs: 500,
+      readyWaitMs: 0,
+      rpc: SETTINGS_DEFAULTS.rpc,
+      logFormat: 'json',
+      accessLog: false,
+      accessLogProbes: 0.25,
     });
   });
 
@@ -80,6 +95,9 @@ describe('service settings from the environment', () => {
     ['HOST', 'my host', /^must be a host name or an IP address$/],
     ['LOG_LEVEL', 'verbose', /^must be one of fatal, error, warn, info, debug, trace, silent \(got "verbose"\)$/],
     ['NODESENTRY_ROLE', 'both', /^must be one of api, worker, all/],
+    ['LOG_FORMAT', 'text', /^must be one of auto, json, pretty \(got "text"\)$/],
+    ['NODESENTRY_ACCESS_LOG_PROBES', '2', /^must be a fraction between 0 and 1/],
+    ['NODESENTRY_ACCESS_LOG_PROBES', '10%', /^must be a fraction between 0 and 1/],
     ['NODESENTRY_REDIS_PREFIX', 'has space', /^use 1-100 characters/],
     ['NODESENTRY_CONCURRENCY', '0', /^must be between 1 and 10000/],
     ['NODESENTRY_PER_HOST_CONCURRENCY', '1.5', /^must be a whole number/],
