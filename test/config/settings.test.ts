@@ -26,7 +26,7 @@ describe('service settings from the environment', () => {
       maxEventStreams: 100,
       headersTimeoutMs: 10_000,
       maxBackoffMs: 3_000,
-      fastIntervalMs: 200,
+      fastIntervalMs: 100,
       readyWaitMs: 15_000,
       rpc: DEFAULT_PROXY_SETTINGS,
       logFormat: 'auto',
