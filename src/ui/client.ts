@@ -586,7 +586,7 @@ export const DASHBOARD_JS = String.raw`'use strict';
     const dl = el('dl', { class: 'facts' },
       el('dt', {}, 'Receiving'), el('dd', {}, bytes(r.recvBytesPerSec) + '/s'),
       el('dt', {}, 'Sending'), el('dd', {}, bytes(r.sentBytesPerSec) + '/s'),
-      el('dt', {}, 'Window'), el('dd', {}, dur(r.windowMs) + ', ' + r.points + ' samples' + (r.resets ? ', ' + r.resets + ' counter reset(s): node restarted' : '')));
+      el('dt', {}, 'Window'), el('dd', {}, dur(r.windowMs) + ', ' + r.points + ' samples' + (r.resets ? ', ' + r.resets + ' counter reset(s): node restarted' : '') + (r.drops ? ', ' + r.drops + ' counter drop(s) without a restart (uptime kept growing): left out' : '')));
     const series = r.series.slice().reverse();
     const w = 300;
     const chart = el('div', { class: 'sparks chart' },
