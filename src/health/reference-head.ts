@@ -163,7 +163,9 @@ export function referenceHead(candidates: readonly HeadCandidate[], chain: Chain
     const height = progress === 'advancing' ? projectedHeight(sample.height, sample.observedAt, now, chain.blockTimeMs, intervalMs) : sample.height;
     eligible.push({ id: sample.nodeId, height, progress, at });
   }
-  const base = { chain: chain.name, atMs: now, eligible: eligible.length, excluded, highest: eligible.length === 0 ? null : Math.max(...eligible.map((v) => v.height)) };
+  let highest: number | null = null;
+  for (const v of eligible) if (highest === null || v.height > highest) highest = v.height;
+  const base = { chain: chain.name, atMs: now, eligible: eligible.length, excluded, highest };
   if (eligible.length === 0) return { ...emptyReference(chain.name, now), ...base };
 
   const advancing = eligible.filter((v) => v.progress === 'advancing');
@@ -179,7 +181,8 @@ export function referenceHead(candidates: readonly HeadCandidate[], chain: Chain
     basis = 'unproven';
   } else {
     // Every head is frozen: the chain's last head is that of the nodes that moved last.
-    const newest = Math.max(...stalled.map((v) => v.at ?? Number.NEGATIVE_INFINITY));
+    let newest = Number.NEGATIVE_INFINITY;
+    for (const v of stalled) if (v.at !== null && v.at > newest) newest = v.at;
     voters = Number.isFinite(newest) ? stalled.filter((v) => v.at !== null && v.at >= newest - chain.blockTimeMs) : stalled;
     basis = 'halted';
     haltedForMs = Number.isFinite(newest) ? Math.max(0, now - newest) : null;
