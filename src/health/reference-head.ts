@@ -113,7 +113,10 @@ export type Progress = 'advancing' | 'stalled' | 'unknown';
 
 export function headProgress(sample: Sample, stats: NodeStats | null | undefined, chain: ChainSpec, now: number, policy: HealthPolicy): { progress: Progress; at: number | null } {
   const window = stallWindowMs(chain, policy);
-  const age = tipAgeMs(sample, chain, now);
+  // A tip stamped more than a window in the future proves nothing (a skewed or lying clock would
+  // otherwise look "advancing" forever): the heights seen decide instead.
+  const futureTip = sample.tipTime !== undefined && sample.tipTime * 1000 - now > window;
+  const age = futureTip ? null : tipAgeMs(sample, chain, now);
   if (age !== null) return { progress: age <= window ? 'advancing' : 'stalled', at: now - age };
   const advancedAt = stats?.advancedAt ?? null;
   const head = stats?.head ?? null;

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { RpcErrorCode } from '../../src/errors/rpc-errors.js';
 import { DEFAULT_HEALTH_POLICY as P } from '../../src/health/policy.js';
 import { emptyReference, lagBehind, projectedHeight, referenceHead } from '../../src/health/reference-head.js';
+import { emptyStats } from '../../src/health/stats.js';
 import { BSC, DEFICHAIN, PAI, T0, failedSample, goodSample } from './fixtures.js';
 
 const at = (heights: readonly number[], observedAt = T0) =>
@@ -158,5 +159,14 @@ describe('property: only evidence that deserves a vote sets the head', () => {
       ),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('a tip stamped far in the future', () => {
+  it('does not make a frozen node advancing: its heights decide', () => {
+    const stats = { ...emptyStats('liar'), head: { height: 500, since: T0 - 120_000 } };
+    const liar = { sample: goodSample(BSC, 'liar', T0, { height: 500, tipTime: (T0 + 3_600_000) / 1000 }), intervalMs: 5_000, stats };
+    const ref = referenceHead([liar], BSC, T0, P);
+    expect(ref).toMatchObject({ basis: 'halted', stalled: 1 });
   });
 });
