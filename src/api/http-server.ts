@@ -35,7 +35,14 @@ export async function startHttp(running: Running): Promise<HttpHandle> {
   let agent: AgentCheckServer | undefined;
   if (running.settings.agentPort !== undefined) {
     try {
-      agent = await AgentCheckServer.start({ port: running.settings.agentPort, host: running.settings.host, answers: nodeAnswersFor(new ReadModel(running.service)), logger: running.logger });
+      agent = await AgentCheckServer.start({
+        port: running.settings.agentPort,
+        host: running.settings.host,
+        answers: nodeAnswersFor(new ReadModel(running.service)),
+        // The agent honours NODESENTRY_PROTECT_PROBES like the HTTP probes: `key=<key>` in agent-send.
+        apiKey: running.settings.protectProbes ? running.settings.apiKey : undefined,
+        logger: running.logger,
+      });
     } catch (err) {
       // Do not leave the HTTP server listening behind a failed start.
       closeApp();

@@ -72,6 +72,12 @@ export interface HealthKnobs {
   readonly minDwellMs: number;
   /** A recovered node of a better tier takes over only after being usable this long. */
   readonly failbackDwellMs: number;
+  /**
+   * A chain's first choice waits at most this long for its better-tier nodes (primaries) to
+   * have their first samples judged, so a backup that merely answered first is not chosen; a
+   * choice made while they were still unseen is not held by the failback dwell.
+   */
+  readonly startupWaitMs: number;
   readonly whenAllUnhealthy: WhenAllUnhealthy;
   /** How many endpoints `Selection.top` lists. */
   readonly topN: number;
@@ -117,6 +123,10 @@ export const DEFAULT_HEALTH_POLICY: HealthPolicy = deepFreeze({
   switchMargin: 0.1,
   minDwellMs: 30_000,
   failbackDwellMs: 60_000,
+  // Primaries are probed within a second of start-up and confirmed a fast re-check later
+  // (or failed at their first failed probe, after at most its timeout): 10 s covers a slow
+  // first answer and a lease hand-out between replicas starting together.
+  startupWaitMs: 10_000,
   whenAllUnhealthy: 'fail-closed',
   topN: 3,
   chains: {},
@@ -233,6 +243,7 @@ function validateKnobs(p: HealthKnobs, prefix: string): void {
   }
   nonNegative('minDwellMs');
   nonNegative('failbackDwellMs');
+  nonNegative('startupWaitMs');
   if (p.whenAllUnhealthy !== 'fail-closed' && p.whenAllUnhealthy !== 'fail-open') {
     fail('whenAllUnhealthy', `must be 'fail-closed' or 'fail-open', got ${JSON.stringify(p.whenAllUnhealthy)}`);
   }

@@ -11,6 +11,10 @@ export const ReasonCode = {
   StaleSample: 'stale_sample',
   Confirming: 'confirming',
   Drained: 'drained',
+  // Between two confirmed states (hysteresis under way): a usable node whose probes fail, a
+  // down node whose probes succeed again. Shown first, before what the node said.
+  Failing: 'failing',
+  Recovering: 'recovering',
   // The probe failed (from `sample.error.code`).
   RpcTimeout: 'rpc_timeout',
   ConnectionRefused: 'connection_refused',
@@ -88,6 +92,15 @@ export const reasons = {
   confirming: (good: number, needed: number): Reason =>
     reason(ReasonCode.Confirming, 'unhealthy', `${good}/${needed}`, { good, needed }),
   drained: (): Reason => reason(ReasonCode.Drained, 'unhealthy', null),
+  /** `failing(1/3): connection_refused`: a usable node, `count` of the `needed` bad samples seen, and why. */
+  failing: (count: number, needed: number, toward: Severity, causes: readonly Reason[]): Reason => ({
+    code: ReasonCode.Failing,
+    text: `failing(${count}/${needed})${causes.length > 0 ? `: ${causes.map((c) => c.text).join(', ')}` : ''}`,
+    severity: toward,
+    data: { count, needed, toward, causes: causes.map((c) => c.code).join(',') },
+  }),
+  /** `recovering(1/2)`: a node not yet usable again, `count` of the `needed` good samples seen. */
+  recovering: (count: number, needed: number): Reason => reason(ReasonCode.Recovering, 'unhealthy', `${count}/${needed}`, { count, needed }),
 
   probeError: (code: ReasonCode, detail: string | null = null, data: ReasonData = {}): Reason =>
     reason(code, 'unhealthy', detail, data),

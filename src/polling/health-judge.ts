@@ -20,6 +20,20 @@ export interface NodeVerdict {
   readonly health: NodeHealth;
   readonly stats: NodeStats;
   readonly score: ScoreBreakdown;
+  /** When the poller probes the node next, and why then (set by the poller that wrote it). */
+  readonly probing?: ProbeSchedule;
+}
+
+/**
+ * The poller's plan for a node after a sample: `interval` (its own rhythm), `fast` (a change is
+ * being confirmed: fall after a hard failure, rise after the node answers again or is new),
+ * `backoff` (the node gives no answer at all; step `backoffStep`, never past the ceiling).
+ */
+export interface ProbeSchedule {
+  readonly mode: 'interval' | 'fast' | 'backoff';
+  readonly delayMs: number;
+  readonly nextProbeAt: number;
+  readonly backoffStep?: number;
 }
 
 /**
@@ -68,6 +82,11 @@ export function asChainReport(value: unknown): ChainReport | undefined {
 
 export function nodeInfo(node: NodeConfig): NodeInfo {
   return { id: node.id, tier: node.tier, tags: node.tags, intervalMs: node.intervalMs };
+}
+
+/** healthy 0 < degraded 1 < unhealthy 2 < unknown 3 (no confirmed state at all). */
+function severityRank(state: string): number {
+  return state === 'healthy' ? 0 : state === 'degraded' ? 1 : state === 'unhealthy' ? 2 : 3;
 }
 
 const EMPTY_COUNTS: Readonly<Record<HealthState, number>> = { healthy: 0, degraded: 0, unhealthy: 0, unknown: 0, maintenance: 0 };
@@ -130,13 +149,16 @@ export class HealthJudge implements Judge {
     const verdict: NodeVerdict = { health: evaluation.health, stats: evaluation.stats, score: evaluation.score };
     const record: NodeRecord = { nodeId: node.id, chain: chain.name, sample, health: verdict, replica: this.#o.replica, writtenAt: now };
     const state = evaluation.health.state;
+    const pending = evaluation.health.pending;
     return {
       record,
       ...(transition
         ? { transition: { from: transition.from ?? 'new', to: transition.to, reasons: transition.reasons.map((r) => r.text) } }
         : {}),
       down: state === 'unhealthy',
-      changing: evaluation.health.pending !== null,
+      changing: pending !== null,
+      rising: pending !== null && (evaluation.health.tracked === 'unknown' || severityRank(pending.toward) < severityRank(evaluation.health.tracked)),
+      unconfirmed: evaluation.health.tracked === 'unknown',
     };
   }
 

@@ -9,7 +9,7 @@ type Outcome = { result: unknown } | { error: { code: number; message: string } 
 type Message = Record<string, unknown>;
 
 const TAGS = new Set(['latest', 'pending', 'safe', 'finalized']);
-const METHODS = new Set(['web3_clientVersion', 'net_version', 'net_listening', 'net_peerCount', 'eth_chainId', 'eth_blockNumber', 'eth_syncing', 'eth_getBlockByNumber']);
+const METHODS = new Set(['web3_clientVersion', 'net_version', 'net_listening', 'net_peerCount', 'eth_chainId', 'eth_blockNumber', 'eth_syncing', 'eth_getBlockByNumber', 'eth_getBalance', 'eth_gasPrice', 'eth_sendRawTransaction']);
 
 /**
  * geth's JSON-RPC 2.0 server (BSC is a geth fork), from the request body on: every error in a
@@ -114,6 +114,15 @@ function call(node: SimNode, method: string, params: unknown, now: number): Outc
       return maxArgs(0) ?? { result: syncing(node, now) };
     case 'eth_getBlockByNumber':
       return maxArgs(2) ?? blockByNumber(node, args, now);
+    case 'eth_getBalance':
+      // Every simulated account holds 1 BNB: enough for clients to parse a quantity.
+      return maxArgs(2) ?? (typeof args[0] === 'string' && /^0x[0-9a-fA-F]{40}$/.test(args[0]) ? { result: '0xde0b6b3a7640000' } : { error: { code: -32602, message: 'invalid argument 0: hex string has length != 40' } });
+    case 'eth_gasPrice':
+      return maxArgs(0) ?? { result: '0x3b9aca00' };
+    case 'eth_sendRawTransaction':
+      // Accepted and forgotten; the hash stands in for keccak256 of the bytes (counted per node).
+      if (typeof args[0] !== 'string' || !/^0x([0-9a-fA-F]{2})+$/.test(args[0])) return { error: { code: -32602, message: 'invalid argument 0: json: cannot unmarshal invalid hex string into Go value of type hexutil.Bytes' } };
+      return maxArgs(1) ?? { result: `0x${createHash('sha256').update(args[0]).digest('hex')}` };
     default:
       return notFound(method);
   }

@@ -94,7 +94,8 @@ describe('load-balancer probes', () => {
 
       const unknown = await request(h.app).get('/probe/nodes/no-such-node?drained=404').expect(404);
       expect(unknown.headers['content-type']).toMatch(/^application\/problem\+json/);
-      expect(unknown.headers['x-nodesentry-state']).toBeUndefined();
+      expect(unknown.headers['x-nodesentry-state']).toBe('not_configured');
+      expect(unknown.headers['cache-control']).toBe('no-store');
       expect(unknown.body).toMatchObject({ type: 'urn:nodesentry:problem:node_not_found', status: 404 });
       // Only drained nodes change with the option.
       await request(h.app).get('/probe/nodes/bsc-ok?drained=404').expect(200);
@@ -132,11 +133,15 @@ describe('load-balancer probes', () => {
     it('when a parameter is misspelt, then the 400 says what was meant', async () => {
       const r = await request(h.app).get('/probe/nodes/bsc-ok?degrade=429').expect(400);
       expect(r.body.errors[0].message).toMatch(/did you mean degraded\?/);
+      // A problem is never cached by a proxy either; it names no node state.
+      expect(r.headers['cache-control']).toBe('no-store');
+      expect(r.headers['x-nodesentry-state']).toBeUndefined();
     });
 
     it('when another method is used, then it answers 405 with Allow, not 404 (which would drain under HAProxy)', async () => {
       const r = await request(h.app).post('/probe/nodes/bsc-ok').expect(405);
       expect(r.headers.allow).toBe('GET, HEAD, OPTIONS');
+      expect(r.headers['cache-control']).toBe('no-store');
       expect(r.body.type).toBe('urn:nodesentry:problem:method_not_allowed');
     });
 
@@ -180,6 +185,8 @@ describe('load-balancer probes', () => {
       it('when a chain is not configured, then it answers a 404 problem', async () => {
         const r = await request(h.app).get('/probe/chains/solana').expect(404);
         expect(r.body.type).toBe('urn:nodesentry:problem:chain_not_found');
+        expect(r.headers['x-nodesentry-state']).toBe('not_configured');
+        expect(r.headers['cache-control']).toBe('no-store');
       });
     });
 

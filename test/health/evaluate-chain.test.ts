@@ -118,11 +118,11 @@ describe('evaluateChain: scenarios', () => {
       const r = round(f, at(i), allGood(BSC, ['p', 'b'], at(i), pDown ? { p: down(i) } : {}));
       if (r.selectionChange) log.push(`${i}:${r.selectionChange.to}:${r.selectionChange.reason}`);
     }
-    // p: healthy at 1; times out from 4; unhealthy at 6 (3rd bad); answers again from 10, but 6 of its
-    // last 11-12 probes failed (error rate >= 50%: unhealthy) until round 12 (46%: degraded); usable at
-    // 13 (2 usable samples); failback once usable for 60 s = 12 rounds: round 25. The backup serves
-    // meanwhile, and the flaky primary has to prove itself first.
-    expect(log).toEqual(['0:null:all_unhealthy', '1:p:initial', '6:b:current_unusable', '25:p:failback']);
+    // p: healthy at 1; times out from 4; unhealthy at 6 (3rd bad); answers again from 10. The outage
+    // counts in its error window as one run of failAfter (3) failures, not 6: 3 of 11 (27%, degraded)
+    // at round 10, so usable at 11 (2 usable samples); failback once usable for 60 s = 12 rounds:
+    // round 23. The backup serves meanwhile, and the primary has to prove itself first.
+    expect(log).toEqual(['0:null:all_unhealthy', '1:p:initial', '6:b:current_unusable', '23:p:failback']);
     expect(f.last!.selection).toMatchObject({ nodeId: 'p', tier: 0, pendingFailback: null });
   });
 

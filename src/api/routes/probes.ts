@@ -19,6 +19,8 @@ import type { ChainSummary } from '../read-model.js';
 const JSON_TYPE = 'application/json; charset=utf-8';
 const TEXT_TYPE = 'text/plain; charset=utf-8';
 const ALLOW = 'GET, HEAD, OPTIONS';
+/** `x-nodesentry-state` of a 404 for a node or chain that is not configured (a drained node's 404 says `maintenance`). */
+const NOT_CONFIGURED = 'not_configured';
 /** Rendered chain probe bodies kept per summary (format x min). */
 const MAX_CHAIN_BODIES = 16;
 
@@ -52,7 +54,10 @@ export function probesRoutes(ctx: ApiContext): Router {
     const o = q.options;
     const now = ctx.now();
     const a = answers.answer(id, now);
-    if (a === undefined) return next(problems.notFound('node', `no node "${printable(id, 64)}" is configured`));
+    if (a === undefined) {
+      res.setHeader('x-nodesentry-state', NOT_CONFIGURED);
+      return next(problems.notFound('node', `no node "${printable(id, 64)}" is configured`));
+    }
     const degraded = a.state === 'degraded';
     if (o.format === 'text') return write(res, nodeProbeStatus(a.state, o), TEXT_TYPE, a.text, a.textLength, a.state, degraded);
     const body = nodeAnswerJson(a, now);
@@ -78,7 +83,10 @@ export function probesRoutes(ctx: ApiContext): Router {
     const o = q.options;
     const chain = req.params.chain as string;
     const summary = ctx.read.chainSummary(chain, ctx.now());
-    if (summary === undefined) return next(problems.notFound('chain', `no configured node serves chain "${printable(chain, 64)}"`));
+    if (summary === undefined) {
+      res.setHeader('x-nodesentry-state', NOT_CONFIGURED);
+      return next(problems.notFound('chain', `no configured node serves chain "${printable(chain, 64)}"`));
+    }
     const min = o.min ?? settings.chainMinHealthy;
     let bodies = chainBodies.get(summary);
     if (bodies === undefined) chainBodies.set(summary, (bodies = new Map()));
@@ -99,9 +107,16 @@ export function probesRoutes(ctx: ApiContext): Router {
     next(new ProblemError({ status: 405, code: 'method_not_allowed', title: 'method not allowed', detail: `${printable(req.method, 16)} is not allowed here; use ${ALLOW}` }));
   };
 
+  // Every probe answer, problems (400, 401, 403, 404, 405) included, must never be cached by a
+  // proxy between the load balancer and nodesentry: set before any handler can fail.
+  const noStore: RequestHandler = (_req, res, next) => {
+    res.setHeader('cache-control', 'no-store');
+    next();
+  };
   for (const [path, handler] of [['/probe/nodes/:id', probeNode], ['/probe/host', probeHost], ['/probe/chains/:chain', probeChain]] as const) {
     router
       .route(path)
+      .all(noStore)
       .get(...guard, handler)
       .head(...guard, handler)
       .options(...guard, handler)
