@@ -395,6 +395,18 @@ export const DASHBOARD_JS = String.raw`'use strict';
       tile('nodes', nodes, 'nodes', null),
       ...STATES.map((s) => tile('st-' + s, t[s], LABEL[s], icon(s))));
   }
+  // What the head rests on: its voters, the quorum they met, how far apart they were; a halt says so.
+  function headEvidence(ref) {
+    if (!ref || ref.height === null || ref.height === undefined) return el('div', { class: 'small muted' }, 'no corroborated head');
+    const voters = ref.contributors + (ref.contributors === 1 ? ' voter' : ' voters') + ', quorum ' + ref.quorum;
+    const spread = typeof ref.spread === 'number' && ref.spread > 0 ? ', spread ' + int(ref.spread) : '';
+    const left = typeof ref.stalled === 'number' && ref.stalled > 0 ? ', ' + ref.stalled + ' stalled' : '';
+    const names = Array.isArray(ref.voters) && ref.voters.length > 0 ? 'voters: ' + ref.voters.join(', ') : '';
+    const lines = [el('div', { class: 'small muted', title: names }, voters + spread + left)];
+    if (ref.basis === 'halted') lines.push(el('div', { class: 'small mode', 'data-halted': '' }, 'chain halted' + (typeof ref.haltedForMs === 'number' ? ' for ' + Math.round(ref.haltedForMs / 1000) + ' s' : '')));
+    else if (ref.basis === 'unproven') lines.push(el('div', { class: 'small muted' }, 'no node seen advancing yet'));
+    return el('div', {}, ...lines);
+  }
   function renderChains() {
     const now = Date.now();
     const rows = st.chains.map((c) => {
@@ -402,7 +414,7 @@ export const DASHBOARD_JS = String.raw`'use strict';
       const best = c.best || {};
       const tr = el('tr', { 'data-chain': c.chain });
       tr.append(el('th', { scope: 'row' }, c.chain, el('div', { class: 'small muted' }, c.family === 'evm' ? 'EVM' : 'Bitcoin family')));
-      tr.append(el('td', { class: 'num' }, ref ? int(ref.height) : '—', ref ? el('div', { class: 'small muted' }, ref.contributors + (ref.contributors === 1 ? ' node' : ' nodes') + ', quorum ' + ref.quorum) : el('div', { class: 'small muted' }, 'no corroborated head')));
+      tr.append(el('td', { class: 'num', 'data-head': ref ? String(ref.basis || '') : 'none' }, ref && ref.height !== null ? int(ref.height) : '—', headEvidence(ref)));
       tr.append(el('td', { class: 'num' }, int(c.nodes)));
       for (const s of STATES) {
         const n = (c.counts && c.counts[s]) || 0;
@@ -700,7 +712,7 @@ export const DASHBOARD_JS = String.raw`'use strict';
     const dl = el('dl', { class: 'facts' },
       el('dt', {}, 'Receiving'), el('dd', {}, bytes(r.recvBytesPerSec) + '/s'),
       el('dt', {}, 'Sending'), el('dd', {}, bytes(r.sentBytesPerSec) + '/s'),
-      el('dt', {}, 'Window'), el('dd', {}, dur(r.windowMs) + ', ' + r.points + ' samples' + (r.resets ? ', ' + r.resets + ' counter reset(s): node restarted' : '')));
+      el('dt', {}, 'Window'), el('dd', {}, dur(r.windowMs) + ', ' + r.points + ' samples' + (r.resets ? ', ' + r.resets + ' counter reset(s): node restarted' : '') + (r.drops ? ', ' + r.drops + ' counter drop(s) without a restart (uptime kept growing): left out' : '')));
     const series = r.series.slice().reverse();
     const w = 300;
     const chart = el('div', { class: 'sparks chart' },

@@ -98,6 +98,13 @@ describe('dashboard end to end (headless Chromium, demo fleet)', () => {
       })),
     );
     expect(shown).toEqual(chains.map((c) => ({ chain: c.chain, counts: c.counts, best: c.best.nodeId })));
+    // Each chain's head comes with its evidence: what it rests on, voters and quorum.
+    const heads = await page.$$eval('#chains tbody tr', (rows) => rows.map((r) => ({ basis: r.querySelector('td[data-head]')?.getAttribute('data-head'), text: r.querySelector('td[data-head] .small')?.textContent ?? '' })));
+    chains.forEach((c, i) => {
+      const ref = (c as unknown as { reference: { basis: string; contributors: number; quorum: number } }).reference;
+      expect(heads[i]!.basis).toBe(ref.basis);
+      expect(heads[i]!.text).toMatch(new RegExp(`^${ref.contributors} voters?, quorum ${ref.quorum}`));
+    });
     // The demo shows healthy and unhealthy nodes on every main chain.
     expect(chains.find((c) => c.chain === 'bsc')!.counts).toMatchObject({ healthy: 3, unhealthy: 3 });
 
