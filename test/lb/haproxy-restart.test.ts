@@ -91,7 +91,7 @@ async function restart(env: Record<string, string | undefined>, settleMs: number
   ns = await startNodesentry(nodesFile, env, { port: ns.port, agentPort: ns.agentPort });
   await waitForPort(ns.port, 30_000, ns);
   const closedMs = Date.now() - t0;
-  console.log(`old process stopped after ${secs(stoppedMs)} s, new one listening ${secs(closedMs - stoppedMs)} s later`);
+  console.log(`old process stopped after ${secs(stoppedMs)} s, new one listening ${secs(closedMs - stoppedMs)} s later${closedMs - stoppedMs > 8_000 ? `:\n${ns.output().slice(-3000)}` : ''}`);
   await sleep(settleMs);
   watching = false;
   await watch;
