@@ -150,6 +150,10 @@ export async function serveCommand(argv: readonly string[], io: CommandIo): Prom
     io.out(SERVE_USAGE);
     return 0;
   }
+  // Loaded while the service starts (its Redis round trips, its first probes): a restart's
+  // closed-port window is what load balancers see (docs/load-balancers.md, "Restarting").
+  const httpModule = import('../api/http-server.js');
+  httpModule.catch(() => {});
   let running: Running;
   try {
     running = await startRunning({ configPath: values.config });
@@ -160,7 +164,7 @@ export async function serveCommand(argv: readonly string[], io: CommandIo): Prom
     }
     throw err;
   }
-  const { startHttp } = await import('../api/http-server.js');
+  const { startHttp } = await httpModule;
   // Ports open once the verdicts are in (bounded): see waitForVerdicts.
   const wait = await waitForVerdicts(running.service, running.settings.readyWaitMs);
   if (wait.pending.length > 0) {

@@ -65,6 +65,15 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** The doc's restart table row for one measured restart. */
+function docRow(what: string, r: { closedMs: number; downs: Map<string, string[]>; failed: number[] }): string {
+  const form = (px: string, i: number): string => {
+    const down = [...r.downs.keys()].filter((k) => k.startsWith(`${px}/`)).length;
+    return `${down === 0 ? 'stayed UP' : `${down} servers DOWN`}, ${r.failed[i]} requests failed`;
+  };
+  return `| ${what} | ${secs(r.closedMs)} s | ${form('bsc-agent', 1)} | ${form('bsc', 0)} |`;
+}
+
 /**
  * SIGTERM the running nodesentry, start a new one on the same ports with `env`, and watch every
  * server of both backends every 100 ms until `settleMs` after the new one listens.
@@ -101,6 +110,7 @@ async function restart(env: Record<string, string | undefined>, settleMs: number
 describe('restarting nodesentry behind the doc\'s HAProxy settings', () => {
   it('with Redis: the agent form never takes a server down, the HTTP form not while the port is closed less than (fall - 1) x inter', async () => {
     const r = await restart({ REDIS_URL: process.env.REDIS_URL, NODESENTRY_REDIS_PREFIX: prefix }, 6_000);
+    console.log(`doc row: ${docRow('with Redis', r)}`);
     console.log(`restart with Redis: ports closed ${secs(r.closedMs)} s; servers seen DOWN: ${JSON.stringify([...r.downs])}; failed requests ${r.failed.join(' / ')}`);
     // The agent check ignores a closed port: never down, whatever the restart takes.
     expect([...r.downs].filter(([k]) => k.startsWith('bsc-agent/'))).toEqual([]);
@@ -118,6 +128,7 @@ describe('restarting nodesentry behind the doc\'s HAProxy settings', () => {
   it('without Redis (the new process must probe every node again): the agent form stays up; the HTTP form is measured', async () => {
     const r = await restart({ REDIS_URL: undefined }, 6_000);
     const httpDowns = [...r.downs].filter(([k]) => k.startsWith('bsc/'));
+    console.log(`doc row: ${docRow('without Redis (every node probed again)', r)}`);
     console.log(`restart without Redis: ports closed ${secs(r.closedMs)} s; httpchk servers seen DOWN: ${JSON.stringify(httpDowns)}; agent: ${JSON.stringify([...r.downs].filter(([k]) => k.startsWith('bsc-agent/')))}; failed requests ${r.failed.join(' / ')}`);
     // The agent check ignores a closed port, and the new process opens it only with verdicts.
     expect([...r.downs].filter(([k]) => k.startsWith('bsc-agent/'))).toEqual([]);
