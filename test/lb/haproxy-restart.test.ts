@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import type { SimNodeSpec } from '../../src/simulator/sim-node-spec.js';
@@ -71,7 +71,7 @@ function docRow(what: string, r: { closedMs: number; downs: Map<string, string[]
     const down = [...r.downs.keys()].filter((k) => k.startsWith(`${px}/`)).length;
     return `${down === 0 ? 'stayed UP' : `${down} servers DOWN`}, ${r.failed[i]} requests failed`;
   };
-  return `| ${what} | ${secs(r.closedMs)} s | ${form('bsc-agent', 1)} | ${form('bsc', 0)} |`;
+  return `| ${what} | ${loadavg()[0]!.toFixed(1)} | ${secs(r.closedMs)} s | ${form('bsc-agent', 1)} | ${form('bsc', 0)} |`;
 }
 
 /**
