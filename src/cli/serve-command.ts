@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
+import type { HttpHandle } from '../api/http-server.js';
 import { ConfigError } from '../config/config-error.js';
 import { loadConfigFile } from '../config/load-config.js';
 import type { NodeConfig } from '../config/node-config.js';
@@ -165,17 +166,29 @@ export async function serveCommand(argv: readonly string[], io: CommandIo): Prom
     throw err;
   }
   const { startHttp } = await httpModule;
-  // Ports open once the verdicts are in (bounded): see waitForVerdicts.
-  const wait = await waitForVerdicts(running.service, running.settings.readyWaitMs);
-  if (wait.pending.length > 0) {
-    running.logger.warn({ waitedMs: wait.waitedMs, pending: wait.pending.slice(0, 20), count: wait.pending.length }, 'opening the API before every node has a verdict (NODESENTRY_READY_WAIT_MS)');
-  } else {
-    running.logger.info({ waitedMs: wait.waitedMs }, 'every node has a verdict: opening the API');
-  }
-  const http = await startHttp(running);
-  await handleSignals(running, async () => {
-    await http.close();
+  const stopping = new AbortController();
+  let http: HttpHandle | undefined;
+  let starting: Promise<void> | undefined;
+  // Signals are handled from here on: a SIGTERM while the ports wait for verdicts still stops
+  // cleanly (leases handed over), instead of the default kill.
+  const stopped = handleSignals(running, async () => {
+    stopping.abort();
+    await starting?.catch(() => {});
+    await http?.close();
     await running.close();
   });
+  starting = (async () => {
+    // Ports open once the verdicts are in (bounded): see waitForVerdicts.
+    const wait = await waitForVerdicts(running.service, running.settings.readyWaitMs, Date.now, stopping.signal);
+    if (stopping.signal.aborted) return;
+    if (wait.pending.length > 0) {
+      running.logger.warn({ waitedMs: wait.waitedMs, pending: wait.pending.slice(0, 20), count: wait.pending.length }, 'opening the API before every node has a verdict (NODESENTRY_READY_WAIT_MS)');
+    } else {
+      running.logger.info({ waitedMs: wait.waitedMs }, 'every node has a verdict: opening the API');
+    }
+    http = await startHttp(running);
+  })();
+  await starting;
+  await stopped;
   return 0;
 }

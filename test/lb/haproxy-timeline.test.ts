@@ -216,8 +216,10 @@ describe('the doc\'s HAProxy snippets in HAProxy 2.6, over time', () => {
     console.log(lines.join('\n'));
     for (const [i, t] of traffic.entries()) if (t.failures.length > 0) console.log(`frontend ${i} failures: ${JSON.stringify(t.failures.map((f) => [secs(f.at - t0), f.what]))}`);
     expect(downPhaseEnd - t0).toBeLessThan(DOWN_WITHIN_MS);
-    // retry-on + redispatch: a refused or hung node costs clients time, never an error.
-    expect(failed.slice(0, 2)).toEqual([0, 0]);
+    // retry-on + redispatch: a refused or hung node costs clients time, not errors. With five of
+    // nine primaries failing at once a request can still draw failing nodes on all four attempts
+    // (seen: one 504 in ~1000, after a hang then another bad draw); the doc says so.
+    for (const n of failed.slice(0, 2)) expect(n).toBeLessThanOrEqual(2);
     // A backend with one primary has nowhere to redispatch to until that primary is DOWN:
     // requests fail between the fault and DOWN, never after.
     expect(traffic[2]!.failedBetween(t0 + seen.get('failover/backup')! + 1_000, end)).toBe(0);
