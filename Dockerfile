@@ -1,14 +1,23 @@
 # syntax=docker/dockerfile:1
+# The image runs on a maintained Node.js LTS (Node 20 reached its end of life in April 2026);
+# the code itself still supports Node 20.18+ (package.json engines), where CI runs it.
+# Build: docker build --build-arg NODESENTRY_COMMIT=$(git rev-parse HEAD) -t nodesentry .
+ARG NODE_IMAGE=node:24-bookworm-slim
+
 # Build stage: full toolchain, compiles TypeScript to dist/.
-FROM node:20-bookworm-slim AS build
+FROM ${NODE_IMAGE} AS build
+# The commit the build is made from (there is no .git in the context): dist/build-info.json,
+# shown by `nodesentry --version`, /livez and nodesentry_build_info.
+ARG NODESENTRY_COMMIT=unknown
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+COPY scripts ./scripts
 COPY src ./src
 # `npm ci` runs the `prepare` script, which builds dist/.
-RUN npm ci --no-audit --no-fund && npm prune --omit=dev
+RUN NODESENTRY_COMMIT=${NODESENTRY_COMMIT} npm ci --no-audit --no-fund && npm prune --omit=dev
 
 # Runtime stage: production dependencies and compiled code only, as an unprivileged user.
-FROM node:20-bookworm-slim
+FROM ${NODE_IMAGE}
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build --chown=root:root /app/node_modules ./node_modules

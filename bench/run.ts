@@ -5,24 +5,30 @@ import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { NODE_DEFAULTS } from '../src/config/node-config.js';
+import { DEFAULT_HEALTH_POLICY } from '../src/health/policy.js';
 import { RedisServer } from '../test/support/redis-server.js';
 import { BenchChild } from './child-process.js';
 import { runFailover } from './failover.js';
 import type { FailoverRun } from './failover-worker.js';
 import type { LoadResult } from './load-generator.js';
 import { runProbes, type ProbesResult } from './probes.js';
+import { renderScale, runScale } from './scale.js';
 import type { SimProcessOptions, SimProcessReady } from './sim-process.js';
 import { runSweepCase, type SweepCaseResult } from './sweep.js';
 import { renderTable, type Row } from './table.js';
+import { FAILURE_KINDS, runTimeline, type TimelineOptions } from './timeline.js';
+import type { TimelineRun } from './timeline-worker.js';
 
 const USAGE = `usage: npm run bench [-- options]
 
   Measures nodesentry against floors measured in the same run (see bench/RESULTS.md).
 
   --quick            small and short: a smoke test that the harness works (CI); numbers not judged
-  --only LIST        sections to run, comma-separated: sweep,probes,failover (default all)
+  --only LIST        sections to run, comma-separated: sweep,probes,failover,timeline,scale (default all but scale)
   --nodes LIST       sweep fleet sizes, e.g. 10000 (default 1000,10000; quick 1000)
   --concurrency LIST sweep concurrencies, e.g. 256 (default 64,256; quick 64)
+  --scale-nodes N    fleet of the scale run (3 workers + 1 API replica on a Redis Cluster; default 6000, quick 300)
   --cpu-prof DIR     write CPU profiles of the measured parts (sweeps, API servers) to DIR
   --no-write         do not update bench/RESULTS.md (a full run does by default)`;
 
@@ -36,6 +42,8 @@ interface Plan {
   readonly probeNodes: number;
   readonly load: { readonly connections: number; readonly warmupMs: number; readonly durationMs: number; readonly rate: number; readonly rateDurationMs: number };
   readonly failover: { readonly trials: number; readonly hangTrials: number; readonly nodesPerTrial: number; readonly intervalMs: number; readonly timeoutMs: number };
+  readonly timeline: Omit<TimelineOptions, 'seed'>;
+  readonly scale: { readonly nodes: number; readonly windowMs: number };
 }
 
 const FULL: Plan = {
@@ -45,8 +53,12 @@ const FULL: Plan = {
   reps: 5,
   probeNodes: 10_000,
   load: { connections: 50, warmupMs: 1_000, durationMs: 8_000, rate: 1_000, rateDurationMs: 4_000 },
-  // Polling at its defaults: NODE_DEFAULTS (5 s interval, 2 s timeout), DEFAULT_HEALTH_POLICY.
-  failover: { trials: 20, hangTrials: 10, nodesPerTrial: 3, intervalMs: 5_000, timeoutMs: 2_000 },
+  // Polling at its defaults: NODE_DEFAULTS (2 s interval, 1.5 s timeout), DEFAULT_HEALTH_POLICY.
+  failover: { trials: 20, hangTrials: 10, nodesPerTrial: 3, intervalMs: NODE_DEFAULTS.intervalMs, timeoutMs: NODE_DEFAULTS.timeoutMs },
+  // Issue #11: 10 minutes, outages of 35 s and 150 s, at the defaults.
+  timeline: { durationMs: 600_000, outagesMs: [35_000, 150_000], outageNodes: 3, upMs: 15_000, intervalMs: NODE_DEFAULTS.intervalMs, timeoutMs: NODE_DEFAULTS.timeoutMs, pollMs: 200 },
+  // The largest fleet this 2-core machine hosts with the simulator, 3 workers, an API replica and 6 Redis processes.
+  scale: { nodes: 6_000, windowMs: 20_000 },
 };
 
 const QUICK: Plan = {
@@ -57,12 +69,14 @@ const QUICK: Plan = {
   probeNodes: 1_000,
   load: { connections: 50, warmupMs: 200, durationMs: 1_000, rate: 500, rateDurationMs: 500 },
   failover: { trials: 2, hangTrials: 1, nodesPerTrial: 3, intervalMs: 1_000, timeoutMs: 500 },
+  timeline: { durationMs: 20_000, outagesMs: [4_000, 8_000], outageNodes: 1, upMs: 3_000, intervalMs: NODE_DEFAULTS.intervalMs, timeoutMs: NODE_DEFAULTS.timeoutMs, pollMs: 200 },
+  scale: { nodes: 300, windowMs: 5_000 },
 };
 
 async function main(argv: string[]): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({ args: argv, options: { quick: { type: 'boolean' }, only: { type: 'string' }, nodes: { type: 'string' }, concurrency: { type: 'string' }, 'cpu-prof': { type: 'string' }, 'no-write': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }));
+    ({ values } = parseArgs({ args: argv, options: { quick: { type: 'boolean' }, only: { type: 'string' }, nodes: { type: 'string' }, concurrency: { type: 'string' }, 'scale-nodes': { type: 'string' }, 'cpu-prof': { type: 'string' }, 'no-write': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }));
   } catch (err) {
     console.error(`${(err as Error).message}\n${USAGE}`);
     return 2;
@@ -75,9 +89,12 @@ async function main(argv: string[]): Promise<number> {
   const nodes = list(values.nodes);
   const concurrency = list(values.concurrency);
   if ([...(nodes ?? []), ...(concurrency ?? [])].some((x) => !Number.isInteger(x) || x < 1 || x > 100_000)) return usage('--nodes and --concurrency take whole numbers from 1 to 100000');
-  const plan: Plan = { ...(values.quick ? QUICK : FULL), ...(nodes ? { sweepNodes: nodes } : {}), ...(concurrency ? { concurrencies: concurrency } : {}) };
-  const sections = new Set((values.only ?? 'sweep,probes,failover').split(',').map((s) => s.trim()));
-  for (const s of sections) if (!['sweep', 'probes', 'failover'].includes(s)) return usage(`unknown section ${s}`);
+  const scaleNodes = values['scale-nodes'] !== undefined ? Number(values['scale-nodes']) : undefined;
+  if (scaleNodes !== undefined && (!Number.isInteger(scaleNodes) || scaleNodes < 3 || scaleNodes > 1_000_000)) return usage('--scale-nodes takes a whole number from 3 to 1000000');
+  const base = values.quick ? QUICK : FULL;
+  const plan: Plan = { ...base, ...(nodes ? { sweepNodes: nodes } : {}), ...(concurrency ? { concurrencies: concurrency } : {}), ...(scaleNodes ? { scale: { ...base.scale, nodes: scaleNodes } } : {}) };
+  const sections = new Set((values.only ?? 'sweep,probes,failover,timeline').split(',').map((s) => s.trim()));
+  for (const s of sections) if (!['sweep', 'probes', 'failover', 'timeline', 'scale'].includes(s)) return usage(`unknown section ${s}`);
   const profileDir = values['cpu-prof'] ? resolve(values['cpu-prof']) : undefined;
   if (profileDir) await mkdir(profileDir, { recursive: true });
 
@@ -89,6 +106,7 @@ async function main(argv: string[]): Promise<number> {
 
   const rows: Row[] = [];
   const problems: string[] = [];
+  let scaleReport: string | undefined;
   let redis: RedisServer | undefined;
   let sim: BenchChild | undefined;
   const stopAll = async () => {
@@ -140,6 +158,16 @@ async function main(argv: string[]): Promise<number> {
       if (r.trials.some((t) => t.failoverMs === undefined)) problems.push('failover: a trial never failed over (see the table)');
       rows.push(...failoverRows(r, plan));
     }
+    if (sections.has('timeline')) {
+      const t = plan.timeline;
+      log(`timeline: ${(t.durationMs / 1000).toFixed(0)} s, nodes failing ${FAILURE_KINDS.join(', ')}; outages of ${t.outagesMs.map((x) => `${x / 1000} s`).join(' and ')} ...`);
+      const r = await runTimeline({ ...t, seed: SEED });
+      rows.push(...timelineRows(r, plan));
+    }
+    if (sections.has('scale')) {
+      log(`scale: ${plan.scale.nodes} nodes, 3 worker replicas + 1 API replica on a Redis Cluster ...`);
+      scaleReport = renderScale(await runScale({ nodes: plan.scale.nodes, workers: 3, windowMs: plan.scale.windowMs, seed: SEED, log }));
+    }
   } finally {
     await stopAll();
     process.off('SIGINT', onSignal);
@@ -147,11 +175,11 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const took = (performance.now() - started) / 1000;
-  const table = renderTable(rows, { judged: !plan.quick });
-  const report = `Date: ${date.toISOString()}\nCommand: \`${command}\` (${took.toFixed(0)} s)\nMachine: ${machine}\n\n${table}`;
+  const table = rows.length > 0 ? `${renderTable(rows, { judged: !plan.quick })}\n` : '';
+  const report = `Date: ${date.toISOString()}\nCommand: \`${command}\` (${took.toFixed(0)} s)\nMachine: ${machine}\n\n${table}${scaleReport ? `\n${scaleReport}\n` : ''}`;
   console.log(`\n${report}`);
   if (problems.length > 0) console.log(`\nHARNESS PROBLEMS:\n${problems.map((p) => `- ${p}`).join('\n')}`);
-  const complete = sections.size === 3 && !nodes && !concurrency;
+  const complete = sections.size === 4 && !sections.has('scale') && !nodes && !concurrency;
   if (!plan.quick && !values['no-write'] && complete) await writeResults(report);
   return problems.length > 0 ? 1 : 0;
 }
@@ -216,6 +244,9 @@ function probeProblems(r: ProbesResult): string[] {
   return out;
 }
 
+/** Issue #11's figures at the defaults: median and max failover per way of failing, ms. */
+const FAILOVER_TARGETS = { kill: { medianMs: 2_000, maxMs: 4_000 }, hang: { medianMs: 8_000, maxMs: 12_000 } } as const;
+
 function failoverRows(r: FailoverRun, plan: Plan): Row[] {
   const f = plan.failover;
   const fmtList = (xs: ReadonlyArray<number | undefined>) => xs.map((x) => (x === undefined ? 'never' : (x / 1000).toFixed(1))).join(' ');
@@ -223,18 +254,53 @@ function failoverRows(r: FailoverRun, plan: Plan): Row[] {
   for (const failure of ['kill', 'hang'] as const) {
     const trials = r.trials.filter((t) => t.failure === failure);
     if (trials.length === 0) continue;
+    const target = FAILOVER_TARGETS[failure];
     const done = trials.filter((t) => t.failoverMs !== undefined).map((t) => t.failoverMs!);
     const sorted = [...done].sort((a, b) => a - b);
-    const within = done.filter((ms) => ms <= r.boundMs).length;
+    const median = sorted.length > 0 ? sorted[sorted.length >> 1]! : undefined;
+    const max = sorted.length > 0 ? sorted[sorted.length - 1]! : undefined;
     const how = failure === 'kill' ? 'best node killed (port closed)' : 'best node hangs (probes time out)';
     rows.push({
       what: `failover, ${how}, ${trials.length} trials`,
-      nodesentry: sorted.length > 0 ? `median ${fmtS(sorted[sorted.length >> 1]!)}, max ${fmtS(sorted[sorted.length - 1]!)}` : 'never',
-      floor: `bound ${fmtS(r.boundMs)}`,
-      ratio: sorted.length > 0 ? `${(sorted[sorted.length - 1]! / r.boundMs).toFixed(2)}x` : '-',
-      detail: `${within}/${trials.length} within interval ${f.intervalMs} ms x fall 3 + timeout ${f.timeoutMs} ms; read ${r.via === 'http' ? 'over HTTP (/v1/chains/:chain/best, /probe/nodes/:id)' : 'in process (routes missing)'}; per trial, s: ${fmtList(trials.map((t) => t.failoverMs))} (selection moved: ${fmtList(trials.map((t) => t.selectionMs))}; probe said down: ${fmtList(trials.map((t) => t.downMs))})`,
-      target: 'every trial <= bound',
-      met: plan.quick ? undefined : within === trials.length,
+      nodesentry: median !== undefined ? `median ${fmtS(median)}, max ${fmtS(max!)}` : 'never',
+      floor: `target ${fmtS(target.medianMs)} / ${fmtS(target.maxMs)}`,
+      ratio: max !== undefined ? `${(median! / target.medianMs).toFixed(2)}x / ${(max / target.maxMs).toFixed(2)}x` : '-',
+      detail: `out of /v1/chains/:chain/best and /probe/nodes/:id 503; interval ${f.intervalMs} ms, timeout ${f.timeoutMs} ms, fall ${DEFAULT_HEALTH_POLICY.failAfter}; read ${r.via === 'http' ? 'over HTTP' : 'in process (routes missing)'}; per trial, s: ${fmtList(trials.map((t) => t.failoverMs))} (selection moved: ${fmtList(trials.map((t) => t.selectionMs))}; probe said down: ${fmtList(trials.map((t) => t.downMs))})`,
+      target: `median <= ${fmtS(target.medianMs)}, max <= ${fmtS(target.maxMs)}`,
+      met: plan.quick ? undefined : done.length === trials.length && median! <= target.medianMs && max! <= target.maxMs,
+    });
+  }
+  return rows;
+}
+
+/** Issue #11: a node that answers again answers /probe 200 within this, ms. */
+const RECOVERY_TARGET_MS = 5_000;
+
+function timelineRows(r: TimelineRun, plan: Plan): Row[] {
+  const minutes = `${(r.durationMs / 60_000).toFixed(1)} min`;
+  const rows: Row[] = r.failing.map((f) => ({
+    what: `${f.kind}: never unknown, a point every step, over ${minutes}`,
+    nodesentry: `${f.unknown}/${f.observations} reads unknown; ${f.historyPoints} points, max gap ${fmtS(f.maxGapMs)}`,
+    floor: `gap <= ${fmtS(f.allowedGapMs)}`,
+    ratio: `${(f.maxGapMs / f.allowedGapMs).toFixed(2)}x`,
+    detail: `first reason as read (code x reads): ${Object.entries(f.reasons).map(([c, n]) => `${c} x${n}`).join(', ')}`,
+    target: '0 unknown; gap <= one interval (answers) or back-off step + timeout (silent)',
+    met: plan.quick ? undefined : f.unknown === 0 && f.maxGapMs <= f.allowedGapMs,
+  }));
+  for (const downMs of plan.timeline.outagesMs) {
+    const nodes = r.outages.filter((x) => x.downMs === downMs);
+    const all = nodes.flatMap((x) => x.recoveriesMs);
+    const done = all.filter((x): x is number => x !== null).sort((a, b) => a - b);
+    const unknown = nodes.reduce((n, x) => n + x.downUnknown, 0);
+    const observed = nodes.reduce((n, x) => n + x.downObservations, 0);
+    rows.push({
+      what: `recovery after ${downMs / 1000} s down, ${all.length} outages`,
+      nodesentry: done.length > 0 ? `median ${fmtS(done[done.length >> 1]!)}, max ${fmtS(done[done.length - 1]!)}` : 'never',
+      floor: `target ${fmtS(RECOVERY_TARGET_MS)}`,
+      ratio: done.length > 0 ? `${(done[done.length - 1]! / RECOVERY_TARGET_MS).toFixed(2)}x` : '-',
+      detail: `from the port open again to /probe/nodes/:id 200; per outage, s: ${all.map((x) => (x === null ? 'never' : (x / 1000).toFixed(1))).join(' ')}; while down ${unknown}/${observed} reads unknown`,
+      target: `every outage <= ${fmtS(RECOVERY_TARGET_MS)}, never unknown while down`,
+      met: plan.quick ? undefined : all.length > 0 && done.length === all.length && done[done.length - 1]! <= RECOVERY_TARGET_MS && unknown === 0,
     });
   }
   return rows;

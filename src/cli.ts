@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-import { probeCommand, type CommandIo } from './cli/probe-command.js';
+import { buildInfo } from './build/build-info.js';
+import { PROBE_USAGE, probeCommand, type CommandIo } from './cli/probe-command.js';
 
 const USAGE = `nodesentry: watches BSC, DeFiChain and PAI nodes and says which to use
 
@@ -10,9 +11,10 @@ commands:
   probe <url> [--chain ...]  probe one node once and print its health sample
   demo [--once]              run the service over a built-in simulated fleet
   simulate [--port N]        run the node simulator on its own (demo fleet or --nodes N)
-  help                       this text
+  help [command]             this text, or a command's options
+  version                    print the version and the commit it was built from
 
-Run "nodesentry <command> --help" for a command's options.`;
+Run "nodesentry <command> --help" (or "nodesentry help <command>") for a command's options.`;
 
 const io: CommandIo = {
   out: (text) => process.stdout.write(`${text}\n`),
@@ -40,14 +42,44 @@ async function main(argv: string[]): Promise<number> {
     case 'help':
     case '--help':
     case '-h':
-      io.out(USAGE);
+      return help(rest[0]);
+    case 'version':
+    case '--version':
+    case '-V': {
+      const b = buildInfo();
+      io.out(`nodesentry ${b.version} (commit ${b.commit}, node ${b.node})`);
       return 0;
+    }
     default:
       if (command.startsWith('-')) {
         const { serveCommand } = await import('./cli/serve-command.js');
         return serveCommand(argv, io);
       }
       io.err(`nodesentry: unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+/** `help [command]`: a command's own usage text, loaded only when asked for. */
+async function help(command: string | undefined): Promise<number> {
+  switch (command) {
+    case undefined:
+      io.out(USAGE);
+      return 0;
+    case 'probe':
+      io.out(PROBE_USAGE);
+      return 0;
+    case 'serve':
+      io.out((await import('./cli/serve-command.js')).SERVE_USAGE);
+      return 0;
+    case 'demo':
+      io.out((await import('./cli/demo-command.js')).DEMO_USAGE);
+      return 0;
+    case 'simulate':
+      io.out((await import('./cli/simulate-command.js')).SIMULATE_USAGE);
+      return 0;
+    default:
+      io.err(`nodesentry help: unknown command "${command}"\n\n${USAGE}`);
       return 2;
   }
 }

@@ -4,7 +4,8 @@ import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import type { NodeConfig } from './config/node-config.js';
 import type { Settings } from './config/settings.js';
-import type { HealthPolicy } from './health/policy.js';
+import { staleAfterMs } from './health/freshness.js';
+import { type HealthPolicy, policyForChain } from './health/policy.js';
 import type { SelectionChange } from './health/selection.js';
 import { HealthJudge } from './polling/health-judge.js';
 import { Poller, type PollerOptions } from './polling/poller.js';
@@ -28,6 +29,9 @@ export interface ServiceOptions {
   /** Start scheduled polling (default true). Tests that drive `poller.sweepOnce()` themselves pass false. */
   readonly startPolling?: boolean;
 }
+
+/** Every this many store-watch ticks (1 s), drain decisions are compared with the store's. */
+const DRAIN_SYNC_TICKS = 5;
 
 export interface ReloadResult {
   readonly added: string[];
@@ -58,6 +62,7 @@ export class Service {
   #epoch: string | undefined;
   #epochCheck: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
+  readonly #selectionChanges = new Map<string, number>();
 
   private constructor(opts: ServiceOptions, store: Store) {
     this.replica = opts.replica ?? defaultReplicaName();
@@ -89,6 +94,10 @@ export class Service {
             perHostConcurrency: opts.settings.perHostConcurrency,
             maxResponseBytes: opts.settings.maxResponseBytes,
             leaseRenewMs: leaseRenewFor(opts.nodes),
+            maxBackoffMs: opts.settings.maxBackoffMs,
+            fastIntervalMs: opts.settings.fastIntervalMs,
+            // Read at each use: a reload may change the policy.
+            staleAfterMs: (node) => staleAfterMs(node.intervalMs, policyForChain(this.#policy, node.chain.name)),
             ...opts.poller,
           });
   }
@@ -162,27 +171,36 @@ export class Service {
 
   /**
    * After an outage the view may have missed events: reload it when the store comes back. And
-   * if the store lost its data meanwhile (Redis restarted without persistence: its epoch key is
-   * gone or new), first write back the drains this replica still holds, so an operator's drain
-   * never silently ends with a Redis restart.
+   * the store may have lost drain decisions meanwhile (Redis restarted empty, or from an older
+   * snapshot, which the epoch key cannot tell): every reconnect, epoch change, and every
+   * DRAIN_SYNC_TICKS seconds anyway, write back the decisions this replica holds that are newer
+   * than the store's (see DrainFact), so an operator's drain or undrain never silently ends.
    */
   #watchStore(): void {
-    this.#storeWasConnected = this.store.health().connected;
+    let health = this.store.health();
+    this.#storeWasConnected = health.connected;
+    let since = health.since;
+    let ticks = 0;
     this.#storeWatch = setInterval(() => {
-      const connected = this.store.health().connected;
-      if (connected) this.#epochCheck ??= this.#checkEpoch().finally(() => (this.#epochCheck = undefined));
-      if (connected && !this.#storeWasConnected) {
-        this.logger.info('store reachable again; reloading the fleet view');
-        void (this.#epochCheck ?? Promise.resolve()).then(() => this.view.reload());
-      } else if (!connected && this.#storeWasConnected) {
-        this.logger.warn({ error: this.store.health().lastError }, 'store unreachable; serving from memory, marked stale as it ages');
+      health = this.store.health();
+      const connected = health.connected;
+      const reconnected = connected && (!this.#storeWasConnected || health.since !== since);
+      since = health.since;
+      ticks++;
+      if (connected) {
+        const syncDrains = reconnected || ticks % DRAIN_SYNC_TICKS === 0;
+        this.#epochCheck ??= this.#checkStore(syncDrains).finally(() => (this.#epochCheck = undefined));
+      }
+      if (reconnected && !this.#storeWasConnected) this.logger.info('store reachable again; reloading the fleet view');
+      else if (!connected && this.#storeWasConnected) {
+        this.logger.warn({ error: health.lastError }, 'store unreachable; serving from memory, marked stale as it ages');
       }
       this.#storeWasConnected = connected;
     }, 1_000);
     this.#storeWatch.unref();
   }
 
-  async #checkEpoch(): Promise<void> {
+  async #checkStore(syncDrains: boolean): Promise<void> {
     let current: { epoch: string; created: boolean };
     try {
       current = await this.store.epoch();
@@ -191,16 +209,41 @@ export class Service {
     }
     const known = this.#epoch;
     this.#epoch = current.epoch;
-    if (known === undefined || known === current.epoch) return;
-    const held = [...this.view.drains().values()];
-    const restored = await this.store.restoreDrains(held).catch(() => 0);
-    this.logger.warn({ restoredDrains: restored, heldDrains: held.length }, 'the store lost its data (Redis restarted empty?): restored the drains this replica held; records are rewritten by the next sweep');
+    const lost = known !== undefined && known !== current.epoch;
+    if (lost) this.logger.warn('the store lost its data (Redis restarted empty?): writing back the drains this replica holds; records are rewritten by the next sweep');
+    if (!lost && !syncDrains) return;
+    await this.syncDrains().catch(() => {});
     await this.view.reload();
+  }
+
+  /**
+   * Write back the drain decisions this replica holds that are newer than the store's (or that
+   * the store lacks), audited. Returns how many were written. The in-process store cannot lose
+   * data behind our back, so there is nothing to do for it.
+   */
+  async syncDrains(): Promise<number> {
+    if (this.store.kind === 'memory') return 0;
+    const stored = await this.store.getDrainFacts();
+    const newer = [...this.view.drainFacts().values()].filter((f) => (stored.get(f.nodeId)?.version ?? -1) < f.version);
+    if (newer.length === 0) return 0;
+    const written = await this.store.restoreDrains(newer);
+    if (written.length === 0) return 0;
+    const nodes = written.map((f) => ({ nodeId: f.nodeId, drained: f.drain !== null, version: f.version }));
+    this.logger.warn({ restored: nodes }, `the store held older drain decisions than this replica (restored from an older snapshot, or restarted empty): wrote back ${written.length}`);
+    await this.store.appendAudit({ action: 'drain-restore', by: this.replica, at: Date.now(), replica: this.replica, nodes }).catch(() => {});
+    return written.length;
+  }
+
+  /** Changes of each chain's chosen node or mode this replica's judge made (the first choice after start-up excluded). */
+  get selectionChanges(): ReadonlyMap<string, number> {
+    return this.#selectionChanges;
   }
 
   #logSelection(c: SelectionChange): void {
     // The first evaluation of a chain after start-up is not news unless it picked a node.
-    const level = c.fromMode === null && c.to === null ? 'debug' : 'info';
+    const first = c.fromMode === null;
+    if (!first) this.#selectionChanges.set(c.chain, (this.#selectionChanges.get(c.chain) ?? 0) + 1);
+    const level = first && c.to === null ? 'debug' : 'info';
     this.logger[level]({ chain: c.chain, from: c.from, to: c.to, mode: c.mode, reason: c.reason }, `chain ${c.chain}: best node ${c.from ?? 'none'} -> ${c.to ?? 'none'} (${c.reason})`);
   }
 }

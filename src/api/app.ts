@@ -1,9 +1,14 @@
-import express, { type Express } from 'express';
+import compression from 'compression';
+import express, { type Express, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
+import { FleetMetrics } from '../metrics/fleet-metrics.js';
+import { HttpMetrics } from '../metrics/http-metrics.js';
 import type { Service } from '../service.js';
+import { accessLog, isProbePath } from './access-log.js';
 import type { ApiContext, ReloadOutcome } from './api-context.js';
 import { errorHandler, notFoundHandler } from './problem.js';
 import { ReadModel } from './read-model.js';
+import { observeRequests } from './request-observer.js';
 import { adminRoutes } from './routes/admin.js';
 import { chainsRoutes } from './routes/chains.js';
 import { eventsRoutes } from './routes/events.js';
@@ -12,6 +17,8 @@ import { metricsRoutes } from './routes/metrics.js';
 import { nodesRoutes } from './routes/nodes.js';
 import { openapiRoutes } from './routes/openapi.js';
 import { probesRoutes } from './routes/probes.js';
+import { rpcRoutes } from './routes/rpc.js';
+import { transitionsRoutes } from './routes/transitions.js';
 import { uiRoutes } from './routes/ui.js';
 
 export interface AppDeps {
@@ -42,18 +49,29 @@ export function createApp(deps: AppDeps): App {
     ...(deps.reload ? { reload: deps.reload } : {}),
     onClose: (fn) => closers.push(fn),
   };
+  const metrics = new FleetMetrics({ read: ctx.read, now: ctx.now });
+  closers.push(() => metrics.close());
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
   app.set('query parser', 'simple');
+  app.use(observeRequests(new HttpMetrics(metrics.registry)));
+  const settings = deps.service.settings;
+  if (settings.accessLog) app.use(accessLog({ logger, probeSample: settings.accessLogProbes }));
   // Hot paths first: express walks the routers in order, so load-balancer probes, backends'
   // best-node lookups and liveness checks pass through as few routers as possible.
   app.use(probesRoutes(ctx));
+  app.use(rpcRoutes(ctx));
+  // Everything after the probes may be compressed (JSON, the dashboard, /metrics): probes never
+  // are (small bodies written straight to the socket; load balancers rarely ask for gzip), nor
+  // event streams (a compressor would hold their events back).
+  app.use(compression({ filter: compressible }));
   app.use(chainsRoutes(ctx));
   app.use(metaRoutes(ctx));
-  app.use(metricsRoutes(ctx));
+  app.use(metricsRoutes(ctx, metrics));
   app.use(openapiRoutes(ctx));
   app.use(nodesRoutes(ctx));
+  app.use(transitionsRoutes(ctx));
   app.use(eventsRoutes(ctx));
   app.use(adminRoutes(ctx));
   app.use(uiRoutes(ctx));
@@ -68,4 +86,11 @@ export function createApp(deps: AppDeps): App {
       for (const fn of closers) fn();
     },
   };
+}
+
+function compressible(req: Request, res: Response): boolean {
+  if (isProbePath(req.url)) return false;
+  const type = res.getHeader('content-type');
+  if (typeof type === 'string' && type.startsWith('text/event-stream')) return false;
+  return compression.filter(req, res);
 }

@@ -286,6 +286,8 @@ function sameChoice(a: Selection, b: Selection): boolean {
     a.since === b.since &&
     a.top.length === b.top.length &&
     a.top.every((id, i) => b.top[i] === id) &&
+    (a.startupUntil ?? null) === (b.startupUntil ?? null) &&
+    (a.preliminary ?? false) === (b.preliminary ?? false) &&
     (pa === pb || (pa !== null && pb !== null && pa.nodeId === pb.nodeId && pa.tier === pb.tier && pa.readyAt === pb.readyAt))
   );
 }
@@ -299,6 +301,8 @@ function dwellDeadline(sel: Selection, ranking: readonly RankedNode[], now: numb
   let until = Infinity;
   const dwellEnd = sel.since + policy.minDwellMs;
   if (sel.nodeId !== null && dwellEnd > now) until = dwellEnd;
+  // A start-up wait ends at its deadline even if no sample changes the ranking.
+  if (sel.startupUntil != null && sel.startupUntil > now && sel.startupUntil < until) until = sel.startupUntil;
   if (sel.tier !== null) {
     for (const r of ranking) {
       if (!r.usable || r.tier >= sel.tier || r.usableSince === null) continue;

@@ -114,6 +114,8 @@ export function nodeDetail(v: NodeView, drain: Drain | undefined, now: number, p
       batch: 'unknown' as const,
     },
     freshness: freshnessOf(v, now, policy),
+    /** The poller's plan after the latest sample: interval, fast re-check, or back-off (and its step). */
+    probing: v.verdict?.probing ?? null,
     writer: v.record ? { replica: v.record.replica, writtenAt: v.record.writtenAt, thisReplica: v.record.replica === replica } : null,
     drained: drain !== undefined,
     drain: drain ? drainJson(drain) : null,

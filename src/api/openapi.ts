@@ -1,5 +1,6 @@
 import { ADMIN_LIMITS } from './routes/admin.js';
 import { HISTORY_LIMITS, NODE_STATES, NODES_PAGE, TRANSITION_LIMITS } from './routes/nodes.js';
+import { FLEET_TRANSITION_PAGE } from './routes/transitions.js';
 
 /**
  * The OpenAPI 3.1 description of every HTTP route of the app (https://spec.openapis.org/oas/v3.1.0).
@@ -213,6 +214,13 @@ const schemas: Record<string, Json> = {
         batch: { type: 'string', enum: ['unknown'], description: 'Batch support is learned by the polling replica and not shared.' },
       }),
       freshness: ref('Freshness'),
+      probing: {
+        oneOf: [
+          obj({ mode: { type: 'string', enum: ['interval', 'fast', 'backoff'] }, delayMs: int(), nextProbeAt: int(), backoffStep: int('Set in back-off: how many unanswered probes in a row.') }, ['mode', 'delayMs', 'nextProbeAt']),
+          { type: 'null' },
+        ],
+        description: 'The polling plan after the latest sample: its interval, a fast re-check while a failure or a recovery is confirmed, or back-off for a node that gives no answer.',
+      },
       writer: { oneOf: [obj({ replica: str(), writtenAt: int(), thisReplica: { type: 'boolean' } }), { type: 'null' }] },
       drained: { type: 'boolean' },
       drain: { oneOf: [ref('Drain'), { type: 'null' }] },
@@ -273,6 +281,24 @@ const schemas: Record<string, Json> = {
     },
     ['nodeId', 'chain', 'limit', 'points', 'rates'],
   ),
+  FleetTransitions: obj({
+    items: {
+      type: 'array',
+      description: 'Newest first (ties: node id, then the state entered).',
+      items: obj({
+        nodeId: str(),
+        chain: str(),
+        from: str('State before (`new` for a node never judged before).'),
+        to: str('State after.'),
+        reasons: { type: 'array', items: str(), description: 'Why, as reason texts (`unauthorized(401)`).' },
+        at: epochMs('When the polling replica saw the change'),
+        replica: str('The replica that saw it.'),
+      }),
+    },
+    limit: int(),
+    nextCursor: { type: ['string', 'null'], description: 'Pass as `cursor` for the next (older) page; null on the last page.' },
+    generatedAt: epochMs('When the answer was made'),
+  }),
   Transitions: obj({
     nodeId: str(),
     chain: str(),
@@ -304,7 +330,7 @@ const schemas: Record<string, Json> = {
     items: { type: 'array', description: 'Newest first.', items: { type: 'object', properties: { action: { type: 'string', enum: ['drain', 'undrain', 'network', 'reload'] }, nodeId: str(), by: str(), at: int(), replica: str() }, additionalProperties: true } },
     limit: int(),
   }),
-  Livez: obj({ status: { type: 'string', const: 'ok' }, replica: str(), uptimeS: int() }),
+  Livez: obj({ status: { type: 'string', const: 'ok' }, replica: str(), version: str('package.json version of this build'), commit: str('git commit of this build, or `unknown`'), uptimeS: int() }),
   Readyz: obj({ status: { type: 'string', enum: ['ready', 'not_ready'] }, replica: str(), role: str(), store: obj({ kind: str(), connected: { type: 'boolean' } }), view: { type: 'boolean' }, firstSweep: { type: 'boolean' }, nodes: int('Configured nodes.') }),
   ProbeNodeAnswer: obj({ node: str(), chain: str(), state: ref('HealthState'), reasons: { type: 'array', items: str(), description: 'At most a few reason texts; the full list is on /v1/nodes/{id}.' }, observedAt: nullable('integer'), ageMs: nullable('integer') }),
   ProbeChainAnswer: obj({ chain: str(), state: { type: 'string', enum: ['healthy', 'degraded', 'unhealthy'] }, nodes: int(), usable: int(), healthy: int(), min: int() }),
@@ -314,7 +340,7 @@ const schemas: Record<string, Json> = {
       url: nullable('string'),
       mode: { type: 'string', enum: ['normal', 'fail-open', 'fail-closed'] },
       degradedChoice: { type: 'boolean', description: 'True when the chosen node is not usable (fail-open).' },
-      reason: str('initial, kept, current_unusable, better_candidate, failback, all_unhealthy, no_candidates'),
+      reason: str('initial, kept, current_unusable, better_candidate, failback, all_unhealthy, no_candidates, awaiting_first_samples (start-up: primaries not judged yet)'),
       since: int(),
       source: str('Whether the choice is the shared one computed by the workers or computed here.'),
     },
@@ -437,6 +463,64 @@ const chainsOp = (operationId: string, summary: string, parameters: Json[], sche
   security: READ_SECURITY,
   parameters,
   responses: { '200': json(schema, summary), ...READ_ERRORS, ...extra },
+});
+
+const JSON_RPC_ERROR = obj(
+  {
+    code: int('JSON-RPC error code: the node\'s own, or the proxy\'s (-32700 parse, -32600 invalid request / body or batch too large, -32601 method refused or unknown chain/node, -32001 API key, -32005 rate limited, -32011 no node / every node failed, -32012 no node at the client\'s head, -32013 a write failed after it may have run, -32002 deadline, -32003 answer too large).'),
+    message: str(),
+    data: { description: 'The proxy\'s errors carry `reason` (a stable `RPC_PROXY_*` code) and safe numbers; a node\'s errors carry what the node sent.' },
+  },
+  ['code', 'message'],
+);
+const JSON_RPC_REPLY = {
+  type: 'object',
+  description: 'JSON-RPC 2.0 (`jsonrpc`, `id`, `result` or `error`) or legacy 1.0 (`result`, `error`, `id`), as the node speaks it.',
+  properties: { jsonrpc: { type: 'string', enum: ['2.0'] }, id: {}, result: {}, error: { oneOf: [{ type: 'null' }, JSON_RPC_ERROR] } },
+  required: ['id'],
+};
+const JSON_RPC_ANSWER = { oneOf: [JSON_RPC_REPLY, { type: 'array', items: JSON_RPC_REPLY }] };
+const rpcJson = (description: string): Json => ({ description, content: { 'application/json': { schema: JSON_RPC_ANSWER } } });
+const RPC_HEADERS_IN: Json[] = [
+  { name: 'x-nodesentry-min-head', in: 'header', required: false, description: 'Consistent reads: the highest `x-nodesentry-head` this client was served; the request goes only to a node known at or above it (waiting up to NODESENTRY_RPC_CONSISTENCY_WAIT_MS for one to catch up).', schema: { type: 'string', pattern: '^(0x[0-9a-fA-F]{1,13}|[0-9]{1,15})$' } },
+  { name: 'x-nodesentry-session', in: 'header', required: false, description: 'Consistent reads without echoing: the proxy remembers the highest head served to this session (per replica, 10 min idle).', schema: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,128}$' } },
+];
+const rpcOperation = (pinned: boolean): Json => ({
+  tags: ['rpc'],
+  operationId: pinned ? 'rpcPinned' : 'rpc',
+  summary: pinned ? 'JSON-RPC to one node of the chain (operators, debugging): no selection, no failover' : 'JSON-RPC to the chain\'s chosen node, with failover per request',
+  description:
+    'The body is forwarded as the client sent it (single call or batch), with the node\'s credentials and `${VAR}` URL tokens added inside. ' +
+    'Routed like `/v1/chains/{chain}/best` (sticky, tiered). A transport failure (refused, reset, timeout, HTTP 429/5xx, warming up) moves to the next candidate within NODESENTRY_RPC_DEADLINE_MS; ' +
+    'JSON-RPC errors from the node are passed on unchanged, status included. Writes (`eth_sendRawTransaction`, `sendrawtransaction`, ...) go to a second node only when the first provably did not receive them. ' +
+    'Methods that administer a node (admin_, debug_, personal_, miner_, stop, setnetworkactive, wallet calls) are refused unless allowed by NODESENTRY_RPC_ALLOW_*. ' +
+    'Answers carry `x-nodesentry-node` (the node that answered) and `x-nodesentry-head` (its known head).',
+  security: READ_SECURITY,
+  parameters: [CHAIN, ...(pinned ? [{ ...NODE_ID, name: 'node' }] : []), ...RPC_HEADERS_IN],
+  requestBody: {
+    required: true,
+    content: {
+      'application/json': {
+        schema: { oneOf: [{ type: 'object' }, { type: 'array', items: { type: 'object' }, minItems: 1 }] },
+        example: { jsonrpc: '2.0', id: 1, method: 'eth_blockNumber', params: [] },
+      },
+    },
+  },
+  responses: {
+    '200': rpcJson('The node\'s answer (results and JSON-RPC errors alike), or a batch in which the proxy answered refused calls itself.'),
+    '400': rpcJson('Not JSON-RPC (-32700, -32600), batch too large, a bad header; or a Bitcoin-family node\'s own 400.'),
+    '401': rpcJson('API key missing (NODESENTRY_API_KEY is set).'),
+    '403': rpcJson('Method refused by policy, or a wrong API key.'),
+    '404': rpcJson('Unknown chain or node; or a Bitcoin-family node\'s "method not found".'),
+    '405': rpcJson('Not POST.'),
+    '413': rpcJson('Body over NODESENTRY_RPC_MAX_BODY_BYTES.'),
+    '415': rpcJson('EVM chains: content type not application/json.'),
+    '429': rpcJson('Rate limit of this key exceeded (`Retry-After`).'),
+    '500': rpcJson('A Bitcoin-family node\'s own JSON-RPC error (legacy 1.0 maps errors to 500).'),
+    '502': rpcJson('Every node tried failed before answering, a write failed after it may have run, or the answer exceeded NODESENTRY_RPC_MAX_RESPONSE_BYTES.'),
+    '503': rpcJson('No node may serve now, or none has reached the client\'s head (`Retry-After`).'),
+    '504': rpcJson('The deadline passed before any node answered.'),
+  },
 });
 
 const paths: Record<string, Json> = {
@@ -596,6 +680,22 @@ const paths: Record<string, Json> = {
       { '404': resp('NodeNotFound'), '503': resp('StoreUnavailable') },
     ),
   },
+  '/v1/transitions': {
+    get: readOp(
+      'listTransitions',
+      "The fleet's recent state changes",
+      'Every node\'s state changes, newest first, from the fleet-wide log in the store (at most 2000 changes, kept 7 days after the latest; a removed node\'s stay). Page with `cursor` (from `nextCursor`; stable while new changes arrive). Live changes arrive as `transition` events on `/v1/events`.',
+      [
+        queryParam('chain', 'Only this chain.', { type: 'string' }),
+        queryParam('node', 'Only this node.', { type: 'string' }),
+        queryParam('state', 'Only changes into this state.', ref('HealthState')),
+        queryParam('limit', `Page size (default ${FLEET_TRANSITION_PAGE.defaultLimit}).`, { type: 'integer', minimum: 1, maximum: FLEET_TRANSITION_PAGE.maxLimit }),
+        queryParam('cursor', 'Opaque: `nextCursor` of the previous page.', { type: 'string' }),
+      ],
+      json(ref('FleetTransitions'), 'A page of state changes.'),
+      { '503': resp('StoreUnavailable') },
+    ),
+  },
   '/v1/events': {
     get: {
       tags: ['events'],
@@ -648,6 +748,8 @@ const paths: Record<string, Json> = {
       { required: true, content: { 'application/json': { schema: obj({ active: { type: 'boolean' } }), example: { active: false } } } },
     ),
   },
+  '/rpc/{chain}': { post: rpcOperation(false) },
+  '/rpc/{chain}/{node}': { post: rpcOperation(true) },
   '/v1/admin/reload': {
     post: adminOp('reload', 'Re-read the nodes file', 'Same as SIGHUP. An invalid file is refused (422, `errors`) and the running configuration stays.', [], json(ref('ReloadResult'), 'Applied.'), {
       '409': problemResponse('No nodes file to reload, or a reload is in progress.'),
@@ -679,6 +781,7 @@ export function openApiDocument(): Json {
       { name: 'nodes', description: 'Nodes for operators and dashboards.' },
       { name: 'events', description: 'Live changes.' },
       { name: 'admin', description: 'Operator actions (admin token).' },
+      { name: 'rpc', description: 'JSON-RPC proxy for backends: failover per request, credentials kept inside.' },
       { name: 'meta', description: 'This process.' },
       { name: 'dashboard', description: "The operator's dashboard in a browser." },
     ],

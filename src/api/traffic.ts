@@ -10,6 +10,11 @@ export interface RatePoint {
   readonly sentBytesPerSec: number;
   /** A counter went down within the interval: the node restarted (its totals start at 0). */
   readonly reset: boolean;
+  /**
+   * A counter went down while the node's uptime kept growing: not a restart (some nodes sum
+   * only their connected peers, and a peer left). The interval's rate is unknown: 0, not counted.
+   */
+  readonly drop: boolean;
 }
 
 export interface TrafficRates {
@@ -23,6 +28,8 @@ export interface TrafficRates {
   readonly points: number;
   /** Counter resets seen (node restarts). */
   readonly resets: number;
+  /** Counter drops without a restart (uptime kept growing): intervals left out of the rates. */
+  readonly drops: number;
   /** Per interval, newest first. */
   readonly series: readonly RatePoint[];
 }
@@ -30,7 +37,10 @@ export interface TrafficRates {
 /**
  * Traffic rates from the cumulative `getnettotals` counters in a node's history, in any order.
  * Counter resets are handled as Prometheus' `rate()` does: when a counter goes down the node
- * restarted, and the new value is what it counted since, so it is added as the increase.
+ * restarted, and the new value is what it counted since, so it is added as the increase. But
+ * where both points carry the node's `uptime` and it did not go back, the node did not restart:
+ * its totals dropped for another reason (a node that sums only connected peers, when one
+ * leaves), the interval says nothing about the rate and is left out rather than drawn as a spike.
  * Returns null with fewer than two points carrying totals (EVM nodes never have them).
  */
 export function trafficRates(history: readonly HistoryPoint[]): TrafficRates | null {
@@ -42,6 +52,7 @@ export function trafficRates(history: readonly HistoryPoint[]): TrafficRates | n
   let sent = 0;
   let covered = 0;
   let resets = 0;
+  let drops = 0;
   for (let i = 1; i < points.length; i++) {
     const a = points[i - 1]!;
     const b = points[i]!;
@@ -50,13 +61,18 @@ export function trafficRates(history: readonly HistoryPoint[]): TrafficRates | n
     if (dt <= 0) continue;
     const recvReset = b.bytesRecv < a.bytesRecv;
     const sentReset = b.bytesSent < a.bytesSent;
+    if ((recvReset || sentReset) && isCount(a.uptimeS) && isCount(b.uptimeS) && b.uptimeS >= a.uptimeS) {
+      drops++;
+      series.push({ t: b.t, intervalMs: dt, recvBytesPerSec: 0, sentBytesPerSec: 0, reset: false, drop: true });
+      continue;
+    }
     const dRecv = recvReset ? b.bytesRecv : b.bytesRecv - a.bytesRecv;
     const dSent = sentReset ? b.bytesSent : b.bytesSent - a.bytesSent;
     if (recvReset || sentReset) resets++;
     recv += dRecv;
     sent += dSent;
     covered += dt;
-    series.push({ t: b.t, intervalMs: dt, recvBytesPerSec: perSec(dRecv, dt), sentBytesPerSec: perSec(dSent, dt), reset: recvReset || sentReset });
+    series.push({ t: b.t, intervalMs: dt, recvBytesPerSec: perSec(dRecv, dt), sentBytesPerSec: perSec(dSent, dt), reset: recvReset || sentReset, drop: false });
   }
   if (covered === 0) return null;
   return {
@@ -67,6 +83,7 @@ export function trafficRates(history: readonly HistoryPoint[]): TrafficRates | n
     windowMs: covered,
     points: points.length,
     resets,
+    drops,
     series: series.reverse(),
   };
 }

@@ -1,11 +1,17 @@
-import type { ChainSpec } from './chain-spec.js';
+import { genesisLabel, type ChainSpec } from './chain-spec.js';
 import type { FamilyProbe, ProbeFields } from './family-probe.js';
 import {
+  blockHash,
+  boundedCount,
   bytesPerMsg,
   count,
   InvalidValue,
+  MAX_PLAUSIBLE_PEERS,
+  maxPlausibleHeight,
   optionalBoolean,
+  optionalBoundedCount,
   optionalCount,
+  optionalMeasurement,
   optionalNumber,
   optionalText,
   record,
@@ -37,28 +43,40 @@ export const bitcoinProbe: FamilyProbe = {
     plan.push(missing.has('getnetworkinfo') ? 'getconnectioncount' : 'getnetworkinfo');
     if (peerDetails) plan.push('getpeerinfo');
     plan.push('getnettotals');
+    // Seconds since start: a byte-total drop with uptime still growing is not a restart.
+    plan.push('uptime');
+    // Block 0 names the chain exactly; it never changes, so it is asked once per connection.
+    if (opts.genesisKnown !== true) plan.push('getblockhash');
     return plan.filter((m) => !missing.has(m));
   },
 
   essential: ['getblockchaininfo', 'getblockcount'],
+  params: { getblockhash: [0] },
 
-  interpret(results, _chain, nowMs) {
+  interpret(results, chain, nowMs) {
     const fields: ProbeFields = {};
     const warnings: string[] = [];
+    const maxHeight = maxPlausibleHeight(chain.blockTimeMs, nowMs);
 
     const bciRaw = results.get('getblockchaininfo');
     if (bciRaw !== undefined) {
       const bci = record(bciRaw, 'getblockchaininfo');
-      const blocks = count(bci.blocks, 'getblockchaininfo.blocks');
+      const blocks = boundedCount(bci.blocks, 'getblockchaininfo.blocks', maxHeight);
       fields.height = blocks;
-      const headers = optionalCount(bci.headers, 'getblockchaininfo.headers');
+      const headers = optionalBoundedCount(bci.headers, 'getblockchaininfo.headers', maxHeight);
       if (headers !== undefined) fields.headers = headers;
       const network = optionalText(bci.chain, 'getblockchaininfo.chain');
       if (network !== undefined) fields.networkName = network;
       const progress = optionalNumber(bci.verificationprogress, 'getblockchaininfo.verificationprogress');
-      if (progress !== undefined) fields.verificationProgress = progress;
+      if (progress !== undefined) {
+        // Core's estimate is a fraction; a node far outside 0..1 is not reporting progress.
+        if (progress < 0 || progress > 1.01) throw new InvalidValue(`getblockchaininfo.verificationprogress is out of range (${progress})`);
+        fields.verificationProgress = Math.min(1, progress);
+      }
       const median = optionalCount(bci.mediantime, 'getblockchaininfo.mediantime');
       if (median !== undefined) fields.tipMedianTime = median;
+      const time = optionalCount(bci.time, 'getblockchaininfo.time');
+      if (time !== undefined) fields.tipTime = time;
       const ibd = optionalBoolean(bci.initialblockdownload, 'getblockchaininfo.initialblockdownload');
       const gap = headers !== undefined && headers - blocks > SYNC_GAP_BLOCKS;
       const tipTooOld = median !== undefined && nowMs / 1000 - median > MAX_TIP_AGE_S;
@@ -67,8 +85,13 @@ export const bitcoinProbe: FamilyProbe = {
       if (w) warnings.push(...w);
     } else {
       const blocks = results.get('getblockcount');
-      if (blocks !== undefined) fields.height = count(blocks, 'getblockcount');
+      if (blocks !== undefined) fields.height = boundedCount(blocks, 'getblockcount', maxHeight);
     }
+
+    const genesis = results.get('getblockhash');
+    if (genesis !== undefined) fields.genesisHash = blockHash(genesis, 'getblockhash(0)');
+    const uptime = results.get('uptime');
+    if (uptime !== undefined) fields.uptimeS = count(uptime, 'uptime');
 
     let total: number | undefined;
     let inbound: number | undefined;
@@ -78,9 +101,9 @@ export const bitcoinProbe: FamilyProbe = {
     const niRaw = results.get('getnetworkinfo');
     if (niRaw !== undefined) {
       const ni = record(niRaw, 'getnetworkinfo');
-      total = optionalCount(ni.connections, 'getnetworkinfo.connections');
-      inbound = optionalCount(ni.connections_in, 'getnetworkinfo.connections_in');
-      outbound = optionalCount(ni.connections_out, 'getnetworkinfo.connections_out');
+      total = optionalBoundedCount(ni.connections, 'getnetworkinfo.connections', MAX_PLAUSIBLE_PEERS);
+      inbound = optionalBoundedCount(ni.connections_in, 'getnetworkinfo.connections_in', MAX_PLAUSIBLE_PEERS);
+      outbound = optionalBoundedCount(ni.connections_out, 'getnetworkinfo.connections_out', MAX_PLAUSIBLE_PEERS);
       if (total !== undefined) source = 'getnetworkinfo';
       const active = optionalBoolean(ni.networkactive, 'getnetworkinfo.networkactive');
       if (active !== undefined) fields.networkActive = active;
@@ -93,7 +116,8 @@ export const bitcoinProbe: FamilyProbe = {
     const piRaw = results.get('getpeerinfo');
     if (piRaw !== undefined) {
       if (!Array.isArray(piRaw)) throw new InvalidValue('getpeerinfo is not a list');
-      const list = piRaw.slice(0, MAX_PEER_DETAILS).map((p, i) => peerDetail(p, i));
+      if (piRaw.length > MAX_PLAUSIBLE_PEERS) throw new InvalidValue(`getpeerinfo lists ${piRaw.length} peers (> ${MAX_PLAUSIBLE_PEERS})`);
+      const list = piRaw.slice(0, MAX_PEER_DETAILS).map((p, i) => peerDetail(p, i, nowMs));
       fields.peerList = list;
       if (piRaw.length <= MAX_PEER_DETAILS && (inbound === undefined || outbound === undefined)) {
         inbound = list.filter((p) => p.inbound).length;
@@ -107,7 +131,7 @@ export const bitcoinProbe: FamilyProbe = {
 
     const cc = results.get('getconnectioncount');
     if (total === undefined && cc !== undefined) {
-      total = count(cc, 'getconnectioncount');
+      total = boundedCount(cc, 'getconnectioncount', MAX_PLAUSIBLE_PEERS);
       source = 'getconnectioncount';
     }
     if (total !== undefined && source !== undefined) {
@@ -135,13 +159,34 @@ export const bitcoinProbe: FamilyProbe = {
   },
 
   checkChain(fields, chain: ChainSpec) {
+    // The genesis hash is the chain's identity; the network name only tells main from test.
+    if (chain.genesisHash !== undefined && fields.genesisHash !== undefined && fields.genesisHash !== chain.genesisHash) {
+      return { expected: genesisLabel(chain.genesisHash), actual: genesisLabel(fields.genesisHash) };
+    }
     if (chain.networkName === undefined || fields.networkName === undefined) return undefined;
     if (fields.networkName === chain.networkName) return undefined;
     return { expected: chain.networkName, actual: fields.networkName };
   },
 };
 
-function peerDetail(raw: unknown, i: number): PeerDetail {
+/** Epoch seconds no real connection can predate: Bitcoin's genesis block (2009-01-03). */
+const MIN_EPOCH_S = 1_231_006_505;
+
+/**
+ * `conntime` is an epoch time in Core; some nodes that speak its dialect send seconds since the
+ * connection was made. A value that cannot be an epoch time (before 2009) but can be a duration
+ * is read as one, so a peer connected 20 s ago is not shown as connected 56 years ago.
+ */
+function connTime(value: unknown, what: string, nowMs: number): { at: number; from: 'epoch' | 'duration' } | undefined {
+  const v = optionalCount(value, what);
+  if (v === undefined) return undefined;
+  const nowS = Math.floor(nowMs / 1000);
+  if (v >= MIN_EPOCH_S) return { at: v, from: 'epoch' };
+  if (v <= nowS - MIN_EPOCH_S) return { at: nowS - v, from: 'duration' };
+  return undefined;
+}
+
+function peerDetail(raw: unknown, i: number, nowMs: number): PeerDetail {
   const p = record(raw, `getpeerinfo[${i}]`);
   const out: { -readonly [K in keyof PeerDetail]?: PeerDetail[K] } = {
     id: count(p.id, `getpeerinfo[${i}].id`),
@@ -153,15 +198,20 @@ function peerDetail(raw: unknown, i: number): PeerDetail {
   };
   set('subver', optionalText(p.subver, 'subver'));
   set('version', optionalNumber(p.version, 'version'));
-  set('pingTime', optionalNumber(p.pingtime, 'pingtime'));
-  set('minPing', optionalNumber(p.minping, 'minping'));
+  // -1 (some nodes, before the first pong) means "not measured", not a negative round trip.
+  set('pingTime', optionalMeasurement(p.pingtime, 'pingtime'));
+  set('minPing', optionalMeasurement(p.minping, 'minping'));
   // synced_* are -1 until the peer has told us anything: keep them as the node reports.
   set('startingHeight', optionalNumber(p.startingheight, 'startingheight'));
   set('syncedHeaders', optionalNumber(p.synced_headers, 'synced_headers'));
   set('syncedBlocks', optionalNumber(p.synced_blocks, 'synced_blocks'));
   set('bytesSent', optionalCount(p.bytessent, 'bytessent'));
   set('bytesRecv', optionalCount(p.bytesrecv, 'bytesrecv'));
-  set('connTime', optionalCount(p.conntime, 'conntime'));
+  const conn = connTime(p.conntime, 'conntime', nowMs);
+  if (conn !== undefined) {
+    out.connTime = conn.at;
+    out.connTimeFrom = conn.from;
+  }
   set('bytesSentPerMsg', bytesPerMsg(p.bytessent_per_msg));
   set('bytesRecvPerMsg', bytesPerMsg(p.bytesrecv_per_msg));
   return out as PeerDetail;

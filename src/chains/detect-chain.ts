@@ -25,7 +25,7 @@ export async function detectChain(opts: DetectOptions): Promise<ChainSpec> {
   let evmFailure: RpcFailure | undefined;
   try {
     const id = await client('evm').call('eth_chainId');
-    if (typeof id === 'string' && /^0x[0-9a-f]{1,14}$/i.test(id)) {
+    if (typeof id === 'string' && /^0x[0-9a-f]{1,13}$/i.test(id) && Number.isSafeInteger(Number.parseInt(id.slice(2), 16))) {
       const chainId = Number.parseInt(id.slice(2), 16);
       const known = Object.values(BUILTIN_CHAINS).find((c) => c.family === 'evm' && c.chainId === chainId);
       return known ?? { name: 'evm', family: 'evm', chainId, ...GENERIC_DEFAULTS.evm };
@@ -56,6 +56,9 @@ export async function detectChain(opts: DetectOptions): Promise<ChainSpec> {
 }
 
 function withNetwork(spec: ChainSpec, network: string): ChainSpec {
-  // e.g. DeFiChain's changi / devnet / regtest: keep the chain's defaults, expect what it said.
-  return spec.networkName === network ? spec : { ...spec, networkName: network };
+  // e.g. DeFiChain's changi / devnet / regtest: keep the chain's defaults, expect what it said
+  // (and not the built-in network's genesis block, which is not theirs).
+  if (spec.networkName === network) return spec;
+  const { genesisHash: _notTheirs, ...rest } = spec;
+  return { ...rest, networkName: network };
 }

@@ -9,6 +9,8 @@ export type ProbeFields = {
 export interface PlanOptions {
   /** Ask for per-peer details (default true). */
   readonly peerDetails?: boolean;
+  /** Bitcoin family: the genesis hash is already known for this connection (default false). */
+  readonly genesisKnown?: boolean;
 }
 
 /**
@@ -25,6 +27,10 @@ export interface FamilyProbe {
   plan(missing: ReadonlySet<string>, opts?: PlanOptions): string[];
   /** At least one of these must answer, or the probe has failed. */
   readonly essential: readonly string[];
+  /** Parameters of the calls that take any (every other call is sent with `[]`). */
+  readonly params?: Readonly<Record<string, readonly unknown[]>>;
+  /** A call to make in the same probe when this one answers with an error (not "method not found"). */
+  readonly fallbacks?: Readonly<Record<string, string>>;
   /** Results by method (only successful calls). Throws `InvalidValue` on garbage. */
   interpret(results: ReadonlyMap<string, unknown>, chain: ChainSpec, nowMs: number): ProbeFields;
   /** A mismatch between what the node reports and what the config expects, if any. */

@@ -52,6 +52,11 @@ export class NodeProber {
   /** method -> when it was found missing (epoch ms). */
   readonly #missing = new Map<string, number>();
   #batch: NodeCapabilities['batch'] = 'unknown';
+  /**
+   * Bitcoin family: the genesis hash learned on this connection. Block 0 never changes, so it is
+   * asked again only after the node stopped answering (a restart, or another node behind the URL).
+   */
+  #genesis: string | undefined;
 
   constructor(node: NodeConfig, opts: NodeProberOptions) {
     const family = FAMILIES[node.chain.family];
@@ -89,6 +94,7 @@ export class NodeProber {
       if (mismatch) error = toSampleError(new WrongChainError(mismatch.expected, mismatch.actual));
     } catch (err) {
       error = toSampleError(err);
+      if (!(err instanceof WrongChainError)) this.#genesis = undefined;
     }
     const latencyMs = Math.round((performance.now() - started) * 100) / 100;
     return {
@@ -105,13 +111,21 @@ export class NodeProber {
   }
 
   async #observe(): Promise<ProbeFields> {
-    const planOpts = { peerDetails: this.#now() - this.#peerDetailsAt >= this.#peerDetailsEveryMs };
+    const planOpts = { peerDetails: this.#now() - this.#peerDetailsAt >= this.#peerDetailsEveryMs, genesisKnown: this.#genesis !== undefined };
     let plan = this.#family.plan(this.#missingSet(), planOpts);
     let outcomes = await this.#run(plan);
+    this.#checkFamily(plan, outcomes);
     this.#learn(plan, outcomes);
     // A missing method with a fallback (getnetworkinfo -> getconnectioncount, ...) is asked in
-    // its fallback's form at once, so even the first probe of such a node is complete.
+    // its fallback's form at once, so even the first probe of such a node is complete; so is
+    // the fallback of a call that answered with an error (eth_chainId -> net_version).
     const replanned = this.#family.plan(this.#missingSet(), planOpts);
+    const fallbacks = this.#family.fallbacks ?? {};
+    for (let i = 0; i < plan.length; i++) {
+      const o = outcomes[i]!;
+      const alt = fallbacks[plan[i]!];
+      if (alt !== undefined && !o.ok && o.error.code !== RpcErrorCode.WarmingUp && !this.#missing.has(alt) && !replanned.includes(alt)) replanned.push(alt);
+    }
     const fresh = replanned.filter((m) => !plan.includes(m));
     if (fresh.length > 0) {
       const more = await this.#run(fresh);
@@ -136,7 +150,10 @@ export class NodeProber {
       throw new RpcFailure(RpcErrorCode.MethodUnavailable, `node offers none of ${essential.join(', ')}`);
     }
     try {
-      return this.#peerCounts(this.#family.interpret(results, this.node.chain, this.#now()), results.has('getpeerinfo'));
+      const fields = this.#peerCounts(this.#family.interpret(results, this.node.chain, this.#now()), results.has('getpeerinfo'));
+      if (fields.genesisHash !== undefined) this.#genesis = fields.genesisHash;
+      else if (this.#genesis !== undefined && this.node.chain.family === 'bitcoin') fields.genesisHash = this.#genesis;
+      return fields;
     } catch (err) {
       if (err instanceof InvalidValue) throw new RpcMalformedError(`node sent an invalid value: ${err.message}`, { cause: err });
       throw err;
@@ -164,11 +181,31 @@ export class NodeProber {
     return fields;
   }
 
+  /**
+   * A node of the other family answers a well-formed batch of errors: geth rejects every
+   * JSON-RPC 1.0 request (-32600), Bitcoin-family nodes know no eth_* method (-32601). That is
+   * an answer to give in words, not a malformed reply or a list of missing methods.
+   */
+  #checkFamily(plan: readonly string[], outcomes: readonly RpcOutcome[]): void {
+    if (outcomes.length === 0 || outcomes.some((o) => o.ok)) return;
+    const codes = new Set(outcomes.map((o) => (o.ok ? undefined : o.error.rpcCode)));
+    if (codes.size !== 1) return;
+    const [code] = codes;
+    const family = this.node.chain.family;
+    if (family === 'bitcoin' && code === -32600) {
+      throw new RpcFailure(RpcErrorCode.WrongFamily, 'not a Bitcoin-family node: it rejects JSON-RPC 1.0 requests (-32600 invalid request to every call); an EVM node?', { httpStatus: 200 });
+    }
+    if (family === 'evm' && code === -32601 && plan.includes('eth_blockNumber')) {
+      throw new RpcFailure(RpcErrorCode.WrongFamily, 'not an EVM node: it knows none of the eth_* / net_* methods (-32601 to every call); a Bitcoin-family node?', { httpStatus: 200 });
+    }
+  }
+
   async #run(methods: readonly string[]): Promise<RpcOutcome[]> {
     if (methods.length === 0) return [];
+    const params = this.#family.params ?? {};
     if (this.#batch !== 'no' && methods.length > 1) {
       try {
-        const outcomes = await this.#client.batch(methods.map((method) => ({ method })));
+        const outcomes = await this.#client.batch(methods.map((method) => ({ method, params: params[method] ?? [] })));
         this.#batch = 'yes';
         return outcomes;
       } catch (err) {
@@ -176,7 +213,7 @@ export class NodeProber {
         this.#batch = 'no';
       }
     }
-    const settled = await Promise.allSettled(methods.map((m) => this.#client.call(m)));
+    const settled = await Promise.allSettled(methods.map((m) => this.#client.call(m, params[m] ?? [])));
     const outcomes = settled.map((s): RpcOutcome =>
       s.status === 'fulfilled' ? { ok: true, result: s.value } : { ok: false, error: asFailure(s.reason) },
     );

@@ -7,12 +7,61 @@ export class InvalidValue extends Error {
   override name = 'InvalidValue';
 }
 
-const HEX_QUANTITY = /^0x[0-9a-fA-F]{1,14}$/; // <= 56 bits: always a safe integer
+// Up to 64 hex digits (a uint256) is still a hex quantity; whether it fits is checked after.
+const HEX_QUANTITY = /^0x[0-9a-fA-F]{1,64}$/;
 
-/** EVM hex quantity ("0x1a") to a safe non-negative integer. */
-export function hexQuantity(value: unknown, what: string): number {
+/**
+ * EVM hex quantity ("0x1a") to a non-negative integer within Number.MAX_SAFE_INTEGER (and
+ * within `max` when given). 14 hex digits are 56 bits, not 53: the length alone proves nothing,
+ * so the value is compared as a BigInt before it becomes a Number.
+ */
+export function hexQuantity(value: unknown, what: string, max: number = Number.MAX_SAFE_INTEGER): number {
   if (typeof value !== 'string' || !HEX_QUANTITY.test(value)) throw new InvalidValue(`${what} is not a hex quantity`);
-  return Number.parseInt(value.slice(2), 16);
+  const big = BigInt(value);
+  if (big > BigInt(Math.min(max, Number.MAX_SAFE_INTEGER))) throw new InvalidValue(`${what} is out of range (${shortHex(value)} > ${max})`);
+  return Number(big);
+}
+
+/** A JSON number that is a non-negative integer no larger than `max` (a plausibility bound). */
+export function boundedCount(value: unknown, what: string, max: number): number {
+  const n = count(value, what);
+  if (n > max) throw new InvalidValue(`${what} is out of range (${n} > ${max})`);
+  return n;
+}
+
+export function optionalBoundedCount(value: unknown, what: string, max: number): number | undefined {
+  return value === undefined || value === null ? undefined : boundedCount(value, what, max);
+}
+
+/** A number, with -1 (and any negative) meaning "not measured yet": such values are absent. */
+export function optionalMeasurement(value: unknown, what: string): number | undefined {
+  const n = optionalNumber(value, what);
+  return n === undefined || n < 0 ? undefined : n;
+}
+
+function shortHex(v: string): string {
+  return v.length > 20 ? `${v.slice(0, 18)}...` : v;
+}
+
+/**
+ * Plausibility bounds for what nodes report: no real node has more peers than this (Core's
+ * -maxconnections and geth's --maxpeers are in the hundreds), and no chain has produced blocks
+ * much faster than its block time since Bitcoin's genesis (2009-01-03).
+ */
+export const MAX_PLAUSIBLE_PEERS = 100_000;
+const BITCOIN_GENESIS_MS = 1_231_006_505_000;
+
+/** The highest block height a chain with `blockTimeMs` blocks can plausibly have reached at `nowMs`. */
+export function maxPlausibleHeight(blockTimeMs: number, nowMs: number): number {
+  const elapsed = Math.max(0, nowMs - BITCOIN_GENESIS_MS);
+  // A 4x margin for chains that ran faster than their nominal block time for a while.
+  return Math.min(Number.MAX_SAFE_INTEGER, Math.ceil((4 * elapsed) / Math.max(1, blockTimeMs)) + 1_000_000);
+}
+
+/** A block hash: 64 hex digits (Bitcoin family, no 0x). Lower-cased. */
+export function blockHash(value: unknown, what: string): string {
+  if (typeof value !== 'string' || !/^[0-9a-fA-F]{64}$/.test(value)) throw new InvalidValue(`${what} is not a block hash`);
+  return value.toLowerCase();
 }
 
 /** A JSON number that is a non-negative safe integer. */

@@ -26,11 +26,25 @@ export interface Sample {
   /** True while the node reports or is inferred to be syncing / in initial block download. */
   readonly syncing?: boolean;
   /** EVM `eth_syncing` object: where the node is and where it is heading. */
-  readonly syncTarget?: { readonly currentBlock: number; readonly highestBlock: number };
+  readonly syncTarget?: {
+    readonly currentBlock: number;
+    readonly highestBlock: number;
+    /** geth 1.13+: blocks still to index; the object then says "at the head, indexing" exactly. */
+    readonly txIndexRemainingBlocks?: number;
+  };
   /** Bitcoin family `verificationprogress` (0..1). */
   readonly verificationProgress?: number;
   /** Bitcoin family `mediantime` of the tip, epoch seconds. */
   readonly tipMedianTime?: number;
+  /**
+   * Timestamp of the node's best block, epoch seconds: EVM `eth_getBlockByNumber("latest")`,
+   * Bitcoin family `getblockchaininfo.time` (Core 23+). How old the tip is, exactly.
+   */
+  readonly tipTime?: number;
+  /** Bitcoin family: hash of block 0 (`getblockhash 0`), which names the chain exactly. */
+  readonly genesisHash?: string;
+  /** Bitcoin family: seconds since the node started (`uptime`), to tell a restart from a counter drop. */
+  readonly uptimeS?: number;
   /** EVM chain id as reported (`eth_chainId`). */
   readonly chainId?: number;
   /** Bitcoin family network as reported (`getblockchaininfo.chain`). */
@@ -89,7 +103,10 @@ export interface PeerDetail {
   readonly syncedBlocks?: number;
   readonly bytesSent?: number;
   readonly bytesRecv?: number;
+  /** When the connection was made, epoch seconds (read as a duration when the node sends one). */
   readonly connTime?: number;
+  /** `duration` when the node sent seconds since connecting instead of an epoch time. */
+  readonly connTimeFrom?: 'epoch' | 'duration';
   readonly bytesSentPerMsg?: Readonly<Record<string, number>>;
   readonly bytesRecvPerMsg?: Readonly<Record<string, number>>;
 }

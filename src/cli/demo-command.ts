@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
-import { pino } from 'pino';
 import { ConfigError } from '../config/config-error.js';
 import { loadSettings } from '../config/settings.js';
 import { createLogger } from '../logging/logger.js';
+import { argErrorText } from './arg-error.js';
 import { formatFleetTable } from './format-fleet.js';
 import type { CommandIo } from './probe-command.js';
 import { handleSignals, startRunning } from './serve-command.js';
@@ -22,7 +22,7 @@ export async function demoCommand(argv: readonly string[], io: CommandIo): Promi
   try {
     ({ values } = parseArgs({ args: [...argv], options: { once: { type: 'boolean' }, every: { type: 'string' }, help: { type: 'boolean', short: 'h' } } }));
   } catch (err) {
-    io.err(`nodesentry demo: ${(err as Error).message}\n${DEMO_USAGE}`);
+    io.err(`nodesentry demo: ${argErrorText(err)}\n${DEMO_USAGE}`);
     return 2;
   }
   if (values.help) {
@@ -41,10 +41,10 @@ export async function demoCommand(argv: readonly string[], io: CommandIo): Promi
     // so it never writes a simulated fleet into a real deployment's Redis.
     const { REDIS_URL: _redis, NODESENTRY_ROLE: _role, ...env } = process.env;
     const settings = loadSettings(env);
-    running = await startRunning({ simulated: true, env, settings, logger: createLogger({ level: values.once && !process.env.LOG_LEVEL ? 'warn' : settings.logLevel, destination: pino.destination(2) }) });
+    running = await startRunning({ simulated: true, env, settings, logger: createLogger({ level: values.once && !process.env.LOG_LEVEL ? 'warn' : settings.logLevel, fd: 2, format: settings.logFormat }) });
   } catch (err) {
     if (err instanceof ConfigError) {
-      io.err(`nodesentry: invalid configuration\n${err.message}`);
+      io.err(`nodesentry demo: invalid configuration\n${err.message}`);
       return 2;
     }
     throw err;

@@ -21,8 +21,9 @@ export function describeSample(s: Sample): Array<[string, string]> {
   return rows;
 }
 
-export function formatSample(s: Sample): string {
-  const rows = describeSample(s);
+/** `lead` rows (e.g. the URL probed) go first, aligned with the sample's. */
+export function formatSample(s: Sample, lead: ReadonlyArray<[string, string]> = []): string {
+  const rows = [...lead, ...describeSample(s)];
   const w = Math.max(...rows.map(([k]) => k.length));
   return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n');
 }

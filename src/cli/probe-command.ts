@@ -6,6 +6,7 @@ import { NODE_DEFAULTS } from '../config/node-config.js';
 import { Credentials } from '../rpc/credentials.js';
 import { createNodeDispatcher } from '../rpc/dispatcher.js';
 import { splitUrlCredentials } from '../rpc/url-credentials.js';
+import { argErrorText } from './arg-error.js';
 import { formatSample } from './format-sample.js';
 
 export const PROBE_USAGE = `usage: nodesentry probe <url> [--chain NAME] [--chain-id N] [--network NAME]
@@ -45,7 +46,7 @@ export async function probeCommand(argv: readonly string[], io: CommandIo): Prom
       },
     });
   } catch (err) {
-    io.err(`nodesentry probe: ${(err as Error).message}\n${PROBE_USAGE}`);
+    io.err(`nodesentry probe: ${argErrorText(err)}\n${PROBE_USAGE}`);
     return 2;
   }
   const { values, positionals } = parsed;
@@ -105,7 +106,7 @@ export async function probeCommand(argv: readonly string[], io: CommandIo): Prom
       { dispatcher, maxResponseBytes },
     );
     const sample = await prober.probe();
-    io.out(values.json ? JSON.stringify({ url: target.url, ...sample }, null, 2) : `url     ${target.url}\n${formatSample(sample)}`);
+    io.out(values.json ? JSON.stringify({ url: target.url, ...sample }, null, 2) : formatSample(sample, [['url', target.url]]));
     return sample.ok ? 0 : 1;
   } finally {
     await dispatcher.close();

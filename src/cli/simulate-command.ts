@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { runSimulator } from '../simulator/standalone.js';
+import { argErrorText } from './arg-error.js';
 import type { CommandIo } from './probe-command.js';
 
 export const SIMULATE_USAGE = `usage: nodesentry simulate [--port N] [--nodes N] [--seed N]
@@ -21,7 +22,7 @@ export async function simulateCommand(argv: readonly string[], io: CommandIo): P
       options: { port: { type: 'string' }, nodes: { type: 'string' }, seed: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     }));
   } catch (err) {
-    io.err(`nodesentry simulate: ${(err as Error).message}\n${SIMULATE_USAGE}`);
+    io.err(`nodesentry simulate: ${argErrorText(err)}\n${SIMULATE_USAGE}`);
     return 2;
   }
   if (values.help) {

@@ -2,6 +2,7 @@ import { inspect } from 'node:util';
 import { validatePrefix } from '../store/keys.js';
 import { closestName } from './closest-name.js';
 import { ConfigError, type ConfigIssue } from './config-error.js';
+import { DEFAULT_PROXY_SETTINGS, loadProxySettings, PROXY_VARIABLES, type ProxySettings } from './proxy-settings.js';
 
 export type Role = 'api' | 'worker' | 'all';
 export const ROLES: readonly Role[] = ['api', 'worker', 'all'];
@@ -9,6 +10,9 @@ export const ROLES: readonly Role[] = ['api', 'worker', 'all'];
 /** pino's levels. */
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+/** `auto`: human-readable on a terminal, JSON lines otherwise. */
+export type LogFormat = 'auto' | 'json' | 'pretty';
+export const LOG_FORMATS: readonly LogFormat[] = ['auto', 'json', 'pretty'];
 
 /** Service settings, from the environment. Node-level settings live in the nodes file. */
 export interface Settings {
@@ -49,8 +53,20 @@ export interface Settings {
   readonly chainMinHealthy: number;
   /** NODESENTRY_PROTECT_PROBES: the load-balancer probes need the API key too (default false; needs NODESENTRY_API_KEY). */
   readonly protectProbes: boolean;
+  /** NODESENTRY_MAX_BACKOFF_MS: probe step ceiling for nodes that give no answer at all, ms (default 3000; 0 = none; below the staleness window). */
+  readonly maxBackoffMs: number;
+  /** NODESENTRY_FAST_INTERVAL_MS: re-check delay while a failure or a recovery is being confirmed, ms (default 200). */
+  readonly fastIntervalMs: number;
   /** NODESENTRY_READY_WAIT_MS: `serve` opens its ports once every node has a verdict, or after this long (default 15000; 0 = at once). */
   readonly readyWaitMs: number;
+  /** NODESENTRY_RPC_*: the JSON-RPC proxy at /rpc/<chain> (see proxy-settings.ts). */
+  readonly rpc: ProxySettings;
+  /** LOG_FORMAT: `auto` (default: pretty on a terminal, JSON otherwise), `json` or `pretty`. */
+  readonly logFormat: LogFormat;
+  /** NODESENTRY_ACCESS_LOG: one log line per API request (default true). */
+  readonly accessLog: boolean;
+  /** NODESENTRY_ACCESS_LOG_PROBES: share of load-balancer probe requests logged, 0..1 (default 0: none; probes are most of the traffic). */
+  readonly accessLogProbes: number;
 }
 
 export interface HostPort {
@@ -72,8 +88,17 @@ export const SETTINGS_DEFAULTS = Object.freeze({
   chainMinHealthy: 1,
   // Load balancers rarely can send a key, and a probe reveals only a state word: open by default.
   protectProbes: false,
+  // Back-off only for nodes that do not answer, capped so such a node is seen back within
+  // ~3 s and its record never goes stale (30 s); see README "Health rules".
+  maxBackoffMs: 3_000,
+  // fall 3 after a refused probe is counted in 2 x 200 ms, rise 2 after it answers in 200 ms.
+  fastIntervalMs: 200,
   // A restart must not answer 503 `unknown` for nodes it simply has not probed yet (issue #13).
   readyWaitMs: 15_000,
+  rpc: DEFAULT_PROXY_SETTINGS,
+  logFormat: 'auto' as LogFormat,
+  accessLog: true,
+  accessLogProbes: 0,
 });
 
 /** The environment variable behind each setting. */
@@ -97,8 +122,13 @@ export const SETTING_VARIABLES = Object.freeze({
   agentPort: 'NODESENTRY_AGENT_PORT',
   chainMinHealthy: 'NODESENTRY_CHAIN_MIN_HEALTHY',
   protectProbes: 'NODESENTRY_PROTECT_PROBES',
+  maxBackoffMs: 'NODESENTRY_MAX_BACKOFF_MS',
+  fastIntervalMs: 'NODESENTRY_FAST_INTERVAL_MS',
   readyWaitMs: 'NODESENTRY_READY_WAIT_MS',
-} satisfies Record<keyof Settings, string>);
+  logFormat: 'LOG_FORMAT',
+  accessLog: 'NODESENTRY_ACCESS_LOG',
+  accessLogProbes: 'NODESENTRY_ACCESS_LOG_PROBES',
+} satisfies Record<Exclude<keyof Settings, 'rpc'>, string>);
 
 export const MIN_ADMIN_TOKEN_LENGTH = 16;
 const TRUE_WORDS: readonly string[] = ['true', '1', 'yes', 'on'];
@@ -229,9 +259,19 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     bad(SETTING_VARIABLES.protectProbes, `needs ${SETTING_VARIABLES.apiKey} (the key the probes then require)`);
   }
 
+  const maxBackoffMs = int(SETTING_VARIABLES.maxBackoffMs, SETTINGS_DEFAULTS.maxBackoffMs, 0, 3_600_000);
+  const fastIntervalMs = int(SETTING_VARIABLES.fastIntervalMs, SETTINGS_DEFAULTS.fastIntervalMs, 10, 60_000);
+
   const readyWaitMs = int(SETTING_VARIABLES.readyWaitMs, SETTINGS_DEFAULTS.readyWaitMs, 0, 300_000);
 
-  if (issues.length > 0 || readyWaitMs === undefined || port === undefined || probeConcurrency === undefined || perHostConcurrency === undefined || maxResponseBytes === undefined || chainMinHealthy === undefined) {
+  const rpc = loadProxySettings(env, issues);
+
+  const logFormat = oneOf(SETTING_VARIABLES.logFormat, LOG_FORMATS, SETTINGS_DEFAULTS.logFormat);
+  const accessLog = bool(SETTING_VARIABLES.accessLog, SETTINGS_DEFAULTS.accessLog);
+  const probesText = get(SETTING_VARIABLES.accessLogProbes);
+  const accessLogProbes = probesText === undefined ? SETTINGS_DEFAULTS.accessLogProbes : /^(0|1|0?\.\d+|1\.0*)$/.test(probesText) ? Number(probesText) : bad(SETTING_VARIABLES.accessLogProbes, `must be a fraction between 0 and 1 (e.g. 0.01 for one probe in a hundred)${shown(probesText)}`);
+
+  if (issues.length > 0 || maxBackoffMs === undefined || fastIntervalMs === undefined || readyWaitMs === undefined || accessLogProbes === undefined || port === undefined || probeConcurrency === undefined || perHostConcurrency === undefined || maxResponseBytes === undefined || chainMinHealthy === undefined) {
     throw new ConfigError('environment', issues);
   }
   const settings: Settings = {
@@ -254,7 +294,13 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     ...(agentPort === undefined ? {} : { agentPort }),
     chainMinHealthy,
     protectProbes,
+    maxBackoffMs,
+    fastIntervalMs,
     readyWaitMs,
+    rpc,
+    logFormat,
+    accessLog,
+    accessLogProbes,
   };
   // Logging the settings object by mistake (pino, console.log, a template string) shows the
   // redacted view. The secrets stay readable as properties for the code that needs them.
@@ -287,7 +333,13 @@ export function redactSettings(settings: Settings): Record<keyof Settings, strin
     agentPort: settings.agentPort,
     chainMinHealthy: settings.chainMinHealthy,
     protectProbes: settings.protectProbes,
+    maxBackoffMs: settings.maxBackoffMs,
+    fastIntervalMs: settings.fastIntervalMs,
     readyWaitMs: settings.readyWaitMs,
+    rpc: settings.rpc.enabled ? `enabled (deadline ${settings.rpc.deadlineMs} ms, ${settings.rpc.maxAttempts} attempts${settings.rpc.rateLimit === undefined ? '' : `, ${settings.rpc.rateLimit} req / ${settings.rpc.rateWindowMs} ms per key`})` : 'disabled',
+    logFormat: settings.logFormat,
+    accessLog: settings.accessLog,
+    accessLogProbes: settings.accessLogProbes,
   };
 }
 
@@ -297,7 +349,7 @@ export function redactSettings(settings: Settings): Record<keyof Settings, strin
  * error: operators may keep other `NODESENTRY_*` variables (node passwords) in the environment.
  */
 export function misspeltSettingVariables(env: NodeJS.ProcessEnv = process.env): { variable: string; meant: string }[] {
-  const known: string[] = Object.values(SETTING_VARIABLES);
+  const known: string[] = [...Object.values(SETTING_VARIABLES), ...Object.values(PROXY_VARIABLES)];
   const found: { variable: string; meant: string }[] = [];
   for (const variable of Object.keys(env)) {
     if (known.includes(variable) || !/^(NODESENTRY_|REDIS_|LOG_)/i.test(variable)) continue;

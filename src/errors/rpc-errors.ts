@@ -21,6 +21,8 @@ export const RpcErrorCode = {
   TooLarge: 'RPC_RESPONSE_TOO_LARGE',
   WrongChain: 'RPC_WRONG_CHAIN',
   BatchUnsupported: 'RPC_BATCH_UNSUPPORTED',
+  /** The node speaks the other family's dialect (an EVM node probed as Bitcoin family, or back). */
+  WrongFamily: 'RPC_WRONG_FAMILY',
 } as const;
 export type RpcErrorCode = (typeof RpcErrorCode)[keyof typeof RpcErrorCode];
 

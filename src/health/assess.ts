@@ -1,13 +1,13 @@
 import type { ChainSpec } from '../chains/chain-spec.js';
 import type { Sample } from '../chains/sample.js';
-import { chainMismatch } from './chain-identity.js';
+import { chainIdentity, chainMismatch } from './chain-identity.js';
 import { isFresh, sampleAgeMs } from './freshness.js';
 import { lagReaches } from './grades.js';
 import type { NodeInfo } from './node-info.js';
 import type { HealthPolicy } from './policy.js';
 import { isFailedSample, probeFailureReason } from './probe-failure.js';
-import { type Reason, formatDuration, formatPercent, reasons, worstSeverity } from './reasons.js';
-import { type Lag, type ReferenceHead, lagBehind } from './reference-head.js';
+import { type Reason, ReasonCode, formatDuration, formatPercent, reasons, worstSeverity } from './reasons.js';
+import { type Lag, type ReferenceHead, lagBehind, stallWindowMs, tipAgeMs } from './reference-head.js';
 import type { Verdict } from './states.js';
 import type { NodeStats } from './stats.js';
 
@@ -62,9 +62,14 @@ export function assess(input: AssessInput): Assessment {
   if (mismatch !== null) found.push(reasons.wrongChain(mismatch.actual, mismatch.expected));
   const failed = isFailedSample(sample);
   if (failed && mismatch === null) found.push(probeFailureReason(sample.error));
+  // Fail closed: a node that does not prove its chain is not healthy, whatever else it says.
+  if (!failed && mismatch === null) {
+    const identity = chainIdentity(sample, chain);
+    if (identity.status === 'unverified') found.push(reasons.chainUnverified(identity.why));
+  }
 
   const lag = sampleLag(sample, node, chain, reference, now, policy);
-  if (!failed && mismatch === null) found.push(...judgeReport(sample, chain, lag, stats, now, policy));
+  if (!failed && mismatch === null) found.push(...judgeReport(sample, chain, lag, stats, reference, now, policy));
   found.push(...judgeHistory(sample, stats, policy));
 
   const worst = worstSeverity(found);
@@ -77,28 +82,39 @@ export function assess(input: AssessInput): Assessment {
  */
 export function sampleLag(sample: Sample, node: NodeInfo, chain: ChainSpec, reference: ReferenceHead, now: number, policy: HealthPolicy): Lag | null {
   if (!isFresh(sample, node.intervalMs, now, policy) || chainMismatch(sample, chain) !== null) return null;
-  return lagBehind(reference, sample, chain);
+  return lagBehind(reference, sample, chain, node.intervalMs);
 }
 
 /** Findings from what a successful probe reported. */
-function judgeReport(sample: Sample, chain: ChainSpec, lag: Lag | null, stats: NodeStats, now: number, policy: HealthPolicy): Reason[] {
+function judgeReport(sample: Sample, chain: ChainSpec, lag: Lag | null, stats: NodeStats, reference: ReferenceHead, now: number, policy: HealthPolicy): Reason[] {
   const found: Reason[] = [];
   if (sample.height === undefined) found.push(reasons.heightUnknown());
   if (sample.networkActive === false) found.push(reasons.networkInactive());
-  found.push(...judgeSync(sample, chain, lag, now, policy));
+  const sync = judgeSync(sample, chain, lag, now, policy);
+  found.push(...sync);
 
   if (lag !== null) {
     if (lagReaches(lag.blocks, chain, policy.lagUnhealthyBlocks, policy.lagUnhealthyMs)) found.push(reasons.lagging(lag.blocks, lag.ms, 'unhealthy'));
     else if (lagReaches(lag.blocks, chain, policy.lagDegradedBlocks, policy.lagDegradedMs)) found.push(reasons.lagging(lag.blocks, lag.ms, 'degraded'));
   }
 
-  // A head that has not moved for many block times: degraded, never unhealthy by itself, since
-  // the whole chain may have halted (and then every node looks the same). With 3+ nodes a stuck
-  // node also falls behind the reference and is caught as lagging.
-  const head = stats.head;
-  if (head !== null && sample.height === head.height) {
-    const stillFor = sample.observedAt - head.since;
-    if (stillFor >= policy.stallAfterBlocks * chain.blockTimeMs) found.push(reasons.stalled(head.height, stillFor));
+  // A head that has not moved for the stall window: degraded, never unhealthy by itself. When
+  // no node of the chain advanced the chain itself halted, and that is what every node is told;
+  // a node stuck while others advance also falls behind the reference and is caught as lagging.
+  // The tip's own timestamp says it exactly; without one, how long nodesentry saw the same head.
+  if (reference.basis === 'halted' && reference.height !== null) {
+    found.push(reasons.chainHalted(reference.height, reference.haltedForMs ?? 0));
+  } else if (sample.height !== undefined && !sync.some((r) => r.code === ReasonCode.Syncing)) {
+    // (A syncing node's old tip is the syncing finding itself.)
+    const window = stallWindowMs(chain, policy);
+    const tipAge = tipAgeMs(sample, chain, sample.observedAt);
+    const head = stats.head;
+    if (tipAge !== null) {
+      if (tipAge > window) found.push(reasons.stalled(sample.height, tipAge, tipAge));
+    } else if (head !== null && sample.height === head.height) {
+      const stillFor = sample.observedAt - head.since;
+      if (stillFor >= window) found.push(reasons.stalled(head.height, stillFor));
+    }
   }
 
   const peers = sample.peers;
@@ -125,7 +141,16 @@ function judgeSync(sample: Sample, chain: ChainSpec, lag: Lag | null, now: numbe
   const data: Record<string, number> = {};
   let flagged = sample.syncing === true;
 
-  if (sample.syncing === true && sample.syncTarget !== undefined) {
+  const txIndexLeft = sample.syncTarget?.txIndexRemainingBlocks;
+  if (txIndexLeft !== undefined && sample.syncTarget !== undefined) {
+    // geth 1.13+ says exactly what it is doing: blocks still to fetch, or only transactions
+    // still to index at the head. No heuristic needed.
+    const left = Math.max(0, sample.syncTarget.highestBlock - sample.syncTarget.currentBlock);
+    if (left === 0) return txIndexLeft > 0 ? [reasons.txIndexing(txIndexLeft)] : [];
+    flagged = true;
+    details.push(`${left} blocks left`);
+    data.blocksLeft = left;
+  } else if (sample.syncing === true && sample.syncTarget !== undefined) {
     const left = Math.max(0, sample.syncTarget.highestBlock - sample.syncTarget.currentBlock);
     // geth keeps answering an object until transaction indexing is done, even at the head.
     if (!lagReaches(left, chain, policy.lagDegradedBlocks, policy.lagDegradedMs) && !behind(lag, chain, policy)) {

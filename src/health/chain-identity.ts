@@ -1,4 +1,4 @@
-import type { ChainSpec } from '../chains/chain-spec.js';
+import { genesisLabel, type ChainSpec } from '../chains/chain-spec.js';
 import type { Sample } from '../chains/sample.js';
 import { RpcErrorCode } from '../errors/rpc-errors.js';
 
@@ -23,10 +23,41 @@ export function chainMismatch(sample: Sample, chain: ChainSpec): ChainMismatch |
   if (chain.family === 'evm' && chain.chainId !== undefined && sample.chainId !== undefined && sample.chainId !== chain.chainId) {
     return { actual: toHex(sample.chainId), expected: toHex(chain.chainId) };
   }
+  if (chain.family === 'bitcoin' && chain.genesisHash !== undefined && sample.genesisHash !== undefined && sample.genesisHash !== chain.genesisHash) {
+    return { actual: genesisLabel(sample.genesisHash), expected: genesisLabel(chain.genesisHash) };
+  }
   if (chain.family === 'bitcoin' && chain.networkName !== undefined && sample.networkName !== undefined && sample.networkName !== chain.networkName) {
     return { actual: sample.networkName, expected: chain.networkName };
   }
   return null;
+}
+
+/** How a sample stands on its chain: on it (and how that was shown), on another one, or unproven. */
+export type ChainIdentity =
+  | { readonly status: 'verified'; readonly by: 'chain-id' | 'genesis' | 'network' | 'nothing-configured' }
+  | { readonly status: 'mismatch'; readonly mismatch: ChainMismatch }
+  | { readonly status: 'unverified'; readonly why: string };
+
+/**
+ * Whether a successful sample proves the node is on the configured chain. Fails closed: a chain
+ * the config names but the node does not confirm is `unverified`, never assumed. EVM: the chain
+ * id (`eth_chainId`, else `net_version`). Bitcoin family with a known genesis block (the
+ * built-in chains): `getblockhash 0` must match, since `chain: main` is said alike by Bitcoin,
+ * DeFiChain and PAI; other Bitcoin-family chains: `getblockchaininfo.chain`.
+ */
+export function chainIdentity(sample: Sample, chain: ChainSpec): ChainIdentity {
+  const mismatch = chainMismatch(sample, chain);
+  if (mismatch !== null) return { status: 'mismatch', mismatch };
+  if (chain.family === 'evm') {
+    if (chain.chainId === undefined) return { status: 'verified', by: 'nothing-configured' };
+    return sample.chainId !== undefined ? { status: 'verified', by: 'chain-id' } : { status: 'unverified', why: 'no chain id: eth_chainId and net_version gave no answer' };
+  }
+  if (chain.genesisHash !== undefined) {
+    if (sample.genesisHash === undefined) return { status: 'unverified', why: 'no genesis hash: getblockhash 0 gave no answer' };
+    return { status: 'verified', by: 'genesis' };
+  }
+  if (chain.networkName === undefined) return { status: 'verified', by: 'nothing-configured' };
+  return sample.networkName !== undefined ? { status: 'verified', by: 'network' } : { status: 'unverified', why: 'no network: getblockchaininfo has no chain field' };
 }
 
 function reported(sample: Sample, chain: ChainSpec): string | undefined {

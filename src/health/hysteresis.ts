@@ -40,8 +40,10 @@ export interface NodeHealth {
   readonly since: number;
   /**
    * Why the node is in `state`: for degraded / unhealthy, the reasons of the latest sample at
-   * least that bad (so a recovering node still says what put it there); `stale_sample` /
-   * `no_sample` / `confirming(1/2)` for unknown; `drained` for maintenance; none when healthy.
+   * least that bad (so a recovering node still says what put it there), after `recovering(1/2)`
+   * while good samples are being counted, or `failing(1/3): rpc_timeout` while bad ones are;
+   * `stale_sample` / `no_sample` / `confirming(1/2)` for unknown; `drained` for maintenance;
+   * none when healthy, but `failing(n/m): ...` while a healthy node's probes fail.
    */
   readonly reasons: readonly Reason[];
   readonly tracked: TrackedState;
@@ -196,16 +198,27 @@ function nextTracked(current: TrackedState, c: Consecutive, policy: HealthPolicy
 }
 
 function trackedReasons(tracked: TrackedState, a: Assessment, c: Consecutive, held: NodeHealth['held'], policy: HealthPolicy): readonly Reason[] {
+  // Between two confirmed states the node says what is happening (failing / recovering), so
+  // the first refused probe of a healthy node is visible at once, not after `failAfter` probes.
+  const pending = pendingChange(tracked, a.verdict, c, policy);
   switch (tracked) {
     case 'healthy':
-      return [];
+      return pending === null || pending.toward === 'healthy' || pending.toward === 'unknown' ? [] : [failing(pending, a)];
     case 'degraded':
+      // (held.degraded already holds this sample's reasons: the failing reason names them.)
+      if (pending?.toward === 'unhealthy') return [failing(pending, a)];
+      if (pending?.toward === 'healthy') return [reasons.recovering(pending.count, pending.needed), ...held.degraded];
       return held.degraded;
     case 'unhealthy':
-      return held.unhealthy;
+      return pending !== null && pending.toward !== 'unknown' ? [reasons.recovering(pending.count, pending.needed), ...held.unhealthy] : held.unhealthy;
     case 'unknown':
       return a.verdict === 'unknown' ? a.reasons : [reasons.confirming(c.usable, policy.riseAfter)];
   }
+}
+
+function failing(pending: NonNullable<NodeHealth['pending']>, a: Assessment): Reason {
+  const toward = pending.toward === 'degraded' ? 'degraded' : 'unhealthy';
+  return reasons.failing(pending.count, pending.needed, toward, a.reasons);
 }
 
 function pendingChange(tracked: TrackedState, observed: Verdict, c: Consecutive, policy: HealthPolicy): NodeHealth['pending'] {

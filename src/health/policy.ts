@@ -33,8 +33,13 @@ export interface HealthKnobs {
   /** Lag at or above BOTH of these makes it unhealthy. */
   readonly lagUnhealthyBlocks: number;
   readonly lagUnhealthyMs: number;
-  /** No new block for this many block times: `stalled` (degraded). */
+  /**
+   * No new block for this many block times (and at least `stallMinMs`): `stalled` (degraded),
+   * no vote on the reference head, and `chain_halted` when no node of the chain advanced.
+   */
   readonly stallAfterBlocks: number;
+  /** Floor of the stall window, ms: a tip timestamp a few seconds off (clock skew) is not a halt. */
+  readonly stallMinMs: number;
   /** A tip (Bitcoin family `mediantime`) older than this means initial sync (Core's -maxtipage). */
   readonly maxTipAgeMs: number;
   /** `verificationprogress` below this, together with a degraded lag, means syncing. */
@@ -67,6 +72,12 @@ export interface HealthKnobs {
   readonly minDwellMs: number;
   /** A recovered node of a better tier takes over only after being usable this long. */
   readonly failbackDwellMs: number;
+  /**
+   * A chain's first choice waits at most this long for its better-tier nodes (primaries) to
+   * have their first samples judged, so a backup that merely answered first is not chosen; a
+   * choice made while they were still unseen is not held by the failback dwell.
+   */
+  readonly startupWaitMs: number;
   readonly whenAllUnhealthy: WhenAllUnhealthy;
   /** How many endpoints `Selection.top` lists. */
   readonly topN: number;
@@ -96,6 +107,7 @@ export const DEFAULT_HEALTH_POLICY: HealthPolicy = deepFreeze({
   lagUnhealthyBlocks: 3,
   lagUnhealthyMs: 30_000,
   stallAfterBlocks: 20,
+  stallMinMs: 30_000,
   maxTipAgeMs: 24 * 3_600_000,
   minVerificationProgress: 0.99,
   peersLowFraction: 0.5,
@@ -111,6 +123,10 @@ export const DEFAULT_HEALTH_POLICY: HealthPolicy = deepFreeze({
   switchMargin: 0.1,
   minDwellMs: 30_000,
   failbackDwellMs: 60_000,
+  // Primaries are probed within a second of start-up and confirmed a fast re-check later
+  // (or failed at their first failed probe, after at most its timeout): 10 s covers a slow
+  // first answer and a lease hand-out between replicas starting together.
+  startupWaitMs: 10_000,
   whenAllUnhealthy: 'fail-closed',
   topN: 3,
   chains: {},
@@ -198,6 +214,7 @@ function validateKnobs(p: HealthKnobs, prefix: string): void {
   if (p.lagUnhealthyBlocks < p.lagDegradedBlocks) fail('lagUnhealthyBlocks', `must be >= lagDegradedBlocks (${p.lagDegradedBlocks})`);
   if (p.lagUnhealthyMs < p.lagDegradedMs) fail('lagUnhealthyMs', `must be >= lagDegradedMs (${p.lagDegradedMs})`);
   positive('stallAfterBlocks');
+  nonNegative('stallMinMs');
   positive('maxTipAgeMs');
   range('minVerificationProgress', 0, 1);
   range('peersLowFraction', 0, 1);
@@ -226,6 +243,7 @@ function validateKnobs(p: HealthKnobs, prefix: string): void {
   }
   nonNegative('minDwellMs');
   nonNegative('failbackDwellMs');
+  nonNegative('startupWaitMs');
   if (p.whenAllUnhealthy !== 'fail-closed' && p.whenAllUnhealthy !== 'fail-open') {
     fail('whenAllUnhealthy', `must be 'fail-closed' or 'fail-open', got ${JSON.stringify(p.whenAllUnhealthy)}`);
   }

@@ -24,6 +24,7 @@ const SIMPLE: Readonly<Record<string, ReasonCode>> = {
   [RpcErrorCode.Malformed]: ReasonCode.MalformedResponse,
   [RpcErrorCode.TooLarge]: ReasonCode.ResponseTooLarge,
   [RpcErrorCode.BatchUnsupported]: ReasonCode.BatchUnsupported,
+  [RpcErrorCode.WrongFamily]: ReasonCode.WrongFamily,
 };
 
 /**

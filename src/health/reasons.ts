@@ -11,6 +11,10 @@ export const ReasonCode = {
   StaleSample: 'stale_sample',
   Confirming: 'confirming',
   Drained: 'drained',
+  // Between two confirmed states (hysteresis under way): a usable node whose probes fail, a
+  // down node whose probes succeed again. Shown first, before what the node said.
+  Failing: 'failing',
+  Recovering: 'recovering',
   // The probe failed (from `sample.error.code`).
   RpcTimeout: 'rpc_timeout',
   ConnectionRefused: 'connection_refused',
@@ -28,12 +32,20 @@ export const ReasonCode = {
   BatchUnsupported: 'batch_unsupported',
   ProbeFailed: 'probe_failed',
   WrongChain: 'wrong_chain',
+  /** The node speaks the other family's dialect (RPC_WRONG_FAMILY). */
+  WrongFamily: 'wrong_family',
+  /** The node did not prove which chain it is on (no chain id, no genesis hash): fail closed. */
+  ChainUnverified: 'chain_unverified',
   // What the node reported.
   HeightUnknown: 'height_unknown',
   Syncing: 'syncing',
   SyncingAtHead: 'syncing_at_head',
+  /** geth at the head but still indexing transactions (`txIndexRemainingBlocks`). */
+  TxIndexing: 'tx_indexing',
   Lagging: 'lagging',
   Stalled: 'stalled',
+  /** No node of the chain has advanced for the stall window: the chain itself halted. */
+  ChainHalted: 'chain_halted',
   NetworkInactive: 'network_inactive',
   PeersBelowMin: 'peers_below_min',
   PeersLow: 'peers_low',
@@ -80,11 +92,22 @@ export const reasons = {
   confirming: (good: number, needed: number): Reason =>
     reason(ReasonCode.Confirming, 'unhealthy', `${good}/${needed}`, { good, needed }),
   drained: (): Reason => reason(ReasonCode.Drained, 'unhealthy', null),
+  /** `failing(1/3): connection_refused`: a usable node, `count` of the `needed` bad samples seen, and why. */
+  failing: (count: number, needed: number, toward: Severity, causes: readonly Reason[]): Reason => ({
+    code: ReasonCode.Failing,
+    text: `failing(${count}/${needed})${causes.length > 0 ? `: ${causes.map((c) => c.text).join(', ')}` : ''}`,
+    severity: toward,
+    data: { count, needed, toward, causes: causes.map((c) => c.code).join(',') },
+  }),
+  /** `recovering(1/2)`: a node not yet usable again, `count` of the `needed` good samples seen. */
+  recovering: (count: number, needed: number): Reason => reason(ReasonCode.Recovering, 'unhealthy', `${count}/${needed}`, { count, needed }),
 
   probeError: (code: ReasonCode, detail: string | null = null, data: ReasonData = {}): Reason =>
     reason(code, 'unhealthy', detail, data),
   wrongChain: (actual: string, expected: string): Reason =>
     reason(ReasonCode.WrongChain, 'unhealthy', `${actual}!=${expected}`, { actual, expected }),
+
+  chainUnverified: (why: string): Reason => reason(ReasonCode.ChainUnverified, 'unhealthy', why, { why }),
 
   heightUnknown: (): Reason => reason(ReasonCode.HeightUnknown, 'unhealthy', null),
   /** One syncing reason, whatever evidence there is: `syncing(1200 headers ahead, tip 3d old)`. */
@@ -94,8 +117,16 @@ export const reasons = {
     reason(ReasonCode.SyncingAtHead, 'degraded', `${blocksLeft} blocks left`, { blocksLeft }),
   lagging: (blocks: number, ms: number, severity: Severity): Reason =>
     reason(ReasonCode.Lagging, severity, `${blocks} blocks, ${formatDuration(ms)}`, { blocks, ms }),
-  stalled: (height: number, forMs: number): Reason =>
-    reason(ReasonCode.Stalled, 'degraded', `no new block in ${formatDuration(forMs)}`, { height, forMs }),
+  stalled: (height: number, forMs: number, tipAgeMs: number | null = null): Reason =>
+    reason(ReasonCode.Stalled, 'degraded', tipAgeMs === null ? `no new block in ${formatDuration(forMs)}` : `tip ${formatDuration(tipAgeMs)} old`, tipAgeMs === null ? { height, forMs } : { height, forMs, tipAgeMs }),
+  /**
+   * Degraded, not unhealthy: every node shows the same frozen head, and serving it is the truth
+   * of the chain; what nodesentry must not do is call it healthy.
+   */
+  chainHalted: (height: number, forMs: number): Reason =>
+    reason(ReasonCode.ChainHalted, 'degraded', `no node advanced in ${formatDuration(forMs)}, head ${height}`, { height, forMs }),
+  txIndexing: (blocksLeft: number): Reason =>
+    reason(ReasonCode.TxIndexing, 'degraded', `${blocksLeft} blocks left`, { blocksLeft }),
   networkInactive: (): Reason => reason(ReasonCode.NetworkInactive, 'unhealthy', null),
   peersBelowMin: (peers: number, minPeers: number): Reason =>
     reason(ReasonCode.PeersBelowMin, 'unhealthy', `${peers}<${minPeers}`, { peers, minPeers }),

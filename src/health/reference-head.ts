@@ -1,41 +1,80 @@
 import type { ChainSpec } from '../chains/chain-spec.js';
 import type { Sample } from '../chains/sample.js';
-import { chainMismatch } from './chain-identity.js';
+import type { Assessment } from './assess.js';
+import { chainIdentity } from './chain-identity.js';
 import { isFresh } from './freshness.js';
 import type { HealthPolicy } from './policy.js';
+import { isFailedSample } from './probe-failure.js';
+import { ReasonCode } from './reasons.js';
+import type { NodeStats } from './stats.js';
 
 /** One node's latest sample, offered as evidence of where the chain's head is (the caller groups by chain). */
 export interface HeadCandidate {
   readonly sample: Sample;
   readonly intervalMs: number;
+  /** The node's stats before this round (`head`, `advancedAt`); absent for a node never judged. */
+  readonly stats?: NodeStats | null;
+  /** The node's latest assessment: a node the judge finds unhealthy for its own reasons gets no vote. */
+  readonly latest?: Assessment | null;
 }
 
 /**
- * The corroborated head of one chain at `atMs`: the highest height that a strict majority of
- * the contributing nodes has reached. One node ahead of the rest (a bad fork, a bug, a lucky
- * poll) can never raise it, so it can never make the majority look behind (erpc PR #998).
+ * What the head is based on: nodes seen advancing (`advancing`); before any node could be seen
+ * advancing, every eligible node (`unproven`: the first samples after start-up without tip
+ * timestamps); the freshest of the frozen heads when no node advanced for the stall window
+ * (`halted`); nothing (`none`).
+ */
+export type HeadBasis = 'advancing' | 'unproven' | 'halted' | 'none';
+
+/** Node ids listed as the head's voters, at most. */
+export const MAX_LISTED_VOTERS = 16;
+
+/**
+ * The corroborated head of one chain at `atMs`, built only from evidence that deserves a vote:
+ * fresh, successful samples of nodes proven to be on the chain, not syncing, not found unhealthy
+ * for their own reasons, and not stalled (tip older than the stall window, or no new block seen
+ * for that long). Of those, nodes seen advancing (a recent tip timestamp, or a height that grew)
+ * vote; the rest vote only while no node could be seen advancing yet.
  *
- * - 1 node: its own head; lag is then always 0 and only the node's own signals (syncing,
- *   headers, tip age, stall) can find it behind.
- * - 2 nodes: the lower head (a majority of 2 is both): neither can condemn the other; a node
- *   stuck behind is caught by the stall rule (degraded) instead.
- * - 3+ nodes: the median for odd counts, the lower middle for even counts.
+ * Among the voters the head is the highest height a strict majority has reached, so one node
+ * ahead of the rest (a bad fork, a lucky poll) can never raise it (erpc PR #998):
+ * 1 voter: its own head; 2 voters: the lower one (neither can condemn the other); 3+: the median
+ * (the lower middle for even counts). A majority that is stuck does not outvote one node that
+ * advances: stuck nodes do not vote.
  *
- * Heights sampled at different moments are first projected to `atMs` with the chain's block
- * time (floor(height + elapsed / blockTime)), so on a 0.75 s chain a node polled 5 s earlier is
- * not 6 blocks "behind" a node polled just now.
+ * Advancing voters' heights are projected to `atMs` with the chain's block time, by at most one
+ * poll interval, so a node polled 5 s earlier on a 0.75 s chain is not 6 blocks "behind"; a
+ * node not seen advancing is never projected.
+ *
+ * When every eligible node is stalled the chain has halted (`halted`): the head is the height
+ * of the nodes with the newest tip, and every node is told so (`chain_halted`) instead of being
+ * called healthy.
  */
 export interface ReferenceHead {
   readonly chain: string;
   /** Projected to `atMs`; null when no fresh node reports a head. */
   readonly height: number | null;
   readonly atMs: number;
-  /** Fresh samples counted: with a height, not syncing, not on a wrong chain. */
+  /** Voters: the samples the height was chosen from. */
   readonly contributors: number;
   /** How many of them must have reached `height`: floor(contributors / 2) + 1. */
   readonly quorum: number;
-  /** The single highest projected head, shown for context; never used to judge lag. */
+  /** The single highest head among eligible samples (stalled ones included), for context; never used to judge lag. */
   readonly highest: number | null;
+  readonly basis: HeadBasis;
+  /** The voters' lowest head and the spread between their highest and lowest, blocks. */
+  readonly lowest: number | null;
+  readonly spread: number | null;
+  /** Fresh samples considered at all (with a head, on the chain, not syncing, not unhealthy). */
+  readonly eligible: number;
+  /** Eligible but stalled: no vote. */
+  readonly stalled: number;
+  /** Fresh samples left out: failed, on another or an unproven chain, syncing, unhealthy. */
+  readonly excluded: number;
+  /** Ids of the voters, highest head first, at most `MAX_LISTED_VOTERS`. */
+  readonly voters: readonly string[];
+  /** `halted`: how long no node has advanced, ms; null otherwise. */
+  readonly haltedForMs: number | null;
 }
 
 /** How far a node is behind the reference head. */
@@ -46,34 +85,130 @@ export interface Lag {
   readonly referenceHeight: number;
 }
 
-export function projectedHeight(height: number, observedAt: number, atMs: number, blockTimeMs: number): number {
-  return Math.floor(height + Math.max(0, atMs - observedAt) / blockTimeMs);
+/** A head when there is no evidence at all. */
+export function emptyReference(chain: string, atMs: number): ReferenceHead {
+  return { chain, height: null, atMs, contributors: 0, quorum: 0, highest: null, basis: 'none', lowest: null, spread: null, eligible: 0, stalled: 0, excluded: 0, voters: [], haltedForMs: null };
+}
+
+/** How long a head may stand still before it counts as stalled: stallAfterBlocks block times, at least stallMinMs. */
+export function stallWindowMs(chain: ChainSpec, policy: HealthPolicy): number {
+  return Math.max(policy.stallMinMs, policy.stallAfterBlocks * chain.blockTimeMs);
+}
+
+/**
+ * Age of a sample's tip at `now`, ms, where the node reports it: from the tip's own timestamp
+ * (whole seconds, so the block is at least `now - (time + 1 s)` old: the lower bound is taken,
+ * and a fresh block is never called old for the rounding); from the Bitcoin-family median time
+ * past less six block times (the median of the last 11 blocks is about six blocks old) where
+ * only that is known; null otherwise. A tip from the future (clock skew) is age 0.
+ */
+export function tipAgeMs(sample: Sample, chain: ChainSpec, now: number): number | null {
+  if (sample.tipTime !== undefined) return Math.max(0, now - (sample.tipTime + 1) * 1000);
+  if (sample.tipMedianTime !== undefined) return Math.max(0, now - sample.tipMedianTime * 1000 - 6 * chain.blockTimeMs);
+  return null;
+}
+
+/** Whether a node's head moves, from its tip's age where known, else from what nodesentry saw of its heights. */
+export type Progress = 'advancing' | 'stalled' | 'unknown';
+
+export function headProgress(sample: Sample, stats: NodeStats | null | undefined, chain: ChainSpec, now: number, policy: HealthPolicy): { progress: Progress; at: number | null } {
+  const window = stallWindowMs(chain, policy);
+  const age = tipAgeMs(sample, chain, now);
+  if (age !== null) return { progress: age <= window ? 'advancing' : 'stalled', at: now - age };
+  const advancedAt = stats?.advancedAt ?? null;
+  const head = stats?.head ?? null;
+  const grew = head !== null && sample.height !== undefined && sample.height > head.height;
+  if (grew) return { progress: 'advancing', at: sample.observedAt };
+  if (advancedAt !== null && now - advancedAt <= window && head !== null && head.height === sample.height) return { progress: 'advancing', at: advancedAt };
+  if (head !== null && head.height === sample.height && now - head.since > window) return { progress: 'stalled', at: advancedAt ?? head.since };
+  return { progress: 'unknown', at: advancedAt };
+}
+
+export function projectedHeight(height: number, observedAt: number, atMs: number, blockTimeMs: number, maxMs = Number.POSITIVE_INFINITY): number {
+  return Math.floor(height + Math.min(maxMs, Math.max(0, atMs - observedAt)) / blockTimeMs);
+}
+
+/** Reasons found in a node's own answers (not in how it compares to the head): they cost it its vote. */
+const OWN_REASONS: ReadonlySet<string> = new Set([
+  ReasonCode.NetworkInactive,
+  ReasonCode.PeersBelowMin,
+  ReasonCode.ChainUnverified,
+  ReasonCode.WrongChain,
+  ReasonCode.HeightUnknown,
+  ReasonCode.ErrorRate,
+]);
+
+function judgedUnhealthy(latest: Assessment | null | undefined): boolean {
+  return latest?.reasons.some((r) => r.severity === 'unhealthy' && OWN_REASONS.has(r.code)) ?? false;
+}
+
+interface Vote {
+  readonly id: string;
+  readonly height: number;
+  readonly progress: Progress;
+  /** When its head was produced or first seen advancing; null when unknown. */
+  readonly at: number | null;
 }
 
 export function referenceHead(candidates: readonly HeadCandidate[], chain: ChainSpec, now: number, policy: HealthPolicy): ReferenceHead {
-  const heights: number[] = [];
-  for (const { sample, intervalMs } of candidates) {
-    if (sample.height === undefined || !Number.isFinite(sample.height)) continue;
-    if (sample.syncing === true || chainMismatch(sample, chain) !== null) continue;
+  const eligible: Vote[] = [];
+  let excluded = 0;
+  for (const { sample, intervalMs, stats, latest } of candidates) {
     if (!isFresh(sample, intervalMs, now, policy)) continue;
-    heights.push(projectedHeight(sample.height, sample.observedAt, now, chain.blockTimeMs));
+    if (isFailedSample(sample) || sample.height === undefined || !Number.isFinite(sample.height) || sample.syncing === true || chainIdentity(sample, chain).status !== 'verified' || judgedUnhealthy(latest)) {
+      excluded++;
+      continue;
+    }
+    const { progress, at } = headProgress(sample, stats, chain, now, policy);
+    const height = progress === 'advancing' ? projectedHeight(sample.height, sample.observedAt, now, chain.blockTimeMs, intervalMs) : sample.height;
+    eligible.push({ id: sample.nodeId, height, progress, at });
   }
-  heights.sort((a, b) => b - a);
-  const quorum = Math.floor(heights.length / 2) + 1;
+  const base = { chain: chain.name, atMs: now, eligible: eligible.length, excluded, highest: eligible.length === 0 ? null : Math.max(...eligible.map((v) => v.height)) };
+  if (eligible.length === 0) return { ...emptyReference(chain.name, now), ...base };
+
+  const advancing = eligible.filter((v) => v.progress === 'advancing');
+  const stalled = eligible.filter((v) => v.progress === 'stalled');
+  let voters: Vote[];
+  let basis: HeadBasis;
+  let haltedForMs: number | null = null;
+  if (advancing.length > 0) {
+    voters = advancing;
+    basis = 'advancing';
+  } else if (stalled.length < eligible.length) {
+    voters = eligible.filter((v) => v.progress === 'unknown');
+    basis = 'unproven';
+  } else {
+    // Every head is frozen: the chain's last head is that of the nodes that moved last.
+    const newest = Math.max(...stalled.map((v) => v.at ?? Number.NEGATIVE_INFINITY));
+    voters = Number.isFinite(newest) ? stalled.filter((v) => v.at !== null && v.at >= newest - chain.blockTimeMs) : stalled;
+    basis = 'halted';
+    haltedForMs = Number.isFinite(newest) ? Math.max(0, now - newest) : null;
+  }
+  voters.sort((a, b) => b.height - a.height || (a.id < b.id ? -1 : 1));
+  const quorum = Math.floor(voters.length / 2) + 1;
+  const lowest = voters[voters.length - 1]!.height;
   return {
-    chain: chain.name,
-    height: heights[quorum - 1] ?? null,
-    atMs: now,
-    contributors: heights.length,
+    ...base,
+    height: voters[quorum - 1]!.height,
+    contributors: voters.length,
     quorum,
-    highest: heights[0] ?? null,
+    basis,
+    lowest,
+    spread: voters[0]!.height - lowest,
+    stalled: stalled.length,
+    voters: voters.slice(0, MAX_LISTED_VOTERS).map((v) => v.id),
+    haltedForMs,
   };
 }
 
-/** Lag of one sample behind the reference; null when either has no height. Never negative. */
-export function lagBehind(reference: ReferenceHead, sample: Sample, chain: ChainSpec): Lag | null {
+/**
+ * Lag of one sample behind the reference; null when either has no height. Never negative. The
+ * node's own height is projected to the reference's moment by at most `maxProjectMs` (one poll
+ * interval), as the voters' are.
+ */
+export function lagBehind(reference: ReferenceHead, sample: Sample, chain: ChainSpec, maxProjectMs = Number.POSITIVE_INFINITY): Lag | null {
   if (reference.height === null || sample.height === undefined || !Number.isFinite(sample.height)) return null;
-  const own = projectedHeight(sample.height, sample.observedAt, reference.atMs, chain.blockTimeMs);
+  const own = projectedHeight(sample.height, sample.observedAt, reference.atMs, chain.blockTimeMs, maxProjectMs);
   const blocks = Math.max(0, reference.height - own);
   return { blocks, ms: blocks * chain.blockTimeMs, referenceHeight: reference.height };
 }

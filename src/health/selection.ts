@@ -1,5 +1,6 @@
 import type { HealthPolicy } from './policy.js';
 import type { RankedNode } from './ranking.js';
+import { ReasonCode } from './reasons.js';
 import { STATE_CLASS } from './states.js';
 
 /**
@@ -25,7 +26,9 @@ export type SelectionReason =
   /** no node is usable */
   | 'all_unhealthy'
   /** nothing to choose from (no nodes, or all drained / on a wrong chain) */
-  | 'no_candidates';
+  | 'no_candidates'
+  /** start-up: better-tier nodes have not had their first samples yet (bounded by `startupWaitMs`) */
+  | 'awaiting_first_samples';
 
 /** The endpoint choice for one chain. Plain JSON; persisted and fed back as `prev`. */
 export interface Selection {
@@ -42,6 +45,16 @@ export interface Selection {
   readonly top: readonly string[];
   /** A preferred-tier node waiting out the failback dwell, if any. */
   readonly pendingFailback: { readonly nodeId: string; readonly tier: number; readonly readyAt: number } | null;
+  /**
+   * Start-up: until when the first choice may wait for better-tier nodes' first samples; null
+   * once the chain's start-up is over (absent in selections written before this existed).
+   */
+  readonly startupUntil?: number | null;
+  /**
+   * The choice was made before every better-tier node had been judged once (the start-up wait
+   * ran out): it is not held by the failback dwell, and stops being preliminary once they have.
+   */
+  readonly preliminary?: boolean;
   readonly evaluatedAt: number;
 }
 
@@ -74,6 +87,16 @@ export interface SelectionResult {
  */
 export function nextSelection(prev: Selection | null, ranking: readonly RankedNode[], chain: string, now: number, policy: HealthPolicy): SelectionResult {
   const current = prev?.nodeId == null ? undefined : ranking.find((r) => r.nodeId === prev.nodeId);
+  // Start-up (see `startupWaitMs`): the phase opens with the chain's first evaluation and
+  // closes once no better-tier node awaits its first samples, or at the deadline.
+  const startupUntil = prev === null ? now + policy.startupWaitMs : (prev.startupUntil ?? null);
+  const unseen = awaitingFirstSamples(ranking);
+  const inStartup = startupUntil !== null && unseen && now < startupUntil;
+  // Only a usable candidate can be chosen too early; with none, the choice is "none" (or a
+  // flagged last resort) anyway.
+  if (inStartup && (prev?.nodeId ?? null) === null && ranking.some((r) => r.usable)) return waitForFirstSamples(prev, chain, now, startupUntil);
+  const preliminary = unseen && (prev === null || prev.nodeId === null || prev.preliminary === true);
+
   const pick = ranking.some((r) => r.usable)
     ? pickUsable(prev, current, ranking, now, policy)
     : policy.whenAllUnhealthy === 'fail-open'
@@ -93,11 +116,43 @@ export function nextSelection(prev: Selection | null, ranking: readonly RankedNo
     since: prev !== null && prev.nodeId === nodeId ? prev.since : now,
     top: pick.top.slice(0, policy.topN).map((r) => r.nodeId),
     pendingFailback: pick.pendingFailback,
+    startupUntil: inStartup ? startupUntil : null,
+    preliminary: nodeId !== null && preliminary,
     evaluatedAt: now,
   };
   const change: SelectionChange | null = unchanged
     ? null
     : { chain, from: prev?.nodeId ?? null, to: nodeId, fromMode: prev?.mode ?? null, mode, reason: selection.reason, at: now };
+  return { selection, change };
+}
+
+/**
+ * Some node of a better tier than every usable one has not had its first samples judged yet
+ * (`no_sample`, or `confirming` its first good ones): choosing now would pick whoever answered
+ * first, not whoever is best.
+ */
+function awaitingFirstSamples(ranking: readonly RankedNode[]): boolean {
+  let bestUsableTier = Infinity;
+  for (const r of ranking) if (r.usable && r.tier < bestUsableTier) bestUsableTier = r.tier;
+  return ranking.some((r) => r.tier < bestUsableTier && r.state === 'unknown' && (r.reasons[0]?.code === ReasonCode.NoSample || r.reasons[0]?.code === ReasonCode.Confirming));
+}
+
+function waitForFirstSamples(prev: Selection | null, chain: string, now: number, startupUntil: number): SelectionResult {
+  const selection: Selection = {
+    chain,
+    nodeId: null,
+    tier: null,
+    mode: 'normal',
+    degradedChoice: false,
+    reason: 'awaiting_first_samples',
+    since: prev?.since ?? now,
+    top: [],
+    pendingFailback: null,
+    startupUntil,
+    preliminary: false,
+    evaluatedAt: now,
+  };
+  const change: SelectionChange | null = prev === null ? { chain, from: null, to: null, fromMode: null, mode: 'normal', reason: 'awaiting_first_samples', at: now } : null;
   return { selection, change };
 }
 
@@ -112,9 +167,13 @@ interface Pick {
 function pickUsable(prev: Selection | null, current: RankedNode | undefined, ranking: readonly RankedNode[], now: number, policy: HealthPolicy): Pick {
   const usable = ranking.filter((r) => r.usable);
   const serving = current?.usable === true ? current : undefined;
-  // While the current choice works, a node of a better tier must first stay usable for the dwell.
+  // While the current choice works, a node of a better tier must first stay usable for the
+  // dwell, unless the choice was made before that node was ever judged (start-up).
   const ready = (r: RankedNode): boolean =>
-    serving === undefined || r.tier >= serving.tier || (r.usableSince !== null && now - r.usableSince >= policy.failbackDwellMs);
+    serving === undefined ||
+    r.tier >= serving.tier ||
+    prev?.preliminary === true ||
+    (r.usableSince !== null && now - r.usableSince >= policy.failbackDwellMs);
   const eligible = usable.filter(ready);
   const activeTier = Math.min(...eligible.map((r) => r.tier));
   // `eligible` is never empty: the serving node is ready, and without one every usable node is.

@@ -35,6 +35,8 @@ export interface NodeStats {
   readonly lagBlocks: number | null;
   /** The node's own head and when it was first seen there, for the stall rule. */
   readonly head: { readonly height: number; readonly since: number } | null;
+  /** `observedAt` of the last sample whose height was above the one before: seen advancing. */
+  readonly advancedAt: number | null;
 }
 
 export function emptyStats(nodeId: string): NodeStats {
@@ -51,6 +53,7 @@ export function emptyStats(nodeId: string): NodeStats {
     missingMethods: [],
     lagBlocks: null,
     head: null,
+    advancedAt: null,
   };
 }
 
@@ -68,7 +71,12 @@ export function updateStats(prev: NodeStats, update: StatsUpdate): NodeStats {
   if (sample === null || (prev.lastSampleAt !== null && sample.observedAt <= prev.lastSampleAt)) return prev;
 
   const failed = isFailedSample(sample);
-  const outcomes = [...prev.outcomes, failed].slice(-policy.errorWindowSamples);
+  // A run of failures counts at most `failAfter` times: beyond that it is an outage, which
+  // hysteresis has already judged (the node is down). Counted again as flakiness, a 150 s
+  // outage would fill the window and keep the node down for a window of good samples after
+  // it answers again. Isolated failures (a flaky node) all count.
+  const outageRun = failed && prev.outcomes.length >= policy.failAfter && prev.outcomes.slice(-policy.failAfter).every(Boolean);
+  const outcomes = outageRun ? prev.outcomes : [...prev.outcomes, failed].slice(-policy.errorWindowSamples);
   const errorRate = outcomes.filter(Boolean).length / outcomes.length;
   const base = { ...prev, samples: prev.samples + 1, lastSampleAt: sample.observedAt, outcomes, errorRate };
   if (failed) return base;
@@ -93,6 +101,7 @@ export function updateStats(prev: NodeStats, update: StatsUpdate): NodeStats {
     missingMethods: [...sample.missingMethods],
     lagBlocks: lag === null ? prev.lagBlocks : lag.blocks,
     head,
+    advancedAt: height !== undefined && prev.head !== null && height > prev.head.height ? sample.observedAt : (prev.advancedAt ?? null),
   };
 }
 

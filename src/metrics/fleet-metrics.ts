@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { bestNodeResolverFor } from '../api/best-node.js';
+import { buildInfo } from '../build/build-info.js';
 import type { NodeView, ReadModel } from '../api/read-model.js';
 import { RpcErrorCode } from '../errors/rpc-errors.js';
 import { isFresh } from '../health/freshness.js';
@@ -17,6 +18,13 @@ const STATES: readonly HealthState[] = ['healthy', 'degraded', 'unhealthy', 'unk
 const ERROR_CODES: ReadonlySet<string> = new Set(Object.values(RpcErrorCode));
 // From a fast local node (a few ms) to the longest sane probe timeout.
 const PROBE_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10];
+/**
+ * prom-client's default collectors export these gauges with a `_total` suffix, which the
+ * exposition conventions keep for counters (`promtool check metrics` rejects them). The same
+ * numbers by type stay as nodejs_active_handles / _requests / _resources: `sum()` of those.
+ * https://prometheus.io/docs/practices/naming/
+ */
+const MISNAMED_DEFAULT_GAUGES = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 
 interface Snapshot {
   readonly nodes: readonly { readonly view: NodeView; readonly fresh: boolean }[];
@@ -77,9 +85,12 @@ export class FleetMetrics {
         }
       },
     });
+    // The total and the split are two metrics, not one with direction="total": a sum() over
+    // directions must not count every peer twice. EVM nodes (net_peerCount) have no split.
+    perNode('nodesentry_node_peers', 'Connected peers of the node, from its latest fresh sample.', (v, fresh) => (fresh ? v.record?.sample.peers?.total : null));
     new Gauge({
-      name: 'nodesentry_node_peers',
-      help: 'Connected peers of the node by direction (total, inbound, outbound), from its latest fresh sample.',
+      name: 'nodesentry_node_peers_by_direction',
+      help: 'Connected peers of the node by direction (inbound, outbound), from its latest fresh sample; absent where the node does not say (EVM).',
       labelNames: ['node', 'chain', 'direction'],
       registers,
       collect() {
@@ -88,7 +99,6 @@ export class FleetMetrics {
           const peers = fresh ? view.record?.sample.peers : undefined;
           if (!peers) continue;
           const labels = { node: view.node.id, chain: view.node.chain.name };
-          this.set({ ...labels, direction: 'total' }, peers.total);
           if (peers.inbound !== undefined) this.set({ ...labels, direction: 'inbound' }, peers.inbound);
           if (peers.outbound !== undefined) this.set({ ...labels, direction: 'outbound' }, peers.outbound);
         }
@@ -174,6 +184,27 @@ export class FleetMetrics {
       },
     });
 
+    if (service.poller) {
+      new Counter({
+        name: 'nodesentry_chain_best_changes_total',
+        help: "Changes of the chain's chosen node or mode made by this replica's judge (workers only; the first choice after start-up excluded).",
+        labelNames: ['chain'],
+        registers,
+        collect() {
+          this.reset();
+          for (const chain of opts.read.chainNames()) this.inc({ chain }, service.selectionChanges.get(chain) ?? 0);
+        },
+      });
+    }
+
+    const build = buildInfo();
+    new Gauge({
+      name: 'nodesentry_build_info',
+      help: 'Version and commit of this nodesentry, and the Node.js running it: always 1.',
+      labelNames: ['version', 'commit', 'nodejs', 'role'],
+      registers,
+    }).set({ version: build.version, commit: build.commit, nodejs: build.node, role: service.settings.role }, 1);
+
     new Gauge({
       name: 'nodesentry_store_connected',
       help: 'The shared store (Redis, or the in-process one) is reachable: 1, else 0.',
@@ -214,6 +245,8 @@ export class FleetMetrics {
       stat('nodesentry_poller_probes_total', 'Probes this replica has run.', (s) => s.probes, 'counter');
       stat('nodesentry_poller_flushes_total', 'Batches of results this replica has written to the store.', (s) => s.flushes, 'counter');
       stat('nodesentry_poller_flush_failures_total', 'Store writes that failed (results stay buffered).', (s) => s.flushFailures, 'counter');
+      stat('nodesentry_poller_leases_acquired_total', 'Node leases this replica took (at start, from a replica that left, or on rebalancing).', (s) => s.leasesAcquired, 'counter');
+      stat('nodesentry_poller_leases_lost_total', 'Node leases this replica held and lost to another (expired, or over its fair share).', (s) => s.leasesLost, 'counter');
       stat('nodesentry_poller_probes_in_flight', 'Probes running now.', (s) => s.inFlight, 'gauge');
       stat('nodesentry_poller_probes_queued', 'Probes waiting for a concurrency slot.', (s) => s.queued, 'gauge');
       stat('nodesentry_poller_owned_nodes', 'Nodes this replica holds the lease for and probes.', (s) => s.owned, 'gauge');
@@ -259,6 +292,7 @@ export class FleetMetrics {
       // Started at the first scrape, not at construction: they run timers (event-loop delay).
       this.#defaultsOn = true;
       collectDefaultMetrics({ register: this.registry });
+      for (const name of MISNAMED_DEFAULT_GAUGES) this.registry.removeSingleMetric(name);
     }
     this.#snapshot = this.#take();
     try {

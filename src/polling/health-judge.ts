@@ -6,7 +6,7 @@ import type { NodeHealth } from '../health/hysteresis.js';
 import type { NodeInfo } from '../health/node-info.js';
 import { type HealthPolicy, policyForChain } from '../health/policy.js';
 import { rankNodes } from '../health/ranking.js';
-import type { ReferenceHead } from '../health/reference-head.js';
+import { emptyReference, type ReferenceHead } from '../health/reference-head.js';
 import { NO_SCORE, type ScoreBreakdown } from '../health/score.js';
 import { type Selection, type SelectionChange, nextSelection } from '../health/selection.js';
 import type { HealthState } from '../health/states.js';
@@ -20,6 +20,20 @@ export interface NodeVerdict {
   readonly health: NodeHealth;
   readonly stats: NodeStats;
   readonly score: ScoreBreakdown;
+  /** When the poller probes the node next, and why then (set by the poller that wrote it). */
+  readonly probing?: ProbeSchedule;
+}
+
+/**
+ * The poller's plan for a node after a sample: `interval` (its own rhythm), `fast` (a change is
+ * being confirmed: fall after a hard failure, rise after the node answers again or is new),
+ * `backoff` (the node gives no answer at all; step `backoffStep`, never past the ceiling).
+ */
+export interface ProbeSchedule {
+  readonly mode: 'interval' | 'fast' | 'backoff';
+  readonly delayMs: number;
+  readonly nextProbeAt: number;
+  readonly backoffStep?: number;
 }
 
 /**
@@ -68,6 +82,11 @@ export function asChainReport(value: unknown): ChainReport | undefined {
 
 export function nodeInfo(node: NodeConfig): NodeInfo {
   return { id: node.id, tier: node.tier, tags: node.tags, intervalMs: node.intervalMs };
+}
+
+/** healthy 0 < degraded 1 < unhealthy 2 < unknown 3 (no confirmed state at all). */
+function severityRank(state: string): number {
+  return state === 'healthy' ? 0 : state === 'degraded' ? 1 : state === 'unhealthy' ? 2 : 3;
 }
 
 const EMPTY_COUNTS: Readonly<Record<HealthState, number>> = { healthy: 0, degraded: 0, unhealthy: 0, unknown: 0, maintenance: 0 };
@@ -124,13 +143,16 @@ export class HealthJudge implements Judge {
     const verdict: NodeVerdict = { health: evaluation.health, stats: evaluation.stats, score: evaluation.score };
     const record: NodeRecord = { nodeId: node.id, chain: chain.name, sample, health: verdict, replica: this.#o.replica, writtenAt: now };
     const state = evaluation.health.state;
+    const pending = evaluation.health.pending;
     return {
       record,
       ...(transition
         ? { transition: { from: transition.from ?? 'new', to: transition.to, reasons: transition.reasons.map((r) => r.text) } }
         : {}),
       down: state === 'unhealthy',
-      changing: evaluation.health.pending !== null,
+      changing: pending !== null,
+      rising: pending !== null && (evaluation.health.tracked === 'unknown' || severityRank(pending.toward) < severityRank(evaluation.health.tracked)),
+      unconfirmed: evaluation.health.tracked === 'unknown',
     };
   }
 
@@ -213,10 +235,16 @@ export class HealthJudge implements Judge {
     let ref: ReferenceHead;
     if (index) {
       const view = this.#o.view;
-      const nodes = index.nodes.map((n, i) => ({ node: index.infos[i]!, sample: view.get(n.id)?.sample ?? null }));
+      // Each node's stats and latest assessment ride along: stuck nodes and nodes judged
+      // unhealthy for their own reasons get no vote on the head.
+      const nodes = index.nodes.map((n, i) => {
+        const record = view.get(n.id);
+        const verdict = record ? asNodeVerdict(record.health) : undefined;
+        return { node: index.infos[i]!, sample: record?.sample ?? null, stats: verdict?.stats ?? null, health: verdict?.health ?? null };
+      });
       ref = chainReference(index.nodes[0]!.chain, nodes, now, policy);
     } else {
-      ref = { chain: chainName, height: null, atMs: now, contributors: 0, quorum: 0, highest: null };
+      ref = emptyReference(chainName, now);
     }
     this.#references.set(chainName, ref);
     this.#changes.set(chainName, 0);

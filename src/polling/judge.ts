@@ -11,6 +11,10 @@ export interface SampleVerdict {
   readonly down: boolean;
   /** The latest sample disagrees with the stable state (rising or falling): re-check sooner. */
   readonly changing: boolean;
+  /** The change under way is toward a better state (recovering, or a new node confirming). */
+  readonly rising: boolean;
+  /** The node has no confirmed state yet (new, or its samples went stale). */
+  readonly unconfirmed: boolean;
 }
 
 /**

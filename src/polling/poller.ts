@@ -5,7 +5,9 @@ import type { PeerDetail, Sample } from '../chains/sample.js';
 import type { NodeConfig } from '../config/node-config.js';
 import type { HistoryPoint, NodeRecord, Store, TransitionEntry } from '../store/store.js';
 import type { FleetView } from '../view/fleet-view.js';
-import type { Judge } from './judge.js';
+import { RpcErrorCode } from '../errors/rpc-errors.js';
+import type { ProbeSchedule } from './health-judge.js';
+import type { Judge, SampleVerdict } from './judge.js';
 import { hostKey, ProbeLimiters } from './limiters.js';
 
 export interface PollerOptions {
@@ -30,8 +32,27 @@ export interface PollerOptions {
   readonly leaseRenewMs?: number;
   /** Lease lifetime, ms: a dead replica's nodes are taken over after at most this plus one renewal. Default 3 x leaseRenewMs. */
   readonly leaseTtlMs?: number;
-  /** Ceiling of the back-off for nodes that keep failing, ms. Default 60 s. */
+  /**
+   * Ceiling of the back-off for nodes that give no answer at all (refused, timeout, DNS, TLS,
+   * auth, HTTP errors), ms. Default 3 s: with the 2 s interval a dead node is probed every 3 s,
+   * so it is seen back within ~3 s of answering again, and its record never goes stale (30 s).
+   * A node's own interval is never stretched: the step is max(interval, this). 0 = no back-off.
+   */
   readonly maxBackoffMs?: number;
+  /**
+   * Re-check delay while a change is being confirmed (HAProxy's fastinter), ms: after a hard
+   * failure of a usable node (so `failAfter` is counted in a fraction of a second), and after a
+   * node answers again or is new (so `riseAfter` is). Default 200; never above the interval.
+   */
+  readonly fastIntervalMs?: number;
+  /**
+   * A node's staleness window, ms (the health policy's): the back-off is capped so that two
+   * back-off rounds (step plus timeout) fit in it, whatever maxBackoffMs says, so a node probed
+   * on its schedule is never shown unknown. Default: no cap beyond maxBackoffMs.
+   */
+  readonly staleAfterMs?: (node: NodeConfig) => number;
+  /** `recheckSoon` probes one node at most this often, ms. Default 1000. */
+  readonly recheckMinGapMs?: number;
   /** Per-peer details (getpeerinfo) are fetched at most this often per node, ms. Default 60 s (see NodeProber). */
   readonly peerDetailsEveryMs?: number;
   /** Random spread of each interval, as a fraction (0.1 = +-10 %), so nodes do not fire in lockstep. Default 0.1. */
@@ -46,8 +67,14 @@ interface Entry {
   host: string;
   timer: NodeJS.Timeout | undefined;
   inFlight: Promise<void> | undefined;
-  /** Consecutive probes while the node's stable state is down (drives the back-off). */
+  /** Consecutive unanswered probes while the node's stable state is down (drives the back-off). */
   downStreak: number;
+  /** The node gave no answer at its previous probe: once it answers, its rise is checked fast. */
+  silent: boolean;
+  /** It answered again after silence and the rise is still being confirmed. */
+  fastRise: boolean;
+  /** When `recheckSoon` last asked for a probe (rate limit). */
+  recheckAt: number;
 }
 
 interface Pending {
@@ -59,6 +86,35 @@ interface Pending {
 }
 
 const MIN_RECORD_TTL_MS = 15_000;
+
+/**
+ * Sample errors that mean the node gave no answer to judge: nothing but its absence. Such a
+ * node is backed off once confirmed down (an answering node never is: its reason must stay
+ * fresh). The transport failures, auth and 5xx are also confirmed fast: they are not blips a
+ * second look a few hundred ms later would miss. A 429 is not re-probed fast (it asks us to
+ * slow down), nor is any other 4xx.
+ */
+const NO_ANSWER = new Set<string>([
+  RpcErrorCode.Timeout,
+  RpcErrorCode.ConnectionRefused,
+  RpcErrorCode.ConnectionReset,
+  RpcErrorCode.Dns,
+  RpcErrorCode.Tls,
+  RpcErrorCode.Network,
+  RpcErrorCode.AuthFailed,
+  RpcErrorCode.Forbidden,
+  RpcErrorCode.HttpStatus,
+]);
+
+function gaveNoAnswer(sample: Sample): boolean {
+  return !sample.ok && sample.error !== undefined && NO_ANSWER.has(sample.error.code);
+}
+
+function isHardFailure(sample: Sample): boolean {
+  if (!gaveNoAnswer(sample)) return false;
+  const status = sample.error?.httpStatus;
+  return sample.error?.code !== RpcErrorCode.HttpStatus || (status !== undefined && status >= 500);
+}
 /** Backlog per node kept while the store is away (history points, state changes). */
 const MAX_PENDING_HISTORY = 60;
 const MAX_PENDING_TRANSITIONS = 50;
@@ -68,9 +124,14 @@ function keepNewest<T>(list: T[], max: number): void {
   if (list.length > max) list.splice(0, list.length - max);
 }
 
-/** Records outlive a few missed rounds, never many: unrefreshed state must expire, not linger. */
-function recordTtlMs(node: NodeConfig, leaseTtlMs: number): number {
-  return Math.max(3 * node.intervalMs, leaseTtlMs + 2 * node.intervalMs, MIN_RECORD_TTL_MS);
+/**
+ * Records outlive a few missed rounds, never many: unrefreshed state must expire, not linger.
+ * A backed-off node's round is its back-off step plus its timeout, so that counts too: a node
+ * probed on its schedule never has its record expire between two probes.
+ */
+function recordTtlMs(node: NodeConfig, leaseTtlMs: number, maxBackoffMs: number): number {
+  const round = Math.max(node.intervalMs, maxBackoffMs) + node.timeoutMs;
+  return Math.max(3 * round, leaseTtlMs + 2 * round, MIN_RECORD_TTL_MS);
 }
 
 /**
@@ -100,7 +161,7 @@ export class Poller {
   /** A flush skipped re-ranking the chains (see #enqueueFlush); the next full flush must do it. */
   #chainsOwed = false;
   #unsubscribe: (() => void) | undefined;
-  readonly #stats = { probes: 0, flushes: 0, flushFailures: 0, lastFlushMs: 0 };
+  readonly #stats = { probes: 0, flushes: 0, flushFailures: 0, lastFlushMs: 0, leasesAcquired: 0, leasesLost: 0 };
 
   constructor(opts: PollerOptions) {
     const leaseRenewMs = opts.leaseRenewMs ?? 2_000;
@@ -110,7 +171,10 @@ export class Poller {
       maxResponseBytes: 4 * 1024 * 1024,
       flushIntervalMs: 250,
       flushMaxRecords: 1_000,
-      maxBackoffMs: 60_000,
+      maxBackoffMs: 3_000,
+      fastIntervalMs: 200,
+      recheckMinGapMs: 1_000,
+      staleAfterMs: () => Infinity,
       jitter: 0.1,
       peerDetailsEveryMs: 60_000,
       ...opts,
@@ -132,7 +196,7 @@ export class Poller {
     return [...this.#owned.keys()];
   }
 
-  get stats(): Readonly<{ probes: number; flushes: number; flushFailures: number; lastFlushMs: number; owned: number; inFlight: number; queued: number }> {
+  get stats(): Readonly<{ probes: number; flushes: number; flushFailures: number; lastFlushMs: number; leasesAcquired: number; leasesLost: number; owned: number; inFlight: number; queued: number }> {
     const p = this.#limiters.pending;
     return { ...this.#stats, owned: this.#owned.size, inFlight: p.active, queued: p.queued };
   }
@@ -218,6 +282,21 @@ export class Poller {
     return samples;
   }
 
+  /**
+   * Probe `nodeId` now instead of at its next turn: for callers that saw it fail outside the
+   * poller (a proxy whose request to it failed: passive health). Ignored unless this replica
+   * owns the node and polls it, and while a probe of it is in flight; at most once per
+   * `recheckMinGapMs` per node, so a burst of failed requests costs one probe.
+   */
+  recheckSoon(nodeId: string): void {
+    const e = this.#owned.get(nodeId);
+    if (!e || !this.#started || this.#closed || e.inFlight) return;
+    const now = this.#o.now();
+    if (now - e.recheckAt < this.#o.recheckMinGapMs) return;
+    e.recheckAt = now;
+    this.#schedule(e, 0);
+  }
+
   /** Write buffered results now. Never throws; on failure the latest results stay buffered. */
   flush(): Promise<void> {
     return this.#enqueueFlush(true);
@@ -292,8 +371,15 @@ export class Poller {
       if (this.#closed) return;
       const lost = [...this.#owned.keys()].filter((id) => !held.has(id));
       for (const id of lost) this.#drop(id);
+      // Counted for operators: leases changing hands all the time (lease churn) mean replicas
+      // fight over nodes, e.g. clocks or renewals too slow for the lease TTL.
+      this.#stats.leasesLost += lost.length;
       if (lost.length > 0) await store.releaseLeases(replica, lost).catch(() => {});
-      for (const id of held) if (!this.#owned.has(id) && this.#nodes.has(id)) this.#own(id, this.#firstDelay(id));
+      for (const id of held) {
+        if (this.#owned.has(id) || !this.#nodes.has(id)) continue;
+        this.#own(id, this.#firstDelay(id));
+        this.#stats.leasesAcquired++;
+      }
       if (this.#storeFailing) {
         this.#storeFailing = false;
         this.#o.logger.info('store reachable again; leases renewed');
@@ -307,6 +393,20 @@ export class Poller {
       }
       if (this.#owned.size === 0) for (const id of ids) this.#own(id, this.#firstDelay(id));
     }
+  }
+
+  /**
+   * The store refused writes for nodes whose lease is no longer ours: stop probing them now
+   * (their results are dropped, the owner's stand) and renew at once, to re-take whatever is
+   * free and our share.
+   */
+  #lostLeases(nodeIds: readonly string[]): void {
+    for (const id of nodeIds) {
+      this.#drop(id);
+      this.#pending.delete(id);
+    }
+    this.#o.logger.warn({ nodes: nodeIds.length, sample: nodeIds.slice(0, 5) }, 'store refused writes for nodes whose lease this replica no longer holds (paused or partitioned past the lease?): stopped polling them');
+    if (!this.#closed) void this.#leaseTick();
   }
 
   /** After a takeover, continue the node's rhythm: probe when its last sample is one interval old. */
@@ -327,6 +427,9 @@ export class Poller {
       timer: undefined,
       inFlight: undefined,
       downStreak: 0,
+      silent: false,
+      fastRise: false,
+      recheckAt: -Infinity,
     };
     this.#owned.set(id, entry);
     if (delayMs !== undefined && this.#started) this.#schedule(entry, delayMs);
@@ -355,7 +458,7 @@ export class Poller {
   async #probe(e: Entry, reschedule: boolean): Promise<Sample | undefined> {
     if (e.inFlight) return undefined; // rounds never overlap
     let sample: Sample | undefined;
-    let delay = e.node.intervalMs;
+    let delay = this.#jittered(e.node.intervalMs);
     const run = async () => {
       sample = await this.#limiters.run(e.host, () => e.prober.probe());
       this.#stats.probes++;
@@ -371,7 +474,7 @@ export class Poller {
       this.#firstSweepDone = true;
       this.#o.logger.info({ nodes: this.#owned.size }, 'first sweep complete');
     }
-    if (reschedule) this.#schedule(e, this.#jittered(delay));
+    if (reschedule) this.#schedule(e, delay);
     return sample;
   }
 
@@ -379,8 +482,11 @@ export class Poller {
   #accept(e: Entry, sample: Sample): number {
     const now = this.#o.now();
     const verdict = this.#o.judge.judge(e.node, sample, now);
+    const plan = this.#plan(e, sample, verdict);
     const { peerList, ...compact } = sample;
-    const record: NodeRecord = { ...verdict.record, sample: compact };
+    const probing: ProbeSchedule = { mode: plan.mode, delayMs: plan.delayMs, nextProbeAt: now + plan.delayMs, ...(plan.mode === 'backoff' ? { backoffStep: e.downStreak } : {}) };
+    const health = verdict.record.health;
+    const record: NodeRecord = { ...verdict.record, sample: compact, health: health && typeof health === 'object' ? { ...health, probing } : health };
     this.#o.view.ingest([record]);
 
     const point: HistoryPoint = {
@@ -390,6 +496,7 @@ export class Poller {
       ...(sample.peers ? { peers: sample.peers.total } : {}),
       ...(sample.height !== undefined ? { height: sample.height } : {}),
       ...(sample.netTotals ? { bytesRecv: sample.netTotals.totalBytesRecv, bytesSent: sample.netTotals.totalBytesSent } : {}),
+      ...(sample.uptimeS !== undefined ? { uptimeS: sample.uptimeS } : {}),
     };
     const prev = this.#pending.get(e.node.id);
     const history = prev ? prev.history : [];
@@ -414,14 +521,39 @@ export class Poller {
       this.#o.view.emitLocal(event);
       this.#o.store.publish(event).catch(() => {});
     }
+    return plan.delayMs;
+  }
 
-    if (verdict.down && !verdict.changing) {
+  /**
+   * When to probe next. Cadence follows what is known:
+   * - a change under way is confirmed fast (fastinter) when it is a hard failure of a usable
+   *   node, or a rise of a node that answers again after silence or has no state yet; other
+   *   changes (peers, lag: what a node says) at a third of the interval, so a blip still has
+   *   time to pass;
+   * - a node confirmed down that gives no answer at all is backed off, doubling from its
+   *   interval up to max(interval, maxBackoffMs), jittered downwards only;
+   * - every other node, answering whatever its state, on its interval.
+   */
+  #plan(e: Entry, sample: Sample, verdict: SampleVerdict): { mode: ProbeSchedule['mode']; delayMs: number } {
+    const interval = e.node.intervalMs;
+    const silent = gaveNoAnswer(sample);
+    if (!silent && e.silent) e.fastRise = true;
+    e.silent = silent;
+    if (!verdict.changing) e.fastRise = false;
+    if (silent && verdict.down && !verdict.changing) {
       e.downStreak++;
-      return Math.min(e.node.intervalMs * 2 ** Math.min(e.downStreak, 16), Math.max(this.#o.maxBackoffMs, e.node.intervalMs));
+      const fits = (this.#o.staleAfterMs(e.node) - e.node.timeoutMs) / 2;
+      const ceiling = Math.max(interval, Math.min(this.#o.maxBackoffMs, fits));
+      const step = Math.min(interval * 2 ** Math.min(e.downStreak - 1, 16), ceiling);
+      return { mode: step > interval ? 'backoff' : 'interval', delayMs: Math.round(step * (1 - this.#o.jitter * this.#o.random())) };
     }
     e.downStreak = 0;
-    if (verdict.changing) return Math.max(Math.min(e.node.intervalMs, 250), Math.floor(e.node.intervalMs / 3));
-    return e.node.intervalMs;
+    const fast = Math.min(this.#o.fastIntervalMs, interval);
+    if (verdict.changing) {
+      const confirmFast = verdict.rising ? !silent && (e.fastRise || verdict.unconfirmed) : isHardFailure(sample);
+      return { mode: 'fast', delayMs: this.#jittered(confirmFast ? fast : Math.max(fast, Math.floor(interval / 3))) };
+    }
+    return { mode: 'interval', delayMs: this.#jittered(interval) };
   }
 
   #jittered(ms: number): number {
@@ -454,20 +586,24 @@ export class Poller {
     for (const c of chains) this.#o.view.setChainFacts(c);
     // A chains-only write: the facts live as long as the records of the nodes held here.
     const ttlNodes = batch.length > 0 ? batch.map((p) => this.#nodes.get(p.record.nodeId)) : [...this.#owned.values()].map((e) => e.node);
-    const ttl = Math.max(MIN_RECORD_TTL_MS, ...ttlNodes.map((n) => recordTtlMs(n ?? ({ intervalMs: 5_000 } as NodeConfig), this.#o.leaseTtlMs)));
+    const ttl = Math.max(MIN_RECORD_TTL_MS, ...ttlNodes.map((n) => recordTtlMs(n ?? ({ intervalMs: 5_000, timeoutMs: 2_000 } as NodeConfig), this.#o.leaseTtlMs, this.#o.maxBackoffMs)));
     try {
-      await this.#o.store.writeSweep(
+      const { fenced } = await this.#o.store.writeSweep(
         {
           records: batch.map((p) => p.record),
           peers,
           history: batch.flatMap((p) => p.history.map((point) => ({ nodeId: p.record.nodeId, point }))),
-          transitions: batch.flatMap((p) => p.transitions.map((transition) => ({ nodeId: p.record.nodeId, transition }))),
+          transitions: batch.flatMap((p) => p.transitions.map((transition) => ({ nodeId: p.record.nodeId, chain: p.record.chain, transition }))),
           chains,
           // Peer lists are refreshed every peerDetailsEveryMs: keep them across a few refreshes.
           peersTtlMs: Math.max(ttl, 3 * this.#o.peerDetailsEveryMs),
+          // Once leases are in play, only the holder writes a node (a replica resumed after a
+          // pause past its lease must not write the past over the new owner's records).
+          ...(this.#started ? { fence: this.#o.replica } : {}),
         },
         ttl,
       );
+      if (fenced.length > 0) this.#lostLeases(fenced);
       this.#stats.flushes++;
       this.#stats.lastFlushMs = performance.now() - started;
     } catch (err) {

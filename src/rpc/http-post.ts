@@ -52,6 +52,8 @@ export async function httpPost(opts: HttpPostOptions): Promise<HttpPostResult> {
     phase = 'body';
     const declared = Number(res.headers['content-length']);
     if (Number.isFinite(declared) && declared > opts.maxResponseBytes) {
+      // undici's body emits RequestAbortedError when destroyed unread: nobody listens any more.
+      res.body.on('error', () => {});
       res.body.destroy();
       throw new RpcTooLargeError(opts.maxResponseBytes);
     }
@@ -60,6 +62,7 @@ export async function httpPost(opts: HttpPostOptions): Promise<HttpPostResult> {
     for await (const chunk of res.body as AsyncIterable<Buffer>) {
       size += chunk.length;
       if (size > opts.maxResponseBytes) {
+        res.body.on('error', () => {});
         res.body.destroy();
         throw new RpcTooLargeError(opts.maxResponseBytes);
       }

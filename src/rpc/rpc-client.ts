@@ -103,17 +103,21 @@ export class RpcClient {
       throw this.#statusOr(res.status, new RpcMalformedError('batch reply is not an array', { httpStatus: res.status }));
     }
     if (res.status !== 200) throw new RpcHttpError(res.status);
+    // One reply per call, each id exactly once: a short, padded or renumbered batch is a node
+    // (or a proxy) that lost track of what was asked, and none of its answers can be trusted to
+    // belong to the call they claim (a chain id dropped from a batch must not go unnoticed).
+    if (parsed.length !== calls.length) {
+      throw new RpcMalformedError(`batch reply has ${parsed.length} elements for ${calls.length} calls`, { httpStatus: res.status });
+    }
     const byId = new Map<number, JsonRpcReply>();
     for (const item of parsed) {
-      if (item && typeof item === 'object' && typeof (item as JsonRpcReply).id === 'number') {
-        byId.set((item as JsonRpcReply).id as number, item as JsonRpcReply);
+      const id = item && typeof item === 'object' ? (item as JsonRpcReply).id : undefined;
+      if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id >= calls.length || byId.has(id)) {
+        throw new RpcMalformedError('batch reply ids do not match the calls (missing, duplicate or unknown id)', { httpStatus: res.status });
       }
+      byId.set(id, item as JsonRpcReply);
     }
-    return calls.map((c, i) => {
-      const reply = byId.get(i);
-      if (!reply) return { ok: false, error: new RpcMalformedError('batch reply is missing an element', { method: c.method }) };
-      return this.#outcome(reply, c.method, 200);
-    });
+    return calls.map((c, i) => this.#outcome(byId.get(i)!, c.method, 200));
   }
 
   async #post(body: string) {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { emptyAnswer, jsonAnswer, type HttpAnswer } from './http-answer.js';
+import { GENESIS } from '../chains/chain-spec.js';
 import { buildPeerInfo } from './peer-list.js';
 import type { SimNode } from './sim-node.js';
 
@@ -7,14 +8,14 @@ type RpcError = { code: number; message: string };
 type Outcome = { result: unknown } | { error: RpcError };
 type Handled = { reply: unknown; errorCode: number | undefined; v2: boolean };
 
-const COMMON_METHODS = ['getconnectioncount', 'getnetworkinfo', 'getpeerinfo', 'getnettotals', 'getblockchaininfo', 'getblockcount', 'getbestblockhash', 'getblockhash', 'setnetworkactive', 'uptime'];
+const COMMON_METHODS = ['getconnectioncount', 'getnetworkinfo', 'getpeerinfo', 'getnettotals', 'getblockchaininfo', 'getblockcount', 'getbestblockhash', 'getblockhash', 'setnetworkactive', 'uptime', 'sendrawtransaction'];
 const METHODS: Readonly<Record<'defid' | 'paicoind' | 'bitcoind', ReadonlySet<string>>> = Object.freeze({
   defid: new Set([...COMMON_METHODS, 'getnodestatusinfo']),
   paicoind: new Set(COMMON_METHODS),
   bitcoind: new Set(COMMON_METHODS),
 });
 /** Named-parameter order, for the methods that take any. */
-const PARAM_NAMES: Readonly<Record<string, readonly string[]>> = Object.freeze({ setnetworkactive: ['state'], getblockhash: ['height'] });
+const PARAM_NAMES: Readonly<Record<string, readonly string[]>> = Object.freeze({ setnetworkactive: ['state'], getblockhash: ['height'], sendrawtransaction: ['hexstring', 'maxfeerate'] });
 const BYTES_PER_BLOCK: Readonly<Record<string, number>> = Object.freeze({ bitcoind: 700_000, defid: 4_000, paicoind: 30_000 });
 /** What a synced Core reports: its estimate never quite reaches 1. */
 const SYNCED_PROGRESS = 0.99999987;
@@ -33,11 +34,12 @@ export function answerBitcoin(node: SimNode, raw: string, now: number): HttpAnsw
     return jsonAnswer(500, legacyReply(null, { error: { code: -32700, message: 'Parse error' } }));
   }
   if (Array.isArray(payload)) {
-    const replies: unknown[] = [];
+    let replies: unknown[] = [];
     for (const request of payload) {
       const handled = handleRequest(node, request, now);
       if (handled.reply !== undefined) replies.push(handled.reply);
     }
+    if (node.fault.type === 'short-batch') replies = replies.slice(0, node.fault.keep ?? 2);
     return jsonAnswer(200, replies);
   }
   if (typeof payload === 'object' && payload !== null) {
@@ -120,11 +122,12 @@ function call(node: SimNode, method: string, params: object | null | undefined, 
   if (!known || node.isDisabled(method)) return fail(-32601, 'Method not found');
   const args = positional(method, params);
   if (!Array.isArray(args)) return args;
+  if (node.fault.type === 'method-error' && node.fault.methods.includes(method)) return fail(node.fault.code ?? -1, node.fault.message ?? 'internal error');
   // Core's RPCs print their help as a -1 error when given more arguments than they take.
   const usage = (max: number): Outcome | undefined => (args.length > max ? fail(-1, `${method}\n\nWrong number of parameters (at most ${max}).`) : undefined);
   switch (method) {
     case 'getconnectioncount':
-      return usage(0) ?? { result: node.connectedInbound() + node.connectedOutbound() };
+      return usage(0) ?? { result: node.fault.type === 'huge-values' ? HUGE_PEERS : node.connectedInbound() + node.connectedOutbound() };
     case 'getnetworkinfo':
       return usage(0) ?? { result: networkInfo(node) };
     case 'getpeerinfo':
@@ -134,7 +137,7 @@ function call(node: SimNode, method: string, params: object | null | undefined, 
     case 'getblockchaininfo':
       return usage(0) ?? { result: blockchainInfo(node, now) };
     case 'getblockcount':
-      return usage(0) ?? { result: node.bestHeight(now) };
+      return usage(0) ?? { result: node.fault.type === 'huge-values' ? HUGE_HEIGHT : node.bestHeight(now) };
     case 'getbestblockhash':
       return usage(0) ?? { result: blockHash(node, node.bestHeight(now)) };
     case 'uptime':
@@ -149,6 +152,14 @@ function call(node: SimNode, method: string, params: object | null | undefined, 
       if (typeof height !== 'number' || !Number.isInteger(height)) return fail(-3, `JSON value of type ${uniType(height)} is not of expected type number`);
       if (height < 0 || height > node.bestHeight(now)) return fail(-8, 'Block height out of range');
       return { result: blockHash(node, height) };
+    }
+    case 'sendrawtransaction': {
+      // Accepted and forgotten: the txid stands in for the double SHA-256 of the bytes.
+      const tooMany = usage(2);
+      if (tooMany) return tooMany;
+      const hex = args[0];
+      if (typeof hex !== 'string' || !/^([0-9a-fA-F]{2})+$/.test(hex)) return fail(-22, 'TX decode failed. Make sure the tx has at least one input.');
+      return { result: createHash('sha256').update(createHash('sha256').update(Buffer.from(hex, 'hex')).digest()).digest('hex') };
     }
     case 'setnetworkactive': {
       const tooMany = usage(1);
@@ -178,7 +189,7 @@ function networkInfo(node: SimNode): unknown {
   info.localrelay = true;
   info.timeoffset = 0;
   info.networkactive = node.networkActive();
-  info.connections = inbound + outbound;
+  info.connections = node.fault.type === 'huge-values' ? HUGE_PEERS : inbound + outbound;
   if (p.has.connectionsInOut) {
     info.connections_in = inbound;
     info.connections_out = outbound;
@@ -197,13 +208,15 @@ function blockchainInfo(node: SimNode, now: number): unknown {
   const headers = node.headHeight(now);
   const syncing = node.syncBehind() > 0;
   const tipTime = node.blockTimeAt(blocks);
+  const huge = node.fault.type === 'huge-values';
   const info: Record<string, unknown> = {
     chain: node.reportedNetwork(),
-    blocks,
-    headers,
+    blocks: huge ? HUGE_HEIGHT : blocks,
+    headers: huge ? HUGE_HEIGHT : headers,
     bestblockhash: blockHash(node, blocks),
     difficulty: p.difficulty,
   };
+  if (node.quirks.has('no-chain-field')) delete info.chain;
   if (p.has.blockchainTime) info.time = Math.floor(tipTime / 1000);
   // Median of the last 11 blocks: about five block intervals before the tip.
   info.mediantime = Math.floor((tipTime - 5 * node.blockTimeMs) / 1000);
@@ -217,6 +230,16 @@ function blockchainInfo(node: SimNode, now: number): unknown {
 }
 
 function netTotals(node: SimNode, now: number): unknown {
+  if (node.quirks.has('nettotals-connected-only')) {
+    // Sums what the connected peers exchanged: goes down when a peer leaves, with no restart.
+    let recv = 0;
+    let sent = 0;
+    for (const peer of buildPeerInfo(node, now)) {
+      recv += peer.bytesrecv as number;
+      sent += peer.bytessent as number;
+    }
+    return { totalbytesrecv: recv, totalbytessent: sent, timemillis: Math.floor(now) };
+  }
   const elapsedS = Math.max(0, (now - node.addedAt) / 1000);
   const recvRate = 20_000 + (node.seed % 60_000);
   const sentRate = 15_000 + ((node.seed >>> 12) % 50_000);
@@ -235,8 +258,23 @@ function nodeStatusInfo(node: SimNode): unknown {
   return { health_status: syncToTip && active, sync_to_tip: syncToTip, active_peer_nodes: active };
 }
 
+/**
+ * Block 0 of each real network, as the node software asserts it (src/chains/chain-spec.ts
+ * GENESIS): a simulated node names its chain the way a real one does.
+ */
+const GENESIS_BY_KIND: Readonly<Record<string, Readonly<Record<string, string>>>> = Object.freeze({
+  bitcoind: { main: GENESIS.bitcoinMain, test: GENESIS.bitcoinTest3, testnet4: GENESIS.bitcoinTest4, signet: GENESIS.bitcoinSignet, regtest: GENESIS.bitcoinRegtest },
+  defid: { main: GENESIS.defichainMain, test: GENESIS.defichainTest },
+  paicoind: { main: GENESIS.paiMain, test: GENESIS.paiTest, regtest: GENESIS.paiRegtest },
+});
+/** `huge-values`: 2^52 - 1 blocks (a safe integer, but no chain is that long) and 2^56 - 1 peers (not even safe). */
+const HUGE_HEIGHT = 0xfffffffffffff;
+const HUGE_PEERS = 0xffffffffffffff;
+
 /** Same chain, same height, same hash: nodes of one network agree on their blocks. */
 function blockHash(node: SimNode, height: number): string {
+  const genesis = height === 0 ? GENESIS_BY_KIND[node.kind]?.[node.reportedNetwork()] : undefined;
+  if (genesis !== undefined) return genesis;
   const digest = createHash('sha256').update(`${node.kind}:${node.reportedNetwork()}:${height}`).digest('hex');
   const zeros = node.profile.hashZeros;
   return zeros > 0 ? '0'.repeat(zeros) + digest.slice(zeros) : digest;

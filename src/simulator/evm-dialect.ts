@@ -9,7 +9,7 @@ type Outcome = { result: unknown } | { error: { code: number; message: string } 
 type Message = Record<string, unknown>;
 
 const TAGS = new Set(['latest', 'pending', 'safe', 'finalized']);
-const METHODS = new Set(['web3_clientVersion', 'net_version', 'net_listening', 'net_peerCount', 'eth_chainId', 'eth_blockNumber', 'eth_syncing', 'eth_getBlockByNumber']);
+const METHODS = new Set(['web3_clientVersion', 'net_version', 'net_listening', 'net_peerCount', 'eth_chainId', 'eth_blockNumber', 'eth_syncing', 'eth_getBlockByNumber', 'eth_getBalance', 'eth_gasPrice', 'eth_sendRawTransaction']);
 
 /**
  * geth's JSON-RPC 2.0 server (BSC is a geth fork), from the request body on: every error in a
@@ -33,11 +33,12 @@ export function answerEvm(node: SimNode, raw: string, now: number): HttpAnswer {
       const firstCall = payload.find((m) => isCall(m));
       return jsonAnswer(200, [errorReply(firstCall ? firstCall.id : null, -32600, 'batch too large')]);
     }
-    const replies: unknown[] = [];
+    let replies: unknown[] = [];
     for (const msg of payload) {
       const reply = handleMessage(node, msg, now);
       if (reply !== undefined) replies.push(reply);
     }
+    if (node.fault.type === 'short-batch') replies = replies.slice(0, node.fault.keep ?? 2);
     return replies.length > 0 ? jsonAnswer(200, replies) : emptyJsonAnswer(200);
   }
   if (!isMessage(payload)) return jsonAnswer(200, errorReply(null, -32700, 'parse error'));
@@ -92,6 +93,8 @@ function call(node: SimNode, method: string, params: unknown, now: number): Outc
   if (params !== undefined && params !== null && !Array.isArray(params)) return { error: { code: -32602, message: 'non-array args' } };
   const args: readonly unknown[] = Array.isArray(params) ? params : [];
   if (node.fault.type === 'warmup') return { error: { code: -32000, message: node.fault.message ?? node.profile.warmupMessage } };
+  if (node.fault.type === 'method-error' && node.fault.methods.includes(method)) return { error: { code: node.fault.code ?? -32000, message: node.fault.message ?? 'internal error' } };
+  const huge = node.fault.type === 'huge-values';
   const maxArgs = (n: number): Outcome | undefined => (args.length > n ? { error: { code: -32602, message: `too many arguments, want at most ${n}` } } : undefined);
   switch (method) {
     case 'web3_clientVersion':
@@ -102,15 +105,24 @@ function call(node: SimNode, method: string, params: unknown, now: number): Outc
       // Hard-coded true in geth: it says nothing about health.
       return maxArgs(0) ?? { result: true };
     case 'net_peerCount':
-      return maxArgs(0) ?? { result: hex(node.connectedInbound() + node.connectedOutbound()) };
+      return maxArgs(0) ?? { result: huge ? '0xffffffffffffff' : hex(node.connectedInbound() + node.connectedOutbound()) };
     case 'eth_chainId':
       return maxArgs(0) ?? { result: hex(node.reportedChainId()) };
     case 'eth_blockNumber':
-      return maxArgs(0) ?? { result: hex(node.bestHeight(now)) };
+      return maxArgs(0) ?? { result: huge ? '0xfffffffffffff' : hex(node.bestHeight(now)) };
     case 'eth_syncing':
       return maxArgs(0) ?? { result: syncing(node, now) };
     case 'eth_getBlockByNumber':
       return maxArgs(2) ?? blockByNumber(node, args, now);
+    case 'eth_getBalance':
+      // Every simulated account holds 1 BNB: enough for clients to parse a quantity.
+      return maxArgs(2) ?? (typeof args[0] === 'string' && /^0x[0-9a-fA-F]{40}$/.test(args[0]) ? { result: '0xde0b6b3a7640000' } : { error: { code: -32602, message: 'invalid argument 0: hex string has length != 40' } });
+    case 'eth_gasPrice':
+      return maxArgs(0) ?? { result: '0x3b9aca00' };
+    case 'eth_sendRawTransaction':
+      // Accepted and forgotten; the hash stands in for keccak256 of the bytes (counted per node).
+      if (typeof args[0] !== 'string' || !/^0x([0-9a-fA-F]{2})+$/.test(args[0])) return { error: { code: -32602, message: 'invalid argument 0: json: cannot unmarshal invalid hex string into Go value of type hexutil.Bytes' } };
+      return maxArgs(1) ?? { result: `0x${createHash('sha256').update(args[0]).digest('hex')}` };
     default:
       return notFound(method);
   }
@@ -118,7 +130,9 @@ function call(node: SimNode, method: string, params: unknown, now: number): Outc
 
 function syncing(node: SimNode, now: number): unknown {
   const behind = node.syncBehind();
-  if (behind === 0) return false;
+  const txIndexLeft = node.fault.type === 'syncing' ? node.fault.txIndexRemainingBlocks : undefined;
+  // geth answers an object until both block sync and transaction indexing are done.
+  if (behind === 0 && !(txIndexLeft !== undefined && txIndexLeft > 0)) return false;
   const head = node.headHeight(now);
   const current = Math.max(0, head - behind);
   // Field set of geth 1.13+ (snap sync counters and tx indexing progress), all hex quantities.
@@ -129,7 +143,7 @@ function syncing(node: SimNode, now: number): unknown {
     syncedAccounts: '0x0', syncedAccountBytes: '0x0', syncedBytecodes: '0x0', syncedBytecodeBytes: '0x0',
     syncedStorage: '0x0', syncedStorageBytes: '0x0', healedTrienodes: '0x0', healedTrienodeBytes: '0x0',
     healedBytecodes: '0x0', healedBytecodeBytes: '0x0', healingTrienodes: '0x0', healingBytecode: '0x0',
-    txIndexFinishedBlocks: '0x0', txIndexRemainingBlocks: '0x0',
+    txIndexFinishedBlocks: hex(Math.max(0, current - (txIndexLeft ?? 0))), txIndexRemainingBlocks: hex(txIndexLeft ?? 0),
   };
 }
 

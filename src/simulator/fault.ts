@@ -29,8 +29,11 @@ export type Fault =
   | { type: 'warmup'; message?: string }
   /** EVM: another chain id; Bitcoin family: another `chain`. */
   | { type: 'wrong-chain' }
-  /** Behind the head by `behindBlocks` (default 1000) and saying so. */
-  | { type: 'syncing'; behindBlocks?: number }
+  /**
+   * Behind the head by `behindBlocks` (default 1000, or 0 when `txIndexRemainingBlocks` is
+   * given) and saying so; EVM: geth 1.13+'s `txIndexRemainingBlocks` still to index.
+   */
+  | { type: 'syncing'; behindBlocks?: number; txIndexRemainingBlocks?: number }
   /** The socket is destroyed as soon as the request arrives. */
   | { type: 'reset' }
   /** Like a provider proxy that rejects JSON arrays: 400 with a -32600 body; single calls pass. */
@@ -38,13 +41,27 @@ export type Fault =
   /** P2P switched off: `networkactive` false, 0 connections, empty `getpeerinfo` (EVM: 0 peers). */
   | { type: 'network-inactive' }
   /** Connection refused. Only for nodes with `ownPort`: their listener is closed. */
-  | { type: 'down' };
+  | { type: 'down' }
+  /**
+   * The head stops (a node that lost its peers, a dev chain nobody mines): it stopped
+   * `tipAgeMs` before the fault was set (default 0), so its head is the block it had then and
+   * its tip is at least that old, ageing from there. Cleared, the node is back at the chain's
+   * head at once.
+   */
+  | { type: 'stuck'; tipAgeMs?: number }
+  /** These methods answer an RPC error (`code`, default -32000 EVM / -1 Bitcoin family); the rest answer normally. */
+  | { type: 'method-error'; methods: string[]; code?: number; message?: string }
+  /** Batch replies keep only their first `keep` elements (default 2): a proxy losing track. */
+  | { type: 'short-batch'; keep?: number }
+  /** Absurd figures in well-formed replies: a height of 0xfffffffffffff and a peer count of 0xffffffffffffff (Bitcoin family: the same as JSON numbers). */
+  | { type: 'huge-values' };
 
 export type FaultType = Fault['type'];
 
 export const FAULT_TYPES: readonly FaultType[] = [
   'none', 'hang', 'slow', 'drip', 'http', 'unauthorized', 'forbidden', 'malformed', 'truncated',
   'oversized', 'warmup', 'wrong-chain', 'syncing', 'reset', 'no-batch', 'network-inactive', 'down',
+  'stuck', 'method-error', 'short-batch', 'huge-values',
 ];
 
 export const NO_FAULT: Fault = Object.freeze({ type: 'none' });
@@ -55,7 +72,8 @@ export const MAX_OVERSIZED_BYTES = 512 * 1024 * 1024;
 const FIELDS: Readonly<Record<FaultType, readonly string[]>> = {
   none: [], hang: [], slow: ['delayMs'], drip: ['chunkIntervalMs'], http: ['status', 'body', 'contentType'],
   unauthorized: [], forbidden: [], malformed: [], truncated: [], oversized: ['bytes'], warmup: ['message'],
-  'wrong-chain': [], syncing: ['behindBlocks'], reset: [], 'no-batch': [], 'network-inactive': [], down: [],
+  'wrong-chain': [], syncing: ['behindBlocks', 'txIndexRemainingBlocks'], reset: [], 'no-batch': [], 'network-inactive': [], down: [],
+  stuck: ['tipAgeMs'], 'method-error': ['methods', 'code', 'message'], 'short-batch': ['keep'], 'huge-values': [],
 };
 
 /** Checks an untrusted value (control API body, test input) and returns a fresh, frozen Fault. */
@@ -110,8 +128,34 @@ export function parseFault(input: unknown, where = 'fault'): Fault {
     }
     case 'syncing': {
       fault = { type: t };
-      const behind = int('behindBlocks', 1, 1_000_000_000, false);
+      const txIndex = int('txIndexRemainingBlocks', 0, 1_000_000_000, false);
+      const behind = int('behindBlocks', txIndex === undefined ? 1 : 0, 1_000_000_000, false);
       if (behind !== undefined) fault.behindBlocks = behind;
+      if (txIndex !== undefined) fault.txIndexRemainingBlocks = txIndex;
+      break;
+    }
+    case 'stuck': {
+      fault = { type: t };
+      const age = int('tipAgeMs', 0, 100 * 365 * 24 * 3_600_000, false);
+      if (age !== undefined) fault.tipAgeMs = age;
+      break;
+    }
+    case 'method-error': {
+      const methods = obj.methods;
+      if (!Array.isArray(methods) || methods.length === 0 || !methods.every((m): m is string => typeof m === 'string' && m.length > 0 && m.length <= 64)) {
+        throw bad('methods must be a non-empty list of method names');
+      }
+      fault = { type: t, methods: [...methods] };
+      const code = int('code', -2_147_483_648, 2_147_483_647, false);
+      const message = str('message');
+      if (code !== undefined) fault.code = code;
+      if (message !== undefined) fault.message = message;
+      break;
+    }
+    case 'short-batch': {
+      fault = { type: t };
+      const keep = int('keep', 0, 10_000, false);
+      if (keep !== undefined) fault.keep = keep;
       break;
     }
     default:

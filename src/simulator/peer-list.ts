@@ -69,10 +69,11 @@ function buildPeer(node: SimNode, id: number, inbound: boolean, now: number): Re
   }
   peer.bytessent = bytessent;
   peer.bytesrecv = bytesrecv;
-  peer.conntime = conntime;
+  peer.conntime = node.quirks.has('conntime-duration') ? age : conntime;
   peer.timeoffset = r.int(-1, 1);
-  peer.pingtime = pingtime;
-  peer.minping = minping;
+  // Some nodes send -1 until the first pong instead of leaving the fields out as Core does.
+  peer.pingtime = node.quirks.has('ping-unmeasured') ? -1 : pingtime;
+  peer.minping = node.quirks.has('ping-unmeasured') ? -1 : minping;
   peer.version = profile.protocolVersion;
   peer.subver = r.pick(profile.peerSubversions);
   peer.inbound = inbound;

@@ -4,6 +4,16 @@ import { SimulatorError, SimulatorErrorCode } from './simulator-error.js';
 export type SimKind = 'bsc' | 'defid' | 'paicoind' | 'bitcoind';
 export const SIM_KINDS: readonly SimKind[] = ['bsc', 'defid', 'paicoind', 'bitcoind'];
 
+/**
+ * Ways real nodes of the Bitcoin dialect differ from Bitcoin Core, seen in the field:
+ * - `no-chain-field`: getblockchaininfo without `chain`;
+ * - `ping-unmeasured`: getpeerinfo `pingtime` / `minping` -1 (before the first pong);
+ * - `conntime-duration`: getpeerinfo `conntime` as seconds since connecting, not an epoch time;
+ * - `nettotals-connected-only`: getnettotals sums the connected peers only (drops when one leaves).
+ */
+export type SimQuirk = 'no-chain-field' | 'ping-unmeasured' | 'conntime-duration' | 'nettotals-connected-only';
+export const SIM_QUIRKS: readonly SimQuirk[] = ['no-chain-field', 'ping-unmeasured', 'conntime-duration', 'nettotals-connected-only'];
+
 export type SimAuth = { username: string; password: string } | { cookieFile: string };
 
 /** One simulated node, as a test, the demo or a benchmark describes it. */
@@ -34,6 +44,8 @@ export interface SimNodeSpec {
   /** Client version, e.g. bitcoind '28.0' or '0.21.1'; default per kind. */
   version?: string;
   fault?: Fault;
+  /** Bitcoin family: differences from Bitcoin Core (see `SimQuirk`). */
+  quirks?: SimQuirk[];
 }
 
 export interface KindDefaults {
@@ -59,7 +71,7 @@ export const MAX_PEERS_PER_DIRECTION = 10_000;
 const ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
 const NETWORK_PATTERN = /^[a-z0-9]{1,32}$/;
 const VERSION_PATTERN = /^\d{1,4}(\.\d{1,4}){0,3}$/;
-const SPEC_KEYS = new Set(['id', 'kind', 'chainId', 'network', 'peers', 'startHeight', 'blockTimeMs', 'latencyMs', 'auth', 'disabledMethods', 'batch', 'ownPort', 'version', 'fault']);
+const SPEC_KEYS = new Set(['id', 'kind', 'chainId', 'network', 'peers', 'startHeight', 'blockTimeMs', 'latencyMs', 'auth', 'disabledMethods', 'batch', 'ownPort', 'version', 'fault', 'quirks']);
 
 export function isValidNodeId(id: string): boolean {
   // "." and ".." would be collapsed by every URL parser before reaching us.
@@ -119,6 +131,13 @@ export function parseSpec(input: unknown): SimNodeSpec {
   if (obj.version !== undefined) {
     if (typeof obj.version !== 'string' || !VERSION_PATTERN.test(obj.version)) throw invalid(`${where}: version`, 'must look like 28.0 or 0.21.1');
     spec.version = obj.version;
+  }
+  if (obj.quirks !== undefined) {
+    const list = obj.quirks;
+    if (!Array.isArray(list) || !list.every((q): q is SimQuirk => typeof q === 'string' && (SIM_QUIRKS as readonly string[]).includes(q))) {
+      throw invalid(`${where}: quirks`, `must be a list of ${SIM_QUIRKS.join(', ')}`);
+    }
+    spec.quirks = [...list];
   }
   if (obj.fault !== undefined) {
     const fault = parseFault(obj.fault, `${where}: fault`);

@@ -3,7 +3,7 @@ import type { ClientProfile } from './client-profile.js';
 import { NO_FAULT, type Fault } from './fault.js';
 import type { Listener } from './listener.js';
 import { hashString } from './seeded-random.js';
-import { DEFAULT_CHAIN_ID, DEFAULT_NETWORK, DEFAULT_PEERS, KIND_DEFAULTS, type SimKind, type SimNodeSpec } from './sim-node-spec.js';
+import { DEFAULT_CHAIN_ID, DEFAULT_NETWORK, DEFAULT_PEERS, KIND_DEFAULTS, type SimKind, type SimNodeSpec, type SimQuirk } from './sim-node-spec.js';
 
 /** How far behind a `syncing` node is when the fault does not say. */
 export const DEFAULT_SYNC_BEHIND_BLOCKS = 1000;
@@ -59,6 +59,9 @@ export class SimNode {
 
   #heightBase: number;
   #heightBaseAt: number;
+  /** While `stuck`: the frozen head and when its block was produced. */
+  #stuck: { readonly height: number; readonly tipAt: number } | undefined;
+  readonly quirks: ReadonlySet<SimQuirk>;
 
   constructor(spec: SimNodeSpec, profile: ClientProfile, simSeed: number, now: number) {
     const defaults = KIND_DEFAULTS[spec.kind];
@@ -78,22 +81,40 @@ export class SimNode {
     this.disabled = spec.disabledMethods && spec.disabledMethods.length > 0 ? new Set(spec.disabledMethods) : undefined;
     this.cookieFile = spec.auth && 'cookieFile' in spec.auth ? spec.auth.cookieFile : undefined;
     this.authUserPass = spec.auth && 'username' in spec.auth ? `${spec.auth.username}:${spec.auth.password}` : undefined;
-    this.fault = spec.fault ?? NO_FAULT;
+    this.fault = NO_FAULT;
+    this.quirks = new Set(spec.quirks ?? []);
     this.inbound = (spec.peers ?? DEFAULT_PEERS).inbound;
     this.outbound = (spec.peers ?? DEFAULT_PEERS).outbound;
     this.#heightBase = spec.startHeight ?? defaults.startHeight;
     this.#heightBaseAt = now;
+    this.setFault(spec.fault ?? NO_FAULT, now);
   }
 
-  /** The chain head as this node sees it: grows one block per `blockTimeMs`. */
+  /** Switch the fault; `stuck` freezes the head as it is now. */
+  setFault(fault: Fault, now: number): void {
+    if (fault.type === 'stuck') {
+      // Stopped `tipAgeMs` ago: its head is the block it had then, produced no later than then.
+      const since = now - (fault.tipAgeMs ?? 0);
+      const height = this.#stuck?.height ?? this.bestHeight(since);
+      const tipAt = this.#stuck?.tipAt ?? Math.min(this.blockTimeAt(height), since);
+      this.#stuck = { height, tipAt };
+    } else {
+      this.#stuck = undefined;
+    }
+    this.fault = fault;
+  }
+
+  /** The chain head as this node sees it: grows one block per `blockTimeMs` (not while `stuck`). */
   headHeight(now: number): number {
+    if (this.#stuck !== undefined) return this.#stuck.height;
     const elapsed = now - this.#heightBaseAt;
     return elapsed > 0 ? this.#heightBase + Math.floor(elapsed / this.blockTimeMs) : this.#heightBase;
   }
 
   /** Blocks the node lacks while `syncing`. */
   syncBehind(): number {
-    return this.fault.type === 'syncing' ? (this.fault.behindBlocks ?? DEFAULT_SYNC_BEHIND_BLOCKS) : 0;
+    if (this.fault.type !== 'syncing') return 0;
+    return this.fault.behindBlocks ?? (this.fault.txIndexRemainingBlocks !== undefined ? 0 : DEFAULT_SYNC_BEHIND_BLOCKS);
   }
 
   /** The node's best block: the head, or behind it while syncing. */
@@ -103,12 +124,14 @@ export class SimNode {
 
   /** When block `height` of this node's chain was mined, epoch ms. */
   blockTimeAt(height: number): number {
+    if (this.#stuck !== undefined) return this.#stuck.tipAt - (this.#stuck.height - height) * this.blockTimeMs;
     return this.#heightBaseAt + (height - this.#heightBase) * this.blockTimeMs;
   }
 
   setHeight(height: number, now: number): void {
     this.#heightBase = height;
     this.#heightBaseAt = now;
+    if (this.#stuck !== undefined) this.#stuck = { height, tipAt: now };
   }
 
   networkActive(): boolean {

@@ -166,7 +166,7 @@ export class Simulator {
     if (parsed.type === 'down' && !node.ownPort) {
       throw new SimulatorError(SimulatorErrorCode.InvalidFault, 'invalid fault', { details: `down needs a node with ownPort; ${id} shares the port` });
     }
-    node.fault = parsed;
+    node.setFault(parsed, this.#now());
     return node.listener ? this.#syncListener(node) : Promise.resolve();
   }
 

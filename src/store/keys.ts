@@ -26,6 +26,8 @@ export interface StoreKeys {
   history(nodeId: string): string;
   /** List of a node's state changes (TransitionEntry JSON), newest first. */
   transitions(nodeId: string): string;
+  /** List of every node's state changes (FleetTransition JSON), newest first. */
+  readonly fleetTransitions: string;
   chain(chain: string): string;
   /** Hash nodeId -> Drain JSON. */
   readonly drains: string;
@@ -35,6 +37,8 @@ export interface StoreKeys {
   readonly replicas: string;
   /** The one pub/sub channel every replica publishes to and listens on. */
   readonly events: string;
+  /** Hit count of a rate-limit bucket in one fixed window (see Store.countInWindow). */
+  rate(bucket: string, window: number): string;
   /** Random id of this store's data; a reconnect that finds it gone or changed means Redis lost its data. */
   readonly epoch: string;
 }
@@ -57,12 +61,14 @@ export function createStoreKeys(prefix: string = DEFAULT_PREFIX): StoreKeys {
     peers: (nodeId) => `${tag}:peers:${nodeId}`,
     history: (nodeId) => `${tag}:history:${nodeId}`,
     transitions: (nodeId) => `${tag}:transitions:${nodeId}`,
+    fleetTransitions: `${tag}:fleet-transitions`,
     chain: (chain) => `${tag}:chain:${chain}`,
     drains: `${tag}:drains`,
     epoch: `${tag}:epoch`,
     audit: `${tag}:audit`,
     lease: (nodeId) => `${tag}:lease:${nodeId}`,
     replicas: `${tag}:replicas`,
+    rate: (bucket, window) => `${tag}:rate:${bucket}:${window}`,
     events: `${tag}:events`,
   };
 }
@@ -86,11 +92,13 @@ export function describeStoreKeys(prefix: string = DEFAULT_PREFIX): KeyDescripti
     { pattern: k.peers('<nodeId>'), type: 'string', ttl: 'sweep TTL (same as the record)', purpose: 'peer list of the latest sample as JSON ({v:1, peers})' },
     { pattern: k.history('<nodeId>'), type: 'list', ttl: 'historyTtlMs (default 1 day), refreshed on every push', purpose: 'compact history points as JSON, newest first, capped at historyLimit (default 360)' },
     { pattern: k.transitions('<nodeId>'), type: 'list', ttl: 'transitionTtlMs (default 7 days), refreshed on every push', purpose: 'state changes as JSON ({v:1, from, to, reasons, at, replica}), newest first, capped at transitionLimit (default 50)' },
+    { pattern: k.fleetTransitions, type: 'list', ttl: 'transitionTtlMs (default 7 days), refreshed on every push', purpose: 'every node\'s state changes as JSON ({v:1, nodeId, chain, from, to, reasons, at, replica}), newest first, capped at fleetTransitionLimit (default 2000); kept when a node is removed' },
     { pattern: k.chain('<chain>'), type: 'string', ttl: 'sweep TTL', purpose: 'per-chain facts computed by workers (e.g. reference head) as JSON ({v:1, ...})' },
     { pattern: k.drains, type: 'hash', ttl: 'none (an operator\'s decision persists)', purpose: 'nodeId -> Drain JSON ({v:1, nodeId, by, at, reason?})' },
     { pattern: k.audit, type: 'list', ttl: 'none', purpose: 'operator actions as JSON ({v:1, at, entry}), newest first, capped at auditLimit (default 1000)' },
     { pattern: k.lease('<nodeId>'), type: 'string', ttl: 'lease TTL (PX, renewed by the holder\'s claims)', purpose: 'id of the replica that polls this node' },
     { pattern: k.replicas, type: 'zset', ttl: 'longest heartbeat TTL (members past their score are ignored and pruned)', purpose: 'live replicas: member = replica id, score = heartbeat expiry in epoch ms by the Redis server clock' },
+    { pattern: k.rate('<bucket>', 0).replace(/0$/, '<window>'), type: 'string', ttl: 'two windows (PX)', purpose: 'requests counted in one fixed window of a rate limit: bucket = rpc:<sha256 of the API key or client address, 24 hex>, window = epoch ms / window length' },
     { pattern: k.epoch, type: 'string', ttl: 'none', purpose: 'random id of the data set, created by the first replica; found missing after a reconnect, it tells workers Redis lost its data and they restore the drains they hold' },
     { pattern: k.events, type: 'channel', ttl: 'pub/sub (not stored)', purpose: 'StoreEvent JSON ({v:1, type, ...}) from every replica: records, transition, chain, drain, leases-released, nodes-removed' },
   ];

@@ -1,28 +1,30 @@
 import { randomUUID } from 'node:crypto';
 import type { PeerDetail } from '../chains/sample.js';
-import type { ChainFacts, Drain, HistoryPoint, NodeRecord, Store, StoreEvent, StoreEventHandler, StoreHealth, SweepWrite, TransitionEntry, StoreRetentionOptions } from './store.js';
+import type { ChainFacts, Drain, DrainFact, HistoryPoint, NodeRecord, Store, StoreEvent, StoreEventHandler, StoreHealth, SweepResult, SweepWrite, TransitionEntry, StoreRetentionOptions, FleetTransition, TransitionWrite } from './store.js';
 import {
   decodeAudit,
   decodeChainFacts,
-  decodeDrain,
+  decodeDrainFact,
   decodeEvent,
   decodeHistoryPoint,
   decodePeers,
   decodeRecord,
+  decodeFleetTransition,
   decodeTransition,
   encodeAudit,
   encodeChainFacts,
-  encodeDrain,
+  encodeDrainFact,
   encodeEvent,
   encodeHistoryPoint,
   encodePeers,
   encodeRecord,
   encodeRecordsEvent,
+  encodeFleetTransition,
   encodeTransition,
   type Decoded,
 } from './store-codec.js';
 import { StoreClosedError } from './store-errors.js';
-import { DEFAULT_SWEEP_BATCH_SIZE, groupTransitions, planSweep } from './sweep-plan.js';
+import { DEFAULT_SWEEP_BATCH_SIZE, fleetTransitionsOf, groupTransitions, planSweep } from './sweep-plan.js';
 import { checkReplica, positiveInt } from './validate-args.js';
 import { WarnOnce, type StoreWarningSink } from './warn-once.js';
 
@@ -54,6 +56,9 @@ export class MemoryStore implements Store {
   private readonly historyTtlMs: number;
   private readonly transitionLimit: number;
   private readonly transitionTtlMs: number;
+  private readonly fleetTransitionLimit: number;
+  /** Newest first. */
+  private fleetTransitions: Expiring<string[]> | undefined;
   private readonly sweepBatchSize: number;
   private readonly warnings: WarnOnce;
 
@@ -71,6 +76,8 @@ export class MemoryStore implements Store {
   private readonly leases = new Map<string, Expiring<string>>();
   /** replica -> heartbeat expiry. */
   private readonly replicas = new Map<string, number>();
+  /** rate-limit bucket + window -> hits. */
+  private readonly rates = new Map<string, Expiring<number>>();
   private readonly handlers = new Set<StoreEventHandler>();
   private readonly since: number;
   private closed = false;
@@ -83,6 +90,7 @@ export class MemoryStore implements Store {
     this.historyTtlMs = positiveInt('historyTtlMs', options.historyTtlMs ?? 86_400_000);
     this.transitionLimit = positiveInt('transitionLimit', options.transitionLimit ?? 50);
     this.transitionTtlMs = positiveInt('transitionTtlMs', options.transitionTtlMs ?? 604_800_000);
+    this.fleetTransitionLimit = positiveInt('fleetTransitionLimit', options.fleetTransitionLimit ?? 2000);
     this.sweepBatchSize = positiveInt('sweepBatchSize', options.sweepBatchSize ?? DEFAULT_SWEEP_BATCH_SIZE);
     this.warnings = new WarnOnce(options.onWarning);
     this.since = this.now();
@@ -94,16 +102,32 @@ export class MemoryStore implements Store {
 
   // --- records --------------------------------------------------------------------------------
 
-  writeSweep(write: SweepWrite, ttlMs: number): Promise<void> {
+  writeSweep(write: SweepWrite, ttlMs: number): Promise<SweepResult> {
     return this.run('writeSweep', () => {
       const px = positiveInt('ttlMs', Math.ceil(ttlMs));
       const peersPx = positiveInt('peersTtlMs', Math.ceil(write.peersTtlMs ?? ttlMs));
       const batches = planSweep(write, this.sweepBatchSize);
+      const fence = write.fence;
+      if (fence !== undefined) checkReplica(fence);
       this.purgeExpired();
       const now = this.now();
+      const fenced: string[] = [];
+      const older: string[] = [];
       for (const batch of batches) {
         const encoded: string[] = [];
+        const refused = new Set<string>();
         for (const node of batch.nodes) {
+          // As the Redis script: a node's values only under this replica's lease.
+          if (fence !== undefined && this.live(this.leases, node.nodeId)?.value !== fence) {
+            fenced.push(node.nodeId);
+            refused.add(node.nodeId);
+            continue;
+          }
+          if (fence !== undefined && node.record && this.storedObservedAt(node.nodeId) > Math.floor(node.record.sample.observedAt)) {
+            older.push(node.nodeId);
+            refused.add(node.nodeId);
+            continue;
+          }
           if (node.peers) this.peers.set(node.nodeId, { value: encodePeers(node.peers), expiresAt: now + peersPx });
           if (node.history.length > 0) {
             const old = this.live(this.history, node.nodeId)?.value ?? [];
@@ -117,13 +141,21 @@ export class MemoryStore implements Store {
             encoded.push(json);
           }
         }
+        this.pushFleetTransitions(refused.size === 0 ? batch.fleetTransitions : batch.fleetTransitions.filter((t) => !refused.has(t.nodeId)), now);
         if (encoded.length > 0) this.emit(encodeRecordsEvent(encoded));
         for (const facts of batch.chains) {
           this.chains.set(facts.chain, { value: encodeChainFacts(facts), expiresAt: now + px });
           this.emit(encodeEvent({ type: 'chain', facts }));
         }
       }
+      return older.length > 0 ? { fenced, older } : { fenced };
     });
+  }
+
+  private storedObservedAt(nodeId: string): number {
+    const raw = this.live(this.records, nodeId);
+    const d = raw && decodeRecord(raw.value, nodeId);
+    return d && d.ok ? Math.floor(d.value.sample.observedAt) : Number.NEGATIVE_INFINITY;
   }
 
   /** As LPUSH + LTRIM + PEXPIRE: `transitions` oldest first end newest at the head. */
@@ -134,10 +166,30 @@ export class MemoryStore implements Store {
     this.transitions.set(nodeId, { value: [...pushed, ...old].slice(0, this.transitionLimit), expiresAt: now + this.transitionTtlMs });
   }
 
-  appendTransitions(entries: ReadonlyArray<{ readonly nodeId: string; readonly transition: TransitionEntry }>): Promise<void> {
+  /** As the Redis list: LPUSH (oldest first) + LTRIM + PEXPIRE. */
+  private pushFleetTransitions(transitions: readonly FleetTransition[], now: number): void {
+    if (transitions.length === 0) return;
+    const old = this.fleetTransitions && this.fleetTransitions.expiresAt > now ? this.fleetTransitions.value : [];
+    const pushed = transitions.map(encodeFleetTransition).reverse();
+    this.fleetTransitions = { value: [...pushed, ...old].slice(0, this.fleetTransitionLimit), expiresAt: now + this.transitionTtlMs };
+  }
+
+  appendTransitions(entries: readonly TransitionWrite[]): Promise<void> {
     return this.run('appendTransitions', () => {
       const now = this.now();
-      for (const [nodeId, transitions] of groupTransitions(entries)) this.pushTransitions(nodeId, transitions, now);
+      const grouped = groupTransitions(entries);
+      for (const [nodeId, transitions] of grouped) this.pushTransitions(nodeId, transitions, now);
+      const chainOf = new Map(entries.flatMap((e) => (e.chain !== undefined ? [[e.nodeId, e.chain] as const] : [])));
+      this.pushFleetTransitions(fleetTransitionsOf([...grouped].map(([nodeId, transitions]) => ({ nodeId, transitions })), chainOf), now);
+    });
+  }
+
+  getFleetTransitions(limit: number): Promise<FleetTransition[]> {
+    return this.run('getFleetTransitions', () => {
+      const n = Math.floor(limit);
+      const log = this.fleetTransitions;
+      if (!(n > 0) || !log || log.expiresAt <= this.now()) return [];
+      return log.value.slice(0, n).flatMap((item) => this.decoded(decodeFleetTransition(item)) ?? []);
     });
   }
 
@@ -204,8 +256,6 @@ export class MemoryStore implements Store {
         this.peers.delete(id);
         this.history.delete(id);
         this.transitions.delete(id);
-        this.leases.delete(id);
-        this.drains.delete(id);
       }
       this.emit(encodeEvent({ type: 'nodes-removed', nodeIds: ids }));
     });
@@ -213,26 +263,35 @@ export class MemoryStore implements Store {
 
   // --- drains and audit -----------------------------------------------------------------------
 
-  setDrain(nodeId: string, drain: Drain | null): Promise<void> {
+  setDrain(nodeId: string, drain: Drain | null): Promise<DrainFact> {
     return this.run('setDrain', () => {
       if (drain !== null && drain.nodeId !== nodeId) throw new TypeError(`drain.nodeId ${JSON.stringify(drain.nodeId)} does not match ${JSON.stringify(nodeId)}`);
-      if (drain === null) this.drains.delete(nodeId);
-      else this.drains.set(nodeId, encodeDrain(drain));
-      this.emit(encodeEvent({ type: 'drain', nodeId, drain }));
+      // As the Redis script: above the stored version whatever the clock says.
+      const fact: DrainFact = { nodeId, version: Math.max(Math.floor(this.now()), this.storedDrainVersion(nodeId) + 1), drain };
+      this.drains.set(nodeId, encodeDrainFact(fact));
+      this.emit(encodeEvent({ type: 'drain', nodeId, drain, version: fact.version }));
+      return fact;
     });
   }
 
-  restoreDrains(drains: readonly Drain[]): Promise<number> {
+  restoreDrains(facts: readonly DrainFact[]): Promise<DrainFact[]> {
     return this.run('restoreDrains', () => {
-      let restored = 0;
-      for (const drain of drains) {
-        if (this.drains.has(drain.nodeId)) continue;
-        this.drains.set(drain.nodeId, encodeDrain(drain));
-        this.emit(encodeEvent({ type: 'drain', nodeId: drain.nodeId, drain }));
-        restored++;
+      const written: DrainFact[] = [];
+      for (const fact of facts) {
+        if (this.storedDrainVersion(fact.nodeId) >= fact.version) continue;
+        this.drains.set(fact.nodeId, encodeDrainFact(fact));
+        this.emit(encodeEvent({ type: 'drain', nodeId: fact.nodeId, drain: fact.drain, version: fact.version }));
+        written.push(fact);
       }
-      return restored;
+      return written;
     });
+  }
+
+  private storedDrainVersion(nodeId: string): number {
+    const raw = this.drains.get(nodeId);
+    if (raw === undefined) return -1;
+    const d = decodeDrainFact(raw);
+    return d.ok ? d.value.version : 0;
   }
 
   epoch(): Promise<{ epoch: string; created: boolean }> {
@@ -243,12 +302,22 @@ export class MemoryStore implements Store {
   getDrains(): Promise<Map<string, Drain>> {
     return this.run('getDrains', () => {
       const out = new Map<string, Drain>();
-      for (const [nodeId, raw] of this.drains) {
-        const drain = this.decoded(decodeDrain(raw));
-        if (drain) out.set(nodeId, drain);
-      }
+      for (const [nodeId, fact] of this.drainFacts()) if (fact.drain) out.set(nodeId, fact.drain);
       return out;
     });
+  }
+
+  getDrainFacts(): Promise<Map<string, DrainFact>> {
+    return this.run('getDrainFacts', () => this.drainFacts());
+  }
+
+  private drainFacts(): Map<string, DrainFact> {
+    const out = new Map<string, DrainFact>();
+    for (const [nodeId, raw] of this.drains) {
+      const fact = this.decoded(decodeDrainFact(raw));
+      if (fact) out.set(nodeId, fact);
+    }
+    return out;
   }
 
   appendAudit(entry: unknown): Promise<void> {
@@ -332,6 +401,17 @@ export class MemoryStore implements Store {
     });
   }
 
+  countInWindow(bucket: string, window: number, windowMs: number): Promise<number> {
+    return this.run('countInWindow', () => {
+      const key = `${bucket}:${window}`;
+      const e = this.live(this.rates, key);
+      if (e !== undefined) return ++e.value;
+      if (this.rates.size > 10_000) for (const [k, r] of this.rates) if (r.expiresAt <= this.now()) this.rates.delete(k);
+      this.rates.set(key, { value: 1, expiresAt: this.now() + positiveInt('windowMs', windowMs) * 2 });
+      return 1;
+    });
+  }
+
   // --- events ---------------------------------------------------------------------------------
 
   publish(event: StoreEvent): Promise<void> {
@@ -396,7 +476,7 @@ export class MemoryStore implements Store {
   /** Drop expired entries of nodes nobody reads any more (removed from config, renamed). */
   private purgeExpired(): void {
     const now = this.now();
-    for (const map of [this.records, this.peers, this.history, this.transitions, this.chains, this.leases] as Array<Map<string, Expiring<unknown>>>) {
+    for (const map of [this.records, this.peers, this.history, this.transitions, this.chains, this.leases, this.rates] as Array<Map<string, Expiring<unknown>>>) {
       for (const [key, e] of map) if (e.expiresAt <= now) map.delete(key);
     }
   }

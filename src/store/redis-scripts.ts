@@ -110,3 +110,125 @@ end
 return removed
 `,
 );
+
+// The version of a stored drain fact (see DrainFact): `version`, else `at` (facts written
+// before versions existed), else 0; a value that is not JSON counts as 0 and is overwritten.
+const storedDrainVersion = `
+local function storedVersion(raw)
+  if not raw then return -1 end
+  local ok, d = pcall(cjson.decode, raw)
+  if not ok or type(d) ~= 'table' then return 0 end
+  return tonumber(d.version) or tonumber(d.at) or 0
+end
+`;
+
+/**
+ * KEYS: [drains hash]. ARGV: nodeId, stored JSON up to its version, event JSON up to its
+ * version, events channel. Assigns version = max(server now ms, stored version + 1), so a
+ * decision always outranks the one it replaces whatever the replicas' clocks say, stores it,
+ * publishes it. Returns the version.
+ */
+export const setDrainScript = new LuaScript(
+  'setDrain',
+  `${serverNowMs}${storedDrainVersion}
+local version = math.max(now, storedVersion(redis.call('HGET', KEYS[1], ARGV[1])) + 1)
+local v = string.format('%d', version)
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. v .. '}')
+redis.call('PUBLISH', ARGV[4], ARGV[3] .. v .. '}')
+return v
+`,
+);
+
+/**
+ * KEYS: [drains hash]. ARGV: events channel, then per fact: nodeId, version, stored JSON,
+ * event JSON. Writes (and publishes) each fact only where the stored version is lower or
+ * absent. Returns the 1-based indexes of the facts written.
+ */
+export const restoreDrainsScript = new LuaScript(
+  'restoreDrains',
+  `${storedDrainVersion}
+local written = {}
+local n = (#ARGV - 1) / 4
+for i = 1, n do
+  local base = 1 + (i - 1) * 4
+  local nodeId = ARGV[base + 1]
+  if storedVersion(redis.call('HGET', KEYS[1], nodeId)) < tonumber(ARGV[base + 2]) then
+    redis.call('HSET', KEYS[1], nodeId, ARGV[base + 3])
+    redis.call('PUBLISH', ARGV[1], ARGV[base + 4])
+    written[#written + 1] = i
+  end
+end
+return written
+`,
+);
+
+/**
+ * A sweep batch fenced by lease ownership (issue 14: a replica paused past its lease, then
+ * resumed, wrote records 19 s old over the new owner's). The lease is read and the node's
+ * values are written in one atomic call, so no owner change can fall between check and write.
+ *
+ * KEYS: [node index set, then per node: lease, record, peers, history, transitions].
+ * ARGV: replica, recordPx, peersPx, historyLimit, historyTtlMs, transitionLimit,
+ * transitionTtlMs, events channel, records event JSON up to its list, then per node: nodeId,
+ * record JSON or '', peers JSON or '', history count, history points (oldest first),
+ * transition count, transitions (oldest first).
+ * Writes a node's values only where its lease holds `replica`, and its record only if it is
+ * not older than the stored one (records begin with their sample's observedAt, see
+ * store-codec, so GETRANGE reads a few bytes, not the record): a lease lost and taken back
+ * does not let results buffered before the loss land after the owner's. Publishes one records
+ * event with the records written. Returns [positions refused by the lease, positions whose
+ * record was older], 1-based.
+ */
+export const fencedSweepScript = new LuaScript(
+  'fencedSweep',
+  `
+local replica = ARGV[1]
+local hLimit = tonumber(ARGV[4])
+local tLimit = tonumber(ARGV[6])
+local records = {}
+local refused = {}
+local older = {}
+local head = '^{"v":1,"observedAt":(%d+)'
+local a = 10
+local n = (#KEYS - 1) / 5
+for i = 1, n do
+  local k = 2 + (i - 1) * 5
+  local nodeId, record, peers = ARGV[a], ARGV[a + 1], ARGV[a + 2]
+  local nh = tonumber(ARGV[a + 3])
+  local h0 = a + 4
+  local nt = tonumber(ARGV[h0 + nh])
+  local t0 = h0 + nh + 1
+  a = t0 + nt
+  local fresh = true
+  if record ~= '' and redis.call('GET', KEYS[k]) == replica then
+    local storedAt = tonumber(string.match(redis.call('GETRANGE', KEYS[k + 1], 0, 63), head))
+    local newAt = tonumber(string.match(record, head))
+    fresh = storedAt == nil or newAt == nil or newAt >= storedAt
+  end
+  if not fresh then
+    older[#older + 1] = i
+  elseif redis.call('GET', KEYS[k]) == replica then
+    if peers ~= '' then redis.call('SET', KEYS[k + 2], peers, 'PX', ARGV[3]) end
+    if nh > 0 then
+      for j = h0, h0 + nh - 1 do redis.call('LPUSH', KEYS[k + 3], ARGV[j]) end
+      redis.call('LTRIM', KEYS[k + 3], 0, hLimit - 1)
+      redis.call('PEXPIRE', KEYS[k + 3], ARGV[5])
+    end
+    if nt > 0 then
+      for j = t0, t0 + nt - 1 do redis.call('LPUSH', KEYS[k + 4], ARGV[j]) end
+      redis.call('LTRIM', KEYS[k + 4], 0, tLimit - 1)
+      redis.call('PEXPIRE', KEYS[k + 4], ARGV[7])
+    end
+    if record ~= '' then
+      redis.call('SET', KEYS[k + 1], record, 'PX', ARGV[2])
+      redis.call('SADD', KEYS[1], nodeId)
+      records[#records + 1] = record
+    end
+  else
+    refused[#refused + 1] = i
+  end
+end
+if #records > 0 then redis.call('PUBLISH', ARGV[8], ARGV[9] .. table.concat(records, ',') .. ']}') end
+return { refused, older }
+`,
+);

@@ -4,36 +4,43 @@ import type { PeerDetail } from '../chains/sample.js';
 import { createStoreKeys, DEFAULT_PREFIX, type StoreKeys } from './keys.js';
 import {
   claimLeasesScript,
+  fencedSweepScript,
   heartbeatScript,
   liveReplicasScript,
   pruneIndexScript,
   releaseLeasesScript,
+  restoreDrainsScript,
+  setDrainScript,
 } from './redis-scripts.js';
-import type { ChainFacts, Drain, HistoryPoint, NodeRecord, Store, StoreEvent, StoreEventHandler, StoreHealth, SweepWrite, TransitionEntry, StoreRetentionOptions } from './store.js';
+import type { ChainFacts, Drain, DrainFact, HistoryPoint, NodeRecord, Store, StoreEvent, StoreEventHandler, StoreHealth, SweepResult, SweepWrite, TransitionEntry, StoreRetentionOptions, FleetTransition, TransitionWrite } from './store.js';
 import {
   decodeAudit,
   decodeChainFacts,
-  decodeDrain,
+  decodeDrainFact,
   decodeEvent,
   decodeHistoryPoint,
   decodePeers,
   decodeRecord,
+  decodeFleetTransition,
   decodeTransition,
   encodeAudit,
+  drainEventPrefix,
+  drainFactPrefix,
   encodeChainFacts,
-  encodeDrain,
+  encodeDrainFact,
   encodeEvent,
   encodeHistoryPoint,
   encodePeers,
   encodeRecord,
   encodeRecordsEvent,
+  encodeFleetTransition,
   encodeTransition,
   FORMAT_VERSION,
   ownRecordsPrefix,
   type Decoded,
 } from './store-codec.js';
 import { StoreClosedError, StoreCommandError, StoreError, StoreUnavailableError } from './store-errors.js';
-import { chunk, DEFAULT_SWEEP_BATCH_SIZE, groupTransitions, planSweep, type SweepBatch } from './sweep-plan.js';
+import { chunk, DEFAULT_SWEEP_BATCH_SIZE, fleetTransitionsOf, groupTransitions, planSweep, type SweepBatch } from './sweep-plan.js';
 import { checkReplica, positiveInt } from './validate-args.js';
 import { WarnOnce, type StoreWarningSink } from './warn-once.js';
 
@@ -70,6 +77,7 @@ const DEFAULTS = {
   historyTtlMs: 86_400_000,
   transitionLimit: 50,
   transitionTtlMs: 604_800_000,
+  fleetTransitionLimit: 2000,
   connectTimeoutMs: 5000,
   commandTimeoutMs: 5000,
   reconnectMaxDelayMs: 2000,
@@ -106,6 +114,7 @@ export class RedisStore implements Store {
   private readonly historyTtlMs: number;
   private readonly transitionLimit: number;
   private readonly transitionTtlMs: number;
+  private readonly fleetTransitionLimit: number;
   private readonly sweepBatchSize: number;
   private readonly secrets: string[];
   private readonly handlers = new Set<StoreEventHandler>();
@@ -115,6 +124,16 @@ export class RedisStore implements Store {
   private readonly replica: string;
   /** Prefix of this replica's own records events, when they are not to be delivered. */
   private readonly ownRecords: string | undefined;
+  /**
+   * Cluster: a PUBLISH without keys goes to a random node each time, and nodes relay it over
+   * the cluster bus, so events of one replica arrived out of order (found by the contract suite
+   * on a real cluster). Every PUBLISH therefore goes in a pipeline with a key of our slot, which
+   * sends it to the one master that holds all our keys: one origin, one order. (Sharded pub/sub,
+   * SPUBLISH, would also spare the other shards the relay, but ioredis 5.11's sharded subscriber
+   * crashed the process with an unhandled "Command queue state error" on the server's
+   * sunsubscribe during CLUSTER FAILOVER; see docs/scaling.md.)
+   */
+  private readonly pinPublishes: boolean;
   private closed = false;
   private closing: Promise<void> | undefined;
   private state: { connected: boolean; since: number; lastError?: string } = { connected: false, since: Date.now() };
@@ -129,11 +148,13 @@ export class RedisStore implements Store {
     this.historyTtlMs = positiveInt('historyTtlMs', options.historyTtlMs ?? DEFAULTS.historyTtlMs);
     this.transitionLimit = positiveInt('transitionLimit', options.transitionLimit ?? DEFAULTS.transitionLimit);
     this.transitionTtlMs = positiveInt('transitionTtlMs', options.transitionTtlMs ?? DEFAULTS.transitionTtlMs);
+    this.fleetTransitionLimit = positiveInt('fleetTransitionLimit', options.fleetTransitionLimit ?? DEFAULTS.fleetTransitionLimit);
     this.sweepBatchSize = positiveInt('sweepBatchSize', options.sweepBatchSize ?? DEFAULT_SWEEP_BATCH_SIZE);
     const connectTimeout = positiveInt('connectTimeoutMs', options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs);
     const commandTimeout = positiveInt('commandTimeoutMs', options.commandTimeoutMs ?? DEFAULTS.commandTimeoutMs);
     const reconnectMaxDelayMs = positiveInt('reconnectMaxDelayMs', options.reconnectMaxDelayMs ?? DEFAULTS.reconnectMaxDelayMs);
     this.keys = createStoreKeys(options.prefix ?? DEFAULT_PREFIX);
+    this.pinPublishes = options.cluster !== undefined;
     this.replica = options.replica;
     this.ownRecords = options.skipOwnRecords ? ownRecordsPrefix(options.replica) : undefined;
     this.warnings = new WarnOnce(options.onWarning);
@@ -161,7 +182,11 @@ export class RedisStore implements Store {
       const { enableOfflineQueue: _q, retryStrategy: _r, ...redisOptions } = common(role);
       return new Cluster(
         options.cluster!.nodes.map(({ host, port }) => ({ host, port })),
-        { enableOfflineQueue: false, clusterRetryStrategy: retryStrategy, redisOptions },
+        {
+          enableOfflineQueue: false,
+          clusterRetryStrategy: retryStrategy,
+          redisOptions,
+        },
       );
     };
     this.client = connect('cmd');
@@ -228,17 +253,64 @@ export class RedisStore implements Store {
 
   // --- records --------------------------------------------------------------------------------
 
-  writeSweep(write: SweepWrite, ttlMs: number): Promise<void> {
+  writeSweep(write: SweepWrite, ttlMs: number): Promise<SweepResult> {
     return this.run('writeSweep', async () => {
       const px = positiveInt('ttlMs', Math.ceil(ttlMs));
       const peersPx = positiveInt('peersTtlMs', Math.ceil(write.peersTtlMs ?? ttlMs));
       const batches = planSweep(write, this.sweepBatchSize);
-      // All pipelines go out at once on one connection: ceil(units / batchSize) round trips
-      // that overlap, in order. Settle all before failing, so close() never races a straggler.
-      const results = await Promise.allSettled(batches.map((batch) => this.exec(this.sweepPipeline(batch, px, peersPx))));
+      const fence = write.fence;
+      if (fence !== undefined) checkReplica(fence);
+      // All batches go out at once on one connection: ceil(units / batchSize) round trips
+      // that overlap, in order (fenced: one script call per batch for its nodes, plus a
+      // pipeline for its chains). Settle all before failing, so close() never races a straggler.
+      const calls: Array<Promise<unknown>> = [];
+      const fenced: string[] = [];
+      const older: string[] = [];
+      for (const batch of batches) {
+        if (fence === undefined) {
+          calls.push(this.exec(this.sweepPipeline(batch, px, peersPx)));
+          continue;
+        }
+        if (batch.nodes.length > 0) {
+          calls.push(
+            this.fencedNodes(batch, fence, px, peersPx).then(async (r) => {
+              fenced.push(...r.fenced);
+              older.push(...r.older);
+              // The fleet-wide log follows the fence: only the changes of nodes whose own
+              // writes went through (it is derived history, so a second round trip will do).
+              const refused = new Set([...r.fenced, ...r.older]);
+              const kept = batch.fleetTransitions.filter((t) => !refused.has(t.nodeId));
+              if (kept.length > 0) {
+                const p = this.client.pipeline();
+                this.pushFleetTransitions(p, kept);
+                await this.exec(p);
+              }
+            }),
+          );
+        }
+        if (batch.chains.length > 0) calls.push(this.exec(this.sweepPipeline({ nodes: [], chains: batch.chains, fleetTransitions: [] }, px, peersPx)));
+      }
+      const results = await Promise.allSettled(calls);
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
+      return older.length > 0 ? { fenced, older } : { fenced };
     });
+  }
+
+  /** The nodes of one batch through fencedSweepScript; resolves with the ids refused. */
+  private async fencedNodes(batch: SweepBatch, replica: string, px: number, peersPx: number): Promise<{ fenced: string[]; older: string[] }> {
+    const k = this.keys;
+    const keys: string[] = [k.nodeIndex];
+    const eventPrefix = encodeRecordsEvent([], this.replica).slice(0, -2);
+    const args: Array<string | number> = [replica, px, peersPx, this.historyLimit, this.historyTtlMs, this.transitionLimit, this.transitionTtlMs, k.events, eventPrefix];
+    for (const node of batch.nodes) {
+      keys.push(k.lease(node.nodeId), k.node(node.nodeId), k.peers(node.nodeId), k.history(node.nodeId), k.transitions(node.nodeId));
+      const transitions = node.transitions ?? [];
+      args.push(node.nodeId, node.record ? encodeRecord(node.record) : '', node.peers ? encodePeers(node.peers) : '', node.history.length, ...node.history.map(encodeHistoryPoint), transitions.length, ...transitions.map(encodeTransition));
+    }
+    const [refused, older] = (await fencedSweepScript.run(this.client, keys, args)) as [number[], number[]];
+    const ids = (positions: number[]) => positions.flatMap((i) => batch.nodes[i - 1]?.nodeId ?? []);
+    return { fenced: ids(refused), older: ids(older) };
   }
 
   private sweepPipeline(batch: SweepBatch, px: number, peersPx: number): ChainableCommander {
@@ -262,6 +334,7 @@ export class RedisStore implements Store {
         ids.push(node.nodeId);
       }
     }
+    this.pushFleetTransitions(p, batch.fleetTransitions);
     if (ids.length > 0) {
       p.sadd(k.nodeIndex, ...ids);
       p.publish(k.events, encodeRecordsEvent(encoded, this.replica));
@@ -285,12 +358,34 @@ export class RedisStore implements Store {
     p.pexpire(key, this.transitionTtlMs);
   }
 
-  appendTransitions(entries: ReadonlyArray<{ readonly nodeId: string; readonly transition: TransitionEntry }>): Promise<void> {
+  /** The fleet-wide log: one LPUSH per batch (oldest first), LTRIM to its cap, PEXPIRE. */
+  private pushFleetTransitions(p: ChainableCommander, transitions: readonly FleetTransition[]): void {
+    if (transitions.length === 0) return;
+    const key = this.keys.fleetTransitions;
+    p.lpush(key, ...transitions.map(encodeFleetTransition));
+    p.ltrim(key, 0, this.fleetTransitionLimit - 1);
+    p.pexpire(key, this.transitionTtlMs);
+  }
+
+  appendTransitions(entries: readonly TransitionWrite[]): Promise<void> {
     return this.run('appendTransitions', async () => {
       if (entries.length === 0) return;
       const p = this.client.pipeline();
-      for (const [nodeId, transitions] of groupTransitions(entries)) this.pushTransitions(p, nodeId, transitions);
+      const grouped = groupTransitions(entries);
+      for (const [nodeId, transitions] of grouped) this.pushTransitions(p, nodeId, transitions);
+      const chainOf = new Map(entries.flatMap((e) => (e.chain !== undefined ? [[e.nodeId, e.chain] as const] : [])));
+      this.pushFleetTransitions(p, fleetTransitionsOf([...grouped].map(([nodeId, transitions]) => ({ nodeId, transitions })), chainOf));
       await this.exec(p);
+    });
+  }
+
+  getFleetTransitions(limit: number): Promise<FleetTransition[]> {
+    return this.run('getFleetTransitions', async () => {
+      const n = Math.floor(limit);
+      if (!(n > 0)) return [];
+      const key = this.keys.fleetTransitions;
+      const raw = await this.client.lrange(key, 0, n - 1);
+      return raw.flatMap((item) => this.decoded(key, decodeFleetTransition(item)) ?? []);
     });
   }
 
@@ -379,8 +474,9 @@ export class RedisStore implements Store {
       const k = this.keys;
       const p = this.client.pipeline();
       for (const part of chunk(ids, KEYS_PER_COMMAND)) {
-        p.del(...part.flatMap((id) => [k.node(id), k.peers(id), k.history(id), k.transitions(id), k.lease(id)]));
-        p.hdel(k.drains, ...part);
+        // Not the drains (the fleet's decisions) nor the leases (another replica may still poll
+        // the node; the caller released its own).
+        p.del(...part.flatMap((id) => [k.node(id), k.peers(id), k.history(id), k.transitions(id)]));
         p.srem(k.nodeIndex, ...part);
       }
       p.publish(k.events, encodeEvent({ type: 'nodes-removed', nodeIds: ids }));
@@ -390,31 +486,21 @@ export class RedisStore implements Store {
 
   // --- drains and audit -----------------------------------------------------------------------
 
-  setDrain(nodeId: string, drain: Drain | null): Promise<void> {
+  setDrain(nodeId: string, drain: Drain | null): Promise<DrainFact> {
     return this.run('setDrain', async () => {
       if (drain !== null && drain.nodeId !== nodeId) throw new TypeError(`drain.nodeId ${JSON.stringify(drain.nodeId)} does not match ${JSON.stringify(nodeId)}`);
-      const p = this.client.pipeline();
-      if (drain === null) p.hdel(this.keys.drains, nodeId);
-      else p.hset(this.keys.drains, nodeId, encodeDrain(drain));
-      p.publish(this.keys.events, encodeEvent({ type: 'drain', nodeId, drain }));
-      await this.exec(p);
+      const version = Number(await setDrainScript.run(this.client, [this.keys.drains], [nodeId, drainFactPrefix(nodeId, drain), drainEventPrefix(nodeId, drain), this.keys.events]));
+      return { nodeId, version, drain };
     });
   }
 
-  restoreDrains(drains: readonly Drain[]): Promise<number> {
+  restoreDrains(facts: readonly DrainFact[]): Promise<DrainFact[]> {
     return this.run('restoreDrains', async () => {
-      if (drains.length === 0) return 0;
-      const p = this.client.pipeline();
-      for (const drain of drains) p.hsetnx(this.keys.drains, drain.nodeId, encodeDrain(drain));
-      const results = await this.exec(p);
-      // HSETNX answers 1 where it wrote: only those drains were missing.
-      const restored = drains.filter((_, i) => results[i] === 1);
-      if (restored.length > 0) {
-        const events = this.client.pipeline();
-        for (const drain of restored) events.publish(this.keys.events, encodeEvent({ type: 'drain', nodeId: drain.nodeId, drain }));
-        await this.exec(events);
-      }
-      return restored.length;
+      if (facts.length === 0) return [];
+      const args: Array<string | number> = [this.keys.events];
+      for (const f of facts) args.push(f.nodeId, Math.floor(f.version), encodeDrainFact(f), `${drainEventPrefix(f.nodeId, f.drain)}${Math.floor(f.version)}}`);
+      const written = (await restoreDrainsScript.run(this.client, [this.keys.drains], args)) as number[];
+      return written.flatMap((i) => facts[i - 1] ?? []);
     });
   }
 
@@ -430,14 +516,24 @@ export class RedisStore implements Store {
 
   getDrains(): Promise<Map<string, Drain>> {
     return this.run('getDrains', async () => {
-      const all = await this.client.hgetall(this.keys.drains);
       const drains = new Map<string, Drain>();
-      for (const [nodeId, raw] of Object.entries(all)) {
-        const drain = this.decoded(`${this.keys.drains}#${nodeId}`, decodeDrain(raw));
-        if (drain && drain.nodeId === nodeId) drains.set(nodeId, drain);
-      }
+      for (const [nodeId, fact] of await this.readDrainFacts()) if (fact.drain) drains.set(nodeId, fact.drain);
       return drains;
     });
+  }
+
+  getDrainFacts(): Promise<Map<string, DrainFact>> {
+    return this.run('getDrainFacts', () => this.readDrainFacts());
+  }
+
+  private async readDrainFacts(): Promise<Map<string, DrainFact>> {
+    const all = await this.client.hgetall(this.keys.drains);
+    const facts = new Map<string, DrainFact>();
+    for (const [nodeId, raw] of Object.entries(all)) {
+      const fact = this.decoded(`${this.keys.drains}#${nodeId}`, decodeDrainFact(raw));
+      if (fact && fact.nodeId === nodeId && (fact.drain === null || fact.drain.nodeId === nodeId)) facts.set(nodeId, fact);
+    }
+    return facts;
   }
 
   appendAudit(entry: unknown): Promise<void> {
@@ -483,7 +579,7 @@ export class RedisStore implements Store {
       const ids = [...new Set(nodeIds)];
       if (ids.length === 0) return;
       const released = indexesToIds(await releaseLeasesScript.run(this.client, ids.map(this.keys.lease), [replica]), ids);
-      if (released.length > 0) await this.client.publish(this.keys.events, encodeEvent({ type: 'leases-released', replica, nodeIds: released }));
+      if (released.length > 0) await this.publishAlone(encodeEvent({ type: 'leases-released', replica, nodeIds: released }));
     });
   }
 
@@ -507,12 +603,32 @@ export class RedisStore implements Store {
     });
   }
 
+  countInWindow(bucket: string, window: number, windowMs: number): Promise<number> {
+    return this.run('countInWindow', async () => {
+      const key = this.keys.rate(bucket, window);
+      // One round trip. The key names its window, so refreshing the expiry on every hit only
+      // keeps it until two windows after the last one (PEXPIRE NX would need Redis 7).
+      const replies = await this.client.multi().incr(key).pexpire(key, positiveInt('windowMs', windowMs) * 2).exec();
+      const [err, count] = replies?.[0] ?? [new Error('transaction discarded'), null];
+      if (err) throw err;
+      return Number(count);
+    });
+  }
+
   // --- events ---------------------------------------------------------------------------------
 
   publish(event: StoreEvent): Promise<void> {
     return this.run('publish', async () => {
-      await this.client.publish(this.keys.events, encodeEvent(event));
+      await this.publishAlone(encodeEvent(event));
     });
+  }
+
+  /** PUBLISH on its own: on a cluster, pinned to our slot's master (see `pinPublishes`). */
+  private async publishAlone(message: string): Promise<void> {
+    const p = this.client.pipeline();
+    if (this.pinPublishes) p.exists(this.keys.epoch);
+    p.publish(this.keys.events, message);
+    await this.exec(p);
   }
 
   subscribe(handler: StoreEventHandler): () => void {

@@ -1,5 +1,5 @@
 import type { PeerDetail, Sample } from '../chains/sample.js';
-import type { ChainFacts, Drain, HistoryPoint, NodeRecord, StoreEvent, TransitionEntry } from './store.js';
+import type { ChainFacts, Drain, DrainFact, FleetTransition, HistoryPoint, NodeRecord, StoreEvent, TransitionEntry } from './store.js';
 
 /**
  * The JSON nodesentry stores and publishes, shared by both stores so they agree byte for byte.
@@ -51,6 +51,9 @@ export function withoutPeerList(sample: Sample): Sample {
 export function recordToJson(record: NodeRecord): Json {
   return {
     v: FORMAT_VERSION,
+    // Second, always: the fenced sweep script reads it from the first bytes of the stored
+    // value to refuse a record older than the one it would replace (redis-scripts.ts).
+    observedAt: Math.floor(record.sample.observedAt),
     nodeId: record.nodeId,
     chain: record.chain,
     sample: withoutPeerList(record.sample),
@@ -140,6 +143,20 @@ export function decodeTransition(raw: string): Decoded<TransitionEntry> {
   return { ok: true, value: { from, to, reasons, at, replica } };
 }
 
+export function encodeFleetTransition(t: FleetTransition): string {
+  return JSON.stringify({ v: FORMAT_VERSION, nodeId: t.nodeId, chain: t.chain, from: t.from, to: t.to, reasons: t.reasons, at: t.at, replica: t.replica });
+}
+
+export function decodeFleetTransition(raw: string): Decoded<FleetTransition> {
+  const parsed = parseVersioned(raw);
+  if (!parsed.ok) return parsed;
+  const { nodeId, chain, from, to, reasons, at, replica } = parsed.value;
+  if (!isString(nodeId) || !isString(chain) || !isString(from) || !isString(to) || !isStringArray(reasons) || !isNumber(at) || !isString(replica)) {
+    return fail('fleet transition lacks nodeId, chain, from, to, reasons, at or replica');
+  }
+  return { ok: true, value: { nodeId, chain, from, to, reasons, at, replica } };
+}
+
 // --- chain facts ------------------------------------------------------------------------------
 
 function chainFactsToJson(facts: ChainFacts): Json {
@@ -188,6 +205,38 @@ export function decodeDrain(raw: string): Decoded<Drain> {
   return parsed.ok ? drainFromJson(parsed.value) : parsed;
 }
 
+/**
+ * A drain fact as stored in the drains hash: the drain's JSON plus `version`, or a tombstone
+ * `{v, nodeId, version, drained: false}`. Facts written before versions existed read as
+ * version = `at`.
+ */
+export function encodeDrainFact(fact: DrainFact): string {
+  return `${drainFactPrefix(fact.nodeId, fact.drain)}${Math.floor(fact.version)}}`;
+}
+
+/** The stored JSON up to its version number (Lua appends the version it assigns, then `}`). */
+export function drainFactPrefix(nodeId: string, drain: Drain | null): string {
+  const body = drain === null ? { v: FORMAT_VERSION, nodeId, drained: false } : drainToJson(drain);
+  return `${JSON.stringify(body).slice(0, -1)},"version":`;
+}
+
+/** The `drain` event up to its version number (as drainFactPrefix). */
+export function drainEventPrefix(nodeId: string, drain: Drain | null): string {
+  return `{"v":${FORMAT_VERSION},"type":"drain","nodeId":${JSON.stringify(nodeId)},"drain":${drain === null ? 'null' : JSON.stringify(drainToJson(drain))},"version":`;
+}
+
+export function decodeDrainFact(raw: string): Decoded<DrainFact> {
+  const parsed = parseVersioned(raw);
+  if (!parsed.ok) return parsed;
+  const o = parsed.value;
+  if (!isString(o['nodeId'])) return fail('drain lacks nodeId');
+  const version = o['version'];
+  if (version !== undefined && !isNumber(version)) return fail('drain version is not a number');
+  if (o['drained'] === false) return { ok: true, value: { nodeId: o['nodeId'], version: version ?? 0, drain: null } };
+  const drain = drainFromJson(o);
+  return drain.ok ? { ok: true, value: { nodeId: o['nodeId'], version: version ?? drain.value.at, drain: drain.value } } : drain;
+}
+
 // --- audit ------------------------------------------------------------------------------------
 
 /** Throws a TypeError for entries JSON cannot represent (undefined, functions). */
@@ -213,7 +262,7 @@ export function encodeEvent(event: StoreEvent): string {
     case 'chain':
       return JSON.stringify({ v: FORMAT_VERSION, type: event.type, facts: chainFactsToJson(event.facts) });
     case 'drain':
-      return JSON.stringify({ v: FORMAT_VERSION, type: event.type, nodeId: event.nodeId, drain: event.drain === null ? null : drainToJson(event.drain) });
+      return JSON.stringify({ v: FORMAT_VERSION, type: event.type, nodeId: event.nodeId, drain: event.drain === null ? null : drainToJson(event.drain), ...(event.version === undefined ? {} : { version: event.version }) });
     default:
       return JSON.stringify({ v: FORMAT_VERSION, ...event });
   }
@@ -262,9 +311,10 @@ export function decodeEvent(raw: string): Decoded<StoreEvent> {
     }
     case 'drain': {
       if (!isString(o['nodeId'])) return fail('drain event has no nodeId');
-      if (o['drain'] === null) return { ok: true, value: { type: 'drain', nodeId: o['nodeId'], drain: null } };
+      const version = isNumber(o['version']) ? { version: o['version'] } : {};
+      if (o['drain'] === null) return { ok: true, value: { type: 'drain', nodeId: o['nodeId'], drain: null, ...version } };
       const drain = drainFromJson(o['drain']);
-      return drain.ok ? { ok: true, value: { type: 'drain', nodeId: o['nodeId'], drain: drain.value } } : fail(`drain event: ${drain.reason}`);
+      return drain.ok ? { ok: true, value: { type: 'drain', nodeId: o['nodeId'], drain: drain.value, ...version } } : fail(`drain event: ${drain.reason}`);
     }
     case 'leases-released': {
       if (!isString(o['replica']) || !isStringArray(o['nodeIds'])) return fail('leases-released event lacks replica or nodeIds');

@@ -32,6 +32,8 @@ export interface HistoryPoint {
   readonly height?: number;
   readonly bytesRecv?: number;
   readonly bytesSent?: number;
+  /** Bitcoin family `uptime`, seconds: tells a restart from a byte-total drop. */
+  readonly uptimeS?: number;
 }
 
 /** One change of a node's health state, as kept in its bounded transition log. */
@@ -43,6 +45,20 @@ export interface TransitionEntry {
   readonly at: number;
   /** Replica that saw it. */
   readonly replica: string;
+}
+
+/** A state change in the fleet-wide log: which node, on which chain, and the change. */
+export interface FleetTransition extends TransitionEntry {
+  readonly nodeId: string;
+  readonly chain: string;
+}
+
+/** A state change to write: to the node's own log and, with `chain`, to the fleet-wide log too. */
+export interface TransitionWrite {
+  readonly nodeId: string;
+  /** The node's chain; entries with one are also appended to the fleet-wide log. */
+  readonly chain?: string;
+  readonly transition: TransitionEntry;
 }
 
 /** Per-chain facts computed by workers (e.g. the corroborated reference head). JSON. */
@@ -61,6 +77,20 @@ export interface Drain {
   readonly reason?: string;
 }
 
+/**
+ * The latest operator decision on a node's drain, versioned: a drain, or an undrain kept as a
+ * tombstone (`drain: null`). Versions only grow per node (the store assigns
+ * max(server clock ms, stored version + 1)), so when two copies disagree (a replica's memory vs
+ * Redis restored from an older snapshot) the higher version is the newer decision and wins.
+ * Facts are never deleted by a reload or a node's removal: they belong to the fleet, not to
+ * one replica's file.
+ */
+export interface DrainFact {
+  readonly nodeId: string;
+  readonly version: number;
+  readonly drain: Drain | null;
+}
+
 /** What one sweep writes, in one batch of round trips. */
 export interface SweepWrite {
   readonly records: readonly NodeRecord[];
@@ -73,8 +103,23 @@ export interface SweepWrite {
   readonly peersTtlMs?: number;
   readonly history?: ReadonlyArray<{ readonly nodeId: string; readonly point: HistoryPoint }>;
   readonly chains?: readonly ChainFacts[];
-  /** State changes to append to each node's transition log (as `appendTransitions`, in the same round trips). */
-  readonly transitions?: ReadonlyArray<{ readonly nodeId: string; readonly transition: TransitionEntry }>;
+  /** State changes to append to each node's transition log and the fleet-wide one (as `appendTransitions`, in the same round trips). */
+  readonly transitions?: readonly TransitionWrite[];
+  /**
+   * Fence the per-node writes by lease: a node's record, peers, history and transitions are
+   * written only if its lease is held by this replica, checked atomically with the write. A
+   * replica that lost a lease (paused past its TTL, partitioned) cannot overwrite the owner.
+   * Absent: unfenced (a single process probing without leases). Chain facts are not fenced.
+   */
+  readonly fence?: string;
+}
+
+/** What a sweep write did not do. */
+export interface SweepResult {
+  /** Nodes whose writes were refused by the fence: their lease is not this replica's. */
+  readonly fenced: readonly string[];
+  /** Fenced writes whose record was older than the stored one (not written; nothing else was). */
+  readonly older?: readonly string[];
 }
 
 export type StoreEvent =
@@ -83,7 +128,8 @@ export type StoreEvent =
   /** A node's health state changed (for logs, SSE, dashboards). */
   | { readonly type: 'transition'; readonly nodeId: string; readonly chain: string; readonly from: string; readonly to: string; readonly reasons: readonly string[]; readonly at: number; readonly replica: string }
   | { readonly type: 'chain'; readonly facts: ChainFacts }
-  | { readonly type: 'drain'; readonly nodeId: string; readonly drain: Drain | null }
+  /** `version`: of the DrainFact this event announces (absent from older writers). */
+  | { readonly type: 'drain'; readonly nodeId: string; readonly drain: Drain | null; readonly version?: number }
   /** A replica gave up leases (clean stop): others should claim at once. */
   | { readonly type: 'leases-released'; readonly replica: string; readonly nodeIds: readonly string[] }
   | { readonly type: 'nodes-removed'; readonly nodeIds: readonly string[] };
@@ -98,7 +144,7 @@ export interface Store {
   readonly kind: 'memory' | 'redis';
 
   /** Write a sweep's results: pipelined, a bounded number of round trips regardless of size. */
-  writeSweep(write: SweepWrite, ttlMs: number): Promise<void>;
+  writeSweep(write: SweepWrite, ttlMs: number): Promise<SweepResult>;
   /** Latest records of these nodes (missing or expired ones are absent from the map). */
   getNodes(nodeIds: readonly string[]): Promise<Map<string, NodeRecord>>;
   /** Every live record under the prefix. */
@@ -112,19 +158,37 @@ export interface Store {
    * is capped (default 50 per node) and expires some time after its last append (default 7
    * days). Within one call, a node's entries are ordered by `at`.
    */
-  appendTransitions(entries: ReadonlyArray<{ readonly nodeId: string; readonly transition: TransitionEntry }>): Promise<void>;
+  appendTransitions(entries: readonly TransitionWrite[]): Promise<void>;
   /** A node's state changes, newest first, at most `limit`. */
   getTransitions(nodeId: string, limit: number): Promise<TransitionEntry[]>;
-  /** Delete everything kept for these nodes (removed from config). */
+  /**
+   * The fleet-wide log of state changes (every entry written with a `chain`), newest first, at
+   * most `limit`. Capped (default 2000 entries) and expiring like the per-node logs; kept when a
+   * node is removed from the config (it is history).
+   */
+  getFleetTransitions(limit: number): Promise<FleetTransition[]>;
+  /**
+   * Delete the records, peers, history and transitions of these nodes (removed from this
+   * replica's config). Drain facts stay (they are the fleet's, see DrainFact), and so do other
+   * replicas' leases: a node still configured elsewhere keeps its owner.
+   */
   removeNodes(nodeIds: readonly string[]): Promise<void>;
 
-  setDrain(nodeId: string, drain: Drain | null): Promise<void>;
-  getDrains(): Promise<Map<string, Drain>>;
   /**
-   * Write back drains a replica held in memory, each only where the store has none for that
-   * node (after the store lost its data). Returns how many were restored; publishes them.
+   * Drain (or with null, undrain) a node: stores a new DrainFact with a version above the
+   * stored one, publishes it, and returns it.
    */
-  restoreDrains(drains: readonly Drain[]): Promise<number>;
+  setDrain(nodeId: string, drain: Drain | null): Promise<DrainFact>;
+  /** Nodes drained now (tombstones left out). */
+  getDrains(): Promise<Map<string, Drain>>;
+  /** Every drain fact, undrains (tombstones) included. */
+  getDrainFacts(): Promise<Map<string, DrainFact>>;
+  /**
+   * Write back facts a replica holds in memory, each only where the store's version for that
+   * node is lower or absent (Redis lost its data, or came back from an older snapshot).
+   * Atomic per call. Returns the facts written; publishes each.
+   */
+  restoreDrains(facts: readonly DrainFact[]): Promise<DrainFact[]>;
   /**
    * The id of the store's data set, created if missing. A replica that remembered another id
    * (or saw it created anew) knows the store lost its data since (e.g. Redis restarted without
@@ -149,6 +213,13 @@ export interface Store {
   /** Remove this replica's heartbeat at once (clean stop). */
   leave(replica: string): Promise<void>;
 
+  /**
+   * Count one hit of `bucket` in its fixed window number `window` (epoch ms / windowMs) and
+   * return the window's count so far, this hit included: a rate limit every replica shares.
+   * The count expires soon after its window ends.
+   */
+  countInWindow(bucket: string, window: number, windowMs: number): Promise<number>;
+
   publish(event: StoreEvent): Promise<void>;
   /** Events from every replica, this one included. Returns an unsubscribe function. */
   subscribe(handler: StoreEventHandler): () => void;
@@ -170,6 +241,8 @@ export interface StoreRetentionOptions {
   readonly transitionLimit?: number;
   /** How long a node's transition log outlives its last append, ms. Default 604_800_000 (7 days). */
   readonly transitionTtlMs?: number;
+  /** State changes kept in the fleet-wide log (it lives transitionTtlMs after its last append too). Default 2000. */
+  readonly fleetTransitionLimit?: number;
   /** Nodes per pipeline / batch in writeSweep (one `records` event per batch). Default 1000. */
   readonly sweepBatchSize?: number;
 }

@@ -1,5 +1,5 @@
 import type { PeerDetail } from '../chains/sample.js';
-import type { ChainFacts, HistoryPoint, NodeRecord, SweepWrite, TransitionEntry } from './store.js';
+import type { ChainFacts, FleetTransition, HistoryPoint, NodeRecord, SweepWrite, TransitionEntry, TransitionWrite } from './store.js';
 
 /** Nodes (plus chains) per pipeline: 1000 keeps one pipeline's reply and event near 1 MB. */
 export const DEFAULT_SWEEP_BATCH_SIZE = 1000;
@@ -19,6 +19,8 @@ export interface NodeWrite {
 export interface SweepBatch {
   readonly nodes: readonly NodeWrite[];
   readonly chains: readonly ChainFacts[];
+  /** The batch's nodes' state changes for the fleet-wide log, oldest first. */
+  readonly fleetTransitions: readonly FleetTransition[];
 }
 
 /**
@@ -48,6 +50,8 @@ export function planSweep(write: SweepWrite, batchSize: number = DEFAULT_SWEEP_B
   for (const [nodeId, peers] of write.peers ?? []) entry(nodeId).peers = peers;
   for (const { nodeId, point } of write.history ?? []) entry(nodeId).history.push(point);
   for (const [nodeId, transitions] of groupTransitions(write.transitions ?? [])) entry(nodeId).transitions = transitions;
+  const chainOf = new Map<string, string>();
+  for (const t of write.transitions ?? []) if (t.chain !== undefined) chainOf.set(t.nodeId, t.chain);
 
   const units: Array<{ node: NodeWrite } | { chain: ChainFacts }> = [];
   for (const [nodeId, e] of byNode) {
@@ -57,14 +61,26 @@ export function planSweep(write: SweepWrite, batchSize: number = DEFAULT_SWEEP_B
   }
   for (const chain of write.chains ?? []) units.push({ chain });
 
-  return chunk(units, batchSize).map((part) => ({
-    nodes: part.flatMap((u) => ('node' in u ? [u.node] : [])),
-    chains: part.flatMap((u) => ('chain' in u ? [u.chain] : [])),
-  }));
+  return chunk(units, batchSize).map((part) => {
+    const nodes = part.flatMap((u) => ('node' in u ? [u.node] : []));
+    return { nodes, chains: part.flatMap((u) => ('chain' in u ? [u.chain] : [])), fleetTransitions: fleetTransitionsOf(nodes, chainOf) };
+  });
+}
+
+/** The fleet-wide entries of these nodes' transitions (those written with a chain), oldest first. */
+export function fleetTransitionsOf(nodes: ReadonlyArray<{ readonly nodeId: string; readonly transitions?: readonly TransitionEntry[] }>, chainOf: ReadonlyMap<string, string>): FleetTransition[] {
+  const out: FleetTransition[] = [];
+  for (const n of nodes) {
+    const chain = chainOf.get(n.nodeId);
+    if (chain === undefined || !n.transitions) continue;
+    for (const t of n.transitions) out.push({ nodeId: n.nodeId, chain, ...t });
+  }
+  if (out.length > 1) out.sort((a, b) => a.at - b.at);
+  return out;
 }
 
 /** Transitions by node id, each node's oldest first (stable: equal `at` keep the caller's order). */
-export function groupTransitions(entries: ReadonlyArray<{ readonly nodeId: string; readonly transition: TransitionEntry }>): Map<string, TransitionEntry[]> {
+export function groupTransitions(entries: readonly TransitionWrite[]): Map<string, TransitionEntry[]> {
   const byNode = new Map<string, TransitionEntry[]>();
   for (const { nodeId, transition } of entries) {
     const list = byNode.get(nodeId);

@@ -1,4 +1,4 @@
-import type { ChainFacts, Drain, NodeRecord, Store, StoreEvent } from '../store/store.js';
+import type { ChainFacts, Drain, DrainFact, NodeRecord, Store, StoreEvent } from '../store/store.js';
 
 export type ViewListener = (event: StoreEvent) => void;
 
@@ -21,6 +21,8 @@ export class FleetView {
   readonly #records = new Map<string, NodeRecord>();
   readonly #chains = new Map<string, ChainFacts>();
   #drains = new Map<string, Drain>();
+  /** Every drain decision seen, undrains included, with its version (see DrainFact). */
+  readonly #drainFacts = new Map<string, DrainFact>();
   readonly #listeners = new Set<ViewListener>();
   readonly #onWarning: (msg: string, data?: object) => void;
   readonly #replica: string | undefined;
@@ -45,9 +47,13 @@ export class FleetView {
   /** (Re)load everything from the store; used at start and after the store reconnects. */
   async reload(): Promise<boolean> {
     try {
-      const [records, drains] = await Promise.all([this.#store.getAllNodes(), this.#store.getDrains()]);
+      const [records, facts] = await Promise.all([this.#store.getAllNodes(), this.#store.getDrainFacts()]);
       for (const r of records) this.#upsert(r);
-      this.#drains = drains;
+      // Merged by version, never replaced: a store restored from an older snapshot must not
+      // take back a newer decision held here (the service writes those back, see Service).
+      // A new map object all the same: readers (ReadModel) take it as "anything may have changed".
+      this.#drains = new Map(this.#drains);
+      for (const fact of facts.values()) this.applyDrainFact(fact);
       this.#loaded = true;
       this.#lastStoreContact = Date.now();
       return true;
@@ -100,17 +106,33 @@ export class FleetView {
     return this.#drains;
   }
 
-  /** Apply a drain locally at once (the store's event confirms it for every replica). */
-  setDrain(nodeId: string, drain: Drain | null): void {
-    if (drain) this.#drains.set(nodeId, drain);
-    else this.#drains.delete(nodeId);
+  /** Every drain decision this view holds, undrains included. */
+  drainFacts(): ReadonlyMap<string, DrainFact> {
+    return this.#drainFacts;
   }
 
+  /**
+   * Apply a drain locally at once (the store's event confirms it for every replica). Without a
+   * version (embedding, tests) it counts as newer than what is held.
+   */
+  setDrain(nodeId: string, drain: Drain | null, version?: number): boolean {
+    return this.applyDrainFact({ nodeId, drain, version: version ?? (this.#drainFacts.get(nodeId)?.version ?? 0) + 1 });
+  }
+
+  /** Apply a fact unless an equal or newer one is held. True if applied. */
+  applyDrainFact(fact: DrainFact): boolean {
+    const held = this.#drainFacts.get(fact.nodeId);
+    if (held && held.version > fact.version) return false;
+    if (held && held.version === fact.version && sameDrain(held.drain, fact.drain)) return false;
+    this.#drainFacts.set(fact.nodeId, fact);
+    if (fact.drain) this.#drains.set(fact.nodeId, fact.drain);
+    else this.#drains.delete(fact.nodeId);
+    return true;
+  }
+
+  /** Forget the records of nodes no longer configured. Drains stay: they are the fleet's. */
   remove(nodeIds: readonly string[]): void {
-    for (const id of nodeIds) {
-      this.#records.delete(id);
-      this.#drains.delete(id);
-    }
+    for (const id of nodeIds) this.#records.delete(id);
   }
 
   /** Local listeners (SSE, metrics, logs) see every event this view applies. */
@@ -142,7 +164,11 @@ export class FleetView {
         this.#chains.set(event.facts.chain, event.facts);
         break;
       case 'drain':
-        this.setDrain(event.nodeId, event.drain);
+        // An older decision arriving late changes nothing and is not news. The echo of one
+        // applied here already is (local listeners, SSE, learn of it from the store's event).
+        if (event.version === undefined) this.setDrain(event.nodeId, event.drain);
+        else if ((this.#drainFacts.get(event.nodeId)?.version ?? -1) > event.version) return;
+        else this.applyDrainFact({ nodeId: event.nodeId, drain: event.drain, version: event.version });
         break;
       case 'nodes-removed':
         this.remove(event.nodeIds);
@@ -180,4 +206,9 @@ export class FleetView {
       }
     }
   }
+}
+
+function sameDrain(a: Drain | null, b: Drain | null): boolean {
+  if (a === null || b === null) return a === b;
+  return a.by === b.by && a.at === b.at && a.reason === b.reason;
 }

@@ -1,3 +1,6 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import request from 'supertest';
 import { createApp } from '../../src/api/app.js';
 import type { NodeVerdict } from '../../src/polling/health-judge.js';
@@ -82,14 +85,18 @@ describe('/metrics', () => {
 
   it('when scraped, then sample values match the view', async () => {
     const { series } = await scrape();
-    expect(one(series, 'nodesentry_node_peers', { node: 'bsc-few-peers', direction: 'total' })).toBe(4);
+    expect(one(series, 'nodesentry_node_peers', { node: 'bsc-few-peers' })).toBe(4);
     // net_peerCount has no direction; Bitcoin-family nodes say both (a drained node is still sampled).
-    expect(one(series, 'nodesentry_node_peers', { node: 'bsc-few-peers', direction: 'inbound' })).toBeUndefined();
-    expect(one(series, 'nodesentry_node_peers', { node: 'dfi-ok', direction: 'inbound' })).toBe(8);
-    expect(one(series, 'nodesentry_node_peers', { node: 'dfi-ok', direction: 'outbound' })).toBe(10);
-    expect(one(series, 'nodesentry_node_peers', { node: 'dfi-ok', direction: 'total' })).toBe(18);
+    expect(one(series, 'nodesentry_node_peers_by_direction', { node: 'bsc-few-peers', direction: 'inbound' })).toBeUndefined();
+    expect(one(series, 'nodesentry_node_peers_by_direction', { node: 'dfi-ok', direction: 'inbound' })).toBe(8);
+    expect(one(series, 'nodesentry_node_peers_by_direction', { node: 'dfi-ok', direction: 'outbound' })).toBe(10);
+    expect(one(series, 'nodesentry_node_peers', { node: 'dfi-ok' })).toBe(18);
+    // No "total" direction beside the split: summing over directions counts each peer once.
+    expect(series.filter((s) => s.labels.direction !== undefined && !['inbound', 'outbound'].includes(s.labels.direction))).toEqual([]);
+    const split = series.filter((s) => s.name === 'nodesentry_node_peers_by_direction' && s.labels.node === 'dfi-ok').reduce((a, s) => a + s.value, 0);
+    expect(split).toBe(one(series, 'nodesentry_node_peers', { node: 'dfi-ok' }));
     // A failed probe reports no peers: nothing is made up.
-    expect(one(series, 'nodesentry_node_peers', { node: 'bsc-bad-auth', direction: 'total' })).toBeUndefined();
+    expect(one(series, 'nodesentry_node_peers', { node: 'bsc-bad-auth' })).toBeUndefined();
     const record = h.service.view.get('bsc-ok')!;
     const verdict = record.health as NodeVerdict;
     expect(one(series, 'nodesentry_node_height', { node: 'bsc-ok' })).toBe(record.sample.height);
@@ -129,7 +136,14 @@ describe('/metrics', () => {
       node: new Set([...h.nodes.map((n) => n.id), '']),
       chain: new Set(['bsc', 'defichain']),
       state: new Set(['healthy', 'degraded', 'unhealthy', 'unknown', 'maintenance']),
-      direction: new Set(['total', 'inbound', 'outbound']),
+      direction: new Set(['inbound', 'outbound']),
+      method: new Set(['GET', 'HEAD', 'OPTIONS', 'POST', 'PUT', 'PATCH', 'DELETE', 'other']),
+      route: null,
+      status_class: new Set(['1xx', '2xx', '3xx', '4xx', '5xx']),
+      version: null,
+      commit: null,
+      nodejs: null,
+      role: new Set(['all', 'worker', 'api']),
       outcome: new Set(['ok', 'failed']),
       mode: new Set(['normal', 'fail-open', 'fail-closed']),
       store: new Set(['memory', 'redis']),
@@ -144,6 +158,8 @@ describe('/metrics', () => {
         const set = allowed[k];
         if (set) expect(set.has(v)).toBe(true);
         if (k === 'code') expect(v).toMatch(/^(RPC_[A-Z_]+|other)$/);
+        // Route templates as express matched them, never a concrete id or query.
+        if (k === 'route') expect(v).toMatch(/^(unmatched|\/[a-z0-9/:._-]*)$/);
       }
     }
     expect(text).not.toContain(NODE_PASSWORD);
@@ -153,12 +169,65 @@ describe('/metrics', () => {
     expect(text).toContain('process_cpu_user_seconds_total');
   });
 
+  it('when scraped, then build info names this version and commit, once', async () => {
+    const { series } = await scrape();
+    const info = series.filter((s) => s.name === 'nodesentry_build_info');
+    expect(info).toHaveLength(1);
+    const pkg = JSON.parse(readFileSync(resolve('package.json'), 'utf8')) as { version: string };
+    expect(info[0]).toMatchObject({ value: 1, labels: { version: pkg.version, nodejs: process.version, role: 'all' } });
+    expect(info[0]!.labels.commit).toMatch(/^([0-9a-f]{7,40}|unknown)$/);
+    const live = (await request(h.app).get('/livez').expect(200)).body;
+    expect(live).toMatchObject({ version: pkg.version, commit: info[0]!.labels.commit });
+  });
+
+  it('when the API is used, then its requests are counted by route template and status class, with durations', async () => {
+    const before = (await scrape()).series;
+    const count = (s: Series[], labels: Record<string, string>) => one(s, 'nodesentry_http_request_duration_seconds_count', labels) ?? 0;
+    const okNode = { method: 'GET', route: '/v1/nodes/:id', status_class: '2xx' };
+    const missing = { method: 'GET', route: '/v1/nodes/:id', status_class: '4xx' };
+    const probe = { method: 'HEAD', route: '/probe/nodes/:id', status_class: '2xx' };
+    const unmatched = { method: 'GET', route: 'unmatched', status_class: '4xx' };
+    for (const id of ['bsc-ok', 'dfi-ok', 'bsc-few-peers']) await request(h.app).get(`/v1/nodes/${id}`).set('x-api-key', KEY).expect(200);
+    await request(h.app).get('/v1/nodes/no-such-node').set('x-api-key', KEY).expect(404);
+    await request(h.app).head('/probe/nodes/bsc-ok').expect(200);
+    await request(h.app).get('/no/such/path/123').expect(404);
+    const after = (await scrape()).series;
+    expect(count(after, okNode) - count(before, okNode)).toBe(3);
+    expect(count(after, missing) - count(before, missing)).toBe(1);
+    expect(count(after, probe) - count(before, probe)).toBe(1);
+    expect(count(after, unmatched) - count(before, unmatched)).toBe(1);
+    // Never a concrete id as a route.
+    expect(after.some((s) => s.labels.route?.includes('bsc-ok') || s.labels.route?.includes('no-such'))).toBe(false);
+    const sum = one(after, 'nodesentry_http_request_duration_seconds_sum', okNode)! - (one(before, 'nodesentry_http_request_duration_seconds_sum', okNode) ?? 0);
+    expect(sum).toBeGreaterThan(0);
+    expect(sum).toBeLessThan(30);
+  });
+
+  it('when the exposition is checked by Debian\'s promtool, then it passes: conventional names, types, help', async () => {
+    // Use the API first so the request histogram has series too.
+    await request(h.app).get('/v1/chains').set('x-api-key', KEY).expect(200);
+    const { text } = await scrape();
+    const r = await new Promise<{ code: number | null; out: string }>((done, fail) => {
+      const p = spawn('promtool', ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
+      let out = '';
+      p.stdout.on('data', (d: Buffer) => (out += d));
+      p.stderr.on('data', (d: Buffer) => (out += d));
+      p.on('error', fail);
+      p.on('close', (code) => done({ code, out }));
+      p.stdin.end(text);
+    });
+    expect(r).toEqual({ code: 0, out: '' });
+    // The default collectors' gauges are there, under conventional names.
+    expect(text).toContain('# TYPE nodejs_active_handles gauge');
+    expect(text).not.toContain('nodejs_active_handles_total');
+  });
+
   it('when every sample is stale, then nodes show unknown and no sample value is repeated as current', async () => {
     skewMs = 60_000;
     const { series } = await scrape();
     expect(one(series, 'nodesentry_node_state', { node: 'bsc-ok', state: 'unknown' })).toBe(1);
     expect(one(series, 'nodesentry_node_up', { node: 'bsc-ok' })).toBe(0);
-    expect(one(series, 'nodesentry_node_peers', { node: 'bsc-few-peers', direction: 'total' })).toBeUndefined();
+    expect(one(series, 'nodesentry_node_peers', { node: 'bsc-few-peers' })).toBeUndefined();
     expect(one(series, 'nodesentry_node_score', { node: 'bsc-ok' })).toBeUndefined();
     expect(one(series, 'nodesentry_node_sample_age_seconds', { node: 'bsc-ok' })).toBeGreaterThanOrEqual(60);
     expect(one(series, 'nodesentry_chain_usable_nodes', { chain: 'bsc' })).toBe(0);

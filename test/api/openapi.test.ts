@@ -130,7 +130,7 @@ describe('GET /openapi.json', () => {
     const doc = openApiDocument() as Schema;
     const key = { 'x-api-key': 'key-0123456789' };
     const adm = { authorization: 'Bearer admin-token-0123456789' };
-    const cases: Array<[method: 'get' | 'post' | 'delete', path: string, template: string, headers: Record<string, string>, body?: object]> = [
+    const cases: Array<[method: 'get' | 'post' | 'delete', path: string, template: string, headers: Record<string, string>, body?: object | object[]]> = [
       ['get', '/livez', '/livez', {}],
       ['get', '/readyz', '/readyz', {}],
       ['get', '/v1/nodes?limit=1', '/v1/nodes', key],
@@ -148,6 +148,11 @@ describe('GET /openapi.json', () => {
       ['get', '/v1/nodes/bsc-a/transitions', '/v1/nodes/{id}/transitions', key],
       ['get', '/v1/nodes/bsc-a/transitions?limit=99', '/v1/nodes/{id}/transitions', key],
       ['get', '/v1/nodes/nope/transitions', '/v1/nodes/{id}/transitions', key],
+      ['get', '/v1/transitions', '/v1/transitions', key],
+      ['get', '/v1/transitions?limit=1', '/v1/transitions', key],
+      ['get', '/v1/transitions?chain=bsc&state=healthy', '/v1/transitions', key],
+      ['get', '/v1/transitions?state=sleepy', '/v1/transitions', key],
+      ['get', '/v1/transitions', '/v1/transitions', {}],
       ['get', '/v1/chains', '/v1/chains', key],
       ['get', '/v1/chains/bsc/ranking', '/v1/chains/{chain}/ranking', key],
       ['get', '/v1/chains/bsc/best', '/v1/chains/{chain}/best', key],
@@ -165,6 +170,14 @@ describe('GET /openapi.json', () => {
       ['post', '/v1/nodes/dfi-a/drain', '/v1/nodes/{id}/drain', {}],
       ['post', '/v1/admin/reload', '/v1/admin/reload', adm],
       ['get', '/v1/admin/audit', '/v1/admin/audit', adm],
+      ['post', '/rpc/bsc', '/rpc/{chain}', key, { jsonrpc: '2.0', id: 1, method: 'eth_blockNumber', params: [] }],
+      ['post', '/rpc/bsc', '/rpc/{chain}', key, [{ jsonrpc: '2.0', id: 1, method: 'eth_chainId' }, { jsonrpc: '2.0', id: 2, method: 'admin_peers' }]],
+      ['post', '/rpc/bsc', '/rpc/{chain}', key, { jsonrpc: '2.0', id: 1, method: 'admin_peers', params: [] }],
+      ['post', '/rpc/bsc', '/rpc/{chain}', {}, { jsonrpc: '2.0', id: 1, method: 'eth_blockNumber', params: [] }],
+      ['post', '/rpc/nochain', '/rpc/{chain}', key, { jsonrpc: '2.0', id: 1, method: 'eth_blockNumber', params: [] }],
+      ['post', '/rpc/defichain/dfi-a', '/rpc/{chain}/{node}', key, { jsonrpc: '1.0', id: 1, method: 'getblockcount', params: [] }],
+      ['post', '/rpc/defichain/dfi-a', '/rpc/{chain}/{node}', key, { jsonrpc: '1.0', id: 1, method: 'nosuchmethod', params: [] }],
+      ['post', '/rpc/defichain/bsc-a', '/rpc/{chain}/{node}', key, { jsonrpc: '1.0', id: 1, method: 'getblockcount', params: [] }],
     ];
     const failures: string[] = [];
     for (const [method, path, template, headers, body] of cases) {

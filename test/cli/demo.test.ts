@@ -22,7 +22,12 @@ describe('nodesentry demo --once', () => {
     );
     expect(rows.get('bsc-fra-1')).toMatchObject({ chain: 'bsc', state: 'healthy' });
     expect(rows.get('bsc-lon-1')).toMatchObject({ state: 'unhealthy', reasons: 'wrong_chain(0x61!=0x38)' });
-    expect(rows.get('bsc-ams-1')?.reasons).toMatch(/^lagging\(120 blocks/);
+    // 120 blocks behind its peers, read at a slightly different instant than they are: on a
+    // loaded machine a block (0.75 s) may pass between two probes, so a few blocks either way.
+    const lag = /^lagging\((\d+) blocks, /.exec(rows.get('bsc-ams-1')?.reasons ?? '');
+    expect(lag).not.toBeNull();
+    expect(Number(lag![1])).toBeGreaterThanOrEqual(115);
+    expect(Number(lag![1])).toBeLessThanOrEqual(125);
     expect(rows.get('bsc-sgp-1')?.reasons).toMatch(/^peers_below_min\(1<3\)/);
     expect(rows.get('defi-fra-2')?.reasons).toMatch(/^syncing/);
     expect(rows.get('pai-ams-1')).toMatchObject({ state: 'unhealthy', reasons: 'warming_up' });

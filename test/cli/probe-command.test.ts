@@ -95,7 +95,7 @@ describe('nodesentry probe', () => {
     [['http://h/', '--chain', 'bsx'], /unknown chain "bsx"/],
     [['http://h/', '--chain', 'evm'], /needs --chain-id/],
     [['http://h/', '--timeout', '0'], /--timeout/],
-    [['http://h/', '--bogus'], /Unknown option/],
+    [['http://h/', '--bogus'], /unknown option '--bogus'$/m],
   ])('exits 2 on bad usage %j', async (args, message) => {
     const r = await run(...(args as string[]));
     expect(r.code).toBe(2);

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../../src/config/load-config.js';
 import { nodeSchema } from '../../src/config/nodes-file-schema.js';
+import { PROXY_VARIABLES } from '../../src/config/proxy-settings.js';
 import { loadSettings, SETTING_VARIABLES, SETTINGS_DEFAULTS } from '../../src/config/settings.js';
 import { useTempDir } from './config-test-kit.js';
 
@@ -45,7 +46,7 @@ describe('the shipped examples', () => {
       const eq = line.indexOf('=');
       return [line.slice(0, eq), line.slice(eq + 1)];
     }));
-    expect(Object.keys(env).sort()).toEqual(Object.values(SETTING_VARIABLES).sort());
+    expect(Object.keys(env).sort()).toEqual([...Object.values(SETTING_VARIABLES), ...Object.values(PROXY_VARIABLES)].sort());
     expect({ ...loadSettings(env) }).toEqual(SETTINGS_DEFAULTS);
   });
 });

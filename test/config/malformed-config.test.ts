@@ -213,7 +213,7 @@ const cases: BadCase[] = [
     text: 'nodes:\n  - id: a\n    chain: bsc\n    url: http://h:1\n    intervalMs: 5000\n    timeoutMs: 5000\n  - id: b\n    chain: bsc\n    url: http://h:2\n    intervalMs: 1000\n',
     issues: [
       { path: 'nodes[0].timeoutMs', message: 'timeoutMs (5000 ms) must be less than intervalMs (5000 ms), so that a hung node cannot make its rounds overlap (node "a")', line: 6 },
-      { path: 'nodes[1].intervalMs', message: 'timeoutMs (2000 ms, from defaults) must be less than intervalMs (1000 ms), so that a hung node cannot make its rounds overlap (node "b")', line: 10 },
+      { path: 'nodes[1].intervalMs', message: 'timeoutMs (1500 ms, from defaults) must be less than intervalMs (1000 ms), so that a hung node cannot make its rounds overlap (node "b")', line: 10 },
     ],
   },
   {
@@ -224,7 +224,7 @@ const cases: BadCase[] = [
   {
     name: 'defaults inconsistent with each other',
     text: 'defaults:\n  intervalMs: 1000\nnodes: []\n',
-    issues: [{ path: 'defaults.intervalMs', message: /^timeoutMs \(2000 ms, built-in default\) must be less than intervalMs \(1000 ms\)/ }],
+    issues: [{ path: 'defaults.intervalMs', message: /^timeoutMs \(1500 ms, built-in default\) must be less than intervalMs \(1000 ms\)/ }],
   },
 
   // --- syntax

@@ -1,4 +1,5 @@
 import { inspect } from 'node:util';
+import { DEFAULT_PROXY_SETTINGS } from '../../src/config/proxy-settings.js';
 import { loadSettings, misspeltSettingVariables, redactSettings, SETTINGS_DEFAULTS } from '../../src/config/settings.js';
 import { configErrorOf } from './config-test-kit.js';
 
@@ -21,7 +22,13 @@ describe('service settings from the environment', () => {
       maxResponseBytes: 4 * 1024 * 1024,
       chainMinHealthy: 1,
       protectProbes: false,
+      maxBackoffMs: 3_000,
+      fastIntervalMs: 200,
       readyWaitMs: 15_000,
+      rpc: DEFAULT_PROXY_SETTINGS,
+      logFormat: 'auto',
+      accessLog: true,
+      accessLogProbes: 0,
     });
     expect(Object.isFrozen(SETTINGS_DEFAULTS)).toBe(true);
     expect(Object.isFrozen(settings)).toBe(true);
@@ -44,7 +51,12 @@ describe('service settings from the environment', () => {
       NODESENTRY_AGENT_PORT: '9100',
       NODESENTRY_CHAIN_MIN_HEALTHY: '2',
       NODESENTRY_PROTECT_PROBES: 'TRUE',
+      NODESENTRY_MAX_BACKOFF_MS: '0',
+      NODESENTRY_FAST_INTERVAL_MS: '500',
       NODESENTRY_READY_WAIT_MS: '0',
+      LOG_FORMAT: 'json',
+      NODESENTRY_ACCESS_LOG: 'off',
+      NODESENTRY_ACCESS_LOG_PROBES: '0.25',
     });
     expect({ ...settings }).toEqual({
       configPath: './nodes.yaml',
@@ -62,7 +74,13 @@ describe('service settings from the environment', () => {
       agentPort: 9100,
       chainMinHealthy: 2,
       protectProbes: true,
+      maxBackoffMs: 0,
+      fastIntervalMs: 500,
       readyWaitMs: 0,
+      rpc: SETTINGS_DEFAULTS.rpc,
+      logFormat: 'json',
+      accessLog: false,
+      accessLogProbes: 0.25,
     });
   });
 
@@ -77,10 +95,15 @@ describe('service settings from the environment', () => {
     ['HOST', 'my host', /^must be a host name or an IP address$/],
     ['LOG_LEVEL', 'verbose', /^must be one of fatal, error, warn, info, debug, trace, silent \(got "verbose"\)$/],
     ['NODESENTRY_ROLE', 'both', /^must be one of api, worker, all/],
+    ['LOG_FORMAT', 'text', /^must be one of auto, json, pretty \(got "text"\)$/],
+    ['NODESENTRY_ACCESS_LOG_PROBES', '2', /^must be a fraction between 0 and 1/],
+    ['NODESENTRY_ACCESS_LOG_PROBES', '10%', /^must be a fraction between 0 and 1/],
     ['NODESENTRY_REDIS_PREFIX', 'has space', /^use 1-100 characters/],
     ['NODESENTRY_CONCURRENCY', '0', /^must be between 1 and 10000/],
     ['NODESENTRY_PER_HOST_CONCURRENCY', '1.5', /^must be a whole number/],
     ['NODESENTRY_MAX_RESPONSE_BYTES', '4MiB', /^must be a whole number between 1024 and 1073741824/],
+    ['NODESENTRY_MAX_BACKOFF_MS', '3s', /^must be a whole number between 0 and 3600000/],
+    ['NODESENTRY_FAST_INTERVAL_MS', '5', /^must be between 10 and 60000/],
     ['NODESENTRY_MAX_RESPONSE_BYTES', '12', /^must be between 1024/],
     ['NODESENTRY_AGENT_PORT', '8080', /^must differ from PORT \(8080\)$/],
     ['NODESENTRY_AGENT_PORT', 'x', /^must be a whole number/],

@@ -3,7 +3,7 @@ import type { Sample } from '../../src/chains/sample.js';
 import { RpcErrorCode } from '../../src/errors/rpc-errors.js';
 import { assess, sampleLag } from '../../src/health/assess.js';
 import { DEFAULT_HEALTH_POLICY as P } from '../../src/health/policy.js';
-import type { ReferenceHead } from '../../src/health/reference-head.js';
+import { emptyReference, type ReferenceHead } from '../../src/health/reference-head.js';
 import { emptyStats, updateStats } from '../../src/health/stats.js';
 import { BSC, DEFICHAIN, PAI, type SampleOverrides, T0, failedSample, goodSample, nodeInfo } from './fixtures.js';
 
@@ -15,12 +15,13 @@ interface Opts {
   /** Earlier samples folded into the stats first, oldest first, 5 s apart ending 5 s before the sample. */
   history?: readonly Sample[];
   intervalMs?: number;
+  reference?: ReferenceHead;
 }
 
 function judge(chain: ChainSpec, sample: Sample | null, opts: Opts = {}) {
   const node = nodeInfo('n', { intervalMs: opts.intervalMs ?? 5_000 });
   const refHeight = opts.refHeight ?? sample?.height ?? H;
-  const reference: ReferenceHead = { chain: chain.name, height: refHeight, atMs: T0, contributors: 3, quorum: 2, highest: refHeight };
+  const reference: ReferenceHead = opts.reference ?? { ...emptyReference(chain.name, T0), height: refHeight, contributors: 3, quorum: 2, highest: refHeight, basis: 'advancing', eligible: 3 };
   let stats = emptyStats(node.id);
   for (const s of [...(opts.history ?? []), ...(sample === null ? [] : [sample])]) {
     stats = updateStats(stats, { sample: s, lag: sampleLag(s, node, chain, reference, T0, P), chain, policy: P });
@@ -57,6 +58,20 @@ const rows: Row[] = [
   ['wrong chain (hex ids)', BSC, fail(RpcErrorCode.WrongChain, { expected: '0x38', actual: '0x61' }), {}, 'unhealthy', ['wrong_chain(0x61!=0x38)']],
   ['wrong chain seen in the data although the probe said ok', BSC, good(BSC, { chainId: 97 }), {}, 'unhealthy', ['wrong_chain(0x61!=0x38)']],
   ['Bitcoin family on testnet', DEFICHAIN, good(DEFICHAIN, { networkName: 'test' }), {}, 'unhealthy', ['wrong_chain(test!=main)']],
+  // Chain identity fails closed
+  ['EVM without a chain id (eth_chainId and net_version failed)', BSC, good(BSC, { chainId: undefined }), {}, 'unhealthy', ['chain_unverified(no chain id: eth_chainId and net_version gave no answer)']],
+  ['DeFiChain without a genesis hash', DEFICHAIN, good(DEFICHAIN, { genesisHash: undefined }), {}, 'unhealthy', ['chain_unverified(no genesis hash: getblockhash 0 gave no answer)']],
+  ['DeFiChain without `chain` but with its genesis hash: verified', DEFICHAIN, good(DEFICHAIN, { networkName: undefined }), {}, 'healthy', []],
+  ['DeFiChain config, PAI genesis', DEFICHAIN, good(DEFICHAIN, { genesisHash: PAI.genesisHash }), {}, 'unhealthy', ['wrong_chain(pai main!=defichain main)']],
+  // Tip age, exactly
+  ['BSC tip 10 s old: fine', BSC, good(BSC, { tipTime: (T0 - 10_000) / 1000 }), {}, 'healthy', []],
+  // Timestamps are whole seconds: a tip stamped 46 s ago is at least 45 s old.
+  ['BSC tip stamped 46 s ago: stalled at once', BSC, good(BSC, { tipTime: (T0 - 46_000) / 1000 }), {}, 'degraded', ['stalled(tip 45s old)']],
+  ['BSC tip stamped 31 s ago: within the 30 s window (at least 30 s old)', BSC, good(BSC, { tipTime: (T0 - 31_000) / 1000 }), {}, 'healthy', []],
+  ['chain halted', BSC, good(BSC), { reference: { ...emptyReference('bsc', T0), height: H, contributors: 2, quorum: 2, basis: 'halted', haltedForMs: 60_000 } }, 'degraded', [`chain_halted(no node advanced in 60s, head ${H})`]],
+  // geth's txIndexRemainingBlocks
+  ['at the head, indexing transactions', BSC, good(BSC, { syncing: false, syncTarget: { currentBlock: H, highestBlock: H, txIndexRemainingBlocks: 5_000 } }), {}, 'degraded', ['tx_indexing(5000 blocks left)']],
+  ['indexing and 2 blocks behind: still syncing (no heuristic)', BSC, good(BSC, { syncing: true, syncTarget: { currentBlock: H - 2, highestBlock: H, txIndexRemainingBlocks: 5_000 } }), {}, 'unhealthy', ['syncing(2 blocks left)']],
   // Capabilities are not failures
   [
     'net_peerCount missing: no peer reason',
@@ -130,8 +145,10 @@ const rows: Row[] = [
     ['syncing(progress 45.2%)', 'lagging(2 blocks, 60s)'],
   ],
   // History: stall, latency, error rate
-  ['BSC head unchanged for 20 block times', BSC, good(BSC), { history: history(3, (at) => goodSample(BSC, 'n', at)) }, 'degraded', ['stalled(no new block in 15s)']],
-  ['BSC head unchanged for 15 block times', BSC, good(BSC), { history: history(2, (at) => goodSample(BSC, 'n', at)) }, 'healthy', []],
+  // The stall window is 20 block times, but at least stallMinMs (30 s) so clock skew is no halt.
+  ['BSC head unchanged for 30 s', BSC, good(BSC), { history: history(6, (at) => goodSample(BSC, 'n', at)) }, 'degraded', ['stalled(no new block in 30s)']],
+  ['BSC head unchanged for 25 s', BSC, good(BSC), { history: history(5, (at) => goodSample(BSC, 'n', at)) }, 'healthy', []],
+  ['DeFiChain head unchanged for 20 block times (10 min)', DEFICHAIN, good(DEFICHAIN, { tipTime: undefined, tipMedianTime: undefined }), { history: history(120, (at) => goodSample(DEFICHAIN, 'n', at, { tipTime: undefined, tipMedianTime: undefined })) }, 'degraded', ['stalled(no new block in 10m)']],
   ['slow on average and now', BSC, good(BSC, { latencyMs: 2_000 }), { history: history(9, (at, i) => goodSample(BSC, 'n', at, { latencyMs: 2_000, height: H - 9 + i })) }, 'degraded', ['slow(2000ms)']],
   ['one slow answer after fast ones', BSC, good(BSC, { latencyMs: 9_000 }), { history: history(9, (at, i) => goodSample(BSC, 'n', at, { height: H - 9 + i })) }, 'healthy', []],
   ['fast again after a slow spell', BSC, good(BSC, { latencyMs: 40 }), { history: history(9, (at, i) => goodSample(BSC, 'n', at, { latencyMs: 3_000, height: H - 9 + i })) }, 'healthy', []],

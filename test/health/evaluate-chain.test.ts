@@ -67,15 +67,46 @@ describe('evaluateChain: scenarios', () => {
     expect(f.last!.nodes.find((n) => n.nodeId === 'c')!.health.reasons.map((r) => r.text)).toEqual(['lagging(73 blocks, 55s)', 'stalled(no new block in 55s)']);
   });
 
-  it('with two nodes, a stuck one cannot be judged lagging but is demoted as stalled', () => {
+  it('with two nodes, one stuck: only the one seen advancing votes, the stuck one lags behind it', () => {
     const f = fleet(BSC, [nodeInfo('a'), nodeInfo('b')]);
-    for (let i = 0; i < 8; i++) round(f, at(i), allGood(BSC, ['a', 'b'], at(i), { b: goodSample(BSC, 'b', at(i), { height: headAt(BSC, at(0)) }) }));
+    for (let i = 0; i < 10; i++) round(f, at(i), allGood(BSC, ['a', 'b'], at(i), { b: goodSample(BSC, 'b', at(i), { height: headAt(BSC, at(0)) }) }));
     const r = f.last!;
-    expect(r.reference.height).toBe(headAt(BSC, at(0)));
+    expect(r.reference).toMatchObject({ height: headAt(BSC, at(9)), basis: 'advancing', contributors: 1, voters: ['a'], eligible: 2, stalled: 1 });
     expect(stateOf(r, 'a')).toBe('healthy');
-    expect(stateOf(r, 'b')).toBe('degraded');
-    expect(codesOf(r, 'b')).toEqual(['stalled']);
+    expect(stateOf(r, 'b')).toBe('unhealthy');
+    expect(codesOf(r, 'b')).toEqual(['lagging', 'stalled']);
     expect(r.ranking[0]!.nodeId).toBe('a');
+  });
+
+  it('with two nodes both advancing, the lower head is the reference: neither condemns the other', () => {
+    const f = fleet(BSC, [nodeInfo('a'), nodeInfo('b')]);
+    const ahead = (now: number) => goodSample(BSC, 'b', now, { height: headAt(BSC, now) + 40 });
+    for (let i = 0; i < 3; i++) round(f, at(i), allGood(BSC, ['a', 'b'], at(i), { b: ahead(at(i)) }));
+    expect(f.last!.reference).toMatchObject({ height: headAt(BSC, at(2)), basis: 'advancing', contributors: 2, spread: 40 });
+    expect(['a', 'b'].map((id) => stateOf(f.last!, id))).toEqual(['healthy', 'healthy']);
+  });
+
+  it('every node stuck at one height: chain_halted for all (degraded), not healthy', () => {
+    const f = fleet(BSC, ids.map((id) => nodeInfo(id)));
+    const frozen = headAt(BSC, at(0));
+    for (let i = 0; i < 10; i++) round(f, at(i), allGood(BSC, ids, at(i), Object.fromEntries(ids.map((id) => [id, goodSample(BSC, id, at(i), { height: frozen })]))));
+    const r = f.last!;
+    expect(r.reference).toMatchObject({ height: frozen, basis: 'halted', stalled: 3, contributors: 3 });
+    expect(r.reference.haltedForMs).toBe(at(9) - at(0));
+    for (const id of ids) {
+      expect(stateOf(r, id)).toBe('degraded');
+      expect(codesOf(r, id)).toEqual(['chain_halted']);
+    }
+  });
+
+  it('a majority stuck while one node advances: the advancing one is the head, the stuck ones lag', () => {
+    const f = fleet(BSC, ['a', 'b', 'c', 'd'].map((id) => nodeInfo(id)));
+    const stuck = (id: string, now: number) => goodSample(BSC, id, now, { height: headAt(BSC, at(0)) });
+    for (let i = 0; i < 10; i++) round(f, at(i), allGood(BSC, ['a', 'b', 'c', 'd'], at(i), { b: stuck('b', at(i)), c: stuck('c', at(i)), d: stuck('d', at(i)) }));
+    const r = f.last!;
+    expect(r.reference).toMatchObject({ height: headAt(BSC, at(9)), basis: 'advancing', voters: ['a'] });
+    expect(stateOf(r, 'a')).toBe('healthy');
+    for (const id of ['b', 'c', 'd']) expect(stateOf(r, id)).toBe('unhealthy');
   });
 
   it('fails over to a backup and fails back after the dwell', () => {
@@ -87,11 +118,11 @@ describe('evaluateChain: scenarios', () => {
       const r = round(f, at(i), allGood(BSC, ['p', 'b'], at(i), pDown ? { p: down(i) } : {}));
       if (r.selectionChange) log.push(`${i}:${r.selectionChange.to}:${r.selectionChange.reason}`);
     }
-    // p: healthy at 1; times out from 4; unhealthy at 6 (3rd bad); answers again from 10, but 6 of its
-    // last 11-12 probes failed (error rate >= 50%: unhealthy) until round 12 (46%: degraded); usable at
-    // 13 (2 usable samples); failback once usable for 60 s = 12 rounds: round 25. The backup serves
-    // meanwhile, and the flaky primary has to prove itself first.
-    expect(log).toEqual(['0:null:all_unhealthy', '1:p:initial', '6:b:current_unusable', '25:p:failback']);
+    // p: healthy at 1; times out from 4; unhealthy at 6 (3rd bad); answers again from 10. The outage
+    // counts in its error window as one run of failAfter (3) failures, not 6: 3 of 11 (27%, degraded)
+    // at round 10, so usable at 11 (2 usable samples); failback once usable for 60 s = 12 rounds:
+    // round 23. The backup serves meanwhile, and the primary has to prove itself first.
+    expect(log).toEqual(['0:null:all_unhealthy', '1:p:initial', '6:b:current_unusable', '23:p:failback']);
     expect(f.last!.selection).toMatchObject({ nodeId: 'p', tier: 0, pendingFailback: null });
   });
 

@@ -35,10 +35,12 @@ export function goodSample(chain: ChainSpec, nodeId: string, at: number, overrid
   if (chain.family === 'evm') base.chainId = chain.chainId as number;
   else {
     base.networkName = chain.networkName as string;
+    if (chain.genesisHash !== undefined) base.genesisHash = chain.genesisHash;
     base.headers = 1_000_000;
     base.networkActive = true;
     base.verificationProgress = 0.99999;
-    base.tipMedianTime = Math.floor(at / 1000) - 3600;
+    // Median time past of a synced node: about six blocks behind the tip.
+    base.tipMedianTime = Math.floor((at - 6 * chain.blockTimeMs) / 1000);
   }
   const merged: Record<string, unknown> = { ...base, ...overrides };
   for (const k of Object.keys(merged)) if (merged[k] === undefined) delete merged[k];

@@ -98,15 +98,17 @@ describe('hysteresis: what it records', () => {
   it('a recovering node still says what put it down, and what it is waiting for', () => {
     const h = run('HHUUUH').healths.at(-1)!;
     expect(h.state).toBe('unhealthy');
-    expect(h.reasons.map((r) => r.code)).toEqual(['rpc_timeout']);
+    // What it waits for first, then what put it down.
+    expect(h.reasons.map((r) => r.text)).toEqual(['recovering(1/2)', 'rpc_timeout']);
     expect(h.latest?.verdict).toBe('healthy');
     expect(h.pending).toEqual({ toward: 'healthy', count: 1, needed: 2 });
   });
 
-  it('a healthy node with a blip shows the blip as pending, not as its reasons', () => {
+  it('a healthy node with a blip stays healthy and says it is failing, and why', () => {
     const h = run('HHU').healths.at(-1)!;
     expect(h.state).toBe('healthy');
-    expect(h.reasons).toEqual([]);
+    expect(h.reasons.map((r) => r.text)).toEqual(['failing(1/3): rpc_timeout']);
+    expect(h.reasons[0]).toMatchObject({ code: 'failing', severity: 'unhealthy', data: { count: 1, needed: 3, causes: 'rpc_timeout' } });
     expect(h.pending).toEqual({ toward: 'unhealthy', count: 1, needed: 3 });
     expect(h.latest?.reasons.map((r) => r.code)).toEqual(['rpc_timeout']);
   });
@@ -189,5 +191,35 @@ describe('property: one bad sample never changes a healthy node', () => {
         },
       ),
     );
+  });
+});
+
+describe('hysteresis: what a node says between two confirmed states', () => {
+  // rise 2 / fall 3: the first reason names the change under way, the rest why the node is
+  // (or was put) where it is.
+  it.each<[string, string, string[]]>([
+    ['HH', 'healthy', []],
+    ['HHU', 'healthy', ['failing(1/3): rpc_timeout']],
+    ['HHUU', 'healthy', ['failing(2/3): rpc_timeout']],
+    ['HHUUU', 'unhealthy', ['rpc_timeout']],
+    ['HHUUUH', 'unhealthy', ['recovering(1/2)', 'rpc_timeout']],
+    ['HHUUUHH', 'healthy', []],
+    ['HHD', 'healthy', ['failing(1/3): peers_low(5<13)']],
+    ['HHDDD', 'degraded', ['peers_low(5<13)']],
+    ['HHDDDU', 'degraded', ['failing(1/3): rpc_timeout']],
+    ['HHDDDH', 'degraded', ['recovering(1/2)', 'peers_low(5<13)']],
+    ['U', 'unhealthy', ['rpc_timeout']],
+    ['UH', 'unhealthy', ['recovering(1/2)', 'rpc_timeout']],
+    ['H', 'unknown', ['confirming(1/2)']],
+  ])('%s -> %s %j', (letters, state, texts) => {
+    const h = run(letters).healths.at(-1)!;
+    expect(h.state).toBe(state);
+    expect(h.reasons.map((r) => r.text)).toEqual(texts);
+  });
+
+  it('a failing reason counts toward failAfter and names every cause of the latest sample', () => {
+    const causes = [reasons.probeError('connection_refused'), reasons.peersLow(1, 13)];
+    const r = reasons.failing(2, 3, 'unhealthy', causes);
+    expect(r).toMatchObject({ code: 'failing', text: 'failing(2/3): connection_refused, peers_low(1<13)', severity: 'unhealthy', data: { count: 2, needed: 3 } });
   });
 });

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { RpcErrorCode } from '../../src/errors/rpc-errors.js';
 import { DEFAULT_HEALTH_POLICY as P } from '../../src/health/policy.js';
-import { lagBehind, projectedHeight, referenceHead } from '../../src/health/reference-head.js';
+import { emptyReference, lagBehind, projectedHeight, referenceHead } from '../../src/health/reference-head.js';
 import { BSC, DEFICHAIN, PAI, T0, failedSample, goodSample } from './fixtures.js';
 
 const at = (heights: readonly number[], observedAt = T0) =>
@@ -9,7 +9,7 @@ const at = (heights: readonly number[], observedAt = T0) =>
 
 describe('referenceHead: the highest head a strict majority has reached', () => {
   it.each([
-    [[], null, 1, 'no fresh heads: no reference'],
+    [[], null, 0, 'no fresh heads: no reference'],
     [[100], 100, 1, '1 node: its own head'],
     [[100, 200], 100, 2, '2 nodes: the lower one (neither can condemn the other)'],
     [[100, 101, 5_000], 101, 2, '3 nodes: the median, the one far ahead is ignored'],
@@ -44,9 +44,10 @@ describe('referenceHead: the highest head a strict majority has reached', () => 
 
   it('projects heights sampled at different times to now', () => {
     // BSC 0.75 s blocks: a node seen at 100 three seconds ago is at 104 by now; one seen at 104 now is not ahead of it.
+    // Both tips are fresh (their timestamps say so): both are advancing, both are projected.
     const candidates = [
-      { sample: goodSample(BSC, 'early', T0 - 3_000, { height: 100 }), intervalMs: 5_000 },
-      { sample: goodSample(BSC, 'late', T0, { height: 104 }), intervalMs: 5_000 },
+      { sample: goodSample(BSC, 'early', T0 - 3_000, { height: 100, tipTime: (T0 - 3_000) / 1000 }), intervalMs: 5_000 },
+      { sample: goodSample(BSC, 'late', T0, { height: 104, tipTime: T0 / 1000 }), intervalMs: 5_000 },
     ];
     const ref = referenceHead(candidates, BSC, T0, P);
     expect(ref.height).toBe(104);
@@ -73,12 +74,12 @@ describe('projectedHeight / lagBehind', () => {
     [PAI, 103, 100, 3, 1_800_000],
     [BSC, 1_000, 1_010, 0, 0],
   ])('%#: (chain per row) reference %d, node %d -> %d blocks, %d ms', (chain, refHeight, nodeHeight, blocks, ms) => {
-    const ref = { chain: chain.name, height: refHeight, atMs: T0, contributors: 3, quorum: 2, highest: refHeight };
+    const ref = { ...emptyReference(chain.name, T0), height: refHeight, contributors: 3, quorum: 2, highest: refHeight };
     expect(lagBehind(ref, goodSample(chain, 'n', T0, { height: nodeHeight }), chain)).toEqual({ blocks, ms, referenceHeight: refHeight });
   });
 
   it('is null without a reference or a height', () => {
-    const none = { chain: 'bsc', height: null, atMs: T0, contributors: 0, quorum: 1, highest: null };
+    const none = emptyReference('bsc', T0);
     expect(lagBehind(none, goodSample(BSC, 'n', T0), BSC)).toBeNull();
     expect(lagBehind({ ...none, height: 5 }, failedSample(BSC, 'n', T0, RpcErrorCode.Timeout), BSC)).toBeNull();
   });

@@ -173,3 +173,57 @@ describe('nextSelection: when every node is unhealthy', () => {
     expect(change).toMatchObject({ from: null, to: 'a', fromMode: 'fail-closed', mode: 'normal' });
   });
 });
+
+describe('nextSelection: start-up waits for the primaries\' first samples', () => {
+  const confirming = { state: 'unknown' as const, extra: { reasons: [reasons.confirming(1, 2)] } };
+  const backupFirst = () => ranking({ id: 'p1', ...confirming }, { id: 'p2', state: 'unknown' }, { id: 'b', tier: 1, usableSince: T0 });
+
+  it('when only a backup has answered, then there is no choice yet, until a bounded deadline', () => {
+    const first = nextSelection(null, backupFirst(), 'bsc', T0, P);
+    expect(first.selection).toMatchObject({ nodeId: null, mode: 'normal', reason: 'awaiting_first_samples', startupUntil: T0 + P.startupWaitMs, top: [] });
+    const later = nextSelection(first.selection, backupFirst(), 'bsc', T0 + P.startupWaitMs - 1, P);
+    expect(later.selection).toMatchObject({ nodeId: null, reason: 'awaiting_first_samples' });
+    expect(later.change).toBeNull();
+  });
+
+  it('when the primaries are confirmed, then a primary is the first choice, not the backup that answered first', () => {
+    const waiting = nextSelection(null, backupFirst(), 'bsc', T0, P).selection;
+    const seen = ranking({ id: 'p1', usableSince: T0 + 300 }, { id: 'p2', usableSince: T0 + 400 }, { id: 'b', tier: 1, usableSince: T0 });
+    const { selection } = nextSelection(waiting, seen, 'bsc', T0 + 500, P);
+    expect(selection).toMatchObject({ nodeId: 'p1', tier: 0, reason: 'initial', startupUntil: null, preliminary: false });
+  });
+
+  it('when a primary fails its first probe, then it counts as seen and the backup serves at once', () => {
+    const ranked = ranking({ id: 'p1', state: 'unhealthy' }, { id: 'b', tier: 1, usableSince: T0 });
+    expect(nextSelection(null, ranked, 'bsc', T0, P).selection).toMatchObject({ nodeId: 'b', preliminary: false, startupUntil: null });
+  });
+
+  it('when the wait runs out, then the backup serves, preliminary, and a primary takes over as soon as it is usable (no failback dwell)', () => {
+    const waiting = nextSelection(null, backupFirst(), 'bsc', T0, P).selection;
+    const timedOut = nextSelection(waiting, backupFirst(), 'bsc', T0 + P.startupWaitMs, P).selection;
+    expect(timedOut).toMatchObject({ nodeId: 'b', preliminary: true, startupUntil: null });
+    const kept = nextSelection(timedOut, backupFirst(), 'bsc', T0 + P.startupWaitMs + 1_000, P).selection;
+    expect(kept).toMatchObject({ nodeId: 'b', reason: 'kept', preliminary: true });
+    const now = T0 + P.startupWaitMs + 2_000;
+    const back = nextSelection(kept, ranking({ id: 'p1', usableSince: now }, { id: 'p2', state: 'unknown' }, { id: 'b', tier: 1, usableSince: T0 }), 'bsc', now, P).selection;
+    expect(back).toMatchObject({ nodeId: 'p1', reason: 'failback' });
+  });
+
+  it('once every primary has been seen, the failback dwell holds again', () => {
+    const prelim = chosen('b', { tier: 1, preliminary: true });
+    const seenDown = nextSelection(prelim, ranking({ id: 'p1', state: 'unhealthy' }, { id: 'b', tier: 1 }), 'bsc', T0, P).selection;
+    expect(seenDown).toMatchObject({ nodeId: 'b', preliminary: false });
+    const recovered = nextSelection(seenDown, ranking({ id: 'p1', usableSince: T0 + 1_000 }, { id: 'b', tier: 1 }), 'bsc', T0 + 2_000, P).selection;
+    expect(recovered).toMatchObject({ nodeId: 'b', reason: 'kept', pendingFailback: { nodeId: 'p1', readyAt: T0 + 1_000 + P.failbackDwellMs } });
+  });
+
+  it('a restart that finds a choice already made does not wait', () => {
+    const { selection } = nextSelection(chosen('p2'), backupFirst(), 'bsc', T0, P);
+    expect(selection.reason).not.toBe('awaiting_first_samples');
+  });
+
+  it('the same tier does not wait: the first usable primary is chosen at once', () => {
+    const ranked = ranking({ id: 'p1', ...confirming }, { id: 'p2' });
+    expect(nextSelection(null, ranked, 'bsc', T0, P).selection).toMatchObject({ nodeId: 'p2', reason: 'initial', preliminary: false });
+  });
+});

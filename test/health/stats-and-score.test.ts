@@ -77,13 +77,24 @@ describe('stats', () => {
   });
 
   it('keeps a window of the last 20 outcomes', () => {
+    // Every other probe fails for 15 probes (a flaky node: every failure counts), then all pass.
     const samples = Array.from({ length: 30 }, (_, i) =>
-      i < 15 ? failedSample(BSC, 'n', T0 + i * 5_000, RpcErrorCode.Timeout) : goodSample(BSC, 'n', T0 + i * 5_000),
+      i < 15 && i % 2 === 0 ? failedSample(BSC, 'n', T0 + i * 5_000, RpcErrorCode.Timeout) : goodSample(BSC, 'n', T0 + i * 5_000),
     );
     const s = feed(samples);
     expect(s.samples).toBe(30);
     expect(s.outcomes).toHaveLength(20);
-    expect(s.errorRate).toBe(5 / 20);
+    expect(s.errorRate).toBe(3 / 20);
+  });
+
+  it('an outage counts as one run of failAfter failures, so it does not keep a recovered node down', () => {
+    const samples = Array.from({ length: 40 }, (_, i) =>
+      i >= 10 && i < 35 ? failedSample(BSC, 'n', T0 + i * 5_000, RpcErrorCode.ConnectionRefused) : goodSample(BSC, 'n', T0 + i * 5_000),
+    );
+    const s = feed(samples);
+    expect(s.samples).toBe(40);
+    expect(s.outcomes.filter(Boolean)).toHaveLength(3);
+    expect(s.errorRate).toBe(3 / 18);
   });
 
   it('failed probes count as errors but leave latency alone (a refused connection is fast)', () => {

@@ -6,7 +6,9 @@ import { Simulator } from '../../src/simulator/simulator.js';
 
 // Nodes that lie: every answer below is sent over a real socket by the simulator's raw-body
 // fault, in reply to the prober's batch (ids 0..n-1 in the order of the EVM plan:
-// eth_blockNumber, net_peerCount, eth_syncing, eth_chainId, web3_clientVersion).
+// eth_blockNumber, net_peerCount, eth_syncing, eth_chainId, web3_clientVersion,
+// eth_getBlockByNumber; Bitcoin family: getblockchaininfo, getnetworkinfo, getpeerinfo,
+// getnettotals, uptime, getblockhash).
 
 let sim: Simulator;
 let dispatcher: Dispatcher;
@@ -20,7 +22,8 @@ afterAll(async () => {
 });
 
 const reply = (results: unknown[]) => JSON.stringify(results.map((result, id) => ({ jsonrpc: '2.0', id, result })));
-const good = ['0x10', '0x5', false, '0x38', 'Geth/v1.5.0'];
+const header = { number: '0x10', timestamp: '0x6553f100', hash: `0x${'ab'.repeat(32)}` };
+const good = ['0x10', '0x5', false, '0x38', 'Geth/v1.5.0', header];
 
 let n = 0;
 async function probeWithBody(body: string, family: 'bsc' | 'defichain' = 'bsc') {
@@ -43,6 +46,9 @@ describe('hostile answers are contained and classified', () => {
     ['a non-hex block number', ['12345', ...good.slice(1)]],
     ['a negative peer count', [good[0], '-0x5', ...good.slice(2)]],
     ['a block number beyond 2^53', ['0xffffffffffffffffff', ...good.slice(1)]],
+    ['a block number of 14 hex digits beyond 2^53', ['0x3fffffffffffff', ...good.slice(1)]],
+    ['a safe but implausible block number (0xfffffffffffff)', ['0xfffffffffffff', ...good.slice(1)]],
+    ['a peer count of 0xffffffffffffff', [good[0], '0xffffffffffffff', ...good.slice(2)]],
     ['a peer count as a number instead of hex', [good[0], 5, ...good.slice(2)]],
     ['an eth_syncing object with garbage', [good[0], good[1], { currentBlock: 'x', highestBlock: null }, ...good.slice(3)]],
   ])('%s -> RPC_MALFORMED_RESPONSE', async (_name, results) => {
@@ -65,6 +71,7 @@ describe('hostile answers are contained and classified', () => {
       { jsonrpc: '2.0', id: 2, result: false },
       { jsonrpc: '2.0', id: 3, result: '0x38' },
       { jsonrpc: '2.0', id: 4, result: 'Geth' },
+      { jsonrpc: '2.0', id: 5, result: header },
     ]).replace('"jsonrpc":"2.0","id":0', '"__proto__":{"polluted":true},"jsonrpc":"2.0","id":0');
     const s = await probeWithBody(body);
     expect(s.ok).toBe(true);
@@ -78,6 +85,8 @@ describe('hostile answers are contained and classified', () => {
       { result: { connections: 1, networkactive: true, subversion: '/DeFiChain:4.2.5/', warnings: '' }, error: null, id: 1 },
       { result: peers, error: null, id: 2 },
       { result: { totalbytesrecv: 1, totalbytessent: 2, timemillis: 3 }, error: null, id: 3 },
+      { result: 100, error: null, id: 4 },
+      { result: BUILTIN_CHAINS.defichain!.genesisHash, error: null, id: 5 },
     ]);
     const s = await probeWithBody(body, 'defichain');
     expect(s.ok).toBe(true);
@@ -90,18 +99,22 @@ describe('hostile answers are contained and classified', () => {
     expect(s.error?.code).toBe('RPC_MALFORMED_RESPONSE');
   });
 
-  it('a batch missing one element still reads the others; a missing essential one fails the probe', async () => {
-    const withoutClient = JSON.stringify(good.slice(0, 4).map((result, id) => ({ jsonrpc: '2.0', id, result })));
-    const s = await probeWithBody(withoutClient);
-    expect(s.ok).toBe(true);
-    expect(s.clientVersion).toBeUndefined();
-    const withoutHead = JSON.stringify(good.slice(1).map((result, i) => ({ jsonrpc: '2.0', id: i + 1, result })));
-    const t = await probeWithBody(withoutHead);
-    expect(t.error?.code).toBe('RPC_MALFORMED_RESPONSE');
+  it.each([
+    ['short by one element (no header)', JSON.stringify(good.slice(0, 5).map((result, id) => ({ jsonrpc: '2.0', id, result })))],
+    ['2 of 6 elements (the chain id among the missing)', JSON.stringify(good.slice(0, 2).map((result, id) => ({ jsonrpc: '2.0', id, result })))],
+    ['ids renumbered', JSON.stringify(good.map((result, i) => ({ jsonrpc: '2.0', id: i + 1, result })))],
+    ['an id twice', JSON.stringify(good.map((result, i) => ({ jsonrpc: '2.0', id: i === 5 ? 4 : i, result })))],
+    ['one element too many', JSON.stringify([...good, '0x1'].map((result, id) => ({ jsonrpc: '2.0', id, result })))],
+  ])('a batch reply %s is malformed as a whole: none of its answers is trusted', async (_name, body) => {
+    const s = await probeWithBody(body);
+    expect(s.ok).toBe(false);
+    expect(s.error?.code).toBe('RPC_MALFORMED_RESPONSE');
+    expect(s.height).toBeUndefined();
+    expect(s.chainId).toBeUndefined();
   });
 
   it('control characters in client strings are stripped and long strings capped', async () => {
-    const s = await probeWithBody(reply([...good.slice(0, 4), `Geth\u0000\u001b[31m${'x'.repeat(1000)}`]));
+    const s = await probeWithBody(reply([...good.slice(0, 4), `Geth\u0000\u001b[31m${'x'.repeat(1000)}`, header]));
     expect(s.clientVersion).not.toMatch(/[\u0000-\u001f]/);
     expect(s.clientVersion!.length).toBeLessThanOrEqual(260);
   });

@@ -234,7 +234,8 @@ describe('Bitcoin dialect', () => {
   it('when a defid node is on testnet but configured for mainnet, then RPC_WRONG_CHAIN names both networks', async () => {
     const { prober } = await nodeWith({ kind: 'defid', network: 'test' }, DEFI);
     const s = await prober.probe();
-    expect(s.error).toMatchObject({ code: 'RPC_WRONG_CHAIN', expected: 'main', actual: 'test' });
+    // The genesis block names both chains exactly (chain: main alone is also Bitcoin's and PAI's).
+    expect(s.error).toMatchObject({ code: 'RPC_WRONG_CHAIN', expected: 'defichain main', actual: 'defichain test' });
   });
 });
 

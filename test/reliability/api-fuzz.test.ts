@@ -178,6 +178,9 @@ describe('API fuzzer: every route, hostile input', () => {
   /** The verdicts a route may give with a 5xx: anything else of 500 and up is a failure. */
   function documented5xx(req: Sent, a: Answer, json: Record<string, unknown> | undefined): boolean {
     const path = req.path.toLowerCase();
+    // The JSON-RPC proxy: its own 502/503/504 carry a reason; a Bitcoin-family node's own
+    // error comes with 500 (legacy 1.0) and is passed on unchanged.
+    if (path.startsWith('/rpc/') && json !== undefined) return isJsonRpcError(json) && (a.status === 500 || [502, 503, 504].includes(a.status));
     if (a.status === 500) return false;
     // Probes: 503 is the verdict (unhealthy, unknown, drained, degraded with degraded=503).
     if (path.startsWith('/probe/') && a.status === 503 && typeof a.headers['x-nodesentry-state'] === 'string') return true;
@@ -188,6 +191,12 @@ describe('API fuzzer: every route, hostile input', () => {
     // Admin network: the node behind it failed or was slow (a warming-up node does).
     if (req.method === 'POST' && /\/network$/.test(path.split('?')[0]!) && ((a.status === 502 && json.type === 'urn:nodesentry:problem:node_error') || (a.status === 504 && json.type === 'urn:nodesentry:problem:node_timeout'))) return true;
     return false;
+  }
+
+  /** A JSON-RPC error reply, or a batch of replies with at least one error. */
+  function isJsonRpcError(json: unknown): boolean {
+    const one = (v: unknown) => v !== null && typeof v === 'object' && typeof ((v as { error?: { code?: unknown } }).error?.code) === 'number';
+    return Array.isArray(json) ? json.some(one) : one(json);
   }
 
   /** Every property shares these checks. */
@@ -213,7 +222,11 @@ describe('API fuzzer: every route, hostile input', () => {
     if (a.status >= 400 && text.length > 0 && req.method !== 'HEAD') {
       const probeVerdict = typeof a.headers['x-nodesentry-state'] === 'string';
       const readiness = req.path.toLowerCase().startsWith('/readyz');
-      if (!probeVerdict && !readiness) {
+      if (req.path.toLowerCase().startsWith('/rpc/') && !PROBLEM.test(type)) {
+        // JSON-RPC clients read JSON-RPC errors, not problem details (paths no route matches
+        // still get the app's problem+json 404).
+        if (!/^application\/json/.test(type) || json === undefined || !isJsonRpcError(json)) throw new Error(`error ${a.status} is not a JSON-RPC error (${type}) ${text.slice(0, 200)}: ${where}`);
+      } else if (!probeVerdict && !readiness) {
         if (!PROBLEM.test(type)) throw new Error(`error ${a.status} is not problem+json (${type}): ${where}`);
         if (json?.status !== a.status || typeof json.type !== 'string' || !/^urn:nodesentry:problem:[a-z_]+$/.test(json.type)) throw new Error(`malformed problem ${text.slice(0, 200)}: ${where}`);
       }

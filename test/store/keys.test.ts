@@ -19,8 +19,10 @@ describe('store keys', () => {
 
   it('documents every key and the events channel', () => {
     const docs = describeStoreKeys('ns');
-    expect(docs.map((d) => d.type).sort()).toEqual(['channel', 'hash', 'list', 'list', 'list', 'set', 'string', 'string', 'string', 'string', 'string', 'zset']);
+    expect(docs.map((d) => d.type).sort()).toEqual(['channel', 'hash', 'list', 'list', 'list', 'list', 'set', 'string', 'string', 'string', 'string', 'string', 'string', 'zset']);
+    expect(docs.map((d) => d.pattern)).toContain('{ns}:rate:<bucket>:<window>');
     expect(docs.map((d) => d.pattern)).toContain('{ns}:transitions:<nodeId>');
+    expect(docs.map((d) => d.pattern)).toContain('{ns}:fleet-transitions');
     for (const d of docs) {
       expect(d.pattern.startsWith('{ns}:')).toBe(true);
       expect(d.ttl.length).toBeGreaterThan(0);

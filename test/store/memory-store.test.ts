@@ -54,6 +54,19 @@ describe('MemoryStore with an injected clock', () => {
     await store.close();
   });
 
+  it('caps the fleet-wide log at fleetTransitionLimit across batches and forgets it transitionTtlMs after the last push', async () => {
+    const store = new MemoryStore({ now: clock, fleetTransitionLimit: 15, transitionTtlMs: 5000, sweepBatchSize: 10 });
+    const ids = Array.from({ length: 35 }, (_, i) => `n${i}`);
+    await store.writeSweep({ records: [], transitions: ids.map((id, i) => ({ nodeId: id, chain: 'bsc', transition: { from: 'unknown', to: 'healthy', reasons: [], at: i, replica: 'r' } })) }, 1000);
+    expect((await store.getFleetTransitions(100)).map((t) => t.at)).toEqual(Array.from({ length: 15 }, (_, i) => 34 - i));
+    now += 4999;
+    expect(await store.getFleetTransitions(100)).toHaveLength(15);
+    now += 1;
+    expect(await store.getFleetTransitions(100)).toEqual([]);
+    expect(() => new MemoryStore({ fleetTransitionLimit: 0 })).toThrow(RangeError);
+    await store.close();
+  });
+
   it('returns copies: changing what was written or read does not change what is stored', async () => {
     const store = new MemoryStore();
     const health = { state: 'healthy' };

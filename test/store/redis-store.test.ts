@@ -173,19 +173,22 @@ describe('RedisStore (Redis only)', () => {
     expect(after.epoch).not.toBe(first.epoch);
   });
 
-  it('restoreDrains writes back only the drains the store does not have, and announces them', async () => {
+  it('restoreDrains writes back only facts newer than the store\'s (or missing), and announces them', async () => {
     const { store } = await open();
     const events: string[] = [];
     store.subscribe((e) => e.type === 'drain' && events.push(e.nodeId));
-    await store.setDrain('kept', { nodeId: 'kept', by: 'newer', at: 2 });
-    const n = await store.restoreDrains([
-      { nodeId: 'kept', by: 'older', at: 1 },
-      { nodeId: 'lost', by: 'ops', at: 1, reason: 'disk swap' },
+    const kept = await store.setDrain('kept', { nodeId: 'kept', by: 'newer', at: 2 });
+    const undrained = await store.setDrain('undone', null);
+    const written = await store.restoreDrains([
+      { nodeId: 'kept', version: kept.version - 1, drain: { nodeId: 'kept', by: 'older', at: 1 } },
+      { nodeId: 'lost', version: 5, drain: { nodeId: 'lost', by: 'ops', at: 1, reason: 'disk swap' } },
+      { nodeId: 'undone', version: undrained.version + 1, drain: { nodeId: 'undone', by: 'ops', at: 3 } },
     ]);
-    expect(n).toBe(1);
+    expect(written.map((f) => f.nodeId)).toEqual(['lost', 'undone']);
     const drains = await store.getDrains();
     expect(drains.get('kept')?.by).toBe('newer');
     expect(drains.get('lost')).toEqual({ nodeId: 'lost', by: 'ops', at: 1, reason: 'disk swap' });
+    expect((await store.getDrainFacts()).get('undone')).toEqual({ nodeId: 'undone', version: undrained.version + 1, drain: { nodeId: 'undone', by: 'ops', at: 3 } });
     await eventually(() => events.includes('lost'), 3000, 'drain event');
   });
 
@@ -201,14 +204,32 @@ describe('RedisStore (Redis only)', () => {
     expect((await store.getTransitions('a', 10)).map((x) => x.at)).toEqual([3, 2]);
   });
 
+  it('writes the fleet-wide log in each batch\'s pipeline, capped at fleetTransitionLimit, expiring transitionTtlMs after the last push', async () => {
+    const { store } = await open({ fleetTransitionLimit: 15, transitionTtlMs: 600_000, sweepBatchSize: 10 });
+    const ids = Array.from({ length: 35 }, (_, i) => `n${i}`);
+    await store.writeSweep({ records: ids.map((id) => record(id)), transitions: ids.map((id, i) => ({ nodeId: id, chain: 'bsc', transition: { from: 'unknown', to: 'healthy', reasons: [], at: i, replica: 'r' } })) }, 60_000);
+    const key = store.keys.fleetTransitions;
+    expect(key.startsWith(store.keys.tag)).toBe(true);
+    expect(await admin.llen(key)).toBe(15);
+    const ttl = await admin.pttl(key);
+    expect(ttl).toBeGreaterThan(590_000);
+    expect(ttl).toBeLessThanOrEqual(600_000);
+    // Batches go out in order: the newest 15 of all 35 survive the cap.
+    expect((await store.getFleetTransitions(100)).map((t) => t.at)).toEqual(Array.from({ length: 15 }, (_, i) => 34 - i));
+  });
+
   it('puts every key it writes under the one hash tag, each matching the documented layout', async () => {
     const { store, prefix } = await open();
-    await store.writeSweep({ records: [record('a')], peers: new Map([['a', [peer(1)]]]), history: [{ nodeId: 'a', point: { t: 1, ok: true, latencyMs: 1 } }], chains: [{ chain: 'bsc', facts: {}, replica: 'r', writtenAt: 1 }], transitions: [{ nodeId: 'a', transition: { from: 'new', to: 'healthy', reasons: [], at: 1, replica: 'r' } }] }, 60_000);
+    await store.writeSweep({ records: [record('a')], peers: new Map([['a', [peer(1)]]]), history: [{ nodeId: 'a', point: { t: 1, ok: true, latencyMs: 1 } }], chains: [{ chain: 'bsc', facts: {}, replica: 'r', writtenAt: 1 }], transitions: [{ nodeId: 'a', chain: 'bsc', transition: { from: 'new', to: 'healthy', reasons: [], at: 1, replica: 'r' } }] }, 60_000);
     await store.setDrain('a', { nodeId: 'a', by: 'ops', at: 1 });
     await store.appendAudit({ did: 'drain' });
     await store.claimLeases('r', ['a'], 60_000, 1);
     await store.heartbeat('r', 60_000);
     await store.epoch();
+    expect(await store.countInWindow('rpc:abc', 5, 60_000)).toBe(1);
+    const ratePttl = await admin.pttl(store.keys.rate('rpc:abc', 5));
+    expect(ratePttl).toBeGreaterThan(110_000);
+    expect(ratePttl).toBeLessThanOrEqual(120_000);
 
     const docs = describeStoreKeys(prefix).filter((d) => d.type !== 'channel');
     const patterns = docs.map((d) => ({ ...d, re: new RegExp(`^${d.pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/<[a-zA-Z]+>/g, '.+')}$`) }));

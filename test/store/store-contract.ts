@@ -198,6 +198,36 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
         await store.writeSweep({ records: [], transitions: [{ nodeId: 'a', transition: transition(4, { from: 'unhealthy', to: 'healthy', reasons: [] }) }] }, TTL);
         expect((await store.getTransitions('a', 10)).map((t) => t.at)).toEqual([4, 3, 2, 1]);
       });
+
+      it('keeps a fleet-wide log of the changes written with a chain: every node, newest first, in the sweep\'s batches', async () => {
+        const nodes = Array.from({ length: 25 }, (_, i) => `n${String(i).padStart(2, '0')}`);
+        await store.writeSweep(
+          {
+            records: nodes.map((id) => record(id)),
+            transitions: nodes.map((id, i) => ({ nodeId: id, chain: i % 2 ? 'bsc' : 'defichain', transition: transition(100 + i, { from: 'unknown', to: 'healthy', reasons: [] }) })),
+          },
+          TTL,
+        );
+        await store.appendTransitions([
+          { nodeId: 'n03', chain: 'bsc', transition: transition(300) },
+          // Without a chain: the node's own log only.
+          { nodeId: 'n04', transition: transition(301) },
+        ]);
+        const fleet = await store.getFleetTransitions(1000);
+        expect(fleet).toHaveLength(26);
+        expect(fleet[0]).toEqual({ nodeId: 'n03', chain: 'bsc', ...transition(300) });
+        expect(fleet.slice(1).map((t) => t.nodeId)).toEqual([...nodes].reverse());
+        expect(fleet[1]).toEqual({ nodeId: 'n24', chain: 'defichain', from: 'unknown', to: 'healthy', reasons: [], at: 124, replica: 'replica-a' });
+        expect(fleet.map((t) => t.at)).toEqual([...fleet.map((t) => t.at)].sort((x, y) => y - x));
+        expect((await store.getFleetTransitions(2)).map((t) => t.at)).toEqual([300, 124]);
+        expect(await store.getFleetTransitions(0)).toEqual([]);
+        // The per-node logs got theirs as before.
+        expect((await store.getTransitions('n04', 10)).map((t) => t.at)).toEqual([301, 104]);
+        // History outlives the node: removing it from the config keeps its entries in the fleet log.
+        await store.removeNodes(['n03']);
+        expect(await store.getTransitions('n03', 10)).toEqual([]);
+        expect((await store.getFleetTransitions(1000)).filter((t) => t.nodeId === 'n03')).toHaveLength(2);
+      });
     });
 
     describe('chain facts', () => {
@@ -212,7 +242,7 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
     });
 
     describe('removeNodes', () => {
-      it('deletes record, peers, history, lease and drain of the removed nodes only, and tells everyone', async () => {
+      it('deletes record, peers and history of the removed nodes only, keeps their drains and leases, and tells everyone', async () => {
         await store.writeSweep(
           {
             records: [record('gone'), record('kept')],
@@ -235,9 +265,12 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
         expect(await store.getPeers('gone')).toBeUndefined();
         expect(await store.getHistory('gone', 10)).toEqual([]);
         expect(await store.getTransitions('gone', 10)).toEqual([]);
-        expect([...(await store.getDrains()).keys()]).toEqual(['kept']);
-        // The lease went too: another replica takes the node at once; 'kept' is still held.
-        expect(await store.claimLeases('replica-b', ['gone', 'kept'], TTL, 10)).toEqual(['gone']);
+        // A drain is the fleet's decision, not this replica's file's: other replicas may still
+        // configure the node, and it comes back drained if it returns to this file (issue 14).
+        expect([...(await store.getDrains()).keys()].sort()).toEqual(['gone', 'kept']);
+        // Leases are released by their holder (the poller does it before removing): another
+        // replica that still polls the node keeps it.
+        expect(await store.claimLeases('replica-b', ['gone', 'kept'], TTL, 10)).toEqual([]);
         expect(await store.getPeers('kept')).toEqual([peer(2)]);
         expect(await store.getHistory('kept', 10)).toHaveLength(1);
         expect(await store.getTransitions('kept', 10)).toEqual([transition(2)]);
@@ -248,8 +281,9 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
       it('persists a drain without TTL, emits a drain event, and clears it with null', async () => {
         const drain: Drain = { nodeId: 'a', by: 'alice', at: 1_700_000_000_000, reason: 'disk full' };
         const set = nextEvent(store, 'drain', (e) => e.drain !== null);
-        await store.setDrain('a', drain);
-        expect(await set).toEqual({ type: 'drain', nodeId: 'a', drain });
+        const fact = await store.setDrain('a', drain);
+        expect(fact).toEqual({ nodeId: 'a', drain, version: expect.any(Number) });
+        expect(await set).toEqual({ type: 'drain', nodeId: 'a', drain, version: fact.version });
         await store.setDrain('b', { nodeId: 'b', by: 'bob', at: 5 });
 
         // Records expire; drains are an operator's decision and stay.
@@ -259,9 +293,25 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
         expect(await store.getDrains()).toEqual(new Map([['a', drain], ['b', { nodeId: 'b', by: 'bob', at: 5 }]]));
 
         const cleared = nextEvent(store, 'drain', (e) => e.drain === null);
-        await store.setDrain('a', null);
-        expect(await cleared).toEqual({ type: 'drain', nodeId: 'a', drain: null });
+        const undrain = await store.setDrain('a', null);
+        expect(await cleared).toEqual({ type: 'drain', nodeId: 'a', drain: null, version: undrain.version });
         expect([...(await store.getDrains()).keys()]).toEqual(['b']);
+        // The undrain is kept as a tombstone that outranks the drain it ended.
+        expect(undrain.version).toBeGreaterThan(fact.version);
+        expect((await store.getDrainFacts()).get('a')).toEqual({ nodeId: 'a', version: undrain.version, drain: null });
+      });
+
+      it('versions every decision above the one it replaces, and restores only newer facts', async () => {
+        const first = await store.setDrain('a', { nodeId: 'a', by: 'x', at: 1 });
+        // A restored fact far in the future (a replica with a fast clock) still loses to the next decision.
+        expect(await store.restoreDrains([{ nodeId: 'a', version: first.version + 10_000_000, drain: null }])).toHaveLength(1);
+        const next = await store.setDrain('a', { nodeId: 'a', by: 'y', at: 2 });
+        expect(next.version).toBe(first.version + 10_000_001);
+        expect(await store.restoreDrains([{ nodeId: 'a', version: next.version, drain: null }])).toEqual([]);
+        expect((await store.getDrains()).get('a')?.by).toBe('y');
+        const written = await store.restoreDrains([{ nodeId: 'b', version: 7, drain: { nodeId: 'b', by: 'z', at: 7 } }]);
+        expect(written).toEqual([{ nodeId: 'b', version: 7, drain: { nodeId: 'b', by: 'z', at: 7 } }]);
+        expect((await store.getDrainFacts()).get('b')?.version).toBe(7);
       });
 
       it('rejects a drain filed under another node id', async () => {
@@ -343,6 +393,53 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
       });
     });
 
+    describe('fenced writes', () => {
+      it('writes a node only under its holder\'s lease: a replica that lost it cannot overwrite the owner', async () => {
+        expect(await store.claimLeases('replica-a', ['a', 'b'], 150, 10)).toEqual(['a', 'b']);
+        const ownRecords = nextEvent(store, 'records');
+        expect(await store.writeSweep({ records: [record('a', { writtenAt: 1 }), record('b', { writtenAt: 1 })], fence: 'replica-a' }, TTL)).toEqual({ fenced: [] });
+        expect((await ownRecords).records.map((r) => r.nodeId).sort()).toEqual(['a', 'b']);
+
+        // replica-a stalls past its lease; replica-b takes 'a' over and writes.
+        await sleep(250);
+        expect(await store.claimLeases('replica-b', ['a'], TTL, 10)).toEqual(['a']);
+        await store.writeSweep({ records: [record('a', { writtenAt: 5, replica: 'replica-b' })], fence: 'replica-b' }, TTL);
+
+        // replica-a resumes and flushes what it had buffered: refused for 'a' (another's lease)
+        // and 'b' (nobody's), history and transitions included; its event carries nothing.
+        const events: string[] = [];
+        const off = store.subscribe((e) => e.type === 'records' && events.push(...e.records.filter((r) => r.writtenAt === 2).map((r) => r.nodeId)));
+        const result = await store.writeSweep(
+          {
+            records: [record('a', { writtenAt: 2 }), record('b', { writtenAt: 2 })],
+            history: [{ nodeId: 'a', point: point(2) }],
+            transitions: [{ nodeId: 'a', transition: transition(2) }],
+            peers: new Map([['a', [peer(9)]]]),
+            fence: 'replica-a',
+          },
+          TTL,
+        );
+        expect([...result.fenced].sort()).toEqual(['a', 'b']);
+        expect((await store.getNodes(['a'])).get('a')).toMatchObject({ replica: 'replica-b', writtenAt: 5 });
+        expect(await store.getHistory('a', 10)).toEqual([]);
+        expect(await store.getTransitions('a', 10)).toEqual([]);
+        expect(await store.getPeers('a')).toBeUndefined();
+        await sleep(100);
+        off();
+        expect(events).toEqual([]);
+
+        // Even with the lease back, results older than the stored record are not written.
+        await store.releaseLeases('replica-b', ['a']);
+        expect(await store.claimLeases('replica-a', ['a'], TTL, 10)).toEqual(['a']);
+        const stale = record('a', { writtenAt: 3 });
+        const older = await store.writeSweep({ records: [{ ...stale, sample: { ...stale.sample, observedAt: stale.sample.observedAt - 1_000 } }], fence: 'replica-a' }, TTL);
+        expect(older).toEqual({ fenced: [], older: ['a'] });
+        expect((await store.getNodes(['a'])).get('a')).toMatchObject({ replica: 'replica-b', writtenAt: 5 });
+        expect(await store.writeSweep({ records: [record('a', { writtenAt: 6 })], fence: 'replica-a' }, TTL)).toEqual({ fenced: [] });
+        expect((await store.getNodes(['a'])).get('a')).toMatchObject({ replica: 'replica-a', writtenAt: 6 });
+      });
+    });
+
     describe('leases', () => {
       const nodes = ['n1', 'n2', 'n3', 'n4', 'n5'];
 
@@ -409,6 +506,18 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
         await store.heartbeat('r-short', 100);
         await sleep(250);
         expect(await store.liveReplicas()).toEqual(['r-long']);
+      });
+    });
+
+    describe('rate windows', () => {
+      it('counts hits per bucket and window, shared by every caller of the store, and forgets a window after it', async () => {
+        const counts: number[] = [];
+        for (let i = 0; i < 3; i++) counts.push(await store.countInWindow('rpc:a', 7, 100));
+        expect(counts).toEqual([1, 2, 3]);
+        expect(await store.countInWindow('rpc:b', 7, 100)).toBe(1);
+        expect(await store.countInWindow('rpc:a', 8, 100)).toBe(1);
+        await sleep(300);
+        expect(await store.countInWindow('rpc:a', 7, 100)).toBe(1);
       });
     });
 

@@ -33,6 +33,10 @@ export interface HarnessOptions {
   readonly specs: SimNodeSpec[];
   /** `redis` uses REDIS_URL with a fresh prefix; default memory. */
   readonly store?: 'memory' | 'redis';
+  /** With `redis`: this prefix instead of a fresh one (replicas sharing one store). */
+  readonly redisPrefix?: string;
+  /** Start scheduled polling (default false: tests drive sweeps). */
+  readonly startPolling?: boolean;
   readonly env?: Record<string, string>;
   readonly policy?: HealthPolicyInput;
   /** Adjust node configs (tiers, tags, intervals) before the service starts. */
@@ -63,14 +67,14 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
   if (opts.store === 'redis') {
     const url = process.env.REDIS_URL;
     if (!url) throw new Error('REDIS_URL is not set (the Jest global setup starts a redis-server)');
-    const redis = new RedisStore({ url, prefix: `t-${randomBytes(4).toString('hex')}`, replica });
+    const redis = new RedisStore({ url, prefix: opts.redisPrefix ?? `t-${randomBytes(4).toString('hex')}`, replica });
     await redis.ready(5_000);
     store = redis;
   } else {
     store = new MemoryStore();
   }
   const policy = opts.policy ? mergePolicy(opts.policy) : DEFAULT_HEALTH_POLICY;
-  const service = await Service.start({ settings, nodes, policy, logger, replica, store, startPolling: false });
+  const service = await Service.start({ settings, nodes, policy, logger, replica, store, startPolling: opts.startPolling ?? false });
   const { app, close: closeApp } = createApp({ service, logger, ...(opts.reload ? { reload: opts.reload } : {}), ...(opts.now ? { now: opts.now } : {}) });
   return {
     sim,

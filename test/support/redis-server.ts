@@ -2,7 +2,7 @@
 // only need a Redis use the shared one from global-setup.js (process.env.REDIS_URL); this one
 // must never be the shared server, since stopping it would break every other test file.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,6 +53,36 @@ export class RedisServer {
     await this.spawn();
   }
 
+  /** SAVE now (automatic saves are off) and keep a copy of the RDB file; returns its path. */
+  async snapshot(name: string): Promise<string> {
+    const reply = await command(this.port, 'SAVE', this.password);
+    if (!reply.startsWith('+OK')) throw new Error(`SAVE failed: ${reply.slice(0, 80)}`);
+    const path = join(this.dir, `${name}.rdb`);
+    await copyFile(join(this.dir, 'dump.rdb'), path);
+    return path;
+  }
+
+  /** Kill the server and start it again from an RDB file taken by `snapshot` (an operator's restore). */
+  async restartFrom(snapshotPath: string): Promise<void> {
+    await this.stop();
+    await copyFile(snapshotPath, join(this.dir, 'dump.rdb'));
+    await this.spawn();
+  }
+
+  /** SIGSTOP: the server holds its connections but answers nothing (a hung host, a long fork). */
+  pause(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.child?.kill('SIGCONT');
+  }
+
+  /** One command over a fresh connection (e.g. `CONFIG SET maxmemory 1`); the raw reply. */
+  command(...args: string[]): Promise<string> {
+    return command(this.port, args.join(' '), this.password);
+  }
+
   /** Stops the server and removes its directory. Safe to call twice. */
   async close(): Promise<void> {
     await this.stop();
@@ -73,7 +103,31 @@ export class RedisServer {
   }
 }
 
-function freePort(): Promise<number> {
+/** Inline command (arguments without spaces), optionally after AUTH; the first reply line of the command. */
+function command(port: number, line: string, password: string | undefined): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = new Socket();
+    let buf = '';
+    const expect = password === undefined ? 1 : 2;
+    s.setTimeout(5_000);
+    s.once('timeout', () => {
+      s.destroy();
+      reject(new Error(`redis command ${line.split(' ')[0]} timed out`));
+    });
+    s.once('error', reject);
+    s.on('data', (d) => {
+      buf += d.toString();
+      const lines = buf.split('\r\n');
+      if (lines.length > expect) {
+        s.destroy();
+        resolve(lines[expect - 1] ?? '');
+      }
+    });
+    s.connect(port, '127.0.0.1', () => s.write(`${password === undefined ? '' : `AUTH ${password}\r\n`}${line}\r\n`));
+  });
+}
+
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();
@@ -86,7 +140,7 @@ function freePort(): Promise<number> {
   });
 }
 
-async function waitForPing(port: number, deadlineMs: number): Promise<void> {
+export async function waitForPing(port: number, deadlineMs: number): Promise<void> {
   const until = Date.now() + deadlineMs;
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {

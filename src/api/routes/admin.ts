@@ -68,8 +68,8 @@ export function adminRoutes(ctx: ApiContext): Router {
       drain = { nodeId: node.id, by, at, ...(reason !== undefined ? { reason } : {}) };
       // Stored first: a drain only this replica knows would not reach the other replicas'
       // load-balancer probes, and would be lost on restart.
-      await storeCall('save the drain', () => ctx.service.store.setDrain(node.id, drain));
-      ctx.service.view.setDrain(node.id, drain);
+      const fact = await storeCall('save the drain', () => ctx.service.store.setDrain(node.id, drain));
+      ctx.service.view.applyDrainFact(fact);
     }
     const changed = drain !== existing;
     const audited = await audit({ action: 'drain', nodeId: node.id, chain: node.chain.name, by, at, ...(reason !== undefined ? { reason } : {}), changed });
@@ -85,8 +85,8 @@ export function adminRoutes(ctx: ApiContext): Router {
     const at = ctx.now();
     const existing = ctx.service.view.drain(node.id);
     if (existing) {
-      await storeCall('remove the drain', () => ctx.service.store.setDrain(node.id, null));
-      ctx.service.view.setDrain(node.id, null);
+      const fact = await storeCall('remove the drain', () => ctx.service.store.setDrain(node.id, null));
+      ctx.service.view.applyDrainFact(fact);
     }
     const changed = existing !== undefined;
     const audited = await audit({ action: 'undrain', nodeId: node.id, chain: node.chain.name, by, at, changed, ...(existing ? { previous: drainJson(existing) } : {}) });

@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import { buildInfo } from '../../build/build-info.js';
 import type { ApiContext } from '../api-context.js';
 
 /** Liveness and readiness of this process (not of the nodes it watches). Open: orchestrators probe them. */
@@ -6,8 +7,9 @@ export function metaRoutes(ctx: ApiContext): Router {
   const router = Router();
   // Alive as long as the event loop answers: a liveness probe must not restart us because a
   // node or Redis is down.
+  const { version, commit } = buildInfo();
   router.get('/livez', (_req, res) => {
-    res.set('cache-control', 'no-store').json({ status: 'ok', replica: ctx.service.replica, uptimeS: Math.round((ctx.now() - ctx.service.startedAt) / 1000) });
+    res.set('cache-control', 'no-store').json({ status: 'ok', replica: ctx.service.replica, version, commit, uptimeS: Math.round((ctx.now() - ctx.service.startedAt) / 1000) });
   });
   // Ready once the view is loaded and this replica's nodes have each been probed once.
   router.get('/readyz', (_req, res) => {

@@ -1,18 +1,19 @@
 import { Router } from 'express';
-import { FleetMetrics } from '../../metrics/fleet-metrics.js';
+import type { FleetMetrics } from '../../metrics/fleet-metrics.js';
+import { proxyMetricsFor } from '../../proxy/proxy-metrics.js';
 import type { ApiContext } from '../api-context.js';
 import { requireApiKey } from '../auth.js';
 
 /**
  * `GET /metrics` for Prometheus, with the read routes' API key when one is set (Prometheus
- * sends it with `authorization: { credentials: ... }`). One registry per app.
+ * sends it with `authorization: { credentials: ... }`). One registry per app (createApp makes it:
+ * the request metrics observe every route into it).
  */
-export function metricsRoutes(ctx: ApiContext): Router {
+export function metricsRoutes(ctx: ApiContext, metrics: FleetMetrics): Router {
   const router = Router();
-  const metrics = new FleetMetrics({ read: ctx.read, now: ctx.now });
-  ctx.onClose(() => metrics.close());
+  const proxy = proxyMetricsFor(ctx.read);
   router.get('/metrics', requireApiKey(ctx.service.settings.apiKey), async (_req, res) => {
-    const text = await metrics.scrape();
+    const text = `${await metrics.scrape()}${await proxy.registry.metrics()}`;
     res.status(200).setHeader('cache-control', 'no-store');
     res.type(metrics.contentType).send(text);
   });

@@ -1,0 +1,277 @@
+import { randomBytes } from 'node:crypto';
+import { Cluster } from 'ioredis';
+import { RedisCluster } from '../test/support/redis-cluster.js';
+import { createStoreKeys } from '../src/store/keys.js';
+import { generateFleet } from '../src/simulator/fleet.js';
+import { firstWall, predict, type Deployment, type ModelInputs, type Prediction } from './capacity-model.js';
+import { BenchChild } from './child-process.js';
+import type { ScaleWorkerOptions, ScaleWorkerStats } from './scale-worker.js';
+import type { SimProcessOptions, SimProcessReady } from './sim-process.js';
+
+export interface ScaleOptions {
+  readonly nodes: number;
+  readonly workers: number;
+  /** Measured window after the fleet settled, ms. */
+  readonly windowMs: number;
+  readonly seed: number;
+  readonly log: (line: string) => void;
+}
+
+interface RedisSnapshot {
+  readonly calls: Map<string, number>;
+  readonly cpuS: number;
+  readonly inBytes: number;
+  readonly outBytes: number;
+}
+
+interface FeedCounters {
+  events: number;
+  records: number;
+  recordBytes: number;
+  chainEvents: number;
+  chainBytes: number;
+  otherBytes: number;
+}
+
+export interface ScaleResult {
+  readonly nodes: number;
+  readonly workers: number;
+  readonly windowS: number;
+  readonly intervalMs: number;
+  readonly leaseRenewMs: number;
+  readonly perWorker: ReadonlyArray<{ name: string; cpu: number; probesPerSec: number; owned: number; recordsInPerSec: number; rssMb: number; flushFailures: number }>;
+  readonly api: { cpu: number; recordsInPerSec: number; rssMb: number };
+  readonly slotShard: { port: number; commandsPerSec: number; leaseCommandsPerSec: number; cpu: number; inBytesPerSec: number; outBytesPerSec: number; topCommands: string };
+  readonly otherShards: ReadonlyArray<{ port: number; cpu: number; outBytesPerSec: number }>;
+  readonly feed: { eventsPerSec: number; recordsPerSec: number; bytesPerSec: number; chainEventsPerSec: number };
+  /** Bytes out of all six cluster nodes: pub/sub deliveries (subscribers sit on any node), replication, replies. */
+  readonly clusterOutBytesPerSec: number;
+  readonly inputs: ModelInputs;
+  readonly model: Prediction;
+  readonly at10k: Prediction;
+  readonly at100k: Prediction;
+  readonly wall100k: ReturnType<typeof firstWall>;
+}
+
+const INTERVAL_MS = 5_000; // NODE_DEFAULTS
+const LEASE_RENEW_MS = 2_000; // leaseRenewFor at a 5 s interval
+
+/**
+ * The scale run: a real Redis Cluster (3 masters + 3 replicas), the simulator in its own
+ * process, `workers` worker replicas and one API replica (each its own process), polling the
+ * whole fleet on its 5 s schedule. After the fleet settles (every node leased once, first
+ * sweeps done), a window measures each replica's CPU, the Redis shards' commands, CPU and
+ * bytes, and the events feed one replica receives; the capacity model (capacity-model.ts) is
+ * fed the per-node inputs measured here and predicts this run and 10k / 100k nodes.
+ */
+export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
+  const cluster = await RedisCluster.start();
+  const feed = new Cluster(cluster.seeds, { redisOptions: { connectionName: 'bench-feed' } });
+  feed.on('error', () => {});
+  try {
+    o.log(`scale: cluster on ports ${cluster.nodes.map((n) => n.port).join(', ')}`);
+    const sim = await BenchChild.start<SimProcessReady>('sim-process', { nodes: o.nodes, seed: o.seed } satisfies SimProcessOptions);
+    o.log(`scale: simulator with ${o.nodes} nodes on port ${sim.ready.port} (own process)`);
+    const prefix = `scale-${randomBytes(4).toString('hex')}`;
+    const keys = createStoreKeys(prefix);
+
+    const counters: FeedCounters = { events: 0, records: 0, recordBytes: 0, chainEvents: 0, chainBytes: 0, otherBytes: 0 };
+    let counting = false;
+    feed.on('message', (_channel: string, message: string) => {
+      if (!counting) return;
+      counters.events++;
+      const type = /"type":"([a-z-]+)"/.exec(message.slice(0, 40))?.[1];
+      if (type === 'records') {
+        counters.records += (JSON.parse(message) as { records: unknown[] }).records.length;
+        counters.recordBytes += Buffer.byteLength(message);
+      } else if (type === 'chain') {
+        counters.chainEvents++;
+        counters.chainBytes += Buffer.byteLength(message);
+      } else {
+        counters.otherBytes += Buffer.byteLength(message);
+      }
+    });
+    await feed.subscribe(keys.events);
+
+    const seeds = cluster.seeds;
+    const start = (name: string, role: 'all' | 'api') =>
+      BenchChild.start<{ pid: number }>('scale-worker', { name, simPort: sim.ready.port, nodes: o.nodes, seed: o.seed, cluster: seeds, prefix, role } satisfies ScaleWorkerOptions).then((r) => r.child);
+    const workers = await Promise.all(Array.from({ length: o.workers }, (_, i) => start(`w${i + 1}`, 'all')));
+    const api = await start('api', 'api');
+    const names = workers.map((_, i) => `w${i + 1}`);
+
+    // Settled: every node leased exactly once, each worker near its share, first sweeps done.
+    const share = Math.ceil(o.nodes / o.workers);
+    const settleStarted = Date.now();
+    for (;;) {
+      const s = await Promise.all(workers.map((w) => w.call<ScaleWorkerStats>('stats')));
+      const owned = s.reduce((a, x) => a + x.owned, 0);
+      if (owned === o.nodes && s.every((x) => x.firstSweepDone && x.owned >= share * 0.9)) break;
+      if (Date.now() - settleStarted > 120_000) throw new Error(`scale: fleet not settled within 120 s (owned ${s.map((x) => x.owned).join('/')})`);
+      await sleep(500);
+    }
+    o.log(`scale: settled in ${((Date.now() - settleStarted) / 1000).toFixed(1)} s; measuring ${o.windowMs / 1000} s ...`);
+    await sleep(INTERVAL_MS); // one more interval: the first sweep's changes settle
+
+    const masters = await masterPorts(cluster);
+    const slotMaster = await cluster.masterOf(keys.drains);
+    const before = { at: Date.now(), workers: await Promise.all(workers.map((w) => w.call<ScaleWorkerStats>('stats'))), api: await api.call<ScaleWorkerStats>('stats'), redis: await Promise.all(masters.map((p) => redisSnapshot(cluster, p))), allOut: await allOutBytes(cluster) };
+    counting = true;
+    await sleep(o.windowMs);
+    counting = false;
+    const after = { at: Date.now(), workers: await Promise.all(workers.map((w) => w.call<ScaleWorkerStats>('stats'))), api: await api.call<ScaleWorkerStats>('stats'), redis: await Promise.all(masters.map((p) => redisSnapshot(cluster, p))), allOut: await allOutBytes(cluster) };
+    const windowS = (after.at - before.at) / 1000;
+    const recordBytes = await meanRecordBytes(cluster, slotMaster, prefix, o.nodes, o.seed);
+
+    const apiCpuUsPerRecord = (after.api.cpuUs - before.api.cpuUs) / Math.max(1, after.api.recordsReceived - before.api.recordsReceived);
+    const perWorker = workers.map((_, i) => {
+      const b = before.workers[i]!;
+      const a = after.workers[i]!;
+      return { name: names[i]!, cpu: (a.cpuUs - b.cpuUs) / 1e6 / windowS, probesPerSec: (a.probes - b.probes) / windowS, owned: a.owned, recordsInPerSec: (a.recordsReceived - b.recordsReceived) / windowS, rssMb: a.rss / 2 ** 20, flushFailures: a.flushFailures - b.flushFailures, probes: a.probes - b.probes, cpuUs: a.cpuUs - b.cpuUs, recordsIn: a.recordsReceived - b.recordsReceived };
+    });
+    const probes = perWorker.reduce((x, w) => x + w.probes, 0);
+    const ownCpuUs = perWorker.reduce((x, w) => x + w.cpuUs - w.recordsIn * apiCpuUsPerRecord, 0);
+
+    const slotIdx = masters.indexOf(slotMaster);
+    const rb = before.redis[slotIdx]!;
+    const ra = after.redis[slotIdx]!;
+    const delta = (name: string) => (ra.calls.get(name) ?? 0) - (rb.calls.get(name) ?? 0);
+    let totalCalls = 0;
+    const byCommand: Array<[string, number]> = [];
+    for (const [name, n] of ra.calls) {
+      const d = n - (rb.calls.get(name) ?? 0);
+      totalCalls += d;
+      if (d > 0) byCommand.push([name, d]);
+    }
+    byCommand.sort((a, b) => b[1] - a[1]);
+    // Lease rounds: GET (only the claim script GETs in steady state), the script calls, and the
+    // PEXPIREs beyond one per history LPUSH.
+    const leaseCalls = delta('get') + delta('evalsha') + delta('eval') + Math.max(0, delta('pexpire') - delta('lpush'));
+    const slotCpu = (ra.cpuS - rb.cpuS) / windowS;
+
+    const probesPerSecHere = o.nodes / (INTERVAL_MS / 1000);
+    const inputs: ModelInputs = {
+      recordBytes,
+      eventBytesPerRecord: counters.recordBytes / Math.max(1, counters.records),
+      commandsPerProbe: (totalCalls - leaseCalls) / Math.max(1, probes),
+      bytesInPerProbe: (ra.inBytes - rb.inBytes) / Math.max(1, probes),
+      workerCpuUsPerProbe: ownCpuUs / Math.max(1, probes),
+      apiCpuUsPerRecord,
+      redisCpuUsPerCommand: ((ra.cpuS - rb.cpuS) * 1e6) / Math.max(1, totalCalls),
+      chainEventsPerSecPerWorker: counters.chainEvents / windowS / o.workers,
+      chainEventBytes: counters.chainBytes / Math.max(1, counters.chainEvents),
+      otherEventBytesPerProbe: counters.otherBytes / windowS / probesPerSecHere,
+    };
+    const here: Deployment = { nodes: o.nodes, intervalMs: INTERVAL_MS, workers: o.workers, apis: 1, leaseRenewMs: LEASE_RENEW_MS };
+    const target = (nodes: number): Deployment => ({ nodes, intervalMs: INTERVAL_MS, workers: 4, apis: 4, leaseRenewMs: LEASE_RENEW_MS });
+    const at100k = predict(inputs, target(100_000));
+    const result: ScaleResult = {
+      nodes: o.nodes,
+      workers: o.workers,
+      windowS,
+      intervalMs: INTERVAL_MS,
+      leaseRenewMs: LEASE_RENEW_MS,
+      perWorker: perWorker.map(({ name, cpu, probesPerSec, owned, recordsInPerSec, rssMb, flushFailures }) => ({ name, cpu, probesPerSec, owned, recordsInPerSec, rssMb, flushFailures })),
+      api: { cpu: (after.api.cpuUs - before.api.cpuUs) / 1e6 / windowS, recordsInPerSec: (after.api.recordsReceived - before.api.recordsReceived) / windowS, rssMb: after.api.rss / 2 ** 20 },
+      slotShard: {
+        port: slotMaster,
+        commandsPerSec: totalCalls / windowS,
+        leaseCommandsPerSec: leaseCalls / windowS,
+        cpu: slotCpu,
+        inBytesPerSec: (ra.inBytes - rb.inBytes) / windowS,
+        outBytesPerSec: (ra.outBytes - rb.outBytes) / windowS,
+        topCommands: byCommand.slice(0, 7).map(([n, c]) => `${n} ${fmt(c / windowS)}/s`).join(', '),
+      },
+      otherShards: masters.flatMap((p, i) => (p === slotMaster ? [] : [{ port: p, cpu: (after.redis[i]!.cpuS - before.redis[i]!.cpuS) / windowS, outBytesPerSec: (after.redis[i]!.outBytes - before.redis[i]!.outBytes) / windowS }])),
+      feed: { eventsPerSec: counters.events / windowS, recordsPerSec: counters.records / windowS, bytesPerSec: (counters.recordBytes + counters.chainBytes + counters.otherBytes) / windowS, chainEventsPerSec: counters.chainEvents / windowS },
+      clusterOutBytesPerSec: after.allOut.reduce((x, b, i) => x + b - before.allOut[i]!, 0) / windowS,
+      inputs,
+      model: predict(inputs, here),
+      at10k: predict(inputs, target(10_000)),
+      at100k,
+      wall100k: firstWall(at100k, { redisCoreShare: 1, workerCoreShare: 1, apiCoreShare: 1, nicBytesPerSec: 125e6 }),
+    };
+    await Promise.all([...workers, api].map((w) => w.stop()));
+    await sim.child.stop();
+    return result;
+  } finally {
+    feed.disconnect();
+    await BenchChild.stopAll();
+    await cluster.close();
+  }
+}
+
+export function renderScale(r: ScaleResult): string {
+  const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
+  const rate = (x: number) => `${fmt(x)}/s`;
+  const bytes = (x: number) => (x >= 1e6 ? `${(x / 1e6).toFixed(2)} MB/s` : `${(x / 1e3).toFixed(1)} kB/s`);
+  const rows: Array<[string, string, string]> = [];
+  for (const w of r.perWorker) {
+    rows.push([`worker ${w.name}: probes (owns ${fmt(w.owned)})`, rate(w.probesPerSec), rate(r.model.probesPerSecPerWorker)]);
+    rows.push([`worker ${w.name}: CPU (RSS ${w.rssMb.toFixed(0)} MB${w.flushFailures ? `, ${w.flushFailures} failed flushes` : ''})`, pct(w.cpu), pct(r.model.workerCpu)]);
+    rows.push([`worker ${w.name}: records received`, rate(w.recordsInPerSec), rate(r.model.recordsPerSecPerReplica * (1 - 1 / r.workers))]);
+  }
+  rows.push([`API replica: CPU (RSS ${r.api.rssMb.toFixed(0)} MB)`, pct(r.api.cpu), pct(r.model.apiCpu)]);
+  rows.push(['API replica: records received', rate(r.api.recordsInPerSec), rate(r.model.recordsPerSecPerReplica)]);
+  rows.push(['events feed of one replica: bytes', bytes(r.feed.bytesPerSec), bytes(r.model.eventBytesPerSecPerReplica)]);
+  rows.push(['events feed: events (records batches + chain facts + other)', rate(r.feed.eventsPerSec), '-']);
+  rows.push([`slot shard :${r.slotShard.port}: commands`, rate(r.slotShard.commandsPerSec), rate(r.model.redisCommandsPerSec)]);
+  rows.push(['  of which lease rounds', rate(r.slotShard.leaseCommandsPerSec), rate(r.model.redisLeaseCommandsPerSec)]);
+  rows.push(['slot shard: CPU', pct(r.slotShard.cpu), pct(r.model.redisCpu)]);
+  rows.push(['slot shard: bytes in', bytes(r.slotShard.inBytesPerSec), bytes(r.model.redisInBytesPerSec)]);
+  rows.push(['slot shard: bytes out (replies, replication, pub/sub to subscribers on it)', bytes(r.slotShard.outBytesPerSec), '-']);
+  for (const s of r.otherShards) rows.push([`other master :${s.port}: CPU / bytes out (pub/sub relayed by the bus)`, `${pct(s.cpu)} / ${bytes(s.outBytesPerSec)}`, '-']);
+  // Model: every subscriber (the replicas and the bench's own feed) gets the whole feed, plus replication of the writes.
+  rows.push([`all 6 nodes: bytes out (pub/sub to ${r.workers + 2} subscribers, replication)`, bytes(r.clusterOutBytesPerSec), bytes((r.model.redisPubSubOutBytesPerSec * (r.workers + 2)) / (r.workers + 1) + r.model.redisInBytesPerSec)]);
+  const w1 = Math.max(...rows.map((x) => x[0].length));
+  const w2 = Math.max(8, ...rows.map((x) => x[1].length));
+  const line = (a: string, b: string, c: string) => `${a.padEnd(w1)}  ${b.padStart(w2)}  ${c.padStart(12)}`;
+  const i = r.inputs;
+  const at = (p: Prediction, n: string) =>
+    `  ${n}: ${rate(p.probesPerSec)} probes; slot shard ${rate(p.redisCommandsPerSec)} commands (${rate(p.redisLeaseCommandsPerSec)} lease), CPU ${pct(p.redisCpu)} of a core; each worker CPU ${pct(p.workerCpu)}; each API replica ${rate(p.recordsPerSecPerReplica)} records = ${bytes(p.eventBytesPerSecPerReplica)}, CPU ${pct(p.apiCpu)}; pub/sub out of the shard ${bytes(p.redisPubSubOutBytesPerSec)}`;
+  return [
+    `Scale run: ${fmt(r.nodes)} nodes, interval ${r.intervalMs / 1000} s, ${r.workers} worker replicas + 1 API replica on a Redis Cluster (3 masters + 3 replicas); window ${r.windowS.toFixed(1)} s`,
+    '',
+    line('figure', 'measured', 'model'),
+    ...rows.map(([a, b, c]) => line(a, b, c)),
+    '',
+    `slot shard top commands: ${r.slotShard.topCommands}`,
+    `model inputs measured in this run: record ${i.recordBytes.toFixed(0)} B stored, ${i.eventBytesPerRecord.toFixed(0)} B per record in events; ${i.commandsPerProbe.toFixed(2)} commands and ${i.bytesInPerProbe.toFixed(0)} B to Redis per probe (leases apart); worker ${i.workerCpuUsPerProbe.toFixed(0)} µs CPU per own probe; API ${i.apiCpuUsPerRecord.toFixed(1)} µs CPU per record received; Redis ${i.redisCpuUsPerCommand.toFixed(2)} µs CPU per command; chain facts ${i.chainEventsPerSecPerWorker.toFixed(1)}/s per worker x ${fmt(i.chainEventBytes)} B; other events ${i.otherEventBytesPerProbe.toFixed(0)} B per probe`,
+    '(CPU rows of the model use unit costs measured in this same run, so at this fleet they agree by construction; commands, records and bytes are predicted from per-node counts.)',
+    'model, 4 workers + 4 API replicas, 5 s interval:',
+    at(r.at10k, '10,000 nodes'),
+    at(r.at100k, '100,000 nodes'),
+    `  walls at 100,000 nodes (load / limit): ${r.wall100k.map((w) => `${w.what} ${pct(w.load)}`).join('; ')}`,
+  ].join('\n');
+}
+
+async function masterPorts(cluster: RedisCluster): Promise<number[]> {
+  const out: number[] = [];
+  for (const n of cluster.running) if (/^role:master/m.test(String(await cluster.admin(n.port).info('replication')))) out.push(n.port);
+  return out;
+}
+
+async function redisSnapshot(cluster: RedisCluster, port: number): Promise<RedisSnapshot> {
+  const a = cluster.admin(port);
+  const [stats, cpu, commands] = await Promise.all([a.info('stats'), a.info('cpu'), a.info('commandstats')]);
+  const num = (text: string, key: string) => Number(new RegExp(`^${key}:([0-9.]+)`, 'm').exec(text)?.[1] ?? 0);
+  const calls = new Map<string, number>();
+  for (const m of String(commands).matchAll(/^cmdstat_([a-z|_-]+):calls=(\d+)/gm)) calls.set(m[1]!, Number(m[2]));
+  return { calls, cpuS: num(cpu, 'used_cpu_user') + num(cpu, 'used_cpu_sys'), inBytes: num(stats, 'total_net_input_bytes'), outBytes: num(stats, 'total_net_output_bytes') };
+}
+
+async function meanRecordBytes(cluster: RedisCluster, master: number, prefix: string, nodes: number, seed: number): Promise<number> {
+  const keys = createStoreKeys(prefix);
+  const ids = generateFleet(nodes, seed).map((s) => s.id).filter((_, i) => i % Math.max(1, Math.floor(nodes / 200)) === 0);
+  const a = cluster.admin(master);
+  const lens = await Promise.all(ids.map((id) => a.strlen(keys.node(id))));
+  const found = lens.filter((l) => l > 0);
+  return found.reduce((x, y) => x + y, 0) / Math.max(1, found.length);
+}
+
+async function allOutBytes(cluster: RedisCluster): Promise<number[]> {
+  return Promise.all(cluster.running.map(async (n) => Number(/^total_net_output_bytes:(\d+)/m.exec(String(await cluster.admin(n.port).info('stats')))?.[1] ?? 0)));
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
