@@ -7,7 +7,7 @@ import type { SimNodeSpec } from '../../src/simulator/sim-node-spec.js';
 import { Simulator } from '../../src/simulator/simulator.js';
 import { sleep, until } from '../support/wait.js';
 import { backendFromDoc, defaultsFromDoc, type Where } from './haproxy-config.js';
-import { freePort, isDown, isUp, secs, startHaproxy, startNodesentry, Traffic, waitForPort, type HaproxyProcess, type NodesentryProcess } from './lb-kit.js';
+import { freePort, isDown, isUp, secs, startHaproxy, startNodesentry, Traffic, waitForNodesentry, type HaproxyProcess, type NodesentryProcess } from './lb-kit.js';
 
 /**
  * Restarting nodesentry behind the doc's HAProxy snippets (its settings: inter 2s fall 3 rise 2)
@@ -36,7 +36,7 @@ beforeAll(async () => {
   writeFileSync(nodesFile, `nodes:\n${specs.map((s) => `  - { id: ${s.id}, chain: bsc, url: "${sim.url(s.id)}"${s.id === BACKUP ? ', tier: 1' : ''} }`).join('\n')}\n`);
   redis = new Redis(process.env.REDIS_URL!);
   ns = await startNodesentry(nodesFile, { REDIS_URL: process.env.REDIS_URL, NODESENTRY_REDIS_PREFIX: prefix });
-  await waitForPort(ns.port, 30_000, ns);
+  await waitForNodesentry(ns, 30_000);
   const w: Where = { nodesentryPort: ns.port, agentPort: ns.agentPort, nodePorts: new Map(specs.map((s) => [s.id, Number(new URL(sim.url(s.id)).port)])) };
   const ports = { httpchk: await freePort(), agent: await freePort() };
   haproxy = await startHaproxy(
@@ -98,7 +98,7 @@ async function restart(env: Record<string, string | undefined>, settleMs: number
   await ns.stop();
   const stoppedMs = Date.now() - t0;
   ns = await startNodesentry(nodesFile, env, { port: ns.port, agentPort: ns.agentPort });
-  await waitForPort(ns.port, 30_000, ns);
+  await waitForNodesentry(ns, 30_000);
   const closedMs = Date.now() - t0;
   console.log(`old process stopped after ${secs(stoppedMs)} s, new one listening ${secs(closedMs - stoppedMs)} s later${closedMs - stoppedMs > 8_000 ? `:\n${ns.output().slice(-3000)}` : ''}`);
   await sleep(settleMs);
@@ -109,7 +109,7 @@ async function restart(env: Record<string, string | undefined>, settleMs: number
 
 describe('restarting nodesentry behind the doc\'s HAProxy settings', () => {
   it('with Redis: the agent form never takes a server down, the HTTP form not while the port is closed less than (fall - 1) x inter', async () => {
-    const r = await restart({ REDIS_URL: process.env.REDIS_URL, NODESENTRY_REDIS_PREFIX: prefix }, 6_000);
+    const r = await restart({ REDIS_URL: process.env.REDIS_URL, NODESENTRY_REDIS_PREFIX: prefix, LOG_LEVEL: 'info' }, 6_000);
     console.log(`doc row: ${docRow('with Redis', r)}`);
     console.log(`restart with Redis: ports closed ${secs(r.closedMs)} s; servers seen DOWN: ${JSON.stringify([...r.downs])}; failed requests ${r.failed.join(' / ')}`);
     // The agent check ignores a closed port: never down, whatever the restart takes.

@@ -7,7 +7,7 @@ import type { SimNodeSpec } from '../../src/simulator/sim-node-spec.js';
 import { Simulator } from '../../src/simulator/simulator.js';
 import { sleep, until } from '../support/wait.js';
 import { backendFromDoc, classicBackendFromDoc, defaultsFromDoc, type Where } from './haproxy-config.js';
-import { freePort, isDown, isUp, secs, startHaproxy, startNodesentry, Traffic, waitForPort, type HaproxyProcess, type NodesentryProcess, type StatRow } from './lb-kit.js';
+import { freePort, isDown, isUp, secs, startHaproxy, startNodesentry, Traffic, waitForNodesentry, type HaproxyProcess, type NodesentryProcess, type StatRow } from './lb-kit.js';
 
 /**
  * The HAProxy snippets of docs/load-balancers.md, in Debian's HAProxy, in front of simulated
@@ -52,7 +52,7 @@ beforeAll(async () => {
   // No intervals or timeouts here: the figures are nodesentry's defaults.
   writeFileSync(nodesFile, `nodes:\n${specs.map((s) => `  - { id: ${s.id}, chain: bsc, url: "${sim.url(s.id)}"${s.id === BACKUP ? ', tier: 1' : ''} }`).join('\n')}\n`);
   ns = await startNodesentry(nodesFile, { NODESENTRY_ADMIN_TOKEN: ADMIN, REDIS_URL: undefined });
-  await waitForPort(ns.port, 30_000, ns);
+  await waitForNodesentry(ns, 30_000);
 
   const nodePorts = new Map(specs.map((s) => [s.id, Number(new URL(sim.url(s.id)).port)]));
   const w: Where = { nodesentryPort: ns.port, agentPort: ns.agentPort, nodePorts };
