@@ -84,8 +84,9 @@ function probeResponse(kind: 'node' | 'chain', description: string): Json {
   return {
     description,
     headers: {
-      'x-nodesentry-state': { description: 'healthy, degraded, unhealthy, unknown or maintenance', schema: { type: 'string' } },
+      'x-nodesentry-state': { description: 'healthy, degraded, unhealthy, unknown or maintenance; `not_configured` on the 404 problem for an unknown node or chain', schema: { type: 'string' } },
       'x-envoy-degraded': { description: 'Present (`true`) when degraded.', schema: { type: 'string' } },
+      'cache-control': { description: '`no-store` on every probe answer, problems included.', schema: { type: 'string' } },
     },
     content: {
       'application/json': { schema: ref(kind === 'node' ? 'ProbeNodeAnswer' : 'ProbeChainAnswer') },

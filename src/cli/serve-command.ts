@@ -1,6 +1,7 @@
 import { createServer } from 'node:net';
 import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
+import type { HttpHandle } from '../api/http-server.js';
 import { ConfigError } from '../config/config-error.js';
 import { loadConfigFile } from '../config/load-config.js';
 import type { NodeConfig } from '../config/node-config.js';
@@ -168,6 +169,10 @@ export async function serveCommand(argv: readonly string[], io: CommandIo): Prom
     io.out(SERVE_USAGE);
     return 0;
   }
+  // Loaded while the service starts (its Redis round trips, its first probes): a restart's
+  // closed-port window is what load balancers see (docs/load-balancers.md, "Restarting").
+  const httpModule = import('../api/http-server.js');
+  httpModule.catch(() => {});
   let running: Running;
   try {
     running = await startRunning({ configPath: values.config });
@@ -178,7 +183,7 @@ export async function serveCommand(argv: readonly string[], io: CommandIo): Prom
     }
     throw err;
   }
-  const { startHttp } = await import('../api/http-server.js');
+  const { startHttp } = await httpModule;
   const cannotListen = async (err: unknown, port: number): Promise<number> => {
     // Port in use, address not available: say so and exit now, not run on without an API.
     const e = err as NodeJS.ErrnoException;
@@ -196,23 +201,36 @@ export async function serveCommand(argv: readonly string[], io: CommandIo): Prom
       return cannotListen(err, port);
     }
   }
-  // Ports open once the verdicts are in (bounded): see waitForVerdicts.
-  const wait = await waitForVerdicts(running.service, running.settings.readyWaitMs);
-  if (wait.pending.length > 0) {
-    running.logger.warn({ waitedMs: wait.waitedMs, pending: wait.pending.slice(0, 20), count: wait.pending.length }, 'opening the API before every node has a verdict (NODESENTRY_READY_WAIT_MS)');
-  } else {
-    running.logger.info({ waitedMs: wait.waitedMs }, 'every node has a verdict: opening the API');
-  }
-  let api;
-  try {
-    api = await startHttp(running);
-  } catch (err) {
-    return cannotListen(err, running.settings.port);
-  }
-  await handleSignals(running, async () => {
-    await api.close();
+  const stopping = new AbortController();
+  let http: HttpHandle | undefined;
+  let starting: Promise<number | undefined> | undefined;
+  // Signals are handled from here on: a SIGTERM while the ports wait for verdicts still stops
+  // cleanly (leases handed over), instead of the default kill.
+  const stopped = handleSignals(running, async () => {
+    stopping.abort();
+    await starting?.catch(() => {});
+    await http?.close();
     await running.close();
   });
+  starting = (async () => {
+    // Ports open once the verdicts are in (bounded): see waitForVerdicts.
+    const wait = await waitForVerdicts(running.service, running.settings.readyWaitMs, Date.now, stopping.signal);
+    if (stopping.signal.aborted) return undefined;
+    if (wait.pending.length > 0) {
+      running.logger.warn({ waitedMs: wait.waitedMs, pending: wait.pending.slice(0, 20), count: wait.pending.length }, 'opening the API before every node has a verdict (NODESENTRY_READY_WAIT_MS)');
+    } else {
+      running.logger.info({ waitedMs: wait.waitedMs }, 'every node has a verdict: opening the API');
+    }
+    try {
+      http = await startHttp(running);
+    } catch (err) {
+      return cannotListen(err, running.settings.port);
+    }
+    return undefined;
+  })();
+  const failed = await starting;
+  if (failed !== undefined) return failed;
+  await stopped;
   return 0;
 }
 

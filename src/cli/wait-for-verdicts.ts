@@ -25,12 +25,13 @@ export interface VerdictWait {
  * whose latest sample is bad anyway (it will answer 503 whatever the wait: no reason to hold the
  * others back for it to be confirmed).
  */
-export async function waitForVerdicts(service: Service, timeoutMs: number, now: () => number = Date.now): Promise<VerdictWait> {
+export async function waitForVerdicts(service: Service, timeoutMs: number, now: () => number = Date.now, signal?: AbortSignal): Promise<VerdictWait> {
   const start = now();
   for (;;) {
     const pending = unsettled(service, now());
     const waitedMs = now() - start;
-    if (pending.length === 0 || waitedMs >= timeoutMs) return { waitedMs, pending };
+    // Aborted: the process is stopping (SIGTERM during the wait).
+    if (pending.length === 0 || waitedMs >= timeoutMs || signal?.aborted === true) return { waitedMs, pending };
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
 }

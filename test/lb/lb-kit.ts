@@ -91,6 +91,25 @@ export async function waitForPort(port: number, timeoutMs: number, proc?: Proc):
   }
 }
 
+/**
+ * Resolve once nodesentry answers HTTP (`/livez`). Not a TCP connect: `serve` binds its ports
+ * for an instant at start-up (to fail fast on a port in use), then opens them for good only
+ * after the verdict wait.
+ */
+export async function waitForNodesentry(ns: NodesentryProcess, timeoutMs: number): Promise<void> {
+  const start = Date.now();
+  for (;;) {
+    const ok = await request(`${ns.url}/livez`, { headersTimeout: 2_000, bodyTimeout: 2_000 }).then(
+      (r) => r.body.text().then(() => r.statusCode === 200),
+      () => false,
+    );
+    if (ok) return;
+    if (ns.child.exitCode !== null || ns.child.signalCode !== null) throw new Error(`nodesentry exited:\n${ns.output().slice(-3000)}`);
+    if (Date.now() - start > timeoutMs) throw new Error(`nodesentry not answering after ${timeoutMs} ms\n${ns.output().slice(-3000)}`);
+    await sleep(25);
+  }
+}
+
 export interface NodesentryProcess extends Proc {
   readonly port: number;
   readonly agentPort: number;

@@ -8,7 +8,7 @@ import { request } from 'undici';
 import type { SimNodeSpec } from '../../src/simulator/sim-node-spec.js';
 import { Simulator } from '../../src/simulator/simulator.js';
 import { sleep, until } from '../support/wait.js';
-import { docBlock, freePort, startNodesentry, startProc, waitForPort, type NodesentryProcess, type Proc } from './lb-kit.js';
+import { docBlock, freePort, startNodesentry, startProc, waitForNodesentry, waitForPort, type NodesentryProcess, type Proc } from './lb-kit.js';
 
 /**
  * Open-source nginx (Debian's 1.22) with the doc's upstream and the doc's render script, both
@@ -39,7 +39,7 @@ beforeAll(async () => {
   // nginx's timing is not what is measured here: nodesentry probes fast.
   writeFileSync(nodesFile, `defaults: { intervalMs: 500, timeoutMs: 300 }\nnodes:\n${NODES.map((id) => `  - { id: ${id}, chain: bsc, url: "${sim.url(id)}"${id === 'bsc-sgp-1' ? ', tier: 1' : ''} }`).join('\n')}\n`);
   ns = await startNodesentry(nodesFile, { REDIS_URL: undefined });
-  await waitForPort(ns.port, 30_000, ns);
+  await waitForNodesentry(ns, 30_000);
 
   mkdirSync(join(dir, 'upstreams'));
   mkdirSync(join(dir, 'tmp'));
@@ -91,9 +91,14 @@ async function clientShares(n: number): Promise<Map<string, number>> {
   const before = new Map(NODES.map((id) => [id, calls(id)]));
   let failed = 0;
   for (let i = 0; i < n; i++) {
-    const r = await request(`http://127.0.0.1:${nginxPort}/`, { method: 'POST', body: '{"jsonrpc":"2.0","id":1,"method":"net_listening","params":[]}', headers: { 'content-type': 'application/json' } });
-    if (r.statusCode !== 200) failed++;
-    await r.body.text();
+    try {
+      const r = await request(`http://127.0.0.1:${nginxPort}/`, { method: 'POST', body: '{"jsonrpc":"2.0","id":1,"method":"net_listening","params":[]}', headers: { 'content-type': 'application/json' } });
+      if (r.statusCode !== 200) failed++;
+      await r.body.text();
+    } catch {
+      // A reload's old worker closes its idle keep-alive connections: counted, then retried by the loop.
+      failed++;
+    }
   }
   return new Map([...NODES.map((id) => [id, calls(id) - before.get(id)!] as [string, number]), ['failed', failed]]);
 }
@@ -142,10 +147,10 @@ describe('the doc\'s nginx upstream and render script in nginx 1.22', () => {
 
   it('nothing changed, or only the ranking\'s order: the file stays, nginx is not reloaded', async () => {
     const file = upstream();
-    expect(await render()).toEqual({ status: 0, stderr: '' });
+    expect((await render()).status).toBe(0);
     const real = (await (await request(`${ns.url}/v1/chains/bsc/ranking`)).body.json()) as { nodes: unknown[] };
     fakeAnswer = { status: 200, body: JSON.stringify({ ...real, nodes: [...real.nodes].reverse() }) };
-    expect(await render(fakeUrl())).toEqual({ status: 0, stderr: '' });
+    expect((await render(fakeUrl())).status).toBe(0);
     expect(upstream()).toBe(file);
     expect(reloads()).toBe(1);
   });
