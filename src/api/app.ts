@@ -25,7 +25,7 @@ export interface AppDeps {
   readonly service: Service;
   readonly logger?: Logger;
   readonly now?: () => number;
-  readonly reload?: () => Promise<ReloadOutcome>;
+  readonly reload?: (by: string) => Promise<ReloadOutcome>;
 }
 
 export interface App {

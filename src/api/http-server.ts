@@ -18,7 +18,7 @@ export interface HttpHandle {
 
 /** Start the API on the configured host and port. */
 export async function startHttp(running: Running): Promise<HttpHandle> {
-  const { app, close: closeApp } = createApp({ service: running.service, logger: running.logger, reload: () => reloadFromFile(running) });
+  const { app, close: closeApp } = createApp({ service: running.service, logger: running.logger, ...(running.reloads ? { reload: (by: string) => running.reloads!.start(by, false) } : { reload: () => reloadFromFile(running) }) });
   const { headersTimeoutMs, maxConnections } = running.settings;
   // Slowloris and idle-socket hygiene: load balancers keep connections alive, attackers too.
   // Node checks headersTimeout / requestTimeout only every connectionsCheckingInterval (30 s by

@@ -349,7 +349,18 @@ const schemas: Record<string, Json> = {
     note: str(),
     audited: { type: 'boolean' },
   }),
-  ReloadResult: obj({ ok: { type: 'boolean', const: true }, added: { type: 'array', items: str() }, removed: { type: 'array', items: str() }, changed: { type: 'array', items: str() }, nodes: int(), audited: { type: 'boolean' } }),
+  ReloadResult: obj(
+    {
+      ok: { type: 'boolean', const: true },
+      added: { type: 'array', items: str() },
+      removed: { type: 'array', items: str() },
+      changed: { type: 'array', items: str() },
+      nodes: int(),
+      audited: { type: 'boolean' },
+      request: { ...str(), description: 'The fleet-wide request: every other replica re-reads its own nodes file and audits its outcome under this id. Absent when the store could not carry it.' },
+    },
+    ['ok', 'added', 'removed', 'changed', 'nodes', 'audited'],
+  ),
   AuditList: obj({
     items: { type: 'array', description: 'Newest first.', items: { type: 'object', properties: { action: { type: 'string', enum: ['drain', 'undrain', 'network', 'reload'] }, nodeId: str(), by: str(), at: int(), replica: str() }, additionalProperties: true } },
     limit: int(),
@@ -784,7 +795,7 @@ const paths: Record<string, Json> = {
     },
   },
   '/v1/admin/reload': {
-    post: adminOp('reload', 'Re-read the nodes file', 'Same as SIGHUP. An invalid file is refused (422, `errors`) and the running configuration stays.', [], json(ref('ReloadResult'), 'Applied.'), {
+    post: adminOp('reload', 'Re-read the nodes file', 'Same as SIGHUP: this replica re-reads its nodes file, then every other replica re-reads its own (each outcome is audited with the answer\'s `request` id). An invalid file is refused (422, `errors`) and the running configuration stays.', [], json(ref('ReloadResult'), 'Applied.'), {
       '409': problemResponse('No nodes file to reload, or a reload is in progress.'),
       '422': problemResponse('The nodes file is invalid (`errors` lists the problems).'),
     }),

@@ -293,6 +293,7 @@ export class ReadModel {
         return;
       case 'chain':
       case 'leases-released':
+      case 'reload-request':
         // Chain facts are read at each request; leases change who polls, not what is known.
         return;
       default:

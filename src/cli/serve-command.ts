@@ -14,6 +14,7 @@ import { nodesForSimulator } from '../simulator/fleet-nodes.js';
 import { Simulator } from '../simulator/simulator.js';
 import { argErrorText } from './arg-error.js';
 import type { CommandIo } from './probe-command.js';
+import { FleetReload } from './fleet-reload.js';
 import { waitForVerdicts } from './wait-for-verdicts.js';
 
 export const SERVE_USAGE = `usage: nodesentry serve [--config FILE]
@@ -41,6 +42,8 @@ export interface Running {
   readonly env: NodeJS.ProcessEnv;
   /** The built-in simulated fleet (`demo` only). */
   readonly simulator: Simulator | undefined;
+  /** Reloads that reach every replica (absent without a nodes file). */
+  readonly reloads?: FleetReload | undefined;
   close(): Promise<void>;
 }
 
@@ -87,7 +90,7 @@ export async function startRunning(opts: StartOptions): Promise<Running> {
   }
   const service = await Service.start({ settings, nodes, policy, logger });
   let closing: Promise<void> | undefined;
-  return {
+  const running: Running = {
     service,
     logger,
     settings,
@@ -96,12 +99,15 @@ export async function startRunning(opts: StartOptions): Promise<Running> {
     simulator,
     close() {
       closing ??= (async () => {
+        reloads?.close();
         await service.close();
         await simulator?.close();
       })();
       return closing;
     },
   };
+  const reloads = configPath ? new FleetReload({ replica: service.replica, store: service.store, logger, reload: () => reloadFromFile(running) }) : undefined;
+  return { ...running, reloads };
 }
 
 const NO_CONFIG_MESSAGE = 'no nodes file: pass --config FILE or set NODESENTRY_CONFIG (serve never invents nodes; `nodesentry demo` runs a simulated fleet)';
@@ -143,14 +149,14 @@ export function handleSignals(running: Running, onStop: () => Promise<void>): Pr
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGHUP', () => {
-      const at = Date.now();
-      void reloadFromFile(running).then(async (r) => {
+      // Here, then on every other replica (each re-reads its own file); each outcome is audited
+      // as the admin route's reloads are: who (the signal), where, and what it did.
+      if (!running.reloads) {
+        running.logger.warn('SIGHUP: no nodes file to reload');
+        return;
+      }
+      void running.reloads.start('SIGHUP', true).then((r) => {
         if (!r.ok) running.logger.warn({ errors: r.errors }, 'SIGHUP: reload refused');
-        // Audited as the admin route's reloads are: who (the signal), where, and the outcome.
-        const entry = r.ok
-          ? { action: 'reload', by: 'SIGHUP', at, ok: true, added: r.added, removed: r.removed, changed: r.changed, replica: running.service.replica }
-          : { action: 'reload', by: 'SIGHUP', at, ok: false, errors: r.errors.length, replica: running.service.replica };
-        await running.service.store.appendAudit(entry).catch(() => running.logger.warn({ action: 'reload' }, 'could not write the audit log entry'));
       });
     });
   });

@@ -324,6 +324,11 @@ export function decodeEvent(raw: string): Decoded<StoreEvent> {
       if (!isStringArray(o['nodeIds'])) return fail('nodes-removed event has no nodeIds');
       return { ok: true, value: { type: 'nodes-removed', nodeIds: o['nodeIds'] } };
     }
+    case 'reload-request': {
+      const { id, origin, by, at } = o;
+      if (!isString(id) || !isString(origin) || !isString(by) || !isNumber(at)) return fail('reload-request event lacks id, origin, by or at');
+      return { ok: true, value: { type: 'reload-request', id, origin, by, at } };
+    }
     default:
       return fail(`unknown event type ${JSON.stringify(o['type'] ?? null).slice(0, 40)}`);
   }

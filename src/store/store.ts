@@ -132,7 +132,9 @@ export type StoreEvent =
   | { readonly type: 'drain'; readonly nodeId: string; readonly drain: Drain | null; readonly version?: number }
   /** A replica gave up leases (clean stop): others should claim at once. */
   | { readonly type: 'leases-released'; readonly replica: string; readonly nodeIds: readonly string[] }
-  | { readonly type: 'nodes-removed'; readonly nodeIds: readonly string[] };
+  | { readonly type: 'nodes-removed'; readonly nodeIds: readonly string[] }
+  /** A replica reloaded its nodes file and asks every other one to re-read its own (see FleetReload). */
+  | { readonly type: 'reload-request'; readonly id: string; readonly origin: string; readonly by: string; readonly at: number };
 
 export type StoreEventHandler = (event: StoreEvent) => void;
 

@@ -177,6 +177,7 @@ export class FleetView {
         if (event.replica === this.#replica) return;
         break;
       case 'leases-released':
+      case 'reload-request':
         break;
       default:
         this.#onWarning('ignoring an unknown store event', { type: (event as { type?: unknown }).type });

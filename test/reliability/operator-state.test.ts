@@ -79,7 +79,7 @@ describe('operator state across replicas, reloads and Redis restores', () => {
     // ...which is what its load-balancer probe says (a drained node is out of rotation).
     expect((await http(b.url, '/probe/nodes/dfi-1')).status).toBe(503);
     expect((await storedDrains()).get('dfi-1')).toMatchObject({ by: 'admin', reason: 'disk swap' });
-    const reload = (await audit(b)).find((e) => e.action === 'reload' && e.by === 'SIGHUP');
+    const reload = (await audit(b)).find((e) => e.action === 'reload' && e.by === 'SIGHUP' && e.replica === a.replica);
     expect(reload).toMatchObject({ ok: true, removed: ['dfi-1'], replica: a.replica });
 
     writeFleet(fileA(), allIds);
@@ -175,4 +175,33 @@ describe('operator state across replicas, reloads and Redis restores', () => {
       sub.disconnect();
     }
   }, 40_000);
+
+  it('case 11: when one replica is asked to reload (SIGHUP or the admin route), then every replica re-reads its own file, each outcome audited under one request id', async () => {
+    writeFleet(fileA(), allIds);
+    // Only b's own file changes, and only a is signalled.
+    writeFleet(fileB(), allIds.filter((id) => id !== 'dfi-7'));
+    a.signal('SIGHUP');
+    await until(async () => (await http(b.url, '/v1/nodes/dfi-7')).status === 404, 5_000, 'replica b re-reads its own file when a is signalled');
+    expect((await http(a.url, '/v1/nodes/dfi-7')).status).toBe(200);
+    const reloadsOf = async (request: unknown) => (await audit(a)).filter((e) => e.action === 'reload' && e.request === request);
+    const origin = (await audit(a)).find((e) => e.action === 'reload' && e.by === 'SIGHUP' && e.replica === a.replica && typeof e.request === 'string');
+    expect(origin).toBeDefined();
+    await until(async () => (await reloadsOf(origin!.request)).some((e) => e.replica === b.replica), 5_000, "b's outcome in the audit log");
+    const entries = await reloadsOf(origin!.request);
+    expect(entries.find((e) => e.replica === b.replica)).toMatchObject({ ok: true, by: 'SIGHUP', via: a.replica, removed: ['dfi-7'] });
+    expect(entries.find((e) => e.replica === a.replica)).toMatchObject({ ok: true, added: [], removed: [] });
+
+    // The admin route on b: b restores dfi-7 from its file; a, whose file is now invalid,
+    // refuses and keeps its fleet, and says so under the same request.
+    writeFleet(fileB(), allIds);
+    writeFileSync(fileA(), 'nodes: [ { id: broken\n');
+    const answer = await http(b.url, '/v1/admin/reload', { method: 'POST', token: TOKEN, body: {} });
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ ok: true, added: ['dfi-7'] });
+    expect(typeof answer.body.request).toBe('string');
+    await until(async () => (await reloadsOf(answer.body.request)).some((e) => e.replica === a.replica), 5_000, "a's refusal in the audit log");
+    expect((await reloadsOf(answer.body.request)).find((e) => e.replica === a.replica)).toMatchObject({ ok: false, by: 'admin', via: b.replica });
+    expect((await http(a.url, '/v1/nodes')).body.items).toHaveLength(SPECS.length);
+    writeFleet(fileA(), allIds);
+  }, 30_000);
 });

@@ -149,19 +149,21 @@ export function adminRoutes(ctx: ApiContext): Router {
     reloading = true;
     let outcome;
     try {
-      outcome = await ctx.reload();
+      outcome = await ctx.reload(by);
     } finally {
       reloading = false;
     }
     if (!outcome.ok) {
-      await audit({ action: 'reload', by, at, ok: false, errors: outcome.errors.length });
+      await audit({ action: 'reload', by, at, ok: false, errors: outcome.errors.length, ...request(outcome) });
       ctx.logger.warn({ action: 'reload', by, errors: outcome.errors.length }, `admin: ${by} asked for a reload; the configuration was refused, the running one stays`);
       throw problems.unprocessable('the nodes file is invalid; the running configuration stays', { errors: outcome.errors });
     }
     const { added, removed, changed } = outcome;
-    const audited = await audit({ action: 'reload', by, at, ok: true, added, removed, changed });
+    const audited = await audit({ action: 'reload', by, at, ok: true, added, removed, changed, ...request(outcome) });
     ctx.logger.info({ action: 'reload', by, added: added.length, removed: removed.length, changed: changed.length }, `admin: ${by} reloaded the configuration`);
-    res.status(200).json({ ok: true, added, removed, changed, nodes: ctx.service.nodes.size, audited });
+    // The other replicas re-read their own files on the fleet-wide request; their outcomes are
+    // audited under its id (GET /v1/admin/audit), since they arrive after this answer.
+    res.status(200).json({ ok: true, added, removed, changed, nodes: ctx.service.nodes.size, audited, ...request(outcome) });
   });
 
   router.get('/v1/admin/audit', admin, async (req, res) => {
@@ -209,4 +211,9 @@ function nodeFailure(err: unknown): { code: string; message: string; rpcCode?: n
   }
   if (err instanceof CredentialsError) return { code: err.code, message: err.message };
   return undefined;
+}
+
+/** The fleet-wide request id of a reload, when it reached the other replicas. */
+function request(outcome: { readonly request?: string }): { request?: string } {
+  return outcome.request === undefined ? {} : { request: outcome.request };
 }
