@@ -124,12 +124,17 @@ async function run(o: FailoverWorkerOptions, trials: readonly Trial[]): Promise<
       await waitFor(
         async () => {
           const now = performance.now() - t0;
-          const best = via === 'http' ? await bestOverHttp(t) : bestInProcess(t);
+          // Both asked at once: asked one after the other, a slow answer on a loaded machine
+          // would be counted against whichever is asked second.
+          const [best, down] = await Promise.all([
+            via === 'http' ? bestOverHttp(t) : bestInProcess(t),
+            downMs !== undefined || (via === 'http' ? downOverHttp(t, killed) : downInProcess(t, killed)),
+          ]);
           if (best !== undefined && best !== killed) {
             selectionMs ??= now;
             newNode = best;
           }
-          if (downMs === undefined && (via === 'http' ? await downOverHttp(t, killed) : downInProcess(t, killed))) downMs = now;
+          if (downMs === undefined && down) downMs = now;
           return selectionMs !== undefined && downMs !== undefined ? true : undefined;
         },
         boundMs,

@@ -18,7 +18,14 @@ export interface LoadResult {
   readonly unfinished: number;
 }
 
-export interface ClosedLoopOptions {
+/** A request other than the default `GET path` (the JSON-RPC benches POST a body). */
+export interface LoadRequest {
+  readonly method?: 'GET' | 'POST';
+  readonly body?: string;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export interface ClosedLoopOptions extends LoadRequest {
   readonly origin: string;
   readonly path: string;
   readonly connections: number;
@@ -26,7 +33,7 @@ export interface ClosedLoopOptions {
   readonly durationMs: number;
 }
 
-export interface OpenLoopOptions {
+export interface OpenLoopOptions extends LoadRequest {
   readonly origin: string;
   readonly path: string;
   readonly connections: number;
@@ -56,7 +63,7 @@ export async function closedLoop(o: ClosedLoopOptions): Promise<LoadResult> {
         const t0 = performance.now();
         if (t0 >= end) return;
         try {
-          const res = await pool.request({ path: o.path, method: 'GET' });
+          const res = await pool.request(requestOf(o));
           await res.body.dump();
           const t1 = performance.now();
           if (t0 >= measureFrom && t1 <= end) {
@@ -94,7 +101,7 @@ export async function openLoop(o: OpenLoopOptions): Promise<LoadResult> {
     let sent = 0;
     const send = (due: number) => {
       const p = pool
-        .request({ path: o.path, method: 'GET' })
+        .request(requestOf(o))
         .then(async (res) => {
           await res.body.dump();
           hist.record(performance.now() - due);
@@ -125,4 +132,8 @@ export async function openLoop(o: OpenLoopOptions): Promise<LoadResult> {
     if (destroyed) await pool.destroy();
     else await pool.close();
   }
+}
+
+function requestOf(o: LoadRequest & { readonly path: string }) {
+  return { path: o.path, method: o.method ?? 'GET', ...(o.body === undefined ? {} : { body: o.body }), ...(o.headers === undefined ? {} : { headers: o.headers }) } as const;
 }

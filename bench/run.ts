@@ -13,9 +13,11 @@ import { runFailover } from './failover.js';
 import type { FailoverRun } from './failover-worker.js';
 import type { LoadResult } from './load-generator.js';
 import { runProbes, type ProbesResult } from './probes.js';
+import { runRpcProxy, type RpcProxyResult } from './rpc-proxy.js';
 import { renderScale, runScale } from './scale.js';
 import type { SimProcessOptions, SimProcessReady } from './sim-process.js';
 import { runSweepCase, type SweepCaseResult } from './sweep.js';
+import { haproxyVersion } from './haproxy-forwarder.js';
 import { renderTable, type Row } from './table.js';
 import { FAILURE_KINDS, runTimeline, type TimelineOptions } from './timeline.js';
 import type { TimelineRun } from './timeline-worker.js';
@@ -25,10 +27,10 @@ const USAGE = `usage: npm run bench [-- options]
   Measures nodesentry against floors measured in the same run (see bench/RESULTS.md).
 
   --quick            small and short: a smoke test that the harness works (CI); numbers not judged
-  --only LIST        sections to run, comma-separated: sweep,probes,failover,timeline,scale (default all but scale)
+  --only LIST        sections to run, comma-separated: sweep,probes,failover,timeline,rpc,scale (default all but scale)
   --nodes LIST       sweep fleet sizes, e.g. 10000 (default 1000,10000; quick 1000)
   --concurrency LIST sweep concurrencies, e.g. 256 (default 64,256; quick 64)
-  --scale-nodes N    fleet of the scale run (3 workers + 1 API replica on a Redis Cluster; default 6000, quick 300)
+  --scale-nodes N    fleet of the scale run (3 workers + 1 API replica on a Redis Cluster; default 750, quick 300)
   --cpu-prof DIR     write CPU profiles of the measured parts (sweeps, API servers) to DIR
   --no-write         do not update bench/RESULTS.md (a full run does by default)`;
 
@@ -42,6 +44,7 @@ interface Plan {
   readonly probeNodes: number;
   readonly load: { readonly connections: number; readonly warmupMs: number; readonly durationMs: number; readonly rate: number; readonly rateDurationMs: number };
   readonly failover: { readonly trials: number; readonly hangTrials: number; readonly nodesPerTrial: number; readonly intervalMs: number; readonly timeoutMs: number };
+  readonly rpc: { readonly connections: number; readonly warmupMs: number; readonly durationMs: number; readonly rate: number; readonly rateDurationMs: number };
   readonly timeline: Omit<TimelineOptions, 'seed'>;
   readonly scale: { readonly nodes: number; readonly windowMs: number };
 }
@@ -57,8 +60,10 @@ const FULL: Plan = {
   failover: { trials: 20, hangTrials: 10, nodesPerTrial: 3, intervalMs: NODE_DEFAULTS.intervalMs, timeoutMs: NODE_DEFAULTS.timeoutMs },
   // Issue #11: 10 minutes, outages of 35 s and 150 s, at the defaults.
   timeline: { durationMs: 600_000, outagesMs: [35_000, 150_000], outageNodes: 3, upMs: 15_000, intervalMs: NODE_DEFAULTS.intervalMs, timeoutMs: NODE_DEFAULTS.timeoutMs, pollMs: 200 },
-  // The largest fleet this 2-core machine hosts with the simulator, 3 workers, an API replica and 6 Redis processes.
-  scale: { nodes: 6_000, windowMs: 20_000 },
+  // The largest fleet the shared 2-core machine settled healthy with the simulator, 3 workers,
+  // an API replica and 6 Redis processes (docs/scaling.md); pass --scale-nodes for more.
+  scale: { nodes: 750, windowMs: 20_000 },
+  rpc: { connections: 32, warmupMs: 1_000, durationMs: 5_000, rate: 1_000, rateDurationMs: 4_000 },
 };
 
 const QUICK: Plan = {
@@ -71,6 +76,7 @@ const QUICK: Plan = {
   failover: { trials: 2, hangTrials: 1, nodesPerTrial: 3, intervalMs: 1_000, timeoutMs: 500 },
   timeline: { durationMs: 20_000, outagesMs: [4_000, 8_000], outageNodes: 1, upMs: 3_000, intervalMs: NODE_DEFAULTS.intervalMs, timeoutMs: NODE_DEFAULTS.timeoutMs, pollMs: 200 },
   scale: { nodes: 300, windowMs: 5_000 },
+  rpc: { connections: 16, warmupMs: 200, durationMs: 1_000, rate: 300, rateDurationMs: 500 },
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -93,8 +99,8 @@ async function main(argv: string[]): Promise<number> {
   if (scaleNodes !== undefined && (!Number.isInteger(scaleNodes) || scaleNodes < 3 || scaleNodes > 1_000_000)) return usage('--scale-nodes takes a whole number from 3 to 1000000');
   const base = values.quick ? QUICK : FULL;
   const plan: Plan = { ...base, ...(nodes ? { sweepNodes: nodes } : {}), ...(concurrency ? { concurrencies: concurrency } : {}), ...(scaleNodes ? { scale: { ...base.scale, nodes: scaleNodes } } : {}) };
-  const sections = new Set((values.only ?? 'sweep,probes,failover,timeline').split(',').map((s) => s.trim()));
-  for (const s of sections) if (!['sweep', 'probes', 'failover', 'timeline', 'scale'].includes(s)) return usage(`unknown section ${s}`);
+  const sections = new Set((values.only ?? 'sweep,probes,failover,timeline,rpc').split(',').map((s) => s.trim()));
+  for (const s of sections) if (!['sweep', 'probes', 'failover', 'timeline', 'rpc', 'scale'].includes(s)) return usage(`unknown section ${s}`);
   const profileDir = values['cpu-prof'] ? resolve(values['cpu-prof']) : undefined;
   if (profileDir) await mkdir(profileDir, { recursive: true });
 
@@ -164,6 +170,13 @@ async function main(argv: string[]): Promise<number> {
       const r = await runTimeline({ ...t, seed: SEED });
       rows.push(...timelineRows(r, plan));
     }
+    if (sections.has('rpc')) {
+      const p = plan.rpc;
+      log(`rpc proxy: bare Node forwarder, nodesentry /rpc/bsc${haproxyNote()}, ${p.connections} connections, then ${p.rate} req/s ...`);
+      const r = await runRpcProxy({ seed: SEED, ...p, profileDir });
+      problems.push(...rpcProblems(r));
+      rows.push(...rpcRows(r, plan));
+    }
     if (sections.has('scale')) {
       log(`scale: ${plan.scale.nodes} nodes, 3 worker replicas + 1 API replica on a Redis Cluster ...`);
       scaleReport = renderScale(await runScale({ nodes: plan.scale.nodes, workers: 3, windowMs: plan.scale.windowMs, seed: SEED, log }));
@@ -179,7 +192,7 @@ async function main(argv: string[]): Promise<number> {
   const report = `Date: ${date.toISOString()}\nCommand: \`${command}\` (${took.toFixed(0)} s)\nMachine: ${machine}\n\n${table}${scaleReport ? `\n${scaleReport}\n` : ''}`;
   console.log(`\n${report}`);
   if (problems.length > 0) console.log(`\nHARNESS PROBLEMS:\n${problems.map((p) => `- ${p}`).join('\n')}`);
-  const complete = sections.size === 4 && !sections.has('scale') && !nodes && !concurrency;
+  const complete = sections.size === 5 && !sections.has('scale') && !nodes && !concurrency;
   if (!plan.quick && !values['no-write'] && complete) await writeResults(report);
   return problems.length > 0 ? 1 : 0;
 }
@@ -304,6 +317,76 @@ function timelineRows(r: TimelineRun, plan: Plan): Row[] {
     });
   }
   return rows;
+}
+
+function haproxyNote(): string {
+  return haproxyVersion() === undefined ? ' (haproxy not installed: its rows are skipped)' : ', HAProxy';
+}
+
+function rpcRows(r: RpcProxyResult, plan: Plan): Row[] {
+  const ms = (x: number) => `${x.toFixed(2)} ms`;
+  const bareRps = (r.bareRuns[0]! + r.bareRuns[1]!) / 2;
+  const added = (l: LoadResult) => l.p50Ms - r.direct.p50Ms;
+  const statuses = (l: LoadResult) => Object.entries(l.statuses).map(([s, n]) => `${s} x${fmtInt(n)}`).join(', ');
+  const rows: Row[] = [
+    {
+      what: 'JSON-RPC straight to the node (latency floor)',
+      nodesentry: '-',
+      floor: `p50 ${ms(r.direct.p50Ms)}`,
+      ratio: '-',
+      detail: `at ${plan.rpc.rate} req/s: p50/p99 ${ms(r.direct.p50Ms)} / ${ms(r.direct.p99Ms)}; body ${r.body}`,
+      target: '-',
+      met: undefined,
+    },
+    {
+      what: 'bare Node forwarder (node:http + undici pool)',
+      nodesentry: '-',
+      floor: `${fmtInt(bareRps)} req/s`,
+      ratio: '100%',
+      detail: `runs ${r.bareRuns.map(fmtInt).join(', ')} req/s; added p50 at ${plan.rpc.rate} req/s ${ms(added(r.bare.atRate))} (p99 ${ms(r.bare.atRate.p99Ms)}); own CPU ${r.bare.cpuUsPerRequest.toFixed(0)} µs/request`,
+      target: '-',
+      met: undefined,
+    },
+  ];
+  const ns = r.nodesentry;
+  const ratio = ns.saturated.rps / bareRps;
+  rows.push({
+    what: 'POST /rpc/bsc (nodesentry proxy)',
+    nodesentry: `${fmtInt(ns.saturated.rps)} req/s`,
+    floor: `${fmtInt(bareRps)} req/s`,
+    ratio: `${(100 * ratio).toFixed(0)}%`,
+    detail: `added p50 at ${plan.rpc.rate} req/s ${ms(added(ns.atRate))} (p50/p99 ${ms(ns.atRate.p50Ms)} / ${ms(ns.atRate.p99Ms)}${ns.atRate.unfinished > 0 ? `, ${fmtInt(ns.atRate.unfinished)} unanswered` : ''}); saturated p50 ${ms(ns.saturated.p50Ms)}; own CPU ${ns.cpuUsPerRequest.toFixed(0)} µs/request (${((100 * r.bare.cpuUsPerRequest) / ns.cpuUsPerRequest).toFixed(0)}% of bare's efficiency); HTTP ${statuses(ns.saturated)}`,
+    target: '>= 85% of bare, <= 0.5 ms added p50',
+    met: plan.quick ? undefined : ratio >= 0.85 && added(ns.atRate) <= 0.5 && ns.atRate.unfinished === 0,
+  });
+  if (r.haproxy) {
+    const hp = r.haproxy;
+    rows.push({
+      what: `HAProxy ${hp.version}, 1 thread (reference)`,
+      nodesentry: `${fmtInt(ns.saturated.rps)} req/s`,
+      floor: `${fmtInt(hp.saturated.rps)} req/s`,
+      ratio: `${((100 * ns.saturated.rps) / hp.saturated.rps).toFixed(0)}%`,
+      detail: `nodesentry vs HAProxy throughput; HAProxy added p50 at ${plan.rpc.rate} req/s ${ms(added(hp.atRate))} (p99 ${ms(hp.atRate.p99Ms)}); HAProxy CPU ${hp.cpuUsPerRequest.toFixed(0)} µs/request; HTTP ${statuses(hp.saturated)}`,
+      target: '-',
+      met: undefined,
+    });
+  } else {
+    rows.push({ what: 'HAProxy (reference)', nodesentry: '-', floor: '-', ratio: '-', detail: 'haproxy is not installed (apt-get install haproxy): skipped', target: '-', met: undefined });
+  }
+  return rows;
+}
+
+function rpcProblems(r: RpcProxyResult): string[] {
+  const out: string[] = [];
+  const runs: Array<[string, LoadResult]> = [['direct', r.direct], ['bare', r.bare.saturated], ['bare at rate', r.bare.atRate], ['nodesentry', r.nodesentry.saturated], ['nodesentry at rate', r.nodesentry.atRate]];
+  if (r.haproxy) runs.push(['haproxy', r.haproxy.saturated], ['haproxy at rate', r.haproxy.atRate]);
+  for (const [name, l] of runs) {
+    if (l.requests === 0) out.push(`rpc ${name}: no answers at all`);
+    if (l.errors > 0) out.push(`rpc ${name}: ${l.errors} requests got no HTTP answer`);
+    const bad = Object.entries(l.statuses).filter(([s]) => s !== '200');
+    if (bad.length > 0) out.push(`rpc ${name}: non-200 answers ${bad.map(([s, n]) => `${s} x${n}`).join(', ')}`);
+  }
+  return out;
 }
 
 // --- output ---------------------------------------------------------------------------------

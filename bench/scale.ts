@@ -40,7 +40,7 @@ export interface ScaleResult {
   readonly intervalMs: number;
   readonly leaseRenewMs: number;
   readonly perWorker: ReadonlyArray<{ name: string; cpu: number; probesPerSec: number; owned: number; recordsInPerSec: number; rssMb: number; flushFailures: number }>;
-  readonly api: { cpu: number; recordsInPerSec: number; rssMb: number };
+  readonly api: { cpu: number; recordsInPerSec: number; rssMb: number; okNodes: number };
   readonly slotShard: { port: number; commandsPerSec: number; leaseCommandsPerSec: number; cpu: number; inBytesPerSec: number; outBytesPerSec: number; topCommands: string };
   readonly otherShards: ReadonlyArray<{ port: number; cpu: number; outBytesPerSec: number }>;
   readonly feed: { eventsPerSec: number; recordsPerSec: number; bytesPerSec: number; chainEventsPerSec: number };
@@ -100,18 +100,21 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
     const api = await start('api', 'api');
     const names = workers.map((_, i) => `w${i + 1}`);
 
-    // Settled: every node leased exactly once, each worker near its share, first sweeps done.
+    // Settled: every node leased exactly once, each worker near its share, and every node's
+    // latest sample answered (the start-up burst can time probes out on a loaded machine; the
+    // nodes are then backed off for up to a minute before they are polled on their interval).
     const share = Math.ceil(o.nodes / o.workers);
     const settleStarted = Date.now();
     for (;;) {
       const s = await Promise.all(workers.map((w) => w.call<ScaleWorkerStats>('stats')));
-      const owned = s.reduce((a, x) => a + x.owned, 0);
-      if (owned === o.nodes && s.every((x) => x.firstSweepDone && x.owned >= share * 0.9)) break;
-      if (Date.now() - settleStarted > 120_000) throw new Error(`scale: fleet not settled within 120 s (owned ${s.map((x) => x.owned).join('/')})`);
-      await sleep(500);
+      const a = await api.call<ScaleWorkerStats>('stats');
+      const owned = s.reduce((x, w) => x + w.owned, 0);
+      if (owned === o.nodes && s.every((x) => x.owned >= share * 0.9) && a.okNodes >= o.nodes * 0.99) break;
+      if (Date.now() - settleStarted > 240_000) throw new Error(`scale: fleet not settled within 240 s (owned ${s.map((x) => x.owned).join('/')}, ${a.okNodes} of ${o.nodes} answering): the machine cannot host this fleet; try a smaller --scale-nodes`);
+      await sleep(1000);
     }
     o.log(`scale: settled in ${((Date.now() - settleStarted) / 1000).toFixed(1)} s; measuring ${o.windowMs / 1000} s ...`);
-    await sleep(INTERVAL_MS); // one more interval: the first sweep's changes settle
+    await sleep(2 * INTERVAL_MS); // every node probed since, and the first sweeps' changes settled
 
     const masters = await masterPorts(cluster);
     const slotMaster = await cluster.masterOf(keys.drains);
@@ -172,7 +175,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
       intervalMs: INTERVAL_MS,
       leaseRenewMs: LEASE_RENEW_MS,
       perWorker: perWorker.map(({ name, cpu, probesPerSec, owned, recordsInPerSec, rssMb, flushFailures }) => ({ name, cpu, probesPerSec, owned, recordsInPerSec, rssMb, flushFailures })),
-      api: { cpu: (after.api.cpuUs - before.api.cpuUs) / 1e6 / windowS, recordsInPerSec: (after.api.recordsReceived - before.api.recordsReceived) / windowS, rssMb: after.api.rss / 2 ** 20 },
+      api: { cpu: (after.api.cpuUs - before.api.cpuUs) / 1e6 / windowS, recordsInPerSec: (after.api.recordsReceived - before.api.recordsReceived) / windowS, rssMb: after.api.rss / 2 ** 20, okNodes: after.api.okNodes },
       slotShard: {
         port: slotMaster,
         commandsPerSec: totalCalls / windowS,
@@ -211,6 +214,7 @@ export function renderScale(r: ScaleResult): string {
     rows.push([`worker ${w.name}: CPU (RSS ${w.rssMb.toFixed(0)} MB${w.flushFailures ? `, ${w.flushFailures} failed flushes` : ''})`, pct(w.cpu), pct(r.model.workerCpu)]);
     rows.push([`worker ${w.name}: records received`, rate(w.recordsInPerSec), rate(r.model.recordsPerSecPerReplica * (1 - 1 / r.workers))]);
   }
+  rows.push([`API replica: nodes whose latest sample answered`, `${fmt(r.api.okNodes)} / ${fmt(r.nodes)}`, fmt(r.nodes)]);
   rows.push([`API replica: CPU (RSS ${r.api.rssMb.toFixed(0)} MB)`, pct(r.api.cpu), pct(r.model.apiCpu)]);
   rows.push(['API replica: records received', rate(r.api.recordsInPerSec), rate(r.model.recordsPerSecPerReplica)]);
   rows.push(['events feed of one replica: bytes', bytes(r.feed.bytesPerSec), bytes(r.model.eventBytesPerSecPerReplica)]);

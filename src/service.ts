@@ -30,6 +30,10 @@ export interface ServiceOptions {
   readonly startPolling?: boolean;
 }
 
+/** A write probe that has not answered after this long failed, ms (readiness notices a hung Redis). */
+const STORE_PROBE_TIMEOUT_MS = 900;
+/** The store counts as working while its last write probe (one per second) succeeded this recently, ms. */
+export const STORE_WRITABLE_WITHIN_MS = 2_500;
 /** Every this many store-watch ticks (1 s), drain decisions are compared with the store's. */
 const DRAIN_SYNC_TICKS = 5;
 
@@ -62,6 +66,10 @@ export class Service {
   #epoch: string | undefined;
   #epochCheck: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
+  /** Readiness write probe: when the last one succeeded (epoch ms), the one in flight, the last failure. */
+  #storeWriteOkAt = 0;
+  #storeProbe: Promise<void> | undefined;
+  #storeWriteError: string | undefined;
   readonly #selectionChanges = new Map<string, number>();
 
   private constructor(opts: ServiceOptions, store: Store) {
@@ -109,6 +117,7 @@ export class Service {
     const service = new Service({ ...opts, replica }, store);
     await service.view.start();
     service.#epoch = await store.epoch().then((e) => e.epoch, () => undefined);
+    await service.#probeStore();
     if (service.poller) {
       await service.poller.setNodes([...service.#nodes.values()]);
       if (opts.startPolling !== false) await service.poller.start();
@@ -130,13 +139,51 @@ export class Service {
     return this.#policy;
   }
 
-  /** Readiness: the view is loaded and, for workers, every owned node has been probed once. */
+  /**
+   * Readiness: the view is loaded and, for workers, every owned node has been probed once.
+   * `store` is true only while the store takes writes: a write probe succeeded within
+   * STORE_WRITABLE_WITHIN_MS (a connected Redis that hangs, SIGSTOP, or refuses writes,
+   * maxmemory with noeviction, is not a working store). It does not make the replica unready:
+   * workers serve from memory, marked stale as it ages, through a store outage.
+   */
   get ready(): { ready: boolean; view: boolean; firstSweep: boolean; store: boolean } {
     const firstSweep = this.poller ? this.poller.firstSweepDone : true;
-    const store = this.store.health().connected;
+    const store = this.storeStatus.writable;
     // An API replica with a store that never answered has nothing to serve but "unknown".
     const view = this.view.loaded || this.poller !== undefined;
     return { ready: view && firstSweep, view, firstSweep, store };
+  }
+
+  /** The store as it works now, for /readyz. */
+  get storeStatus(): { connected: boolean; writable: boolean; lastWriteOkAgoMs: number | null; lastError: string | null } {
+    const connected = this.store.health().connected;
+    const ago = this.#storeWriteOkAt === 0 ? null : Date.now() - this.#storeWriteOkAt;
+    const writable = connected && ago !== null && ago <= STORE_WRITABLE_WITHIN_MS;
+    return { connected: connected && writable, writable, lastWriteOkAgoMs: ago, lastError: writable ? null : (this.#storeWriteError ?? this.store.health().lastError ?? null) };
+  }
+
+  /** One bounded write probe; never rejects. */
+  #probeStore(): Promise<void> {
+    this.#storeProbe ??= (async () => {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([
+          this.store.probe(this.replica),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(Object.assign(new Error(`no answer within ${STORE_PROBE_TIMEOUT_MS} ms`), { code: 'STORE_TIMEOUT' })), STORE_PROBE_TIMEOUT_MS);
+          }),
+        ]);
+        this.#storeWriteOkAt = Date.now();
+        this.#storeWriteError = undefined;
+      } catch (err) {
+        // Store errors carry redacted details (the Redis reply, e.g. OOM); never the raw cause.
+        const e = err as { code?: string; details?: string; shortMessage?: string };
+        this.#storeWriteError = `${e.code ?? 'error'}: ${e.details ?? e.shortMessage ?? 'write failed'}`.slice(0, 200);
+      } finally {
+        clearTimeout(timer);
+      }
+    })().finally(() => (this.#storeProbe = undefined));
+    return this.#storeProbe;
   }
 
   /** Apply a new fleet and policy (SIGHUP, admin reload). The caller validated them. */
@@ -184,6 +231,7 @@ export class Service {
     this.#storeWatch = setInterval(() => {
       health = this.store.health();
       const connected = health.connected;
+      void this.#probeStore();
       const reconnected = connected && (!this.#storeWasConnected || health.since !== since);
       since = health.since;
       ticks++;

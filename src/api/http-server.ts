@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { Server as NetServer, type AddressInfo } from 'node:net';
 import { reloadFromFile, type Running } from '../cli/serve-command.js';
 import { AgentCheckServer } from './agent-check.js';
 import { createApp } from './app.js';
@@ -19,11 +19,29 @@ export interface HttpHandle {
 /** Start the API on the configured host and port. */
 export async function startHttp(running: Running): Promise<HttpHandle> {
   const { app, close: closeApp } = createApp({ service: running.service, logger: running.logger, reload: () => reloadFromFile(running) });
-  const server = createServer(app);
+  const { headersTimeoutMs, maxConnections } = running.settings;
   // Slowloris and idle-socket hygiene: load balancers keep connections alive, attackers too.
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 30_000;
-  server.keepAliveTimeout = 65_000;
+  // Node checks headersTimeout / requestTimeout only every connectionsCheckingInterval (30 s by
+  // default: a 10 s header timeout held a slowloris socket 24.6 s, issue 14); check every second.
+  const server = createServer({ connectionsCheckingInterval: 1_000, headersTimeout: headersTimeoutMs, requestTimeout: Math.max(30_000, headersTimeoutMs), keepAliveTimeout: 65_000 }, app);
+  // Connections past the bound are closed on accept, so idle sockets cannot exhaust file
+  // descriptors (20,000 did, and /livez failed with them).
+  server.maxConnections = maxConnections;
+  // Node's header timeout starts with the first byte of a request: a connection that never
+  // sends one would be held until keepAliveTimeout. Close those after headersTimeoutMs too.
+  const firstRequest = new WeakMap<object, NodeJS.Timeout>();
+  server.on('connection', (socket) => {
+    const timer = setTimeout(() => socket.destroy(), headersTimeoutMs);
+    timer.unref();
+    firstRequest.set(socket, timer);
+    socket.once('close', () => clearTimeout(timer));
+  });
+  server.on('request', (req) => {
+    const timer = firstRequest.get(req.socket);
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    firstRequest.delete(req.socket);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(running.settings.port, running.settings.host, () => resolve());
@@ -59,17 +77,23 @@ export async function startHttp(running: Running): Promise<HttpHandle> {
     close() {
       closing ??= Promise.all([
         new Promise<void>((resolve) => {
-          server.close(() => resolve());
           closeApp();
           // Answers from now on tell the client not to reuse the connection.
           server.prependListener('request', (_req, res) => res.setHeader('connection', 'close'));
-          server.closeIdleConnections();
-          // close() drops only the connections idle at this moment: a keep-alive connection
-          // busy now (a request in flight) would stay open after its answer until the client
-          // or keepAliveTimeout (65 s) closes it, holding the stop. Drop each as it goes idle.
-          const idle = setInterval(() => server.closeIdleConnections(), 50);
-          idle.unref();
-          server.once('close', () => clearInterval(idle));
+          // Stop accepting, but do not drop idle keep-alive connections yet (http.Server.close
+          // would, at once): a client may be sending its next request on one right now, and
+          // would see ECONNRESET (16 per run under keep-alive load, issue 14). For a grace
+          // period, requests on open connections are served with `Connection: close`, so busy
+          // clients leave on their own; then idle ones are closed as they go idle.
+          NetServer.prototype.close.call(server, () => resolve());
+          const grace = setTimeout(() => {
+            server.closeIdleConnections();
+            const idle = setInterval(() => server.closeIdleConnections(), 50);
+            idle.unref();
+            server.once('close', () => clearInterval(idle));
+          }, SHUTDOWN_GRACE_MS);
+          grace.unref();
+          server.once('close', () => clearTimeout(grace));
         }),
         agent?.close(),
       ]).then(() => undefined);
@@ -77,3 +101,6 @@ export async function startHttp(running: Running): Promise<HttpHandle> {
     },
   };
 }
+
+/** How long open keep-alive connections may still carry requests after a stop begins, ms. */
+export const SHUTDOWN_GRACE_MS = 1_000;

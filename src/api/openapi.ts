@@ -178,6 +178,11 @@ const schemas: Record<string, Json> = {
       networkActive: { type: 'boolean' },
       clientVersion: str(),
       netTotals: obj({ totalBytesRecv: int(), totalBytesSent: int(), timeMillis: int() }),
+      tipTime: int('Timestamp of the best block, epoch s (EVM latest header, Bitcoin getblockchaininfo.time).'),
+      tipMedianTime: int('Bitcoin family: median time past of the tip, epoch s.'),
+      genesisHash: str('Bitcoin family: hash of block 0 (getblockhash 0), which names the chain exactly.'),
+      uptimeS: int('Bitcoin family: seconds since the node started (uptime).'),
+      syncTarget: obj({ currentBlock: int(), highestBlock: int(), txIndexRemainingBlocks: int('geth 1.13+: blocks still to index.') }, ['currentBlock', 'highestBlock']),
       warnings: { type: 'array', items: str() },
       missingMethods: { type: 'array', items: str() },
     },
@@ -226,6 +231,24 @@ const schemas: Record<string, Json> = {
       drain: { oneOf: [ref('Drain'), { type: 'null' }] },
     },
   ),
+  ReferenceHead: obj(
+    {
+      height: nullable('integer', { description: 'The highest head a strict majority of the voters reached (projected to atMs); null without evidence.' }),
+      atMs: epochMs('When it was computed'),
+      contributors: int('Voters: the samples the height was chosen from.'),
+      quorum: int('How many voters must have reached `height`: floor(contributors / 2) + 1.'),
+      highest: nullable('integer', { description: 'Highest head among eligible samples (stalled included), for context only.' }),
+      basis: { type: 'string', enum: ['advancing', 'unproven', 'halted', 'none'], description: 'advancing: nodes seen advancing voted; unproven: no node could be seen advancing yet (start-up); halted: no node advanced for the stall window; none: no evidence.' },
+      lowest: nullable('integer', { description: "The voters' lowest head." }),
+      spread: nullable('integer', { description: "Blocks between the voters' highest and lowest heads." }),
+      eligible: int('Fresh samples with a head, on the proven chain, not syncing, not unhealthy for their own reasons.'),
+      stalled: int('Eligible but stalled (no vote).'),
+      excluded: int('Fresh samples left out: failed, wrong or unproven chain, syncing, unhealthy.'),
+      voters: { type: 'array', items: str(), description: 'Node ids of the voters, highest head first (at most 16).' },
+      haltedForMs: nullable('integer', { description: 'basis halted: how long no node has advanced, ms.' }),
+    },
+    ['height', 'atMs', 'contributors', 'quorum', 'highest'],
+  ),
   Spread: obj({ count: int(), min: { type: 'number' }, median: { type: 'number' }, p90: { type: 'number' }, max: { type: 'number' }, mean: { type: 'number' } }),
   PeerReport: obj(
     {
@@ -264,7 +287,8 @@ const schemas: Record<string, Json> = {
     windowMs: int(),
     points: int(),
     resets: int('Counter resets (node restarts) in the window.'),
-    series: { type: 'array', items: obj({ t: int(), intervalMs: int(), recvBytesPerSec: int(), sentBytesPerSec: int(), reset: { type: 'boolean' } }) },
+    drops: int('Counter drops while uptime kept growing (not restarts): intervals left out of the rates.'),
+    series: { type: 'array', items: obj({ t: int(), intervalMs: int(), recvBytesPerSec: int(), sentBytesPerSec: int(), reset: { type: 'boolean' }, drop: { type: 'boolean' } }) },
   }),
   History: obj(
     {
@@ -274,7 +298,7 @@ const schemas: Record<string, Json> = {
       points: {
         type: 'array',
         description: 'Newest first.',
-        items: obj({ t: int(), ok: { type: 'boolean' }, latencyMs: { type: 'number' }, peers: nullable('integer'), height: nullable('integer'), bytesRecv: nullable('integer'), bytesSent: nullable('integer') }),
+        items: obj({ t: int(), ok: { type: 'boolean' }, latencyMs: { type: 'number' }, peers: nullable('integer'), height: nullable('integer'), bytesRecv: nullable('integer'), bytesSent: nullable('integer'), uptimeS: nullable('integer') }),
       },
       rates: { oneOf: [ref('TrafficRates'), { type: 'null' }] },
       ratesDetail: str('Why `rates` is null.'),
@@ -331,7 +355,7 @@ const schemas: Record<string, Json> = {
     limit: int(),
   }),
   Livez: obj({ status: { type: 'string', const: 'ok' }, replica: str(), version: str('package.json version of this build'), commit: str('git commit of this build, or `unknown`'), uptimeS: int() }),
-  Readyz: obj({ status: { type: 'string', enum: ['ready', 'not_ready'] }, replica: str(), role: str(), store: obj({ kind: str(), connected: { type: 'boolean' } }), view: { type: 'boolean' }, firstSweep: { type: 'boolean' }, nodes: int('Configured nodes.') }),
+  Readyz: obj({ status: { type: 'string', enum: ['ready', 'not_ready'] }, replica: str(), role: str(), store: obj({ kind: str(), connected: { type: 'boolean', description: 'Connected and taking writes (a write probe succeeded within 2.5 s).' }, writable: { type: 'boolean' }, lastWriteOkAgoMs: { type: ['integer', 'null'] }, lastError: { type: ['string', 'null'] } }), view: { type: 'boolean' }, firstSweep: { type: 'boolean' }, nodes: int('Configured nodes.') }),
   ProbeNodeAnswer: obj({ node: str(), chain: str(), state: ref('HealthState'), reasons: { type: 'array', items: str(), description: 'At most a few reason texts; the full list is on /v1/nodes/{id}.' }, observedAt: nullable('integer'), ageMs: nullable('integer') }),
   ProbeChainAnswer: obj({ chain: str(), state: { type: 'string', enum: ['healthy', 'degraded', 'unhealthy'] }, nodes: int(), usable: int(), healthy: int(), min: int() }),
   Selection: obj(
@@ -358,7 +382,7 @@ const schemas: Record<string, Json> = {
           nodes: int(),
           usable: int(),
           counts: { type: 'object', additionalProperties: { type: 'integer' }, description: 'Nodes by state.' },
-          reference: { oneOf: [{ type: 'object', additionalProperties: true }, { type: 'null' }], description: 'The corroborated head of the chain.' },
+          reference: { oneOf: [ref('ReferenceHead'), { type: 'null' }], description: 'The corroborated head of the chain, with its evidence.' },
           best: ref('Selection'),
           evaluatedAt: nullable('integer'),
           reportAgeMs: nullable('integer'),
@@ -713,6 +737,7 @@ const paths: Record<string, Json> = {
       responses: {
         '200': { description: 'An event stream.', content: { 'text/event-stream': { schema: { type: 'string' }, example: 'event: hello\ndata: {"replica":"r1","heartbeatS":15}\n\nid: 3f9a1c-1\nevent: transition\ndata: {"nodeId":"bsc-a","from":"healthy","to":"degraded"}\n\n' } } },
         ...READ_ERRORS,
+        '429': problemResponse('As many streams are open as NODESENTRY_MAX_EVENT_STREAMS allows (default 100); `Retry-After` says when to try again.'),
         '503': problemResponse('Shutting down.'),
       },
     },
@@ -750,6 +775,14 @@ const paths: Record<string, Json> = {
   },
   '/rpc/{chain}': { post: rpcOperation(false) },
   '/rpc/{chain}/{node}': { post: rpcOperation(true) },
+  '/wallet/{chain}': {
+    post: {
+      ...rpcOperation(false),
+      operationId: 'rpcBitcoinCli',
+      summary: 'The same as POST /rpc/{chain}, for bitcoin-cli / defi-cli / paicoin-cli (`-rpcwallet=<chain>`); Bitcoin-family chains only',
+      description: 'CLIs of the Bitcoin family choose a path only through `-rpcwallet`, which posts to `/wallet/<name>`. The API key may come as the Basic-auth password (`-rpcpassword`).',
+    },
+  },
   '/v1/admin/reload': {
     post: adminOp('reload', 'Re-read the nodes file', 'Same as SIGHUP. An invalid file is refused (422, `errors`) and the running configuration stays.', [], json(ref('ReloadResult'), 'Applied.'), {
       '409': problemResponse('No nodes file to reload, or a reload is in progress.'),

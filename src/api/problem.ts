@@ -30,6 +30,8 @@ export const problems = {
   forbidden: (detail: string) => new ProblemError({ status: 403, code: 'forbidden', title: 'not allowed', detail }),
   conflict: (detail: string) => new ProblemError({ status: 409, code: 'conflict', title: 'conflict', detail }),
   unavailable: (detail: string) => new ProblemError({ status: 503, code: 'unavailable', title: 'service unavailable', detail }),
+  /** A bounded resource is full (e.g. event streams); the client may retry later. */
+  tooMany: (detail: string, extra?: Record<string, unknown>) => new ProblemError({ status: 429, code: 'too_many', title: 'too many requests', detail, ...(extra ? { extra } : {}) }),
   /** A query parameter is unknown or invalid; `errors` lists `{ parameter, message }` for each. */
   badQuery: (detail: string, errors: ReadonlyArray<{ parameter: string; message: string }>) =>
     new ProblemError({ status: 400, code: 'bad_query', title: 'invalid query parameters', detail, extra: { errors } }),

@@ -10,6 +10,8 @@ export interface DetectOptions {
   readonly dispatcher: Dispatcher;
   readonly timeoutMs: number;
   readonly maxResponseBytes: number;
+  /** Secrets in the URL, scrubbed from what the node says (see RpcClient). */
+  readonly secrets?: readonly string[] | undefined;
 }
 
 /**
@@ -20,7 +22,7 @@ export interface DetectOptions {
  */
 export async function detectChain(opts: DetectOptions): Promise<ChainSpec> {
   const client = (dialect: 'evm' | 'bitcoin') =>
-    new RpcClient({ url: opts.url, dialect, dispatcher: opts.dispatcher, credentials: opts.credentials, timeoutMs: opts.timeoutMs, maxResponseBytes: opts.maxResponseBytes });
+    new RpcClient({ url: opts.url, dialect, dispatcher: opts.dispatcher, credentials: opts.credentials, timeoutMs: opts.timeoutMs, maxResponseBytes: opts.maxResponseBytes, secrets: opts.secrets });
 
   let evmFailure: RpcFailure | undefined;
   try {

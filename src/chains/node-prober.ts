@@ -73,6 +73,7 @@ export class NodeProber {
       credentials: node.credentials,
       timeoutMs: node.timeoutMs,
       maxResponseBytes: opts.maxResponseBytes,
+      secrets: node.requestUrl?.secretParts(),
     });
   }
 
@@ -97,6 +98,13 @@ export class NodeProber {
       if (!(err instanceof WrongChainError)) this.#genesis = undefined;
     }
     const latencyMs = Math.round((performance.now() - started) * 100) / 100;
+    // Node-supplied text is scrubbed of our secrets before it is stored, logged or served.
+    const redactor = this.#client.redactor();
+    const redact = (t: string) => redactor.redact(t);
+    if (!redactor.empty && error) error = { ...error, message: redact(error.message), ...(error.actual !== undefined ? { actual: redact(error.actual) } : {}) };
+    if (!redactor.empty && fields.clientVersion !== undefined) fields.clientVersion = redact(fields.clientVersion);
+    if (!redactor.empty && fields.warnings) fields.warnings = fields.warnings.map(redact);
+    if (!redactor.empty && fields.peerList) fields.peerList = fields.peerList.map((p) => (p.subver === undefined ? p : { ...p, subver: redact(p.subver) }));
     return {
       nodeId: this.node.id,
       chain: this.node.chain.name,

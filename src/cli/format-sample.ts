@@ -1,3 +1,4 @@
+import { genesisLabel } from '../chains/chain-spec.js';
 import type { Sample } from '../chains/sample.js';
 
 /** Human-readable rendering of samples for the terminal (the CLI's `--json` prints them raw). */
@@ -13,6 +14,8 @@ export function describeSample(s: Sample): Array<[string, string]> {
   if (s.syncing !== undefined) rows.push(['syncing', s.syncing ? syncText(s) : 'no']);
   if (s.chainId !== undefined) rows.push(['chain id', `${s.chainId} (0x${s.chainId.toString(16)})`]);
   if (s.networkName !== undefined) rows.push(['network', s.networkName]);
+  if (s.genesisHash !== undefined) rows.push(['genesis', genesisLabel(s.genesisHash) === `genesis ${s.genesisHash.slice(0, 12)}...` ? s.genesisHash : `${s.genesisHash} (${genesisLabel(s.genesisHash)})`]);
+  if (s.tipTime !== undefined) rows.push(['tip', `${new Date(s.tipTime * 1000).toISOString()} (${Math.max(0, Math.round(s.observedAt / 1000 - s.tipTime))} s before the probe)`]);
   if (s.networkActive !== undefined) rows.push(['p2p active', s.networkActive ? 'yes' : 'NO']);
   if (s.clientVersion !== undefined) rows.push(['client', s.clientVersion]);
   if (s.netTotals) rows.push(['traffic', `${fmtBytes(s.netTotals.totalBytesRecv)} in, ${fmtBytes(s.netTotals.totalBytesSent)} out`]);

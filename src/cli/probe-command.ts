@@ -5,6 +5,7 @@ import { NodeProber, toSampleError } from '../chains/node-prober.js';
 import { NODE_DEFAULTS } from '../config/node-config.js';
 import { Credentials } from '../rpc/credentials.js';
 import { createNodeDispatcher } from '../rpc/dispatcher.js';
+import { hideSecretQuery } from '../rpc/secret-url.js';
 import { splitUrlCredentials } from '../rpc/url-credentials.js';
 import { argErrorText } from './arg-error.js';
 import { formatSample } from './format-sample.js';
@@ -89,24 +90,27 @@ export async function probeCommand(argv: readonly string[], io: CommandIo): Prom
     chain = resolved;
   }
 
+  // Key-like query parameters are requested but never printed (nor echoed back by the node).
+  const hidden = hideSecretQuery(target.url);
+  const shown = hidden?.url ?? target.url;
   const dispatcher = createNodeDispatcher({ connectionsPerOrigin: 2, connectTimeoutMs: timeoutMs });
   const maxResponseBytes = 4 * 1024 * 1024;
   try {
     if (!chain) {
       try {
-        chain = await detectChain({ url: target.url, credentials, dispatcher, timeoutMs, maxResponseBytes });
+        chain = await detectChain({ url: target.url, credentials, dispatcher, timeoutMs, maxResponseBytes, secrets: hidden?.requestUrl.secretParts() });
       } catch (err) {
         const e = toSampleError(err);
-        io.err(`nodesentry probe: cannot reach or identify the node at ${target.url}: ${e.code}: ${e.message}`);
+        io.err(`nodesentry probe: cannot reach or identify the node at ${shown}: ${e.code}: ${e.message}`);
         return 1;
       }
     }
     const prober = new NodeProber(
-      { id: new URL(target.url).host, chain, url: target.url, ...(credentials ? { credentials } : {}), tags: [], tier: 0, intervalMs: NODE_DEFAULTS.intervalMs, timeoutMs },
+      { id: new URL(target.url).host, chain, url: shown, ...(hidden ? { requestUrl: hidden.requestUrl } : {}), ...(credentials ? { credentials } : {}), tags: [], tier: 0, intervalMs: NODE_DEFAULTS.intervalMs, timeoutMs },
       { dispatcher, maxResponseBytes },
     );
     const sample = await prober.probe();
-    io.out(values.json ? JSON.stringify({ url: target.url, ...sample }, null, 2) : formatSample(sample, [['url', target.url]]));
+    io.out(values.json ? JSON.stringify({ url: shown, ...sample }, null, 2) : formatSample(sample, [['url', shown]]));
     return sample.ok ? 0 : 1;
   } finally {
     await dispatcher.close();

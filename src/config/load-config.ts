@@ -8,7 +8,7 @@ import { NODE_DEFAULTS, type NodeConfig, type NodeDefaults } from './node-config
 import { allowedKeysAt, configErrorMap, defaultsSchema, fileSchema, nodeSchema, NODE_ID_PATTERN, typeName, type RawDefaults, type RawNode } from './nodes-file-schema.js';
 import { DEFAULT_HEALTH_POLICY, mergePolicy, type HealthPolicy, type HealthPolicyInput } from '../health/policy.js';
 import { HealthPolicyError } from '../health/policy-error.js';
-import { SecretUrl } from '../rpc/secret-url.js';
+import { hideSecretQuery, SecretUrl } from '../rpc/secret-url.js';
 import { resolveChain } from './resolve-chain.js';
 import { resolveCredentials, type CredentialContext } from './resolve-credentials.js';
 
@@ -115,7 +115,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
       return;
     }
     const node = resolveNode(result.data, at, defaults, ctx, report);
-    if (node !== undefined) nodes.push(substitutions.length === 0 ? node : withSecretUrl(node, substitutions));
+    if (node !== undefined) nodes.push(withSecretQuery(substitutions.length === 0 ? node : withSecretUrl(node, substitutions)));
   });
 
   const policy = resolvePolicy(data['health'], report);
@@ -160,7 +160,13 @@ function withSecretUrl(node: NodeConfig, substitutions: ReadonlyArray<[string, s
     for (const form of new Set([value, encodeURIComponent(value), encodeURI(value)])) shown = shown.split(form).join(`\${${name}}`);
   }
   if (substitutions.some(([, value]) => shown.includes(value))) shown = `${new URL(node.url).origin}/...`;
-  return Object.freeze({ ...node, url: shown, requestUrl: new SecretUrl(node.url) });
+  return Object.freeze({ ...node, url: shown, requestUrl: new SecretUrl(node.url, substitutions.map(([, value]) => value)) });
+}
+
+/** A node whose URL carries key-like query parameters (see hideSecretQuery). */
+function withSecretQuery(node: NodeConfig): NodeConfig {
+  const hidden = hideSecretQuery(node.url, node.requestUrl);
+  return hidden ? Object.freeze({ ...node, url: hidden.url, requestUrl: hidden.requestUrl }) : node;
 }
 
 function resolvePolicy(raw: unknown, report: ReportIssue): HealthPolicy | undefined {
@@ -269,12 +275,29 @@ function secretsInText(text: string): Set<string> {
   return secrets;
 }
 
-/** Shorter strings would turn ordinary words into "[redacted]"; no real password is that short. */
-const MIN_SCRUBBED_SECRET_LENGTH = 4;
+/**
+ * Fields whose value is, or carries, a secret: a node's URL (userinfo, placeholders, key-like
+ * query values) and its `auth` block. A whole-file issue (a syntax error) may quote any text.
+ */
+const SECRET_FIELD = /(^|\.)(url|auth)(\.|\[|$)|password|token|secret|Env$/i;
 
+/**
+ * Redaction by structure (issue 14): messages are built not to quote inputs; as a second line
+ * of defence, an issue about a secret field (or the whole file) whose message still contains a
+ * known secret value has its message replaced whole. Paths are built from keys and never
+ * touched, and no other message is rewritten: replacing every substring equal to a password
+ * garbled "nodes[0].auth.passwordEnv" and, with a password "chain", said "unknown [redacted]",
+ * which revealed it.
+ */
 function scrub(issues: readonly ConfigIssue[], secrets: ReadonlySet<string>): ConfigIssue[] {
-  const list = [...secrets].filter((s) => s.length >= MIN_SCRUBBED_SECRET_LENGTH).sort((a, b) => b.length - a.length);
+  const list = [...secrets].filter((s) => s.length > 0);
   if (list.length === 0) return [...issues];
-  const clean = (s: string) => list.reduce((out, secret) => out.split(secret).join('[redacted]'), s);
-  return issues.map((issue) => ({ ...issue, path: clean(issue.path), message: clean(issue.message) }));
+  return issues.map((raw) => {
+    // An odd key is quoted whole in the path (a URL pasted as a key): hide that segment only.
+    const path = raw.path.replace(/\["(?:[^"\\]|\\.)*"\]/g, (segment) => (list.some((secret) => segment.includes(secret)) ? '["<a key holding a secret, not shown>"]' : segment));
+    const issue = path === raw.path ? raw : { ...raw, path };
+    if (!(issue.path === '' || SECRET_FIELD.test(issue.path))) return issue;
+    if (!list.some((secret) => issue.message.includes(secret))) return issue;
+    return { ...issue, message: issue.path === '' ? 'invalid text near a secret value (not shown)' : 'invalid value (not shown: this field holds a secret)' };
+  });
 }

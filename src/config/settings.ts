@@ -53,9 +53,15 @@ export interface Settings {
   readonly chainMinHealthy: number;
   /** NODESENTRY_PROTECT_PROBES: the load-balancer probes need the API key too (default false; needs NODESENTRY_API_KEY). */
   readonly protectProbes: boolean;
+  /** NODESENTRY_MAX_CONNECTIONS: open HTTP connections at most; more are closed on accept (default 1000; keep it below `ulimit -n`). */
+  readonly maxConnections: number;
+  /** NODESENTRY_MAX_EVENT_STREAMS: open `GET /v1/events` streams at most; more get 429 (default 100). */
+  readonly maxEventStreams: number;
+  /** NODESENTRY_HEADERS_TIMEOUT_MS: a request's headers must arrive within this, ms, enforced within a second (default 10000). */
+  readonly headersTimeoutMs: number;
   /** NODESENTRY_MAX_BACKOFF_MS: probe step ceiling for nodes that give no answer at all, ms (default 3000; 0 = none; below the staleness window). */
   readonly maxBackoffMs: number;
-  /** NODESENTRY_FAST_INTERVAL_MS: re-check delay while a failure or a recovery is being confirmed, ms (default 200). */
+  /** NODESENTRY_FAST_INTERVAL_MS: re-check delay while a failure or a recovery is being confirmed, ms (default 100). */
   readonly fastIntervalMs: number;
   /** NODESENTRY_READY_WAIT_MS: `serve` opens its ports once every node has a verdict, or after this long (default 15000; 0 = at once). */
   readonly readyWaitMs: number;
@@ -88,11 +94,17 @@ export const SETTINGS_DEFAULTS = Object.freeze({
   chainMinHealthy: 1,
   // Load balancers rarely can send a key, and a probe reveals only a state word: open by default.
   protectProbes: false,
+  // Below Debian's default soft limit of 1024 file descriptors, leaving room for Redis and nodes.
+  maxConnections: 1000,
+  maxEventStreams: 100,
+  headersTimeoutMs: 10_000,
   // Back-off only for nodes that do not answer, capped so such a node is seen back within
   // ~3 s and its record never goes stale (30 s); see README "Health rules".
   maxBackoffMs: 3_000,
-  // fall 3 after a refused probe is counted in 2 x 200 ms, rise 2 after it answers in 200 ms.
-  fastIntervalMs: 200,
+  // fall 3 after a refused probe is counted in 2 x 100 ms, rise 2 after it answers in 100 ms.
+  // A refused connection says the same thing twice in a row: waiting longer between the looks
+  // adds failover time, not evidence.
+  fastIntervalMs: 100,
   // A restart must not answer 503 `unknown` for nodes it simply has not probed yet (issue #13).
   readyWaitMs: 15_000,
   rpc: DEFAULT_PROXY_SETTINGS,
@@ -122,6 +134,9 @@ export const SETTING_VARIABLES = Object.freeze({
   agentPort: 'NODESENTRY_AGENT_PORT',
   chainMinHealthy: 'NODESENTRY_CHAIN_MIN_HEALTHY',
   protectProbes: 'NODESENTRY_PROTECT_PROBES',
+  maxConnections: 'NODESENTRY_MAX_CONNECTIONS',
+  maxEventStreams: 'NODESENTRY_MAX_EVENT_STREAMS',
+  headersTimeoutMs: 'NODESENTRY_HEADERS_TIMEOUT_MS',
   maxBackoffMs: 'NODESENTRY_MAX_BACKOFF_MS',
   fastIntervalMs: 'NODESENTRY_FAST_INTERVAL_MS',
   readyWaitMs: 'NODESENTRY_READY_WAIT_MS',
@@ -259,6 +274,10 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     bad(SETTING_VARIABLES.protectProbes, `needs ${SETTING_VARIABLES.apiKey} (the key the probes then require)`);
   }
 
+  const maxConnections = int(SETTING_VARIABLES.maxConnections, SETTINGS_DEFAULTS.maxConnections, 10, 1_000_000);
+  const maxEventStreams = int(SETTING_VARIABLES.maxEventStreams, SETTINGS_DEFAULTS.maxEventStreams, 0, 100_000);
+  const headersTimeoutMs = int(SETTING_VARIABLES.headersTimeoutMs, SETTINGS_DEFAULTS.headersTimeoutMs, 1_000, 300_000);
+
   const maxBackoffMs = int(SETTING_VARIABLES.maxBackoffMs, SETTINGS_DEFAULTS.maxBackoffMs, 0, 3_600_000);
   const fastIntervalMs = int(SETTING_VARIABLES.fastIntervalMs, SETTINGS_DEFAULTS.fastIntervalMs, 10, 60_000);
 
@@ -271,7 +290,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const probesText = get(SETTING_VARIABLES.accessLogProbes);
   const accessLogProbes = probesText === undefined ? SETTINGS_DEFAULTS.accessLogProbes : /^(0|1|0?\.\d+|1\.0*)$/.test(probesText) ? Number(probesText) : bad(SETTING_VARIABLES.accessLogProbes, `must be a fraction between 0 and 1 (e.g. 0.01 for one probe in a hundred)${shown(probesText)}`);
 
-  if (issues.length > 0 || maxBackoffMs === undefined || fastIntervalMs === undefined || readyWaitMs === undefined || accessLogProbes === undefined || port === undefined || probeConcurrency === undefined || perHostConcurrency === undefined || maxResponseBytes === undefined || chainMinHealthy === undefined) {
+  if (issues.length > 0 || maxConnections === undefined || maxEventStreams === undefined || headersTimeoutMs === undefined || maxBackoffMs === undefined || fastIntervalMs === undefined || readyWaitMs === undefined || accessLogProbes === undefined || port === undefined || probeConcurrency === undefined || perHostConcurrency === undefined || maxResponseBytes === undefined || chainMinHealthy === undefined) {
     throw new ConfigError('environment', issues);
   }
   const settings: Settings = {
@@ -294,6 +313,9 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     ...(agentPort === undefined ? {} : { agentPort }),
     chainMinHealthy,
     protectProbes,
+    maxConnections,
+    maxEventStreams,
+    headersTimeoutMs,
     maxBackoffMs,
     fastIntervalMs,
     readyWaitMs,
@@ -333,6 +355,9 @@ export function redactSettings(settings: Settings): Record<keyof Settings, strin
     agentPort: settings.agentPort,
     chainMinHealthy: settings.chainMinHealthy,
     protectProbes: settings.protectProbes,
+    maxConnections: settings.maxConnections,
+    maxEventStreams: settings.maxEventStreams,
+    headersTimeoutMs: settings.headersTimeoutMs,
     maxBackoffMs: settings.maxBackoffMs,
     fastIntervalMs: settings.fastIntervalMs,
     readyWaitMs: settings.readyWaitMs,

@@ -113,7 +113,10 @@ export type Progress = 'advancing' | 'stalled' | 'unknown';
 
 export function headProgress(sample: Sample, stats: NodeStats | null | undefined, chain: ChainSpec, now: number, policy: HealthPolicy): { progress: Progress; at: number | null } {
   const window = stallWindowMs(chain, policy);
-  const age = tipAgeMs(sample, chain, now);
+  // A tip stamped more than a window in the future proves nothing (a skewed or lying clock would
+  // otherwise look "advancing" forever): the heights seen decide instead.
+  const futureTip = sample.tipTime !== undefined && sample.tipTime * 1000 - now > window;
+  const age = futureTip ? null : tipAgeMs(sample, chain, now);
   if (age !== null) return { progress: age <= window ? 'advancing' : 'stalled', at: now - age };
   const advancedAt = stats?.advancedAt ?? null;
   const head = stats?.head ?? null;
@@ -163,7 +166,9 @@ export function referenceHead(candidates: readonly HeadCandidate[], chain: Chain
     const height = progress === 'advancing' ? projectedHeight(sample.height, sample.observedAt, now, chain.blockTimeMs, intervalMs) : sample.height;
     eligible.push({ id: sample.nodeId, height, progress, at });
   }
-  const base = { chain: chain.name, atMs: now, eligible: eligible.length, excluded, highest: eligible.length === 0 ? null : Math.max(...eligible.map((v) => v.height)) };
+  let highest: number | null = null;
+  for (const v of eligible) if (highest === null || v.height > highest) highest = v.height;
+  const base = { chain: chain.name, atMs: now, eligible: eligible.length, excluded, highest };
   if (eligible.length === 0) return { ...emptyReference(chain.name, now), ...base };
 
   const advancing = eligible.filter((v) => v.progress === 'advancing');
@@ -179,7 +184,8 @@ export function referenceHead(candidates: readonly HeadCandidate[], chain: Chain
     basis = 'unproven';
   } else {
     // Every head is frozen: the chain's last head is that of the nodes that moved last.
-    const newest = Math.max(...stalled.map((v) => v.at ?? Number.NEGATIVE_INFINITY));
+    let newest = Number.NEGATIVE_INFINITY;
+    for (const v of stalled) if (v.at !== null && v.at > newest) newest = v.at;
     voters = Number.isFinite(newest) ? stalled.filter((v) => v.at !== null && v.at >= newest - chain.blockTimeMs) : stalled;
     basis = 'halted';
     haltedForMs = Number.isFinite(newest) ? Math.max(0, now - newest) : null;

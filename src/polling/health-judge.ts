@@ -6,7 +6,7 @@ import type { NodeHealth } from '../health/hysteresis.js';
 import type { NodeInfo } from '../health/node-info.js';
 import { type HealthPolicy, policyForChain } from '../health/policy.js';
 import { rankNodes } from '../health/ranking.js';
-import { emptyReference, type ReferenceHead } from '../health/reference-head.js';
+import { emptyReference, headProgress, type ReferenceHead } from '../health/reference-head.js';
 import { NO_SCORE, type ScoreBreakdown } from '../health/score.js';
 import { type Selection, type SelectionChange, nextSelection } from '../health/selection.js';
 import type { HealthState } from '../health/states.js';
@@ -126,8 +126,14 @@ export class HealthJudge implements Judge {
     // lagging node is never judged against a head built from itself alone, and a cold sweep
     // of 10,000 nodes still recomputes the head only a few dozen times, not per node.
     if (!prevRecord || prevRecord.sample.ok !== sample.ok) this.#changes.set(chain.name, (this.#changes.get(chain.name) ?? 0) + 1);
-    const reference = this.#reference(chain.name, now, policy);
     const prev = prevRecord ? asNodeVerdict(prevRecord.health) : undefined;
+    let reference = this.#reference(chain.name, now, policy);
+    // A head that rests on no advancing node (start-up, a halt) is rebuilt with this sample in
+    // it when this sample advances: the first node seen moving must not be judged against the
+    // frozen heads that arrived before it. Rare by construction, so no quadratic cost.
+    if (reference.basis !== 'advancing' && headProgress(sample, prev?.stats, chain, now, policy).progress === 'advancing') {
+      reference = this.#reference(chain.name, now, policy, true, sample);
+    }
     const { evaluation, transition } = evaluateNode({
       node: nodeInfo(node),
       drained: this.#o.view.drain(node.id) !== undefined,
@@ -222,7 +228,7 @@ export class HealthJudge implements Judge {
     return byChain;
   }
 
-  #reference(chainName: string, now: number, policy: HealthPolicy, force = false): ReferenceHead {
+  #reference(chainName: string, now: number, policy: HealthPolicy, force = false, incoming?: Sample): ReferenceHead {
     const cached = this.#references.get(chainName);
     const changes = this.#changes.get(chainName) ?? 0;
     const fresh =
@@ -240,7 +246,8 @@ export class HealthJudge implements Judge {
       const nodes = index.nodes.map((n, i) => {
         const record = view.get(n.id);
         const verdict = record ? asNodeVerdict(record.health) : undefined;
-        return { node: index.infos[i]!, sample: record?.sample ?? null, stats: verdict?.stats ?? null, health: verdict?.health ?? null };
+        const sample = incoming !== undefined && incoming.nodeId === n.id ? incoming : (record?.sample ?? null);
+        return { node: index.infos[i]!, sample, stats: verdict?.stats ?? null, health: verdict?.health ?? null };
       });
       ref = chainReference(index.nodes[0]!.chain, nodes, now, policy);
     } else {

@@ -42,7 +42,7 @@ export interface PollerOptions {
   /**
    * Re-check delay while a change is being confirmed (HAProxy's fastinter), ms: after a hard
    * failure of a usable node (so `failAfter` is counted in a fraction of a second), and after a
-   * node answers again or is new (so `riseAfter` is). Default 200; never above the interval.
+   * node answers again or is new (so `riseAfter` is). Default 100; never above the interval.
    */
   readonly fastIntervalMs?: number;
   /**
@@ -172,7 +172,7 @@ export class Poller {
       flushIntervalMs: 250,
       flushMaxRecords: 1_000,
       maxBackoffMs: 3_000,
-      fastIntervalMs: 200,
+      fastIntervalMs: 100,
       recheckMinGapMs: 1_000,
       staleAfterMs: () => Infinity,
       jitter: 0.1,

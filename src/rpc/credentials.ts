@@ -59,6 +59,25 @@ export class Credentials {
     return a.username === b.username && a.password === b.password;
   }
 
+  /**
+   * The secret values, for SecretRedactor only (node-supplied text is scrubbed of them): the
+   * password, `user:password` (what a Basic header encodes), and a cookie's once it is read.
+   */
+  secretValues(): string[] {
+    const out: string[] = [];
+    if (this.#source.kind === 'basic') {
+      const { username, password } = this.#source;
+      if (password !== '') out.push(password);
+      else out.push(username); // a key passed as the user name (`https://KEY@host/`)
+      out.push(`${username}:${password}`);
+    }
+    if (this.#cookieHeader !== undefined) {
+      const decoded = Buffer.from(this.#cookieHeader.slice('Basic '.length), 'base64').toString('utf8');
+      out.push(decoded, decoded.slice(decoded.indexOf(':') + 1));
+    }
+    return out;
+  }
+
   /** Where the credentials come from, for display: never the secret itself. */
   describe(): string {
     return this.#source.kind === 'cookie' ? `cookie file ${this.#source.path}` : 'basic auth';

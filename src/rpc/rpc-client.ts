@@ -8,6 +8,7 @@ import {
 } from '../errors/rpc-errors.js';
 import type { Credentials } from './credentials.js';
 import { httpPost } from './http-post.js';
+import { SecretRedactor } from './secret-redactor.js';
 
 /**
  * `evm`: JSON-RPC 2.0, errors in 200 bodies (geth and its forks).
@@ -26,6 +27,8 @@ export interface RpcClientOptions {
   readonly timeoutMs: number;
   /** Cap on a response body, bytes. */
   readonly maxResponseBytes: number;
+  /** Secrets in the URL (placeholder values, key-like query values), scrubbed from node text with the credentials'. */
+  readonly secrets?: readonly string[] | undefined;
 }
 
 export interface RpcCall {
@@ -50,6 +53,8 @@ export class RpcClient {
   readonly dialect: RpcDialect;
   readonly #opts: RpcClientOptions;
   readonly #version: string;
+  #redactor: SecretRedactor | undefined;
+  #redactorKey = '';
 
   constructor(opts: RpcClientOptions) {
     if (!(opts.timeoutMs > 0)) throw new RangeError('timeoutMs must be > 0');
@@ -62,6 +67,25 @@ export class RpcClient {
     this.url = opts.url;
     this.dialect = opts.dialect;
     this.#version = opts.dialect === 'evm' ? '2.0' : '1.0';
+  }
+
+  /**
+   * Text the node sent back, with every secret this client sends it blanked out (a node or
+   * proxy may quote the request: URL, Authorization header). Rebuilt when a cookie changes.
+   */
+  redact(text: string): string {
+    return this.redactor().redact(text);
+  }
+
+  /** The redactor `redact` uses (`empty` when this client sends no secret). */
+  redactor(): SecretRedactor {
+    const values = [...(this.#opts.secrets ?? []), ...(this.#opts.credentials?.secretValues() ?? [])];
+    const key = values.join('\u0000');
+    if (this.#redactor === undefined || key !== this.#redactorKey) {
+      this.#redactor = new SecretRedactor(values);
+      this.#redactorKey = key;
+    }
+    return this.#redactor;
   }
 
   /** One call. Resolves with the result or rejects with an `RpcFailure`. */
@@ -168,7 +192,7 @@ export class RpcClient {
         const e = error as { code: number; message?: unknown };
         return {
           ok: false,
-          error: new RpcResponseError(e.code, typeof e.message === 'string' ? e.message : '', {
+          error: new RpcResponseError(e.code, typeof e.message === 'string' ? this.redact(e.message) : '', {
             httpStatus: status,
             ...(method ? { method } : {}),
           }),

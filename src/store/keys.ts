@@ -41,6 +41,8 @@ export interface StoreKeys {
   rate(bucket: string, window: number): string;
   /** Random id of this store's data; a reconnect that finds it gone or changed means Redis lost its data. */
   readonly epoch: string;
+  /** Readiness write probe: the last replica that proved the store takes writes. */
+  readonly probe: string;
 }
 
 /** Throws a TypeError naming the problem (the prefix is not a secret; it is safe to repeat). */
@@ -65,6 +67,7 @@ export function createStoreKeys(prefix: string = DEFAULT_PREFIX): StoreKeys {
     chain: (chain) => `${tag}:chain:${chain}`,
     drains: `${tag}:drains`,
     epoch: `${tag}:epoch`,
+    probe: `${tag}:probe`,
     audit: `${tag}:audit`,
     lease: (nodeId) => `${tag}:lease:${nodeId}`,
     replicas: `${tag}:replicas`,
@@ -100,6 +103,7 @@ export function describeStoreKeys(prefix: string = DEFAULT_PREFIX): KeyDescripti
     { pattern: k.replicas, type: 'zset', ttl: 'longest heartbeat TTL (members past their score are ignored and pruned)', purpose: 'live replicas: member = replica id, score = heartbeat expiry in epoch ms by the Redis server clock' },
     { pattern: k.rate('<bucket>', 0).replace(/0$/, '<window>'), type: 'string', ttl: 'two windows (PX)', purpose: 'requests counted in one fixed window of a rate limit: bucket = rpc:<sha256 of the API key or client address, 24 hex>, window = epoch ms / window length' },
     { pattern: k.epoch, type: 'string', ttl: 'none', purpose: 'random id of the data set, created by the first replica; found missing after a reconnect, it tells workers Redis lost its data and they restore the drains they hold' },
+    { pattern: k.probe, type: 'string', ttl: '60 s (PX)', purpose: 'readiness write probe: id of the replica that last proved the store takes writes (every second per replica)' },
     { pattern: k.events, type: 'channel', ttl: 'pub/sub (not stored)', purpose: 'StoreEvent JSON ({v:1, type, ...}) from every replica: records, transition, chain, drain, leases-released, nodes-removed' },
   ];
 }

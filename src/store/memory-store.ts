@@ -100,6 +100,12 @@ export class MemoryStore implements Store {
     return this.closed ? { connected: false, since: this.closedAt } : { connected: true, since: this.since };
   }
 
+  probe(replica: string): Promise<void> {
+    return this.run('probe', () => {
+      checkReplica(replica);
+    });
+  }
+
   // --- records --------------------------------------------------------------------------------
 
   writeSweep(write: SweepWrite, ttlMs: number): Promise<SweepResult> {

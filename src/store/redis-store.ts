@@ -251,6 +251,13 @@ export class RedisStore implements Store {
     return { ...this.state };
   }
 
+  probe(replica: string): Promise<void> {
+    return this.run('probe', async () => {
+      checkReplica(replica);
+      await this.client.set(this.keys.probe, replica, 'PX', 60_000);
+    });
+  }
+
   // --- records --------------------------------------------------------------------------------
 
   writeSweep(write: SweepWrite, ttlMs: number): Promise<SweepResult> {

@@ -225,6 +225,11 @@ export interface Store {
   subscribe(handler: StoreEventHandler): () => void;
 
   health(): StoreHealth;
+  /**
+   * One small write that proves the store takes writes now (readiness): rejects when it is
+   * down, refuses writes (Redis `maxmemory` with `noeviction`: OOM) or does not answer.
+   */
+  probe(replica: string): Promise<void>;
   /** Waits for in-flight writes, then closes connections. Safe to call twice. */
   close(): Promise<void>;
 }

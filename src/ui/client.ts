@@ -17,6 +17,9 @@ export const DASHBOARD_JS = String.raw`'use strict';
   const HISTORY_POINTS = 60;
   const DETAIL_POINTS = 120;
   const DETAIL_TRANSITIONS = 50;
+  const FLEET_CHANGES = 100;
+  const HEAD_NODES = 12;
+  const HEAD_STEPS = 60;
   const STREAM_IDLE_MS = 25000;
   const STATES = ['healthy', 'degraded', 'unhealthy', 'unknown', 'maintenance'];
   const LABEL = { healthy: 'healthy', degraded: 'degraded', unhealthy: 'unhealthy', unknown: 'unknown', maintenance: 'drained' };
@@ -125,6 +128,7 @@ export const DASHBOARD_JS = String.raw`'use strict';
     stream: false, history: new Map(), changes: [], sort: { key: 'chain', dir: 1 },
     filter: { chain: '', tag: '', state: '', text: '' }, rows: new Map(),
     detailId: null, detail: null, openerKey: null, openedAt: Date.now(),
+    changesFrom: null, headChain: '',
   };
 
   // ---------- refresh loop ----------
@@ -146,7 +150,9 @@ export const DASHBOARD_JS = String.raw`'use strict';
         st.connDetail = '';
         render();
         if (st.detailId) loadDetail(false);
+        else openFromHash();
         loadHistories();
+        loadHeads();
       } catch (e) {
         const was = st.conn;
         st.conn = e.status === 401 || e.status === 403 ? 'auth' : 'lost';
@@ -248,7 +254,7 @@ export const DASHBOARD_JS = String.raw`'use strict';
     if (!data) return;
     let d;
     try { d = JSON.parse(data); } catch (e) { return; }
-    if (event === 'hello') { if (!d.resumed) soon(); return; }
+    if (event === 'hello') { if (!d.resumed) { soon(); loadChanges(); } return; }
     if (event === 'transition') {
       const reasons = Array.isArray(d.reasons) ? d.reasons.map(String) : [];
       addChange({ at: d.at, nodeId: d.nodeId, chain: d.chain, kind: 'transition', state: d.to, from: d.from, to: d.to, text: transitionText(d.nodeId, d.from, d.to, reasons) });
@@ -266,11 +272,29 @@ export const DASHBOARD_JS = String.raw`'use strict';
   function transitionText(nodeId, from, to, reasons) {
     return nodeId + ': ' + (LABEL[from] || from) + ' → ' + (LABEL[to] || to) + (reasons.length ? ' (' + reasons.join(', ') + ')' : '');
   }
+  const changeKey = (c) => c.kind + '|' + c.nodeId + '|' + c.at + '|' + (c.from || '') + '|' + (c.to || '');
   function addChange(c) {
+    if (st.changes.some((x) => changeKey(x) === changeKey(c))) return;
     st.changes.unshift(c);
+    st.changes.sort((a, b) => b.at - a.at);
     if (st.changes.length > 200) st.changes.length = 200;
     renderChanges();
     if (st.detailId && c.nodeId === st.detailId) renderDetailChanges();
+  }
+  // The fleet's stored state changes (GET /v1/transitions), merged with those seen live.
+  async function loadChanges() {
+    let r;
+    try { r = await api('/v1/transitions?limit=' + FLEET_CHANGES); } catch (e) { st.changesFrom = st.changesFrom || 'error'; renderChanges(); return; }
+    const have = new Set(st.changes.map(changeKey));
+    for (const x of r.items || []) {
+      const reasons = Array.isArray(x.reasons) ? x.reasons.map(String) : [];
+      const c = { at: x.at, nodeId: x.nodeId, chain: x.chain, kind: 'transition', state: x.to, from: x.from, to: x.to, text: transitionText(x.nodeId, x.from, x.to, reasons) };
+      if (!have.has(changeKey(c))) st.changes.push(c);
+    }
+    st.changes.sort((a, b) => b.at - a.at);
+    if (st.changes.length > 200) st.changes.length = 200;
+    st.changesFrom = 'store';
+    renderChanges();
   }
   function announce(text) { $('announcer').textContent = text; }
 
@@ -371,6 +395,18 @@ export const DASHBOARD_JS = String.raw`'use strict';
       tile('nodes', nodes, 'nodes', null),
       ...STATES.map((s) => tile('st-' + s, t[s], LABEL[s], icon(s))));
   }
+  // What the head rests on: its voters, the quorum they met, how far apart they were; a halt says so.
+  function headEvidence(ref) {
+    if (!ref || ref.height === null || ref.height === undefined) return el('div', { class: 'small muted' }, 'no corroborated head');
+    const voters = ref.contributors + (ref.contributors === 1 ? ' voter' : ' voters') + ', quorum ' + ref.quorum;
+    const spread = typeof ref.spread === 'number' && ref.spread > 0 ? ', spread ' + int(ref.spread) : '';
+    const left = typeof ref.stalled === 'number' && ref.stalled > 0 ? ', ' + ref.stalled + ' stalled' : '';
+    const names = Array.isArray(ref.voters) && ref.voters.length > 0 ? 'voters: ' + ref.voters.join(', ') : '';
+    const lines = [el('div', { class: 'small muted', title: names }, voters + spread + left)];
+    if (ref.basis === 'halted') lines.push(el('div', { class: 'small mode', 'data-halted': '' }, 'chain halted' + (typeof ref.haltedForMs === 'number' ? ' for ' + Math.round(ref.haltedForMs / 1000) + ' s' : '')));
+    else if (ref.basis === 'unproven') lines.push(el('div', { class: 'small muted' }, 'no node seen advancing yet'));
+    return el('div', {}, ...lines);
+  }
   function renderChains() {
     const now = Date.now();
     const rows = st.chains.map((c) => {
@@ -378,7 +414,7 @@ export const DASHBOARD_JS = String.raw`'use strict';
       const best = c.best || {};
       const tr = el('tr', { 'data-chain': c.chain });
       tr.append(el('th', { scope: 'row' }, c.chain, el('div', { class: 'small muted' }, c.family === 'evm' ? 'EVM' : 'Bitcoin family')));
-      tr.append(el('td', { class: 'num' }, ref ? int(ref.height) : '—', ref ? el('div', { class: 'small muted' }, ref.contributors + (ref.contributors === 1 ? ' node' : ' nodes') + ', quorum ' + ref.quorum) : el('div', { class: 'small muted' }, 'no corroborated head')));
+      tr.append(el('td', { class: 'num', 'data-head': ref ? String(ref.basis || '') : 'none' }, ref && ref.height !== null ? int(ref.height) : '—', headEvidence(ref)));
       tr.append(el('td', { class: 'num' }, int(c.nodes)));
       for (const s of STATES) {
         const n = (c.counts && c.counts[s]) || 0;
@@ -475,11 +511,111 @@ export const DASHBOARD_JS = String.raw`'use strict';
     return tr;
   }
   function renderChanges() {
-    const items = st.changes.slice(0, 60).map((c) => el('li', { 'data-kind': c.kind },
-      el('time', { datetime: new Date(c.at).toISOString(), title: stamp(c.at) }, clock(c.at)),
-      el('span', { class: 'what' + (c.state ? ' st-' + c.state : '') }, c.state ? icon(c.state) : null, c.state ? ' ' : null, c.text)));
-    if (!items.length) items.push(el('li', { class: 'muted' }, el('span', {}, ''), el('span', {}, 'Nothing has changed yet.')));
+    const today = new Date().toDateString();
+    const items = st.changes.slice(0, 100).map((c) => {
+      // The node's id links to its detail (#node=<id>): a link an operator can share.
+      const linked = c.nodeId && c.text.startsWith(c.nodeId);
+      return el('li', { 'data-kind': c.kind, 'data-node': c.nodeId || null },
+        el('time', { datetime: new Date(c.at).toISOString(), title: stamp(c.at) }, new Date(c.at).toDateString() === today ? clock(c.at) : stamp(c.at).slice(5, 16)),
+        el('span', { class: 'what' + (c.state ? ' st-' + c.state : '') }, c.state ? icon(c.state) : null, c.state ? ' ' : null,
+          linked ? el('a', { href: '#node=' + encodeURIComponent(c.nodeId), class: 'node-link' }, c.nodeId) : null, linked ? c.text.slice(c.nodeId.length) : c.text));
+    });
+    if (!items.length) items.push(el('li', { class: 'muted' }, el('span', {}, ''), el('span', {}, st.changesFrom ? 'No state change recorded yet.' : 'Loading…')));
     fill($('changes'), ...items);
+    $('changes-source').textContent = st.changesFrom === 'error' ? 'The stored state changes could not be loaded; showing state changes,' : 'State changes nodesentry keeps for the fleet (the latest ' + FLEET_CHANGES + '), plus';
+  }
+
+  // ---------- deep links: #node=<id> opens that node ----------
+  function hashNode() {
+    const m = /^#node=(.+)$/.exec(location.hash);
+    if (!m) return null;
+    try { return decodeURIComponent(m[1]); } catch (e) { return null; }
+  }
+  function openFromHash() {
+    const id = hashNode();
+    if (id && id !== st.detailId && st.fetchedAt) openDetail(id, null);
+  }
+
+  // ---------- heads and lag of one chain ----------
+  // The reference head over time is recomputed from the nodes' stored heights as the workers
+  // do it (the quorum-th highest height of the nodes at each moment), and the current head is
+  // the one the API reports; each node's lag is that head minus the node's height.
+  let headsBusy = false;
+  async function loadHeads() {
+    if (headsBusy) return;
+    const chains = st.chains.map((c) => c.chain);
+    const select = $('h-chain');
+    if (select.dataset.sig !== chains.join('\u0000')) {
+      select.dataset.sig = chains.join('\u0000');
+      fill(select, ...chains.map((v) => el('option', { value: v }, v)));
+    }
+    if (!chains.includes(st.headChain)) st.headChain = chains[0] || '';
+    select.value = st.headChain;
+    const ids = st.nodes.filter((n) => n.chain === st.headChain).slice(0, HEAD_NODES).map((n) => n.id);
+    const now = Date.now();
+    const missing = ids.filter((id) => { const h = st.history.get(id); return !h || now - h.at > HISTORY_EVERY_MS; });
+    headsBusy = true;
+    try {
+      await Promise.all(missing.map(async (id) => {
+        try { const r = await api(nodePath(id, '/history?limit=' + HISTORY_POINTS)); st.history.set(id, { points: r.points, at: Date.now() }); }
+        catch (e) { if (e.status !== 0) st.history.set(id, { points: [], at: Date.now() }); }
+      }));
+    } finally { headsBusy = false; }
+    renderHeads(ids);
+  }
+  function renderHeads(ids) {
+    const box = $('heads');
+    const c = st.chains.find((x) => x.chain === st.headChain);
+    if (!c) { fill(box, el('p', { class: 'muted' }, 'No chain yet.')); return; }
+    const series = ids.map((id) => ({ id, pts: ((st.history.get(id) || {}).points || []).filter((p) => p.ok && typeof p.height === 'number').slice().reverse() }));
+    const all = series.flatMap((x) => x.pts.map((p) => p.t));
+    const now = Date.now();
+    const quorum = c.reference ? c.reference.quorum : Math.floor(ids.length / 2) + 1;
+    const t0 = all.length ? Math.min(...all) : now;
+    const steps = [];
+    for (let i = 0; i < HEAD_STEPS; i++) steps.push(t0 + ((now - t0) * i) / (HEAD_STEPS - 1));
+    const heightAt = (pts, t) => { let h = null; for (const p of pts) { if (p.t > t) break; h = p.height; } return h; };
+    const ref = steps.map((t, i) => {
+      if (i === steps.length - 1 && c.reference) return c.reference.height;
+      const hs = series.map((x) => heightAt(x.pts, t)).filter((h) => h !== null).sort((a, b) => b - a);
+      return hs.length >= quorum ? hs[quorum - 1] : null;
+    });
+    const lags = series.map((x) => {
+      const node = st.byId.get(x.id);
+      return { id: x.id, now: node && node.lag ? node.lag.blocks : null, values: steps.map((t, i) => {
+        if (i === steps.length - 1) return node && node.lag ? node.lag.blocks : null;
+        const h = heightAt(x.pts, t);
+        return h === null || ref[i] === null ? null : Math.max(0, ref[i] - h);
+      }) };
+    });
+    const refNums = ref.filter((v) => typeof v === 'number');
+    const caption = c.chain + ': reference head ' + (c.reference ? int(c.reference.height) : 'not corroborated') + ', from ' + clock(t0) + ' to ' + clock(now);
+    fill(box,
+      el('p', { class: 'small muted' }, caption + '. Lag: blocks behind the reference head.'),
+      el('div', { class: 'head-charts' },
+        el('figure', { class: 'head-chart' }, el('figcaption', {}, 'Reference head'), lineChart([{ cls: 'ref', values: ref }], 'Reference head of ' + c.chain + (refNums.length ? ', ' + int(Math.min(...refNums)) + ' to ' + int(Math.max(...refNums)) : ', no data'), false)),
+        el('figure', { class: 'head-chart' }, el('figcaption', {}, 'Lag per node (blocks)'), lineChart(lags.map((l, i) => ({ cls: 's' + (i % 8), values: l.values })), 'Lag of each node of ' + c.chain + ' behind its reference head', true),
+          el('ul', { class: 'head-legend' }, ...lags.map((l, i) => el('li', { 'data-node': l.id }, el('span', { class: 'swatch s' + (i % 8), 'aria-hidden': 'true' }), el('a', { href: '#node=' + encodeURIComponent(l.id), class: 'node-link' }, l.id), ' ' + (l.now === null ? '—' : int(l.now) + ' blk')))))));
+  }
+  function lineChart(lines, label, fromZero) {
+    const w = 600;
+    const h = 140;
+    const s = svg('svg', { class: 'linechart', viewBox: '0 0 ' + w + ' ' + h, preserveAspectRatio: 'none', role: 'img', 'aria-label': label });
+    s.append(svg('title', { text: label }));
+    const nums = lines.flatMap((l) => l.values.filter((v) => typeof v === 'number'));
+    if (!nums.length) { s.append(svg('text', { x: 4, y: h / 2, class: 'none', text: 'no data yet' })); return s; }
+    const lo = fromZero ? 0 : Math.min(...nums);
+    const hi = Math.max(...nums, lo + 1);
+    const py = (v) => h - 14 - ((v - lo) / (hi - lo)) * (h - 24);
+    s.append(svg('text', { x: 2, y: 10, class: 'axis', text: int(hi) }), svg('text', { x: 2, y: h - 2, class: 'axis', text: int(lo) }));
+    for (const l of lines) {
+      const n = l.values.length;
+      let seg = [];
+      const flush = () => { if (seg.length > 1) s.append(svg('polyline', { class: 'line ' + l.cls, points: seg.join(' ') })); seg = []; };
+      l.values.forEach((v, i) => { if (typeof v === 'number') seg.push(((i * w) / (n - 1)).toFixed(1) + ',' + py(v).toFixed(1)); else flush(); });
+      flush();
+    }
+    return s;
   }
 
   // ---------- node detail ----------
@@ -497,6 +633,8 @@ export const DASHBOARD_JS = String.raw`'use strict';
     const dlg = $('detail');
     if (!dlg.open) dlg.showModal();
     $('detail-close').focus();
+    // The node's id in the URL (never a credential), so the view can be shared and reloaded.
+    if (hashNode() !== id) history.replaceState(null, '', '#node=' + encodeURIComponent(id));
     loadDetail(true);
   }
   async function loadDetail(first) {
@@ -574,7 +712,7 @@ export const DASHBOARD_JS = String.raw`'use strict';
     const dl = el('dl', { class: 'facts' },
       el('dt', {}, 'Receiving'), el('dd', {}, bytes(r.recvBytesPerSec) + '/s'),
       el('dt', {}, 'Sending'), el('dd', {}, bytes(r.sentBytesPerSec) + '/s'),
-      el('dt', {}, 'Window'), el('dd', {}, dur(r.windowMs) + ', ' + r.points + ' samples' + (r.resets ? ', ' + r.resets + ' counter reset(s): node restarted' : '')));
+      el('dt', {}, 'Window'), el('dd', {}, dur(r.windowMs) + ', ' + r.points + ' samples' + (r.resets ? ', ' + r.resets + ' counter reset(s): node restarted' : '') + (r.drops ? ', ' + r.drops + ' counter drop(s) without a restart (uptime kept growing): left out' : '')));
     const series = r.series.slice().reverse();
     const w = 300;
     const chart = el('div', { class: 'sparks chart' },
@@ -724,6 +862,7 @@ export const DASHBOARD_JS = String.raw`'use strict';
       st.detailId = null;
       st.detail = null;
       delete dlg.dataset.loaded;
+      if (hashNode() !== null) history.replaceState(null, '', location.pathname + location.search);
       if (key) for (const b of document.querySelectorAll('[data-fkey]')) if (b.dataset.fkey === key) { b.focus(); break; }
     });
     $('drain-form').addEventListener('submit', (e) => { e.preventDefault(); act(true); });
@@ -733,7 +872,10 @@ export const DASHBOARD_JS = String.raw`'use strict';
     let scrollTimer = 0;
     window.addEventListener('scroll', () => { if (!scrollTimer) scrollTimer = setTimeout(() => { scrollTimer = 0; loadHistories(); }, 300); }, { passive: true });
     setInterval(renderStatus, 1000);
+    window.addEventListener('hashchange', openFromHash);
+    $('h-chain').addEventListener('change', () => { st.headChain = $('h-chain').value; loadHeads(); });
     refresh();
+    loadChanges();
     runStream();
   }
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);

@@ -82,10 +82,14 @@ export function dashboardHtml(a: PageAssets): string {
     </section>
     <section class="panel" aria-labelledby="changes-h">
       <header><h2 id="changes-h">Recent changes</h2></header>
-      <p class="note">State changes, drains and best-node changes seen on the event stream since this page opened at <time id="opened"></time>. nodesentry keeps no longer history of them.</p>
+      <p class="note"><span id="changes-source">State changes nodesentry keeps for the fleet, plus</span> drains and best-node changes seen on the event stream since this page opened at <time id="opened"></time>.</p>
       <ol id="changes" class="changes" reversed></ol>
     </section>
   </div>
+  <section class="panel" aria-labelledby="heads-h">
+    <header class="with-control"><h2 id="heads-h">Heads and lag</h2><label class="inline" for="h-chain">Chain <select id="h-chain"></select></label></header>
+    <div id="heads"><p class="muted">Loading…</p></div>
+  </section>
   <section class="panel" aria-labelledby="nodes-h">
     <header><h2 id="nodes-h" tabindex="-1">Nodes</h2></header>
     <form id="filters" class="filters" role="search" aria-label="Filter nodes" method="post" action="/">

@@ -190,4 +190,25 @@ dl.facts dd { margin: 0; overflow-wrap: anywhere; }
 .msg.busy { background: var(--unk-bg); color: var(--muted); }
 .peers-scroll { max-height: 18rem; overflow: auto; }
 .state-line { display: flex; align-items: center; gap: 0.6rem; flex-wrap: wrap; }
+
+/* Chains: fits beside "Recent changes" at 1400 px; a long best-node id wraps rather than scrolling the table. */
+#chains th, #chains td { padding-left: 0.45rem; padding-right: 0.45rem; }
+#chains td.best { white-space: normal; overflow-wrap: anywhere; min-width: 7rem; }
+
+/* Heads and lag */
+.panel > header.with-control { justify-content: space-between; }
+label.inline { display: inline-flex; align-items: center; gap: 0.4rem; }
+.head-charts { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 1rem; }
+@media (max-width: 900px) { .head-charts { grid-template-columns: 1fr; } }
+.head-chart { margin: 0; min-width: 0; }
+.head-chart figcaption { font-size: 0.8rem; font-weight: 650; color: var(--muted); text-transform: uppercase; letter-spacing: 0.03em; margin-bottom: 0.3rem; }
+svg.linechart { width: 100%; height: 9rem; display: block; background: var(--panel-2); border-radius: 6px; }
+svg.linechart .line { fill: none; stroke-width: 2; vector-effect: non-scaling-stroke; }
+svg.linechart .axis, svg.linechart .none { fill: var(--muted); font-size: 10px; }
+.line.ref { stroke: var(--accent); }
+.s0 { stroke: #1f77b4; background: #1f77b4; } .s1 { stroke: #d6731f; background: #d6731f; } .s2 { stroke: #2ca02c; background: #2ca02c; } .s3 { stroke: #d62728; background: #d62728; }
+.s4 { stroke: #9467bd; background: #9467bd; } .s5 { stroke: #8c564b; background: #8c564b; } .s6 { stroke: #e377c2; background: #e377c2; } .s7 { stroke: #17becf; background: #17becf; }
+.head-legend { list-style: none; margin: 0.4rem 0 0; padding: 0; display: flex; flex-wrap: wrap; gap: 0.2rem 0.9rem; font-size: 0.84rem; font-variant-numeric: tabular-nums; }
+.swatch { display: inline-block; width: 0.8rem; height: 0.25rem; border-radius: 2px; margin-right: 0.3rem; vertical-align: middle; }
+a.node-link { font-weight: 600; }
 `;

@@ -26,6 +26,16 @@ describe('trafficRates', () => {
     expect(r!.series.find((s) => s.t === 3_000)).toMatchObject({ reset: true, recvBytesPerSec: 500 });
   });
 
+  it('when a counter goes down while uptime keeps growing, then it is a drop (not a restart): the interval is left out, no spike', () => {
+    const up = (p: HistoryPoint, uptimeS: number): HistoryPoint => ({ ...p, uptimeS });
+    const r = trafficRates([up(point(1_000, 10_000, 10_000), 100), up(point(2_000, 11_000, 11_000), 101), up(point(3_000, 4_000, 4_000), 102), up(point(4_000, 5_000, 5_000), 103)]);
+    expect(r).toMatchObject({ resets: 0, drops: 1, windowMs: 2_000, recvBytesPerSec: 1_000 });
+    expect(r!.series.find((s) => s.t === 3_000)).toMatchObject({ drop: true, reset: false, recvBytesPerSec: 0 });
+    // Uptime that went back is a restart, as without uptime.
+    const restart = trafficRates([up(point(1_000, 10_000, 10_000), 100), up(point(2_000, 500, 500), 1)]);
+    expect(restart).toMatchObject({ resets: 1, drops: 0 });
+  });
+
   it('when fewer than two points carry totals, or they share a timestamp, then there is no rate', () => {
     expect(trafficRates([])).toBeNull();
     expect(trafficRates([point(1_000), point(2_000)])).toBeNull();

@@ -16,8 +16,9 @@ describe('GET /v1/nodes and /v1/nodes/:id', () => {
         { id: 'pai-1', kind: 'paicoind' },
       ],
       env: { NODESENTRY_API_KEY: 'read-key-0123456789' },
-      // The hung node must time out fast.
-      mapNodes: (nodes) => nodes.map((n) => ({ ...n, timeoutMs: 150 })),
+      // The hung node must time out fast (only it: 150 ms is too tight for a first probe of a
+      // Bitcoin-family node on a loaded machine).
+      mapNodes: (nodes) => nodes.map((n) => (n.id === 'bsc-ams-1' ? { ...n, timeoutMs: 150 } : n)),
     });
     await h.sweep(3);
   });

@@ -76,6 +76,17 @@ describe('nodesentry probe', () => {
     expect(r.out).toContain('RPC_WRONG_CHAIN');
   });
 
+  it('says "not a Bitcoin-family node" when --chain is of the Bitcoin family and the node is EVM (and back)', async () => {
+    const r = await run(sim.url('bsc'), '--chain', 'defichain');
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('RPC_WRONG_FAMILY');
+    expect(r.out).toContain('not a Bitcoin-family node');
+    expect(r.out).not.toContain('RPC_MALFORMED_RESPONSE');
+    const back = await run(sim.url('defi'), '--chain', 'bsc');
+    expect(back.code).toBe(1);
+    expect(back.out).toContain('not an EVM node');
+  });
+
   it('exits 1 with a clear message when the node cannot be reached', async () => {
     const r = await run('http://127.0.0.1:1/');
     expect(r.code).toBe(1);

@@ -1,12 +1,13 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule';
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Namespace } from 'kubernetes-models/v1/Namespace';
 import { Service } from 'kubernetes-models/v1/Service';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { parseConfig } from '../../src/config/load-config.js';
 import { loadSettings, SETTING_VARIABLES } from '../../src/config/settings.js';
 
@@ -37,6 +38,7 @@ const SCHEMAS: Record<string, new (o: never) => { validate(): void }> = {
   'apps/v1/Deployment': Deployment,
   'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
   'monitoring.coreos.com/v1/ServiceMonitor': ServiceMonitor,
+  'monitoring.coreos.com/v1/PrometheusRule': PrometheusRule,
 };
 
 describe('deploy/kubernetes', () => {
@@ -47,7 +49,7 @@ describe('deploy/kubernetes', () => {
 
   it('has a worker and an API Deployment, their Services, a PDB for each, a ServiceMonitor and the nodes ConfigMap', () => {
     expect(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(
-      ['ConfigMap/nodesentry-nodes', 'Deployment/nodesentry-api', 'Deployment/nodesentry-worker', 'Namespace/nodesentry', 'PodDisruptionBudget/nodesentry-api', 'PodDisruptionBudget/nodesentry-worker', 'Service/nodesentry', 'Service/nodesentry-worker', 'ServiceMonitor/nodesentry'].sort(),
+      ['ConfigMap/nodesentry-nodes', 'Deployment/nodesentry-api', 'Deployment/nodesentry-worker', 'Namespace/nodesentry', 'PodDisruptionBudget/nodesentry-api', 'PodDisruptionBudget/nodesentry-worker', 'PrometheusRule/nodesentry', 'Service/nodesentry', 'Service/nodesentry-worker', 'ServiceMonitor/nodesentry'].sort(),
     );
   });
 
@@ -105,6 +107,11 @@ describe('deploy/kubernetes', () => {
     }
     const config = parseConfig(cm.data!['nodes.yaml']!, 'nodes.yaml', { DEFID_RPC_CREDENTIALS: 'user:password' });
     expect(config.nodes.map((n) => n.id)).toEqual(['bsc-1', 'bsc-2', 'defi-1']);
+  });
+
+  it('carries the same alert rules as deploy/prometheus/alerts.yml in its PrometheusRule', () => {
+    const rules = parse(readFileSync(resolve('deploy/prometheus/alerts.yml'), 'utf8')) as { groups: unknown[] };
+    expect(of('PrometheusRule')[0]!.spec.groups).toEqual(rules.groups);
   });
 
   it('routes each Service to its role\'s pods by a declared port, keeps each role within a PDB, and the ServiceMonitor scrapes both', () => {

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { RpcErrorCode } from '../../src/errors/rpc-errors.js';
 import { DEFAULT_HEALTH_POLICY as P } from '../../src/health/policy.js';
 import { emptyReference, lagBehind, projectedHeight, referenceHead } from '../../src/health/reference-head.js';
+import { emptyStats } from '../../src/health/stats.js';
 import { BSC, DEFICHAIN, PAI, T0, failedSample, goodSample } from './fixtures.js';
 
 const at = (heights: readonly number[], observedAt = T0) =>
@@ -122,5 +123,50 @@ describe('property: a lone node far ahead never makes the majority lagging', () 
         expect(atHead).toBeGreaterThanOrEqual(Math.floor(heights.length / 2) + 1);
       }),
     );
+  });
+});
+
+describe('property: only evidence that deserves a vote sets the head', () => {
+  const sample = (id: string, height: number, tipAgeMs: number) => ({
+    sample: goodSample(BSC, id, T0, { height, tipTime: Math.floor((T0 - tipAgeMs) / 1000) }),
+    intervalMs: 5_000,
+  });
+
+  // Stuck tips are stamped over 31 s ago (at least 31 s old with whole-second stamps: past the 30 s window).
+  it('whatever the stuck nodes report, the head is a height an advancing node has; with none advancing it is a halt at the newest frozen head', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ height: fc.integer({ min: 0, max: 5_000 }), stuck: fc.boolean(), ageS: fc.integer({ min: 32, max: 86_400 }) }), { minLength: 1, maxLength: 9 }),
+        (nodes) => {
+          const candidates = nodes.map((n, i) => sample(`n${i}`, n.height, n.stuck ? n.ageS * 1000 : 1_000));
+          const ref = referenceHead(candidates, BSC, T0, P);
+          const advancing = nodes.filter((n) => !n.stuck).map((n) => n.height);
+          expect(ref.eligible).toBe(nodes.length);
+          expect(ref.stalled).toBe(nodes.length - advancing.length);
+          if (advancing.length > 0) {
+            expect(ref.basis).toBe('advancing');
+            expect(advancing).toContain(ref.height);
+            expect(ref.contributors).toBe(advancing.length);
+            // A strict majority of the advancing nodes is at or above it.
+            expect(advancing.filter((h) => h >= ref.height!).length).toBeGreaterThanOrEqual(Math.floor(advancing.length / 2) + 1);
+          } else {
+            expect(ref.basis).toBe('halted');
+            const newestAge = Math.min(...nodes.map((n) => n.ageS));
+            const newest = nodes.filter((n) => n.ageS === newestAge).map((n) => n.height);
+            expect(newest).toContain(ref.height);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('a tip stamped far in the future', () => {
+  it('does not make a frozen node advancing: its heights decide', () => {
+    const stats = { ...emptyStats('liar'), head: { height: 500, since: T0 - 120_000 } };
+    const liar = { sample: goodSample(BSC, 'liar', T0, { height: 500, tipTime: (T0 + 3_600_000) / 1000 }), intervalMs: 5_000, stats };
+    const ref = referenceHead([liar], BSC, T0, P);
+    expect(ref).toMatchObject({ basis: 'halted', stalled: 1 });
   });
 });

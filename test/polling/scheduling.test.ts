@@ -7,7 +7,7 @@ import { nodesForSimulator } from '../../src/simulator/fleet-nodes.js';
 import type { SimNodeSpec } from '../../src/simulator/sim-node-spec.js';
 import { Simulator } from '../../src/simulator/simulator.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
-import { sleep } from '../support/wait.js';
+import { sleep, until } from '../support/wait.js';
 
 const quiet = pino({ level: 'silent' });
 
@@ -69,17 +69,59 @@ describe('scheduling', () => {
     }
   });
 
-  it('when a node keeps failing, then it is backed off but still probed', async () => {
+  it('when a node gives no answer, then it is backed off, never past the ceiling, and still probed', async () => {
     const specs: SimNodeSpec[] = [{ id: 'down', kind: 'defid', fault: { type: 'unauthorized' } }];
     sim = await Simulator.start({ nodes: specs, authDelayMs: 0 });
-    const service = await serviceFor(sim, specs, { intervalMs: 100, timeoutMs: 80 });
+    const nodes = nodesForSimulator(sim, specs, { intervalMs: 100, timeoutMs: 80 });
+    const service = await Service.start({ settings: loadSettings({ NODESENTRY_MAX_BACKOFF_MS: '400' }), nodes, policy: DEFAULT_HEALTH_POLICY, logger: quiet, store: new MemoryStore(), poller: { flushIntervalMs: 50, jitter: 0 } });
     try {
       await sleep(3_000);
       const n = sim.stats('down').requests;
-      // Without back-off: ~30 probes in 3 s. With it (after `failAfter` samples the node is
-      // down, then 200, 400, 800, 1600 ms...): far fewer, but never zero.
+      // Without back-off: ~30 probes in 3 s; with it (100, 200, then 400 ms steps): far fewer, never none.
       expect(n).toBeGreaterThanOrEqual(4);
-      expect(n).toBeLessThanOrEqual(12);
+      expect(n).toBeLessThanOrEqual(16);
+      const probing = (service.view.get('down')!.health as { probing: { mode: string; delayMs: number } }).probing;
+      expect(probing).toMatchObject({ mode: 'backoff', delayMs: 400 });
+    } finally {
+      await service.close();
+    }
+  });
+
+  it('when a node answers but is unhealthy, then it is probed on its interval, not backed off', async () => {
+    const specs: SimNodeSpec[] = [{ id: 'wrong', kind: 'bsc', fault: { type: 'wrong-chain' } }, { id: 'lonely', kind: 'defid', peers: { inbound: 0, outbound: 0 } }];
+    sim = await Simulator.start({ nodes: specs, authDelayMs: 0 });
+    const nodes = nodesForSimulator(sim, specs, { intervalMs: 150, timeoutMs: 100 });
+    const service = await Service.start({ settings: loadSettings({ NODESENTRY_MAX_BACKOFF_MS: '1200' }), nodes, policy: DEFAULT_HEALTH_POLICY, logger: quiet, store: new MemoryStore(), poller: { flushIntervalMs: 50, jitter: 0 } });
+    try {
+      await sleep(3_000);
+      for (const id of ['wrong', 'lonely']) {
+        const v = service.view.get(id)!;
+        expect({ id, state: (v.health as { health: { state: string } }).health.state }).toEqual({ id, state: 'unhealthy' });
+        expect((v.health as { probing: { mode: string } }).probing.mode).toBe('interval');
+        // ~20 probes at 150 ms; backed off to 1.2 s it would be at most 3 + 2.
+        expect(sim.stats(id).requests).toBeGreaterThanOrEqual(10);
+      }
+    } finally {
+      await service.close();
+    }
+  });
+
+  it('when recheckSoon is asked for a node, then it is probed at once, once per gap however often it is asked', async () => {
+    const specs: SimNodeSpec[] = [{ id: 'n', kind: 'bsc' }];
+    sim = await Simulator.start({ nodes: specs, authDelayMs: 0 });
+    const service = await serviceFor(sim, specs, { intervalMs: 60_000, timeoutMs: 2_000 });
+    try {
+      await until(() => service.view.get('n') !== undefined, 5_000);
+      await sleep(300); // the fast re-check of a new node (confirming its rise) is done
+      const before = sim.stats('n').requests;
+      const at = service.view.get('n')!.sample.observedAt;
+      for (let i = 0; i < 20; i++) service.poller!.recheckSoon('n');
+      service.poller!.recheckSoon('not-a-node');
+      await until(() => service.view.get('n')!.sample.observedAt > at, 2_000);
+      await sleep(300);
+      expect(sim.stats('n').requests - before).toBeGreaterThanOrEqual(1);
+      // One probe (a probe may be a batch plus a peer-list call), not twenty.
+      expect(sim.stats('n').requests - before).toBeLessThanOrEqual(3);
     } finally {
       await service.close();
     }

@@ -269,20 +269,20 @@ describe('the reference head, from evidence that deserves a vote', () => {
     const a = await node({ kind: 'bsc', chainId: 1337, blockTimeMs: 200, startHeight: 100 }, DEV, 't');
     const b = await node({ kind: 'bsc', chainId: 1337, blockTimeMs: 200, startHeight: 100 }, DEV, 't');
     let stuckAt = 0;
-    const rs = await rounds(DEV, [a, b], 12, async (i) => {
+    const rs = await rounds(DEV, [a, b], 14, async (i) => {
       if (i === 2) {
         await sim.setFault(b.id, { type: 'stuck' });
         stuckAt = Date.now();
       }
     });
-    const before = rs.filter((r) => r.i < 2);
-    for (const r of before) expect(r.ev.reference.contributors).toBe(2);
-    // Within the stall window (1 s) after b froze, b still votes (its tip is recent): the lower head.
-    const early = rs.find((r) => r.now - stuckAt < 600 && r.i >= 2)!;
-    expect(early.ev.reference.voters).toEqual(expect.arrayContaining([a.id, b.id]));
-    // Once its tip is older than the window it loses its vote and lags behind a.
-    const late = rs.filter((r) => r.now - stuckAt > 1_600);
-    expect(late.length).toBeGreaterThanOrEqual(2);
+    for (const r of rs.filter((x) => x.i < 2)) expect(r.ev.reference.contributors).toBe(2);
+    // Right after b froze its tip is recent: it still votes, and the lower head is the reference.
+    expect(rs[2]!.ev.reference.voters).toEqual(expect.arrayContaining([a.id, b.id]));
+    expect(rs[2]!.ev.reference.height).toBeLessThanOrEqual(rs[2]!.sim[b.id]! + 1);
+    // Once its tip is surely older than the window (1 s, plus the stamp's 1 s resolution and a
+    // block) it has lost its vote and lags behind a.
+    const late = rs.filter((r) => r.now - stuckAt > 2_200);
+    expect(late.length).toBeGreaterThanOrEqual(1);
     for (const r of late) expect(r.ev.reference).toMatchObject({ voters: [a.id], stalled: 1 });
     const last = rs[rs.length - 1]!.ev;
     expect(stateOf(last, a.id)).toBe('healthy');
@@ -306,8 +306,9 @@ describe('the reference head, from evidence that deserves a vote', () => {
     // one block time older than the freeze), and within the timestamp's 1 s resolution and two
     // rounds after it.
     const first = halted[0]!;
+    const gap = Math.max(...rs.slice(1).map((r, k) => r.now - rs[k]!.now));
     expect(first.now - frozenAt).toBeGreaterThanOrEqual(1_000 - 200);
-    expect(first.now - frozenAt).toBeLessThanOrEqual(1_000 + 1_000 + 2 * (INTERVAL_MS + 150));
+    expect(first.now - frozenAt).toBeLessThanOrEqual(1_000 + 1_000 + 2 * gap);
     expect(codesOf(first.ev, solo.id)).toEqual(['chain_halted']);
     expect(stateOf(rs[9]!.ev, solo.id)).toBe('degraded');
     const end = rs[rs.length - 1]!.ev;
@@ -319,7 +320,8 @@ describe('the reference head, from evidence that deserves a vote', () => {
     const ids = await Promise.all([0, 1, 2].map(() => node({ kind: 'bsc', chainId: 1337, blockTimeMs: 200, startHeight: 321, fault: { type: 'stuck', tipAgeMs: 3_000 } }, DEV, 'h')));
     const rs = await rounds(DEV, ids, 3);
     for (const r of rs) expect(r.ev.reference).toMatchObject({ basis: 'halted', height: 321, contributors: 3, stalled: 3 });
-    expect(rs[2]!.ev.reference.haltedForMs).toBeGreaterThanOrEqual(3_000);
+    // Frozen 3 s before it was added; whole-second stamps make that at least 2 s.
+    expect(rs[2]!.ev.reference.haltedForMs).toBeGreaterThanOrEqual(2_000);
     for (const x of ids) {
       expect(stateOf(rs[2]!.ev, x.id)).toBe('degraded');
       expect(codesOf(rs[2]!.ev, x.id)).toEqual(['chain_halted']);

@@ -27,7 +27,7 @@ describe('JSON-RPC proxy policy: key, allow and deny lists, limits', () => {
 
   beforeAll(async () => {
     h = await startHarness({
-      specs: [{ id: 'bsc-1', kind: 'bsc' }, { id: 'bsc-2', kind: 'bsc' }],
+      specs: [{ id: 'bsc-1', kind: 'bsc' }, { id: 'bsc-2', kind: 'bsc' }, { id: 'dfi-1', kind: 'defid' }],
       env: {
         NODESENTRY_API_KEY: KEY,
         NODESENTRY_RPC_MAX_BODY_BYTES: '2048',
@@ -51,6 +51,16 @@ describe('JSON-RPC proxy policy: key, allow and deny lists, limits', () => {
     const bearer = await send(h, '/rpc/bsc', rpc('eth_chainId'), { authorization: `Bearer ${KEY}` });
     expect(bearer.body.result).toBe('0x38');
     expect(JSON.stringify(none.body) + JSON.stringify(wrong.body) + h.logText()).not.toContain(KEY);
+  });
+
+  it('when bitcoin-cli asks with -rpcwallet=<chain> and the key as its password, then it reaches the chain; other chains are a 404', async () => {
+    // What bitcoin-cli sends: POST /wallet/<name>, Basic auth, a 1.0 (pre-28) or 2.0 body.
+    const basic = (pass: string) => ({ authorization: `Basic ${Buffer.from(`backend:${pass}`).toString('base64')}` });
+    const ok = await send(h, '/wallet/defichain', { method: 'getblockcount', params: [], id: 1 }, basic(KEY));
+    expect([ok.status, typeof ok.body.result, ok.body.error]).toEqual([200, 'number', null]);
+    expect((await send(h, '/wallet/defichain', { method: 'getblockcount', params: [], id: 1 }, basic('wrong'))).status).toBe(403);
+    const evm = await send(h, '/wallet/bsc', { method: 'getblockcount', params: [], id: 1 }, basic(KEY));
+    expect([evm.status, evm.body.error.data.reason]).toEqual([404, 'RPC_PROXY_CHAIN_NOT_FOUND']);
   });
 
   it('when the operator allows debug_* and denies a read, then the proxy follows', async () => {

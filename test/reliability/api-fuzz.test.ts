@@ -180,7 +180,7 @@ describe('API fuzzer: every route, hostile input', () => {
     const path = req.path.toLowerCase();
     // The JSON-RPC proxy: its own 502/503/504 carry a reason; a Bitcoin-family node's own
     // error comes with 500 (legacy 1.0) and is passed on unchanged.
-    if (path.startsWith('/rpc/') && json !== undefined) return isJsonRpcError(json) && (a.status === 500 || [502, 503, 504].includes(a.status));
+    if ((path.startsWith('/rpc/') || path.startsWith('/wallet/')) && json !== undefined) return isJsonRpcError(json) && (a.status === 500 || [502, 503, 504].includes(a.status));
     if (a.status === 500) return false;
     // Probes: 503 is the verdict (unhealthy, unknown, drained, degraded with degraded=503).
     if (path.startsWith('/probe/') && a.status === 503 && typeof a.headers['x-nodesentry-state'] === 'string') return true;
@@ -222,7 +222,7 @@ describe('API fuzzer: every route, hostile input', () => {
     if (a.status >= 400 && text.length > 0 && req.method !== 'HEAD') {
       const probeVerdict = typeof a.headers['x-nodesentry-state'] === 'string';
       const readiness = req.path.toLowerCase().startsWith('/readyz');
-      if (req.path.toLowerCase().startsWith('/rpc/') && !PROBLEM.test(type)) {
+      if (/^\/(rpc|wallet)\//.test(req.path.toLowerCase()) && !PROBLEM.test(type)) {
         // JSON-RPC clients read JSON-RPC errors, not problem details (paths no route matches
         // still get the app's problem+json 404).
         if (!/^application\/json/.test(type) || json === undefined || !isJsonRpcError(json)) throw new Error(`error ${a.status} is not a JSON-RPC error (${type}) ${text.slice(0, 200)}: ${where}`);

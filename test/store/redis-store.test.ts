@@ -226,6 +226,7 @@ describe('RedisStore (Redis only)', () => {
     await store.claimLeases('r', ['a'], 60_000, 1);
     await store.heartbeat('r', 60_000);
     await store.epoch();
+    await store.probe('r');
     expect(await store.countInWindow('rpc:abc', 5, 60_000)).toBe(1);
     const ratePttl = await admin.pttl(store.keys.rate('rpc:abc', 5));
     expect(ratePttl).toBeGreaterThan(110_000);

@@ -35,8 +35,6 @@ export interface HarnessOptions {
   readonly store?: 'memory' | 'redis';
   /** With `redis`: this prefix instead of a fresh one (replicas sharing one store). */
   readonly redisPrefix?: string;
-  /** Start scheduled polling (default false: tests drive sweeps). */
-  readonly startPolling?: boolean;
   readonly env?: Record<string, string>;
   readonly policy?: HealthPolicyInput;
   /** Adjust node configs (tiers, tags, intervals) before the service starts. */
@@ -74,7 +72,7 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
     store = new MemoryStore();
   }
   const policy = opts.policy ? mergePolicy(opts.policy) : DEFAULT_HEALTH_POLICY;
-  const service = await Service.start({ settings, nodes, policy, logger, replica, store, startPolling: opts.startPolling ?? false });
+  const service = await Service.start({ settings, nodes, policy, logger, replica, store, startPolling: false });
   const { app, close: closeApp } = createApp({ service, logger, ...(opts.reload ? { reload: opts.reload } : {}), ...(opts.now ? { now: opts.now } : {}) });
   return {
     sim,

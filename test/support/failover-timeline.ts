@@ -118,7 +118,8 @@ export class Deployment {
 
 export interface Served {
   readonly replica: string;
-  /** When the answer arrived (test clock, epoch ms). */
+  /** When the request was sent and when its answer arrived (test clock, epoch ms): the answer was made in between. */
+  readonly sent: number;
   readonly at: number;
   readonly nodes: ReadonlyArray<{ id: string; observedAt: number | null; stale: boolean; state: string; drained: boolean }>;
 }
@@ -150,11 +151,12 @@ export class Timeline {
     };
     const watchServing = async (r: Replica) => {
       while (this.running) {
+        const sent = Date.now();
         const res = await request(r.app).get('/v1/nodes?limit=100');
         const at = Date.now();
         if (res.status === 200) {
           const items = res.body.items as Served['nodes'];
-          this.served.push({ replica: r.name, at, nodes: items.map((n) => ({ id: n.id, observedAt: n.observedAt, stale: n.stale, state: n.state, drained: n.drained })) });
+          this.served.push({ replica: r.name, sent, at, nodes: items.map((n) => ({ id: n.id, observedAt: n.observedAt, stale: n.stale, state: n.state, drained: n.drained })) });
         } else {
           this.failedRequests.push({ replica: r.name, at, status: res.status });
         }
@@ -202,9 +204,9 @@ export class Timeline {
           if (!n.stale) out.push(`${s.replica} served ${n.id} without a sample as fresh at +${s.at - this.startedAt} ms`);
           continue;
         }
-        // 100 ms: the answer's own trip, measured from when it arrived.
-        if (!n.stale && s.at - n.observedAt > staleAfterMs + 100) out.push(`${s.replica} served ${n.id} as fresh at age ${s.at - n.observedAt} ms (+${s.at - this.startedAt} ms)`);
-        if (n.observedAt > s.at + 50) out.push(`${s.replica} served ${n.id} observed in the future`);
+        // The answer was made after the request was sent: the sample was at least this old then.
+        if (!n.stale && s.sent - n.observedAt > staleAfterMs) out.push(`${s.replica} served ${n.id} as fresh at age >= ${s.sent - n.observedAt} ms (+${s.sent - this.startedAt} ms)`);
+        if (n.observedAt > s.at) out.push(`${s.replica} served ${n.id} observed in the future`);
         const key = `${s.replica}/${n.id}`;
         if (n.observedAt < (newest.get(key) ?? 0)) out.push(`${s.replica} went back to an older sample of ${n.id} at +${s.at - this.startedAt} ms`);
         newest.set(key, Math.max(newest.get(key) ?? 0, n.observedAt));
@@ -252,10 +254,11 @@ export async function failoverTimeline(d: Deployment, checker: RedisStore, fault
     await t.stop();
     const end = Date.now();
 
-    // Probing never stopped: no gap over two intervals (plus the 25 ms counter resolution and
-    // a probe's own time), before, during or after the fault...
+    // Probing never stopped: no gap over two intervals, before, during or after the fault, plus
+    // 300 ms for the counters' 25 ms resolution, a probe's own time and timer delays of one
+    // process hosting four replicas on a loaded machine. A missed round would be three intervals.
     const gap = t.longestProbeGapMs(faultAt, end);
-    expect(gap.gapMs).toBeLessThanOrEqual(2 * interval + 150);
+    expect(gap.gapMs).toBeLessThanOrEqual(2 * interval + 300);
     // ...and never twice over: at most a moment of double polling while leases re-settle.
     const expected = (end - faultAt) / interval;
     for (const c of t.probeCounts(faultAt, end)) expect(c).toBeLessThanOrEqual(Math.ceil(expected * 1.25) + 2);

@@ -98,6 +98,13 @@ describe('dashboard end to end (headless Chromium, demo fleet)', () => {
       })),
     );
     expect(shown).toEqual(chains.map((c) => ({ chain: c.chain, counts: c.counts, best: c.best.nodeId })));
+    // Each chain's head comes with its evidence: what it rests on, voters and quorum.
+    const heads = await page.$$eval('#chains tbody tr', (rows) => rows.map((r) => ({ basis: r.querySelector('td[data-head]')?.getAttribute('data-head'), text: r.querySelector('td[data-head] .small')?.textContent ?? '' })));
+    chains.forEach((c, i) => {
+      const ref = (c as unknown as { reference: { basis: string; contributors: number; quorum: number } }).reference;
+      expect(heads[i]!.basis).toBe(ref.basis);
+      expect(heads[i]!.text).toMatch(new RegExp(`^${ref.contributors} voters?, quorum ${ref.quorum}`));
+    });
     // The demo shows healthy and unhealthy nodes on every main chain.
     expect(chains.find((c) => c.chain === 'bsc')!.counts).toMatchObject({ healthy: 3, unhealthy: 3 });
 
@@ -138,7 +145,10 @@ describe('dashboard end to end (headless Chromium, demo fleet)', () => {
     await sweepUntil('bsc-fra-1', 'healthy');
     await page.waitForSelector('#nodes tr[data-node="bsc-fra-1"][data-state="healthy"]', WAIT);
     expect(await page.$('#nodes tr[data-node="bsc-fra-1"] .reasons')).toBeNull();
-    await page.waitForSelector('#changes li[data-kind="transition"]:has-text("bsc-fra-1") >> text=/→ healthy/', WAIT);
+    // The recovery itself (the start-up change into healthy was listed from the store at load).
+    const back = (await api<{ transitions: Array<{ to: string; at: number }> }>('/v1/nodes/bsc-fra-1/transitions?limit=1')).transitions[0]!;
+    expect(back.to).toBe('healthy');
+    await page.waitForSelector(`#changes li[data-kind="transition"][data-node="bsc-fra-1"]:has(time[datetime="${new Date(back.at).toISOString()}"]) >> text=/→ healthy/`, WAIT);
     expect(await page.evaluate('window.__sameDocument')).toBe(true);
   });
 
@@ -200,7 +210,8 @@ describe('dashboard end to end (headless Chromium, demo fleet)', () => {
     await page.waitForSelector(`${row}[data-state="healthy"]`, WAIT);
     expect(drainRequests).toEqual(['POST with a token', 'POST with a token', 'DELETE with a token']);
     // The token stays in this tab's sessionStorage, never in the address.
-    expect(page.url()).toBe(`${srv.url}/`);
+    const address = new URL(page.url());
+    expect({ path: address.pathname, search: address.search, hash: address.hash }).toEqual({ path: '/', search: '', hash: '#node=defi-fra-1' });
     expect(await page.evaluate("sessionStorage.getItem('nodesentry.adminToken')")).toBe(TOKEN);
 
     // Escape closes the detail and gives focus back to the button that opened it.
@@ -289,6 +300,82 @@ describe('dashboard end to end (headless Chromium, demo fleet)', () => {
       await s2.stop();
       await keyed.close();
     }
+  });
+
+  it('fits a 1400 px wide screen: no table or page scrolls sideways', async () => {
+    const widths = await page.$$eval('body, .grid-top .table-wrap, .grid-top .panel, #heads', (els) => els.map((e) => ({ what: e.id || e.className || e.tagName, scroll: e.scrollWidth, client: e.clientWidth })));
+    expect(widths.length).toBe(5);
+    for (const w of widths) expect({ what: w.what, overflows: w.scroll > w.client }).toEqual({ what: w.what, overflows: false });
+    expect(await page.evaluate('document.documentElement.scrollWidth <= document.documentElement.clientWidth')).toBe(true);
+  });
+
+  it('loads "Recent changes" from the fleet log in the store, and links each node to its detail (#node=<id>)', async () => {
+    const stored = (await api<{ items: Array<{ nodeId: string; to: string; at: number }> }>('/v1/transitions?limit=100')).items;
+    expect(stored.length).toBeGreaterThan(13);
+    // A page opened now, after every change happened: the list comes from the store, not the stream.
+    const fresh = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    fresh.setDefaultTimeout(WAIT.timeout);
+    try {
+      await fresh.goto(`${srv.url}/`);
+      await fresh.waitForSelector('#changes li[data-kind="transition"] a.node-link', WAIT);
+      await fresh.waitForSelector('#changes-source >> text=/keeps for the fleet/', WAIT);
+      const listed = await fresh.$$eval('#changes li[data-kind="transition"]', (lis) => lis.map((li) => ({ node: li.getAttribute('data-node'), to: li.querySelector('.what')?.textContent?.trim().split('→').pop()?.trim().split(' ')[0] ?? '', at: Date.parse(li.querySelector('time')!.getAttribute('datetime')!) })));
+      const want = stored.map((t) => ({ node: t.nodeId, to: t.to === 'maintenance' ? 'drained' : t.to, at: t.at }));
+      expect(listed.slice(0, want.length)).toEqual(want);
+      // The node id is a link to its detail, which says where it is in the URL.
+      const link = fresh.locator('#changes li[data-node="bsc-fra-1"] a.node-link').first();
+      expect(await link.getAttribute('href')).toBe('#node=bsc-fra-1');
+      await link.click();
+      await fresh.waitForSelector('#detail[open][data-loaded="bsc-fra-1"]', WAIT);
+      expect(await fresh.textContent('#detail-title')).toBe('bsc-fra-1');
+      expect(new URL(fresh.url()).hash).toBe('#node=bsc-fra-1');
+      await fresh.click('#detail-close');
+      await fresh.waitForSelector('#detail[open]', { ...WAIT, state: 'detached' });
+      expect(new URL(fresh.url()).hash).toBe('');
+      // Opening a node from the table puts it in the URL too.
+      await fresh.click('#nodes tr[data-node="pai-fra-1"] button[data-open]');
+      await fresh.waitForSelector('#detail[open][data-loaded="pai-fra-1"]', WAIT);
+      expect(new URL(fresh.url()).hash).toBe('#node=pai-fra-1');
+    } finally {
+      await fresh.close();
+    }
+    // A shared link opens the node at once.
+    const shared = await browser.newPage();
+    shared.setDefaultTimeout(WAIT.timeout);
+    try {
+      await shared.goto(`${srv.url}/#node=defi-sgp-1`);
+      await shared.waitForSelector('#detail[open][data-loaded="defi-sgp-1"]', WAIT);
+      expect(await shared.textContent('#detail-title')).toBe('defi-sgp-1');
+    } finally {
+      await shared.close();
+    }
+  });
+
+  it('charts a chain\'s reference head and each node\'s lag behind it', async () => {
+    await page.selectOption('#h-chain', 'bsc');
+    const bsc = await nodes('&chain=bsc');
+    await page.waitForSelector(`#heads .head-legend li >> nth=${bsc.length - 1}`, WAIT);
+    const legend = await page.$$eval('#heads .head-legend li', (lis) => lis.map((li) => ({ node: li.getAttribute('data-node'), text: li.textContent ?? '' })));
+    expect(legend.map((l) => l.node).sort()).toEqual(bsc.map((n) => n.id).sort());
+    // Each node's current lag is the API's.
+    const current = await nodes('&chain=bsc');
+    for (const n of current) {
+      const item = legend.find((l) => l.node === n.id)!;
+      const lag = (n as NodeJson & { lag: { blocks: number } | null }).lag;
+      expect(item.text).toMatch(lag ? new RegExp(`${lag.blocks.toLocaleString('en-US')} blk$`) : /—$/);
+    }
+    const { chains } = await api<{ chains: Array<ChainJson & { reference: { height: number } | null }> }>('/v1/chains');
+    const ref = chains.find((c) => c.chain === 'bsc')!.reference!;
+    expect(await page.textContent('#heads p')).toContain(`reference head ${ref.height.toLocaleString('en-US')}`);
+    // Two charts with lines in them: the head, and one line per node that has heights.
+    const charts = await page.$$eval('#heads svg.linechart', (ss) => ss.map((s) => ({ label: s.getAttribute('aria-label') ?? '', lines: s.querySelectorAll('polyline').length })));
+    expect(charts).toHaveLength(2);
+    expect(charts[0]!.label).toMatch(/^Reference head of bsc, [\d,]+ to [\d,]+$/);
+    expect(charts[0]!.lines).toBeGreaterThan(0);
+    expect(charts[1]!.lines).toBeGreaterThanOrEqual(current.filter((n) => (n as NodeJson & { lag: unknown }).lag).length > 0 ? 1 : 0);
+    // Another chain: the charts follow.
+    await page.selectOption('#h-chain', 'defichain');
+    await page.waitForSelector('#heads p >> text=/^defichain: reference head/', WAIT);
   });
 
   it('says plainly that the connection is lost and the data stale when nodesentry stops', async () => {

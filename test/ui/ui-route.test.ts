@@ -103,7 +103,11 @@ describe('the dashboard script', () => {
   });
 
   it('keeps credentials out of URLs: sent as headers, stored in sessionStorage only', () => {
-    expect(DASHBOARD_JS).not.toMatch(/localStorage|document\.cookie|location\.(hash|search)\s*=|history\.(push|replace)State/);
+    expect(DASHBOARD_JS).not.toMatch(/localStorage|document\.cookie|location\.(hash|search)\s*=|history\.pushState/);
+    // The URL carries a node id (#node=<id>, a deep link) or nothing: each replaceState is one of the two.
+    const urls = [...DASHBOARD_JS.matchAll(/history\.replaceState\(null, '', ([^;]+)\);/g)].map((m) => m[1]);
+    expect(urls.sort()).toEqual(["'#node=' + encodeURIComponent(id)", 'location.pathname + location.search'].sort());
+    expect(DASHBOARD_JS.match(/replaceState/g)).toHaveLength(2);
     expect(DASHBOARD_JS).toContain("headers['x-api-key'] = creds.apiKey");
     expect(DASHBOARD_JS).toContain("headers.authorization = 'Bearer ' + creds.admin");
     expect(DASHBOARD_JS).not.toMatch(/[?&](?:token|key|apiKey)=/);

@@ -113,6 +113,7 @@ export function adminRoutes(ctx: ApiContext): Router {
       credentials: node.credentials,
       timeoutMs: Math.max(node.timeoutMs, ADMIN_LIMITS.nodeCallMinTimeoutMs),
       maxResponseBytes: ctx.service.settings.maxResponseBytes,
+      secrets: node.requestUrl?.secretParts(),
     });
     let result: unknown;
     try {

@@ -42,7 +42,9 @@ export function chainsRoutes(ctx: ApiContext): Router {
         nodes: nodes.length,
         usable: summary.usable,
         counts: { ...summary.counts },
-        reference: report === undefined ? null : pick(report.reference, ['height', 'contributors', 'quorum', 'highest', 'atMs']),
+        // The head with its evidence: who voted, how many had to agree, how far apart they were,
+        // and what it rests on (advancing nodes, unproven ones at start-up, or a halt).
+        reference: report === undefined ? null : pick(report.reference, ['height', 'contributors', 'quorum', 'highest', 'atMs', 'basis', 'lowest', 'spread', 'eligible', 'stalled', 'excluded', 'voters', 'haltedForMs']),
         best: {
           nodeId: best.selection.nodeId,
           url: urlOf(ctx, best.selection.nodeId),

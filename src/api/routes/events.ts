@@ -38,6 +38,12 @@ export function eventsRoutes(ctx: ApiContext): Router {
     if (chain !== undefined && !ctx.read.chainNodes(chain)) q.reject('chain', `no configured node is on this chain (chains: ${ctx.read.chainNames().join(', ') || 'none'})`);
     q.done();
     if (closed) throw problems.unavailable('shutting down');
+    // Each stream holds a socket and a feed subscription for as long as the client likes: bounded.
+    const max = ctx.service.settings.maxEventStreams;
+    if (open.size >= max) {
+      res.set('retry-after', String(Math.ceil(EVENTS_DEFAULTS.retryMs / 1000)));
+      throw problems.tooMany(`at most ${max} event streams may be open (NODESENTRY_MAX_EVENT_STREAMS); try again later`, { maxEventStreams: max });
+    }
 
     res.status(200).set({
       'content-type': 'text/event-stream; charset=utf-8',

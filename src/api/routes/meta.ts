@@ -17,7 +17,7 @@ export function metaRoutes(ctx: ApiContext): Router {
     res
       .status(r.ready ? 200 : 503)
       .set('cache-control', 'no-store')
-      .json({ status: r.ready ? 'ready' : 'not_ready', replica: ctx.service.replica, role: ctx.service.settings.role, store: { kind: ctx.service.store.kind, connected: r.store }, view: r.view, firstSweep: r.firstSweep, nodes: ctx.service.nodes.size });
+      .json({ status: r.ready ? 'ready' : 'not_ready', replica: ctx.service.replica, role: ctx.service.settings.role, store: { kind: ctx.service.store.kind, ...ctx.service.storeStatus }, view: r.view, firstSweep: r.firstSweep, nodes: ctx.service.nodes.size });
   });
   return router;
 }

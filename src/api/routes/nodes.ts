@@ -135,6 +135,7 @@ export function nodesRoutes(ctx: ApiContext): Router {
         bytesSent: p.bytesSent ?? null,
         bytesRecv: p.bytesRecv ?? null,
         connTime: p.connTime ?? null,
+        connTimeFrom: p.connTimeFrom ?? null,
       })),
     });
   });
@@ -159,6 +160,7 @@ export function nodesRoutes(ctx: ApiContext): Router {
         height: p.height ?? null,
         bytesRecv: p.bytesRecv ?? null,
         bytesSent: p.bytesSent ?? null,
+        uptimeS: p.uptimeS ?? null,
       })),
       rates,
       ...(rates

@@ -81,6 +81,12 @@ export function rpcRoutes(ctx: ApiContext): Router {
   const wrap = (req: Request, res: Response, next: (err?: unknown) => void) => void handler(req, res).catch(next);
   router.post('/rpc/:chain', wrap);
   router.post('/rpc/:chain/:node', wrap);
+  // bitcoin-cli (and defi-cli, paicoin-cli) can only choose a path through -rpcwallet, which
+  // posts to /wallet/<name>: `-rpcwallet=defichain` reaches the defichain proxy. Bitcoin family only.
+  router.post('/wallet/:chain', (req, res, next) => {
+    if (proxy.familyOf(String(req.params.chain)) !== 'bitcoin') return send(res, own(new ProxyError(ProxyErrorCode.ChainNotFound, 'no Bitcoin-family chain of that name (use -rpcwallet=<chain>)'), '1.0'));
+    wrap(req, res, next);
+  });
   router.all(['/rpc/:chain', '/rpc/:chain/:node'], (req, res) => {
     res.setHeader('allow', 'POST');
     send(res, own(new ProxyError(ProxyErrorCode.InvalidRequest, `${req.method} is not supported: JSON-RPC is POST only`), proxy.familyOf(String(req.params.chain)) === 'bitcoin' ? '1.0' : '2.0', 405));
@@ -103,8 +109,15 @@ function send(res: Response, a: ProxyAnswer): void {
 function presentedKey(req: Request): string | undefined {
   const header = req.headers['x-api-key'];
   if (typeof header === 'string') return header;
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
-  return m?.[1];
+  const auth = req.headers.authorization ?? '';
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
+  if (m) return m[1];
+  // Bitcoin-family CLIs send only Basic auth: the key as -rpcpassword (any -rpcuser).
+  const b = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(auth);
+  if (!b) return undefined;
+  const decoded = Buffer.from(b[1]!, 'base64').toString('utf8');
+  const sep = decoded.indexOf(':');
+  return sep < 0 ? undefined : decoded.slice(sep + 1);
 }
 
 /** undefined: the head is absent; null: present but not a block number. */
