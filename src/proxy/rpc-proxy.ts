@@ -159,7 +159,8 @@ export class RpcProxy {
       }
       const body = refused.length === 0 ? req.body : JSON.stringify(parsed.batch ? allowed.map((a) => (a as { raw: unknown }).raw) : (allowed[0] as { raw: unknown }).raw);
       const expectsReply = allowed.some((a) => a.valid && !a.notification);
-      const attempted = await this.#forward(req, family, body, writes, expectsReply, t0, cls);
+      const headCall = !parsed.batch && allowed.length === 1 && (allowed[0] as { method?: unknown }).method === HEAD_METHODS[family];
+      const attempted = await this.#forward(req, family, body, writes, expectsReply, t0, cls, headCall);
       const { res, node } = attempted;
       if (attempted.failedOver) this.#o.metrics.failover(req.chain);
       const headers: Record<string, string> = { 'x-nodesentry-node': node.id };
@@ -193,7 +194,7 @@ export class RpcProxy {
   }
 
   /** Try the candidates in order until one answers, within the deadline. */
-  async #forward(req: ProxyRequest, family: Family, body: string, writes: boolean, expectsReply: boolean, t0: number, cls: MethodClass): Promise<Attempted> {
+  async #forward(req: ProxyRequest, family: Family, body: string, writes: boolean, expectsReply: boolean, t0: number, cls: MethodClass, headCall: boolean): Promise<Attempted> {
     const s = this.#o.settings;
     const deadlineAt = t0 + s.deadlineMs;
     const candidates = this.#candidates(req);
@@ -229,6 +230,13 @@ export class RpcProxy {
       }
       if (verdict.kind === 'answer') {
         this.#breaker.succeed(node.id);
+        // A known head is a sample's: a node can have gone back since (restored, resynced). The
+        // head call itself says where it is; below what the client saw, the next node is asked.
+        const answered = minHead > 0 && headCall && res!.status === 200 ? headOf(res!.text) : undefined;
+        if (answered !== undefined && answered < minHead) {
+          behind = true;
+          continue;
+        }
         return { res: res!, node, failedOver: i > 0 };
       }
       this.#nodeFailed(req.chain, node, verdict.code);

@@ -58,7 +58,9 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
   });
   const logger = pino({ level: 'debug' }, sink);
   const settings: Settings = loadSettings({ PORT: '0', ...(opts.env ?? {}) });
-  let nodes = nodesForSimulator(sim, opts.specs, { intervalMs: 1_000, timeoutMs: 500 });
+  // 1 s: a loaded CI machine (a core kept busy, Jest workers, real processes) must not turn a
+  // healthy simulated node into a timeout; tests of hung nodes set their own, shorter timeouts.
+  let nodes = nodesForSimulator(sim, opts.specs, { intervalMs: 1_000, timeoutMs: 1_000 });
   if (opts.mapNodes) nodes = opts.mapNodes(nodes);
   const replica = `test-${randomBytes(3).toString('hex')}`;
   let store: Store;

@@ -243,7 +243,9 @@ export async function failoverTimeline(d: Deployment, checker: RedisStore, fault
         return false;
       }
     }, 10 * interval, 'every record rewritten after the failover');
-    expect(resumedMs).toBeLessThanOrEqual(2 * interval + 300);
+    // Two intervals of probing, plus the write buffer's flush (250 ms) before a record is in
+    // Redis, plus 300 ms of timer delays as below (measured up to 2 x 500 + 431 ms in a full suite).
+    expect(resumedMs).toBeLessThanOrEqual(2 * interval + 250 + 300);
 
     // The API replica only hears the store: it serves post-failover samples again.
     await until(() => {
