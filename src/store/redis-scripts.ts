@@ -170,13 +170,13 @@ return written
  * KEYS: [node index set, then per node: lease, record, peers, history, transitions].
  * ARGV: replica, recordPx, peersPx, historyLimit, historyTtlMs, transitionLimit,
  * transitionTtlMs, events channel, records event JSON up to its list, then per node: nodeId,
- * record JSON or '', peers JSON or '', history count, history points (oldest first),
+ * record JSON or '', its records-event entry (the record or its change) or '', peers JSON or '', history count, history points (oldest first),
  * transition count, transitions (oldest first).
  * Writes a node's values only where its lease holds `replica`, and its record only if it is
  * not older than the stored one (records begin with their sample's observedAt, see
  * store-codec, so GETRANGE reads a few bytes, not the record): a lease lost and taken back
  * does not let results buffered before the loss land after the owner's. Publishes one records
- * event with the records written. Returns [positions refused by the lease, positions whose
+ * event with the entries of the records written. Returns [positions refused by the lease, positions whose
  * record was older], 1-based.
  */
 export const fencedSweepScript = new LuaScript(
@@ -193,9 +193,9 @@ local a = 10
 local n = (#KEYS - 1) / 5
 for i = 1, n do
   local k = 2 + (i - 1) * 5
-  local nodeId, record, peers = ARGV[a], ARGV[a + 1], ARGV[a + 2]
-  local nh = tonumber(ARGV[a + 3])
-  local h0 = a + 4
+  local nodeId, record, entry, peers = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
+  local nh = tonumber(ARGV[a + 4])
+  local h0 = a + 5
   local nt = tonumber(ARGV[h0 + nh])
   local t0 = h0 + nh + 1
   a = t0 + nt
@@ -222,7 +222,7 @@ for i = 1, n do
     if record ~= '' then
       redis.call('SET', KEYS[k + 1], record, 'PX', ARGV[2])
       redis.call('SADD', KEYS[1], nodeId)
-      records[#records + 1] = record
+      records[#records + 1] = entry
     end
   else
     refused[#refused + 1] = i

@@ -17,7 +17,8 @@ import {
   decodeAudit,
   decodeChainFacts,
   decodeDrainFact,
-  decodeEvent,
+  applyRecordChange,
+  decodeFeedEvent,
   decodeHistoryPoint,
   decodePeers,
   decodeRecord,
@@ -32,12 +33,15 @@ import {
   encodeHistoryPoint,
   encodePeers,
   encodeRecord,
+  encodeRecordEntry,
   encodeRecordsEvent,
   encodeFleetTransition,
   encodeTransition,
   FORMAT_VERSION,
   ownRecordsPrefix,
+  sameStamp,
   type Decoded,
+  type RecordChange,
 } from './store-codec.js';
 import { StoreClosedError, StoreCommandError, StoreError, StoreUnavailableError } from './store-errors.js';
 import { chunk, DEFAULT_SWEEP_BATCH_SIZE, fleetTransitionsOf, groupTransitions, planSweep, type SweepBatch } from './sweep-plan.js';
@@ -134,6 +138,19 @@ export class RedisStore implements Store {
    * sunsubscribe during CLUSTER FAILOVER; see docs/scaling.md.)
    */
   private readonly pinPublishes: boolean;
+  /**
+   * The records feed (docs/scaling.md): a records event carries a node's record as the change
+   * from the one before it on the channel whenever that is smaller (a steady node's probe
+   * changes timings, heights and counters, not its state). `sent`: the last record this
+   * replica published per node, the base of its next change (dropped when another replica's
+   * record for the node is heard). `held`: the newest record heard or read per node, onto
+   * which a received change is applied only if it names exactly that record as its base; a
+   * receiver that holds another (joined late, missed an event) reads the whole record from the
+   * store instead, which the same write put there in full. Both hold the same objects as the
+   * fleet view, so they cost a map entry per node, not a copy.
+   */
+  private readonly sent = new Map<string, NodeRecord>();
+  private readonly held = new Map<string, NodeRecord>();
   private closed = false;
   private closing: Promise<void> | undefined;
   private state: { connected: boolean; since: number; lastError?: string } = { connected: false, since: Date.now() };
@@ -275,7 +292,8 @@ export class RedisStore implements Store {
       const older: string[] = [];
       for (const batch of batches) {
         if (fence === undefined) {
-          calls.push(this.exec(this.sweepPipeline(batch, px, peersPx)));
+          const published: NodeRecord[] = [];
+          calls.push(this.exec(this.sweepPipeline(batch, px, peersPx, published)).then(() => this.markSent(published)));
           continue;
         }
         if (batch.nodes.length > 0) {
@@ -313,14 +331,18 @@ export class RedisStore implements Store {
     for (const node of batch.nodes) {
       keys.push(k.lease(node.nodeId), k.node(node.nodeId), k.peers(node.nodeId), k.history(node.nodeId), k.transitions(node.nodeId));
       const transitions = node.transitions ?? [];
-      args.push(node.nodeId, node.record ? encodeRecord(node.record) : '', node.peers ? encodePeers(node.peers) : '', node.history.length, ...node.history.map(encodeHistoryPoint), transitions.length, ...transitions.map(encodeTransition));
+      const json = node.record ? encodeRecord(node.record) : '';
+      const entry = node.record ? encodeRecordEntry(node.record, json, this.sent.get(node.nodeId)) : '';
+      args.push(node.nodeId, json, entry, node.peers ? encodePeers(node.peers) : '', node.history.length, ...node.history.map(encodeHistoryPoint), transitions.length, ...transitions.map(encodeTransition));
     }
     const [refused, older] = (await fencedSweepScript.run(this.client, keys, args)) as [number[], number[]];
     const ids = (positions: number[]) => positions.flatMap((i) => batch.nodes[i - 1]?.nodeId ?? []);
+    const notWritten = new Set([...refused, ...older]);
+    this.markSent(batch.nodes.flatMap((node, i) => (node.record && !notWritten.has(i + 1) ? [node.record] : [])));
     return { fenced: ids(refused), older: ids(older) };
   }
 
-  private sweepPipeline(batch: SweepBatch, px: number, peersPx: number): ChainableCommander {
+  private sweepPipeline(batch: SweepBatch, px: number, peersPx: number, published: NodeRecord[] = []): ChainableCommander {
     const k = this.keys;
     const p = this.client.pipeline();
     const encoded: string[] = [];
@@ -337,8 +359,9 @@ export class RedisStore implements Store {
       if (node.record) {
         const json = encodeRecord(node.record);
         p.set(k.node(node.nodeId), json, 'PX', px);
-        encoded.push(json);
+        encoded.push(encodeRecordEntry(node.record, json, this.sent.get(node.nodeId)));
         ids.push(node.nodeId);
+        published.push(node.record);
       }
     }
     this.pushFleetTransitions(p, batch.fleetTransitions);
@@ -354,6 +377,22 @@ export class RedisStore implements Store {
       p.publish(k.events, chainEventFrom(json));
     }
     return p;
+  }
+
+  /** Records published: the bases of their nodes' next changes. */
+  private markSent(records: readonly NodeRecord[]): void {
+    for (const r of records) {
+      const prev = this.sent.get(r.nodeId);
+      if (!prev || newerOrSame(r, prev)) this.sent.set(r.nodeId, r);
+    }
+  }
+
+  /** Remember the newest record known per node (the base a received change must name). */
+  private hold(r: NodeRecord): void {
+    const prev = this.held.get(r.nodeId);
+    if (!prev || newerOrSame(r, prev)) this.held.set(r.nodeId, r);
+    // Another replica's record is now the channel's latest for this node: our next one goes whole.
+    if (r.replica !== this.replica && this.sent.get(r.nodeId) !== undefined) this.sent.delete(r.nodeId);
   }
 
   /** LPUSH (oldest first, so the newest ends at the head) + LTRIM to the cap + PEXPIRE. */
@@ -442,7 +481,11 @@ export class RedisStore implements Store {
           return;
         }
         const record = this.decoded(this.keys.node(id), decodeRecord(raw, id));
-        if (record) records.set(id, record);
+        if (record) {
+          records.set(id, record);
+          const prev = this.held.get(id);
+          if (!prev || newerOrSame(record, prev)) this.held.set(id, record);
+        }
       });
     });
     return { records, missing };
@@ -487,6 +530,10 @@ export class RedisStore implements Store {
         p.srem(k.nodeIndex, ...part);
       }
       p.publish(k.events, encodeEvent({ type: 'nodes-removed', nodeIds: ids }));
+      for (const id of ids) {
+        this.sent.delete(id);
+        this.held.delete(id);
+      }
       await this.exec(p);
     });
   }
@@ -648,17 +695,77 @@ export class RedisStore implements Store {
 
   private dispatch(message: string): void {
     if (this.ownRecords !== undefined && message.startsWith(this.ownRecords)) return;
-    const decoded = decodeEvent(message);
+    const decoded = decodeFeedEvent(message);
     if (!decoded.ok) {
       this.warnings.warn(`event:${decoded.reason}`, 'store ignored an invalid event', { channel: this.keys.events, reason: decoded.reason });
       return;
     }
+    const { event, changes } = decoded.value;
+    if (event.type === 'nodes-removed') {
+      for (const id of event.nodeIds) {
+        this.sent.delete(id);
+        this.held.delete(id);
+      }
+    }
+    if (event.type !== 'records') {
+      this.deliver(event);
+      return;
+    }
+    for (const r of event.records) this.hold(r);
+    if (changes.length === 0) {
+      this.deliver(event);
+      return;
+    }
+    const records = [...event.records];
+    const fetch: string[] = [];
+    for (const c of changes) {
+      const r = this.applyChange(c);
+      if (r === 'fetch') fetch.push(c.nodeId);
+      else if (r !== undefined) records.push(r);
+    }
+    if (records.length > 0) this.deliver({ type: 'records', records });
+    if (fetch.length > 0) void this.fetchWhole(fetch);
+  }
+
+  /** The record a change makes, or undefined when a newer one is held, or 'fetch' when its base is not held. */
+  private applyChange(c: RecordChange): NodeRecord | undefined | 'fetch' {
+    const base = this.held.get(c.nodeId);
+    if (base !== undefined && sameStamp(base, c.base)) {
+      const d = applyRecordChange(base, c);
+      if (!d.ok) {
+        this.warnings.warn(`event:${d.reason}`, 'store ignored an invalid record change', { channel: this.keys.events, reason: d.reason });
+        return 'fetch';
+      }
+      this.hold(d.value);
+      return d.value;
+    }
+    // A record as new as the change's (or newer) is held already: nothing to learn.
+    if (base !== undefined && Math.floor(base.sample.observedAt) > c.observedAt) return undefined;
+    return 'fetch';
+  }
+
+  /** Whole records of nodes whose change could not be applied here, from the store (where each write puts them whole). */
+  private async fetchWhole(ids: readonly string[]): Promise<void> {
+    if (this.closed) return;
+    try {
+      const found = await this.getNodes(ids);
+      const records = [...found.values()];
+      for (const r of records) this.hold(r);
+      if (records.length > 0) this.deliver({ type: 'records', records });
+    } catch (err) {
+      // The view reloads after a reconnect; until then it serves what it holds, marked stale as it ages.
+      const reason = err instanceof Error ? err.message : String(err);
+      this.warnings.warn(`fetch:${reason}`, 'store could not read records a change named', { reason });
+    }
+  }
+
+  private deliver(event: StoreEvent): void {
     for (const handler of [...this.handlers]) {
       try {
-        handler(decoded.value);
+        handler(event);
       } catch (err) {
         const reason = err instanceof Error ? err.message : String(err);
-        this.warnings.warn(`handler:${reason}`, 'store event handler threw', { type: decoded.value.type, reason });
+        this.warnings.warn(`handler:${reason}`, 'store event handler threw', { type: event.type, reason });
       }
     }
   }
@@ -798,4 +905,9 @@ async function quitOrDisconnect(conn: Client): Promise<void> {
 /** A `chain` event around facts already encoded with `encodeChainFacts`: byte for byte what `encodeEvent` makes. */
 function chainEventFrom(encodedFacts: string): string {
   return `{"v":${FORMAT_VERSION},"type":"chain","facts":${encodedFacts}}`;
+}
+
+/** `a` is at least as new as `b` (as the fleet view orders records: observedAt, then writtenAt). */
+function newerOrSame(a: NodeRecord, b: NodeRecord): boolean {
+  return a.sample.observedAt > b.sample.observedAt || (a.sample.observedAt === b.sample.observedAt && a.writtenAt >= b.writtenAt);
 }

@@ -283,21 +283,45 @@ export function ownRecordsPrefix(replica: string): string {
   return `{"v":${FORMAT_VERSION},"type":"records","from":${JSON.stringify(replica)},`;
 }
 
+/** A store event as it travels: a `records` event may carry changes besides whole records. */
+export type FeedEvent = { readonly event: StoreEvent; readonly changes: readonly RecordChange[] };
+
+const NO_CHANGES: readonly RecordChange[] = [];
+
+/** A store event; a `records` event's changes (see encodeRecordEntry) are left out. */
 export function decodeEvent(raw: string): Decoded<StoreEvent> {
+  const d = decodeFeedEvent(raw);
+  return d.ok ? { ok: true, value: d.value.event } : d;
+}
+
+/** A store event with the record changes of a `records` event (which the receiver applies onto the records it holds). */
+export function decodeFeedEvent(raw: string): Decoded<FeedEvent> {
   const parsed = parseVersioned(raw);
   if (!parsed.ok) return parsed;
   const o = parsed.value;
-  switch (o['type']) {
-    case 'records': {
-      if (!Array.isArray(o['records'])) return fail('records event has no records');
-      const records: NodeRecord[] = [];
-      for (const r of o['records']) {
-        const d = recordFromJson(r);
-        if (!d.ok) return fail(`records event: ${d.reason}`);
-        records.push(d.value);
+  if (o['type'] === 'records') {
+    if (!Array.isArray(o['records'])) return fail('records event has no records');
+    const records: NodeRecord[] = [];
+    let changes: RecordChange[] | undefined;
+    for (const r of o['records']) {
+      if (isPlain(r) && r['c'] === 1) {
+        const c = changeFromJson(r);
+        if (!c.ok) return fail(`records event: ${c.reason}`);
+        (changes ??= []).push(c.value);
+        continue;
       }
-      return { ok: true, value: { type: 'records', records } };
+      const d = recordFromJson(r);
+      if (!d.ok) return fail(`records event: ${d.reason}`);
+      records.push(d.value);
     }
+    return { ok: true, value: { event: { type: 'records', records }, changes: changes ?? NO_CHANGES } };
+  }
+  const d = decodeOtherEvent(o);
+  return d.ok ? { ok: true, value: { event: d.value, changes: NO_CHANGES } } : d;
+}
+
+function decodeOtherEvent(o: Json): Decoded<StoreEvent> {
+  switch (o['type']) {
     case 'transition': {
       const { nodeId, chain, from, to, reasons, at, replica } = o;
       if (!isString(nodeId) || !isString(chain) || !isString(from) || !isString(to) || !isStringArray(reasons) || !isNumber(at) || !isString(replica)) {
@@ -332,4 +356,127 @@ export function decodeEvent(raw: string): Decoded<StoreEvent> {
     default:
       return fail(`unknown event type ${JSON.stringify(o['type'] ?? null).slice(0, 40)}`);
   }
+}
+
+// --- record changes (the records feed) --------------------------------------------------------
+
+/**
+ * Which record a change applies to: its observedAt, writtenAt and writer. A receiver applies a
+ * change only onto exactly that record; any other (missed an event, joined late, another
+ * writer's record in between) fetches the full record from the store instead.
+ */
+export type RecordStamp = readonly [observedAt: number, writtenAt: number, replica: string];
+
+/** One entry of a records event that carries a record as the difference from the one before. */
+export interface RecordChange {
+  readonly nodeId: string;
+  readonly base: RecordStamp;
+  /** observedAt of the record this change makes (read without applying it). */
+  readonly observedAt: number;
+  readonly patch: Json;
+}
+
+export function recordStamp(record: NodeRecord): RecordStamp {
+  return [Math.floor(record.sample.observedAt), record.writtenAt, record.replica];
+}
+
+export function sameStamp(record: NodeRecord, stamp: RecordStamp): boolean {
+  return Math.floor(record.sample.observedAt) === stamp[0] && record.writtenAt === stamp[1] && record.replica === stamp[2];
+}
+
+const DELETED = '$del';
+
+function isPlain(x: unknown): x is Json {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i])) return false;
+    return true;
+  }
+  if (isPlain(a) && isPlain(b)) return diffJson(a, b) === undefined;
+  return false;
+}
+
+/**
+ * What changed from `a` to `b` (both plain JSON objects): changed or added keys with their new
+ * value (nested objects as their own difference, arrays and scalars whole), removed keys listed
+ * under `$del`; undefined when nothing changed. Unlike a JSON merge patch it keeps `null`
+ * values (health holds many). Record keys never begin with `$`.
+ */
+export function diffJson(a: Json, b: Json): Json | undefined {
+  let out: Json | undefined;
+  for (const k in b) {
+    const bv = b[k];
+    if (bv === undefined) continue;
+    const av = a[k];
+    if (av === bv) continue;
+    let d: unknown;
+    if (isPlain(av) && isPlain(bv)) {
+      d = diffJson(av, bv);
+      if (d === undefined) continue;
+    } else if (sameJson(av, bv)) {
+      continue;
+    } else {
+      d = bv;
+    }
+    (out ??= {})[k] = d;
+  }
+  for (const k in a) {
+    if (a[k] !== undefined && b[k] === undefined) {
+      out ??= {};
+      ((out[DELETED] ??= []) as string[]).push(k);
+    }
+  }
+  return out;
+}
+
+/** `base` with `patch` applied (see diffJson). Untouched branches are shared with `base`, never copied. */
+export function applyDiff(base: Json, patch: Json): Json {
+  const out: Json = { ...base };
+  for (const k in patch) {
+    if (k === DELETED) continue;
+    const pv = patch[k];
+    const bv = base[k];
+    out[k] = isPlain(pv) && isPlain(bv) ? applyDiff(bv, pv) : pv;
+  }
+  const del = patch[DELETED];
+  if (Array.isArray(del)) for (const k of del) if (typeof k === 'string') delete out[k];
+  return out;
+}
+
+/** The record fields a change carries (recordToJson without `v` and the leading observedAt). */
+function recordBody(record: NodeRecord): Json {
+  return { nodeId: record.nodeId, chain: record.chain, sample: withoutPeerList(record.sample), health: record.health, replica: record.replica, writtenAt: record.writtenAt };
+}
+
+/**
+ * The records-event entry that turns `base` into `record`: a change when it is smaller than
+ * the whole record JSON `json`, else `json` itself. A probe of a steady node changes its
+ * sample's timings and heights and the judge's counters, not its state or reasons.
+ */
+export function encodeRecordEntry(record: NodeRecord, json: string, base: NodeRecord | undefined): string {
+  if (base === undefined || base.nodeId !== record.nodeId) return json;
+  const patch = diffJson(recordBody(base) as Json, recordBody(record) as Json) ?? {};
+  const entry = `{"c":1,"observedAt":${Math.floor(record.sample.observedAt)},"nodeId":${JSON.stringify(record.nodeId)},"base":${JSON.stringify(recordStamp(base))},"patch":${JSON.stringify(patch)}}`;
+  return entry.length < json.length ? entry : json;
+}
+
+function changeFromJson(o: Json): Decoded<RecordChange> {
+  const { nodeId, base, observedAt, patch } = o;
+  if (!isString(nodeId) || !isNumber(observedAt) || !isPlain(patch) || !Array.isArray(base) || base.length !== 3 || !isNumber(base[0]) || !isNumber(base[1]) || !isString(base[2])) {
+    return fail('record change lacks nodeId, observedAt, base or patch');
+  }
+  return { ok: true, value: { nodeId, observedAt, base: [base[0], base[1], base[2]], patch } };
+}
+
+/** The record a change makes from `base` (the receiver checked `sameStamp` first). */
+export function applyRecordChange(base: NodeRecord, change: RecordChange): Decoded<NodeRecord> {
+  const body = applyDiff(recordBody(base) as Json, change.patch);
+  const d = recordFromJson({ v: FORMAT_VERSION, ...body });
+  if (d.ok && d.value.nodeId !== change.nodeId) return fail('record change belongs to another node id');
+  return d;
 }

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { createStoreKeys, describeStoreKeys } from '../../src/store/keys.js';
 import { pruneIndexScript } from '../../src/store/redis-scripts.js';
 import { RedisStore, type RedisStoreOptions } from '../../src/store/redis-store.js';
-import type { StoreEvent } from '../../src/store/store.js';
+import type { NodeRecord, StoreEvent } from '../../src/store/store.js';
 import { RedisServer } from '../support/redis-server.js';
 import { eventually, nextEvent, peer, record, sleep, storeContract } from './store-contract.js';
 
@@ -159,6 +159,56 @@ describe('RedisStore (Redis only)', () => {
     await eventually(() => seenByB.length === 2 && seenByA.length === 1, 3000, 'events delivered');
     expect(seenByA).toEqual(['theirs']);
     expect(seenByB.sort()).toEqual(['mine', 'theirs']);
+  });
+
+  it('records feed: a steady node travels as its change, every receiver rebuilds the exact record, and one that missed the base reads it whole', async () => {
+    const a = await open({ replica: 'writer', skipOwnRecords: true });
+    const b = await open({ prefix: a.prefix, replica: 'reader' });
+    const got: NodeRecord[] = [];
+    b.store.subscribe((e) => e.type === 'records' && got.push(...e.records));
+    const messages: string[] = [];
+    const tap = admin.duplicate();
+    await tap.subscribe(createStoreKeys(a.prefix).events);
+    tap.on('message', (_c: string, m: string) => messages.push(m));
+    try {
+      const health = { state: 'healthy', reasons: [], usableSince: null, stats: { samples: 1, outcomes: [true], ewma: 12.5 }, score: { total: 0.9, parts: { latency: { detail: '12ms average' } } } };
+      const at = (i: number) => 1_700_000_000_000 + i * 2000;
+      const rec = (i: number, over: Partial<NodeRecord> = {}) =>
+        record('n1', { sample: { ...record('n1').sample, observedAt: at(i), latencyMs: 10 + i, height: 100 + i }, writtenAt: at(i) + 1, replica: 'writer', health: { ...health, stats: { ...health.stats, samples: i, outcomes: Array.from({ length: i }, () => true) } }, ...over });
+      const written = [rec(1), rec(2), rec(3, { health: { ...health, state: 'degraded', reasons: ['lag'], usableSince: at(3) } }), rec(4, { health: { ...health, usableSince: null, score: undefined } })];
+      for (const r of written) {
+        await a.store.writeSweep({ records: [r] }, 60_000);
+        await eventually(() => got.length === written.indexOf(r) + 1, 3000, `record ${written.indexOf(r) + 1} delivered`);
+      }
+      // Exact: the same JSON as the record written (nulls, removed keys and arrays included).
+      expect(got).toEqual(written.map((r) => JSON.parse(JSON.stringify(r))));
+      await eventually(() => messages.length === 4, 3000, 'four messages on the channel');
+      expect(messages[0]).toContain('"records":[{"v":1');
+      expect(messages[1]).toContain('"c":1');
+      expect(messages[1]!.length).toBeLessThan(messages[0]!.length);
+
+      // A receiver that joins now holds no base: it reads the record whole from the store.
+      const late = await open({ prefix: a.prefix, replica: 'late' });
+      const lateGot: NodeRecord[] = [];
+      late.store.subscribe((e) => e.type === 'records' && lateGot.push(...e.records));
+      const fifth = rec(5);
+      await a.store.writeSweep({ records: [fifth] }, 60_000);
+      await eventually(() => lateGot.length === 1 && got.length === 5, 3000, 'fifth record delivered to both');
+      expect(messages.at(-1)).toContain('"c":1');
+      expect(lateGot[0]).toEqual(JSON.parse(JSON.stringify(fifth)));
+      expect(got[4]).toEqual(lateGot[0]);
+
+      // Another writer's record in between: the first writer's next one goes whole, never onto a base receivers may not hold.
+      await b.store.writeSweep({ records: [rec(6, { replica: 'reader', writtenAt: at(6) + 2 })] }, 60_000);
+      await eventually(() => lateGot.length === 2, 3000, 'the other writer\'s record');
+      await eventually(() => (a.store as unknown as { held: Map<string, NodeRecord> }).held.get('n1')?.replica === 'reader', 3000, 'the writer heard it');
+      await a.store.writeSweep({ records: [rec(7)] }, 60_000);
+      await eventually(() => lateGot.length === 3 && got.length === 7, 3000, 'seventh record delivered');
+      expect(messages.at(-1)).toContain('"records":[{"v":1');
+      expect(lateGot[2]).toEqual(JSON.parse(JSON.stringify(rec(7))));
+    } finally {
+      await tap.quit();
+    }
   });
 
   it('epoch: created once, the same for every replica, and new after the data is lost', async () => {
