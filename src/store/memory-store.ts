@@ -18,9 +18,9 @@ import {
   encodeHistoryPoint,
   encodePeers,
   encodeRecord,
-  encodeRecordsEvent,
   encodeFleetTransition,
   encodeTransition,
+  withoutPeerList,
   type Decoded,
 } from './store-codec.js';
 import { StoreClosedError } from './store-errors.js';
@@ -62,7 +62,8 @@ export class MemoryStore implements Store {
   private readonly sweepBatchSize: number;
   private readonly warnings: WarnOnce;
 
-  private readonly records = new Map<string, Expiring<string>>();
+  /** Each record's JSON (reads return fresh copies) and its sample's observedAt (the fence's check, without parsing). */
+  private readonly records = new Map<string, Expiring<string> & { observedAt: number }>();
   private readonly peers = new Map<string, Expiring<string>>();
   private readonly epochId = randomUUID();
   private readonly history = new Map<string, Expiring<string[]>>();
@@ -120,7 +121,7 @@ export class MemoryStore implements Store {
       const fenced: string[] = [];
       const older: string[] = [];
       for (const batch of batches) {
-        const encoded: string[] = [];
+        const written: NodeRecord[] = [];
         const refused = new Set<string>();
         for (const node of batch.nodes) {
           // As the Redis script: a node's values only under this replica's lease.
@@ -143,12 +144,15 @@ export class MemoryStore implements Store {
           if (node.transitions) this.pushTransitions(node.nodeId, node.transitions, now);
           if (node.record) {
             const json = encodeRecord(node.record);
-            this.records.set(node.nodeId, { value: json, expiresAt: now + px });
-            encoded.push(json);
+            this.records.set(node.nodeId, { value: json, observedAt: Math.floor(node.record.sample.observedAt), expiresAt: now + px });
+            const r = node.record;
+            written.push(r.sample.peerList === undefined ? r : { ...r, sample: withoutPeerList(r.sample) });
           }
         }
         this.pushFleetTransitions(refused.size === 0 ? batch.fleetTransitions : batch.fleetTransitions.filter((t) => !refused.has(t.nodeId)), now);
-        if (encoded.length > 0) this.emit(encodeRecordsEvent(encoded));
+        // In process, subscribers get the records as written, not a JSON round trip of each
+        // (records are immutable values; reads from the store still return copies).
+        if (written.length > 0) this.deliver({ type: 'records', records: written });
         for (const facts of batch.chains) {
           this.chains.set(facts.chain, { value: encodeChainFacts(facts), expiresAt: now + px });
           this.emit(encodeEvent({ type: 'chain', facts }));
@@ -159,9 +163,7 @@ export class MemoryStore implements Store {
   }
 
   private storedObservedAt(nodeId: string): number {
-    const raw = this.live(this.records, nodeId);
-    const d = raw && decodeRecord(raw.value, nodeId);
-    return d && d.ok ? Math.floor(d.value.sample.observedAt) : Number.NEGATIVE_INFINITY;
+    return this.live(this.records, nodeId)?.observedAt ?? Number.NEGATIVE_INFINITY;
   }
 
   /** As LPUSH + LTRIM + PEXPIRE: `transitions` oldest first end newest at the head. */
@@ -436,16 +438,20 @@ export class MemoryStore implements Store {
 
   /** Deliver after the current call returns, as a Redis subscriber would: a fresh decoded copy. */
   private emit(message: string): void {
+    const decoded = decodeEvent(message);
+    if (decoded.ok) this.deliver(decoded.value);
+  }
+
+  /** Deliver `event` after the current call returns, as a Redis subscriber would. */
+  private deliver(event: StoreEvent): void {
     queueMicrotask(() => {
       if (this.closed) return;
-      const decoded = decodeEvent(message);
-      if (!decoded.ok) return;
       for (const handler of [...this.handlers]) {
         try {
-          handler(decoded.value);
+          handler(event);
         } catch (err) {
           const reason = err instanceof Error ? err.message : String(err);
-          this.warnings.warn(`handler:${reason}`, 'store event handler threw', { type: decoded.value.type, reason });
+          this.warnings.warn(`handler:${reason}`, 'store event handler threw', { type: event.type, reason });
         }
       }
     });
@@ -471,7 +477,7 @@ export class MemoryStore implements Store {
   }
 
   /** The entry if it has not expired; an expired one is deleted (as Redis does lazily). */
-  private live<T>(map: Map<string, Expiring<T>>, key: string): Expiring<T> | undefined {
+  private live<T, E extends Expiring<T> = Expiring<T>>(map: Map<string, E>, key: string): E | undefined {
     const e = map.get(key);
     if (e === undefined) return undefined;
     if (e.expiresAt > this.now()) return e;
