@@ -138,9 +138,10 @@ describe('operator state across replicas, reloads and Redis restores', () => {
     const seen: Array<{ nodeId: string; observedAt: number; replica: string; receivedAt: number }> = [];
     await sub.subscribe(`${tag}:events`);
     sub.on('message', (_c, msg: string) => {
-      const e = JSON.parse(msg) as { type: string; records?: Array<{ nodeId: string; replica: string; sample: { observedAt: number } }> };
+      // An entry is a whole record or its change from the one before (`c`, the writer in `from`); both lead with observedAt.
+      const e = JSON.parse(msg) as { type: string; from?: string; records?: Array<{ nodeId: string; observedAt: number; replica?: string }> };
       if (e.type !== 'records') return;
-      for (const r of e.records ?? []) seen.push({ nodeId: r.nodeId, observedAt: r.sample.observedAt, replica: r.replica, receivedAt: Date.now() });
+      for (const r of e.records ?? []) seen.push({ nodeId: r.nodeId, observedAt: r.observedAt, replica: r.replica ?? e.from ?? '', receivedAt: Date.now() });
     });
     try {
       const holders = async () => new Map((await redis.mget(...allIds.map((id) => `${tag}:lease:${id}`))).map((v, i) => [allIds[i]!, v ?? '']));
