@@ -63,6 +63,20 @@ export class FleetView {
     }
   }
 
+  /** Merge the store's drain facts (as `reload`, without reading every record back). */
+  async reloadDrains(): Promise<boolean> {
+    try {
+      const facts = await this.#store.getDrainFacts();
+      this.#drains = new Map(this.#drains);
+      for (const fact of facts.values()) this.applyDrainFact(fact);
+      this.#lastStoreContact = Date.now();
+      return true;
+    } catch (err) {
+      this.#onWarning('could not load drains from the store; serving what is in memory', { error: (err as Error).message });
+      return false;
+    }
+  }
+
   get loaded(): boolean {
     return this.#loaded;
   }
