@@ -34,6 +34,8 @@ export interface SweepResult {
   readonly ms: number;
   /** Time inside `Store.writeSweep` during the sweep (flushes run one after another). */
   readonly redisMs: number;
+  /** CPU time of the subject's process during the sweep (user + system, all threads), ms: steadier than wall time on a loaded machine. */
+  readonly cpuMs: number;
   readonly probed: number;
   readonly ok: number;
 }
@@ -56,8 +58,9 @@ async function main(): Promise<void> {
       { firstSweepMs: first.ms } satisfies SweepWorkerReady,
       {
         sweep: async (): Promise<SweepResult> => {
+          const cpu = process.cpuUsage();
           const r = await floor.sweep();
-          return { ms: r.ms, redisMs: 0, probed: specs.length, ok: r.ok };
+          return { ms: r.ms, redisMs: 0, cpuMs: cpuMsSince(cpu), probed: specs.length, ok: r.ok };
         },
         rss: () => process.resourceUsage().maxRSS * 1024,
       },
@@ -82,19 +85,23 @@ async function main(): Promise<void> {
   const logger = pino({ level: 'error' }, pino.destination(2));
   const service = await Service.start({ settings, nodes: remoteFleet(specs, (id) => sharedPortUrl(o.simPort, id)), policy: DEFAULT_HEALTH_POLICY, logger, replica, store, startPolling: false });
   const poller = service.poller!;
+  // The cold sweep gets a profile of its own (`-first`): it is the "first sweep after start" figure.
+  const coldProfile = o.profileDir ? await startCpuProfile(o.profileDir, `sweep-nodesentry-${o.nodes}-c${o.concurrency}-first`) : undefined;
   const firstStarted = performance.now();
   await poller.sweepOnce();
   const firstSweepMs = performance.now() - firstStarted;
+  await coldProfile?.stop();
   const profile = o.profileDir ? await startCpuProfile(o.profileDir, `sweep-nodesentry-${o.nodes}-c${o.concurrency}`) : undefined;
   serveParent(
     { firstSweepMs } satisfies SweepWorkerReady,
     {
       sweep: async (): Promise<SweepResult> => {
         redisMs = 0;
+        const cpu = process.cpuUsage();
         const started = performance.now();
         const samples = await poller.sweepOnce();
         const ms = performance.now() - started;
-        return { ms, redisMs, probed: samples.length, ok: samples.filter((s) => s.ok).length };
+        return { ms, redisMs, cpuMs: cpuMsSince(cpu), probed: samples.length, ok: samples.filter((s) => s.ok).length };
       },
       rss: () => process.resourceUsage().maxRSS * 1024,
     },
@@ -104,6 +111,11 @@ async function main(): Promise<void> {
       await deletePrefix(o.redisUrl, prefix);
     },
   );
+}
+
+function cpuMsSince(start: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(start);
+  return (d.user + d.system) / 1000;
 }
 
 /** The store, with the wall time of every `writeSweep` reported to `onWrite`. */

@@ -14,6 +14,10 @@ export interface SweepCaseResult extends SweepCase {
   readonly ratio: number;
   /** Time inside Store.writeSweep / sweep time, median over repetitions. */
   readonly redisShare: number;
+  /** Median CPU time per sweep of each subject's process, ms, and the median of the per-pair ratios. */
+  readonly nodesentryCpuMs: number;
+  readonly floorCpuMs: number;
+  readonly cpuRatio: number;
   readonly nodesentryPeakRss: number;
   readonly floorPeakRss: number;
   /** Nodes whose probe failed in any nodesentry sweep (should be 0: the fleet is healthy). */
@@ -40,6 +44,7 @@ export async function runSweepCase(c: SweepCase, ctx: { simPort: number; seed: n
     const nsRuns: SweepResult[] = [];
     const floorRuns: SweepResult[] = [];
     const ratios: number[] = [];
+    const cpuRatios: number[] = [];
     for (let i = 0; i < ctx.reps; i++) {
       const order = i % 2 === 0 ? ([floor, ns] as const) : ([ns, floor] as const);
       const first = await order[0].call<SweepResult>('sweep');
@@ -48,6 +53,7 @@ export async function runSweepCase(c: SweepCase, ctx: { simPort: number; seed: n
       floorRuns.push(f);
       nsRuns.push(n);
       ratios.push(n.ms / f.ms);
+      cpuRatios.push(n.cpuMs / f.cpuMs);
     }
     const [nsRss, floorRss] = await Promise.all([ns.call<number>('rss'), floor.call<number>('rss')]);
     return {
@@ -56,6 +62,9 @@ export async function runSweepCase(c: SweepCase, ctx: { simPort: number; seed: n
       floorMs: median(floorRuns.map((r) => r.ms)),
       ratio: median(ratios),
       redisShare: median(nsRuns.map((r) => r.redisMs / r.ms)),
+      nodesentryCpuMs: median(nsRuns.map((r) => r.cpuMs)),
+      floorCpuMs: median(floorRuns.map((r) => r.cpuMs)),
+      cpuRatio: median(cpuRatios),
       nodesentryPeakRss: nsRss,
       floorPeakRss: floorRss,
       failedProbes: nsRuns.reduce((sum, r) => sum + (r.probed - r.ok), 0) + floorRuns.reduce((sum, r) => sum + (r.probed - r.ok), 0),
