@@ -677,30 +677,13 @@ export class RedisStore implements Store {
     });
   }
 
-  /**
-   * PUBLISH on its own: on a cluster, pinned to our slot's master (see `pinPublishes`). The
-   * publishes of one turn of the event loop (until setImmediate) share one pipeline, in call order: a cold sweep
-   * publishes a transition per node (10,000 of them), and one socket write each was a tenth
-   * of its CPU.
-   */
-  private publishAlone(message: string): Promise<void> {
-    let q = this.publishQueue;
-    if (q === undefined) {
-      const messages: string[] = [];
-      const done = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
-        if (this.publishQueue?.messages === messages) this.publishQueue = undefined;
-        const p = this.client.pipeline();
-        if (this.pinPublishes) p.exists(this.keys.epoch);
-        for (const m of messages) p.publish(this.keys.events, m);
-        await this.exec(p);
-      });
-      this.publishQueue = q = { messages, done };
-    }
-    q.messages.push(message);
-    return q.done;
+  /** PUBLISH on its own: on a cluster, pinned to our slot's master (see `pinPublishes`). */
+  private async publishAlone(message: string): Promise<void> {
+    const p = this.client.pipeline();
+    if (this.pinPublishes) p.exists(this.keys.epoch);
+    p.publish(this.keys.events, message);
+    await this.exec(p);
   }
-
-  private publishQueue: { readonly messages: string[]; readonly done: Promise<void> } | undefined;
 
   subscribe(handler: StoreEventHandler): () => void {
     if (this.closed) return () => {};
