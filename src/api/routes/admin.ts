@@ -53,7 +53,7 @@ export function adminRoutes(ctx: ApiContext): Router {
   };
 
   router.post('/v1/nodes/:id/drain', admin, body, async (req, res) => {
-    new QueryReader(req.query, []).done();
+    new QueryReader(req.url, []).done();
     const node = configOr404(ctx, req);
     const input = bodyObject(req.body, ['reason']);
     const reason = optionalReason(input.reason);
@@ -78,7 +78,7 @@ export function adminRoutes(ctx: ApiContext): Router {
   });
 
   router.delete('/v1/nodes/:id/drain', admin, body, async (req, res) => {
-    new QueryReader(req.query, []).done();
+    new QueryReader(req.url, []).done();
     const node = configOr404(ctx, req);
     bodyObject(req.body, []);
     const by = operator(req);
@@ -95,7 +95,7 @@ export function adminRoutes(ctx: ApiContext): Router {
   });
 
   router.post('/v1/nodes/:id/network', admin, body, async (req, res) => {
-    new QueryReader(req.query, []).done();
+    new QueryReader(req.url, []).done();
     const node = configOr404(ctx, req);
     const input = bodyObject(req.body, ['active']);
     if (typeof input.active !== 'boolean') throw problems.badRequest('the body must be {"active": true} or {"active": false}');
@@ -140,7 +140,7 @@ export function adminRoutes(ctx: ApiContext): Router {
   });
 
   router.post('/v1/admin/reload', admin, body, async (req, res) => {
-    new QueryReader(req.query, []).done();
+    new QueryReader(req.url, []).done();
     bodyObject(req.body, []);
     if (!ctx.reload) throw problems.conflict('this process has no nodes file to reload (it runs a fleet given in code, or the built-in simulated one)');
     if (reloading) throw problems.conflict('a reload is already in progress');
@@ -167,7 +167,7 @@ export function adminRoutes(ctx: ApiContext): Router {
   });
 
   router.get('/v1/admin/audit', admin, async (req, res) => {
-    const q = new QueryReader(req.query, ['limit']);
+    const q = new QueryReader(req.url, ['limit']);
     const limit = q.int('limit', 1, ADMIN_LIMITS.auditMaxLimit, ADMIN_LIMITS.auditDefaultLimit);
     q.done();
     const items = await storeCall('read the audit log', () => ctx.service.store.getAudit(limit));
