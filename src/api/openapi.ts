@@ -1,6 +1,6 @@
-import { ADMIN_LIMITS } from './routes/admin.js';
 import { HISTORY_LIMITS, NODES_PAGE, TRANSITION_LIMITS } from './routes/nodes.js';
 import { FLEET_TRANSITION_PAGE } from './routes/transitions.js';
+import { ADMIN_LIMITS } from './schemas/admin.js';
 import { type ComponentName, componentSchemas } from './schemas/components.js';
 
 /**

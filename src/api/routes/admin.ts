@@ -12,18 +12,8 @@ import { bodyObject, jsonBody } from '../json-body.js';
 import { drainJson } from '../node-json.js';
 import { problems } from '../problem.js';
 import { QueryReader } from '../query.js';
+import { ADMIN_LIMITS, DrainBody, NetworkBody } from '../schemas/admin.js';
 import { storeCall } from '../store-call.js';
-
-export const ADMIN_LIMITS = Object.freeze({
-  /** Longest drain reason kept, characters. */
-  reasonMaxLength: 200,
-  /** Longest operator name kept from `X-Operator`, characters. */
-  operatorMaxLength: 64,
-  auditDefaultLimit: 100,
-  auditMaxLimit: 1000,
-  /** Floor of the deadline for an admin call to a node, ms (a probe timeout can be tighter). */
-  nodeCallMinTimeoutMs: 5_000,
-});
 
 /**
  * Operator actions, behind the admin token: drain / undrain a node (persisted in the store, so
@@ -55,7 +45,7 @@ export function adminRoutes(ctx: ApiContext): Router {
   router.post('/v1/nodes/:id/drain', admin, body, async (req, res) => {
     new QueryReader(req.url, []).done();
     const node = configOr404(ctx, req);
-    const input = bodyObject(req.body, ['reason']);
+    const input = bodyObject(req.body, Object.keys(DrainBody.shape));
     const reason = optionalReason(input.reason);
     const by = operator(req);
     const at = ctx.now();
@@ -97,9 +87,9 @@ export function adminRoutes(ctx: ApiContext): Router {
   router.post('/v1/nodes/:id/network', admin, body, async (req, res) => {
     new QueryReader(req.url, []).done();
     const node = configOr404(ctx, req);
-    const input = bodyObject(req.body, ['active']);
-    if (typeof input.active !== 'boolean') throw problems.badRequest('the body must be {"active": true} or {"active": false}');
-    const active = input.active;
+    const input = NetworkBody.safeParse(bodyObject(req.body, Object.keys(NetworkBody.shape)));
+    if (!input.success) throw problems.badRequest('the body must be {"active": true} or {"active": false}');
+    const active = input.data.active;
     if (node.chain.family !== 'bitcoin') {
       throw problems.conflict(`node ${node.id} is an ${node.chain.family.toUpperCase()} node: only Bitcoin-family nodes (defid, paicoind, bitcoind) have setnetworkactive`);
     }

@@ -1,8 +1,18 @@
 import { z } from 'zod';
-import { ADMIN_LIMITS } from '../routes/admin.js';
 import { Drain, strings } from './common.js';
 
-/** Operator actions: their request bodies (parsed with these schemas) and their answers. */
+/** Operator actions: their limits, their request bodies (checked with these schemas) and their answers. */
+
+export const ADMIN_LIMITS = Object.freeze({
+  /** Longest drain reason kept, characters. */
+  reasonMaxLength: 200,
+  /** Longest operator name kept from `X-Operator`, characters. */
+  operatorMaxLength: 64,
+  auditDefaultLimit: 100,
+  auditMaxLimit: 1000,
+  /** Floor of the deadline for an admin call to a node, ms (a probe timeout can be tighter). */
+  nodeCallMinTimeoutMs: 5_000,
+});
 
 export const DrainBody = z.strictObject({ reason: z.string().max(ADMIN_LIMITS.reasonMaxLength).optional() });
 export const NetworkBody = z.strictObject({ active: z.boolean() });
