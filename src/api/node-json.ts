@@ -1,43 +1,18 @@
+import type { z } from 'zod';
 import type { Sample } from '../chains/sample.js';
 import { isFresh, sampleAgeMs, staleAfterMs } from '../health/freshness.js';
 import type { HealthPolicy } from '../health/policy.js';
 import type { Reason } from '../health/reasons.js';
 import type { Drain } from '../store/store.js';
 import type { NodeView } from './read-model.js';
+import type { Freshness } from './schemas/common.js';
+import type { NodeSummary } from './schemas/nodes.js';
 
-/** How fresh a node's latest sample is at `now`. */
-export interface FreshnessJson {
-  readonly observedAt: number | null;
-  readonly ageMs: number | null;
-  /** True when there is no sample or it is older than `staleAfterMs`. */
-  readonly stale: boolean;
-  readonly staleAfterMs: number;
-}
+/** How fresh a node's latest sample is at `now` (its shape: schemas/common.ts). */
+export type FreshnessJson = z.infer<typeof Freshness>;
 
-/** One node in `GET /v1/nodes`: enough to scan a fleet, small enough to page through. */
-export interface NodeSummaryJson {
-  readonly id: string;
-  readonly chain: string;
-  readonly family: string;
-  /** NodeConfig.url: credentials were split off when the config was loaded (as on /v1/chains). */
-  readonly url: string;
-  readonly tags: readonly string[];
-  readonly tier: number;
-  readonly state: string;
-  readonly since: number;
-  readonly reasons: ReadonlyArray<{ readonly code: string; readonly text: string }>;
-  /** Score total 0..1; null before the node was first judged. */
-  readonly score: number | null;
-  readonly peers: { readonly total: number; readonly in: number | null; readonly out: number | null } | null;
-  readonly height: number | null;
-  readonly lag: { readonly blocks: number; readonly ms: number } | null;
-  readonly latencyMs: number | null;
-  readonly clientVersion: string | null;
-  readonly observedAt: number | null;
-  readonly ageMs: number | null;
-  readonly stale: boolean;
-  readonly drained: boolean;
-}
+/** One node in `GET /v1/nodes`: enough to scan a fleet, small enough to page through (schemas/nodes.ts). */
+export type NodeSummaryJson = z.infer<typeof NodeSummary>;
 
 export function freshnessOf(v: NodeView, now: number, policy: HealthPolicy): FreshnessJson {
   const sample = v.record?.sample;
@@ -54,8 +29,9 @@ export function nodeSummary(v: NodeView, drained: boolean, now: number, policy: 
     id: v.node.id,
     chain: v.node.chain.name,
     family: v.node.chain.family,
+    // NodeConfig.url: credentials were split off when the config was loaded (as on /v1/chains).
     url: v.node.url,
-    tags: v.node.tags,
+    tags: [...v.node.tags],
     tier: v.node.tier,
     state: v.health.state,
     since: v.health.since,

@@ -1,25 +1,27 @@
-import { ADMIN_LIMITS } from './routes/admin.js';
-import { HISTORY_LIMITS, NODE_STATES, NODES_PAGE, TRANSITION_LIMITS } from './routes/nodes.js';
+import { HISTORY_LIMITS, NODES_PAGE, TRANSITION_LIMITS } from './routes/nodes.js';
 import { FLEET_TRANSITION_PAGE } from './routes/transitions.js';
+import { ADMIN_LIMITS } from './schemas/admin.js';
+import { type ComponentName, componentSchemas } from './schemas/components.js';
 
 /**
  * The OpenAPI 3.1 description of every HTTP route of the app (https://spec.openapis.org/oas/v3.1.0).
+ * This file holds the routes' metadata (parameters, statuses, security, descriptions); the shapes
+ * of bodies are the zod schemas of src/api/schemas/, generated into `components.schemas`.
  * test/api/openapi.test.ts walks the live express router and fails when a route is missing
- * here or documented but not served, so this file moves with the routes.
+ * here or documented but not served; test/api/response-schemas.test.ts parses real answers
+ * of every documented route with the zod schemas, so a shape that drifts fails there.
  */
 
 type Json = Record<string, unknown>;
 
-const ref = (name: string): Json => ({ $ref: `#/components/schemas/${name}` });
+const ref = (name: ComponentName): Json => ({ $ref: `#/components/schemas/${name}` });
 const resp = (name: string): Json => ({ $ref: `#/components/responses/${name}` });
 const json = (schema: Json, description: string, example?: unknown): Json => ({
   description,
   content: { 'application/json': { schema, ...(example === undefined ? {} : { example }) } },
 });
-const nullable = (type: string, extra: Json = {}): Json => ({ type: [type, 'null'], ...extra });
 const str = (description?: string): Json => ({ type: 'string', ...(description ? { description } : {}) });
 const int = (description?: string): Json => ({ type: 'integer', ...(description ? { description } : {}) });
-const epochMs = (description: string): Json => ({ type: 'integer', description: `${description} (epoch ms)` });
 const obj = (properties: Record<string, Json>, required: readonly string[] = Object.keys(properties), extra: Json = {}): Json => ({ type: 'object', properties, required, ...extra });
 
 const problemResponse = (description: string, schema: Json = ref('Problem')): Json => ({ description, content: { 'application/problem+json': { schema } } });
@@ -95,370 +97,6 @@ function probeResponse(kind: 'node' | 'chain', description: string): Json {
     },
   };
 }
-
-const schemas: Record<string, Json> = {
-  Problem: obj(
-    {
-      type: str('`urn:nodesentry:problem:<code>`: branch on this, not on `detail`.'),
-      title: str(),
-      status: int(),
-      detail: str(),
-      instance: str('The request path.'),
-    },
-    ['type', 'title', 'status'],
-    { description: 'RFC 9457 problem details (application/problem+json).', additionalProperties: true },
-  ),
-  BadQueryProblem: {
-    allOf: [ref('Problem'), obj({ errors: { type: 'array', items: obj({ parameter: str(), message: str() }) } })],
-  },
-  HealthState: { type: 'string', enum: NODE_STATES },
-  Reason: obj(
-    { code: str('Stable snake_case code (docs/health.md).'), text: str('The code with its numbers: `lagging(12 blocks, 9s)`.'), severity: { type: 'string', enum: ['degraded', 'unhealthy'] }, data: { type: 'object', additionalProperties: true } },
-    ['code', 'text'],
-  ),
-  ShortReason: obj({ code: str(), text: str() }),
-  Drain: obj({ by: str('Operator (`X-Operator`) or `admin`.'), at: epochMs('When it was drained'), reason: nullable('string') }),
-  Freshness: obj({ observedAt: nullable('integer'), ageMs: nullable('integer'), stale: { type: 'boolean' }, staleAfterMs: int() }),
-  NodeSummary: obj({
-    id: str(),
-    chain: str(),
-    family: { type: 'string', enum: ['evm', 'bitcoin'] },
-    url: str('The node URL without credentials or query string.'),
-    tags: { type: 'array', items: str() },
-    tier: int('0 = primary; higher tiers are backups.'),
-    state: ref('HealthState'),
-    since: epochMs('When the state began'),
-    reasons: { type: 'array', items: ref('ShortReason') },
-    score: nullable('number', { minimum: 0, maximum: 1 }),
-    peers: { oneOf: [obj({ total: int(), in: nullable('integer'), out: nullable('integer') }), { type: 'null' }] },
-    height: nullable('integer'),
-    lag: { oneOf: [obj({ blocks: int(), ms: int() }), { type: 'null' }] },
-    latencyMs: nullable('number'),
-    clientVersion: nullable('string'),
-    observedAt: nullable('integer'),
-    ageMs: nullable('integer'),
-    stale: { type: 'boolean' },
-    drained: { type: 'boolean' },
-  }),
-  NodeList: obj(
-    {
-      items: { type: 'array', items: ref('NodeSummary') },
-      total: int('Nodes matching the filters (all pages).'),
-      limit: int(),
-      offset: int('Echoed when `offset` was given.'),
-      nextCursor: nullable('string', { description: 'Pass as `cursor` for the next page; null on the last page.' }),
-      generatedAt: epochMs('When the answer was computed'),
-    },
-    ['items', 'total', 'limit', 'nextCursor', 'generatedAt'],
-  ),
-  ScoreBreakdown: obj(
-    {
-      total: { type: 'number' },
-      parts: {
-        type: 'object',
-        additionalProperties: obj({ grade: { type: 'number' }, weight: { type: 'number' }, contribution: { type: 'number' }, value: nullable('number'), detail: str() }),
-      },
-    },
-    ['total', 'parts'],
-  ),
-  Sample: {
-    type: 'object',
-    description: 'The latest normalized observation (src/chains/sample.ts), without the peer list. Fields a node did not report are absent.',
-    properties: {
-      observedAt: int(),
-      latencyMs: { type: 'number', description: 'ms, fractional' },
-      ok: { type: 'boolean' },
-      error: obj({ code: str(), message: str(), transient: { type: 'boolean' } }, ['code', 'message']),
-      peers: obj({ total: int(), inbound: int(), outbound: int(), source: str() }, ['total', 'source']),
-      height: int(),
-      headers: int(),
-      syncing: { type: 'boolean' },
-      chainId: int(),
-      networkName: str(),
-      networkActive: { type: 'boolean' },
-      clientVersion: str(),
-      netTotals: obj({ totalBytesRecv: int(), totalBytesSent: int(), timeMillis: int() }),
-      tipTime: int('Timestamp of the best block, epoch s (EVM latest header, Bitcoin getblockchaininfo.time).'),
-      tipMedianTime: int('Bitcoin family: median time past of the tip, epoch s.'),
-      genesisHash: str('Bitcoin family: hash of block 0 (getblockhash 0), which names the chain exactly.'),
-      uptimeS: int('Bitcoin family: seconds since the node started (uptime).'),
-      syncTarget: obj({ currentBlock: int(), highestBlock: int(), txIndexRemainingBlocks: int('geth 1.13+: blocks still to index.') }, ['currentBlock', 'highestBlock']),
-      warnings: { type: 'array', items: str() },
-      missingMethods: { type: 'array', items: str() },
-    },
-    additionalProperties: true,
-  },
-  NodeDetail: obj(
-    {
-      id: str(),
-      chain: str(),
-      family: str(),
-      url: str(),
-      tags: { type: 'array', items: str() },
-      tier: int(),
-      intervalMs: int(),
-      timeoutMs: int(),
-      auth: { type: 'string', enum: ['none', 'basic', 'cookie'], description: 'How nodesentry authenticates to the node; never the secret.' },
-      state: ref('HealthState'),
-      since: int(),
-      reasons: { type: 'array', items: ref('Reason') },
-      hysteresis: obj({
-        tracked: str('State underneath maintenance.'),
-        pending: { oneOf: [obj({ toward: str(), count: int(), needed: int() }), { type: 'null' }], description: 'A change being confirmed: `count` of `needed` samples seen.' },
-        consecutive: obj({ healthy: int(), usable: int(), notHealthy: int(), unhealthy: int() }),
-        usableSince: nullable('integer'),
-        evaluatedAt: int(),
-        latestVerdict: nullable('string'),
-      }),
-      score: { oneOf: [ref('ScoreBreakdown'), { type: 'null' }] },
-      stats: { oneOf: [obj({ samples: int(), errorRate: nullable('number'), latencyEwmaMs: nullable('integer'), lastLatencyMs: nullable('number'), lagBlocks: nullable('integer') }), { type: 'null' }] },
-      lag: { oneOf: [obj({ blocks: int(), ms: int(), referenceHeight: int() }), { type: 'null' }] },
-      sample: { oneOf: [ref('Sample'), { type: 'null' }] },
-      capabilities: obj({
-        missingMethods: { type: 'array', items: str() },
-        batch: { type: 'string', enum: ['unknown'], description: 'Batch support is learned by the polling replica and not shared.' },
-      }),
-      freshness: ref('Freshness'),
-      probing: {
-        oneOf: [
-          obj({ mode: { type: 'string', enum: ['interval', 'fast', 'backoff'] }, delayMs: int(), nextProbeAt: int(), backoffStep: int('Set in back-off: how many unanswered probes in a row.') }, ['mode', 'delayMs', 'nextProbeAt']),
-          { type: 'null' },
-        ],
-        description: 'The polling plan after the latest sample: its interval, a fast re-check while a failure or a recovery is confirmed, or back-off for a node that gives no answer.',
-      },
-      writer: { oneOf: [obj({ replica: str(), writtenAt: int(), thisReplica: { type: 'boolean' } }), { type: 'null' }] },
-      drained: { type: 'boolean' },
-      drain: { oneOf: [ref('Drain'), { type: 'null' }] },
-    },
-  ),
-  ReferenceHead: obj(
-    {
-      height: nullable('integer', { description: 'The highest head a strict majority of the voters reached (projected to atMs); null without evidence.' }),
-      atMs: epochMs('When it was computed'),
-      contributors: int('Voters: the samples the height was chosen from.'),
-      quorum: int('How many voters must have reached `height`: floor(contributors / 2) + 1.'),
-      highest: nullable('integer', { description: 'Highest head among eligible samples (stalled included), for context only.' }),
-      basis: { type: 'string', enum: ['advancing', 'unproven', 'halted', 'none'], description: 'advancing: nodes seen advancing voted; unproven: no node could be seen advancing yet (start-up); halted: no node advanced for the stall window; none: no evidence.' },
-      lowest: nullable('integer', { description: "The voters' lowest head." }),
-      spread: nullable('integer', { description: "Blocks between the voters' highest and lowest heads." }),
-      eligible: int('Fresh samples with a head, on the proven chain, not syncing, not unhealthy for their own reasons.'),
-      stalled: int('Eligible but stalled (no vote).'),
-      excluded: int('Fresh samples left out: failed, wrong or unproven chain, syncing, unhealthy.'),
-      voters: { type: 'array', items: str(), description: 'Node ids of the voters, highest head first (at most 16).' },
-      haltedForMs: nullable('integer', { description: 'basis halted: how long no node has advanced, ms.' }),
-    },
-    ['height', 'atMs', 'contributors', 'quorum', 'highest'],
-  ),
-  Spread: obj({ count: int(), min: { type: 'number' }, median: { type: 'number' }, p90: { type: 'number' }, max: { type: 'number' }, mean: { type: 'number' } }),
-  PeerReport: obj(
-    {
-      nodeId: str(),
-      chain: str(),
-      family: str(),
-      observedAt: nullable('integer'),
-      reported: { description: 'Counts from the latest sample (net_peerCount / getnetworkinfo).', oneOf: [obj({ total: int(), inbound: nullable('integer'), outbound: nullable('integer'), source: str() }), { type: 'null' }] },
-      source: { type: 'string', enum: ['net_peerCount', 'getpeerinfo'] },
-      total: nullable('integer'),
-      detail: str('Why there is no per-peer detail (EVM: "not offered").'),
-      summary: {
-        oneOf: [
-          obj({
-            total: int(),
-            inbound: int(),
-            outbound: int(),
-            versions: { type: 'array', items: obj({ subver: str(), count: int() }) },
-            pingMs: { oneOf: [ref('Spread'), { type: 'null' }] },
-            heights: obj({ maxSyncedBlocks: nullable('integer'), maxSyncedHeaders: nullable('integer'), peersAhead: nullable('integer') }),
-            bytesPerMessage: obj({ sent: { type: 'object', additionalProperties: { type: 'integer' } }, recv: { type: 'object', additionalProperties: { type: 'integer' } } }),
-            bytes: obj({ sent: int(), recv: int() }),
-          }),
-          { type: 'null' },
-        ],
-      },
-      peers: { oneOf: [{ type: 'array', items: { type: 'object', additionalProperties: true } }, { type: 'null' }] },
-    },
-    ['nodeId', 'chain', 'family', 'source', 'total', 'summary', 'peers'],
-  ),
-  TrafficRates: obj({
-    recvBytesPerSec: int(),
-    sentBytesPerSec: int(),
-    from: int(),
-    to: int(),
-    windowMs: int(),
-    points: int(),
-    resets: int('Counter resets (node restarts) in the window.'),
-    drops: int('Counter drops while uptime kept growing (not restarts): intervals left out of the rates.'),
-    series: { type: 'array', items: obj({ t: int(), intervalMs: int(), recvBytesPerSec: int(), sentBytesPerSec: int(), reset: { type: 'boolean' }, drop: { type: 'boolean' } }) },
-  }),
-  History: obj(
-    {
-      nodeId: str(),
-      chain: str(),
-      limit: int(),
-      points: {
-        type: 'array',
-        description: 'Newest first.',
-        items: obj({ t: int(), ok: { type: 'boolean' }, latencyMs: { type: 'number' }, peers: nullable('integer'), height: nullable('integer'), bytesRecv: nullable('integer'), bytesSent: nullable('integer'), uptimeS: nullable('integer') }),
-      },
-      rates: { oneOf: [ref('TrafficRates'), { type: 'null' }] },
-      ratesDetail: str('Why `rates` is null.'),
-    },
-    ['nodeId', 'chain', 'limit', 'points', 'rates'],
-  ),
-  FleetTransitions: obj({
-    items: {
-      type: 'array',
-      description: 'Newest first (ties: node id, then the state entered).',
-      items: obj({
-        nodeId: str(),
-        chain: str(),
-        from: str('State before (`new` for a node never judged before).'),
-        to: str('State after.'),
-        reasons: { type: 'array', items: str(), description: 'Why, as reason texts (`unauthorized(401)`).' },
-        at: epochMs('When the polling replica saw the change'),
-        replica: str('The replica that saw it.'),
-      }),
-    },
-    limit: int(),
-    nextCursor: { type: ['string', 'null'], description: 'Pass as `cursor` for the next (older) page; null on the last page.' },
-    generatedAt: epochMs('When the answer was made'),
-  }),
-  Transitions: obj({
-    nodeId: str(),
-    chain: str(),
-    limit: int(),
-    transitions: {
-      type: 'array',
-      description: 'Newest first.',
-      items: obj({
-        from: str('State before (`new` for a node never judged before).'),
-        to: str('State after.'),
-        reasons: { type: 'array', items: str(), description: 'Why, as reason texts (`unauthorized(401)`).' },
-        at: epochMs('When the polling replica saw the change'),
-        replica: str('The replica that saw it.'),
-      }),
-    },
-  }),
-  DrainResult: obj({ nodeId: str(), drained: { type: 'boolean' }, changed: { type: 'boolean' }, drain: ref('Drain'), state: nullable('string'), audited: { type: 'boolean' } }),
-  UndrainResult: obj({ nodeId: str(), drained: { type: 'boolean' }, changed: { type: 'boolean' }, previous: { oneOf: [ref('Drain'), { type: 'null' }] }, state: nullable('string'), audited: { type: 'boolean' } }),
-  NetworkResult: obj({
-    nodeId: str(),
-    requested: obj({ active: { type: 'boolean' } }),
-    result: { description: "The node's answer to setnetworkactive." },
-    networkActive: nullable('boolean'),
-    note: str(),
-    audited: { type: 'boolean' },
-  }),
-  ReloadResult: obj(
-    {
-      ok: { type: 'boolean', const: true },
-      added: { type: 'array', items: str() },
-      removed: { type: 'array', items: str() },
-      changed: { type: 'array', items: str() },
-      nodes: int(),
-      audited: { type: 'boolean' },
-      request: { ...str(), description: 'The fleet-wide request: every other replica re-reads its own nodes file and audits its outcome under this id. Absent when the store could not carry it.' },
-    },
-    ['ok', 'added', 'removed', 'changed', 'nodes', 'audited'],
-  ),
-  AuditList: obj({
-    items: { type: 'array', description: 'Newest first.', items: { type: 'object', properties: { action: { type: 'string', enum: ['drain', 'undrain', 'network', 'reload'] }, nodeId: str(), by: str(), at: int(), replica: str() }, additionalProperties: true } },
-    limit: int(),
-  }),
-  Livez: obj({ status: { type: 'string', const: 'ok' }, replica: str(), version: str('package.json version of this build'), commit: str('git commit of this build, or `unknown`'), uptimeS: int() }),
-  Readyz: obj({ status: { type: 'string', enum: ['ready', 'not_ready'] }, replica: str(), role: str(), store: obj({ kind: str(), connected: { type: 'boolean', description: 'Connected and taking writes (a write probe succeeded within 2.5 s).' }, writable: { type: 'boolean' }, lastWriteOkAgoMs: { type: ['integer', 'null'] }, lastError: { type: ['string', 'null'] } }), view: { type: 'boolean' }, firstSweep: { type: 'boolean' }, nodes: int('Configured nodes.') }),
-  ProbeNodeAnswer: obj({ node: str(), chain: str(), state: ref('HealthState'), reasons: { type: 'array', items: str(), description: 'At most a few reason texts; the full list is on /v1/nodes/{id}.' }, observedAt: nullable('integer'), ageMs: nullable('integer') }),
-  ProbeChainAnswer: obj({ chain: str(), state: { type: 'string', enum: ['healthy', 'degraded', 'unhealthy'] }, nodes: int(), usable: int(), healthy: int(), min: int() }),
-  Selection: obj(
-    {
-      nodeId: nullable('string'),
-      url: nullable('string'),
-      mode: { type: 'string', enum: ['normal', 'fail-open', 'fail-closed'] },
-      degradedChoice: { type: 'boolean', description: 'True when the chosen node is not usable (fail-open).' },
-      reason: str('initial, kept, current_unusable, better_candidate, failback, all_unhealthy, no_candidates, awaiting_first_samples (start-up: primaries not judged yet)'),
-      since: int(),
-      source: str('Whether the choice is the shared one computed by the workers or computed here.'),
-    },
-    ['nodeId', 'mode', 'reason'],
-    { additionalProperties: true },
-  ),
-  Chains: obj({
-    at: int(),
-    chains: {
-      type: 'array',
-      items: obj(
-        {
-          chain: str(),
-          family: str(),
-          nodes: int(),
-          usable: int(),
-          counts: { type: 'object', additionalProperties: { type: 'integer' }, description: 'Nodes by state.' },
-          reference: { oneOf: [ref('ReferenceHead'), { type: 'null' }], description: 'The corroborated head of the chain, with its evidence.' },
-          best: ref('Selection'),
-          evaluatedAt: nullable('integer'),
-          reportAgeMs: nullable('integer'),
-          reportFresh: { type: 'boolean' },
-        },
-        ['chain', 'family', 'nodes', 'usable', 'counts', 'best'],
-        { additionalProperties: true },
-      ),
-    },
-  }),
-  Ranking: obj(
-    {
-      chain: str(),
-      tag: nullable('string'),
-      at: int(),
-      best: nullable('string'),
-      mode: str(),
-      source: str(),
-      nodes: {
-        type: 'array',
-        description: 'Rank order: state class, score, tier, id.',
-        items: obj(
-          {
-            rank: int(),
-            nodeId: str(),
-            url: nullable('string'),
-            tier: int(),
-            tags: { type: 'array', items: str() },
-            state: ref('HealthState'),
-            usable: { type: 'boolean' },
-            selected: { type: 'boolean' },
-            lastResort: { type: 'boolean' },
-            score: ref('ScoreBreakdown'),
-            reasons: { type: 'array', items: ref('Reason') },
-            observedAt: nullable('integer'),
-            ageMs: nullable('integer'),
-          },
-          ['rank', 'nodeId', 'state', 'usable', 'score'],
-          { additionalProperties: true },
-        ),
-      },
-    },
-    ['chain', 'nodes'],
-    { additionalProperties: true },
-  ),
-  Best: obj(
-    {
-      chain: str(),
-      tag: nullable('string'),
-      nodeId: nullable('string'),
-      url: nullable('string'),
-      tier: nullable('integer'),
-      state: nullable('string'),
-      mode: { type: 'string', enum: ['normal', 'fail-open', 'fail-closed'] },
-      degradedChoice: { type: 'boolean' },
-      reason: str(),
-      since: int(),
-      top: { type: 'array', description: 'Best first, for clients that fail over themselves.', items: obj({ nodeId: str(), url: nullable('string'), tier: int(), state: str() }) },
-      detail: str('Present when no node is usable.'),
-    },
-    ['chain', 'nodeId', 'url', 'mode', 'top'],
-    { additionalProperties: true },
-  ),
-};
-
 
 const responses: Record<string, Json> = {
   BadQuery: problemResponse('A query parameter is unknown, repeated or invalid (`errors` names each).', ref('BadQueryProblem')),
@@ -761,7 +399,7 @@ const paths: Record<string, Json> = {
       [NODE_ID],
       json(ref('DrainResult'), 'Drained.'),
       { '404': resp('NodeNotFound'), '503': resp('StoreUnavailable') },
-      JSON_BODY_OPTIONAL(obj({ reason: { type: 'string', maxLength: ADMIN_LIMITS.reasonMaxLength } }, []), { reason: 'kernel upgrade' }),
+      JSON_BODY_OPTIONAL(ref('DrainBody'), { reason: 'kernel upgrade' }),
     ),
     delete: adminOp('undrainNode', 'Undrain a node', 'The node resumes its tracked state at once.', [NODE_ID], json(ref('UndrainResult'), 'Undrained (or was not drained: `changed: false`).'), {
       '404': resp('NodeNotFound'),
@@ -781,7 +419,7 @@ const paths: Record<string, Json> = {
         '502': problemResponse('The node failed or answered with an error (`node_error`, with `nodeError.code`).'),
         '504': problemResponse('The node did not answer in time (`node_timeout`).'),
       },
-      { required: true, content: { 'application/json': { schema: obj({ active: { type: 'boolean' } }), example: { active: false } } } },
+      { required: true, content: { 'application/json': { schema: ref('NetworkBody'), example: { active: false } } } },
     ),
   },
   '/rpc/{chain}': { post: rpcOperation(false) },
@@ -831,7 +469,7 @@ export function openApiDocument(): Json {
     ],
     paths,
     components: {
-      schemas,
+      schemas: componentSchemas(),
       responses,
       securitySchemes: {
         apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'NODESENTRY_API_KEY; read routes are open when it is not set.' },

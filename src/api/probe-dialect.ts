@@ -1,6 +1,5 @@
-import { closestName } from '../config/closest-name.js';
 import type { HealthState } from '../health/states.js';
-import { problems, type ProblemError } from './problem.js';
+import { type ParamIssue, QueryReader } from './query.js';
 
 /**
  * The load-balancer dialects of the probe endpoints: which query options exist, what they
@@ -35,100 +34,16 @@ export type ChainProbeState = 'healthy' | 'degraded' | 'unhealthy';
 
 export const MAX_CHAIN_MIN = 10_000;
 
-/** One query parameter: parse its text or say what it accepts. */
-type ParamParser<T> = (text: string) => T | undefined;
-
-export interface QueryParam<T> {
-  readonly parse: ParamParser<T>;
-  /** Shown in the 400 answer: `must be one of 200, 429, 503`. */
-  readonly accepts: string;
-}
-
-export type QuerySpec = Readonly<Record<string, QueryParam<unknown>>>;
-/** The parameters a query gave, typed by its spec. */
-export type ParsedQuery<S extends QuerySpec> = { [K in keyof S]?: S[K] extends QueryParam<infer T> ? T : never };
-
-export function oneOfParam<T extends string | number>(values: readonly T[]): QueryParam<T> {
-  const byText = new Map(values.map((v) => [String(v), v]));
-  return { parse: (text) => byText.get(text.toLowerCase()), accepts: `must be one of ${values.join(', ')}` };
-}
-
-export function intParam(min: number, max: number): QueryParam<number> {
-  return {
-    parse: (text) => {
-      if (!/^\d{1,6}$/.test(text)) return undefined;
-      const n = Number(text);
-      return n >= min && n <= max ? n : undefined;
-    },
-    accepts: `must be a whole number from ${min} to ${max}`,
-  };
-}
-
-export function patternParam(pattern: RegExp, accepts: string): QueryParam<string> {
-  return { parse: (text) => (pattern.test(text) ? text : undefined), accepts };
-}
-
-/** One bad parameter, as listed in a 400 problem's `errors`. */
-export interface ParamError {
-  readonly parameter: string;
-  readonly message: string;
-}
-
-/**
- * Parse a raw query string (without `?`) against a spec. Unknown and repeated parameters are
- * errors too: a misspelt `?degrade=429` silently ignored would leave the load balancer acting
- * on a status its operator did not choose.
- */
-export function parseQuery<S extends QuerySpec>(raw: string, spec: S): { ok: true; value: ParsedQuery<S> } | { ok: false; errors: ParamError[] } {
-  const value: Record<string, unknown> = {};
-  const errors: ParamError[] = [];
-  if (raw === '') return { ok: true, value: value as ParsedQuery<S> };
-  const seen = new Set<string>();
-  for (const [name, text] of new URLSearchParams(raw)) {
-    const shownName = printable(name, 40);
-    const param = Object.hasOwn(spec, name) ? spec[name] : undefined;
-    if (!param) {
-      const meant = closestName(name, Object.keys(spec));
-      errors.push({ parameter: shownName, message: `unknown query parameter${meant ? `; did you mean ${meant}?` : ''} (allowed: ${Object.keys(spec).join(', ') || 'none'})` });
-      continue;
-    }
-    if (seen.has(name)) {
-      errors.push({ parameter: shownName, message: 'given more than once' });
-      continue;
-    }
-    seen.add(name);
-    const v = param.parse(text);
-    if (v === undefined) errors.push({ parameter: shownName, message: param.accepts });
-    else value[name] = v;
-  }
-  return errors.length > 0 ? { ok: false, errors } : { ok: true, value: value as ParsedQuery<S> };
-}
-
-/** A 400 problem listing every bad parameter. */
-export function badQuery(errors: readonly ParamError[]): ProblemError {
-  return problems.badQuery(`bad query parameter: ${errors.map((e) => e.parameter).join(', ')}`, errors);
-}
-
-const DEGRADED = oneOfParam<DegradedStatus>([200, 429, 503]);
-const FORMAT = oneOfParam<ProbeFormat>(['json', 'text']);
-
-export const NODE_PROBE_QUERY = {
-  degraded: DEGRADED,
-  drained: oneOfParam<DrainedStatus>([503, 404]),
-  format: FORMAT,
-} satisfies QuerySpec;
-
-export const CHAIN_PROBE_QUERY = {
-  degraded: DEGRADED,
-  format: FORMAT,
-  min: intParam(1, MAX_CHAIN_MIN),
-} satisfies QuerySpec;
+const DEGRADED: readonly DegradedStatus[] = [200, 429, 503];
+const DRAINED: readonly DrainedStatus[] = [503, 404];
+const FORMAT: readonly ProbeFormat[] = ['json', 'text'];
+const CASELESS = { ignoreCase: true } as const;
 
 const NODE_DEFAULTS: NodeProbeOptions = Object.freeze({ degraded: 200, drained: 503, format: 'json' });
 const CHAIN_DEFAULTS: ChainProbeOptions = Object.freeze({ degraded: 200, format: 'json', min: undefined });
 
 /** A query's parsed options, or what is wrong with it. */
-export type QueryOutcome<O> = { readonly ok: true; readonly options: O } | { readonly ok: false; readonly errors: readonly ParamError[] };
+export type QueryOutcome<O> = { readonly ok: true; readonly options: O } | { readonly ok: false; readonly errors: readonly ParamIssue[] };
 
 /**
  * Parsed probe options by raw query string. A load balancer sends the same query on every
@@ -157,17 +72,24 @@ export class ProbeQueryCache<O> {
   }
 }
 
+function outcome<O>(q: QueryReader, options: O): QueryOutcome<O> {
+  const errors = q.issues();
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, options: Object.freeze(options) };
+}
+
 export function nodeProbeQueryCache(): ProbeQueryCache<NodeProbeOptions> {
   return new ProbeQueryCache((raw) => {
-    const r = parseQuery(raw, NODE_PROBE_QUERY);
-    return r.ok ? { ok: true, options: Object.freeze({ ...NODE_DEFAULTS, ...r.value }) } : r;
+    const q = new QueryReader(raw, ['degraded', 'drained', 'format']);
+    const d = NODE_DEFAULTS;
+    return outcome(q, { degraded: q.oneOf('degraded', DEGRADED, CASELESS) ?? d.degraded, drained: q.oneOf('drained', DRAINED, CASELESS) ?? d.drained, format: q.oneOf('format', FORMAT, CASELESS) ?? d.format });
   });
 }
 
 export function chainProbeQueryCache(): ProbeQueryCache<ChainProbeOptions> {
   return new ProbeQueryCache((raw) => {
-    const r = parseQuery(raw, CHAIN_PROBE_QUERY);
-    return r.ok ? { ok: true, options: Object.freeze({ ...CHAIN_DEFAULTS, ...r.value }) } : r;
+    const q = new QueryReader(raw, ['degraded', 'format', 'min']);
+    const d = CHAIN_DEFAULTS;
+    return outcome(q, { degraded: q.oneOf('degraded', DEGRADED, CASELESS) ?? d.degraded, format: q.oneOf('format', FORMAT, CASELESS) ?? d.format, min: q.int('min', 1, MAX_CHAIN_MIN) });
   });
 }
 

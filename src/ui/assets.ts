@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { DASHBOARD_JS } from './client.js';
+import { readFileSync } from 'node:fs';
 import { dashboardHtml, ICON_SVG } from './page.js';
 import { DASHBOARD_CSS } from './styles.js';
 
@@ -45,7 +45,21 @@ function asset(text: string, type: string): UiAsset {
 
 let built: DashboardAssets | undefined;
 
-/** Built once per process from the modules above (they are compiled into dist/ by tsc). */
+/**
+ * The dashboard's script: src/ui/client/*.ts, compiled and joined into dist/ui/dashboard.js by
+ * `npm run build` (scripts/bundle-dashboard.mjs). src/ and dist/ both sit beside package.json,
+ * so the same relative path works from the sources (tests) and from the build.
+ */
+export function dashboardScript(): string {
+  const url = new URL('../../dist/ui/dashboard.js', import.meta.url);
+  try {
+    return readFileSync(url, 'utf8');
+  } catch (err) {
+    throw new Error(`the dashboard script ${url.pathname} is missing: run \`npm run build\``, { cause: err });
+  }
+}
+
+/** Built once per process from the modules above and the compiled script. */
 export function dashboardAssets(): DashboardAssets {
   if (built) return built;
   const files = new Map<string, UiAsset>();
@@ -55,7 +69,7 @@ export function dashboardAssets(): DashboardAssets {
     files.set(name, a);
     return `/ui/${name}`;
   };
-  const script = add('dashboard', 'js', DASHBOARD_JS, 'text/javascript; charset=utf-8');
+  const script = add('dashboard', 'js', dashboardScript(), 'text/javascript; charset=utf-8');
   const style = add('dashboard', 'css', DASHBOARD_CSS, 'text/css; charset=utf-8');
   const icon = add('icon', 'svg', ICON_SVG, 'image/svg+xml');
   built = { page: asset(dashboardHtml({ script, style, icon }), 'text/html; charset=utf-8'), files };

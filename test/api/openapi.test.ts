@@ -70,11 +70,12 @@ function isType(type: string, v: unknown): boolean {
   }
 }
 
-/** The JSON Schema subset the document uses: type, enum, const, properties, required, items, additionalProperties, oneOf, allOf, $ref. */
+/** The JSON Schema subset the document uses: type, enum, const, properties, required, items, additionalProperties, anyOf, oneOf, allOf, $ref. */
 function validate(doc: Schema, schema: Schema, v: unknown, at = '$'): string[] {
   if (typeof schema.$ref === 'string') return validate(doc, resolveRef(doc, schema.$ref), v, at);
   const errors: string[] = [];
   for (const s of (schema.allOf as Schema[] | undefined) ?? []) errors.push(...validate(doc, s, v, at));
+  if (schema.anyOf && !(schema.anyOf as Schema[]).some((s) => validate(doc, s, v, at).length === 0)) errors.push(`${at}: matches none of anyOf (${JSON.stringify(v)?.slice(0, 80)})`);
   if (schema.oneOf) {
     const matching = (schema.oneOf as Schema[]).filter((s) => validate(doc, s, v, at).length === 0).length;
     if (matching !== 1) errors.push(`${at}: matches ${matching} of oneOf (${JSON.stringify(v)?.slice(0, 80)})`);
@@ -92,6 +93,7 @@ function validate(doc: Schema, schema: Schema, v: unknown, at = '$'): string[] {
     for (const [k, x] of Object.entries(o)) {
       if (props[k]) errors.push(...validate(doc, props[k], x, `${at}.${k}`));
       else if (schema.additionalProperties && typeof schema.additionalProperties === 'object') errors.push(...validate(doc, schema.additionalProperties as Schema, x, `${at}.${k}`));
+      else if (schema.additionalProperties === false) errors.push(`${at}: ${k} is not documented`);
     }
   }
   if (Array.isArray(v) && schema.items) v.forEach((x, i) => errors.push(...validate(doc, schema.items as Schema, x, `${at}[${i}]`)));

@@ -1,6 +1,6 @@
 import { Script } from 'node:vm';
 import request from 'supertest';
-import { DASHBOARD_JS } from '../../src/ui/client.js';
+import { dashboardScript } from '../../src/ui/assets.js';
 import { DASHBOARD_CSS } from '../../src/ui/styles.js';
 import { startHarness, type Harness } from '../support/api-harness.js';
 
@@ -90,6 +90,8 @@ describe('dashboard routes: caching, CSP, assets', () => {
 });
 
 describe('the dashboard script', () => {
+  const DASHBOARD_JS = dashboardScript();
+
   it('parses as a classic script', () => {
     expect(() => new Script(DASHBOARD_JS, { filename: 'dashboard.js' })).not.toThrow();
   });

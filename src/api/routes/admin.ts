@@ -12,18 +12,8 @@ import { bodyObject, jsonBody } from '../json-body.js';
 import { drainJson } from '../node-json.js';
 import { problems } from '../problem.js';
 import { QueryReader } from '../query.js';
+import { ADMIN_LIMITS, DrainBody, NetworkBody } from '../schemas/admin.js';
 import { storeCall } from '../store-call.js';
-
-export const ADMIN_LIMITS = Object.freeze({
-  /** Longest drain reason kept, characters. */
-  reasonMaxLength: 200,
-  /** Longest operator name kept from `X-Operator`, characters. */
-  operatorMaxLength: 64,
-  auditDefaultLimit: 100,
-  auditMaxLimit: 1000,
-  /** Floor of the deadline for an admin call to a node, ms (a probe timeout can be tighter). */
-  nodeCallMinTimeoutMs: 5_000,
-});
 
 /**
  * Operator actions, behind the admin token: drain / undrain a node (persisted in the store, so
@@ -53,9 +43,9 @@ export function adminRoutes(ctx: ApiContext): Router {
   };
 
   router.post('/v1/nodes/:id/drain', admin, body, async (req, res) => {
-    new QueryReader(req.query, []).done();
+    new QueryReader(req.url, []).done();
     const node = configOr404(ctx, req);
-    const input = bodyObject(req.body, ['reason']);
+    const input = bodyObject(req.body, Object.keys(DrainBody.shape));
     const reason = optionalReason(input.reason);
     const by = operator(req);
     const at = ctx.now();
@@ -78,7 +68,7 @@ export function adminRoutes(ctx: ApiContext): Router {
   });
 
   router.delete('/v1/nodes/:id/drain', admin, body, async (req, res) => {
-    new QueryReader(req.query, []).done();
+    new QueryReader(req.url, []).done();
     const node = configOr404(ctx, req);
     bodyObject(req.body, []);
     const by = operator(req);
@@ -95,11 +85,11 @@ export function adminRoutes(ctx: ApiContext): Router {
   });
 
   router.post('/v1/nodes/:id/network', admin, body, async (req, res) => {
-    new QueryReader(req.query, []).done();
+    new QueryReader(req.url, []).done();
     const node = configOr404(ctx, req);
-    const input = bodyObject(req.body, ['active']);
-    if (typeof input.active !== 'boolean') throw problems.badRequest('the body must be {"active": true} or {"active": false}');
-    const active = input.active;
+    const input = NetworkBody.safeParse(bodyObject(req.body, Object.keys(NetworkBody.shape)));
+    if (!input.success) throw problems.badRequest('the body must be {"active": true} or {"active": false}');
+    const active = input.data.active;
     if (node.chain.family !== 'bitcoin') {
       throw problems.conflict(`node ${node.id} is an ${node.chain.family.toUpperCase()} node: only Bitcoin-family nodes (defid, paicoind, bitcoind) have setnetworkactive`);
     }
@@ -140,7 +130,7 @@ export function adminRoutes(ctx: ApiContext): Router {
   });
 
   router.post('/v1/admin/reload', admin, body, async (req, res) => {
-    new QueryReader(req.query, []).done();
+    new QueryReader(req.url, []).done();
     bodyObject(req.body, []);
     if (!ctx.reload) throw problems.conflict('this process has no nodes file to reload (it runs a fleet given in code, or the built-in simulated one)');
     if (reloading) throw problems.conflict('a reload is already in progress');
@@ -167,7 +157,7 @@ export function adminRoutes(ctx: ApiContext): Router {
   });
 
   router.get('/v1/admin/audit', admin, async (req, res) => {
-    const q = new QueryReader(req.query, ['limit']);
+    const q = new QueryReader(req.url, ['limit']);
     const limit = q.int('limit', 1, ADMIN_LIMITS.auditMaxLimit, ADMIN_LIMITS.auditDefaultLimit);
     q.done();
     const items = await storeCall('read the audit log', () => ctx.service.store.getAudit(limit));

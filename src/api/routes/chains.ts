@@ -8,14 +8,12 @@ import type { ApiContext } from '../api-context.js';
 import { requireApiKey } from '../auth.js';
 import { type BestNode, bestNodeResolverFor, type RankedChain, type TopNode } from '../best-node.js';
 import { problems } from '../problem.js';
-import { badQuery, intParam, parseQuery, patternParam, printable, type ParsedQuery, type QuerySpec } from '../probe-dialect.js';
+import { printable } from '../probe-dialect.js';
+import { QueryReader } from '../query.js';
 
 const MAX_TOP = 100;
 const JSON_TYPE = 'application/json; charset=utf-8';
-const TAG = patternParam(TAG_PATTERN, 'must be a node tag: 1-64 letters, digits or . _ : = / -, starting with a letter or digit');
-const LIST_QUERY = {} satisfies QuerySpec;
-const RANKING_QUERY = { tag: TAG } satisfies QuerySpec;
-const BEST_QUERY = { tag: TAG, top: intParam(1, MAX_TOP) } satisfies QuerySpec;
+const TAG = { maxLength: 64, pattern: TAG_PATTERN, describe: 'must be a node tag: 1-64 letters, digits or . _ : = / -, starting with a letter or digit' };
 
 /**
  * What backends ask: the chains, their ranking, and the endpoint to use now. Behind the API key
@@ -27,7 +25,7 @@ export function chainsRoutes(ctx: ApiContext): Router {
   const guard = requireApiKey(ctx.service.settings.apiKey);
 
   router.get('/v1/chains', guard, (req, res) => {
-    query(req, LIST_QUERY);
+    new QueryReader(req.url, []).done();
     const now = ctx.now();
     const chains = ctx.read.chainNames().map((name) => {
       const best = resolver.resolve(name, now)!;
@@ -63,8 +61,10 @@ export function chainsRoutes(ctx: ApiContext): Router {
   });
 
   router.get('/v1/chains/:chain/ranking', guard, (req, res) => {
-    const q = query(req, RANKING_QUERY);
-    const best = resolve(req, q.tag ?? null);
+    const q = new QueryReader(req.url, ['tag']);
+    const tag = q.string('tag', TAG);
+    q.done();
+    const best = resolve(req, tag ?? null);
     const now = best.now;
     const ranked = resolver.ranking(best.chain, now, best.tag)!;
     send(res, 200, {
@@ -81,10 +81,13 @@ export function chainsRoutes(ctx: ApiContext): Router {
   /** The last body of each chain's shared choice: the same text while its inputs are the same objects. */
   const sharedBodies = new Map<string, SharedBody>();
   router.get('/v1/chains/:chain/best', guard, (req, res) => {
-    const q = query(req, BEST_QUERY);
-    const best = resolve(req, q.tag ?? null);
+    const q = new QueryReader(req.url, ['tag', 'top']);
+    const tag = q.string('tag', TAG);
+    const topN = q.int('top', 1, MAX_TOP);
+    q.done();
+    const best = resolve(req, tag ?? null);
     const sel = best.selection;
-    const top = best.top(q.top ?? best.policy.topN);
+    const top = best.top(topN ?? best.policy.topN);
     res.setHeader('x-nodesentry-mode', sel.mode);
     if (sel.nodeId === null) {
       // No endpoint: a clear 503 (problem+json, the selection as its extension members), so a
@@ -150,13 +153,6 @@ function bestBody(ctx: ApiContext, best: BestNode, top: readonly TopNode[]) {
     policy: { whenAllUnhealthy: best.policy.whenAllUnhealthy },
     ...(best.anyUsable ? {} : { detail: noneUsableDetail(best) }),
   };
-}
-
-function query<S extends QuerySpec>(req: Request, spec: S): ParsedQuery<S> {
-  const q = req.url.indexOf('?');
-  const r = parseQuery(q < 0 ? '' : req.url.slice(q + 1), spec);
-  if (!r.ok) throw badQuery(r.errors);
-  return r.value;
 }
 
 function send(res: Response, status: number, body: unknown): void {

@@ -32,7 +32,7 @@ export function eventsRoutes(ctx: ApiContext): Router {
   });
 
   router.get('/v1/events', apiKey, (req, res) => {
-    const q = new QueryReader(req.query, ['chain', 'heartbeat']);
+    const q = new QueryReader(req.url, ['chain', 'heartbeat']);
     const chain = q.string('chain', { maxLength: 64, pattern: /^[A-Za-z0-9._-]+$/, describe: 'must be a chain name such as bsc or defichain' });
     const heartbeatS = q.int('heartbeat', 1, 300, EVENTS_DEFAULTS.heartbeatS);
     if (chain !== undefined && !ctx.read.chainNodes(chain)) q.reject('chain', `no configured node is on this chain (chains: ${ctx.read.chainNames().join(', ') || 'none'})`);

@@ -27,7 +27,7 @@ export function nodesRoutes(ctx: ApiContext): Router {
   const apiKey = requireApiKey(ctx.service.settings.apiKey);
 
   router.get('/v1/nodes', apiKey, (req, res) => {
-    const q = new QueryReader(req.query, ['chain', 'tag', 'state', 'limit', 'cursor', 'offset']);
+    const q = new QueryReader(req.url, ['chain', 'tag', 'state', 'limit', 'cursor', 'offset']);
     const chain = q.string('chain', { maxLength: 64, pattern: NAME_PATTERN, describe: 'must be a chain name such as bsc or defichain' });
     const tags = q.strings('tag', { maxLength: 64, pattern: TAG_PATTERN, describe: 'must be a node tag: letters, digits or . _ : = / -, starting with a letter or digit' });
     const state = q.oneOf('state', NODE_STATES);
@@ -72,14 +72,14 @@ export function nodesRoutes(ctx: ApiContext): Router {
   });
 
   router.get('/v1/nodes/:id', apiKey, (req, res) => {
-    new QueryReader(req.query, []).done();
+    new QueryReader(req.url, []).done();
     const now = ctx.now();
     const v = nodeOr404(ctx, req, now);
     noStore(res).json(nodeDetail(v, ctx.service.view.drain(v.node.id), now, ctx.read.policy(v.node.chain.name), ctx.service.replica));
   });
 
   router.get('/v1/nodes/:id/peers', apiKey, async (req, res) => {
-    new QueryReader(req.query, []).done();
+    new QueryReader(req.url, []).done();
     const now = ctx.now();
     const v = nodeOr404(ctx, req, now);
     const sample = v.record?.sample;
@@ -141,7 +141,7 @@ export function nodesRoutes(ctx: ApiContext): Router {
   });
 
   router.get('/v1/nodes/:id/history', apiKey, async (req, res) => {
-    const q = new QueryReader(req.query, ['limit']);
+    const q = new QueryReader(req.url, ['limit']);
     const limit = q.int('limit', 1, HISTORY_LIMITS.maxLimit, HISTORY_LIMITS.defaultLimit);
     q.done();
     const v = nodeOr404(ctx, req, ctx.now());
@@ -175,7 +175,7 @@ export function nodesRoutes(ctx: ApiContext): Router {
   });
 
   router.get('/v1/nodes/:id/transitions', apiKey, async (req, res) => {
-    const q = new QueryReader(req.query, ['limit']);
+    const q = new QueryReader(req.url, ['limit']);
     const limit = q.int('limit', 1, TRANSITION_LIMITS.maxLimit, TRANSITION_LIMITS.defaultLimit);
     q.done();
     const v = nodeOr404(ctx, req, ctx.now());

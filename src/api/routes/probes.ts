@@ -4,7 +4,6 @@ import { requireApiKey } from '../auth.js';
 import { nodeAnswerJson, nodeAnswersFor } from '../node-answers.js';
 import { ProblemError, problems } from '../problem.js';
 import {
-  badQuery,
   chainProbeQueryCache,
   chainProbeState,
   chainProbeStatus,
@@ -14,6 +13,7 @@ import {
   printable,
   type ProbeFormat,
 } from '../probe-dialect.js';
+import { badQuery } from '../query.js';
 import type { ChainSummary } from '../read-model.js';
 
 const JSON_TYPE = 'application/json; charset=utf-8';

@@ -23,7 +23,7 @@ export function transitionsRoutes(ctx: ApiContext): Router {
   const apiKey = requireApiKey(ctx.service.settings.apiKey);
 
   router.get('/v1/transitions', apiKey, async (req, res) => {
-    const q = new QueryReader(req.query, ['chain', 'node', 'state', 'limit', 'cursor']);
+    const q = new QueryReader(req.url, ['chain', 'node', 'state', 'limit', 'cursor']);
     const chain = q.string('chain', { maxLength: 64, pattern: NAME_PATTERN, describe: 'must be a chain name such as bsc or defichain' });
     const node = q.string('node', { maxLength: 64, pattern: NAME_PATTERN, describe: 'must be a node id' });
     const state = q.oneOf('state', NODE_STATES);
