@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { pino } from 'pino';
@@ -14,8 +14,11 @@ import { startCpuProfile } from './cpu-profile.js';
 import { remoteFleet, sharedPortUrl } from './remote-fleet.js';
 
 export interface ApiServerOptions {
-  /** `nodesentry`: the real app over a loaded fleet; `express`: the floor, a constant OK. */
-  readonly kind: 'nodesentry' | 'express';
+  /**
+   * `nodesentry`: the real app over a loaded fleet; `express`: the floor, a constant OK;
+   * `node-http`: the physical floor, a constant OK from a bare `node:http` handler.
+   */
+  readonly kind: 'nodesentry' | 'express' | 'node-http';
   readonly simPort?: number;
   readonly nodes?: number;
   readonly seed?: number;
@@ -36,7 +39,7 @@ const CHAIN = 'bsc';
 
 /**
  * An HTTP server to load: the nodesentry API with a whole simulated fleet in its view, or the
- * bare express floor. Both with the socket settings of `startHttp`, each in its own process.
+ * bare express or bare node:http floor. All with the socket settings of `startHttp`, each in its own process.
  *
  * The fleet is loaded by sweeping it `riseAfter` times, then polling stops and the API's clock
  * is frozen at the end of loading: every request sees the same fleet (nothing goes stale),
@@ -44,6 +47,25 @@ const CHAIN = 'bsc';
  */
 async function main(): Promise<void> {
   const o = childOptions<ApiServerOptions>();
+  if (o.kind === 'node-http') {
+    // The same answer as express's `res.send('OK')` (status, content-type, length), no router.
+    const ok: RequestListener = (req, res) => {
+      if (req.method === 'GET' && req.url === '/ok') {
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': '2' });
+        res.end('OK');
+      } else {
+        res.writeHead(404, { 'content-length': '0' });
+        res.end();
+      }
+    };
+    const server = await listen(ok);
+    const profile = o.profileDir ? await startCpuProfile(o.profileDir, 'api-node-http') : undefined;
+    serveParent({ origin: origin(server) } satisfies ApiServerReady, {}, async () => {
+      await profile?.stop();
+      await close(server);
+    });
+    return;
+  }
   if (o.kind === 'express') {
     const app = express();
     app.disable('x-powered-by');
@@ -85,7 +107,7 @@ async function main(): Promise<void> {
   });
 }
 
-async function listen(app: express.Express): Promise<Server> {
+async function listen(app: express.Express | RequestListener): Promise<Server> {
   const server = createServer(app);
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;

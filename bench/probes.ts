@@ -14,13 +14,24 @@ export interface ProbeTargetResult extends ProbeTarget {
   readonly present: boolean;
   readonly saturated?: LoadResult;
   readonly atRate?: LoadResult;
-  /** saturated rps / the floor's (mean of the floor before and after). */
+  /** saturated rps / the express floor's (mean of the floor before and after). */
   readonly ratio?: number;
+  /** saturated rps / the node:http floor's (mean of the floor before and after). */
+  readonly ratioHttp?: number;
+}
+
+export interface ProbeFloor {
+  readonly rps: number;
+  readonly runs: readonly number[];
+  readonly saturated: LoadResult;
+  readonly atRate: LoadResult;
 }
 
 export interface ProbesResult {
-  /** The floor's saturated rps (mean of both runs), each run's, and the first run's details. */
-  readonly floor: { readonly rps: number; readonly runs: readonly number[]; readonly saturated: LoadResult; readonly atRate: LoadResult };
+  /** The express floor's saturated rps (mean of both runs), each run's, and the first run's details. */
+  readonly floor: ProbeFloor;
+  /** The same for the bare node:http floor: the physical limit of Node here. */
+  readonly httpFloor: ProbeFloor;
   readonly targets: ProbeTargetResult[];
   readonly loadMs: number;
   readonly nodes: number;
@@ -40,13 +51,15 @@ export interface ProbesOptions {
 }
 
 /**
- * Section 2: the probe endpoints against a bare express app, loaded alike by the same
- * generator in this process. The floor is measured first and last; ratios use the mean.
+ * Section 2: the probe endpoints against a bare express app and a bare node:http server, loaded
+ * alike by the same generator in this process. Each floor is measured first and last (express,
+ * node:http, endpoints, node:http, express); ratios use the mean of its two runs.
  */
 export async function runProbes(o: ProbesOptions): Promise<ProbesResult> {
   const profiled = o.profileDir ? { profileDir: o.profileDir } : {};
-  const [floorStart, nsStart] = await Promise.all([
+  const [floorStart, httpStart, nsStart] = await Promise.all([
     BenchChild.start<ApiServerReady>('api-server', { kind: 'express', ...profiled } satisfies ApiServerOptions),
+    BenchChild.start<ApiServerReady>('api-server', { kind: 'node-http', ...profiled } satisfies ApiServerOptions),
     BenchChild.start<ApiServerReady>('api-server', { kind: 'nodesentry', simPort: o.simPort, nodes: o.nodes, seed: o.seed, ...profiled } satisfies ApiServerOptions),
   ]);
   try {
@@ -65,7 +78,9 @@ export async function runProbes(o: ProbesOptions): Promise<ProbesResult> {
       return { saturated, atRate };
     };
     const floorOrigin = floorStart.ready.origin;
+    const httpOrigin = httpStart.ready.origin;
     const floorA = await load(floorOrigin, '/ok');
+    const httpA = await load(httpOrigin, '/ok');
     const results: ProbeTargetResult[] = [];
     for (const t of targets) {
       const status = await statusOf(ns.origin + t.path);
@@ -75,16 +90,19 @@ export async function runProbes(o: ProbesOptions): Promise<ProbesResult> {
       }
       results.push({ ...t, present: true, ...(await load(ns.origin, t.path)) });
     }
+    const httpB = await load(httpOrigin, '/ok');
     const floorB = await load(floorOrigin, '/ok');
     const floorRps = (floorA.saturated.rps + floorB.saturated.rps) / 2;
+    const httpRps = (httpA.saturated.rps + httpB.saturated.rps) / 2;
     return {
       floor: { rps: floorRps, runs: [floorA.saturated.rps, floorB.saturated.rps], ...floorA },
-      targets: results.map((r) => (r.saturated ? { ...r, ratio: r.saturated.rps / floorRps } : r)),
+      httpFloor: { rps: httpRps, runs: [httpA.saturated.rps, httpB.saturated.rps], ...httpA },
+      targets: results.map((r) => (r.saturated ? { ...r, ratio: r.saturated.rps / floorRps, ratioHttp: r.saturated.rps / httpRps } : r)),
       loadMs: ns.loadMs ?? 0,
       nodes: o.nodes,
     };
   } finally {
-    await Promise.all([floorStart.child.stop(), nsStart.child.stop()]);
+    await Promise.all([floorStart.child.stop(), httpStart.child.stop(), nsStart.child.stop()]);
   }
 }
 
