@@ -3,8 +3,8 @@ import { Server as NetServer, type AddressInfo } from 'node:net';
 import { reloadFromFile, type Running } from '../cli/serve-command.js';
 import { AgentCheckServer } from './agent-check.js';
 import { createApp } from './app.js';
-import { nodeAnswersFor } from './node-answers.js';
-import { ReadModel } from './read-model.js';
+import { nodeAnswersFor } from '../read/node-answers.js';
+import { ReadModel } from '../read/read-model.js';
 
 export interface HttpHandle {
   readonly server: Server;

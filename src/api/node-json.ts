@@ -3,7 +3,7 @@ import { isFresh, sampleAgeMs, staleAfterMs } from '../health/freshness.js';
 import type { HealthPolicy } from '../health/policy.js';
 import type { Reason } from '../health/reasons.js';
 import type { Drain } from '../store/store.js';
-import type { NodeView } from './read-model.js';
+import type { NodeView } from '../read/read-model.js';
 
 /** How fresh a node's latest sample is at `now`. */
 export interface FreshnessJson {

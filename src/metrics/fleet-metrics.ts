@@ -1,14 +1,24 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { bestNodeResolverFor } from '../api/best-node.js';
+import { bestNodeResolverFor } from '../read/best-node.js';
 import { buildInfo } from '../build/build-info.js';
-import type { NodeView, ReadModel } from '../api/read-model.js';
+import type { FleetSource, NodeView, ReadModel } from '../read/read-model.js';
 import { RpcErrorCode } from '../errors/rpc-errors.js';
 import { isFresh } from '../health/freshness.js';
 import { type HealthState, isUsable } from '../health/states.js';
-import type { StoreEvent } from '../store/store.js';
+import type { Poller } from '../polling/poller.js';
+import type { Store, StoreEvent } from '../store/store.js';
+
+/** What the metrics read of the running service (a Service has it). */
+export interface MetricsSource extends FleetSource {
+  readonly poller: Poller | undefined;
+  readonly selectionChanges: ReadonlyMap<string, number>;
+  readonly settings: { readonly role: string };
+  readonly store: Pick<Store, 'kind' | 'health'>;
+}
 
 export interface FleetMetricsOptions {
   readonly read: ReadModel;
+  readonly service: MetricsSource;
   readonly now: () => number;
   /** Also export prom-client's process and Node.js metrics (default true), from the first scrape on. */
   readonly defaultMetrics?: boolean;
@@ -53,7 +63,7 @@ export class FleetMetrics {
   constructor(opts: FleetMetricsOptions) {
     this.#o = opts;
     const registers = [this.registry];
-    const service = opts.read.service;
+    const service = opts.service;
     const self = this;
 
     const perNode = (name: string, help: string, value: (v: NodeView, fresh: boolean) => number | null | undefined): void => {

@@ -1,8 +1,8 @@
 import { connect } from 'node:net';
 import { agentReply, AgentCheckServer, degradedWeightPercent, healthyWeightPercent, parseAgentLine } from '../../src/api/agent-check.js';
 import { startHttp } from '../../src/api/http-server.js';
-import { nodeAnswersFor } from '../../src/api/node-answers.js';
-import { ReadModel } from '../../src/api/read-model.js';
+import { nodeAnswersFor } from '../../src/read/node-answers.js';
+import { ReadModel } from '../../src/read/read-model.js';
 import { loadSettings } from '../../src/config/settings.js';
 import { startHarness, type Harness } from '../support/api-harness.js';
 

@@ -6,9 +6,10 @@ import type { Selection } from '../../health/selection.js';
 import type { HealthState } from '../../health/states.js';
 import type { ApiContext } from '../api-context.js';
 import { requireApiKey } from '../auth.js';
-import { type BestNode, bestNodeResolverFor, type RankedChain, type TopNode } from '../best-node.js';
+import { type BestNode, bestNodeResolverFor, type RankedChain, type TopNode } from '../../read/best-node.js';
 import { problems } from '../problem.js';
-import { badQuery, intParam, parseQuery, patternParam, printable, type ParsedQuery, type QuerySpec } from '../probe-dialect.js';
+import { badQuery, intParam, parseQuery, patternParam, type ParsedQuery, type QuerySpec } from '../probe-dialect.js';
+import { printable } from '../../read/printable.js';
 
 const MAX_TOP = 100;
 const JSON_TYPE = 'application/json; charset=utf-8';

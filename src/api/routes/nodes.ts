@@ -6,7 +6,7 @@ import { requireApiKey } from '../auth.js';
 import { nodeDetail, nodeSummary } from '../node-json.js';
 import { problems } from '../problem.js';
 import { QueryReader } from '../query.js';
-import type { NodeView } from '../read-model.js';
+import type { NodeView } from '../../read/read-model.js';
 import { storeCall } from '../store-call.js';
 import { summarizePeers, trafficRates } from '../traffic.js';
 
