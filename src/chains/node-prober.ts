@@ -11,6 +11,7 @@ import { evmProbe } from './evm-probe.js';
 import type { FamilyProbe, ProbeFields } from './family-probe.js';
 import { InvalidValue } from './parse-values.js';
 import type { Sample, SampleError } from './sample.js';
+import { InvalidArgumentError } from '../errors/argument-errors.js';
 
 /** The node a prober talks to: what it reads of a NodeConfig (config/ imports chains/, not the reverse). */
 export interface ProbeTarget {
@@ -72,7 +73,7 @@ export class NodeProber<N extends ProbeTarget = ProbeTarget> {
 
   constructor(node: N, opts: NodeProberOptions) {
     const family = FAMILIES[node.chain.family];
-    if (!family) throw new TypeError(`no probe for chain family ${node.chain.family}`);
+    if (!family) throw new InvalidArgumentError(`no probe for chain family ${node.chain.family}`);
     this.node = node;
     this.#family = family;
     this.#now = opts.now ?? Date.now;

@@ -9,6 +9,7 @@ import { RpcErrorCode } from '../errors/rpc-errors.js';
 import type { ProbeSchedule } from './health-judge.js';
 import type { Judge, SampleVerdict } from './judge.js';
 import { hostKey, ProbeLimiters } from './limiters.js';
+import { OutOfRangeError } from '../errors/argument-errors.js';
 
 export interface PollerOptions {
   /** This process's name among replicas (in records, leases and logs). */
@@ -183,7 +184,7 @@ export class Poller {
       now: opts.now ?? Date.now,
       random: opts.random ?? Math.random,
     };
-    if (this.#o.leaseTtlMs <= leaseRenewMs) throw new RangeError('leaseTtlMs must be longer than leaseRenewMs');
+    if (this.#o.leaseTtlMs <= leaseRenewMs) throw new OutOfRangeError('leaseTtlMs must be longer than leaseRenewMs');
     this.#limiters = new ProbeLimiters(this.#o.concurrency, this.#o.perHostConcurrency);
   }
 

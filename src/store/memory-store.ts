@@ -27,6 +27,7 @@ import { StoreClosedError } from './store-errors.js';
 import { DEFAULT_SWEEP_BATCH_SIZE, fleetTransitionsOf, groupTransitions, planSweep } from './sweep-plan.js';
 import { checkReplica, positiveInt } from './validate-args.js';
 import { WarnOnce, type StoreWarningSink } from './warn-once.js';
+import { InvalidArgumentError } from '../errors/argument-errors.js';
 
 export interface MemoryStoreOptions extends StoreRetentionOptions {
   /** Clock for every TTL, epoch ms. Default `Date.now` (tests inject their own). */
@@ -271,7 +272,7 @@ export class MemoryStore implements Store {
 
   setDrain(nodeId: string, drain: Drain | null): Promise<DrainFact> {
     return this.run('setDrain', () => {
-      if (drain !== null && drain.nodeId !== nodeId) throw new TypeError(`drain.nodeId ${JSON.stringify(drain.nodeId)} does not match ${JSON.stringify(nodeId)}`);
+      if (drain !== null && drain.nodeId !== nodeId) throw new InvalidArgumentError(`drain.nodeId ${JSON.stringify(drain.nodeId)} does not match ${JSON.stringify(nodeId)}`);
       // As the Redis script: above the stored version whatever the clock says.
       const fact: DrainFact = { nodeId, version: Math.max(Math.floor(this.now()), this.storedDrainVersion(nodeId) + 1), drain };
       this.drains.set(nodeId, encodeDrainFact(fact));
