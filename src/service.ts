@@ -14,6 +14,7 @@ import { MemoryStore } from './store/memory-store.js';
 import { RedisStore } from './store/redis-store.js';
 import type { Store } from './store/store.js';
 import { FleetView } from './view/fleet-view.js';
+import { LEASE_DEFAULTS } from './defaults.js';
 
 export interface ServiceOptions {
   readonly settings: Settings;
@@ -305,7 +306,7 @@ export class Service {
  */
 export function leaseRenewFor(nodes: readonly NodeConfig[]): number {
   const shortest = nodes.reduce((m, n) => Math.min(m, n.intervalMs), Number.POSITIVE_INFINITY);
-  return Number.isFinite(shortest) ? Math.min(2_000, Math.max(100, Math.floor(shortest / 2))) : 2_000;
+  return Number.isFinite(shortest) ? Math.min(LEASE_DEFAULTS.renewMs, Math.max(100, Math.floor(shortest / 2))) : LEASE_DEFAULTS.renewMs;
 }
 
 /** Connections per node origin: the per-host probe concurrency, between 2 and 16. */

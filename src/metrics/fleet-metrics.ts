@@ -4,7 +4,7 @@ import { buildInfo } from '../build/build-info.js';
 import type { FleetSource, NodeView, ReadModel } from '../read/read-model.js';
 import { RpcErrorCode } from '../errors/rpc-errors.js';
 import { isFresh } from '../health/freshness.js';
-import { type HealthState, isUsable } from '../health/states.js';
+import { HEALTH_STATES, type HealthState, isUsable } from '../health/states.js';
 import type { Poller } from '../polling/poller.js';
 import type { Store, StoreEvent } from '../store/store.js';
 
@@ -24,7 +24,7 @@ export interface FleetMetricsOptions {
   readonly defaultMetrics?: boolean;
 }
 
-const STATES: readonly HealthState[] = ['healthy', 'degraded', 'unhealthy', 'unknown', 'maintenance'];
+const STATES = HEALTH_STATES;
 const ERROR_CODES: ReadonlySet<string> = new Set(Object.values(RpcErrorCode));
 // From a fast local node (a few ms) to the longest sane probe timeout.
 const PROBE_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10];

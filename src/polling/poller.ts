@@ -10,6 +10,7 @@ import type { ProbeSchedule } from './health-judge.js';
 import type { Judge, SampleVerdict } from './judge.js';
 import { hostKey, ProbeLimiters } from './limiters.js';
 import { OutOfRangeError } from '../errors/argument-errors.js';
+import { LEASE_DEFAULTS, PROBE_DEFAULTS } from '../defaults.js';
 
 export interface PollerOptions {
   /** This process's name among replicas (in records, leases and logs). */
@@ -165,11 +166,9 @@ export class Poller {
   readonly #stats = { probes: 0, flushes: 0, flushFailures: 0, lastFlushMs: 0, leasesAcquired: 0, leasesLost: 0 };
 
   constructor(opts: PollerOptions) {
-    const leaseRenewMs = opts.leaseRenewMs ?? 2_000;
+    const leaseRenewMs = opts.leaseRenewMs ?? LEASE_DEFAULTS.renewMs;
     this.#o = {
-      concurrency: 64,
-      perHostConcurrency: 8,
-      maxResponseBytes: 4 * 1024 * 1024,
+      ...PROBE_DEFAULTS,
       flushIntervalMs: 250,
       flushMaxRecords: 1_000,
       maxBackoffMs: 3_000,
@@ -180,7 +179,7 @@ export class Poller {
       peerDetailsEveryMs: 60_000,
       ...opts,
       leaseRenewMs,
-      leaseTtlMs: opts.leaseTtlMs ?? 3 * leaseRenewMs,
+      leaseTtlMs: opts.leaseTtlMs ?? LEASE_DEFAULTS.ttlRenewals * leaseRenewMs,
       now: opts.now ?? Date.now,
       random: opts.random ?? Math.random,
     };

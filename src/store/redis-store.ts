@@ -44,6 +44,7 @@ import { chunk, DEFAULT_SWEEP_BATCH_SIZE, fleetTransitionsOf, groupTransitions, 
 import { checkReplica, positiveInt } from './validate-args.js';
 import { WarnOnce, type StoreWarningSink } from './warn-once.js';
 import { InvalidArgumentError } from '../errors/argument-errors.js';
+import { RETENTION_DEFAULTS } from '../defaults.js';
 
 export interface RedisStoreOptions extends StoreRetentionOptions {
   /** `redis://[user:pass@]host:port[/db]` or `rediss://...`. Exactly one of url, cluster, sentinel. */
@@ -73,12 +74,7 @@ export interface RedisStoreOptions extends StoreRetentionOptions {
 }
 
 const DEFAULTS = {
-  historyLimit: 360,
-  auditLimit: 1000,
-  historyTtlMs: 86_400_000,
-  transitionLimit: 50,
-  transitionTtlMs: 604_800_000,
-  fleetTransitionLimit: 2000,
+  ...RETENTION_DEFAULTS,
   connectTimeoutMs: 5000,
   commandTimeoutMs: 5000,
   reconnectMaxDelayMs: 2000,

@@ -12,7 +12,7 @@ export type ImportGraph = ReadonlyMap<string, readonly string[]>;
  * layers in one group are peers and may not import each other.
  */
 export const LAYERS: readonly (readonly string[])[] = [
-  ['errors', 'build'],
+  ['errors', 'build', 'defaults'],
   ['rpc'],
   ['chains'],
   ['health'],
