@@ -1,3 +1,4 @@
+// Service: the store, the fleet view, the poller and the health judge of one process.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';

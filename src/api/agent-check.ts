@@ -1,3 +1,4 @@
+// HAProxy's agent-check protocol on its own TCP port.
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { secretMatches } from './auth.js';

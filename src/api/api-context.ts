@@ -1,3 +1,4 @@
+// What route modules get: the narrow ApiService they read, the read model, the logger, reloads.
 import type { Logger } from 'pino';
 import type { Settings } from '../config/settings.js';
 import type { MetricsSource } from '../metrics/fleet-metrics.js';

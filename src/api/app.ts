@@ -1,3 +1,4 @@
+// The express app factory (no listen): middleware and routers in hot-path order.
 import compression from 'compression';
 import express, { type Express, type Request, type Response } from 'express';
 import type { Logger } from 'pino';

@@ -1,3 +1,4 @@
+// The HTTP server around the express app (socket hygiene, graceful close) and the agent-check port.
 import { createServer, type Server } from 'node:http';
 import { Server as NetServer, type AddressInfo } from 'node:net';
 import type { Logger } from 'pino';

@@ -1,3 +1,4 @@
+// Tells what chain an unknown node serves (`nodesentry probe` without `--chain`).
 import type { Dispatcher } from 'undici';
 import { RpcFailure } from '../errors/rpc-errors.js';
 import type { Credentials } from '../rpc/credentials.js';

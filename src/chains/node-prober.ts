@@ -1,3 +1,4 @@
+// Probes one node: runs its family's calls through the RPC client and builds a Sample.
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import { BaseError } from '../errors/base-error.js';

@@ -1,3 +1,4 @@
+// `nodesentry demo`: a simulated fleet, the service over it, the API and a table of every node.
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config/config-error.js';
 import { loadSettings } from '../config/settings.js';

@@ -1,3 +1,4 @@
+// `nodesentry probe <url>`: probe one node once and print its sample.
 import { parseArgs } from 'node:util';
 import { BUILTIN_CHAINS, GENERIC_DEFAULTS, type ChainSpec } from '../chains/chain-spec.js';
 import { detectChain } from '../chains/detect-chain.js';

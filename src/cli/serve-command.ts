@@ -1,3 +1,4 @@
+// `nodesentry serve`: its options and usage; main.ts runs it.
 import { parseArgs } from 'node:util';
 import { serve } from '../main.js';
 import { argErrorText } from './arg-error.js';

@@ -1,3 +1,4 @@
+// Settings from the environment: one schema, validated at start-up, naming the bad variable.
 import { inspect } from 'node:util';
 import { validatePrefix } from '../store/keys.js';
 import { closestName } from './closest-name.js';

@@ -1,3 +1,4 @@
+// The chain's reference head: the height the nodes corroborate, and each node's lag behind it.
 import type { ChainSpec } from '../chains/chain-spec.js';
 import type { Sample } from '../chains/sample.js';
 import { chainIdentity } from './chain-identity.js';

@@ -1,3 +1,4 @@
+// The fleet's Prometheus metrics, on a registry of its own, computed at scrape time from the read model.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { bestNodeResolverFor } from '../read/best-node.js';
 import { buildInfo } from '../build/build-info.js';

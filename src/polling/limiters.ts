@@ -1,3 +1,4 @@
+// The poller's two concurrency limits: one for the process, one per node host.
 import pLimit, { type LimitFunction } from 'p-limit';
 import { OutOfRangeError } from '../errors/argument-errors.js';
 

@@ -1,3 +1,4 @@
+// A circuit breaker per node: skipped for a while after failures in a row.
 import { OutOfRangeError } from '../errors/argument-errors.js';
 /** Longest a node stays skipped after failures in a row, ms. */
 const MAX_OPEN_MS = 30_000;

@@ -1,3 +1,4 @@
+// A per-key rate limit counted in the store, shared by every API replica.
 import { createHash } from 'node:crypto';
 import type { Store } from '../store/store.js';
 import { OutOfRangeError } from '../errors/argument-errors.js';

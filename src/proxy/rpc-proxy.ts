@@ -1,3 +1,4 @@
+// The JSON-RPC proxy: picks a node, forwards, retries, tracks heads.
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';

@@ -1,3 +1,4 @@
+// Sends a client's body to one node, with its credentials, bounded.
 import type { Dispatcher } from 'undici';
 import type { NodeConfig } from '../config/node-config.js';
 import { RpcHttpError } from '../errors/rpc-errors.js';

@@ -1,3 +1,4 @@
+// The answers of the node probes (state, status, reasons), cached per node.
 import type { NodeConfig } from '../config/node-config.js';
 import { staleAfterMs } from '../health/freshness.js';
 import type { HealthPolicy } from '../health/policy.js';

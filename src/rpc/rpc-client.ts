@@ -1,3 +1,4 @@
+// JSON-RPC calls and batches to one node, in the EVM or the Bitcoin-family dialect.
 import type { Dispatcher } from 'undici';
 import {
   RpcErrorCode,

@@ -1,3 +1,4 @@
+// Splits `user:pass@` out of a node URL into Credentials.
 import { Credentials } from './credentials.js';
 import { InvalidArgumentError } from '../errors/argument-errors.js';
 

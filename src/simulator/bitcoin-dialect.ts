@@ -1,3 +1,4 @@
+// The simulator's Bitcoin-family answers (defid, paicoind dialects).
 import { createHash } from 'node:crypto';
 import { emptyAnswer, jsonAnswer, type HttpAnswer } from './http-answer.js';
 import { GENESIS } from '../chains/chain-spec.js';

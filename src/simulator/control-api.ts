@@ -1,3 +1,4 @@
+// The simulator's HTTP control API under /_sim/.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestHandler } from './listener.js';
 import type { SimNodeSpec } from './sim-node-spec.js';

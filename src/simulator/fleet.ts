@@ -1,3 +1,4 @@
+// The demo fleet and generated fleets of simulated nodes.
 import { mix32, SeededRandom } from './seeded-random.js';
 import { KIND_DEFAULTS, type SimKind, type SimNodeSpec } from './sim-node-spec.js';
 import { OutOfRangeError } from '../errors/argument-errors.js';

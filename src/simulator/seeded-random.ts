@@ -1,3 +1,4 @@
+// Deterministic randomness for the simulator.
 import { OutOfRangeError } from '../errors/argument-errors.js';
 /**
  * Small deterministic randomness for the simulator: the same seed gives the same fleet, the

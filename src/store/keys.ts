@@ -1,3 +1,4 @@
+// Every Redis key and channel, built from one prefix.
 import { InvalidArgumentError } from '../errors/argument-errors.js';
 /**
  * Every Redis key and channel nodesentry uses, built here and nowhere else (as bullmq's

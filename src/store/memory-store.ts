@@ -1,3 +1,4 @@
+// MemoryStore: the Store in-process, with the Redis store's semantics.
 import { randomUUID } from 'node:crypto';
 import type { PeerDetail } from '../chains/sample.js';
 import type { ChainFacts, Drain, DrainFact, HistoryPoint, NodeRecord, Store, StoreEvent, StoreEventHandler, StoreHealth, SweepResult, SweepWrite, TransitionEntry, StoreRetentionOptions, FleetTransition, TransitionWrite } from './store.js';

@@ -1,3 +1,4 @@
+// Splits a sweep's writes into pipeline batches.
 import type { PeerDetail } from '../chains/sample.js';
 import type { ChainFacts, FleetTransition, HistoryPoint, NodeRecord, SweepWrite, TransitionEntry, TransitionWrite } from './store.js';
 import { OutOfRangeError } from '../errors/argument-errors.js';

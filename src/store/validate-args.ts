@@ -1,3 +1,4 @@
+// Argument checks both stores share.
 import { InvalidArgumentError, OutOfRangeError } from '../errors/argument-errors.js';
 /** Argument checks shared by both stores: a programming error is a TypeError/RangeError, not a store error. */
 

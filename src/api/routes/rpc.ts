@@ -1,3 +1,4 @@
+// `POST /rpc/<chain>[/<node>]`: HTTP in and out of the JSON-RPC proxy.
 import type { IncomingMessage } from 'node:http';
 import { Router, type Request, type Response } from 'express';
 import { Agent } from 'undici';
