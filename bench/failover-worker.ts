@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { request } from 'undici';
 import { createApp } from '../src/api/app.js';
-import { ReadModel } from '../src/api/read-model.js';
+import { ReadModel } from '../src/read/read-model.js';
 import { loadSettings } from '../src/config/settings.js';
 import { DEFAULT_HEALTH_POLICY } from '../src/health/policy.js';
 import { Service } from '../src/service.js';

@@ -362,7 +362,9 @@ function classify(method, path, a) {
   let type = '';
   try {
     type = JSON.parse(a.body).type ?? '';
-  } catch {}
+  } catch {
+    // not a problem+json body: counted by status alone
+  }
   if (a.status === 503 && type === 'urn:nodesentry:problem:no_usable_node') return void counts.noUsableNode503++;
   if (a.status === 503 && type === 'urn:nodesentry:problem:store_unavailable') return void counts.storeUnavailable503++;
   counts.unexpected5xx++;

@@ -1,3 +1,4 @@
+// Service: the store, the fleet view, the poller and the health judge of one process.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
@@ -14,6 +15,7 @@ import { MemoryStore } from './store/memory-store.js';
 import { RedisStore } from './store/redis-store.js';
 import type { Store } from './store/store.js';
 import { FleetView } from './view/fleet-view.js';
+import { LEASE_DEFAULTS } from './defaults.js';
 
 export interface ServiceOptions {
   readonly settings: Settings;
@@ -24,6 +26,8 @@ export interface ServiceOptions {
   readonly replica?: string;
   /** A store to use instead of the one the settings describe (tests, embedding). Closed by `close()`. */
   readonly store?: Store;
+  /** The undici dispatcher for node traffic, instead of one built from the settings (main.ts builds it). Closed by `close()`. */
+  readonly dispatcher?: Dispatcher;
   /** Poller knobs beyond the settings (lease timing, flush cadence); tests shorten them. */
   readonly poller?: Partial<Omit<PollerOptions, 'replica' | 'store' | 'view' | 'judge' | 'dispatcher' | 'logger'>>;
   /** Start scheduled polling (default true). Tests that drive `poller.sweepOnce()` themselves pass false. */
@@ -87,7 +91,7 @@ export class Service {
       nodes: () => this.#nodes,
       onSelectionChange: (c) => this.#logSelection(c),
     });
-    this.#dispatcher = createNodeDispatcher({ connectionsPerOrigin: Math.max(2, Math.min(opts.settings.perHostConcurrency, 16)) });
+    this.#dispatcher = opts.dispatcher ?? createNodeDispatcher({ connectionsPerOrigin: nodeConnectionsPerOrigin(opts.settings) });
     this.poller =
       opts.settings.role === 'api'
         ? undefined
@@ -307,10 +311,16 @@ export class Service {
  */
 export function leaseRenewFor(nodes: readonly NodeConfig[]): number {
   const shortest = nodes.reduce((m, n) => Math.min(m, n.intervalMs), Number.POSITIVE_INFINITY);
-  return Number.isFinite(shortest) ? Math.min(2_000, Math.max(100, Math.floor(shortest / 2))) : 2_000;
+  return Number.isFinite(shortest) ? Math.min(LEASE_DEFAULTS.renewMs, Math.max(100, Math.floor(shortest / 2))) : LEASE_DEFAULTS.renewMs;
 }
 
-function defaultReplicaName(): string {
+/** Connections per node origin: the per-host probe concurrency, between 2 and 16. */
+export function nodeConnectionsPerOrigin(settings: Pick<Settings, 'perHostConcurrency'>): number {
+  return Math.max(2, Math.min(settings.perHostConcurrency, 16));
+}
+
+/** This process's name among replicas: `<hostname>-<pid>-<random>`. */
+export function defaultReplicaName(): string {
   return `${hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`;
 }
 

@@ -1,3 +1,4 @@
+// The access log: one line per request, probes sampled.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestHandler } from 'express';
 import type { Logger } from 'pino';

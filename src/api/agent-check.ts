@@ -1,8 +1,9 @@
+// HAProxy's agent-check protocol on its own TCP port.
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { secretMatches } from './auth.js';
-import type { NodeAnswer, NodeAnswers } from './node-answers.js';
-import { printable } from './probe-dialect.js';
+import type { NodeAnswer, NodeAnswers } from '../read/node-answers.js';
+import { printable } from '../read/printable.js';
 
 /**
  * HAProxy's agent check (`agent-check agent-port <port> agent-send "<node id>\n"`): HAProxy

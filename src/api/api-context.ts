@@ -1,6 +1,10 @@
+// What route modules get: the narrow ApiService they read, the read model, the logger, reloads.
 import type { Logger } from 'pino';
-import type { Service } from '../service.js';
-import type { ReadModel } from './read-model.js';
+import type { Settings } from '../config/settings.js';
+import type { MetricsSource } from '../metrics/fleet-metrics.js';
+import type { FleetSource } from '../read/read-model.js';
+import type { Store } from '../store/store.js';
+import type { ReadModel } from '../read/read-model.js';
 
 /** Result of an admin-triggered reload of the nodes file. */
 export type ReloadOutcome = ({ ok: true; added: string[]; removed: string[]; changed: string[] } | { ok: false; errors: string[] }) & {
@@ -8,9 +12,23 @@ export type ReloadOutcome = ({ ok: true; added: string[]; removed: string[]; cha
   readonly request?: string;
 };
 
+/**
+ * What the routes read and do of the running service (a Service has it; the API never imports
+ * the Service class, main.ts hands one in).
+ */
+export interface ApiService extends FleetSource, MetricsSource {
+  readonly replica: string;
+  readonly settings: Settings;
+  readonly logger: Logger;
+  readonly store: Store;
+  readonly startedAt: number;
+  readonly ready: { ready: boolean; view: boolean; firstSweep: boolean; store: boolean };
+  readonly storeStatus: { connected: boolean; writable: boolean; lastWriteOkAgoMs: number | null; lastError: string | null };
+}
+
 /** What every route module gets: the service, its read model, and the process's surroundings. */
 export interface ApiContext {
-  readonly service: Service;
+  readonly service: ApiService;
   readonly read: ReadModel;
   readonly logger: Logger;
   readonly now: () => number;

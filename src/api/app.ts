@@ -1,13 +1,13 @@
+// The express app factory (no listen): middleware and routers in hot-path order.
 import compression from 'compression';
 import express, { type Express, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { FleetMetrics } from '../metrics/fleet-metrics.js';
 import { HttpMetrics } from '../metrics/http-metrics.js';
-import type { Service } from '../service.js';
 import { accessLog, isProbePath } from './access-log.js';
-import type { ApiContext, ReloadOutcome } from './api-context.js';
+import type { ApiContext, ApiService, ReloadOutcome } from './api-context.js';
 import { errorHandler, notFoundHandler } from './problem.js';
-import { ReadModel } from './read-model.js';
+import { ReadModel } from '../read/read-model.js';
 import { observeRequests } from './request-observer.js';
 import { adminRoutes } from './routes/admin.js';
 import { chainsRoutes } from './routes/chains.js';
@@ -22,7 +22,7 @@ import { transitionsRoutes } from './routes/transitions.js';
 import { uiRoutes } from './routes/ui.js';
 
 export interface AppDeps {
-  readonly service: Service;
+  readonly service: ApiService;
   readonly logger?: Logger;
   readonly now?: () => number;
   readonly reload?: (by: string) => Promise<ReloadOutcome>;
@@ -49,7 +49,7 @@ export function createApp(deps: AppDeps): App {
     ...(deps.reload ? { reload: deps.reload } : {}),
     onClose: (fn) => closers.push(fn),
   };
-  const metrics = new FleetMetrics({ read: ctx.read, now: ctx.now });
+  const metrics = new FleetMetrics({ read: ctx.read, service: deps.service, now: ctx.now });
   closers.push(() => metrics.close());
   const app = express();
   app.disable('x-powered-by');

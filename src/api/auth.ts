@@ -1,3 +1,4 @@
+// API key and admin token checks, in constant time.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler } from 'express';
 import { problems } from './problem.js';

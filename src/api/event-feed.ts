@@ -4,7 +4,7 @@ import { asChainReport } from '../polling/health-judge.js';
 import type { StoreEvent } from '../store/store.js';
 import type { FleetView } from '../view/fleet-view.js';
 import { drainJson } from './node-json.js';
-import type { ReadModel } from './read-model.js';
+import type { ReadModel } from '../read/read-model.js';
 
 export type FeedEventType = 'transition' | 'drain' | 'selection';
 

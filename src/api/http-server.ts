@@ -1,10 +1,13 @@
+// The HTTP server around the express app (socket hygiene, graceful close) and the agent-check port.
 import { createServer, type Server } from 'node:http';
 import { Server as NetServer, type AddressInfo } from 'node:net';
-import { reloadFromFile, type Running } from '../cli/serve-command.js';
+import type { Logger } from 'pino';
+import type { Settings } from '../config/settings.js';
 import { AgentCheckServer } from './agent-check.js';
 import { createApp } from './app.js';
-import { nodeAnswersFor } from './node-answers.js';
-import { ReadModel } from './read-model.js';
+import { nodeAnswersFor } from '../read/node-answers.js';
+import { ReadModel } from '../read/read-model.js';
+import type { ApiService, ReloadOutcome } from './api-context.js';
 
 export interface HttpHandle {
   readonly server: Server;
@@ -16,9 +19,18 @@ export interface HttpHandle {
   close(): Promise<void>;
 }
 
+/** What the HTTP faces need of the running process (main.ts composes it). */
+export interface HttpDeps {
+  readonly service: ApiService;
+  readonly logger: Logger;
+  readonly settings: Settings;
+  /** Re-read the nodes file (on this replica, or fleet-wide). */
+  readonly reload: (by: string) => Promise<ReloadOutcome>;
+}
+
 /** Start the API on the configured host and port. */
-export async function startHttp(running: Running): Promise<HttpHandle> {
-  const { app, close: closeApp } = createApp({ service: running.service, logger: running.logger, ...(running.reloads ? { reload: (by: string) => running.reloads!.start(by, false) } : { reload: () => reloadFromFile(running) }) });
+export async function startHttp(running: HttpDeps): Promise<HttpHandle> {
+  const { app, close: closeApp } = createApp({ service: running.service, logger: running.logger, reload: running.reload });
   const { headersTimeoutMs, maxConnections } = running.settings;
   // Slowloris and idle-socket hygiene: load balancers keep connections alive, attackers too.
   // Node checks headersTimeout / requestTimeout only every connectionsCheckingInterval (30 s by

@@ -1,3 +1,4 @@
+// Reads and checks the small JSON bodies of admin requests.
 import express, { type RequestHandler } from 'express';
 import { problems } from './problem.js';
 

@@ -4,7 +4,7 @@ import { isFresh, sampleAgeMs, staleAfterMs } from '../health/freshness.js';
 import type { HealthPolicy } from '../health/policy.js';
 import type { Reason } from '../health/reasons.js';
 import type { Drain } from '../store/store.js';
-import type { NodeView } from './read-model.js';
+import type { NodeView } from '../read/read-model.js';
 import type { Freshness } from './schemas/common.js';
 import type { NodeSummary } from './schemas/nodes.js';
 

@@ -121,9 +121,3 @@ export function chainProbeState(healthy: number, usable: number, min: number): C
 export function chainProbeStatus(state: ChainProbeState, o: ChainProbeOptions): number {
   return state === 'healthy' ? 200 : state === 'degraded' ? o.degraded : 503;
 }
-
-/** Printable ASCII only, at most `max` characters: safe in a header, a log line or an agent reply. */
-export function printable(text: string, max: number): string {
-  const clean = text.replace(/[^\x20-\x7e]/g, '?');
-  return clean.length > max ? `${clean.slice(0, max - 3)}...` : clean;
-}

@@ -1,3 +1,4 @@
+// Errors as problem+json (RFC 9457), and the one central error handler.
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 
 /**

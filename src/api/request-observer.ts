@@ -1,3 +1,4 @@
+// Observes every request for the HTTP metrics (route template, status class, duration).
 import type { Request, RequestHandler } from 'express';
 import type { HttpMetrics } from '../metrics/http-metrics.js';
 

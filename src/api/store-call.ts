@@ -1,3 +1,4 @@
+// Runs a store call for a request: store failures become 503 problems.
 import { StoreError } from '../store/store-errors.js';
 import { ProblemError } from './problem.js';
 

@@ -1,3 +1,4 @@
+// Traffic rates (bytes per second) from a node's history points, and their spread across nodes.
 import type { PeerDetail } from '../chains/sample.js';
 import type { HistoryPoint } from '../store/store.js';
 

@@ -1,3 +1,4 @@
+// Version and commit of this build (from NODESENTRY_COMMIT or dist/build-info.json).
 import { readFileSync } from 'node:fs';
 
 /** What this build is: shown by `nodesentry --version`, in `/livez` and in `nodesentry_build_info`. */

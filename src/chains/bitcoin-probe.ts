@@ -1,3 +1,4 @@
+// The Bitcoin-family probe (defid, paicoind): its calls and how their answers become a sample.
 import { genesisLabel, type ChainSpec } from './chain-spec.js';
 import type { FamilyProbe, ProbeFields } from './family-probe.js';
 import {

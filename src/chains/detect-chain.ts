@@ -1,8 +1,10 @@
+// Tells what chain an unknown node serves (`nodesentry probe` without `--chain`).
 import type { Dispatcher } from 'undici';
 import { RpcFailure } from '../errors/rpc-errors.js';
 import type { Credentials } from '../rpc/credentials.js';
 import { RpcClient } from '../rpc/rpc-client.js';
 import { BUILTIN_CHAINS, GENERIC_DEFAULTS, type ChainSpec } from './chain-spec.js';
+import { InvalidArgumentError } from '../errors/argument-errors.js';
 
 export interface DetectOptions {
   readonly url: string;
@@ -42,7 +44,7 @@ export async function detectChain(opts: DetectOptions): Promise<ChainSpec> {
   const btc = client('bitcoin');
   const info = (await btc.call('getblockchaininfo')) as { chain?: unknown };
   const network = typeof info?.chain === 'string' ? info.chain : undefined;
-  if (network === undefined) throw evmFailure ?? new TypeError('node answered neither as EVM nor as Bitcoin family');
+  if (network === undefined) throw evmFailure ?? new InvalidArgumentError('node answered neither as EVM nor as Bitcoin family', 'CHAIN_NOT_DETECTED');
   let subversion = '';
   try {
     const ni = (await btc.call('getnetworkinfo')) as { subversion?: unknown };

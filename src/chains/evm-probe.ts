@@ -1,3 +1,4 @@
+// The EVM probe (BSC and other geth forks): its batch and how its answers become a sample.
 import type { ChainSpec } from './chain-spec.js';
 import { hexQuantity, InvalidValue, MAX_PLAUSIBLE_PEERS, maxPlausibleHeight, optionalText, record } from './parse-values.js';
 import type { FamilyProbe, ProbeFields } from './family-probe.js';

@@ -1,3 +1,4 @@
+// What a chain family's probe provides: its calls, and the interpretation of their answers.
 import type { ChainSpec, Family } from './chain-spec.js';
 import type { Sample } from './sample.js';
 

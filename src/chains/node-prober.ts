@@ -1,15 +1,29 @@
+// Probes one node: runs its family's calls through the RPC client and builds a Sample.
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
-import type { NodeConfig } from '../config/node-config.js';
 import { BaseError } from '../errors/base-error.js';
 import { RpcErrorCode, RpcFailure, RpcMalformedError, WrongChainError } from '../errors/rpc-errors.js';
-import { CredentialsError } from '../rpc/credentials.js';
+import { type Credentials, CredentialsError } from '../rpc/credentials.js';
 import { RpcClient, type RpcOutcome } from '../rpc/rpc-client.js';
+import type { SecretUrl } from '../rpc/secret-url.js';
+import type { ChainSpec } from './chain-spec.js';
 import { bitcoinProbe } from './bitcoin-probe.js';
 import { evmProbe } from './evm-probe.js';
 import type { FamilyProbe, ProbeFields } from './family-probe.js';
 import { InvalidValue } from './parse-values.js';
 import type { Sample, SampleError } from './sample.js';
+import { InvalidArgumentError } from '../errors/argument-errors.js';
+
+/** The node a prober talks to: what it reads of a NodeConfig (config/ imports chains/, not the reverse). */
+export interface ProbeTarget {
+  readonly id: string;
+  readonly chain: ChainSpec;
+  /** Safe to log; requests go to `requestUrl` when it is set. */
+  readonly url: string;
+  readonly requestUrl?: SecretUrl;
+  readonly credentials?: Credentials;
+  readonly timeoutMs: number;
+}
 
 export interface NodeProberOptions {
   /** Shared keep-alive dispatcher (one per process, owned by the caller). */
@@ -39,8 +53,8 @@ const FAMILIES: Record<string, FamilyProbe> = { evm: evmProbe, bitcoin: bitcoinP
  * does not), learning which methods it lacks so later probes skip them. `probe()` never throws:
  * every failure becomes a sample with an error code and a credential-free message.
  */
-export class NodeProber {
-  readonly node: NodeConfig;
+export class NodeProber<N extends ProbeTarget = ProbeTarget> {
+  readonly node: N;
   readonly #client: RpcClient;
   readonly #family: FamilyProbe;
   readonly #now: () => number;
@@ -58,9 +72,9 @@ export class NodeProber {
    */
   #genesis: string | undefined;
 
-  constructor(node: NodeConfig, opts: NodeProberOptions) {
+  constructor(node: N, opts: NodeProberOptions) {
     const family = FAMILIES[node.chain.family];
-    if (!family) throw new TypeError(`no probe for chain family ${node.chain.family}`);
+    if (!family) throw new InvalidArgumentError(`no probe for chain family ${node.chain.family}`);
     this.node = node;
     this.#family = family;
     this.#now = opts.now ?? Date.now;

@@ -1,3 +1,4 @@
+// The Sample type: one normalized observation of one node.
 import type { Family } from './chain-spec.js';
 
 /**

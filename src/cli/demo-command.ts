@@ -1,11 +1,15 @@
+// `nodesentry demo`: a simulated fleet, the service over it, the API and a table of every node.
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config/config-error.js';
 import { loadSettings } from '../config/settings.js';
 import { createLogger } from '../logging/logger.js';
+import { handleSignals, openHttp, startRunning, type Running } from '../main.js';
+import { demoFleet } from '../simulator/fleet.js';
+import { nodesForSimulator } from '../simulator/fleet-nodes.js';
+import { Simulator } from '../simulator/simulator.js';
 import { argErrorText } from './arg-error.js';
 import { formatFleetTable } from './format-fleet.js';
 import type { CommandIo } from './probe-command.js';
-import { handleSignals, startRunning } from './serve-command.js';
 
 export const DEMO_USAGE = `usage: nodesentry demo [--once] [--every SECONDS]
 
@@ -34,15 +38,22 @@ export async function demoCommand(argv: readonly string[], io: CommandIo): Promi
     io.err('nodesentry demo: --every must be a number of seconds >= 0');
     return 2;
   }
-  let running;
+  let running: Running;
+  let simulator: Simulator | undefined;
   try {
     // The table goes to stdout; logs go to stderr so the two never interleave on one stream.
     // The demo runs on embedded defaults: its own in-process store, whatever REDIS_URL says,
     // so it never writes a simulated fleet into a real deployment's Redis.
     const { REDIS_URL: _redis, NODESENTRY_ROLE: _role, ...env } = process.env;
     const settings = loadSettings(env);
-    running = await startRunning({ simulated: true, env, settings, logger: createLogger({ level: values.once && !process.env.LOG_LEVEL ? 'warn' : settings.logLevel, fd: 2, format: settings.logFormat }) });
+    const logger = createLogger({ level: values.once && !process.env.LOG_LEVEL ? 'warn' : settings.logLevel, fd: 2, format: settings.logFormat });
+    const specs = demoFleet();
+    const sim = (simulator = await Simulator.start({ nodes: specs }));
+    const nodes = nodesForSimulator(sim, specs);
+    logger.info({ simulator: `http://127.0.0.1:${sim.port}`, nodes: nodes.length }, 'demo: running the built-in simulated fleet');
+    running = await startRunning({ fleet: { nodes, close: () => sim.close() }, env, settings, logger });
   } catch (err) {
+    await simulator?.close();
     if (err instanceof ConfigError) {
       io.err(`nodesentry demo: invalid configuration\n${err.message}`);
       return 2;
@@ -60,8 +71,7 @@ export async function demoCommand(argv: readonly string[], io: CommandIo): Promi
     return 0;
   }
 
-  const { startHttp } = await import('../api/http-server.js');
-  const http = await startHttp(running);
+  const http = await openHttp(running);
   const u = http.url;
   io.out(
     [

@@ -1,3 +1,4 @@
+// The fleet as a terminal table (`nodesentry demo`): one line per node, its state and why.
 import type { NodeConfig } from '../config/node-config.js';
 import { effectiveHealth } from '../health/effective-health.js';
 import { type HealthPolicy, policyForChain } from '../health/policy.js';

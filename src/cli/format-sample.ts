@@ -1,3 +1,4 @@
+// One probe sample as text for the terminal (`nodesentry probe`).
 import { genesisLabel } from '../chains/chain-spec.js';
 import type { Sample } from '../chains/sample.js';
 

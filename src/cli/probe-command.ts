@@ -1,3 +1,4 @@
+// `nodesentry probe <url>`: probe one node once and print its sample.
 import { parseArgs } from 'node:util';
 import { BUILTIN_CHAINS, GENERIC_DEFAULTS, type ChainSpec } from '../chains/chain-spec.js';
 import { detectChain } from '../chains/detect-chain.js';
@@ -9,6 +10,7 @@ import { hideSecretQuery } from '../rpc/secret-url.js';
 import { splitUrlCredentials } from '../rpc/url-credentials.js';
 import { argErrorText } from './arg-error.js';
 import { formatSample } from './format-sample.js';
+import { PROBE_DEFAULTS } from '../defaults.js';
 
 export const PROBE_USAGE = `usage: nodesentry probe <url> [--chain NAME] [--chain-id N] [--network NAME]
                         [--cookie-file PATH] [--timeout MS] [--json]
@@ -94,7 +96,7 @@ export async function probeCommand(argv: readonly string[], io: CommandIo): Prom
   const hidden = hideSecretQuery(target.url);
   const shown = hidden?.url ?? target.url;
   const dispatcher = createNodeDispatcher({ connectionsPerOrigin: 2, connectTimeoutMs: timeoutMs });
-  const maxResponseBytes = 4 * 1024 * 1024;
+  const maxResponseBytes = PROBE_DEFAULTS.maxResponseBytes;
   try {
     if (!chain) {
       try {

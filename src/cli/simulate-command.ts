@@ -1,3 +1,4 @@
+// `nodesentry simulate`: the node simulator on its own.
 import { parseArgs } from 'node:util';
 import { runSimulator } from '../simulator/standalone.js';
 import { argErrorText } from './arg-error.js';

@@ -1,3 +1,4 @@
+// A parsed YAML or JSON config file, with where each key sits (for errors that name a line).
 import { extname } from 'node:path';
 import YAML, { LineCounter, isAlias, isMap, isScalar, isSeq, type Document } from 'yaml';
 import type { ConfigIssue } from './config-error.js';

@@ -1,3 +1,4 @@
+// ConfigError: every issue of a configuration source, each naming its key and file.
 import { BaseError } from '../errors/base-error.js';
 
 /** One thing wrong with a configuration source. */

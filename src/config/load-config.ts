@@ -1,3 +1,4 @@
+// Loads a nodes file: parse, validate, resolve chains and credentials, read the health policy.
 import { readFile } from 'node:fs/promises';
 import type { core } from 'zod';
 import { dirname, resolve } from 'node:path';

@@ -1,3 +1,4 @@
+// NodeConfig, one validated node as the rest of nodesentry sees it, and the node defaults.
 import type { ChainSpec } from '../chains/chain-spec.js';
 import type { Credentials } from '../rpc/credentials.js';
 import type { SecretUrl } from '../rpc/secret-url.js';

@@ -1,3 +1,4 @@
+// The zod schema of a nodes file, key by key.
 import { z } from 'zod';
 import { BUILTIN_CHAINS, GENERIC_FAMILIES, isKnownChainName } from '../chains/chain-spec.js';
 

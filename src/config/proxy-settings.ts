@@ -1,3 +1,4 @@
+// Settings of the JSON-RPC proxy, from NODESENTRY_RPC_* variables.
 import type { ConfigIssue } from './config-error.js';
 
 /** Settings of the JSON-RPC proxy (`POST /rpc/<chain>`), from NODESENTRY_RPC_* variables. */

@@ -1,3 +1,4 @@
+// A node's ChainSpec from its config: a built-in chain or a generic family.
 import { BUILTIN_CHAINS, GENERIC_DEFAULTS, type ChainSpec } from '../chains/chain-spec.js';
 import type { ReportIssue } from './config-error.js';
 import type { RawNode } from './nodes-file-schema.js';

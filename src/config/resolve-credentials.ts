@@ -1,3 +1,4 @@
+// A node's credentials from its config: URL userinfo, environment variables or a cookie file (exactly one).
 import { accessSync, constants, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Credentials } from '../rpc/credentials.js';

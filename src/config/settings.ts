@@ -1,8 +1,10 @@
+// Settings from the environment: one schema, validated at start-up, naming the bad variable.
 import { inspect } from 'node:util';
 import { validatePrefix } from '../store/keys.js';
 import { closestName } from './closest-name.js';
 import { ConfigError, type ConfigIssue } from './config-error.js';
 import { DEFAULT_PROXY_SETTINGS, loadProxySettings, PROXY_VARIABLES, type ProxySettings } from './proxy-settings.js';
+import { PROBE_DEFAULTS } from '../defaults.js';
 
 export type Role = 'api' | 'worker' | 'all';
 export const ROLES: readonly Role[] = ['api', 'worker', 'all'];
@@ -87,10 +89,9 @@ export const SETTINGS_DEFAULTS = Object.freeze({
   logLevel: 'info' as LogLevel,
   role: 'all' as Role,
   redisPrefix: 'nodesentry',
-  probeConcurrency: 64,
-  perHostConcurrency: 8,
-  // geth refuses requests over 5 MiB; no probe answer comes near 4 MiB, a broken proxy might.
-  maxResponseBytes: 4 * 1024 * 1024,
+  probeConcurrency: PROBE_DEFAULTS.concurrency,
+  perHostConcurrency: PROBE_DEFAULTS.perHostConcurrency,
+  maxResponseBytes: PROBE_DEFAULTS.maxResponseBytes,
   chainMinHealthy: 1,
   // Load balancers rarely can send a key, and a probe reveals only a state word: open by default.
   protectProbes: false,

@@ -1,3 +1,4 @@
+// The RPC error taxonomy: stable codes and classes of failures talking to a node.
 import { BaseError, type BaseErrorOptions } from './base-error.js';
 
 /**

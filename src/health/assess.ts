@@ -1,3 +1,4 @@
+// Assessment: what one sample says about a node, before hysteresis.
 import type { ChainSpec } from '../chains/chain-spec.js';
 import type { Sample } from '../chains/sample.js';
 import { chainIdentity, chainMismatch } from './chain-identity.js';

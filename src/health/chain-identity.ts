@@ -1,3 +1,4 @@
+// Whether a sample shows its node on another chain than the one configured.
 import { genesisLabel, type ChainSpec } from '../chains/chain-spec.js';
 import type { Sample } from '../chains/sample.js';
 import { RpcErrorCode } from '../errors/rpc-errors.js';

@@ -1,3 +1,4 @@
+// How old a sample may be and still speak for its node.
 import type { Sample } from '../chains/sample.js';
 import type { HealthPolicy } from './policy.js';
 

@@ -1,3 +1,4 @@
+// Per-sample grades (0..1) of the signals the score is made of.
 import type { ChainSpec } from '../chains/chain-spec.js';
 import type { PeerCounts } from '../chains/sample.js';
 import type { HealthPolicy } from './policy.js';

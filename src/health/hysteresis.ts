@@ -1,3 +1,4 @@
+// Hysteresis: a state changes only after enough samples agree.
 import type { Assessment } from './assess.js';
 import type { HealthPolicy } from './policy.js';
 import { type Reason, ReasonCode, reasons } from './reasons.js';

@@ -1,3 +1,4 @@
+// PolicyError: a health policy that cannot work, naming its key.
 import { BaseError } from '../errors/base-error.js';
 
 /** A health policy that cannot work; `key` names the offending knob (`chains.bsc.failAfter`). */

@@ -1,3 +1,4 @@
+// HealthPolicy: the thresholds and timings of the health core, with defaults and per-chain overrides.
 import { HealthPolicyError } from './policy-error.js';
 
 /** What to do when no node of a chain is usable. */

@@ -1,3 +1,4 @@
+// Whether a sample is a failed probe, and the reason it gives.
 import type { Sample, SampleError } from '../chains/sample.js';
 import { RpcErrorCode } from '../errors/rpc-errors.js';
 import { type Reason, ReasonCode, reasons } from './reasons.js';

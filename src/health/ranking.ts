@@ -1,3 +1,4 @@
+// The order of a chain's nodes: state class, then score, then tier and id.
 import type { NodeHealth } from './hysteresis.js';
 import type { NodeInfo } from './node-info.js';
 import type { Reason } from './reasons.js';

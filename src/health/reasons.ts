@@ -1,3 +1,4 @@
+// Reasons: why a node is in its state, as stable codes with readable text.
 import type { Severity } from './states.js';
 
 /**

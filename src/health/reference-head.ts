@@ -1,21 +1,32 @@
+// The chain's reference head: the height the nodes corroborate, and each node's lag behind it.
 import type { ChainSpec } from '../chains/chain-spec.js';
 import type { Sample } from '../chains/sample.js';
-import type { Assessment } from './assess.js';
 import { chainIdentity } from './chain-identity.js';
 import { isFresh } from './freshness.js';
 import type { HealthPolicy } from './policy.js';
 import { isFailedSample } from './probe-failure.js';
-import { ReasonCode } from './reasons.js';
-import type { NodeStats } from './stats.js';
+import { type Reason, ReasonCode } from './reasons.js';
 
 /** One node's latest sample, offered as evidence of where the chain's head is (the caller groups by chain). */
+/** What the head rules read of a node's stats (a NodeStats has them; stats.ts imports this module, not the reverse). */
+export interface HeadStats {
+  /** The node's own head and when it was first seen there, for the stall rule. */
+  readonly head: { readonly height: number; readonly since: number } | null;
+  readonly advancedAt: number | null;
+}
+
+/** What the vote reads of a node's latest assessment (an Assessment has it; assess.ts imports this module). */
+export interface JudgedReasons {
+  readonly reasons: readonly Reason[];
+}
+
 export interface HeadCandidate {
   readonly sample: Sample;
   readonly intervalMs: number;
   /** The node's stats before this round (`head`, `advancedAt`); absent for a node never judged. */
-  readonly stats?: NodeStats | null;
+  readonly stats?: HeadStats | null;
   /** The node's latest assessment: a node the judge finds unhealthy for its own reasons gets no vote. */
-  readonly latest?: Assessment | null;
+  readonly latest?: JudgedReasons | null;
 }
 
 /**
@@ -111,7 +122,7 @@ export function tipAgeMs(sample: Sample, chain: ChainSpec, now: number): number 
 /** Whether a node's head moves, from its tip's age where known, else from what nodesentry saw of its heights. */
 export type Progress = 'advancing' | 'stalled' | 'unknown';
 
-export function headProgress(sample: Sample, stats: NodeStats | null | undefined, chain: ChainSpec, now: number, policy: HealthPolicy): { progress: Progress; at: number | null } {
+export function headProgress(sample: Sample, stats: HeadStats | null | undefined, chain: ChainSpec, now: number, policy: HealthPolicy): { progress: Progress; at: number | null } {
   const window = stallWindowMs(chain, policy);
   // A tip stamped more than a window in the future proves nothing (a skewed or lying clock would
   // otherwise look "advancing" forever): the heights seen decide instead.
@@ -141,7 +152,7 @@ const OWN_REASONS: ReadonlySet<string> = new Set([
   ReasonCode.ErrorRate,
 ]);
 
-function judgedUnhealthy(latest: Assessment | null | undefined): boolean {
+function judgedUnhealthy(latest: JudgedReasons | null | undefined): boolean {
   return latest?.reasons.some((r) => r.severity === 'unhealthy' && OWN_REASONS.has(r.code)) ?? false;
 }
 

@@ -1,3 +1,4 @@
+// A node's score: weighted grades with their parts, for ranking.
 import { tierGrade } from './grades.js';
 import type { HealthPolicy, ScoreWeights } from './policy.js';
 import { formatDuration, formatPercent } from './reasons.js';

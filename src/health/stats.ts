@@ -1,3 +1,4 @@
+// NodeStats: a node's recent history, updated once per new sample.
 import type { ChainSpec } from '../chains/chain-spec.js';
 import type { Sample } from '../chains/sample.js';
 import { lagGrade, latencyGrade, peersGrade } from './grades.js';

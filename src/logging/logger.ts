@@ -1,3 +1,4 @@
+// The pino logger factory: JSON or pretty, credentials never logged.
 import { pino, type DestinationStream, type Logger, type LevelWithSilent } from 'pino';
 import pretty from 'pino-pretty';
 import type { LogFormat } from '../config/settings.js';

@@ -1,20 +1,31 @@
+// The fleet's Prometheus metrics, on a registry of its own, computed at scrape time from the read model.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { bestNodeResolverFor } from '../api/best-node.js';
+import { bestNodeResolverFor } from '../read/best-node.js';
 import { buildInfo } from '../build/build-info.js';
-import type { NodeView, ReadModel } from '../api/read-model.js';
+import type { FleetSource, NodeView, ReadModel } from '../read/read-model.js';
 import { RpcErrorCode } from '../errors/rpc-errors.js';
 import { isFresh } from '../health/freshness.js';
-import { type HealthState, isUsable } from '../health/states.js';
-import type { StoreEvent } from '../store/store.js';
+import { HEALTH_STATES, type HealthState, isUsable } from '../health/states.js';
+import type { Poller } from '../polling/poller.js';
+import type { Store, StoreEvent } from '../store/store.js';
+
+/** What the metrics read of the running service (a Service has it). */
+export interface MetricsSource extends FleetSource {
+  readonly poller: Poller | undefined;
+  readonly selectionChanges: ReadonlyMap<string, number>;
+  readonly settings: { readonly role: string };
+  readonly store: Pick<Store, 'kind' | 'health'>;
+}
 
 export interface FleetMetricsOptions {
   readonly read: ReadModel;
+  readonly service: MetricsSource;
   readonly now: () => number;
   /** Also export prom-client's process and Node.js metrics (default true), from the first scrape on. */
   readonly defaultMetrics?: boolean;
 }
 
-const STATES: readonly HealthState[] = ['healthy', 'degraded', 'unhealthy', 'unknown', 'maintenance'];
+const STATES = HEALTH_STATES;
 const ERROR_CODES: ReadonlySet<string> = new Set(Object.values(RpcErrorCode));
 // From a fast local node (a few ms) to the longest sane probe timeout.
 const PROBE_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10];
@@ -53,7 +64,7 @@ export class FleetMetrics {
   constructor(opts: FleetMetricsOptions) {
     this.#o = opts;
     const registers = [this.registry];
-    const service = opts.read.service;
+    const service = opts.service;
     const self = this;
 
     const perNode = (name: string, help: string, value: (v: NodeView, fresh: boolean) => number | null | undefined): void => {

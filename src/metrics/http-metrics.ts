@@ -1,3 +1,4 @@
+// Prometheus metrics of the API's own requests.
 import { Histogram, type Registry } from 'prom-client';
 
 // From an answer out of memory (well under a millisecond) to a slow store read.

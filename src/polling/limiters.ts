@@ -1,4 +1,6 @@
+// The poller's two concurrency limits: one for the process, one per node host.
 import pLimit, { type LimitFunction } from 'p-limit';
+import { OutOfRangeError } from '../errors/argument-errors.js';
 
 /**
  * Two levels of concurrency: one global limit for the process, one per node host, so a fleet
@@ -12,8 +14,8 @@ export class ProbeLimiters {
   readonly #perHostConcurrency: number;
 
   constructor(globalConcurrency: number, perHostConcurrency: number) {
-    if (!(Number.isInteger(globalConcurrency) && globalConcurrency > 0)) throw new RangeError('globalConcurrency must be a positive integer');
-    if (!(Number.isInteger(perHostConcurrency) && perHostConcurrency > 0)) throw new RangeError('perHostConcurrency must be a positive integer');
+    if (!(Number.isInteger(globalConcurrency) && globalConcurrency > 0)) throw new OutOfRangeError('globalConcurrency must be a positive integer');
+    if (!(Number.isInteger(perHostConcurrency) && perHostConcurrency > 0)) throw new OutOfRangeError('perHostConcurrency must be a positive integer');
     this.#global = pLimit(globalConcurrency);
     this.#perHostConcurrency = perHostConcurrency;
   }

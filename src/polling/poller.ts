@@ -9,6 +9,8 @@ import { RpcErrorCode } from '../errors/rpc-errors.js';
 import type { ProbeSchedule } from './health-judge.js';
 import type { Judge, SampleVerdict } from './judge.js';
 import { hostKey, ProbeLimiters } from './limiters.js';
+import { OutOfRangeError } from '../errors/argument-errors.js';
+import { LEASE_DEFAULTS, PROBE_DEFAULTS } from '../defaults.js';
 
 export interface PollerOptions {
   /** This process's name among replicas (in records, leases and logs). */
@@ -164,11 +166,9 @@ export class Poller {
   readonly #stats = { probes: 0, flushes: 0, flushFailures: 0, lastFlushMs: 0, leasesAcquired: 0, leasesLost: 0 };
 
   constructor(opts: PollerOptions) {
-    const leaseRenewMs = opts.leaseRenewMs ?? 2_000;
+    const leaseRenewMs = opts.leaseRenewMs ?? LEASE_DEFAULTS.renewMs;
     this.#o = {
-      concurrency: 64,
-      perHostConcurrency: 8,
-      maxResponseBytes: 4 * 1024 * 1024,
+      ...PROBE_DEFAULTS,
       flushIntervalMs: 250,
       flushMaxRecords: 1_000,
       maxBackoffMs: 3_000,
@@ -179,11 +179,11 @@ export class Poller {
       peerDetailsEveryMs: 60_000,
       ...opts,
       leaseRenewMs,
-      leaseTtlMs: opts.leaseTtlMs ?? 3 * leaseRenewMs,
+      leaseTtlMs: opts.leaseTtlMs ?? LEASE_DEFAULTS.ttlRenewals * leaseRenewMs,
       now: opts.now ?? Date.now,
       random: opts.random ?? Math.random,
     };
-    if (this.#o.leaseTtlMs <= leaseRenewMs) throw new RangeError('leaseTtlMs must be longer than leaseRenewMs');
+    if (this.#o.leaseTtlMs <= leaseRenewMs) throw new OutOfRangeError('leaseTtlMs must be longer than leaseRenewMs');
     this.#limiters = new ProbeLimiters(this.#o.concurrency, this.#o.perHostConcurrency);
   }
 

@@ -1,3 +1,4 @@
+// Consistent reads: the head each node is known to have and each client was served, so no node behind a client answers it.
 /** What a node's head is known to be, from outside this module (the latest probe's sample). */
 export type SampledHead = (nodeId: string) => number | undefined;
 

@@ -1,3 +1,4 @@
+// Parses a client's JSON-RPC request (single or batch) for the proxy.
 import type { Family } from '../chains/chain-spec.js';
 import { ProxyError, ProxyErrorCode } from './proxy-error.js';
 

@@ -1,3 +1,4 @@
+// Which JSON-RPC methods the proxy forwards, and which are refused.
 import type { Family } from '../chains/chain-spec.js';
 
 /**

@@ -1,3 +1,5 @@
+// A circuit breaker per node: skipped for a while after failures in a row.
+import { OutOfRangeError } from '../errors/argument-errors.js';
 /** Longest a node stays skipped after failures in a row, ms. */
 const MAX_OPEN_MS = 30_000;
 
@@ -19,7 +21,7 @@ export class NodeBreaker {
 
   /** @param openMs how long one failure skips a node, ms (0 = never skip). */
   constructor(openMs: number) {
-    if (!(openMs >= 0)) throw new RangeError('openMs must be >= 0');
+    if (!(openMs >= 0)) throw new OutOfRangeError('openMs must be >= 0');
     this.#openMs = openMs;
   }
 

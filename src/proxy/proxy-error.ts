@@ -1,3 +1,4 @@
+// ProxyError: why the proxy answers a request itself, with a stable code.
 import { BaseError } from '../errors/base-error.js';
 
 /**

@@ -1,3 +1,4 @@
+// Prometheus metrics of the RPC proxy.
 import { Counter, Histogram, Registry } from 'prom-client';
 import { RpcErrorCode } from '../errors/rpc-errors.js';
 

@@ -1,5 +1,7 @@
+// A per-key rate limit counted in the store, shared by every API replica.
 import { createHash } from 'node:crypto';
 import type { Store } from '../store/store.js';
+import { OutOfRangeError } from '../errors/argument-errors.js';
 
 export type RateVerdict = { readonly ok: true } | { readonly ok: false; readonly retryAfterS: number; readonly count: number };
 
@@ -23,8 +25,8 @@ export class RateLimiter {
   readonly #hashes = new Map<string, string>();
 
   constructor(o: RateLimiterOptions) {
-    if (!(Number.isInteger(o.limit) && o.limit > 0)) throw new RangeError('limit must be a positive integer');
-    if (!(Number.isInteger(o.windowMs) && o.windowMs > 0)) throw new RangeError('windowMs must be a positive integer');
+    if (!(Number.isInteger(o.limit) && o.limit > 0)) throw new OutOfRangeError('limit must be a positive integer');
+    if (!(Number.isInteger(o.windowMs) && o.windowMs > 0)) throw new OutOfRangeError('windowMs must be a positive integer');
     this.#o = o;
   }
 

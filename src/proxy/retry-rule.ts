@@ -1,3 +1,4 @@
+// What one proxied attempt's result means: answer, retry on another node, or fail.
 import { RpcErrorCode, RpcFailure } from '../errors/rpc-errors.js';
 import type { HttpPostResult } from '../rpc/http-post.js';
 

@@ -1,8 +1,9 @@
+// The JSON-RPC proxy: picks a node, forwards, retries, tracks heads.
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
-import type { BestNodeResolver } from '../api/best-node.js';
-import type { ReadModel } from '../api/read-model.js';
+import type { BestNodeResolver } from '../read/best-node.js';
+import type { ReadModel } from '../read/read-model.js';
 import type { Family } from '../chains/chain-spec.js';
 import type { NodeConfig } from '../config/node-config.js';
 import type { ProxySettings } from '../config/proxy-settings.js';

@@ -1,7 +1,9 @@
+// Sends a client's body to one node, with its credentials, bounded.
 import type { Dispatcher } from 'undici';
 import type { NodeConfig } from '../config/node-config.js';
 import { RpcHttpError } from '../errors/rpc-errors.js';
 import { httpPost, type HttpPostResult } from '../rpc/http-post.js';
+import { OutOfRangeError } from '../errors/argument-errors.js';
 
 export interface UpstreamOptions {
   readonly dispatcher: Dispatcher;
@@ -18,7 +20,7 @@ export class Upstream {
   readonly #o: UpstreamOptions;
 
   constructor(o: UpstreamOptions) {
-    if (!(o.maxResponseBytes > 0)) throw new RangeError('maxResponseBytes must be > 0');
+    if (!(o.maxResponseBytes > 0)) throw new OutOfRangeError('maxResponseBytes must be > 0');
     this.#o = o;
   }
 

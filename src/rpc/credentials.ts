@@ -1,3 +1,4 @@
+// Node credentials that cannot leak by accident (toJSON, inspect and toString hide them).
 import { readFile } from 'node:fs/promises';
 import { inspect } from 'node:util';
 

@@ -1,3 +1,4 @@
+// The undici keep-alive pool for node traffic, built by the composition root.
 import { Agent, type Dispatcher } from 'undici';
 
 export interface DispatcherOptions {

@@ -1,3 +1,4 @@
+// One bounded POST to a node, its failures mapped onto stable RPC error codes.
 import { request, type Dispatcher } from 'undici';
 import {
   RpcConnectionError,

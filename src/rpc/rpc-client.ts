@@ -1,3 +1,4 @@
+// JSON-RPC calls and batches to one node, in the EVM or the Bitcoin-family dialect.
 import type { Dispatcher } from 'undici';
 import {
   RpcErrorCode,
@@ -9,6 +10,7 @@ import {
 import type { Credentials } from './credentials.js';
 import { httpPost } from './http-post.js';
 import { SecretRedactor } from './secret-redactor.js';
+import { InvalidArgumentError, OutOfRangeError } from '../errors/argument-errors.js';
 
 /**
  * `evm`: JSON-RPC 2.0, errors in 200 bodies (geth and its forks).
@@ -57,11 +59,11 @@ export class RpcClient {
   #redactorKey = '';
 
   constructor(opts: RpcClientOptions) {
-    if (!(opts.timeoutMs > 0)) throw new RangeError('timeoutMs must be > 0');
-    if (!(opts.maxResponseBytes > 0)) throw new RangeError('maxResponseBytes must be > 0');
+    if (!(opts.timeoutMs > 0)) throw new OutOfRangeError('timeoutMs must be > 0');
+    if (!(opts.maxResponseBytes > 0)) throw new OutOfRangeError('maxResponseBytes must be > 0');
     if (/^[a-z][a-z0-9+.-]*:\/\/[^/]*@/i.test(opts.url)) {
       // Userinfo must have been moved into Credentials by config; never send or log it.
-      throw new TypeError('RpcClient needs a credential-free URL');
+      throw new InvalidArgumentError('RpcClient needs a credential-free URL');
     }
     this.#opts = opts;
     this.url = opts.url;

@@ -1,3 +1,4 @@
+// Removes known secrets from text a node sends back before it is stored or shown.
 import { inspect } from 'node:util';
 
 /** What a secret becomes in node-supplied text. */

@@ -1,3 +1,4 @@
+// A node URL that carries a secret (a provider token): revealed only to make the request.
 import { inspect } from 'node:util';
 
 /**

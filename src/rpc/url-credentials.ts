@@ -1,4 +1,6 @@
+// Splits `user:pass@` out of a node URL into Credentials.
 import { Credentials } from './credentials.js';
+import { InvalidArgumentError } from '../errors/argument-errors.js';
 
 /**
  * Split `http://user:pass@host/path` into a credential-free URL and `Credentials`.
@@ -11,10 +13,10 @@ export function splitUrlCredentials(raw: string): { url: string; credentials?: C
   try {
     u = new URL(raw);
   } catch {
-    throw new TypeError('not a valid URL');
+    throw new InvalidArgumentError('not a valid URL');
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new TypeError(`unsupported URL scheme ${u.protocol} (use http: or https:)`);
-  if (!u.hostname) throw new TypeError('URL has no host');
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new InvalidArgumentError(`unsupported URL scheme ${u.protocol} (use http: or https:)`);
+  if (!u.hostname) throw new InvalidArgumentError('URL has no host');
   const username = decodeURIComponent(u.username);
   const password = decodeURIComponent(u.password);
   u.username = '';

@@ -1,3 +1,4 @@
+// The simulator's Bitcoin-family answers (defid, paicoind dialects).
 import { createHash } from 'node:crypto';
 import { emptyAnswer, jsonAnswer, type HttpAnswer } from './http-answer.js';
 import { GENESIS } from '../chains/chain-spec.js';
@@ -269,7 +270,7 @@ const GENESIS_BY_KIND: Readonly<Record<string, Readonly<Record<string, string>>>
 });
 /** `huge-values`: 2^52 - 1 blocks (a safe integer, but no chain is that long) and 2^56 - 1 peers (not even safe). */
 const HUGE_HEIGHT = 0xfffffffffffff;
-const HUGE_PEERS = 0xffffffffffffff;
+const HUGE_PEERS = 2 ** 56; // 0xffffffffffffff as a double rounds to this: past 2^53, no longer an exact integer
 
 /** Same chain, same height, same hash: nodes of one network agree on their blocks. */
 function blockHash(node: SimNode, height: number): string {

@@ -1,3 +1,4 @@
+// What one simulated client release says about itself and which fields it sends.
 import { hashString } from './seeded-random.js';
 import type { SimKind } from './sim-node-spec.js';
 

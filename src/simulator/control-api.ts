@@ -1,7 +1,8 @@
+// The simulator's HTTP control API under /_sim/.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestHandler } from './listener.js';
 import type { SimNodeSpec } from './sim-node-spec.js';
-import type { Simulator } from './simulator.js';
+import type { Fault } from './fault.js';
 import { SimulatorError, SimulatorErrorCode } from './simulator-error.js';
 
 const MAX_CONTROL_BODY_BYTES = 1024 * 1024;
@@ -36,6 +37,24 @@ class HttpError extends Error {
   }
 }
 
+/** What the control API drives: a Simulator (simulator.ts imports this module, not the reverse). */
+export interface ControlledSimulator {
+  nodeIds(): string[];
+  node(id: string): Readonly<SimNodeSpec> | undefined;
+  url(id: string): string;
+  height(id: string): number;
+  stats(id?: string): { requests: number; calls: Record<string, number> };
+  resetStats(): void;
+  addNode(spec: SimNodeSpec): Promise<void>;
+  removeNode(id: string): Promise<void>;
+  setFault(id: string, fault: Fault): Promise<void>;
+  setPeers(id: string, peers: { inbound: number; outbound: number }): void;
+  setHeight(id: string, height: number): void;
+  rotateCookie(id: string): Promise<void>;
+  stopNode(id: string): Promise<void>;
+  startNode(id: string): Promise<void>;
+}
+
 /**
  * The simulator's HTTP control API under `/_sim/`, for the demo, benchmarks and soak runs in
  * another process. Only translates HTTP to `Simulator` calls; errors come back as
@@ -51,7 +70,7 @@ class HttpError extends Error {
  *   POST   /_sim/nodes/:id/rotate-cookie | stop | start                      -> 204
  *   GET    /_sim/stats                      totals; POST /_sim/stats/reset   -> 204
  */
-export function createControlApi(sim: Simulator): RequestHandler {
+export function createControlApi(sim: ControlledSimulator): RequestHandler {
   return (req, res) => {
     route(sim, req).then(
       (result) => reply(res, result.status, result.body),
@@ -66,7 +85,7 @@ export function createControlApi(sim: Simulator): RequestHandler {
 
 type Result = { status: number; body?: unknown };
 
-async function route(sim: Simulator, req: IncomingMessage): Promise<Result> {
+async function route(sim: ControlledSimulator, req: IncomingMessage): Promise<Result> {
   const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
   let parts: string[];
   try {
@@ -145,7 +164,7 @@ async function route(sim: Simulator, req: IncomingMessage): Promise<Result> {
   }
 }
 
-function summary(sim: Simulator, id: string): NodeSummary {
+function summary(sim: ControlledSimulator, id: string): NodeSummary {
   const spec = sim.node(id);
   if (spec === undefined) throw new SimulatorError(SimulatorErrorCode.UnknownNode, `no node ${JSON.stringify(id)}`);
   return {

@@ -1,3 +1,4 @@
+// The simulator's EVM answers (geth-like).
 import { createHash } from 'node:crypto';
 import { emptyJsonAnswer, jsonAnswer, type HttpAnswer } from './http-answer.js';
 import type { SimNode } from './sim-node.js';

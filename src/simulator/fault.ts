@@ -1,3 +1,4 @@
+// Faults a simulated node can show, and their parsing.
 import { SimulatorError, SimulatorErrorCode } from './simulator-error.js';
 
 /**

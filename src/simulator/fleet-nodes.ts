@@ -1,3 +1,4 @@
+// NodeConfigs for a simulator's nodes (what an operator would configure).
 import { BUILTIN_CHAINS, GENERIC_DEFAULTS, type ChainSpec } from '../chains/chain-spec.js';
 import { NODE_DEFAULTS, type NodeConfig, type NodeDefaults } from '../config/node-config.js';
 import { Credentials } from '../rpc/credentials.js';

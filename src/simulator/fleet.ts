@@ -1,5 +1,7 @@
+// The demo fleet and generated fleets of simulated nodes.
 import { mix32, SeededRandom } from './seeded-random.js';
 import { KIND_DEFAULTS, type SimKind, type SimNodeSpec } from './sim-node-spec.js';
+import { OutOfRangeError } from '../errors/argument-errors.js';
 
 /** Credentials of the demo's one password-protected node; demo only, never a real secret. */
 export const DEMO_BASIC_AUTH = Object.freeze({ username: 'nodesentry', password: 'demo-only-password' });
@@ -41,7 +43,7 @@ const CORE_VERSIONS = ['28.0', '28.0', '27.1', '0.21.1'] as const;
  * few blocks apart. Ids look like `bsc-00042`.
  */
 export function generateFleet(n: number, seed = 1): SimNodeSpec[] {
-  if (!Number.isInteger(n) || n < 0 || n > 1_000_000) throw new RangeError(`generateFleet: n must be an integer in [0, 1000000], got ${n}`);
+  if (!Number.isInteger(n) || n < 0 || n > 1_000_000) throw new OutOfRangeError(`generateFleet: n must be an integer in [0, 1000000], got ${n}`);
   const width = Math.max(5, String(n).length);
   const fleet: SimNodeSpec[] = [];
   for (let i = 0; i < n; i++) {

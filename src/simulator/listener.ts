@@ -1,3 +1,4 @@
+// An HTTP listener that can be closed hard and reopened on its port.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 

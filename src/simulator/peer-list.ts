@@ -1,3 +1,4 @@
+// Generated `getpeerinfo` answers for Bitcoin-family simulated nodes.
 import { p2pPort } from './client-profile.js';
 import { mix32, SeededRandom } from './seeded-random.js';
 import type { SimNode } from './sim-node.js';

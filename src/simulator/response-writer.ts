@@ -1,3 +1,4 @@
+// Writes simulated answers, including the broken ones (drip, truncated, oversized).
 import type { ServerResponse } from 'node:http';
 import type { HttpAnswer } from './http-answer.js';
 

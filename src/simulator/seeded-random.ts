@@ -1,3 +1,5 @@
+// Deterministic randomness for the simulator.
+import { OutOfRangeError } from '../errors/argument-errors.js';
 /**
  * Small deterministic randomness for the simulator: the same seed gives the same fleet, the
  * same peers and the same traffic figures on every run. Not for anything secret.
@@ -48,7 +50,7 @@ export class SeededRandom {
 
   pick<T>(items: readonly T[]): T {
     const item = items[Math.floor(this.next() * items.length)];
-    if (item === undefined) throw new RangeError('pick() from an empty list');
+    if (item === undefined) throw new OutOfRangeError('pick() from an empty list');
     return item;
   }
 }

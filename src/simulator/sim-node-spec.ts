@@ -1,3 +1,4 @@
+// SimNodeSpec: what a simulated node is, and its parsing.
 import { parseFault, type Fault } from './fault.js';
 import { SimulatorError, SimulatorErrorCode } from './simulator-error.js';
 

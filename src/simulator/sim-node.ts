@@ -1,3 +1,4 @@
+// One simulated node's state over time: height, peers, fault.
 import type { ServerResponse } from 'node:http';
 import type { ClientProfile } from './client-profile.js';
 import { NO_FAULT, type Fault } from './fault.js';

@@ -1,3 +1,4 @@
+// SimulatorError: the simulator's own failures, with stable codes.
 import { BaseError } from '../errors/base-error.js';
 
 /** Stable codes of the simulator's own failures (bad specs, unknown nodes, misuse). */

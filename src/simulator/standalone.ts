@@ -1,3 +1,4 @@
+// Runs the simulator as its own process (`nodesentry simulate`).
 import { demoFleet, generateFleet } from './fleet.js';
 import { Simulator } from './simulator.js';
 

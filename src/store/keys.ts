@@ -1,3 +1,5 @@
+// Every Redis key and channel, built from one prefix.
+import { InvalidArgumentError } from '../errors/argument-errors.js';
 /**
  * Every Redis key and channel nodesentry uses, built here and nowhere else (as bullmq's
  * queue-keys), from one configurable prefix.
@@ -48,7 +50,7 @@ export interface StoreKeys {
 /** Throws a TypeError naming the problem (the prefix is not a secret; it is safe to repeat). */
 export function validatePrefix(prefix: string): void {
   if (!PREFIX_PATTERN.test(prefix)) {
-    throw new TypeError(`invalid store prefix ${JSON.stringify(prefix)}: use 1-100 characters of A-Z a-z 0-9 _ . : @ / - (no braces, spaces or glob characters)`);
+    throw new InvalidArgumentError(`invalid store prefix ${JSON.stringify(prefix)}: use 1-100 characters of A-Z a-z 0-9 _ . : @ / - (no braces, spaces or glob characters)`);
   }
 }
 

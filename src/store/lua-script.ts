@@ -1,3 +1,4 @@
+// A Lua script run with EVALSHA, falling back to EVAL.
 import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 

@@ -1,3 +1,4 @@
+// MemoryStore: the Store in-process, with the Redis store's semantics.
 import { randomUUID } from 'node:crypto';
 import type { PeerDetail } from '../chains/sample.js';
 import type { ChainFacts, Drain, DrainFact, HistoryPoint, NodeRecord, Store, StoreEvent, StoreEventHandler, StoreHealth, SweepResult, SweepWrite, TransitionEntry, StoreRetentionOptions, FleetTransition, TransitionWrite } from './store.js';
@@ -27,6 +28,8 @@ import { StoreClosedError } from './store-errors.js';
 import { DEFAULT_SWEEP_BATCH_SIZE, fleetTransitionsOf, groupTransitions, planSweep } from './sweep-plan.js';
 import { checkReplica, positiveInt } from './validate-args.js';
 import { WarnOnce, type StoreWarningSink } from './warn-once.js';
+import { InvalidArgumentError } from '../errors/argument-errors.js';
+import { RETENTION_DEFAULTS } from '../defaults.js';
 
 export interface MemoryStoreOptions extends StoreRetentionOptions {
   /** Clock for every TTL, epoch ms. Default `Date.now` (tests inject their own). */
@@ -86,12 +89,12 @@ export class MemoryStore implements Store {
 
   constructor(options: MemoryStoreOptions = {}) {
     this.now = options.now ?? Date.now;
-    this.historyLimit = positiveInt('historyLimit', options.historyLimit ?? 360);
-    this.auditLimit = positiveInt('auditLimit', options.auditLimit ?? 1000);
-    this.historyTtlMs = positiveInt('historyTtlMs', options.historyTtlMs ?? 86_400_000);
-    this.transitionLimit = positiveInt('transitionLimit', options.transitionLimit ?? 50);
-    this.transitionTtlMs = positiveInt('transitionTtlMs', options.transitionTtlMs ?? 604_800_000);
-    this.fleetTransitionLimit = positiveInt('fleetTransitionLimit', options.fleetTransitionLimit ?? 2000);
+    this.historyLimit = positiveInt('historyLimit', options.historyLimit ?? RETENTION_DEFAULTS.historyLimit);
+    this.auditLimit = positiveInt('auditLimit', options.auditLimit ?? RETENTION_DEFAULTS.auditLimit);
+    this.historyTtlMs = positiveInt('historyTtlMs', options.historyTtlMs ?? RETENTION_DEFAULTS.historyTtlMs);
+    this.transitionLimit = positiveInt('transitionLimit', options.transitionLimit ?? RETENTION_DEFAULTS.transitionLimit);
+    this.transitionTtlMs = positiveInt('transitionTtlMs', options.transitionTtlMs ?? RETENTION_DEFAULTS.transitionTtlMs);
+    this.fleetTransitionLimit = positiveInt('fleetTransitionLimit', options.fleetTransitionLimit ?? RETENTION_DEFAULTS.fleetTransitionLimit);
     this.sweepBatchSize = positiveInt('sweepBatchSize', options.sweepBatchSize ?? DEFAULT_SWEEP_BATCH_SIZE);
     this.warnings = new WarnOnce(options.onWarning);
     this.since = this.now();
@@ -273,7 +276,7 @@ export class MemoryStore implements Store {
 
   setDrain(nodeId: string, drain: Drain | null): Promise<DrainFact> {
     return this.run('setDrain', () => {
-      if (drain !== null && drain.nodeId !== nodeId) throw new TypeError(`drain.nodeId ${JSON.stringify(drain.nodeId)} does not match ${JSON.stringify(nodeId)}`);
+      if (drain !== null && drain.nodeId !== nodeId) throw new InvalidArgumentError(`drain.nodeId ${JSON.stringify(drain.nodeId)} does not match ${JSON.stringify(nodeId)}`);
       // As the Redis script: above the stored version whatever the clock says.
       const fact: DrainFact = { nodeId, version: Math.max(Math.floor(this.now()), this.storedDrainVersion(nodeId) + 1), drain };
       this.drains.set(nodeId, encodeDrainFact(fact));

@@ -1,3 +1,4 @@
+// The store's Lua scripts: leases, heartbeats, index pruning, drains and fenced sweeps, each atomic.
 import { LuaScript } from './lua-script.js';
 
 /**

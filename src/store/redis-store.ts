@@ -47,6 +47,8 @@ import { StoreClosedError, StoreCommandError, StoreError, StoreUnavailableError 
 import { chunk, DEFAULT_SWEEP_BATCH_SIZE, fleetTransitionsOf, groupTransitions, planSweep, type SweepBatch } from './sweep-plan.js';
 import { checkReplica, positiveInt } from './validate-args.js';
 import { WarnOnce, type StoreWarningSink } from './warn-once.js';
+import { InvalidArgumentError } from '../errors/argument-errors.js';
+import { RETENTION_DEFAULTS } from '../defaults.js';
 
 export interface RedisStoreOptions extends StoreRetentionOptions {
   /** `redis://[user:pass@]host:port[/db]` or `rediss://...`. Exactly one of url, cluster, sentinel. */
@@ -76,12 +78,7 @@ export interface RedisStoreOptions extends StoreRetentionOptions {
 }
 
 const DEFAULTS = {
-  historyLimit: 360,
-  auditLimit: 1000,
-  historyTtlMs: 86_400_000,
-  transitionLimit: 50,
-  transitionTtlMs: 604_800_000,
-  fleetTransitionLimit: 2000,
+  ...RETENTION_DEFAULTS,
   connectTimeoutMs: 5000,
   commandTimeoutMs: 5000,
   reconnectMaxDelayMs: 2000,
@@ -157,9 +154,9 @@ export class RedisStore implements Store {
 
   constructor(options: RedisStoreOptions) {
     const sources = (['url', 'cluster', 'sentinel'] as const).filter((k) => options[k] !== undefined);
-    if (sources.length !== 1) throw new TypeError(`RedisStore needs exactly one of url, cluster, sentinel (got ${sources.length === 0 ? 'none' : sources.join(', ')})`);
+    if (sources.length !== 1) throw new InvalidArgumentError(`RedisStore needs exactly one of url, cluster, sentinel (got ${sources.length === 0 ? 'none' : sources.join(', ')})`);
     if (options.url !== undefined) validateRedisUrl(options.url);
-    if (typeof options.replica !== 'string' || options.replica === '') throw new TypeError('RedisStore option replica must be a non-empty string');
+    if (typeof options.replica !== 'string' || options.replica === '') throw new InvalidArgumentError('RedisStore option replica must be a non-empty string');
     this.historyLimit = positiveInt('historyLimit', options.historyLimit ?? DEFAULTS.historyLimit);
     this.auditLimit = positiveInt('auditLimit', options.auditLimit ?? DEFAULTS.auditLimit);
     this.historyTtlMs = positiveInt('historyTtlMs', options.historyTtlMs ?? DEFAULTS.historyTtlMs);
@@ -542,7 +539,7 @@ export class RedisStore implements Store {
 
   setDrain(nodeId: string, drain: Drain | null): Promise<DrainFact> {
     return this.run('setDrain', async () => {
-      if (drain !== null && drain.nodeId !== nodeId) throw new TypeError(`drain.nodeId ${JSON.stringify(drain.nodeId)} does not match ${JSON.stringify(nodeId)}`);
+      if (drain !== null && drain.nodeId !== nodeId) throw new InvalidArgumentError(`drain.nodeId ${JSON.stringify(drain.nodeId)} does not match ${JSON.stringify(nodeId)}`);
       const version = Number(await setDrainScript.run(this.client, [this.keys.drains], [nodeId, drainFactPrefix(nodeId, drain), drainEventPrefix(nodeId, drain), this.keys.events]));
       return { nodeId, version, drain };
     });
@@ -874,9 +871,9 @@ function validateRedisUrl(raw: string): void {
   try {
     u = new URL(raw);
   } catch {
-    throw new TypeError('Redis url is not a valid URL');
+    throw new InvalidArgumentError('Redis url is not a valid URL');
   }
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new TypeError(`Redis url has unsupported scheme ${u.protocol} (use redis: or rediss:)`);
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new InvalidArgumentError(`Redis url has unsupported scheme ${u.protocol} (use redis: or rediss:)`);
 }
 
 /** Userinfo of the URL, to blank out of any error text (at least 3 characters, to keep text readable). */

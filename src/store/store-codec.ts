@@ -1,5 +1,6 @@
 import type { PeerDetail, Sample } from '../chains/sample.js';
 import type { ChainFacts, Drain, DrainFact, FleetTransition, HistoryPoint, NodeRecord, StoreEvent, TransitionEntry } from './store.js';
+import { InvalidArgumentError } from '../errors/argument-errors.js';
 
 /**
  * The JSON nodesentry stores and publishes, shared by both stores so they agree byte for byte.
@@ -242,7 +243,7 @@ export function decodeDrainFact(raw: string): Decoded<DrainFact> {
 /** Throws a TypeError for entries JSON cannot represent (undefined, functions). */
 export function encodeAudit(entry: unknown, at: number): string {
   const entryJson = JSON.stringify(entry);
-  if (entryJson === undefined) throw new TypeError('audit entry is not representable as JSON');
+  if (entryJson === undefined) throw new InvalidArgumentError('audit entry is not representable as JSON');
   return `{"v":${FORMAT_VERSION},"at":${at},"entry":${entryJson}}`;
 }
 

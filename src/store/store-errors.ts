@@ -1,3 +1,4 @@
+// StoreError and its codes: store failures callers branch on.
 import { BaseError, type BaseErrorOptions } from '../errors/base-error.js';
 
 /** Stable codes of store failures; callers branch on these, never on message text. */

@@ -1,5 +1,7 @@
+// Splits a sweep's writes into pipeline batches.
 import type { PeerDetail } from '../chains/sample.js';
 import type { ChainFacts, FleetTransition, HistoryPoint, NodeRecord, SweepWrite, TransitionEntry, TransitionWrite } from './store.js';
+import { OutOfRangeError } from '../errors/argument-errors.js';
 
 /** Nodes (plus chains) per pipeline: 1000 keeps one pipeline's reply and event near 1 MB. */
 export const DEFAULT_SWEEP_BATCH_SIZE = 1000;
@@ -32,7 +34,7 @@ export interface SweepBatch {
  * peers taken from the sample (they are never stored inside the record).
  */
 export function planSweep(write: SweepWrite, batchSize: number = DEFAULT_SWEEP_BATCH_SIZE): SweepBatch[] {
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new OutOfRangeError(`batchSize must be a positive integer, got ${batchSize}`);
   const byNode = new Map<string, { record?: NodeRecord; peers?: readonly PeerDetail[]; history: HistoryPoint[]; transitions?: readonly TransitionEntry[] }>();
   const entry = (nodeId: string) => {
     let e = byNode.get(nodeId);

@@ -1,3 +1,4 @@
+// FleetView: this process's in-memory picture of the fleet, fed by the store.
 import type { ChainFacts, Drain, DrainFact, NodeRecord, Store, StoreEvent } from '../store/store.js';
 
 export type ViewListener = (event: StoreEvent) => void;

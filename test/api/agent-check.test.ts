@@ -1,8 +1,8 @@
 import { connect } from 'node:net';
 import { agentReply, AgentCheckServer, degradedWeightPercent, healthyWeightPercent, parseAgentLine } from '../../src/api/agent-check.js';
 import { startHttp } from '../../src/api/http-server.js';
-import { nodeAnswersFor } from '../../src/api/node-answers.js';
-import { ReadModel } from '../../src/api/read-model.js';
+import { nodeAnswersFor } from '../../src/read/node-answers.js';
+import { ReadModel } from '../../src/read/read-model.js';
 import { loadSettings } from '../../src/config/settings.js';
 import { startHarness, type Harness } from '../support/api-harness.js';
 
@@ -144,7 +144,7 @@ describe('agent-check listener started with the HTTP server', () => {
     try {
       await h.sweep();
       const settings = loadSettings({ PORT: '0', HOST: '127.0.0.1', NODESENTRY_AGENT_PORT: '0' });
-      const http = await startHttp({ service: h.service, logger: h.service.logger, settings, configPath: undefined, env: process.env, simulator: undefined, close: async () => {} });
+      const http = await startHttp({ service: h.service, logger: h.service.logger, settings, reload: async () => ({ ok: false, errors: ['no nodes file is configured'] }) });
       const port = http.agent!.port;
       expect(await agentExchange(port, 'bsc-1\n')).toMatch(/^up ready \d+%\n$/);
       await Promise.all([http.close(), http.close()]);
@@ -161,7 +161,7 @@ describe('agent-check listener started with the HTTP server', () => {
       await h.sweep();
       const key = 'agent-key-0123456789';
       const settings = loadSettings({ PORT: '0', HOST: '127.0.0.1', NODESENTRY_AGENT_PORT: '0', NODESENTRY_API_KEY: key, NODESENTRY_PROTECT_PROBES: 'true' });
-      const http = await startHttp({ service: h.service, logger: h.service.logger, settings, configPath: undefined, env: process.env, simulator: undefined, close: async () => {} });
+      const http = await startHttp({ service: h.service, logger: h.service.logger, settings, reload: async () => ({ ok: false, errors: ['no nodes file is configured'] }) });
       try {
         const port = http.agent!.port;
         expect(await agentExchange(port, 'bsc-1\n')).toBe('down #unauthorized\n');
@@ -181,7 +181,7 @@ describe('agent-check listener started with the HTTP server', () => {
   it('when no agent port is set, then there is no listener', async () => {
     const h = await startHarness({ specs: [{ id: 'bsc-1', kind: 'bsc' }] });
     try {
-      const http = await startHttp({ service: h.service, logger: h.service.logger, settings: loadSettings({ PORT: '0', HOST: '127.0.0.1' }), configPath: undefined, env: process.env, simulator: undefined, close: async () => {} });
+      const http = await startHttp({ service: h.service, logger: h.service.logger, settings: loadSettings({ PORT: '0', HOST: '127.0.0.1' }), reload: async () => ({ ok: false, errors: ['no nodes file is configured'] }) });
       expect(http.agent).toBeUndefined();
       await http.close();
     } finally {

@@ -1,6 +1,6 @@
 import request from 'supertest';
-import { BestNodeResolver } from '../../src/api/best-node.js';
-import { ReadModel } from '../../src/api/read-model.js';
+import { BestNodeResolver } from '../../src/read/best-node.js';
+import { ReadModel } from '../../src/read/read-model.js';
 import { rankNodes } from '../../src/health/ranking.js';
 import { NO_SCORE } from '../../src/health/score.js';
 import { nextSelection, type Selection } from '../../src/health/selection.js';

@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import request from 'supertest';
 import { createApp } from '../../src/api/app.js';
-import { startRunning, type Running } from '../../src/cli/serve-command.js';
+import { startRunning, type Running } from '../../src/main.js';
 import { loadSettings } from '../../src/config/settings.js';
 import { Simulator } from '../../src/simulator/simulator.js';
 

@@ -1,4 +1,4 @@
-import { waitForVerdicts } from '../../src/cli/wait-for-verdicts.js';
+import { waitForVerdicts } from '../../src/main/wait-for-verdicts.js';
 import { startHarness } from '../support/api-harness.js';
 
 describe('serve waits for verdicts before it opens its ports', () => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { Redis } from 'ioredis';
-import { reloadFromFile, startRunning, type Running } from '../../src/cli/serve-command.js';
+import { reloadFromFile, startRunning, type Running } from '../../src/main.js';
 import { loadSettings } from '../../src/config/settings.js';
 import type { SimNodeSpec } from '../../src/simulator/sim-node-spec.js';
 import { Simulator } from '../../src/simulator/simulator.js';

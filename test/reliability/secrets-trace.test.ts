@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { startHttp, type HttpHandle } from '../../src/api/http-server.js';
 import { openApiDocument } from '../../src/api/openapi.js';
-import { startRunning, type Running } from '../../src/cli/serve-command.js';
+import { httpDeps, startRunning, type Running } from '../../src/main.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { Simulator } from '../../src/simulator/simulator.js';
 import { RedisStore } from '../../src/store/redis-store.js';
@@ -101,7 +101,7 @@ describe('no secret at LOG_LEVEL=trace, on any route, in any error', () => {
       },
     });
     running = await startRunning({ configPath: configFile, env, logger: createLogger({ level: 'trace', destination: sink }) });
-    http = await startHttp(running);
+    http = await startHttp(httpDeps(running));
     base = http.url;
   });
 

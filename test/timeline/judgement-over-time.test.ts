@@ -56,7 +56,7 @@ const seen = {
   delays: new Map<string, Array<{ t: number; mode: string; delayMs: number }>>(),
 };
 let watching = true;
-let watchers: Promise<void>[] = [];
+const watchers: Promise<void>[] = [];
 
 const SPECS: Array<SimNodeSpec & { chain: string; tier?: number }> = [
   // Kill, then restart: refused probes, back-off, recovery.

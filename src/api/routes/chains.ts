@@ -6,9 +6,9 @@ import type { Selection } from '../../health/selection.js';
 import type { HealthState } from '../../health/states.js';
 import type { ApiContext } from '../api-context.js';
 import { requireApiKey } from '../auth.js';
-import { type BestNode, bestNodeResolverFor, type RankedChain, type TopNode } from '../best-node.js';
+import { type BestNode, bestNodeResolverFor, type RankedChain, type TopNode } from '../../read/best-node.js';
 import { problems } from '../problem.js';
-import { printable } from '../probe-dialect.js';
+import { printable } from '../../read/printable.js';
 import { QueryReader } from '../query.js';
 
 const MAX_TOP = 100;

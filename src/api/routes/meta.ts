@@ -1,3 +1,4 @@
+// `/livez` and `/readyz`: this process's liveness and readiness.
 import { Router } from 'express';
 import { buildInfo } from '../../build/build-info.js';
 import type { ApiContext } from '../api-context.js';

@@ -1,3 +1,4 @@
+// `GET /metrics` for Prometheus.
 import { Router } from 'express';
 import type { FleetMetrics } from '../../metrics/fleet-metrics.js';
 import { proxyMetricsFor } from '../../proxy/proxy-metrics.js';

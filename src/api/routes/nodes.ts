@@ -1,16 +1,16 @@
 import { Router, type Request, type Response } from 'express';
 import { TAG_PATTERN } from '../../config/nodes-file-schema.js';
-import type { HealthState } from '../../health/states.js';
+import { HEALTH_STATES } from '../../health/states.js';
 import type { ApiContext } from '../api-context.js';
 import { requireApiKey } from '../auth.js';
 import { nodeDetail, nodeSummary } from '../node-json.js';
 import { problems } from '../problem.js';
 import { QueryReader } from '../query.js';
-import type { NodeView } from '../read-model.js';
+import type { NodeView } from '../../read/read-model.js';
 import { storeCall } from '../store-call.js';
 import { summarizePeers, trafficRates } from '../traffic.js';
 
-export const NODE_STATES: readonly HealthState[] = ['healthy', 'degraded', 'unhealthy', 'unknown', 'maintenance'];
+export const NODE_STATES = HEALTH_STATES;
 export const NODES_PAGE = Object.freeze({ defaultLimit: 100, maxLimit: 500 });
 export const HISTORY_LIMITS = Object.freeze({ defaultLimit: 60, maxLimit: 360 });
 /** maxLimit is the store's default cap per node (transitionLimit). */

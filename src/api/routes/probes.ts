@@ -1,7 +1,7 @@
 import { type NextFunction, type Request, type RequestHandler, type Response, Router } from 'express';
 import type { ApiContext } from '../api-context.js';
 import { requireApiKey } from '../auth.js';
-import { nodeAnswerJson, nodeAnswersFor } from '../node-answers.js';
+import { nodeAnswerJson, nodeAnswersFor } from '../../read/node-answers.js';
 import { ProblemError, problems } from '../problem.js';
 import {
   chainProbeQueryCache,
@@ -10,11 +10,11 @@ import {
   nodeProbeQueryCache,
   nodeProbeStatus,
   type ChainProbeState,
-  printable,
   type ProbeFormat,
 } from '../probe-dialect.js';
 import { badQuery } from '../query.js';
-import type { ChainSummary } from '../read-model.js';
+import { printable } from '../../read/printable.js';
+import type { ChainSummary } from '../../read/read-model.js';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 const TEXT_TYPE = 'text/plain; charset=utf-8';

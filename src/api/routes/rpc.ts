@@ -1,3 +1,4 @@
+// `POST /rpc/<chain>[/<node>]`: HTTP in and out of the JSON-RPC proxy.
 import type { IncomingMessage } from 'node:http';
 import { Router, type Request, type Response } from 'express';
 import { Agent } from 'undici';
@@ -6,7 +7,7 @@ import { proxyMetricsFor } from '../../proxy/proxy-metrics.js';
 import { RpcProxy, type ProxyAnswer } from '../../proxy/rpc-proxy.js';
 import type { ApiContext } from '../api-context.js';
 import { secretMatches } from '../auth.js';
-import { bestNodeResolverFor } from '../best-node.js';
+import { bestNodeResolverFor } from '../../read/best-node.js';
 
 const EVM_CONTENT_TYPES = new Set(['application/json', 'application/json-rpc', 'application/jsonrequest']);
 const SESSION_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;

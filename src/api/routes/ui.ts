@@ -1,3 +1,4 @@
+// The dashboard's routes: its page and hashed assets.
 import { Router, type Request, type Response } from 'express';
 import { DASHBOARD_CSP, dashboardAssets, type UiAsset } from '../../ui/assets.js';
 import type { ApiContext } from '../api-context.js';

@@ -14,5 +14,7 @@ export const STATES = ['healthy', 'degraded', 'unhealthy', 'unknown', 'maintenan
 export const LABEL = { healthy: 'healthy', degraded: 'degraded', unhealthy: 'unhealthy', unknown: 'unknown', maintenance: 'drained' };
 export const RANK = { healthy: 0, degraded: 1, maintenance: 2, unknown: 3, unhealthy: 4 };
 export const SVG = 'http://www.w3.org/2000/svg';
-// The page's ids (page.ts) name inputs, dialogs, details and plain boxes alike: untyped lookups.
+// The page's ids (page.ts) name inputs, dialogs, details and plain boxes alike: untyped lookups
+// until the client's data and elements are typed (strict mode is off in src/ui/client/tsconfig.json).
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const $ = (id: string): any => document.getElementById(id);

@@ -1,3 +1,4 @@
+// Reloads of the nodes file that reach every replica, through a store event (used by main.ts).
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ReloadOutcome } from '../api/api-context.js';

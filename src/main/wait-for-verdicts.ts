@@ -1,3 +1,4 @@
+// How `serve` waits (bounded) for every node to have a verdict before it opens its ports.
 import { effectiveHealth } from '../health/effective-health.js';
 import { policyForChain } from '../health/policy.js';
 import { asNodeVerdict, nodeInfo } from '../polling/health-judge.js';

@@ -1,10 +1,11 @@
+// The answers of the node probes (state, status, reasons), cached per node.
 import type { NodeConfig } from '../config/node-config.js';
 import { staleAfterMs } from '../health/freshness.js';
 import type { HealthPolicy } from '../health/policy.js';
 import type { Reason } from '../health/reasons.js';
 import { type HealthState, isUsable } from '../health/states.js';
 import type { Drain, NodeRecord } from '../store/store.js';
-import { printable } from './probe-dialect.js';
+import { printable } from './printable.js';
 import type { ReadModel } from './read-model.js';
 
 /** Reasons listed in a probe body; the full list is on the operator routes. */

@@ -5,8 +5,15 @@ import type { NodeHealth } from '../health/hysteresis.js';
 import { type HealthPolicy, policyForChain } from '../health/policy.js';
 import type { HealthState } from '../health/states.js';
 import { asChainReport, asNodeVerdict, nodeInfo, type ChainReport, type NodeVerdict } from '../polling/health-judge.js';
-import type { Service } from '../service.js';
 import type { Drain, NodeRecord, StoreEvent } from '../store/store.js';
+import type { FleetView } from '../view/fleet-view.js';
+
+/** What the read side reads of the running service (a Service has it): the fleet, its view, the policy. */
+export interface FleetSource {
+  readonly nodes: ReadonlyMap<string, NodeConfig>;
+  readonly view: FleetView;
+  readonly policy: HealthPolicy;
+}
 
 /** One node as every reader sees it at `now`: config, latest record, and its effective health. */
 export interface NodeView {
@@ -71,7 +78,7 @@ export function sharedFreshMs(nodes: Iterable<{ readonly intervalMs: number }>):
  * the store's event comes back.
  */
 export class ReadModel {
-  readonly #service: Service;
+  readonly #service: FleetSource;
   #indexedFor: ReadonlyMap<string, NodeConfig> | undefined;
   #byChain = new Map<string, NodeConfig[]>();
   #tagsByChain = new Map<string, ReadonlySet<string>>();
@@ -90,11 +97,11 @@ export class ReadModel {
   #drainsCopy = new Map<string, Drain>();
   readonly #summaries = new Map<string, SummaryEntry>();
 
-  constructor(service: Service) {
+  constructor(service: FleetSource) {
     this.#service = service;
   }
 
-  get service(): Service {
+  get service(): FleetSource {
     return this.#service;
   }
 

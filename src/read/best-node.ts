@@ -1,3 +1,4 @@
+// The best node of each chain for readers: the shared selection, or a local one.
 import type { HealthPolicy } from '../health/policy.js';
 import { type RankedNode, rankNodes } from '../health/ranking.js';
 import { NO_SCORE } from '../health/score.js';
