@@ -10,7 +10,6 @@ import type { NodeView } from '../../read/read-model.js';
 import { storeCall } from '../store-call.js';
 import { summarizePeers, trafficRates } from '../traffic.js';
 
-export const NODE_STATES = HEALTH_STATES;
 export const NODES_PAGE = Object.freeze({ defaultLimit: 100, maxLimit: 500 });
 export const HISTORY_LIMITS = Object.freeze({ defaultLimit: 60, maxLimit: 360 });
 /** maxLimit is the store's default cap per node (transitionLimit). */
@@ -30,7 +29,7 @@ export function nodesRoutes(ctx: ApiContext): Router {
     const q = new QueryReader(req.url, ['chain', 'tag', 'state', 'limit', 'cursor', 'offset']);
     const chain = q.string('chain', { maxLength: 64, pattern: NAME_PATTERN, describe: 'must be a chain name such as bsc or defichain' });
     const tags = q.strings('tag', { maxLength: 64, pattern: TAG_PATTERN, describe: 'must be a node tag: letters, digits or . _ : = / -, starting with a letter or digit' });
-    const state = q.oneOf('state', NODE_STATES);
+    const state = q.oneOf('state', HEALTH_STATES);
     const limit = q.int('limit', 1, NODES_PAGE.maxLimit, NODES_PAGE.defaultLimit);
     const cursorText = q.string('cursor', { maxLength: 400 });
     const offset = q.int('offset', 0, 10_000_000);

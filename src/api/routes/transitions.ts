@@ -4,7 +4,7 @@ import type { ApiContext } from '../api-context.js';
 import { requireApiKey } from '../auth.js';
 import { QueryReader } from '../query.js';
 import { storeCall } from '../store-call.js';
-import { NODE_STATES } from './nodes.js';
+import { HEALTH_STATES } from '../../health/states.js';
 
 /** maxLimit keeps a page small; the whole log is the store's fleetTransitionLimit (default 2000). */
 export const FLEET_TRANSITION_PAGE = Object.freeze({ defaultLimit: 50, maxLimit: 500 });
@@ -26,7 +26,7 @@ export function transitionsRoutes(ctx: ApiContext): Router {
     const q = new QueryReader(req.url, ['chain', 'node', 'state', 'limit', 'cursor']);
     const chain = q.string('chain', { maxLength: 64, pattern: NAME_PATTERN, describe: 'must be a chain name such as bsc or defichain' });
     const node = q.string('node', { maxLength: 64, pattern: NAME_PATTERN, describe: 'must be a node id' });
-    const state = q.oneOf('state', NODE_STATES);
+    const state = q.oneOf('state', HEALTH_STATES);
     const limit = q.int('limit', 1, FLEET_TRANSITION_PAGE.maxLimit, FLEET_TRANSITION_PAGE.defaultLimit)!;
     const cursorText = q.string('cursor', { maxLength: 400 });
     const after = cursorText === undefined ? undefined : decodeCursor(cursorText);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { NODE_STATES } from '../routes/nodes.js';
+import { HEALTH_STATES } from '../../health/states.js';
 
 /**
  * Shapes every part of the API shares: problems, states, reasons, drains, freshness. Each API
@@ -23,7 +23,7 @@ export const Problem = z
 
 export const BadQueryProblem = Problem.extend({ errors: z.array(z.strictObject({ parameter: z.string(), message: z.string() })) });
 
-export const HealthState = z.enum(NODE_STATES as readonly [string, ...string[]]);
+export const HealthState = z.enum(HEALTH_STATES as readonly [string, ...string[]]);
 
 export const Reason = z.strictObject({
   code: z.string().describe('Stable snake_case code (docs/health.md).'),
