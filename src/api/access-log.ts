@@ -34,6 +34,15 @@ export function isProbePath(url: string): boolean {
  * the status says it, and a stack trace of pino-http's own code helps nobody.
  */
 export function accessLog(opts: AccessLogOptions): RequestHandler {
+  const log = accessLogger(opts);
+  return (req, res, next) => {
+    log(req, res);
+    next();
+  };
+}
+
+/** The same log without express, for the probe fast path: call it when a request arrives. */
+export function accessLogger(opts: AccessLogOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const random = opts.random ?? Math.random;
   let next = 0;
   const http = pinoHttp<IncomingMessage, ServerResponse>({
@@ -50,18 +59,17 @@ export function accessLog(opts: AccessLogOptions): RequestHandler {
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     },
     customLogLevel: (_req, res, err) => (err && res.statusCode < 500 ? 'error' : res.statusCode >= 500 && res.statusCode !== 503 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
-    customSuccessMessage: (req, res, ms) => `${req.method} ${routeTemplate(req as never)} ${res.statusCode} ${Math.round(ms)} ms`,
-    customErrorMessage: (req, res) => `${req.method} ${routeTemplate(req as never)} ${res.statusCode}`,
-    customSuccessObject: (req, _res, val: Record<string, unknown>) => ({ ...val, route: routeTemplate(req as never) }),
+    customSuccessMessage: (req, res, ms) => `${req.method} ${routeTemplate(req)} ${res.statusCode} ${Math.round(ms)} ms`,
+    customErrorMessage: (req, res) => `${req.method} ${routeTemplate(req)} ${res.statusCode}`,
+    customSuccessObject: (req, _res, val: Record<string, unknown>) => ({ ...val, route: routeTemplate(req) }),
     customErrorObject: (req, _res, _err, val: Record<string, unknown>) => {
       const { err: _made_up, ...rest } = val;
-      return { ...rest, route: routeTemplate(req as never) };
+      return { ...rest, route: routeTemplate(req) };
     },
   });
-  return (req, res, nextHandler) => {
-    if (isProbePath(req.url) && !(opts.probeSample > 0 && random() < opts.probeSample)) return nextHandler();
+  return (req, res) => {
+    if (isProbePath(req.url ?? '') && !(opts.probeSample > 0 && random() < opts.probeSample)) return;
     http(req, res);
-    nextHandler();
   };
 }
 

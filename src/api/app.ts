@@ -1,22 +1,24 @@
-// The express app factory (no listen): middleware and routers in hot-path order.
+// The app factory (no listen): the probe fast path, then express with its middleware and routers in hot-path order.
+import type { RequestListener } from 'node:http';
 import compression from 'compression';
 import express, { type Express, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { FleetMetrics } from '../metrics/fleet-metrics.js';
 import { HttpMetrics } from '../metrics/http-metrics.js';
-import { accessLog, isProbePath } from './access-log.js';
+import { accessLog, accessLogger, isProbePath } from './access-log.js';
 import type { ApiContext, ApiService, ReloadOutcome } from './api-context.js';
+import { fastPath, type FastRoute } from './fast-path.js';
 import { errorHandler, notFoundHandler } from './problem.js';
 import { ReadModel } from '../read/read-model.js';
 import { observeRequests } from './request-observer.js';
 import { adminRoutes } from './routes/admin.js';
 import { chainsRoutes } from './routes/chains.js';
 import { eventsRoutes } from './routes/events.js';
-import { metaRoutes } from './routes/meta.js';
+import { livezRoute, metaRoutes } from './routes/meta.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { nodesRoutes } from './routes/nodes.js';
 import { openapiRoutes } from './routes/openapi.js';
-import { probesRoutes } from './routes/probes.js';
+import { probeRoutes } from './routes/probes.js';
 import { rpcRoutes } from './routes/rpc.js';
 import { transitionsRoutes } from './routes/transitions.js';
 import { uiRoutes } from './routes/ui.js';
@@ -29,14 +31,24 @@ export interface AppDeps {
 }
 
 export interface App {
-  readonly app: Express;
+  /**
+   * The request listener to serve (`http.createServer(app)`): the probes and `/livez` answered
+   * by the fast path, everything else by express.
+   */
+  readonly app: RequestListener;
+  /** The express app behind it (every route but the fast path's). */
+  readonly express: Express;
+  /** The routes the fast path answers, in front of express. */
+  readonly fastRoutes: readonly FastRoute[];
   /** Close open streams (SSE) so the HTTP server can finish; safe twice. */
   close(): void;
 }
 
 /**
- * The express app (no listen). Routes only translate HTTP to and from the read model and the
- * service; every answer comes from memory.
+ * The app (no listen). Routes only translate HTTP to and from the read model and the service;
+ * every answer comes from memory. Load-balancer probes and `/livez`, most of the traffic, are
+ * answered by a plain node:http handler in front of express (./fast-path.ts): through express
+ * they ran at a fraction of what Node can serve (bench/RESULTS.md, issue #17).
  */
 export function createApp(deps: AppDeps): App {
   const closers: Array<() => void> = [];
@@ -51,20 +63,27 @@ export function createApp(deps: AppDeps): App {
   };
   const metrics = new FleetMetrics({ read: ctx.read, service: deps.service, now: ctx.now });
   closers.push(() => metrics.close());
+  const httpMetrics = new HttpMetrics(metrics.registry);
+  const settings = deps.service.settings;
+  const logRequest = settings.accessLog ? accessLogger({ logger, probeSample: settings.accessLogProbes }) : undefined;
+  const onError = (err: unknown, method: string, path: string): void =>
+    logger.error({ err: err instanceof Error ? { name: err.name, message: err.message } : String(err), method, path }, 'unexpected error in a request');
+  // Probes are never compressed (small bodies, written in one go; load balancers rarely ask for
+  // gzip), and never go through express: the fast path answers them with the same metrics,
+  // access log and problems.
+  const fastRoutes = [...probeRoutes(ctx), livezRoute(ctx)];
+  const fast = fastPath(fastRoutes, { metrics: httpMetrics, log: logRequest, onError });
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
   app.set('query parser', 'simple');
-  app.use(observeRequests(new HttpMetrics(metrics.registry)));
-  const settings = deps.service.settings;
+  app.use(observeRequests(httpMetrics));
   if (settings.accessLog) app.use(accessLog({ logger, probeSample: settings.accessLogProbes }));
-  // Hot paths first: express walks the routers in order, so load-balancer probes, backends'
-  // best-node lookups and liveness checks pass through as few routers as possible.
-  app.use(probesRoutes(ctx));
+  // Hot paths first: express walks the routers in order, so backends' JSON-RPC calls and
+  // best-node lookups pass through as few routers as possible.
   app.use(rpcRoutes(ctx));
-  // Everything after the probes may be compressed (JSON, the dashboard, /metrics): probes never
-  // are (small bodies written straight to the socket; load balancers rarely ask for gzip), nor
-  // event streams (a compressor would hold their events back).
+  // Everything after this may be compressed (JSON, the dashboard, /metrics), but event streams
+  // (a compressor would hold their events back) and /readyz.
   app.use(compression({ filter: compressible }));
   app.use(chainsRoutes(ctx));
   app.use(metaRoutes(ctx));
@@ -76,10 +95,15 @@ export function createApp(deps: AppDeps): App {
   app.use(adminRoutes(ctx));
   app.use(uiRoutes(ctx));
   app.use(notFoundHandler);
-  app.use(errorHandler((err, method, path) => logger.error({ err: err instanceof Error ? { name: err.name, message: err.message } : String(err), method, path }, 'unexpected error in a request')));
+  app.use(errorHandler(onError));
+  const listener: RequestListener = (req, res) => {
+    if (!fast(req, res)) app(req, res);
+  };
   let closed = false;
   return {
-    app,
+    app: listener,
+    express: app,
+    fastRoutes,
     close() {
       if (closed) return;
       closed = true;

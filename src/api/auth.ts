@@ -1,7 +1,8 @@
 // API key and admin token checks, in constant time.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Request, RequestHandler } from 'express';
-import { problems } from './problem.js';
+import type { IncomingMessage } from 'node:http';
+import type { RequestHandler } from 'express';
+import { problems, type ProblemError } from './problem.js';
 
 /**
  * Compare a presented secret with the configured one in constant time: both are hashed first,
@@ -14,7 +15,7 @@ export function secretMatches(presented: string | undefined, expected: string): 
   return timingSafeEqual(a, b);
 }
 
-function bearer(req: Request): string | undefined {
+function bearer(req: IncomingMessage): string | undefined {
   const h = req.headers.authorization;
   if (typeof h !== 'string') return undefined;
   const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
@@ -40,12 +41,15 @@ export function requireAdmin(token: string | undefined): RequestHandler {
  * Without a configured key they are open.
  */
 export function requireApiKey(key: string | undefined): RequestHandler {
-  return (req, _res, next) => {
-    if (!key) return next();
-    const header = req.headers['x-api-key'];
-    const presented = (typeof header === 'string' ? header : undefined) ?? bearer(req);
-    if (presented === undefined) return next(problems.unauthorized('send X-API-Key: <key>'));
-    if (!secretMatches(presented, key)) return next(problems.forbidden('the API key is not valid'));
-    return next();
-  };
+  return (req, _res, next) => next(apiKeyProblem(req, key));
+}
+
+/** The 401/403 problem of a request without the API key `key`, or undefined when it may pass (or no key is set). */
+export function apiKeyProblem(req: IncomingMessage, key: string | undefined): ProblemError | undefined {
+  if (!key) return undefined;
+  const header = req.headers['x-api-key'];
+  const presented = (typeof header === 'string' ? header : undefined) ?? bearer(req);
+  if (presented === undefined) return problems.unauthorized('send X-API-Key: <key>');
+  if (!secretMatches(presented, key)) return problems.forbidden('the API key is not valid');
+  return undefined;
 }

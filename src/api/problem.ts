@@ -1,4 +1,5 @@
 // Errors as problem+json (RFC 9457), and the one central error handler.
+import type { ServerResponse } from 'node:http';
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 
 /**
@@ -45,19 +46,31 @@ export const problems = {
 
 export function sendProblem(res: Response, p: Problem, instance?: string): void {
   if (res.headersSent) return;
-  res
-    .status(p.status)
-    .type('application/problem+json')
-    .send(
-      JSON.stringify({
-        type: `urn:nodesentry:problem:${p.code}`,
-        title: p.title,
-        status: p.status,
-        ...(p.detail ? { detail: p.detail } : {}),
-        ...(instance ? { instance } : {}),
-        ...(p.extra ?? {}),
-      }),
-    );
+  res.status(p.status).type('application/problem+json').send(problemJson(p, instance));
+}
+
+/**
+ * The same answer without express (the probe fast path): status, `application/problem+json;
+ * charset=utf-8` and the length, as `sendProblem` writes them. Node drops the body of a HEAD.
+ */
+export function writeProblem(res: ServerResponse, p: Problem, instance?: string): void {
+  if (res.headersSent) return;
+  const body = problemJson(p, instance);
+  res.statusCode = p.status;
+  res.setHeader('content-type', 'application/problem+json; charset=utf-8');
+  res.setHeader('content-length', Buffer.byteLength(body));
+  res.end(body);
+}
+
+function problemJson(p: Problem, instance: string | undefined): string {
+  return JSON.stringify({
+    type: `urn:nodesentry:problem:${p.code}`,
+    title: p.title,
+    status: p.status,
+    ...(p.detail ? { detail: p.detail } : {}),
+    ...(instance ? { instance } : {}),
+    ...(p.extra ?? {}),
+  });
 }
 
 /** Unknown routes: 404 problem, never express's HTML page. */

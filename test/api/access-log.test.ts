@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import request from 'supertest';
@@ -72,7 +73,7 @@ describe('access log', () => {
       expect({ path, encoding: r.headers['content-encoding'] }).toEqual({ path, encoding: undefined });
     }
     // The event stream: read its first bytes and check they came plain.
-    const server = h.app.listen(0, '127.0.0.1');
+    const server = createServer(h.app).listen(0, '127.0.0.1');
     try {
       await new Promise<void>((r) => server.once('listening', () => r()));
       const { port } = server.address() as { port: number };

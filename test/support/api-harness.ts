@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import type { Express } from 'express';
-import { createApp } from '../../src/api/app.js';
+import { type App, createApp } from '../../src/api/app.js';
 import type { ReloadOutcome } from '../../src/api/api-context.js';
 import type { NodeConfig } from '../../src/config/node-config.js';
 import { loadSettings, type Settings } from '../../src/config/settings.js';
@@ -18,7 +17,10 @@ import type { Store } from '../../src/store/store.js';
 export interface Harness {
   readonly sim: Simulator;
   readonly service: Service;
-  readonly app: Express;
+  /** What a server would serve: the probe fast path, then express. */
+  readonly app: App['app'];
+  /** The express app behind it, and the fast path's routes (the OpenAPI test walks both). */
+  readonly api: App;
   readonly nodes: NodeConfig[];
   /** Every log line the service wrote so far, parsed. */
   logs(): Array<Record<string, unknown>>;
@@ -75,11 +77,13 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
   }
   const policy = opts.policy ? mergePolicy(opts.policy) : DEFAULT_HEALTH_POLICY;
   const service = await Service.start({ settings, nodes, policy, logger, replica, store, startPolling: false });
-  const { app, close: closeApp } = createApp({ service, logger, ...(opts.reload ? { reload: opts.reload } : {}), ...(opts.now ? { now: opts.now } : {}) });
+  const api = createApp({ service, logger, ...(opts.reload ? { reload: opts.reload } : {}), ...(opts.now ? { now: opts.now } : {}) });
+  const { app, close: closeApp } = api;
   return {
     sim,
     service,
     app,
+    api,
     nodes,
     logs: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>),
     logText: () => lines.join(''),

@@ -4,7 +4,7 @@
 // a fault is injected, what the simulator saw (which node was probed when) and what every
 // replica served (GET /v1/nodes every 100 ms), so a test can check the guarantees over time.
 import { Writable } from 'node:stream';
-import type { Express } from 'express';
+import type { RequestListener } from 'node:http';
 import { pino } from 'pino';
 import request from 'supertest';
 import { createApp } from '../../src/api/app.js';
@@ -32,7 +32,7 @@ export interface DeploymentOptions {
 export interface Replica {
   readonly name: string;
   readonly service: Service;
-  readonly app: Express;
+  readonly app: RequestListener;
   close(): Promise<void>;
 }
 

@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Express } from 'express';
 import type { Browser } from 'playwright-core';
 
 /** Debian's chromium; CHROMIUM_PATH points elsewhere (a developer's own build). */
@@ -34,7 +33,7 @@ export interface Listening {
 }
 
 /** The app on a real socket (the browser needs one), port chosen by the OS. */
-export async function listen(app: Express): Promise<Listening> {
+export async function listen(app: RequestListener): Promise<Listening> {
   const server = createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

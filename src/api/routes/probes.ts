@@ -1,8 +1,10 @@
-import { type NextFunction, type Request, type RequestHandler, type Response, Router } from 'express';
+// The load-balancer probe routes, answered by the fast path in front of express (../fast-path.ts).
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApiContext } from '../api-context.js';
-import { requireApiKey } from '../auth.js';
+import { apiKeyProblem } from '../auth.js';
+import { type FastRoute, routePattern } from '../fast-path.js';
 import { nodeAnswerJson, nodeAnswersFor } from '../../read/node-answers.js';
-import { ProblemError, problems } from '../problem.js';
+import { type ProblemError, problems } from '../problem.js';
 import {
   chainProbeQueryCache,
   chainProbeState,
@@ -19,10 +21,16 @@ import type { ChainSummary } from '../../read/read-model.js';
 const JSON_TYPE = 'application/json; charset=utf-8';
 const TEXT_TYPE = 'text/plain; charset=utf-8';
 const ALLOW = 'GET, HEAD, OPTIONS';
+const PROBE_METHODS = ['GET', 'HEAD', 'OPTIONS'] as const;
 /** `x-nodesentry-state` of a 404 for a node or chain that is not configured (a drained node's 404 says `maintenance`). */
 const NOT_CONFIGURED = 'not_configured';
 /** Rendered chain probe bodies kept per summary (format x min). */
 const MAX_CHAIN_BODIES = 16;
+/**
+ * Every probe answer, problems (400, 401, 403, 404, 405) included, must never be cached by a
+ * proxy between the load balancer and nodesentry: set before any handler can fail.
+ */
+const NO_STORE = Object.freeze({ 'cache-control': 'no-store' });
 
 interface ChainAnswer {
   readonly state: ChainProbeState;
@@ -34,58 +42,57 @@ interface ChainAnswer {
  * Load-balancer probes: `/probe/nodes/:id`, `/probe/host` (the node named by the Host
  * header) and `/probe/chains/:chain`, for GET, HEAD and
  * OPTIONS alike (HAProxy's default check is `OPTIONS / HTTP/1.0`: it must see the status a GET
- * would). Answers come from the per-node answer cache: no store or node I/O, small bodies
- * (Consul keeps 4 KB), `cache-control: no-store`, the state in `x-nodesentry-state`. See
- * docs/load-balancers.md for each load balancer's configuration.
+ * would); other methods get a 405 with `Allow`, never a 404 (HAProxy's `disable-on-404` would
+ * drain). Answers come from the per-node answer cache: no store or node I/O, small bodies
+ * (Consul keeps 4 KB), `cache-control: no-store`, the state in `x-nodesentry-state`. Served by
+ * the fast path in front of express, never by express. See docs/load-balancers.md for each
+ * load balancer's configuration.
  */
-export function probesRoutes(ctx: ApiContext): Router {
-  const router = Router();
+export function probeRoutes(ctx: ApiContext): FastRoute[] {
   const answers = nodeAnswersFor(ctx.read);
   const nodeQueries = nodeProbeQueryCache();
   const chainQueries = chainProbeQueryCache();
   const settings = ctx.service.settings;
   // The read model listens to the fleet view to version its per-chain caches: stop with the app.
   ctx.onClose(() => ctx.read.close());
-  const guard: RequestHandler[] = settings.protectProbes ? [requireApiKey(settings.apiKey)] : [];
+  const guard = settings.protectProbes ? (req: IncomingMessage) => apiKeyProblem(req, settings.apiKey) : undefined;
 
-  const answerNode = (id: string, req: Request, res: Response, next: NextFunction): void => {
-    const q = nodeQueries.get(req.url);
-    if (!q.ok) return next(badQuery(q.errors));
+  const answerNode = (id: string, req: IncomingMessage, res: ServerResponse): ProblemError | undefined => {
+    const q = nodeQueries.get(req.url ?? '');
+    if (!q.ok) return badQuery(q.errors);
     const o = q.options;
     const now = ctx.now();
     const a = answers.answer(id, now);
     if (a === undefined) {
       res.setHeader('x-nodesentry-state', NOT_CONFIGURED);
-      return next(problems.notFound('node', `no node "${printable(id, 64)}" is configured`));
+      return problems.notFound('node', `no node "${printable(id, 64)}" is configured`);
     }
     const degraded = a.state === 'degraded';
     if (o.format === 'text') return write(res, nodeProbeStatus(a.state, o), TEXT_TYPE, a.text, a.textLength, a.state, degraded);
     const body = nodeAnswerJson(a, now);
     return write(res, nodeProbeStatus(a.state, o), JSON_TYPE, body, Buffer.byteLength(body), a.state, degraded);
   };
-  const probeNode: RequestHandler = (req, res, next) => answerNode(req.params.id as string, req, res, next);
   // Envoy sends one path for a whole cluster, but a Host per endpoint
   // (`health_check_config.hostname`): the node id, without a port.
-  const probeHost: RequestHandler = (req, res, next) => {
+  const probeHost = (req: IncomingMessage, res: ServerResponse): ProblemError | undefined => {
     const host = req.headers.host;
-    if (host === undefined || host === '') return next(problems.badRequest('send the node id as the Host header (e.g. Envoy health_check_config.hostname)'));
+    if (host === undefined || host === '') return problems.badRequest('send the node id as the Host header (e.g. Envoy health_check_config.hostname)');
     const colon = host.indexOf(':');
-    return answerNode(colon < 0 ? host : host.slice(0, colon), req, res, next);
+    return answerNode(colon < 0 ? host : host.slice(0, colon), req, res);
   };
 
   // Chain probes answer from the chain's summary (counts by effective health, recomputed only
   // after a change or when a sample crosses its staleness limit: see ReadModel.chainSummary),
   // with the bodies rendered once per summary, format and min.
   const chainBodies = new WeakMap<ChainSummary, Map<string, ChainAnswer>>();
-  const probeChain: RequestHandler = (req, res, next) => {
-    const q = chainQueries.get(req.url);
-    if (!q.ok) return next(badQuery(q.errors));
+  const probeChain = (req: IncomingMessage, res: ServerResponse, chain: string): ProblemError | undefined => {
+    const q = chainQueries.get(req.url ?? '');
+    if (!q.ok) return badQuery(q.errors);
     const o = q.options;
-    const chain = req.params.chain as string;
     const summary = ctx.read.chainSummary(chain, ctx.now());
     if (summary === undefined) {
       res.setHeader('x-nodesentry-state', NOT_CONFIGURED);
-      return next(problems.notFound('chain', `no configured node serves chain "${printable(chain, 64)}"`));
+      return problems.notFound('chain', `no configured node serves chain "${printable(chain, 64)}"`);
     }
     const min = o.min ?? settings.chainMinHealthy;
     let bodies = chainBodies.get(summary);
@@ -102,31 +109,24 @@ export function probesRoutes(ctx: ApiContext): Router {
     return write(res, chainProbeStatus(a.state, o), o.format === 'text' ? TEXT_TYPE : JSON_TYPE, a.body, a.length, a.state, a.state === 'degraded');
   };
 
-  const notAllowed: RequestHandler = (req, res, next) => {
-    res.setHeader('allow', ALLOW);
-    next(new ProblemError({ status: 405, code: 'method_not_allowed', title: 'method not allowed', detail: `${printable(req.method, 16)} is not allowed here; use ${ALLOW}` }));
-  };
-
-  // Every probe answer, problems (400, 401, 403, 404, 405) included, must never be cached by a
-  // proxy between the load balancer and nodesentry: set before any handler can fail.
-  const noStore: RequestHandler = (_req, res, next) => {
-    res.setHeader('cache-control', 'no-store');
-    next();
-  };
-  for (const [path, handler] of [['/probe/nodes/:id', probeNode], ['/probe/host', probeHost], ['/probe/chains/:chain', probeChain]] as const) {
-    router
-      .route(path)
-      .all(noStore)
-      .get(...guard, handler)
-      .head(...guard, handler)
-      .options(...guard, handler)
-      .all(notAllowed);
-  }
-  return router;
+  const route = (template: string, handle: FastRoute['handle']): FastRoute => ({
+    template,
+    pattern: routePattern(template),
+    methods: PROBE_METHODS,
+    allow: ALLOW,
+    headers: NO_STORE,
+    ...(guard ? { guard } : {}),
+    handle,
+  });
+  return [
+    route('/probe/nodes/:id', (req, res, [id]) => answerNode(id!, req, res)),
+    route('/probe/host', (req, res) => probeHost(req, res)),
+    route('/probe/chains/:chain', (req, res, [chain]) => probeChain(req, res, chain!)),
+  ];
 }
 
-/** Written straight to the socket: express's `send` would re-detect types and hash for an ETag. */
-function write(res: Response, status: number, type: string, body: string, length: number, state: string, degraded: boolean): void {
+/** One `writeHead`: the whole header block at once, the body already rendered. */
+function write(res: ServerResponse, status: number, type: string, body: string, length: number, state: string, degraded: boolean): undefined {
   res.writeHead(status, {
     'content-type': type,
     'content-length': length,
@@ -137,6 +137,7 @@ function write(res: Response, status: number, type: string, body: string, length
   });
   // Node drops the body of a HEAD answer itself; the length above stays what a GET would get.
   res.end(body);
+  return undefined;
 }
 
 function chainBody(format: ProbeFormat, chain: string, state: string, nodes: number, usable: number, healthy: number, min: number): string {

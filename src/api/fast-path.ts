@@ -1,0 +1,112 @@
+// The probe fast path: a plain node:http request handler in front of express for the probe routes.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { HttpMetrics } from '../metrics/http-metrics.js';
+import { printable } from '../read/printable.js';
+import { ProblemError, problems, writeProblem } from './problem.js';
+import { observeRequest, setRouteTemplate } from './request-observer.js';
+
+/**
+ * One route the fast path answers. Matching follows express's defaults, so a path answers here
+ * exactly where express would have routed it: case-insensitive, one optional trailing slash,
+ * parameters percent-decoded (a bad escape is a 400, as express's router makes it).
+ */
+export interface FastRoute {
+  /** The template metrics and the access log name it by, as express did: `/probe/nodes/:id`. */
+  readonly template: string;
+  /** On the path (no query); capture groups are the parameters, in order. */
+  readonly pattern: RegExp;
+  /** Methods it answers (upper case). */
+  readonly methods: readonly string[];
+  /**
+   * Other methods: `Allow` value of a 405 problem when set; when absent they are not this
+   * route's, and the request goes on to express (which answers them as it always did).
+   */
+  readonly allow?: string;
+  /** Headers set before anything can fail, problems included (probes: `cache-control: no-store`). */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** A problem to answer instead of the route (the API key), checked before `handle`. */
+  readonly guard?: (req: IncomingMessage) => ProblemError | undefined;
+  /** Write the answer, or return the problem to answer with (headers set on `res` stay). */
+  handle(req: IncomingMessage, res: ServerResponse, params: readonly string[]): ProblemError | undefined;
+}
+
+export interface FastPathDeps {
+  readonly metrics: HttpMetrics;
+  /** The access log (sampled for probes), when it is on. */
+  readonly log?: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+  /** An unexpected error: logged by the caller; the client gets a bare 500 problem. */
+  readonly onError: (err: unknown, method: string, path: string) => void;
+}
+
+/** Answers `req` if one of `routes` serves it and returns true; false: hand it to express. */
+export type FastPath = (req: IncomingMessage, res: ServerResponse) => boolean;
+
+/**
+ * Load balancers probe every node every second or two, so the probes are most of the API's
+ * traffic. Through express, a constant answer ran at 26-34 % of a bare node:http handler on a
+ * 2-core machine (bench/RESULTS.md, issue #17): its router, request and response prototypes
+ * and middleware cost more than the answer itself. Here a probe costs a regex test, the
+ * request metrics, the access log's sampling draw and the answer from the read model.
+ */
+export function fastPath(routes: readonly FastRoute[], deps: FastPathDeps): FastPath {
+  return (req, res) => {
+    const url = req.url ?? '';
+    // Origin-form only ("/..."): anything else is express's to answer or refuse.
+    if (url.charCodeAt(0) !== 47) return false;
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    for (const route of routes) {
+      const m = route.pattern.exec(path);
+      if (m === null) continue;
+      const method = req.method ?? '';
+      const allowed = route.methods.includes(method);
+      if (!allowed && route.allow === undefined) return false;
+      setRouteTemplate(req, route.template);
+      observeRequest(deps.metrics, req, res);
+      deps.log?.(req, res);
+      if (route.headers) for (const name in route.headers) res.setHeader(name, route.headers[name]!);
+      let problem: ProblemError | undefined;
+      try {
+        // In this order, as under express: the router decodes parameters when it matches.
+        const params = decodeParams(m);
+        if (params === undefined) problem = problems.badRequest('a path parameter is not valid percent-encoding');
+        else if (!allowed) {
+          res.setHeader('allow', route.allow!);
+          problem = new ProblemError({ status: 405, code: 'method_not_allowed', title: 'method not allowed', detail: `${printable(method, 16)} is not allowed here; use ${route.allow!}` });
+        } else problem = route.guard?.(req) ?? route.handle(req, res, params);
+      } catch (err) {
+        deps.onError(err, method, path);
+        problem = new ProblemError({ status: 500, code: 'internal', title: 'internal error' });
+      }
+      if (problem !== undefined) writeProblem(res, problem.problem, path);
+      return true;
+    }
+    return false;
+  };
+}
+
+function decodeParams(m: RegExpExecArray): string[] | undefined {
+  const out: string[] = [];
+  for (let i = 1; i < m.length; i++) {
+    const raw = m[i]!;
+    if (!raw.includes('%')) {
+      out.push(raw);
+      continue;
+    }
+    try {
+      out.push(decodeURIComponent(raw));
+    } catch {
+      return undefined;
+    }
+  }
+  return out;
+}
+
+/** A path pattern as express matches it: case-insensitive, one optional trailing slash; `:name` is one segment. */
+export function routePattern(template: string): RegExp {
+  const source = template
+    .split('/')
+    .map((part) => (part.startsWith(':') ? '([^/]+)' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .join('\\/');
+  return new RegExp(`^${source}\\/?$`, 'i');
+}
