@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HttpMetrics } from '../metrics/http-metrics.js';
 import { printable } from '../read/printable.js';
 import { ProblemError, problems, writeProblem } from './problem.js';
-import { observeRequest, setRouteTemplate } from './request-observer.js';
+import { type RouteRef, setRoute } from './request-observer.js';
 
 /**
  * One route the fast path answers. Matching follows express's defaults, so a path answers here
@@ -22,11 +22,17 @@ export interface FastRoute {
    * route's, and the request goes on to express (which answers them as it always did).
    */
   readonly allow?: string;
-  /** Headers set before anything can fail, problems included (probes: `cache-control: no-store`). */
-  readonly headers?: Readonly<Record<string, string>>;
+  /**
+   * Headers of every problem it answers (probes: `cache-control: no-store`). Its answers write
+   * their own in one `writeHead`: a header set before would send them through `setHeader`.
+   */
+  readonly problemHeaders?: Readonly<Record<string, string>>;
   /** A problem to answer instead of the route (the API key), checked before `handle`. */
   readonly guard?: (req: IncomingMessage) => ProblemError | undefined;
-  /** Write the answer, or return the problem to answer with (headers set on `res` stay). */
+  /**
+   * Write the whole answer before returning (it is timed to the return), or return the problem
+   * to answer with (headers it set on `res` stay).
+   */
   handle(req: IncomingMessage, res: ServerResponse, params: readonly string[]): ProblemError | undefined;
 }
 
@@ -49,22 +55,23 @@ export type FastPath = (req: IncomingMessage, res: ServerResponse) => boolean;
  * request metrics, the access log's sampling draw and the answer from the read model.
  */
 export function fastPath(routes: readonly FastRoute[], deps: FastPathDeps): FastPath {
+  const refs: readonly RouteRef[] = routes.map((r) => Object.freeze({ path: r.template }));
   return (req, res) => {
     const url = req.url ?? '';
     // Origin-form only ("/..."): anything else is express's to answer or refuse.
     if (url.charCodeAt(0) !== 47) return false;
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
-    for (const route of routes) {
+    for (let i = 0; i < routes.length; i++) {
+      const route = routes[i]!;
       const m = route.pattern.exec(path);
       if (m === null) continue;
       const method = req.method ?? '';
       const allowed = route.methods.includes(method);
       if (!allowed && route.allow === undefined) return false;
-      setRouteTemplate(req, route.template);
-      observeRequest(deps.metrics, req, res);
+      const start = performance.now();
+      setRoute(req, refs[i]!);
       deps.log?.(req, res);
-      if (route.headers) for (const name in route.headers) res.setHeader(name, route.headers[name]!);
       let problem: ProblemError | undefined;
       try {
         // In this order, as under express: the router decodes parameters when it matches.
@@ -78,7 +85,16 @@ export function fastPath(routes: readonly FastRoute[], deps: FastPathDeps): Fast
         deps.onError(err, method, path);
         problem = new ProblemError({ status: 500, code: 'internal', title: 'internal error' });
       }
-      if (problem !== undefined) writeProblem(res, problem.problem, path);
+      if (problem !== undefined) {
+        if (res.headersSent) res.end();
+        else {
+          if (route.problemHeaders) for (const name in route.problemHeaders) res.setHeader(name, route.problemHeaders[name]!);
+          writeProblem(res, problem.problem, path);
+        }
+      }
+      // Every answer here is written before this line, so it is timed here, without a 'close'
+      // listener per request (express's routes are timed to 'close', see request-observer.ts).
+      deps.metrics.observe(method, route.template, res.statusCode, (performance.now() - start) / 1000);
       return true;
     }
     return false;

@@ -1,5 +1,5 @@
 // Observes every request for the HTTP metrics (route template, status class, duration).
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { RequestHandler } from 'express';
 import type { HttpMetrics } from '../metrics/http-metrics.js';
 
@@ -9,29 +9,31 @@ export function routeTemplate(req: IncomingMessage): string {
   return typeof path === 'string' ? path : 'unmatched';
 }
 
+/** What `req.route` holds for `routeTemplate`: express's matched route, or one of the fast path's. */
+export interface RouteRef {
+  readonly path: string;
+}
+
 /**
  * Name the route of a request the probe fast path answers. It is the field express sets
- * (`req.route.path`), so the metrics and the access log name a probe as they did under express.
+ * (`req.route`), so the access log names a probe as it did under express. `route`: one object
+ * per route, made once, not one per request.
  */
-export function setRouteTemplate(req: IncomingMessage, template: string): void {
-  (req as { route?: { path: string } }).route = { path: template };
+export function setRoute(req: IncomingMessage, route: RouteRef): void {
+  (req as { route?: RouteRef }).route = route;
 }
 
 /**
- * Times a request to its end ('close' fires for finished and aborted answers alike) and records
- * it by route template, read at the end (the route is known only once one matched).
+ * Times every request to its end ('close' fires for finished and aborted answers alike) and
+ * records it by route template. First in express's chain, so it sees every request express
+ * gets; the probe fast path times its own (fast-path.ts).
  */
-export function observeRequest(metrics: HttpMetrics, req: IncomingMessage, res: ServerResponse): void {
-  const start = process.hrtime.bigint();
-  res.once('close', () => {
-    metrics.observe(req.method ?? 'other', routeTemplate(req), res.statusCode, Number(process.hrtime.bigint() - start) / 1e9);
-  });
-}
-
-/** `observeRequest` as express middleware: first in the chain, so it sees every request express gets. */
 export function observeRequests(metrics: HttpMetrics): RequestHandler {
   return (req, res, next) => {
-    observeRequest(metrics, req, res);
+    const start = process.hrtime.bigint();
+    res.once('close', () => {
+      metrics.observe(req.method, routeTemplate(req), res.statusCode, Number(process.hrtime.bigint() - start) / 1e9);
+    });
     next();
   };
 }

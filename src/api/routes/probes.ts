@@ -28,7 +28,7 @@ const NOT_CONFIGURED = 'not_configured';
 const MAX_CHAIN_BODIES = 16;
 /**
  * Every probe answer, problems (400, 401, 403, 404, 405) included, must never be cached by a
- * proxy between the load balancer and nodesentry: set before any handler can fail.
+ * proxy between the load balancer and nodesentry: on every problem, and in `write`.
  */
 const NO_STORE = Object.freeze({ 'cache-control': 'no-store' });
 
@@ -114,7 +114,7 @@ export function probeRoutes(ctx: ApiContext): FastRoute[] {
     pattern: routePattern(template),
     methods: PROBE_METHODS,
     allow: ALLOW,
-    headers: NO_STORE,
+    problemHeaders: NO_STORE,
     ...(guard ? { guard } : {}),
     handle,
   });
