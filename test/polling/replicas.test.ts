@@ -95,6 +95,30 @@ describe('several replicas against one Redis', () => {
     }
   });
 
+  it('when leases are settled, then a lease round offers the claim its own leases, not every node', async () => {
+    const prefix = newPrefix();
+    const replicas = await Promise.all(['r1', 'r2', 'r3'].map((n) => replica(n, prefix)));
+    const monitor = await new Redis(process.env.REDIS_URL!).monitor();
+    try {
+      await until(() => replicas.every((r) => r.poller!.ownedNodeIds.length === SPECS.length / 3), 5_000, 'a fair share each');
+      // What Redis itself is asked: the lease keys of every claim call under this prefix.
+      const offered: number[] = [];
+      monitor.on('monitor', (_time: string, args: string[]) => {
+        if (args[0]?.toLowerCase() !== 'evalsha' || args[3] !== `{${prefix}}:lease-deadlines`) return;
+        offered.push(Number(args[2]) - 1);
+      });
+      await sleep(12 * LEASE_RENEW_MS);
+      expect(offered.length).toBeGreaterThanOrEqual(6);
+      // Settled, a round offers the replica's own four; a full round (one in fifteen) all twelve.
+      const own = offered.filter((n) => n === SPECS.length / 3).length;
+      expect(own).toBeGreaterThanOrEqual(offered.length - 3);
+      expect(Math.max(...offered)).toBeLessThanOrEqual(SPECS.length);
+    } finally {
+      monitor.disconnect();
+      await Promise.all(replicas.map((r) => r.close()));
+    }
+  });
+
   it('when a replica stops cleanly, then its nodes are handed over at once, not after the lease expires', async () => {
     const prefix = newPrefix();
     const [a, b] = await Promise.all([replica('a', prefix), replica('b', prefix)]);
