@@ -1,7 +1,6 @@
 /** Credentials (this tab only, sessionStorage) and calls to the nodesentry API. */
 import { REQUEST_TIMEOUT_MS, $ } from './constants.js';
-import { refresh, restartStream } from './live.js';
-import { renderActions } from './detail.js';
+import { hooks } from './state.js';
 
 export const KEYS = { apiKey: 'nodesentry.apiKey', admin: 'nodesentry.adminToken', operator: 'nodesentry.operator' };
 export function load(k) { try { return sessionStorage.getItem(k) || ''; } catch (e) { return ''; } }
@@ -14,8 +13,8 @@ export function setCreds(next) {
   $('admin-token').value = creds.admin;
   $('d-token').value = creds.admin;
   $('operator').value = creds.operator;
-  renderActions();
-  if (keyChanged) { refresh(); restartStream(); }
+  hooks.renderActions();
+  if (keyChanged) { void hooks.refresh(); hooks.restartStream(); }
 }
 
 export class ApiError extends Error {

@@ -1,12 +1,10 @@
 /** The node detail panel: score, trends, peers, changes, drain actions. */
 import { DETAIL_POINTS, DETAIL_TRANSITIONS, LABEL, $ } from './constants.js';
 import { el, fill } from './dom.js';
-import { clock, stamp, dur, ago, int, ms, bytes, score } from './format.js';
+import { clock, stamp, dur, ago, int, ms, bytes, score, transitionText } from './format.js';
 import { creds, setCreds, api, nodePath } from './api.js';
-import { st } from './state.js';
-import { refresh, transitionText } from './live.js';
+import { st, hooks, hashNode } from './state.js';
 import { badge, spark, sparkPair } from './charts.js';
-import { hashNode } from './render.js';
 
 export function openDetail(id, opener) {
   st.detailId = id;
@@ -194,7 +192,7 @@ export async function act(drain) {
     const r = await api(nodePath(id, '/drain'), { method: drain ? 'POST' : 'DELETE', admin: true, body: drain ? (reason ? { reason } : {}) : undefined });
     if (drain) msg('ok', r.changed ? 'Drained ' + id + ': load balancers now see it as down; it is still probed.' : id + ' was already drained by ' + r.drain.by + '.');
     else msg('ok', r.changed ? 'Undrained ' + id + ': it is ' + (LABEL[r.state] || r.state) + ' again.' : id + ' was not drained.');
-    refresh();
+    void hooks.refresh();
     loadDetail(false);
   } catch (e) {
     if (e.status === 401 || e.status === 403) msg('error', 'Refused by nodesentry (' + e.status + (e.problem && e.problem.title ? ' ' + e.problem.title : '') + '): ' + e.message + '. Nothing changed.');

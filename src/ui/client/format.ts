@@ -1,4 +1,5 @@
-/** Formatting of times, durations, sizes and numbers for display. */
+/** Formatting of times, durations, sizes, numbers and state changes for display. */
+import { LABEL } from './constants.js';
 
 export const pad = (n) => (n < 10 ? '0' : '') + n;
 export function clock(t) { const d = new Date(t); return pad(d.getHours()) + ':' + pad(d.getMinutes()) + ':' + pad(d.getSeconds()); }
@@ -21,3 +22,7 @@ export function bytes(n) {
   return (i === 0 ? String(Math.round(n)) : n.toFixed(n < 10 ? 2 : 1)) + ' ' + u[i];
 }
 export const score = (s) => (typeof s === 'number' ? s.toFixed(2) : '—');
+// One state change as a line of the change logs: `id: healthy → degraded (reasons)`.
+export function transitionText(nodeId, from, to, reasons) {
+  return nodeId + ': ' + (LABEL[from] || from) + ' → ' + (LABEL[to] || to) + (reasons.length ? ' (' + reasons.join(', ') + ')' : '');
+}

@@ -1,6 +1,6 @@
 /** Keeping the view live: the refresh loop, the status banner, the event stream, the change log. */
 import { REFRESH_MS, STALE_MS, FLEET_CHANGES, STREAM_IDLE_MS, LABEL, $ } from './constants.js';
-import { ago } from './format.js';
+import { ago, transitionText } from './format.js';
 import { creds, api } from './api.js';
 import { st } from './state.js';
 import { loadHistories } from './charts.js';
@@ -144,9 +144,6 @@ export function onMessage(block) {
     addChange({ at: d.at, nodeId: null, chain: d.chain, kind: 'selection', state: null, text: d.chain + ': best node ' + (d.from || 'none') + ' → ' + (d.to || 'none') + (d.mode && d.mode !== 'normal' ? ' (' + d.mode + ')' : '') + (d.reason ? ', ' + d.reason : '') });
   } else return;
   soon();
-}
-export function transitionText(nodeId, from, to, reasons) {
-  return nodeId + ': ' + (LABEL[from] || from) + ' → ' + (LABEL[to] || to) + (reasons.length ? ' (' + reasons.join(', ') + ')' : '');
 }
 export const changeKey = (c) => c.kind + '|' + c.nodeId + '|' + c.at + '|' + (c.from || '') + '|' + (c.to || '');
 export function addChange(c) {

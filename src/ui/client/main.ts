@@ -2,12 +2,17 @@
 import { $ } from './constants.js';
 import { clock } from './format.js';
 import { creds, setCreds, api } from './api.js';
-import { st } from './state.js';
-import { refresh, renderStatus, runStream, loadChanges } from './live.js';
+import { st, hooks, hashNode } from './state.js';
+import { refresh, restartStream, renderStatus, runStream, loadChanges } from './live.js';
 import { loadHistories } from './charts.js';
-import { keepFocus, readFilters, renderNodes, renderChanges, hashNode, openFromHash } from './render.js';
+import { keepFocus, readFilters, renderNodes, renderChanges, openFromHash } from './render.js';
 import { loadHeads } from './heads.js';
 import { openDetail, renderActions, act } from './detail.js';
+
+// The calls lower modules make upward (state.ts `hooks`), wired before anything can call them.
+hooks.refresh = refresh;
+hooks.restartStream = restartStream;
+hooks.renderActions = renderActions;
 
 export function init() {
   $('opened').textContent = clock(st.openedAt);

@@ -2,7 +2,7 @@
 import { FLEET_CHANGES, STATES, LABEL, RANK, $ } from './constants.js';
 import { el, svg, fill } from './dom.js';
 import { clock, stamp, dur, ago, int, ms, score } from './format.js';
-import { st } from './state.js';
+import { st, hashNode } from './state.js';
 import { icon, badge, sparkPair } from './charts.js';
 import { openDetail, renderDetailHead } from './detail.js';
 
@@ -159,11 +159,6 @@ export function renderChanges() {
 }
 
 // Deep links: #node=<id> opens that node.
-export function hashNode() {
-  const m = /^#node=(.+)$/.exec(location.hash);
-  if (!m) return null;
-  try { return decodeURIComponent(m[1]); } catch (e) { return null; }
-}
 export function openFromHash() {
   const id = hashNode();
   if (id && id !== st.detailId && st.fetchedAt) openDetail(id, null);
