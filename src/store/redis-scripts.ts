@@ -251,14 +251,15 @@ for i = 1, n do
   local t0 = h0 + nh + 1
   a = t0 + nt
   local fresh = true
-  if record ~= '' and redis.call('GET', KEYS[k]) == replica then
+  local holds = redis.call('GET', KEYS[k]) == replica
+  if record ~= '' and holds then
     local storedAt = tonumber(string.match(redis.call('GETRANGE', KEYS[k + 1], 0, 63), head))
     local newAt = tonumber(string.match(record, head))
     fresh = storedAt == nil or newAt == nil or newAt >= storedAt
   end
   if not fresh then
     older[#older + 1] = i
-  elseif redis.call('GET', KEYS[k]) == replica then
+  elseif holds then
     if peers ~= '' then redis.call('SET', KEYS[k + 2], peers, 'PX', ARGV[3]) end
     if nh > 0 then
       for j = h0, h0 + nh - 1 do redis.call('LPUSH', KEYS[k + 3], ARGV[j]) end
