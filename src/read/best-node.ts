@@ -5,7 +5,7 @@ import { NO_SCORE } from '../health/score.js';
 import { type Selection, nextSelection } from '../health/selection.js';
 import type { HealthState } from '../health/states.js';
 import { type ChainReport, nodeInfo } from '../polling/health-judge.js';
-import { type NodeAnswer, type NodeAnswers, nodeAnswersFor } from './node-answers.js';
+import type { NodeAnswer, NodeAnswers } from './node-answers.js';
 import type { ChainSummary, NodeView, ReadModel } from './read-model.js';
 
 export { SHARED_SELECTION_FRESH_MS, sharedFreshMs } from './read-model.js';
@@ -112,9 +112,10 @@ export class BestNodeResolver {
   readonly #sharedTops = new Map<string, { readonly selection: Selection; readonly answers: readonly NodeAnswer[]; readonly top: readonly TopNode[] }>();
   #fleet: unknown;
 
-  constructor(read: ReadModel) {
+  /** `answers`: the app's one answer cache, which the probes and the agent check read too. */
+  constructor(read: ReadModel, answers: NodeAnswers) {
     this.#read = read;
-    this.#answers = nodeAnswersFor(read);
+    this.#answers = answers;
   }
 
   /** undefined for a chain with no configured node. */
@@ -312,16 +313,4 @@ function dwellDeadline(sel: Selection, ranking: readonly RankedNode[], now: numb
     }
   }
   return until;
-}
-
-const byReadModel = new WeakMap<ReadModel, BestNodeResolver>();
-
-/** The one resolver of an app (its read model): the chains routes and the metrics share its memory. */
-export function bestNodeResolverFor(read: ReadModel): BestNodeResolver {
-  let r = byReadModel.get(read);
-  if (!r) {
-    r = new BestNodeResolver(read);
-    byReadModel.set(read, r);
-  }
-  return r;
 }

@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { BestNodeResolver } from '../../src/read/best-node.js';
+import { NodeAnswers } from '../../src/read/node-answers.js';
 import { ReadModel } from '../../src/read/read-model.js';
 import { rankNodes } from '../../src/health/ranking.js';
 import { NO_SCORE } from '../../src/health/score.js';
@@ -248,7 +249,7 @@ describe('cached chain answers', () => {
     });
 
     it('a burst of local choices after a change ranks the chain once', () => {
-      const resolver = new BestNodeResolver(read);
+      const resolver = new BestNodeResolver(read, new NodeAnswers(read));
       const t = Date.now();
       const first = resolver.resolve('bsc', t, 'simulated')!;
       const ranked = resolver.ranking('bsc', t, 'simulated');
@@ -296,7 +297,7 @@ describe('cached local choice, against recomputing it every time', () => {
 
   it('when states, drains and the clock change at random, then every answer equals the one recomputed from scratch', () => {
     const read = new ReadModel(h.service);
-    const resolver = new BestNodeResolver(read);
+    const resolver = new BestNodeResolver(read, new NodeAnswers(read));
     const ids = [...h.service.nodes.keys()];
     const policy = read.policy('bsc');
     const states: Verdict[] = ['healthy', 'healthy', 'degraded', 'unhealthy', 'unknown'];

@@ -7,7 +7,6 @@ import { proxyMetricsFor } from '../../proxy/proxy-metrics.js';
 import { RpcProxy, type ProxyAnswer } from '../../proxy/rpc-proxy.js';
 import type { ApiContext } from '../api-context.js';
 import { secretMatches } from '../auth.js';
-import { bestNodeResolverFor } from '../../read/best-node.js';
 
 const EVM_CONTENT_TYPES = new Set(['application/json', 'application/json-rpc', 'application/jsonrequest']);
 const SESSION_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -26,7 +25,7 @@ export function rpcRoutes(ctx: ApiContext): Router {
   const poller = ctx.service.poller;
   const proxy = new RpcProxy({
     read: ctx.read,
-    resolver: bestNodeResolverFor(ctx.read),
+    resolver: ctx.best,
     settings: settings.rpc,
     store: ctx.service.store,
     dispatcher,
