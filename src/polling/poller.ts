@@ -1,12 +1,12 @@
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { NodeProber } from '../chains/node-prober.js';
-import type { PeerDetail, Sample } from '../chains/sample.js';
+import { type PeerDetail, type Sample, withoutPeerList } from '../chains/sample.js';
 import type { NodeConfig } from '../config/node-config.js';
 import type { HistoryPoint, NodeRecord, Store, TransitionEntry } from '../store/store.js';
 import type { FleetView } from '../view/fleet-view.js';
 import { RpcErrorCode } from '../errors/rpc-errors.js';
-import type { ProbeSchedule } from './health-judge.js';
+import type { ProbeSchedule } from '../health/verdict.js';
 import type { Judge, SampleVerdict } from './judge.js';
 import { hostKey, ProbeLimiters } from './limiters.js';
 import { OutOfRangeError } from '../errors/argument-errors.js';
@@ -483,10 +483,10 @@ export class Poller {
     const now = this.#o.now();
     const verdict = this.#o.judge.judge(e.node, sample, now);
     const plan = this.#plan(e, sample, verdict);
-    const { peerList, ...compact } = sample;
+    const peerList = sample.peerList;
     const probing: ProbeSchedule = { mode: plan.mode, delayMs: plan.delayMs, nextProbeAt: now + plan.delayMs, ...(plan.mode === 'backoff' ? { backoffStep: e.downStreak } : {}) };
     const health = verdict.record.health;
-    const record: NodeRecord = { ...verdict.record, sample: compact, health: health && typeof health === 'object' ? { ...health, probing } : health };
+    const record: NodeRecord = { ...verdict.record, sample: withoutPeerList(sample), health: health && typeof health === 'object' ? { ...health, probing } : health };
     this.#o.view.ingest([record]);
 
     const point: HistoryPoint = {

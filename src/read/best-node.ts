@@ -1,10 +1,10 @@
 // The best node of each chain for readers: the shared selection, or a local one.
+import type { ChainReport } from '../health/chain-report.js';
 import type { HealthPolicy } from '../health/policy.js';
-import { type RankedNode, rankNodes } from '../health/ranking.js';
-import { NO_SCORE } from '../health/score.js';
+import type { RankedNode } from '../health/ranking.js';
 import { type Selection, nextSelection } from '../health/selection.js';
 import type { HealthState } from '../health/states.js';
-import { type ChainReport, nodeInfo } from '../polling/health-judge.js';
+import { rankEffective } from '../view/effective-node.js';
 import type { NodeAnswer, NodeAnswers } from './node-answers.js';
 import type { ChainSummary, NodeView, ReadModel } from './read-model.js';
 
@@ -242,7 +242,7 @@ export class BestNodeResolver {
       if (tag !== null && !n.tags.includes(tag)) continue;
       views.set(n.id, read.nodeView(n, now));
     }
-    const ranking = rankNodes([...views.values()].map((v) => ({ node: nodeInfo(v.node), health: v.health, score: v.verdict?.score ?? NO_SCORE })));
+    const ranking = rankEffective(views.values());
     const byId = new Map<string, RankedNode>();
     for (const r of ranking) byId.set(r.nodeId, r);
     const ranked: RankedChain = { chain, tag, ranking, views, byId, anyUsable: ranking.some((r) => r.usable), at: now };

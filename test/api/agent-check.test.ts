@@ -50,7 +50,7 @@ describe('HAProxy agent check', () => {
 
   it('when a healthy node is asked, then it is up, ready, weighted by its score', async () => {
     const reply = await agentExchange(agent.port, 'bsc-ok\n');
-    const score = h.service.view.get('bsc-ok')!.health as { score: { total: number } };
+    const score = h.service.view.get('bsc-ok')!.health!;
     expect(reply).toBe(`up ready ${healthyWeightPercent(score.score.total)}%\n`);
     expect(reply).toMatch(/^up ready ([5-9]\d|100)%\n$/);
   });
