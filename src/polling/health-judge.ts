@@ -1,6 +1,6 @@
 import type { Sample } from '../chains/sample.js';
 import type { NodeConfig } from '../config/node-config.js';
-import { chainReference, evaluateNode } from '../health/evaluate-chain.js';
+import { chainReference, evaluateNode } from '../health/evaluate-node.js';
 import type { ChainReport } from '../health/chain-report.js';
 import { type HealthPolicy, policyForChain } from '../health/policy.js';
 import { emptyReference, headProgress, type ReferenceHead } from '../health/reference-head.js';
