@@ -37,9 +37,11 @@ export interface Deployment {
 export interface Prediction {
   readonly probesPerSec: number;
   readonly probesPerSecPerWorker: number;
-  /** Commands/s on the one shard: records + lease rounds (each round GETs every node's lease). */
+  /** Commands/s on the one shard: records + lease rounds (a round renews its own leases and reads only candidates). */
   readonly redisCommandsPerSec: number;
   readonly redisLeaseCommandsPerSec: number;
+  /** Lease keys read per second inside the claim script's MGETs (own leases, plus every node in a full round). */
+  readonly redisLeaseKeyReadsPerSec: number;
   /** Fraction of one core. */
   readonly redisCpu: number;
   readonly workerCpu: number;
@@ -52,11 +54,24 @@ export interface Prediction {
   readonly redisInBytesPerSec: number;
 }
 
+/** As FULL_LEASE_ROUND_EVERY in src/polling/poller.ts. */
+const FULL_ROUND_EVERY = 15;
+
 export function predict(m: ModelInputs, d: Deployment): Prediction {
   const probesPerSec = d.nodes / (d.intervalMs / 1000);
   const roundsPerSec = d.workers / (d.leaseRenewMs / 1000);
-  // One claim round: GET of every node's lease + PEXPIRE of the held share + 3 script calls.
-  const leaseCommandsPerSec = roundsPerSec * (d.nodes + d.nodes / d.workers + 3);
+  // One lease round of a worker at its share (src/polling/poller.ts, redis-scripts.ts): the
+  // heartbeat script (EVALSHA, TIME, ZADD, ZREMRANGEBYSCORE, PTTL) and liveReplicas (EVALSHA,
+  // TIME, ZRANGEBYSCORE); then the claim script offered only its own leases: EVALSHA, TIME,
+  // one MGET per 1,000 leases, a PEXPIRE per lease, one ZADD of deadlines per 500. A worker at
+  // its share asks for no candidates. One round in FULL_ROUND_EVERY offers every node (more
+  // MGETs, the same renewals). Before issue 16's change every round GET every node's lease:
+  // workers x nodes reads per round instead of about nodes.
+  const own = d.nodes / d.workers;
+  const fullShare = 1 / FULL_ROUND_EVERY;
+  const leaseCommandsPerRound = 8 + 2 + Math.ceil(own / 1000) + own + Math.ceil(own / 500) + fullShare * (Math.ceil(d.nodes / 1000) - Math.ceil(own / 1000));
+  const leaseCommandsPerSec = roundsPerSec * leaseCommandsPerRound;
+  const leaseKeyReadsPerSec = roundsPerSec * (own + fullShare * (d.nodes - own));
   const recordCommandsPerSec = probesPerSec * m.commandsPerProbe;
   const redisCommandsPerSec = recordCommandsPerSec + leaseCommandsPerSec;
   const subscribers = d.workers + d.apis;
@@ -67,7 +82,10 @@ export function predict(m: ModelInputs, d: Deployment): Prediction {
     probesPerSecPerWorker: probesPerSec / d.workers,
     redisCommandsPerSec,
     redisLeaseCommandsPerSec: leaseCommandsPerSec,
-    redisCpu: (redisCommandsPerSec * m.redisCpuUsPerCommand) / 1e6,
+    redisLeaseKeyReadsPerSec: leaseKeyReadsPerSec,
+    // A key read inside MGET is counted as one command's CPU: an upper bound (MGET's per-key
+    // cost is below a command's dispatch).
+    redisCpu: ((redisCommandsPerSec + leaseKeyReadsPerSec) * m.redisCpuUsPerCommand) / 1e6,
     // A worker probes its share and, like an API replica, takes in every other worker's records.
     workerCpu: ((probesPerSec / d.workers) * m.workerCpuUsPerProbe + probesPerSec * (1 - 1 / d.workers) * m.apiCpuUsPerRecord) / 1e6,
     apiCpu: (probesPerSec * m.apiCpuUsPerRecord) / 1e6,
@@ -84,6 +102,8 @@ export function firstWall(p: Prediction, limits: { redisCoreShare: number; worke
     { what: "the shard holding nodesentry's slot: CPU (one core)", load: p.redisCpu / limits.redisCoreShare },
     { what: 'a worker: CPU (one core, Node is single-threaded)', load: p.workerCpu / limits.workerCoreShare },
     { what: 'an API replica: CPU parsing every record (one core)', load: p.apiCpu / limits.apiCoreShare },
-    { what: "pub/sub fan-out: the shard's network out", load: p.redisPubSubOutBytesPerSec / limits.nicBytesPerSec },
+    // Out of the shard: the feed to every subscriber, plus the writes again to its one replica.
+    { what: "pub/sub fan-out + replication: the shard's network out", load: (p.redisPubSubOutBytesPerSec + p.redisInBytesPerSec) / limits.nicBytesPerSec },
+    { what: "the writes: the shard's network in", load: p.redisInBytesPerSec / limits.nicBytesPerSec },
   ].sort((a, b) => b.load - a.load);
 }

@@ -147,9 +147,11 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
       if (d > 0) byCommand.push([name, d]);
     }
     byCommand.sort((a, b) => b[1] - a[1]);
-    // Lease rounds: GET (only the claim script GETs in steady state), the script calls, and the
-    // PEXPIREs beyond one per history LPUSH.
-    const leaseCalls = delta('get') + delta('evalsha') + delta('eval') + Math.max(0, delta('pexpire') - delta('lpush'));
+    // Lease rounds: the commands only lease scripts run in steady state (MGET of leases, ZADD /
+    // ZRANGEBYSCORE / ZREMRANGEBYSCORE of deadlines and heartbeats, PTTL, TIME, DEL), the script
+    // calls (EVALSHA also counts the fenced sweep's calls, a few per second) and the PEXPIREs
+    // beyond one per history LPUSH. GET is the fenced write's lease check: one per probe.
+    const leaseCalls = ['mget', 'zadd', 'zrangebyscore', 'zremrangebyscore', 'pttl', 'time', 'del', 'evalsha', 'eval'].reduce((x, c) => x + delta(c), 0) + Math.max(0, delta('pexpire') - delta('lpush'));
     const slotCpu = (ra.cpuS - rb.cpuS) / windowS;
 
     const probesPerSecHere = o.nodes / (INTERVAL_MS / 1000);
@@ -232,7 +234,7 @@ export function renderScale(r: ScaleResult): string {
   const line = (a: string, b: string, c: string) => `${a.padEnd(w1)}  ${b.padStart(w2)}  ${c.padStart(12)}`;
   const i = r.inputs;
   const at = (p: Prediction, n: string) =>
-    `  ${n}: ${rate(p.probesPerSec)} probes; slot shard ${rate(p.redisCommandsPerSec)} commands (${rate(p.redisLeaseCommandsPerSec)} lease), CPU ${pct(p.redisCpu)} of a core; each worker CPU ${pct(p.workerCpu)}; each API replica ${rate(p.recordsPerSecPerReplica)} records = ${bytes(p.eventBytesPerSecPerReplica)}, CPU ${pct(p.apiCpu)}; pub/sub out of the shard ${bytes(p.redisPubSubOutBytesPerSec)}`;
+    `  ${n}: ${rate(p.probesPerSec)} probes; slot shard ${rate(p.redisCommandsPerSec)} commands (${rate(p.redisLeaseCommandsPerSec)} lease, and ${rate(p.redisLeaseKeyReadsPerSec)} lease keys read in MGETs), CPU ${pct(p.redisCpu)} of a core; each worker CPU ${pct(p.workerCpu)}; each API replica ${rate(p.recordsPerSecPerReplica)} records = ${bytes(p.eventBytesPerSecPerReplica)}, CPU ${pct(p.apiCpu)}; pub/sub out of the shard ${bytes(p.redisPubSubOutBytesPerSec)}`;
   return [
     `Scale run: ${fmt(r.nodes)} nodes, interval ${r.intervalMs / 1000} s, ${r.workers} worker replicas + 1 API replica on a Redis Cluster (3 masters + 3 replicas); window ${r.windowS.toFixed(1)} s`,
     '',

@@ -131,6 +131,11 @@ function keepNewest<T>(list: T[], max: number): void {
  * A backed-off node's round is its back-off step plus its timeout, so that counts too: a node
  * probed on its schedule never has its record expire between two probes.
  */
+/** Every this many lease rounds one offers every node, not only candidates (see #leaseRoundOnce). */
+const FULL_LEASE_ROUND_EVERY = 15;
+/** Candidates asked for beyond the fleet's size: ids of nodes other replicas configure and this one does not. */
+const LEASE_CANDIDATES_SLACK = 1_000;
+
 function recordTtlMs(node: NodeConfig, leaseTtlMs: number, maxBackoffMs: number): number {
   const round = Math.max(node.intervalMs, maxBackoffMs) + node.timeoutMs;
   return Math.max(3 * round, leaseTtlMs + 2 * round, MIN_RECORD_TTL_MS);
@@ -155,6 +160,12 @@ export class Poller {
   #leaseTimer: NodeJS.Timeout | undefined;
   #flushChain: Promise<void> = Promise.resolve();
   #leaseRound: Promise<void> | undefined;
+  /** Lease rounds done since the last full one (see #leaseRoundOnce). */
+  #roundsSinceFull = 0;
+  /** The next lease round offers every node: at start, after a failed round, and periodically. */
+  #fullRoundDue = true;
+  /** Nodes added or changed since the last lease round: offered once even if not candidates. */
+  readonly #offerNext = new Set<string>();
   #started = false;
   #closed = false;
   #storeFailing = false;
@@ -230,6 +241,7 @@ export class Poller {
       }
     }
     for (const id of added) this.#nodes.set(id, next.get(id)!);
+    for (const id of [...added, ...changed]) this.#offerNext.add(id);
     this.#limiters.retainHosts(new Set([...this.#nodes.values()].map((n) => hostKey(n.requestUrl?.reveal() ?? n.url))));
     if (removed.length > 0) {
       this.#o.view.remove(removed);
@@ -356,10 +368,23 @@ export class Poller {
     return this.#leaseRound;
   }
 
+  /**
+   * One lease round: heartbeat, renew what this replica holds up to its fair share, take free
+   * nodes. A round offers the claim script only this replica's own leases, the candidates
+   * the store names (leases that expired or were given up, by the store's clock: see
+   * leaseCandidatesScript) and nodes just added, not every node: lease reads fall from
+   * workers x nodes to about nodes per round. The script stays the authority (it takes only
+   * free leases), so a candidate list that is stale or short can never steal a lease; what it
+   * could miss (a store restarted between two rounds, leases written by an older version
+   * without deadlines) is caught by a full round that offers every node, every
+   * FULL_LEASE_ROUND_EVERY rounds and after any failed round.
+   */
   async #leaseRoundOnce(): Promise<void> {
     if (this.#closed) return;
     const { store, replica, leaseTtlMs } = this.#o;
     const ids = [...this.#nodes.keys()];
+    const full = this.#fullRoundDue || this.#roundsSinceFull + 1 >= FULL_LEASE_ROUND_EVERY;
+    const fresh = [...this.#offerNext];
     try {
       await store.heartbeat(replica, leaseTtlMs);
       const live = await store.liveReplicas();
@@ -367,8 +392,24 @@ export class Poller {
       // Fair share, so a new replica gets work: leases over the share are not renewed and are
       // released at once below, so another replica claims them without waiting for expiry.
       const max = Math.ceil(ids.length / replicas);
-      const held = new Set(await store.claimLeases(replica, ids, leaseTtlMs, max));
+      let offered: string[];
+      if (full) {
+        offered = ids;
+      } else {
+        const own = [...this.#owned.keys()];
+        // At its share already: nothing to take, so no need to ask which leases are free.
+        const candidates = own.length >= max ? [] : await store.leaseCandidates(ids.length + LEASE_CANDIDATES_SLACK);
+        offered = [...new Set([...own, ...fresh, ...candidates])].filter((id) => this.#nodes.has(id));
+      }
+      const held = new Set(offered.length === 0 ? [] : await store.claimLeases(replica, offered, leaseTtlMs, max));
       if (this.#closed) return;
+      if (full) {
+        this.#fullRoundDue = false;
+        this.#roundsSinceFull = 0;
+      } else {
+        this.#roundsSinceFull++;
+      }
+      for (const id of fresh) this.#offerNext.delete(id);
       const lost = [...this.#owned.keys()].filter((id) => !held.has(id));
       for (const id of lost) this.#drop(id);
       // Counted for operators: leases changing hands all the time (lease churn) mean replicas
@@ -385,13 +426,15 @@ export class Poller {
         this.#o.logger.info('store reachable again; leases renewed');
       }
     } catch (err) {
-      // Store down: keep probing what we hold. Another replica may take a lease over once it
-      // expires, at worst polling a node twice for a moment, never not at all.
+      // Store down: keep probing what we hold, and take nothing more. Without the store this
+      // replica cannot know who polls what: taking every node (as a replica that held none
+      // once did on its first failed round) would make every such worker poll the whole
+      // fleet. A node whose holder is gone is taken over once the store answers again.
+      this.#fullRoundDue = true;
       if (!this.#storeFailing) {
         this.#storeFailing = true;
         this.#o.logger.warn({ err: errText(err) }, 'store unreachable: leases not renewed, probing continues from memory');
       }
-      if (this.#owned.size === 0) for (const id of ids) this.#own(id, this.#firstDelay(id));
     }
   }
 

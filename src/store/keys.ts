@@ -35,6 +35,8 @@ export interface StoreKeys {
   readonly drains: string;
   readonly audit: string;
   lease(nodeId: string): string;
+  /** Sorted set of lease deadlines: member = node id, score = when its lease ends (Redis server clock, epoch ms). */
+  readonly leaseDeadlines: string;
   /** Sorted set of live replicas, scored by heartbeat expiry (Redis server clock, epoch ms). */
   readonly replicas: string;
   /** The one pub/sub channel every replica publishes to and listens on. */
@@ -72,6 +74,7 @@ export function createStoreKeys(prefix: string = DEFAULT_PREFIX): StoreKeys {
     probe: `${tag}:probe`,
     audit: `${tag}:audit`,
     lease: (nodeId) => `${tag}:lease:${nodeId}`,
+    leaseDeadlines: `${tag}:lease-deadlines`,
     replicas: `${tag}:replicas`,
     rate: (bucket, window) => `${tag}:rate:${bucket}:${window}`,
     events: `${tag}:events`,
@@ -102,6 +105,7 @@ export function describeStoreKeys(prefix: string = DEFAULT_PREFIX): KeyDescripti
     { pattern: k.drains, type: 'hash', ttl: 'none (an operator\'s decision persists)', purpose: 'nodeId -> Drain JSON ({v:1, nodeId, by, at, reason?})' },
     { pattern: k.audit, type: 'list', ttl: 'none', purpose: 'operator actions as JSON ({v:1, at, entry}), newest first, capped at auditLimit (default 1000)' },
     { pattern: k.lease('<nodeId>'), type: 'string', ttl: 'lease TTL (PX, renewed by the holder\'s claims)', purpose: 'id of the replica that polls this node' },
+    { pattern: k.leaseDeadlines, type: 'zset', ttl: 'none (members ended over 10 minutes ago are pruned)', purpose: 'when each node\'s lease ends: member = node id, score = epoch ms by the Redis server clock, moved with the lease by the claim and release scripts; lease rounds offer only expired members and their own leases' },
     { pattern: k.replicas, type: 'zset', ttl: 'longest heartbeat TTL (members past their score are ignored and pruned)', purpose: 'live replicas: member = replica id, score = heartbeat expiry in epoch ms by the Redis server clock' },
     { pattern: k.rate('<bucket>', 0).replace(/0$/, '<window>'), type: 'string', ttl: 'two windows (PX)', purpose: 'requests counted in one fixed window of a rate limit: bucket = rpc:<sha256 of the API key or client address, 24 hex>, window = epoch ms / window length' },
     { pattern: k.epoch, type: 'string', ttl: 'none', purpose: 'random id of the data set, created by the first replica; found missing after a reconnect, it tells workers Redis lost its data and they restore the drains they hold' },

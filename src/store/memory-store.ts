@@ -37,6 +37,9 @@ export interface MemoryStoreOptions extends StoreRetentionOptions {
   readonly onWarning?: StoreWarningSink;
 }
 
+/** As RedisStore: lease deadlines ended longer ago than this are pruned. */
+const LEASE_DEADLINE_KEEP_MS = 10 * 60_000;
+
 interface Expiring<T> {
   value: T;
   expiresAt: number;
@@ -77,6 +80,8 @@ export class MemoryStore implements Store {
   private audit: string[] = [];
   /** nodeId -> replica holding the lease. */
   private readonly leases = new Map<string, Expiring<string>>();
+  /** nodeId -> when its lease ends (as the Redis lease-deadlines zset). */
+  private readonly leaseDeadlines = new Map<string, number>();
   /** replica -> heartbeat expiry. */
   private readonly replicas = new Map<string, number>();
   /** rate-limit bucket + window -> hits. */
@@ -365,19 +370,38 @@ export class MemoryStore implements Store {
           if (held.size < limit) {
             lease.expiresAt = expiresAt;
             held.add(id);
+            this.leaseDeadlines.set(id, expiresAt);
           } else {
             this.leases.delete(id);
+            this.leaseDeadlines.set(id, this.now());
           }
         } else if (!lease) {
           free.push(id);
         }
       }
       for (const id of free) {
-        if (held.size >= limit) break;
-        this.leases.set(id, { value: replica, expiresAt });
-        held.add(id);
+        if (held.size < limit) {
+          this.leases.set(id, { value: replica, expiresAt });
+          held.add(id);
+          this.leaseDeadlines.set(id, expiresAt);
+        } else {
+          this.leaseDeadlines.set(id, this.now());
+        }
       }
       return ids.filter((id) => held.has(id));
+    });
+  }
+
+  leaseCandidates(limit: number): Promise<string[]> {
+    return this.run('leaseCandidates', () => {
+      const now = this.now();
+      const n = Math.max(0, Math.floor(limit));
+      for (const [id, at] of this.leaseDeadlines) if (at < now - LEASE_DEADLINE_KEEP_MS) this.leaseDeadlines.delete(id);
+      return [...this.leaseDeadlines]
+        .filter(([, at]) => at <= now)
+        .sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+        .slice(0, n)
+        .map(([id]) => id);
     });
   }
 
@@ -385,7 +409,10 @@ export class MemoryStore implements Store {
     return this.run('releaseLeases', () => {
       checkReplica(replica);
       const released = [...new Set(nodeIds)].filter((id) => this.live(this.leases, id)?.value === replica);
-      for (const id of released) this.leases.delete(id);
+      for (const id of released) {
+        this.leases.delete(id);
+        this.leaseDeadlines.set(id, this.now());
+      }
       if (released.length > 0) this.emit(encodeEvent({ type: 'leases-released', replica, nodeIds: released }));
     });
   }

@@ -7,52 +7,108 @@ import { LuaScript } from './lua-script.js';
  * being written. All keys they touch share one hash slot (keys.ts), which Cluster requires.
  */
 
+const serverNowMs = `
+if redis.replicate_commands then redis.replicate_commands() end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+`;
+
 /**
- * KEYS: lease keys. ARGV: replica, ttlMs, max. First renews the leases this replica holds (up
- * to `max`; any held beyond `max` are given up at once so another replica can take them), then
- * takes free ones in KEYS order until `max` are held. Returns 1-based KEYS indexes held.
+ * Lease deadlines (issue 16, lease rounds that offer only candidates): a sorted set beside the
+ * lease keys, member = node id, score = when its lease ends by the Redis server clock. Every
+ * script that sets, renews or drops a lease moves its score in the same atomic step, so a
+ * lease that expired or was given up is found with one ZRANGEBYSCORE instead of a GET of every
+ * node's lease: a worker offers the claim only its own leases and those candidates. The lease
+ * keys stay the authority (SET NX below); a stale or missing score can only make a worker offer
+ * a held lease (refused) or wait for its next full round, never take a lease that is held.
+ */
+
+/**
+ * KEYS: [lease deadlines zset, lease keys...]. ARGV: replica, ttlMs, max, then the node ids of
+ * the lease keys. First renews the leases this replica holds (up to `max`; any held beyond
+ * `max` are given up at once so another replica can take them), then takes free ones in KEYS
+ * order until `max` are held. Free leases left untaken are scored "now", so every replica sees
+ * them as candidates. Leases held by others are read (MGET, 1,000 a call) and left alone.
+ * Returns 1-based indexes, among the lease keys, of those held.
  */
 export const claimLeasesScript = new LuaScript(
   'claimLeases',
-  `
+  `${serverNowMs}
 local replica = ARGV[1]
 local ttl = tonumber(ARGV[2])
 local max = tonumber(ARGV[3])
+local n = #KEYS - 1
+local owners = {}
+for s = 2, #KEYS, 1000 do
+  local got = redis.call('MGET', unpack(KEYS, s, math.min(s + 999, #KEYS)))
+  for j = 1, #got do owners[s + j - 2] = got[j] end
+end
 local held = {}
 local free = {}
-for i = 1, #KEYS do
-  local owner = redis.call('GET', KEYS[i])
+local scores = {}
+local function deadline(i, at)
+  scores[#scores + 1] = at
+  scores[#scores + 1] = ARGV[i + 3]
+end
+for i = 1, n do
+  local owner = owners[i]
   if owner == replica then
     if #held < max then
-      redis.call('PEXPIRE', KEYS[i], ttl)
+      redis.call('PEXPIRE', KEYS[i + 1], ttl)
       held[#held + 1] = i
+      deadline(i, now + ttl)
     else
-      redis.call('DEL', KEYS[i])
+      redis.call('DEL', KEYS[i + 1])
+      deadline(i, now)
     end
   elseif not owner then
     free[#free + 1] = i
   end
 end
 for _, i in ipairs(free) do
-  if #held >= max then break end
-  if redis.call('SET', KEYS[i], replica, 'PX', ttl, 'NX') then
+  if #held < max and redis.call('SET', KEYS[i + 1], replica, 'PX', ttl, 'NX') then
     held[#held + 1] = i
+    deadline(i, now + ttl)
+  else
+    deadline(i, now)
   end
+end
+for s = 1, #scores, 1000 do
+  redis.call('ZADD', KEYS[1], unpack(scores, s, math.min(s + 999, #scores)))
 end
 table.sort(held)
 return held
 `,
 );
 
-/** KEYS: lease keys. ARGV: replica. Compare-and-delete; returns 1-based KEYS indexes released. */
+/**
+ * KEYS: [lease deadlines zset]. ARGV: limit, keepMs. Node ids whose lease has ended (expired,
+ * given up, or free and untaken), oldest first, at most `limit`. Members ended more than
+ * `keepMs` ago are dropped first: nobody configures them any more (full rounds re-add any
+ * free node still configured somewhere).
+ */
+export const leaseCandidatesScript = new LuaScript(
+  'leaseCandidates',
+  `${serverNowMs}
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - tonumber(ARGV[2])))
+return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
+`,
+);
+
+/**
+ * KEYS: [lease deadlines zset, lease keys...]. ARGV: replica, then the node ids of the lease
+ * keys. Compare-and-delete; a released lease is scored "now" (a candidate for everyone).
+ * Returns 1-based indexes, among the lease keys, released.
+ */
 export const releaseLeasesScript = new LuaScript(
   'releaseLeases',
-  `
+  `${serverNowMs}
 local released = {}
-for i = 1, #KEYS do
+for i = 2, #KEYS do
   if redis.call('GET', KEYS[i]) == ARGV[1] then
     redis.call('DEL', KEYS[i])
-    released[#released + 1] = i
+    redis.call('ZADD', KEYS[1], now, ARGV[i])
+    released[#released + 1] = i - 1
   end
 end
 return released
@@ -62,12 +118,6 @@ return released
 // Heartbeats use the Redis server's clock, so replicas with skewed clocks still agree on who
 // is live. Scripts that read TIME and then write need effects replication: the default since
 // Redis 5; the guarded call enables it on older servers.
-const serverNowMs = `
-if redis.replicate_commands then redis.replicate_commands() end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-`;
-
 /**
  * KEYS: replicas zset. ARGV: replica, ttlMs. Scores the replica with its expiry, prunes expired
  * members, and keeps the zset's own TTL at least as long as the longest heartbeat so it goes
@@ -201,14 +251,15 @@ for i = 1, n do
   local t0 = h0 + nh + 1
   a = t0 + nt
   local fresh = true
-  if record ~= '' and redis.call('GET', KEYS[k]) == replica then
+  local holds = redis.call('GET', KEYS[k]) == replica
+  if record ~= '' and holds then
     local storedAt = tonumber(string.match(redis.call('GETRANGE', KEYS[k + 1], 0, 63), head))
     local newAt = tonumber(string.match(record, head))
     fresh = storedAt == nil or newAt == nil or newAt >= storedAt
   end
   if not fresh then
     older[#older + 1] = i
-  elseif redis.call('GET', KEYS[k]) == replica then
+  elseif holds then
     if peers ~= '' then redis.call('SET', KEYS[k + 2], peers, 'PX', ARGV[3]) end
     if nh > 0 then
       for j = h0, h0 + nh - 1 do redis.call('LPUSH', KEYS[k + 3], ARGV[j]) end

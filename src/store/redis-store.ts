@@ -4,6 +4,7 @@ import type { PeerDetail } from '../chains/sample.js';
 import { createStoreKeys, DEFAULT_PREFIX, type StoreKeys } from './keys.js';
 import {
   claimLeasesScript,
+  leaseCandidatesScript,
   fencedSweepScript,
   heartbeatScript,
   liveReplicasScript,
@@ -86,6 +87,8 @@ const DEFAULTS = {
 
 /** Node ids per MGET / DEL in a pipeline. */
 const KEYS_PER_COMMAND = 500;
+/** Lease deadlines ended longer ago than this are pruned (see leaseCandidatesScript). */
+const LEASE_DEADLINE_KEEP_MS = 10 * 60_000;
 
 /** Redis replies that mean "not serving right now", not "you asked something wrong". */
 const TRANSIENT_REPLY = /^(LOADING|READONLY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|BUSY|NOREPLICAS|OOM|MISCONF)\b/;
@@ -619,8 +622,17 @@ export class RedisStore implements Store {
       const px = positiveInt('ttlMs', Math.ceil(ttlMs));
       const ids = [...new Set(nodeIds)];
       if (ids.length === 0) return [];
-      const held = await claimLeasesScript.run(this.client, ids.map(this.keys.lease), [replica, px, Math.max(0, Math.floor(max))]);
+      const held = await claimLeasesScript.run(this.client, [this.keys.leaseDeadlines, ...ids.map(this.keys.lease)], [replica, px, Math.max(0, Math.floor(max)), ...ids]);
       return indexesToIds(held, ids);
+    });
+  }
+
+  leaseCandidates(limit: number): Promise<string[]> {
+    return this.run('leaseCandidates', async () => {
+      const n = Math.max(0, Math.floor(limit));
+      if (n === 0) return [];
+      const ids = await leaseCandidatesScript.run(this.client, [this.keys.leaseDeadlines], [n, LEASE_DEADLINE_KEEP_MS]);
+      return Array.isArray(ids) ? ids.map(String) : [];
     });
   }
 
@@ -629,7 +641,7 @@ export class RedisStore implements Store {
       checkReplica(replica);
       const ids = [...new Set(nodeIds)];
       if (ids.length === 0) return;
-      const released = indexesToIds(await releaseLeasesScript.run(this.client, ids.map(this.keys.lease), [replica]), ids);
+      const released = indexesToIds(await releaseLeasesScript.run(this.client, [this.keys.leaseDeadlines, ...ids.map(this.keys.lease)], [replica, ...ids]), ids);
       if (released.length > 0) await this.publishAlone(encodeEvent({ type: 'leases-released', replica, nodeIds: released }));
     });
   }

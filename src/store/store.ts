@@ -210,6 +210,12 @@ export interface Store {
    * `nodeIds` and takes free ones, up to `max` held in total; returns the ids held afterwards.
    */
   claimLeases(replica: string, nodeIds: readonly string[], ttlMs: number, max: number): Promise<string[]>;
+  /**
+   * Nodes whose lease may be free: it expired, was given up, or was offered free and left
+   * untaken, by the store's clock; oldest first, at most `limit`. A lease round offers
+   * `claimLeases` its own leases plus these, not every node (claimLeases stays the authority).
+   */
+  leaseCandidates(limit: number): Promise<string[]>;
   /** Give these leases up (only those held by `replica`) and tell the others. */
   releaseLeases(replica: string, nodeIds: readonly string[]): Promise<void>;
   /** Heartbeat of a live replica; `liveReplicas` lists those whose heartbeat has not expired. */

@@ -69,3 +69,69 @@ describe('Redis outage', () => {
     await until(async () => (await service.store.claimLeases('someone-else', ['bsc-1', 'pai-1'], 1_000, 2)).length === 0, 3_000);
   });
 });
+
+describe('Redis outage with two workers', () => {
+  // One node, two workers: the fair share is one node each, so one holds it and the other none.
+  // When Redis stops answering, the one that held nothing must not start probing the fleet
+  // (it once took every node on its first failed lease round: with W workers, W x the probes).
+  const ONE: SimNodeSpec[] = [{ id: 'bsc-1', kind: 'bsc' }];
+  const INTERVAL_MS = 300;
+  let sim: Simulator;
+  let redis: RedisServer;
+  const services: Service[] = [];
+
+  async function worker(name: string): Promise<Service> {
+    const store = new RedisStore({ url: redis.url, prefix: 'outage-two', replica: name, reconnectMaxDelayMs: 100, commandTimeoutMs: 300, connectTimeoutMs: 300 });
+    await store.ready(5_000);
+    const service = await Service.start({
+      settings: loadSettings({}),
+      nodes: nodesForSimulator(sim, ONE, { intervalMs: INTERVAL_MS, timeoutMs: 200 }),
+      policy: DEFAULT_HEALTH_POLICY,
+      logger: pino({ level: 'silent' }),
+      replica: name,
+      store,
+      poller: { flushIntervalMs: 50, leaseRenewMs: 100, jitter: 0 },
+    });
+    services.push(service);
+    return service;
+  }
+
+  beforeAll(async () => {
+    sim = await Simulator.start({ nodes: ONE, authDelayMs: 5 });
+    redis = await RedisServer.start();
+  });
+
+  afterAll(async () => {
+    redis.resume();
+    await Promise.all(services.map((s) => s.close()));
+    await sim.close();
+    await redis.close();
+  });
+
+  it('when Redis stops answering, then a worker that held no lease takes none, and the node is probed by its holder only', async () => {
+    const a = await worker('a');
+    await until(() => a.poller!.ownedNodeIds.length === 1, 3_000);
+    const b = await worker('b');
+    // b has had its rounds (start is one) and holds nothing: a keeps the one node.
+    await until(async () => (await b.store.liveReplicas()).length === 2, 3_000);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(a.poller!.ownedNodeIds).toEqual(['bsc-1']);
+    expect(b.poller!.ownedNodeIds).toEqual([]);
+
+    redis.pause();
+    // Rounds now fail (commands time out after 300 ms); give both workers several of them.
+    await until(() => a.poller!.stats.flushFailures > 0, 5_000, 'writes failing while Redis is paused');
+    await new Promise((r) => setTimeout(r, 1_000));
+    const probesBefore = { a: a.poller!.stats.probes, b: b.poller!.stats.probes };
+    await new Promise((r) => setTimeout(r, 6 * INTERVAL_MS));
+    expect(b.poller!.ownedNodeIds).toEqual([]);
+    expect(b.poller!.stats.probes - probesBefore.b).toBe(0);
+    // The holder keeps probing from memory.
+    expect(a.poller!.ownedNodeIds).toEqual(['bsc-1']);
+    expect(a.poller!.stats.probes - probesBefore.a).toBeGreaterThanOrEqual(2);
+
+    redis.resume();
+    // Back: still exactly one holder.
+    await until(() => a.poller!.ownedNodeIds.length + b.poller!.ownedNodeIds.length === 1, 5_000);
+  });
+});

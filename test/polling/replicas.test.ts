@@ -9,6 +9,7 @@ import { nodesForSimulator } from '../../src/simulator/fleet-nodes.js';
 import type { SimNodeSpec } from '../../src/simulator/sim-node-spec.js';
 import { Simulator } from '../../src/simulator/simulator.js';
 import { RedisStore } from '../../src/store/redis-store.js';
+import { RedisServer } from '../support/redis-server.js';
 import { sleep, until } from '../support/wait.js';
 
 // Several nodesentry replicas sharing one real Redis, polling one simulated fleet. The
@@ -92,6 +93,38 @@ describe('several replicas against one Redis', () => {
       for (const r of replicas) for (const s of SPECS) expect(r.view.get(s.id)?.sample.ok).toBe(true);
     } finally {
       await Promise.all(replicas.map((r) => r.close()));
+    }
+  });
+
+  it('when leases are settled, then a lease round offers the claim its own leases, not every node', async () => {
+    // A private redis-server whose slow log records every command (threshold 0): the lease keys
+    // of each claim call are what Redis itself was asked, not what the poller says it asked.
+    const server = await RedisServer.start();
+    const admin = new Redis(server.url);
+    const prefix = newPrefix();
+    const replicas = await Promise.all(['r1', 'r2', 'r3'].map((n) => replica(n, prefix, server.url)));
+    try {
+      await until(() => replicas.every((r) => r.poller!.ownedNodeIds.length === SPECS.length / 3), 5_000, 'a fair share each');
+      await sleep(3 * LEASE_RENEW_MS);
+      await admin.config('SET', 'slowlog-max-len', '100000');
+      await admin.config('SET', 'slowlog-log-slower-than', '0');
+      await admin.slowlog('RESET');
+      await sleep(12 * LEASE_RENEW_MS);
+      await admin.config('SET', 'slowlog-log-slower-than', '-1');
+      const entries = (await admin.slowlog('GET', 100000)) as Array<[number, number, number, string[]]>;
+      // EVALSHA sha numkeys deadlines-key lease-keys...: claim (and release) calls under this prefix.
+      const offered = entries.map((e) => e[3]).filter((args) => args[0]?.toLowerCase() === 'evalsha' && args[3] === `{${prefix}}:lease-deadlines`).map((args) => Number(args[2]) - 1);
+      expect(offered.length).toBeGreaterThanOrEqual(6);
+      // Settled, a round offers the replica's own four; a full round (one in fifteen) all twelve.
+      // Every node in every round (the old claim) would make `own` zero; margin for a round
+      // that raced a late hand-over on a loaded machine.
+      const own = offered.filter((n) => n === SPECS.length / 3).length;
+      expect(own).toBeGreaterThanOrEqual(Math.ceil(0.7 * offered.length));
+      expect(Math.max(...offered)).toBeLessThanOrEqual(SPECS.length);
+    } finally {
+      await Promise.all(replicas.map((r) => r.close()));
+      admin.disconnect();
+      await server.close();
     }
   });
 

@@ -37,7 +37,7 @@ let n = 0;
 async function node(spec: Omit<SimNodeSpec, 'id'>, chain: ChainSpec, prefix = 'j'): Promise<{ id: string; prober: NodeProber }> {
   const id = `${prefix}${++n}`;
   await sim.addNode({ id, ...spec });
-  const prober = new NodeProber({ id, chain, url: sim.url(id), tags: [], tier: 0, intervalMs: INTERVAL_MS, timeoutMs: 1_000 }, { dispatcher, maxResponseBytes: 1 << 20, peerDetailsEveryMs: 0 });
+  const prober = new NodeProber({ id, chain, url: sim.url(id), tags: [], tier: 0, intervalMs: INTERVAL_MS, timeoutMs: 3_000 }, { dispatcher, maxResponseBytes: 1 << 20, peerDetailsEveryMs: 0 });
   return { id, prober };
 }
 
@@ -294,15 +294,17 @@ describe('the reference head, from evidence that deserves a vote', () => {
   it('one node: its own head; stuck, it is chain_halted (degraded) once its tip outgrows the window; then healthy again', async () => {
     const solo = await node({ kind: 'bsc', chainId: 1337, blockTimeMs: 200, startHeight: 7 }, DEV, 's');
     let frozenAt = 0;
-    const rs = await rounds(DEV, [solo], 14, async (i) => {
+    // Stuck for 12 rounds (>= 3 s): the halt is called up to 2.2 s after the freeze (window,
+    // the stamp's 1 s resolution, a block), so at least three stuck rounds see it.
+    const rs = await rounds(DEV, [solo], 18, async (i) => {
       if (i === 2) {
         await sim.setFault(solo.id, { type: 'stuck' });
         frozenAt = Date.now();
       }
-      if (i === 10) await sim.setFault(solo.id, { type: 'none' });
+      if (i === 14) await sim.setFault(solo.id, { type: 'none' });
     });
     expect(stateOf(rs[1]!.ev, solo.id)).toBe('healthy');
-    const halted = rs.filter((r) => r.i >= 2 && r.i < 10 && r.ev.reference.basis === 'halted');
+    const halted = rs.filter((r) => r.i >= 2 && r.i < 14 && r.ev.reference.basis === 'halted');
     expect(halted.length).toBeGreaterThanOrEqual(2);
     // The halt is called from the tip's age: not before the window (1 s; the last block may be
     // one block time older than the freeze), and within the timestamp's 1 s resolution and two
@@ -312,7 +314,7 @@ describe('the reference head, from evidence that deserves a vote', () => {
     expect(first.now - frozenAt).toBeGreaterThanOrEqual(1_000 - 200);
     expect(first.now - frozenAt).toBeLessThanOrEqual(1_000 + 1_000 + 2 * gap);
     expect(codesOf(first.ev, solo.id)).toEqual(['chain_halted']);
-    expect(stateOf(rs[9]!.ev, solo.id)).toBe('degraded');
+    expect(stateOf(rs[13]!.ev, solo.id)).toBe('degraded');
     const end = rs[rs.length - 1]!.ev;
     expect(end.reference.basis).toBe('advancing');
     expect(stateOf(end, solo.id)).toBe('healthy');

@@ -501,6 +501,30 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
         expect(await store.claimLeases('B', ['n1', 'n2', 'n3'], TTL, 10)).toEqual(['n1', 'n2', 'n3']);
         expect(await store.claimLeases('A', ['n1', 'n2', 'n3'], TTL, 10)).toEqual([]);
       });
+
+      it('names as candidates exactly the leases that ended: expired, released, given up over max, or offered and left free', async () => {
+        expect(await store.leaseCandidates(100)).toEqual([]);
+        expect(await store.claimLeases('A', ['n1'], TTL, 10)).toEqual(['n1']);
+        expect(await store.claimLeases('A', ['n2'], 250, 10)).toEqual(['n2']);
+        expect(await store.claimLeases('B', ['n3', 'n4', 'n5'], TTL, 2)).toEqual(['n3', 'n4']);
+        // n5 was offered and left free (B at its max): a candidate for everyone at once.
+        expect(await store.leaseCandidates(100)).toEqual(['n5']);
+        // Held leases are not candidates, renewed or not.
+        expect(await store.claimLeases('A', ['n1'], TTL, 10)).toEqual(['n1']);
+        expect(await store.leaseCandidates(100)).toEqual(['n5']);
+        // n2 expires 250 ms after its claim, and only then is it named.
+        await sleep(350);
+        expect((await store.leaseCandidates(100)).sort()).toEqual(['n2', 'n5']);
+        // B gives up n4 (release) and n3 (over a lowered max): both named at once.
+        await store.releaseLeases('B', ['n4']);
+        expect(await store.claimLeases('B', ['n3'], TTL, 0)).toEqual([]);
+        expect((await store.leaseCandidates(100)).sort()).toEqual(['n2', 'n3', 'n4', 'n5']);
+        expect(await store.leaseCandidates(2)).toHaveLength(2);
+        // Taking a candidate makes it held again: no longer named.
+        expect(await store.claimLeases('C', ['n2', 'n3', 'n4', 'n5'], TTL, 10)).toEqual(['n2', 'n3', 'n4', 'n5']);
+        expect(await store.leaseCandidates(100)).toEqual([]);
+        expect(await store.leaseCandidates(0)).toEqual([]);
+      });
     });
 
     describe('replicas', () => {

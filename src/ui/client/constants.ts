@@ -10,11 +10,18 @@ export const FLEET_CHANGES = 100;
 export const HEAD_NODES = 12;
 export const HEAD_STEPS = 60;
 export const STREAM_IDLE_MS = 25000;
-export const STATES = ['healthy', 'degraded', 'unhealthy', 'unknown', 'maintenance'];
-export const LABEL = { healthy: 'healthy', degraded: 'degraded', unhealthy: 'unhealthy', unknown: 'unknown', maintenance: 'drained' };
-export const RANK = { healthy: 0, degraded: 1, maintenance: 2, unknown: 3, unhealthy: 4 };
+/**
+ * The node states, best first: src/health/states.ts HEALTH_STATES spelled out, as the joiner
+ * bundles only this folder's modules. test/ui/client-contract.test.ts checks they are the same
+ * states (at compile time) in the same order.
+ */
+export const STATES = ['healthy', 'degraded', 'unhealthy', 'unknown', 'maintenance'] as const;
+export type ClientState = (typeof STATES)[number];
+export const LABEL: Readonly<Record<ClientState, string>> = { healthy: 'healthy', degraded: 'degraded', unhealthy: 'unhealthy', unknown: 'unknown', maintenance: 'drained' };
+/** The node table's order by state: a drained node before those nodesentry has no word from. */
+export const RANK: Readonly<Record<ClientState, number>> = { healthy: 0, degraded: 1, maintenance: 2, unknown: 3, unhealthy: 4 };
+/** The API reports states as strings: this says which are ours. */
+export const isState = (s: string | null | undefined): s is ClientState => typeof s === 'string' && (STATES as readonly string[]).includes(s);
+/** A state's label; what the server sent, for a state this page does not know. */
+export const stateLabel = (s: string): string => (isState(s) ? LABEL[s] : s);
 export const SVG = 'http://www.w3.org/2000/svg';
-// The page's ids (page.ts) name inputs, dialogs, details and plain boxes alike: untyped lookups
-// until the client's data and elements are typed (strict mode is off in src/ui/client/tsconfig.json).
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const $ = (id: string): any => document.getElementById(id);

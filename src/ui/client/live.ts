@@ -1,22 +1,24 @@
 /** Keeping the view live: the refresh loop, the status banner, the event stream, the change log. */
-import { REFRESH_MS, STALE_MS, FLEET_CHANGES, STREAM_IDLE_MS, LABEL, $ } from './constants.js';
-import { ago } from './format.js';
-import { creds, api } from './api.js';
-import { st } from './state.js';
+import { REFRESH_MS, STALE_MS, FLEET_CHANGES, STREAM_IDLE_MS, stateLabel } from './constants.js';
+import { $ } from './dom.js';
+import { ago, transitionText } from './format.js';
+import { creds, api, statusOf, messageOf } from './api.js';
+import { st, type Change } from './state.js';
+import type { ChainsJson, DrainEvent, FleetTransitionsJson, HelloEvent, NodeJson, NodeListJson, SelectionEvent, TransitionEvent } from './types.js';
 import { loadHistories } from './charts.js';
 import { render, renderChanges, openFromHash } from './render.js';
 import { loadHeads } from './heads.js';
 import { loadDetail, renderDetailChanges } from './detail.js';
 
-let inFlight = null;
+let inFlight: Promise<void> | null = null;
 let again = false;
 let timer = 0;
-export async function refresh() {
+export async function refresh(): Promise<void> {
   if (inFlight) { again = true; return inFlight; }
   clearTimeout(timer);
   inFlight = (async () => {
     try {
-      const [chains, nodes] = await Promise.all([api('/v1/chains'), allNodes()]);
+      const [chains, nodes] = await Promise.all([api<ChainsJson>('/v1/chains'), allNodes()]);
       st.chains = chains.chains || [];
       st.nodes = nodes;
       st.byId = new Map(nodes.map((n) => [n.id, n]));
@@ -25,14 +27,15 @@ export async function refresh() {
       st.conn = 'ok';
       st.connDetail = '';
       render();
-      if (st.detailId) loadDetail(false);
+      if (st.detailId) void loadDetail(false);
       else openFromHash();
-      loadHistories();
-      loadHeads();
+      void loadHistories();
+      void loadHeads();
     } catch (e) {
       const was = st.conn;
-      st.conn = e.status === 401 || e.status === 403 ? 'auth' : 'lost';
-      st.connDetail = e.message;
+      const status = statusOf(e);
+      st.conn = status === 401 || status === 403 ? 'auth' : 'lost';
+      st.connDetail = messageOf(e);
       if (st.conn === 'auth' && was !== 'auth') $('access').open = true;
     }
     renderStatus();
@@ -40,28 +43,28 @@ export async function refresh() {
   try { await inFlight; } finally {
     inFlight = null;
     timer = setTimeout(refresh, REFRESH_MS);
-    if (again) { again = false; refresh(); }
+    if (again) { again = false; void refresh(); }
   }
 }
-export async function allNodes() {
-  let out = [];
-  let cursor = null;
+export async function allNodes(): Promise<NodeJson[]> {
+  let out: NodeJson[] = [];
+  let cursor: string | null = null;
   do {
-    const page = await api('/v1/nodes?limit=500' + (cursor ? '&cursor=' + encodeURIComponent(cursor) : ''));
+    const page: NodeListJson = await api<NodeListJson>('/v1/nodes?limit=500' + (cursor ? '&cursor=' + encodeURIComponent(cursor) : ''));
     out = out.concat(page.items);
     cursor = page.nextCursor;
   } while (cursor);
   return out;
 }
 let soonTimer = 0;
-export function soon() { if (!soonTimer) soonTimer = setTimeout(() => { soonTimer = 0; refresh(); }, 150); }
+export function soon(): void { if (!soonTimer) soonTimer = setTimeout(() => { soonTimer = 0; void refresh(); }, 150); }
 
 // The status banner.
-export function renderStatus() {
+export function renderStatus(): void {
   const age = st.lastOk ? Date.now() - st.lastOk : null;
   const stale = age === null || age > STALE_MS;
-  let kind;
-  let text;
+  let kind: string;
+  let text: string;
   if (st.conn === 'auth') { kind = 'auth'; text = 'nodesentry refused the request: ' + st.connDetail + ' (enter the API key under Access)'; }
   else if (st.conn === 'lost') { kind = 'lost'; text = 'Connection to nodesentry lost — retrying'; }
   else if (st.conn === 'connecting') { kind = 'connecting'; text = 'Connecting to nodesentry…'; }
@@ -79,16 +82,16 @@ export function renderStatus() {
 }
 
 // The event stream: read with fetch, so the API key can be sent as a header.
-let streamCtl = null;
+let streamCtl: AbortController | null = null;
 let lastEventId = '';
-export function restartStream() { if (streamCtl) streamCtl.abort(); }
-export async function runStream() {
+export function restartStream(): void { if (streamCtl) streamCtl.abort(); }
+export async function runStream(): Promise<void> {
   let delay = 1000;
   for (;;) {
     const ctl = new AbortController();
     streamCtl = ctl;
     let idle = 0;
-    const arm = () => { clearTimeout(idle); idle = setTimeout(() => ctl.abort(), STREAM_IDLE_MS); };
+    const arm = (): void => { clearTimeout(idle); idle = setTimeout(() => ctl.abort(), STREAM_IDLE_MS); };
     try {
       const headers: Record<string, string> = { accept: 'text/event-stream' };
       if (creds.apiKey) headers['x-api-key'] = creds.apiKey;
@@ -114,12 +117,12 @@ export async function runStream() {
     const was = st.stream;
     st.stream = false;
     renderStatus();
-    if (was) refresh();
+    if (was) void refresh();
     await new Promise((r) => setTimeout(r, delay));
     delay = Math.min(delay * 2, 10000);
   }
 }
-export function onMessage(block) {
+export function onMessage(block: string): void {
   let event = 'message';
   let data = '';
   for (const line of block.split('\n')) {
@@ -128,28 +131,29 @@ export function onMessage(block) {
     else if (line.startsWith('id:')) lastEventId = line.slice(3).trim();
   }
   if (!data) return;
-  let d;
-  try { d = JSON.parse(data); } catch (e) { return; }
-  if (event === 'hello') { if (!d.resumed) { soon(); loadChanges(); } return; }
+  let parsed: unknown;
+  try { parsed = JSON.parse(data); } catch (e) { return; }
+  if (!parsed || typeof parsed !== 'object') return;
+  if (event === 'hello') { if (!(parsed as HelloEvent).resumed) { soon(); void loadChanges(); } return; }
   if (event === 'transition') {
+    const d = parsed as TransitionEvent;
     const reasons = Array.isArray(d.reasons) ? d.reasons.map(String) : [];
     addChange({ at: d.at, nodeId: d.nodeId, chain: d.chain, kind: 'transition', state: d.to, from: d.from, to: d.to, text: transitionText(d.nodeId, d.from, d.to, reasons) });
-    announce(d.nodeId + ' is now ' + (LABEL[d.to] || d.to) + (reasons.length ? ': ' + reasons.join(', ') : ''));
+    announce(d.nodeId + ' is now ' + stateLabel(d.to) + (reasons.length ? ': ' + reasons.join(', ') : ''));
     const h = st.history.get(d.nodeId);
     if (h) h.at = 0;
   } else if (event === 'drain') {
+    const d = parsed as DrainEvent;
     addChange({ at: d.at || Date.now(), nodeId: d.nodeId, chain: d.chain, kind: 'drain', state: d.drained ? 'maintenance' : null, text: d.nodeId + (d.drained ? ' drained by ' + d.by + (d.reason ? ' (' + d.reason + ')' : '') : ' undrained') });
     announce(d.nodeId + (d.drained ? ' drained' : ' undrained'));
   } else if (event === 'selection') {
+    const d = parsed as SelectionEvent;
     addChange({ at: d.at, nodeId: null, chain: d.chain, kind: 'selection', state: null, text: d.chain + ': best node ' + (d.from || 'none') + ' → ' + (d.to || 'none') + (d.mode && d.mode !== 'normal' ? ' (' + d.mode + ')' : '') + (d.reason ? ', ' + d.reason : '') });
   } else return;
   soon();
 }
-export function transitionText(nodeId, from, to, reasons) {
-  return nodeId + ': ' + (LABEL[from] || from) + ' → ' + (LABEL[to] || to) + (reasons.length ? ' (' + reasons.join(', ') + ')' : '');
-}
-export const changeKey = (c) => c.kind + '|' + c.nodeId + '|' + c.at + '|' + (c.from || '') + '|' + (c.to || '');
-export function addChange(c) {
+export const changeKey = (c: Change): string => c.kind + '|' + c.nodeId + '|' + c.at + '|' + (c.from || '') + '|' + (c.to || '');
+export function addChange(c: Change): void {
   if (st.changes.some((x) => changeKey(x) === changeKey(c))) return;
   st.changes.unshift(c);
   st.changes.sort((a, b) => b.at - a.at);
@@ -158,13 +162,13 @@ export function addChange(c) {
   if (st.detailId && c.nodeId === st.detailId) renderDetailChanges();
 }
 // The fleet's stored state changes (GET /v1/transitions), merged with those seen live.
-export async function loadChanges() {
-  let r;
-  try { r = await api('/v1/transitions?limit=' + FLEET_CHANGES); } catch (e) { st.changesFrom = st.changesFrom || 'error'; renderChanges(); return; }
+export async function loadChanges(): Promise<void> {
+  let r: FleetTransitionsJson;
+  try { r = await api<FleetTransitionsJson>('/v1/transitions?limit=' + FLEET_CHANGES); } catch (e) { st.changesFrom = st.changesFrom || 'error'; renderChanges(); return; }
   const have = new Set(st.changes.map(changeKey));
   for (const x of r.items || []) {
-    const reasons = Array.isArray(x.reasons) ? x.reasons.map(String) : [];
-    const c = { at: x.at, nodeId: x.nodeId, chain: x.chain, kind: 'transition', state: x.to, from: x.from, to: x.to, text: transitionText(x.nodeId, x.from, x.to, reasons) };
+    const reasons: string[] = Array.isArray(x.reasons) ? x.reasons.map(String) : [];
+    const c: Change = { at: x.at, nodeId: x.nodeId, chain: x.chain, kind: 'transition', state: x.to, from: x.from, to: x.to, text: transitionText(x.nodeId, x.from, x.to, reasons) };
     if (!have.has(changeKey(c))) st.changes.push(c);
   }
   st.changes.sort((a, b) => b.at - a.at);
@@ -172,4 +176,4 @@ export async function loadChanges() {
   st.changesFrom = 'store';
   renderChanges();
 }
-export function announce(text) { $('announcer').textContent = text; }
+export function announce(text: string): void { $('announcer').textContent = text; }
