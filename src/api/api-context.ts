@@ -2,6 +2,7 @@
 import type { Logger } from 'pino';
 import type { Settings } from '../config/settings.js';
 import type { MetricsSource } from '../metrics/fleet-metrics.js';
+import type { ProxyMetrics } from '../proxy/proxy-metrics.js';
 import type { FleetSource } from '../read/read-model.js';
 import type { Store } from '../store/store.js';
 import type { ReadModel } from '../read/read-model.js';
@@ -36,6 +37,8 @@ export interface ApiContext {
   readonly answers: NodeAnswers;
   /** The app's one best-node resolver (the chains routes, the proxy and the metrics share its memory). */
   readonly best: BestNodeResolver;
+  /** The app's proxy counters: the /rpc route counts, /metrics scrapes. */
+  readonly proxyMetrics: ProxyMetrics;
   readonly logger: Logger;
   readonly now: () => number;
   /** Re-read the nodes file (absent when the fleet did not come from a file). */

@@ -4,6 +4,7 @@ import express, { type Express, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { FleetMetrics } from '../metrics/fleet-metrics.js';
 import { HttpMetrics } from '../metrics/http-metrics.js';
+import { ProxyMetrics } from '../proxy/proxy-metrics.js';
 import { accessLog, isProbePath } from './access-log.js';
 import type { ApiContext, ApiService, ReloadOutcome } from './api-context.js';
 import { errorHandler, notFoundHandler } from './problem.js';
@@ -45,7 +46,7 @@ export interface App {
 export function createApp(deps: AppDeps): App {
   const closers: Array<() => void> = [];
   const logger = deps.logger ?? deps.service.logger;
-  // One read model, one answer cache and one resolver per app: every face answers from them.
+  // One read model, one answer cache, one resolver and one set of proxy counters per app: every face shares them.
   const read = new ReadModel(deps.service);
   const answers = new NodeAnswers(read);
   const ctx: ApiContext = {
@@ -53,6 +54,7 @@ export function createApp(deps: AppDeps): App {
     read,
     answers,
     best: new BestNodeResolver(read, answers),
+    proxyMetrics: new ProxyMetrics(),
     logger,
     now: deps.now ?? Date.now,
     ...(deps.reload ? { reload: deps.reload } : {}),

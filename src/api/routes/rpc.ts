@@ -3,7 +3,6 @@ import type { IncomingMessage } from 'node:http';
 import { Router, type Request, type Response } from 'express';
 import { Agent } from 'undici';
 import { errorReply, ProxyError, ProxyErrorCode } from '../../proxy/proxy-error.js';
-import { proxyMetricsFor } from '../../proxy/proxy-metrics.js';
 import { RpcProxy, type ProxyAnswer } from '../../proxy/rpc-proxy.js';
 import type { ApiContext } from '../api-context.js';
 import { secretMatches } from '../auth.js';
@@ -32,7 +31,7 @@ export function rpcRoutes(ctx: ApiContext): Router {
     logger: ctx.logger,
     // Passive health: a node failing real traffic is re-probed at once by this replica's poller.
     passive: { onNodeFailure: (nodeId) => poller?.recheckSoon(nodeId) },
-    metrics: proxyMetricsFor(ctx.read),
+    metrics: ctx.proxyMetrics,
     now: ctx.now,
   });
   ctx.onClose(() => void dispatcher.close());
