@@ -1,7 +1,7 @@
 // The poller's cadence rules, pure: when a node is probed next (interval, fast re-check, back-off), from its last sample and verdict.
 import type { Sample } from '../chains/sample.js';
 import { RpcErrorCode } from '../errors/rpc-errors.js';
-import type { ProbeSchedule } from './health-judge.js';
+import type { ProbeSchedule } from '../health/verdict.js';
 import type { SampleVerdict } from './judge.js';
 
 /**

@@ -1,11 +1,11 @@
 // The poller: wires the lease keeper, the scheduler and the write buffer of one replica, and publishes each judged result.
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
-import type { Sample } from '../chains/sample.js';
+import { type Sample, withoutPeerList } from '../chains/sample.js';
 import type { NodeConfig } from '../config/node-config.js';
 import type { NodeRecord, Store } from '../store/store.js';
 import type { FleetView } from '../view/fleet-view.js';
-import type { ProbeSchedule } from './health-judge.js';
+import type { ProbeSchedule } from '../health/verdict.js';
 import type { Judge } from './judge.js';
 import { OutOfRangeError } from '../errors/argument-errors.js';
 import { LEASE_DEFAULTS, PROBE_DEFAULTS } from '../defaults.js';
@@ -269,10 +269,10 @@ export class Poller {
 
   /** A judged sample: to the view at once, to the write buffer, and its state change logged and published. */
   #publish({ node, sample, verdict, plan, now }: ProbeResult): void {
-    const { peerList, ...compact } = sample;
+    const peerList = sample.peerList;
     const probing: ProbeSchedule = { mode: plan.mode, delayMs: plan.delayMs, nextProbeAt: now + plan.delayMs, ...(plan.mode === 'backoff' ? { backoffStep: plan.state.downStreak } : {}) };
     const health = verdict.record.health;
-    const record: NodeRecord = { ...verdict.record, sample: compact, health: health && typeof health === 'object' ? { ...health, probing } : health };
+    const record: NodeRecord = { ...verdict.record, sample: withoutPeerList(sample), health: health && typeof health === 'object' ? { ...health, probing } : health };
     this.#o.view.ingest([record]);
 
     const t = verdict.transition;

@@ -1,7 +1,7 @@
 import { type NextFunction, type Request, type RequestHandler, type Response, Router } from 'express';
 import type { ApiContext } from '../api-context.js';
 import { requireApiKey } from '../auth.js';
-import { nodeAnswerJson, nodeAnswersFor } from '../../read/node-answers.js';
+import { nodeAnswerJson } from '../../read/node-answers.js';
 import { ProblemError, problems } from '../problem.js';
 import {
   chainProbeQueryCache,
@@ -40,7 +40,7 @@ interface ChainAnswer {
  */
 export function probesRoutes(ctx: ApiContext): Router {
   const router = Router();
-  const answers = nodeAnswersFor(ctx.read);
+  const answers = ctx.answers;
   const nodeQueries = nodeProbeQueryCache();
   const chainQueries = chainProbeQueryCache();
   const settings = ctx.service.settings;
