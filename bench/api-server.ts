@@ -5,7 +5,6 @@ import { pino } from 'pino';
 import { createApp } from '../src/api/app.js';
 import { loadSettings } from '../src/config/settings.js';
 import { DEFAULT_HEALTH_POLICY } from '../src/health/policy.js';
-import { asChainReport } from '../src/polling/health-judge.js';
 import { Service } from '../src/service.js';
 import { generateFleet } from '../src/simulator/fleet.js';
 import { MemoryStore } from '../src/store/memory-store.js';
@@ -97,7 +96,7 @@ async function main(): Promise<void> {
   const frozen = Date.now();
   const { app, close: closeApp } = createApp({ service, logger, now: () => frozen });
   const server = await listen(app);
-  const nodeId = asChainReport(service.view.chainFacts(CHAIN)?.facts)?.selection.nodeId ?? undefined;
+  const nodeId = service.view.chainFacts(CHAIN)?.facts?.selection.nodeId ?? undefined;
   const profile = o.profileDir ? await startCpuProfile(o.profileDir, `api-nodesentry-${o.nodes}`) : undefined;
   serveParent({ origin: origin(server), chain: CHAIN, ...(nodeId ? { nodeId } : {}), loadMs: performance.now() - started } satisfies ApiServerReady, {}, async () => {
     await profile?.stop();

@@ -54,13 +54,13 @@ export interface Prediction {
   readonly redisInBytesPerSec: number;
 }
 
-/** As FULL_LEASE_ROUND_EVERY in src/polling/poller.ts. */
+/** As FULL_LEASE_ROUND_EVERY in src/polling/lease-keeper.ts. */
 const FULL_ROUND_EVERY = 15;
 
 export function predict(m: ModelInputs, d: Deployment): Prediction {
   const probesPerSec = d.nodes / (d.intervalMs / 1000);
   const roundsPerSec = d.workers / (d.leaseRenewMs / 1000);
-  // One lease round of a worker at its share (src/polling/poller.ts, redis-scripts.ts): the
+  // One lease round of a worker at its share (src/polling/lease-keeper.ts, redis-scripts.ts): the
   // heartbeat script (EVALSHA, TIME, ZADD, ZREMRANGEBYSCORE, PTTL) and liveReplicas (EVALSHA,
   // TIME, ZRANGEBYSCORE); then the claim script offered only its own leases: EVALSHA, TIME,
   // one MGET per 1,000 leases, a PEXPIRE per lease, one ZADD of deadlines per 500. A worker at

@@ -2,9 +2,12 @@
 import type { Logger } from 'pino';
 import type { Settings } from '../config/settings.js';
 import type { MetricsSource } from '../metrics/fleet-metrics.js';
+import type { ProxyMetrics } from '../proxy/proxy-metrics.js';
 import type { FleetSource } from '../read/read-model.js';
 import type { Store } from '../store/store.js';
 import type { ReadModel } from '../read/read-model.js';
+import type { BestNodeResolver } from '../read/best-node.js';
+import type { NodeAnswers } from '../read/node-answers.js';
 
 /** Result of an admin-triggered reload of the nodes file. */
 export type ReloadOutcome = ({ ok: true; added: string[]; removed: string[]; changed: string[] } | { ok: false; errors: string[] }) & {
@@ -30,6 +33,12 @@ export interface ApiService extends FleetSource, MetricsSource {
 export interface ApiContext {
   readonly service: ApiService;
   readonly read: ReadModel;
+  /** The app's one probe-answer cache (the agent check answers from it too). */
+  readonly answers: NodeAnswers;
+  /** The app's one best-node resolver (the chains routes, the proxy and the metrics share its memory). */
+  readonly best: BestNodeResolver;
+  /** The app's proxy counters: the /rpc route counts, /metrics scrapes. */
+  readonly proxyMetrics: ProxyMetrics;
   readonly logger: Logger;
   readonly now: () => number;
   /** Re-read the nodes file (absent when the fleet did not come from a file). */

@@ -5,10 +5,13 @@ import express, { type Express, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { FleetMetrics } from '../metrics/fleet-metrics.js';
 import { HttpMetrics } from '../metrics/http-metrics.js';
+import { ProxyMetrics } from '../proxy/proxy-metrics.js';
 import { accessLog, accessLogger, isProbePath } from './access-log.js';
 import type { ApiContext, ApiService, ReloadOutcome } from './api-context.js';
 import { fastPath, type FastRoute } from './fast-path.js';
 import { errorHandler, notFoundHandler } from './problem.js';
+import { BestNodeResolver } from '../read/best-node.js';
+import { NodeAnswers } from '../read/node-answers.js';
 import { ReadModel } from '../read/read-model.js';
 import { observeRequests } from './request-observer.js';
 import { adminRoutes } from './routes/admin.js';
@@ -40,6 +43,8 @@ export interface App {
   readonly express: Express;
   /** The routes the fast path answers, in front of express. */
   readonly fastRoutes: readonly FastRoute[];
+  /** The app's one answer cache: the agent-check port answers from it too (http-server). */
+  readonly answers: NodeAnswers;
   /** Close open streams (SSE) so the HTTP server can finish; safe twice. */
   close(): void;
 }
@@ -53,15 +58,21 @@ export interface App {
 export function createApp(deps: AppDeps): App {
   const closers: Array<() => void> = [];
   const logger = deps.logger ?? deps.service.logger;
+  // One read model, one answer cache, one resolver and one set of proxy counters per app: every face shares them.
+  const read = new ReadModel(deps.service);
+  const answers = new NodeAnswers(read);
   const ctx: ApiContext = {
     service: deps.service,
-    read: new ReadModel(deps.service),
+    read,
+    answers,
+    best: new BestNodeResolver(read, answers),
+    proxyMetrics: new ProxyMetrics(),
     logger,
     now: deps.now ?? Date.now,
     ...(deps.reload ? { reload: deps.reload } : {}),
     onClose: (fn) => closers.push(fn),
   };
-  const metrics = new FleetMetrics({ read: ctx.read, service: deps.service, now: ctx.now });
+  const metrics = new FleetMetrics({ read: ctx.read, best: ctx.best, service: deps.service, now: ctx.now });
   closers.push(() => metrics.close());
   const httpMetrics = new HttpMetrics(metrics.registry);
   const settings = deps.service.settings;
@@ -104,6 +115,7 @@ export function createApp(deps: AppDeps): App {
     app: listener,
     express: app,
     fastRoutes,
+    answers,
     close() {
       if (closed) return;
       closed = true;

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import type { SelectionMode } from '../health/selection.js';
-import { asChainReport } from '../polling/health-judge.js';
 import type { StoreEvent } from '../store/store.js';
 import type { FleetView } from '../view/fleet-view.js';
 import { drainJson } from './node-json.js';
@@ -136,7 +135,7 @@ export class EventFeed {
         return;
       }
       case 'chain': {
-        const report = asChainReport(event.facts.facts);
+        const report = event.facts.facts;
         if (!report) return;
         const s = report.selection;
         const prev = this.#selections.get(report.chain);

@@ -5,8 +5,6 @@ import type { Logger } from 'pino';
 import type { Settings } from '../config/settings.js';
 import { AgentCheckServer } from './agent-check.js';
 import { createApp } from './app.js';
-import { nodeAnswersFor } from '../read/node-answers.js';
-import { ReadModel } from '../read/read-model.js';
 import type { ApiService, ReloadOutcome } from './api-context.js';
 
 export interface HttpHandle {
@@ -30,7 +28,7 @@ export interface HttpDeps {
 
 /** Start the API on the configured host and port. */
 export async function startHttp(running: HttpDeps): Promise<HttpHandle> {
-  const { app, close: closeApp } = createApp({ service: running.service, logger: running.logger, reload: running.reload });
+  const { app, answers, close: closeApp } = createApp({ service: running.service, logger: running.logger, reload: running.reload });
   const { headersTimeoutMs, maxConnections } = running.settings;
   // Slowloris and idle-socket hygiene: load balancers keep connections alive, attackers too.
   // Node checks headersTimeout / requestTimeout only every connectionsCheckingInterval (30 s by
@@ -68,7 +66,8 @@ export async function startHttp(running: HttpDeps): Promise<HttpHandle> {
       agent = await AgentCheckServer.start({
         port: running.settings.agentPort,
         host: running.settings.host,
-        answers: nodeAnswersFor(new ReadModel(running.service)),
+        // The app's own answer cache: a probe over HTTP and one over the agent port share it.
+        answers,
         // The agent honours NODESENTRY_PROTECT_PROBES like the HTTP probes: `key=<key>` in agent-send.
         apiKey: running.settings.protectProbes ? running.settings.apiKey : undefined,
         logger: running.logger,

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { Sample } from '../chains/sample.js';
+import { withoutPeerList } from '../chains/sample.js';
 import { isFresh, sampleAgeMs, staleAfterMs } from '../health/freshness.js';
 import type { HealthPolicy } from '../health/policy.js';
 import type { Reason } from '../health/reasons.js';
@@ -104,9 +104,4 @@ export function drainJson(d: Drain): { by: string; at: number; reason: string | 
 
 function reasonJson(r: Reason) {
   return { code: r.code, text: r.text, severity: r.severity, data: r.data };
-}
-
-function withoutPeerList(sample: Sample): Omit<Sample, 'peerList'> {
-  const { peerList: _omitted, ...rest } = sample;
-  return rest;
 }

@@ -111,3 +111,13 @@ export interface PeerDetail {
   readonly bytesSentPerMsg?: Readonly<Record<string, number>>;
   readonly bytesRecvPerMsg?: Readonly<Record<string, number>>;
 }
+
+/**
+ * The sample without its `peerList`: records are stored, published and served without it (it
+ * is large and rarely read; the store keeps it under its own key). The same object when it has none.
+ */
+export function withoutPeerList(sample: Sample): Sample {
+  if (sample.peerList === undefined) return sample;
+  const { peerList: _omit, ...rest } = sample;
+  return rest;
+}

@@ -1,8 +1,7 @@
 // The fleet as a terminal table (`nodesentry demo`): one line per node, its state and why.
 import type { NodeConfig } from '../config/node-config.js';
-import { effectiveHealth } from '../health/effective-health.js';
 import { type HealthPolicy, policyForChain } from '../health/policy.js';
-import { asChainReport, asNodeVerdict, nodeInfo } from '../polling/health-judge.js';
+import { effectiveOf } from '../view/effective-node.js';
 import type { FleetView } from '../view/fleet-view.js';
 
 /** The fleet as an operator reads it in a terminal: one line per node, state and why. */
@@ -12,8 +11,8 @@ export function formatFleetTable(view: FleetView, nodes: ReadonlyMap<string, Nod
   const sorted = [...nodes.values()].sort((a, b) => a.chain.name.localeCompare(b.chain.name) || a.tier - b.tier || a.id.localeCompare(b.id));
   for (const node of sorted) {
     const record = view.get(node.id);
-    const verdict = record ? asNodeVerdict(record.health) : undefined;
-    const health = effectiveHealth(verdict?.health ?? null, record?.sample ?? null, nodeInfo(node), node.chain.name, view.drain(node.id) !== undefined, now, policyForChain(policy, node.chain.name));
+    const verdict = record?.health;
+    const health = effectiveOf(record, node, view.drain(node.id) !== undefined, now, policyForChain(policy, node.chain.name));
     const s = record?.sample;
     const lag = health.latest?.lag;
     rows.push([
@@ -32,7 +31,7 @@ export function formatFleetTable(view: FleetView, nodes: ReadonlyMap<string, Nod
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const lines = [header, ...rows].map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  '));
   const chains = [...new Set(sorted.map((n) => n.chain.name))].map((c) => {
-    const report = asChainReport(view.chainFacts(c)?.facts);
+    const report = view.chainFacts(c)?.facts;
     const sel = report?.selection;
     const best = sel ? (sel.nodeId ? `${sel.nodeId}${sel.degradedChoice ? ' (fail-open, degraded)' : ''}` : `none (${sel.mode})`) : 'not ranked yet';
     return `${c}: best ${best}${report?.reference.height != null ? `, head ${report.reference.height}` : ''}`;

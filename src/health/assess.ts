@@ -79,7 +79,7 @@ export function assess(input: AssessInput): Assessment {
 
 /**
  * How far a sample is behind the reference: null when it is stale, on another chain, or
- * either has no height. `evaluateChain` feeds the same value to `updateStats`.
+ * either has no height. `evaluateNode` feeds the same value to `updateStats`.
  */
 export function sampleLag(sample: Sample, node: NodeInfo, chain: ChainSpec, reference: ReferenceHead, now: number, policy: HealthPolicy): Lag | null {
   if (!isFresh(sample, node.intervalMs, now, policy) || chainMismatch(sample, chain) !== null) return null;

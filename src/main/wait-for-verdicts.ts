@@ -1,8 +1,7 @@
 // How `serve` waits (bounded) for every node to have a verdict before it opens its ports.
-import { effectiveHealth } from '../health/effective-health.js';
 import { policyForChain } from '../health/policy.js';
-import { asNodeVerdict, nodeInfo } from '../polling/health-judge.js';
 import type { Service } from '../service.js';
+import { effectiveOf } from '../view/effective-node.js';
 
 /** How long `serve` waits at most for its verdicts before it opens its ports anyway. */
 export const DEFAULT_READY_WAIT_MS = 15_000;
@@ -43,8 +42,7 @@ function unsettled(service: Service, at: number): string[] {
     const record = service.view.get(node.id);
     const drained = service.view.drain(node.id) !== undefined;
     // Judged exactly as the probes judge it (ReadModel): staleness and drains included.
-    const verdict = record ? asNodeVerdict(record.health) : undefined;
-    const health = effectiveHealth(verdict?.health ?? null, record?.sample ?? null, nodeInfo(node), node.chain.name, drained, at, policyForChain(service.policy, node.chain.name));
+    const health = effectiveOf(record, node, drained, at, policyForChain(service.policy, node.chain.name));
     if (health.state !== 'unknown') continue;
     if (record !== undefined && health.latest?.verdict === 'unhealthy') continue;
     out.push(node.id);

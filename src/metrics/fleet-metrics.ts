@@ -1,6 +1,6 @@
 // The fleet's Prometheus metrics, on a registry of its own, computed at scrape time from the read model.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { bestNodeResolverFor } from '../read/best-node.js';
+import type { BestNodeResolver } from '../read/best-node.js';
 import { buildInfo } from '../build/build-info.js';
 import type { FleetSource, NodeView, ReadModel } from '../read/read-model.js';
 import { RpcErrorCode } from '../errors/rpc-errors.js';
@@ -19,6 +19,8 @@ export interface MetricsSource extends FleetSource {
 
 export interface FleetMetricsOptions {
   readonly read: ReadModel;
+  /** The app's resolver: the best-node gauge shows what /v1/chains/:chain/best answers. */
+  readonly best: BestNodeResolver;
   readonly service: MetricsSource;
   readonly now: () => number;
   /** Also export prom-client's process and Node.js metrics (default true), from the first scrape on. */
@@ -186,7 +188,7 @@ export class FleetMetrics {
       registers,
       collect() {
         this.reset();
-        const resolver = bestNodeResolverFor(opts.read);
+        const resolver = opts.best;
         const now = self.#snap().now;
         for (const chain of opts.read.chainNames()) {
           const sel = resolver.resolve(chain, now)?.selection;

@@ -1,53 +1,16 @@
 import type { Sample } from '../chains/sample.js';
 import type { NodeConfig } from '../config/node-config.js';
-import { chainReference, evaluateNode } from '../health/evaluate-chain.js';
-import { effectiveHealth } from '../health/effective-health.js';
-import type { NodeHealth } from '../health/hysteresis.js';
-import type { NodeInfo } from '../health/node-info.js';
+import { chainReference, evaluateNode } from '../health/evaluate-node.js';
+import type { ChainReport } from '../health/chain-report.js';
 import { type HealthPolicy, policyForChain } from '../health/policy.js';
-import { rankNodes } from '../health/ranking.js';
 import { emptyReference, headProgress, type ReferenceHead } from '../health/reference-head.js';
-import { NO_SCORE, type ScoreBreakdown } from '../health/score.js';
-import { type Selection, type SelectionChange, nextSelection } from '../health/selection.js';
+import { type SelectionChange, nextSelection } from '../health/selection.js';
 import type { HealthState } from '../health/states.js';
-import type { NodeStats } from '../health/stats.js';
+import type { NodeVerdict } from '../health/verdict.js';
 import type { ChainFacts, NodeRecord } from '../store/store.js';
+import { effectiveOf, rankEffective } from '../view/effective-node.js';
 import type { FleetView } from '../view/fleet-view.js';
 import type { Judge, SampleVerdict } from './judge.js';
-
-/** What a node record's `health` holds: the health core's state for the node. */
-export interface NodeVerdict {
-  readonly health: NodeHealth;
-  readonly stats: NodeStats;
-  readonly score: ScoreBreakdown;
-  /** When the poller probes the node next, and why then (set by the poller that wrote it). */
-  readonly probing?: ProbeSchedule;
-}
-
-/**
- * The poller's plan for a node after a sample: `interval` (its own rhythm), `fast` (a change is
- * being confirmed: fall after a hard failure, rise after the node answers again or is new),
- * `backoff` (the node gives no answer at all; step `backoffStep`, never past the ceiling).
- */
-export interface ProbeSchedule {
-  readonly mode: 'interval' | 'fast' | 'backoff';
-  readonly delayMs: number;
-  readonly nextProbeAt: number;
-  readonly backoffStep?: number;
-}
-
-/**
- * What a chain's facts hold: reference head, counts by state and the shared endpoint choice.
- * Not the ranking: at 5,000 nodes it would be megabytes per write, published to every replica,
- * and readers rank live from their own view anyway (with the effective state at read time).
- */
-export interface ChainReport {
-  readonly chain: string;
-  readonly evaluatedAt: number;
-  readonly reference: ReferenceHead;
-  readonly selection: Selection;
-  readonly counts: Readonly<Record<HealthState, number>>;
-}
 
 export interface HealthJudgeOptions {
   readonly view: FleetView;
@@ -63,25 +26,6 @@ export interface HealthJudgeOptions {
   /** Chains are re-ranked at least this often even without new samples (staleness, dwell times), ms. Default 1000. */
   readonly rerankEveryMs?: number;
   readonly onSelectionChange?: (change: SelectionChange) => void;
-}
-
-/** A NodeVerdict read back from the store, checked enough to feed the health core again. */
-export function asNodeVerdict(value: unknown): NodeVerdict | undefined {
-  if (!value || typeof value !== 'object') return undefined;
-  const v = value as Partial<NodeVerdict>;
-  if (!v.health || typeof v.health !== 'object' || typeof v.health.state !== 'string' || !v.stats || !v.score) return undefined;
-  return v as NodeVerdict;
-}
-
-export function asChainReport(value: unknown): ChainReport | undefined {
-  if (!value || typeof value !== 'object') return undefined;
-  const v = value as Partial<ChainReport>;
-  if (typeof v.chain !== 'string' || !v.selection || typeof v.evaluatedAt !== 'number' || !v.reference) return undefined;
-  return v as ChainReport;
-}
-
-export function nodeInfo(node: NodeConfig): NodeInfo {
-  return { id: node.id, tier: node.tier, tags: node.tags, intervalMs: node.intervalMs };
 }
 
 /** healthy 0 < degraded 1 < unhealthy 2 < unknown 3 (no confirmed state at all). */
@@ -102,7 +46,6 @@ const EMPTY_COUNTS: Readonly<Record<HealthState, number>> = { healthy: 0, degrad
  */
 interface ChainIndex {
   readonly nodes: readonly NodeConfig[];
-  readonly infos: readonly NodeInfo[];
 }
 
 export class HealthJudge implements Judge {
@@ -131,7 +74,7 @@ export class HealthJudge implements Judge {
     // lagging node is never judged against a head built from itself alone, and a cold sweep
     // of 10,000 nodes still recomputes the head only a few dozen times, not per node.
     if (!prevRecord || prevRecord.sample.ok !== sample.ok) this.#changes.set(chain.name, (this.#changes.get(chain.name) ?? 0) + 1);
-    const prev = prevRecord ? asNodeVerdict(prevRecord.health) : undefined;
+    const prev = prevRecord?.health ?? undefined;
     let reference = this.#reference(chain.name, now, policy);
     // A head that rests on no advancing node (start-up, a halt) is rebuilt with this sample in
     // it when this sample advances: the first node seen moving must not be judged against the
@@ -140,7 +83,7 @@ export class HealthJudge implements Judge {
       reference = this.#reference(chain.name, now, policy, true, sample);
     }
     const { evaluation, transition } = evaluateNode({
-      node: nodeInfo(node),
+      node,
       drained: this.#o.view.drain(node.id) !== undefined,
       sample,
       health: prev?.health ?? null,
@@ -185,15 +128,13 @@ export class HealthJudge implements Judge {
   #evaluateChain(chainName: string, index: ChainIndex, now: number): ChainReport {
     const policy = this.#policy(chainName);
     const view = this.#o.view;
-    const inputs = index.nodes.map((node, i) => {
-      const info = index.infos[i]!;
-      const record = view.get(node.id);
-      const verdict = record ? asNodeVerdict(record.health) : undefined;
-      const health = effectiveHealth(verdict?.health ?? null, record?.sample ?? null, info, chainName, view.drain(node.id) !== undefined, now, policy);
-      return { node: info, health, score: verdict?.score ?? NO_SCORE };
-    });
-    const ranking = rankNodes(inputs);
-    const prev = asChainReport(view.chainFacts(chainName)?.facts)?.selection ?? null;
+    const ranking = rankEffective(
+      index.nodes.map((node) => {
+        const record = view.get(node.id);
+        return { node, record, health: effectiveOf(record, node, view.drain(node.id) !== undefined, now, policy) };
+      }),
+    );
+    const prev = view.chainFacts(chainName)?.facts?.selection ?? null;
     const { selection, change } = nextSelection(prev, ranking, chainName, now, policy);
     if (change) this.#o.onSelectionChange?.(change);
     const counts = { ...EMPTY_COUNTS };
@@ -220,12 +161,11 @@ export class HealthJudge implements Judge {
   #index(): ReadonlyMap<string, ChainIndex> {
     const nodes = this.#o.nodes();
     if (this.#indexedFor === nodes) return this.#byChain;
-    const byChain = new Map<string, { nodes: NodeConfig[]; infos: NodeInfo[] }>();
+    const byChain = new Map<string, { nodes: NodeConfig[] }>();
     for (const n of nodes.values()) {
       let entry = byChain.get(n.chain.name);
-      if (!entry) byChain.set(n.chain.name, (entry = { nodes: [], infos: [] }));
+      if (!entry) byChain.set(n.chain.name, (entry = { nodes: [] }));
       entry.nodes.push(n);
-      entry.infos.push(nodeInfo(n));
     }
     this.#byChain = byChain;
     this.#indexedFor = nodes;
@@ -252,11 +192,11 @@ export class HealthJudge implements Judge {
       const view = this.#o.view;
       // Each node's stats and latest assessment ride along: stuck nodes and nodes judged
       // unhealthy for their own reasons get no vote on the head.
-      const nodes = index.nodes.map((n, i) => {
+      const nodes = index.nodes.map((n) => {
         const record = view.get(n.id);
-        const verdict = record ? asNodeVerdict(record.health) : undefined;
+        const verdict = record?.health;
         const sample = incoming !== undefined && incoming.nodeId === n.id ? incoming : (record?.sample ?? null);
-        return { node: index.infos[i]!, sample, stats: verdict?.stats ?? null, health: verdict?.health ?? null };
+        return { node: n, sample, stats: verdict?.stats ?? null, health: verdict?.health ?? null };
       });
       ref = chainReference(index.nodes[0]!.chain, nodes, now, policy);
     } else {

@@ -55,15 +55,3 @@ export class ProxyMetrics {
     this.#nodeFailures.inc({ chain, node, code: FAILURE_CODES.has(code) ? code : 'other' });
   }
 }
-
-const byOwner = new WeakMap<object, ProxyMetrics>();
-
-/** The one ProxyMetrics of an app (keyed by its read model): the /rpc route counts, /metrics scrapes. */
-export function proxyMetricsFor(owner: object): ProxyMetrics {
-  let m = byOwner.get(owner);
-  if (m === undefined) {
-    m = new ProxyMetrics();
-    byOwner.set(owner, m);
-  }
-  return m;
-}

@@ -1,11 +1,11 @@
 // The best node of each chain for readers: the shared selection, or a local one.
+import type { ChainReport } from '../health/chain-report.js';
 import type { HealthPolicy } from '../health/policy.js';
-import { type RankedNode, rankNodes } from '../health/ranking.js';
-import { NO_SCORE } from '../health/score.js';
+import type { RankedNode } from '../health/ranking.js';
 import { type Selection, nextSelection } from '../health/selection.js';
 import type { HealthState } from '../health/states.js';
-import { type ChainReport, nodeInfo } from '../polling/health-judge.js';
-import { type NodeAnswer, type NodeAnswers, nodeAnswersFor } from './node-answers.js';
+import { rankEffective } from '../view/effective-node.js';
+import type { NodeAnswer, NodeAnswers } from './node-answers.js';
 import type { ChainSummary, NodeView, ReadModel } from './read-model.js';
 
 export { SHARED_SELECTION_FRESH_MS, sharedFreshMs } from './read-model.js';
@@ -112,9 +112,10 @@ export class BestNodeResolver {
   readonly #sharedTops = new Map<string, { readonly selection: Selection; readonly answers: readonly NodeAnswer[]; readonly top: readonly TopNode[] }>();
   #fleet: unknown;
 
-  constructor(read: ReadModel) {
+  /** `answers`: the app's one answer cache, which the probes and the agent check read too. */
+  constructor(read: ReadModel, answers: NodeAnswers) {
     this.#read = read;
-    this.#answers = nodeAnswersFor(read);
+    this.#answers = answers;
   }
 
   /** undefined for a chain with no configured node. */
@@ -241,7 +242,7 @@ export class BestNodeResolver {
       if (tag !== null && !n.tags.includes(tag)) continue;
       views.set(n.id, read.nodeView(n, now));
     }
-    const ranking = rankNodes([...views.values()].map((v) => ({ node: nodeInfo(v.node), health: v.health, score: v.verdict?.score ?? NO_SCORE })));
+    const ranking = rankEffective(views.values());
     const byId = new Map<string, RankedNode>();
     for (const r of ranking) byId.set(r.nodeId, r);
     const ranked: RankedChain = { chain, tag, ranking, views, byId, anyUsable: ranking.some((r) => r.usable), at: now };
@@ -312,16 +313,4 @@ function dwellDeadline(sel: Selection, ranking: readonly RankedNode[], now: numb
     }
   }
   return until;
-}
-
-const byReadModel = new WeakMap<ReadModel, BestNodeResolver>();
-
-/** The one resolver of an app (its read model): the chains routes and the metrics share its memory. */
-export function bestNodeResolverFor(read: ReadModel): BestNodeResolver {
-  let r = byReadModel.get(read);
-  if (!r) {
-    r = new BestNodeResolver(read);
-    byReadModel.set(read, r);
-  }
-  return r;
 }

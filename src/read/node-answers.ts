@@ -119,18 +119,6 @@ export class NodeAnswers {
   }
 }
 
-const byReadModel = new WeakMap<ReadModel, NodeAnswers>();
-
-/** The one answer cache of an app (its read model), shared by the probes and the agent check. */
-export function nodeAnswersFor(read: ReadModel): NodeAnswers {
-  let answers = byReadModel.get(read);
-  if (!answers) {
-    answers = new NodeAnswers(read);
-    byReadModel.set(read, answers);
-  }
-  return answers;
-}
-
 /** The JSON body of a node's answer at `now`. */
 export function nodeAnswerJson(a: NodeAnswer, now: number): string {
   return a.observedAt === null ? `${a.jsonHead}null}` : `${a.jsonHead}${now > a.observedAt ? now - a.observedAt : 0}}`;

@@ -1,11 +1,12 @@
 import type { NodeConfig } from '../config/node-config.js';
-import { effectiveHealth } from '../health/effective-health.js';
+import type { ChainReport } from '../health/chain-report.js';
 import { staleAfterMs } from '../health/freshness.js';
 import type { NodeHealth } from '../health/hysteresis.js';
 import { type HealthPolicy, policyForChain } from '../health/policy.js';
 import type { HealthState } from '../health/states.js';
-import { asChainReport, asNodeVerdict, nodeInfo, type ChainReport, type NodeVerdict } from '../polling/health-judge.js';
+import type { NodeVerdict } from '../health/verdict.js';
 import type { Drain, NodeRecord, StoreEvent } from '../store/store.js';
+import { effectiveOf } from '../view/effective-node.js';
 import type { FleetView } from '../view/fleet-view.js';
 
 /** What the read side reads of the running service (a Service has it): the fleet, its view, the policy. */
@@ -156,7 +157,7 @@ export class ReadModel {
 
   /** The workers' latest shared selection, reference head and counts for a chain, if any. */
   chainReport(chain: string): ChainReport | undefined {
-    return asChainReport(this.#service.view.chainFacts(chain)?.facts);
+    return this.#service.view.chainFacts(chain)?.facts ?? undefined;
   }
 
   policy(chain: string): HealthPolicy {
@@ -210,10 +211,9 @@ export class ReadModel {
 
   #viewOf(node: NodeConfig, now: number): NodeView {
     const record = this.#service.view.get(node.id);
-    const verdict = record ? asNodeVerdict(record.health) : undefined;
     const drained = this.#service.view.drain(node.id) !== undefined;
-    const health = effectiveHealth(verdict?.health ?? null, record?.sample ?? null, nodeInfo(node), node.chain.name, drained, now, this.policy(node.chain.name));
-    return { node, record, verdict, health };
+    const health = effectiveOf(record, node, drained, now, this.policy(node.chain.name));
+    return { node, record, verdict: record?.health ?? undefined, health };
   }
 
   #summarize(chain: string, nodes: readonly NodeConfig[], now: number): ChainSummary {
@@ -238,8 +238,7 @@ export class ReadModel {
           if (freshUntil > validFrom) validFrom = freshUntil;
         }
       }
-      const verdict = record ? asNodeVerdict(record.health) : undefined;
-      counts[effectiveHealth(verdict?.health ?? null, record?.sample ?? null, nodeInfo(node), chain, drained, now, policy).state]++;
+      counts[effectiveOf(record, node, drained, now, policy).state]++;
     }
     return { chain, nodes, counts, usable: counts.healthy + counts.degraded, stale, at: now, validFrom, validUntil };
   }

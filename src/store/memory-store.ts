@@ -1,6 +1,6 @@
 // MemoryStore: the Store in-process, with the Redis store's semantics.
 import { randomUUID } from 'node:crypto';
-import type { PeerDetail } from '../chains/sample.js';
+import { type PeerDetail, withoutPeerList } from '../chains/sample.js';
 import type { ChainFacts, Drain, DrainFact, HistoryPoint, NodeRecord, Store, StoreEvent, StoreEventHandler, StoreHealth, SweepResult, SweepWrite, TransitionEntry, StoreRetentionOptions, FleetTransition, TransitionWrite } from './store.js';
 import {
   decodeAudit,
@@ -21,7 +21,6 @@ import {
   encodeRecord,
   encodeFleetTransition,
   encodeTransition,
-  withoutPeerList,
   type Decoded,
 } from './store-codec.js';
 import { StoreClosedError } from './store-errors.js';

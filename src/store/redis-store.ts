@@ -1,5 +1,6 @@
+// The Store on Redis: every command (records, leases, drains, audit, events); its connections are store/redis/connection.ts.
 import { randomUUID } from 'node:crypto';
-import { Cluster, Redis, type ChainableCommander, type RedisOptions } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
 import type { PeerDetail } from '../chains/sample.js';
 import { createStoreKeys, DEFAULT_PREFIX, type StoreKeys } from './keys.js';
 import {
@@ -44,6 +45,7 @@ import {
   type Decoded,
   type RecordChange,
 } from './store-codec.js';
+import { checkConnectionSource, RedisConnection, type RedisClient, type RedisConnectionOptions } from './redis/connection.js';
 import { StoreClosedError, StoreCommandError, StoreError, StoreUnavailableError } from './store-errors.js';
 import { chunk, DEFAULT_SWEEP_BATCH_SIZE, fleetTransitionsOf, groupTransitions, planSweep, type SweepBatch } from './sweep-plan.js';
 import { checkReplica, positiveInt } from './validate-args.js';
@@ -51,39 +53,19 @@ import { WarnOnce, type StoreWarningSink } from './warn-once.js';
 import { InvalidArgumentError } from '../errors/argument-errors.js';
 import { RETENTION_DEFAULTS } from '../defaults.js';
 
-export interface RedisStoreOptions extends StoreRetentionOptions {
-  /** `redis://[user:pass@]host:port[/db]` or `rediss://...`. Exactly one of url, cluster, sentinel. */
-  readonly url?: string;
-  readonly cluster?: { readonly nodes: ReadonlyArray<{ readonly host: string; readonly port: number }> };
-  readonly sentinel?: { readonly sentinels: ReadonlyArray<{ readonly host: string; readonly port: number }>; readonly name: string };
-  /** Password for Sentinel-managed masters and Cluster nodes (a `url` carries its own). Secret. */
-  readonly password?: string;
+/** The connection's options (url, cluster or sentinel, password, replica, timeouts; see RedisConnectionOptions) and the store's own. */
+export interface RedisStoreOptions extends StoreRetentionOptions, RedisConnectionOptions {
   /** Key prefix (hash-tagged, see keys.ts). Default `nodesentry`. */
   readonly prefix?: string;
-  /** This replica's id: names the connections (CLIENT LIST) so operators see who is who. */
-  readonly replica: string;
   /**
    * Do not deliver this replica's own `records` events back to its subscribers (default false:
    * the Store contract delivers every event). A poller that already put its records into its
    * in-memory view sets it, sparing a JSON parse of every batch it wrote.
    */
   readonly skipOwnRecords?: boolean;
-  /** Skipped values, invalid events, connection errors. Default: ignore. */
+  /** Skipped values, invalid events, connection errors, an evicting maxmemory-policy. Default: ignore. */
   readonly onWarning?: StoreWarningSink;
-  /** TCP connect timeout, ms. Default 5000. */
-  readonly connectTimeoutMs?: number;
-  /** A command without an answer fails after this long, ms (a hung server must not hang us). Default 5000. */
-  readonly commandTimeoutMs?: number;
-  /** Cap of the exponential reconnect backoff, ms. Default 2000. */
-  readonly reconnectMaxDelayMs?: number;
 }
-
-const DEFAULTS = {
-  ...RETENTION_DEFAULTS,
-  connectTimeoutMs: 5000,
-  commandTimeoutMs: 5000,
-  reconnectMaxDelayMs: 2000,
-} as const;
 
 /** Node ids per MGET / DEL in a pipeline. */
 const KEYS_PER_COMMAND = 500;
@@ -93,11 +75,9 @@ const LEASE_DEADLINE_KEEP_MS = 10 * 60_000;
 /** Redis replies that mean "not serving right now", not "you asked something wrong". */
 const TRANSIENT_REPLY = /^(LOADING|READONLY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|BUSY|NOREPLICAS|OOM|MISCONF)\b/;
 
-type Client = Redis | Cluster;
-
 /**
  * The Store on Redis (standalone, Sentinel or Cluster), shared by every replica. Two
- * connections: one for commands, one in subscriber mode for the events channel.
+ * connections (RedisConnection): one for commands, one in subscriber mode for the events channel.
  *
  * While Redis is down, calls reject at once with STORE_UNAVAILABLE (no offline queue, at most
  * one retry of an in-flight command): the poller keeps its own view and writes again next
@@ -108,11 +88,9 @@ export class RedisStore implements Store {
   readonly kind = 'redis' as const;
   readonly keys: StoreKeys;
 
-  private readonly client: Client;
-  private readonly subscriber: Client;
+  private readonly connection: RedisConnection;
+  private readonly client: RedisClient;
   private readonly warnings: WarnOnce;
-  /** Connection errors: once per outage, not once per process (cleared on reconnect). */
-  private readonly connectionWarnings: WarnOnce;
   private readonly historyLimit: number;
   private readonly auditLimit: number;
   private readonly historyTtlMs: number;
@@ -120,11 +98,8 @@ export class RedisStore implements Store {
   private readonly transitionTtlMs: number;
   private readonly fleetTransitionLimit: number;
   private readonly sweepBatchSize: number;
-  private readonly secrets: string[];
   private readonly handlers = new Set<StoreEventHandler>();
   private readonly inFlight = new Set<Promise<unknown>>();
-  private readyWaiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
-  private subscribed = false;
   private readonly replica: string;
   /** Prefix of this replica's own records events, when they are not to be delivered. */
   private readonly ownRecords: string | undefined;
@@ -153,77 +128,25 @@ export class RedisStore implements Store {
   private readonly held = new Map<string, NodeRecord>();
   private closed = false;
   private closing: Promise<void> | undefined;
-  private state: { connected: boolean; since: number; lastError?: string } = { connected: false, since: Date.now() };
 
   constructor(options: RedisStoreOptions) {
-    const sources = (['url', 'cluster', 'sentinel'] as const).filter((k) => options[k] !== undefined);
-    if (sources.length !== 1) throw new InvalidArgumentError(`RedisStore needs exactly one of url, cluster, sentinel (got ${sources.length === 0 ? 'none' : sources.join(', ')})`);
-    if (options.url !== undefined) validateRedisUrl(options.url);
+    checkConnectionSource(options);
     if (typeof options.replica !== 'string' || options.replica === '') throw new InvalidArgumentError('RedisStore option replica must be a non-empty string');
-    this.historyLimit = positiveInt('historyLimit', options.historyLimit ?? DEFAULTS.historyLimit);
-    this.auditLimit = positiveInt('auditLimit', options.auditLimit ?? DEFAULTS.auditLimit);
-    this.historyTtlMs = positiveInt('historyTtlMs', options.historyTtlMs ?? DEFAULTS.historyTtlMs);
-    this.transitionLimit = positiveInt('transitionLimit', options.transitionLimit ?? DEFAULTS.transitionLimit);
-    this.transitionTtlMs = positiveInt('transitionTtlMs', options.transitionTtlMs ?? DEFAULTS.transitionTtlMs);
-    this.fleetTransitionLimit = positiveInt('fleetTransitionLimit', options.fleetTransitionLimit ?? DEFAULTS.fleetTransitionLimit);
+    this.historyLimit = positiveInt('historyLimit', options.historyLimit ?? RETENTION_DEFAULTS.historyLimit);
+    this.auditLimit = positiveInt('auditLimit', options.auditLimit ?? RETENTION_DEFAULTS.auditLimit);
+    this.historyTtlMs = positiveInt('historyTtlMs', options.historyTtlMs ?? RETENTION_DEFAULTS.historyTtlMs);
+    this.transitionLimit = positiveInt('transitionLimit', options.transitionLimit ?? RETENTION_DEFAULTS.transitionLimit);
+    this.transitionTtlMs = positiveInt('transitionTtlMs', options.transitionTtlMs ?? RETENTION_DEFAULTS.transitionTtlMs);
+    this.fleetTransitionLimit = positiveInt('fleetTransitionLimit', options.fleetTransitionLimit ?? RETENTION_DEFAULTS.fleetTransitionLimit);
     this.sweepBatchSize = positiveInt('sweepBatchSize', options.sweepBatchSize ?? DEFAULT_SWEEP_BATCH_SIZE);
-    const connectTimeout = positiveInt('connectTimeoutMs', options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs);
-    const commandTimeout = positiveInt('commandTimeoutMs', options.commandTimeoutMs ?? DEFAULTS.commandTimeoutMs);
-    const reconnectMaxDelayMs = positiveInt('reconnectMaxDelayMs', options.reconnectMaxDelayMs ?? DEFAULTS.reconnectMaxDelayMs);
     this.keys = createStoreKeys(options.prefix ?? DEFAULT_PREFIX);
     this.pinPublishes = options.cluster !== undefined;
     this.replica = options.replica;
     this.ownRecords = options.skipOwnRecords ? ownRecordsPrefix(options.replica) : undefined;
     this.warnings = new WarnOnce(options.onWarning);
-    this.connectionWarnings = new WarnOnce(options.onWarning, 100);
-    this.secrets = options.url === undefined ? (options.password ? [options.password] : []) : urlSecrets(options.url);
-
-    const retryStrategy = (times: number): number => Math.min(50 * 2 ** Math.min(times, 10), reconnectMaxDelayMs);
-    const common = (role: 'cmd' | 'sub'): RedisOptions => ({
-      connectionName: `nodesentry:${options.replica}:${role}`,
-      // Fail fast while disconnected instead of queueing without bound (see class comment).
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      // Resubscription is ours (onSubscriberReady), so we know when events flow again.
-      autoResubscribe: false,
-      connectTimeout,
-      commandTimeout,
-      retryStrategy,
-      ...(options.password !== undefined && options.url === undefined ? { password: options.password } : {}),
-    });
-    const connect = (role: 'cmd' | 'sub'): Client => {
-      if (options.url !== undefined) return new Redis(options.url, common(role));
-      if (options.sentinel !== undefined) {
-        return new Redis({ ...common(role), sentinels: options.sentinel.sentinels.map(({ host, port }) => ({ host, port })), name: options.sentinel.name });
-      }
-      const { enableOfflineQueue: _q, retryStrategy: _r, ...redisOptions } = common(role);
-      return new Cluster(
-        options.cluster!.nodes.map(({ host, port }) => ({ host, port })),
-        {
-          enableOfflineQueue: false,
-          clusterRetryStrategy: retryStrategy,
-          redisOptions,
-        },
-      );
-    };
-    this.client = connect('cmd');
-    this.subscriber = connect('sub');
-
-    for (const [conn, role] of [[this.client, 'command'], [this.subscriber, 'subscriber']] as const) {
-      conn.on('error', (err: unknown) => this.onConnectionError(role, err));
-      conn.on('close', () => {
-        if (role === 'subscriber') this.subscribed = false;
-        // A server that goes away cleanly closes the socket without an 'error'; say so.
-        if (this.state.connected && !this.closed) this.state = { ...this.state, lastError: `${role} connection closed` };
-        this.onConnectionState();
-      });
-      conn.on('end', () => this.onConnectionState());
-    }
-    this.client.on('ready', () => this.onConnectionState());
-    this.subscriber.on('ready', () => this.onSubscriberReady());
-    this.subscriber.on('message', (channel: string, message: string) => {
-      if (channel === this.keys.events) this.dispatch(message);
-    });
+    // Last: it connects at once, so nothing may throw after it.
+    this.connection = new RedisConnection(options, { channel: this.keys.events, onMessage: (message) => this.dispatch(message) });
+    this.client = this.connection.client;
   }
 
   /** Constructs and waits until ready; on failure closes what it opened and rejects (STORE_UNAVAILABLE). */
@@ -243,29 +166,11 @@ export class RedisStore implements Store {
    * published before that are not seen). Rejects with STORE_UNAVAILABLE after `timeoutMs`.
    */
   ready(timeoutMs = 10_000): Promise<void> {
-    if (this.closed) return Promise.reject(new StoreClosedError('ready'));
-    if (this.state.connected) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const waiter = {
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-        reject: (err: Error) => {
-          clearTimeout(timer);
-          reject(err);
-        },
-      };
-      const timer = setTimeout(() => {
-        this.readyWaiters = this.readyWaiters.filter((w) => w !== waiter);
-        reject(new StoreUnavailableError({ details: `not connected within ${timeoutMs} ms${this.state.lastError ? ` (${this.state.lastError})` : ''}` }));
-      }, timeoutMs);
-      this.readyWaiters.push(waiter);
-    });
+    return this.connection.ready(timeoutMs);
   }
 
   health(): StoreHealth {
-    return { ...this.state };
+    return this.connection.health();
   }
 
   probe(replica: string): Promise<void> {
@@ -789,41 +694,10 @@ export class RedisStore implements Store {
 
   private async shutdown(): Promise<void> {
     this.closed = true;
-    await Promise.allSettled([...this.inFlight]);
-    this.handlers.clear();
-    await Promise.all([quitOrDisconnect(this.client), quitOrDisconnect(this.subscriber)]);
-    this.subscribed = false;
-    this.onConnectionState();
-    for (const w of this.readyWaiters.splice(0)) w.reject(new StoreClosedError('ready'));
-  }
-
-  private async onSubscriberReady(): Promise<void> {
-    this.onConnectionState();
-    if (this.closed) return;
-    try {
-      await this.subscriber.subscribe(this.keys.events);
-      this.subscribed = true;
-    } catch (err) {
-      // The connection dropped again; the next 'ready' retries.
-      this.onConnectionError('subscriber', err);
-    }
-    this.onConnectionState();
-  }
-
-  private onConnectionState(): void {
-    const connected = !this.closed && this.client.status === 'ready' && this.subscriber.status === 'ready' && this.subscribed;
-    if (connected !== this.state.connected) {
-      this.state = { ...this.state, connected, since: Date.now() };
-      if (connected) this.connectionWarnings.reset();
-    }
-    if (connected) for (const w of this.readyWaiters.splice(0)) w.resolve();
-  }
-
-  private onConnectionError(role: 'command' | 'subscriber', err: unknown): void {
-    const message = this.redact(err instanceof Error ? err.message : String(err));
-    this.state = { ...this.state, lastError: message };
-    this.connectionWarnings.warn(`${role}:${message}`, 'redis connection error', { connection: role, error: message });
-    this.onConnectionState();
+    await this.connection.close(async () => {
+      await Promise.allSettled([...this.inFlight]);
+      this.handlers.clear();
+    });
   }
 
   /** Runs one call: rejects once closed, maps ioredis errors to store errors, tracks it for close(). */
@@ -849,7 +723,7 @@ export class RedisStore implements Store {
 
   private toStoreError(err: unknown): Error {
     if (err instanceof StoreError || err instanceof TypeError || err instanceof RangeError) return err;
-    const message = this.redact(err instanceof Error ? err.message : String(err));
+    const message = this.connection.redact(err instanceof Error ? err.message : String(err));
     if (err instanceof Error && err.name === 'ReplyError' && !TRANSIENT_REPLY.test(message)) {
       return new StoreCommandError({ details: message, cause: err });
     }
@@ -862,12 +736,6 @@ export class RedisStore implements Store {
     this.warnings.warn(`${key}:${d.reason}`, 'store skipped an unreadable value', { key, reason: d.reason });
     return undefined;
   }
-
-  private redact(text: string): string {
-    let out = text.replace(/(rediss?:\/\/)[^@\s/]*@/gi, '$1***@');
-    for (const s of this.secrets) out = out.split(s).join('***');
-    return out;
-  }
 }
 
 function indexesToIds(reply: unknown, ids: readonly string[]): string[] {
@@ -875,40 +743,6 @@ function indexesToIds(reply: unknown, ids: readonly string[]): string[] {
     const id = ids[i - 1];
     return id === undefined ? [] : [id];
   });
-}
-
-/** Never repeats the URL: it may hold a password. */
-function validateRedisUrl(raw: string): void {
-  let u: URL;
-  try {
-    u = new URL(raw);
-  } catch {
-    throw new InvalidArgumentError('Redis url is not a valid URL');
-  }
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new InvalidArgumentError(`Redis url has unsupported scheme ${u.protocol} (use redis: or rediss:)`);
-}
-
-/** Userinfo of the URL, to blank out of any error text (at least 3 characters, to keep text readable). */
-function urlSecrets(raw: string): string[] {
-  try {
-    const u = new URL(raw);
-    return [u.password, decodeURIComponent(u.password), decodeURIComponent(u.username)].filter((s) => s.length >= 3);
-  } catch {
-    return [];
-  }
-}
-
-async function quitOrDisconnect(conn: Client): Promise<void> {
-  if (conn.status === 'end') return;
-  if (conn.status === 'ready') {
-    try {
-      await conn.quit();
-      return;
-    } catch {
-      // Fall through: the connection dropped while quitting.
-    }
-  }
-  conn.disconnect();
 }
 
 /** A `chain` event around facts already encoded with `encodeChainFacts`: byte for byte what `encodeEvent` makes. */

@@ -1,4 +1,6 @@
-import type { PeerDetail, Sample } from '../chains/sample.js';
+import { type PeerDetail, type Sample, withoutPeerList } from '../chains/sample.js';
+import { asChainReport } from '../health/chain-report.js';
+import { asNodeVerdict } from '../health/verdict.js';
 import type { ChainFacts, Drain, DrainFact, FleetTransition, HistoryPoint, NodeRecord, StoreEvent, TransitionEntry } from './store.js';
 import { InvalidArgumentError } from '../errors/argument-errors.js';
 
@@ -40,13 +42,6 @@ function checkVersion(parsed: unknown): Decoded<Json> {
   return { ok: true, value: parsed };
 }
 
-/** The sample as stored in a record: `peerList` lives under its own key. */
-export function withoutPeerList(sample: Sample): Sample {
-  if (sample.peerList === undefined) return sample;
-  const { peerList: _omit, ...rest } = sample;
-  return rest;
-}
-
 // --- node records ---------------------------------------------------------------------------
 
 export function recordToJson(record: NodeRecord): Json {
@@ -81,7 +76,7 @@ function recordFromJson(parsed: unknown): Decoded<NodeRecord> {
   }
   return {
     ok: true,
-    value: { nodeId: o['nodeId'], chain: o['chain'], sample: s as unknown as Sample, health: o['health'], replica: o['replica'], writtenAt: o['writtenAt'] },
+    value: { nodeId: o['nodeId'], chain: o['chain'], sample: s as unknown as Sample, health: asNodeVerdict(o['health']), replica: o['replica'], writtenAt: o['writtenAt'] },
   };
 }
 
@@ -173,7 +168,7 @@ function chainFactsFromJson(parsed: unknown): Decoded<ChainFacts> {
   if (!checked.ok) return checked;
   const o = checked.value;
   if (!isString(o['chain']) || !isString(o['replica']) || !isNumber(o['writtenAt'])) return fail('chain facts lack chain, replica or writtenAt');
-  return { ok: true, value: { chain: o['chain'], facts: o['facts'], replica: o['replica'], writtenAt: o['writtenAt'] } };
+  return { ok: true, value: { chain: o['chain'], facts: asChainReport(o['facts']), replica: o['replica'], writtenAt: o['writtenAt'] } };
 }
 
 export function decodeChainFacts(raw: string): Decoded<ChainFacts> {

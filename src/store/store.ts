@@ -1,4 +1,6 @@
 import type { PeerDetail, Sample } from '../chains/sample.js';
+import type { ChainReport } from '../health/chain-report.js';
+import type { NodeVerdict } from '../health/verdict.js';
 
 /**
  * The one interface the domain talks to for shared state. Two implementations: Redis (many
@@ -6,16 +8,16 @@ import type { PeerDetail, Sample } from '../chains/sample.js';
  * test suite runs against both.
  *
  * Everything stored carries when it was observed and which replica wrote it, and expires: a
- * value nobody refreshes disappears instead of being served as fresh. Health is opaque JSON to
- * the store (the health core owns its shape).
+ * value nobody refreshes disappears instead of being served as fresh. The health core owns the
+ * shapes of a record's `health` and a chain's `facts`; the codec checks them once on the way in.
  */
 export interface NodeRecord {
   readonly nodeId: string;
   readonly chain: string;
   /** Latest sample, without `peerList` (kept apart: it is large and rarely read). */
   readonly sample: Sample;
-  /** The health core's persisted state for this node (JSON). */
-  readonly health: unknown;
+  /** The health core's persisted state for this node; null when the stored value was not one (see asNodeVerdict). */
+  readonly health: NodeVerdict | null;
   /** Replica that wrote the record. */
   readonly replica: string;
   /** Epoch ms when the record was written. */
@@ -61,10 +63,11 @@ export interface TransitionWrite {
   readonly transition: TransitionEntry;
 }
 
-/** Per-chain facts computed by workers (e.g. the corroborated reference head). JSON. */
+/** Per-chain facts computed by workers (reference head, counts, the shared choice). */
 export interface ChainFacts {
   readonly chain: string;
-  readonly facts: unknown;
+  /** The workers' report; null when the stored value was not one (see asChainReport). */
+  readonly facts: ChainReport | null;
   readonly replica: string;
   readonly writtenAt: number;
 }

@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import { agentReply, AgentCheckServer, degradedWeightPercent, healthyWeightPercent, parseAgentLine } from '../../src/api/agent-check.js';
 import { startHttp } from '../../src/api/http-server.js';
-import { nodeAnswersFor } from '../../src/read/node-answers.js';
+import { NodeAnswers } from '../../src/read/node-answers.js';
 import { ReadModel } from '../../src/read/read-model.js';
 import { loadSettings } from '../../src/config/settings.js';
 import { startHarness, type Harness } from '../support/api-harness.js';
@@ -38,7 +38,7 @@ describe('HAProxy agent check', () => {
     const drain = { nodeId: 'bsc-drained', by: 'test', at: Date.now() };
     await h.service.store.setDrain('bsc-drained', drain);
     h.service.view.setDrain('bsc-drained', drain);
-    agent = await AgentCheckServer.start({ port: 0, host: '127.0.0.1', answers: nodeAnswersFor(new ReadModel(h.service)), now: () => Date.now() + skewMs, readTimeoutMs: 200, maxLineBytes: 64 });
+    agent = await AgentCheckServer.start({ port: 0, host: '127.0.0.1', answers: new NodeAnswers(new ReadModel(h.service)), now: () => Date.now() + skewMs, readTimeoutMs: 200, maxLineBytes: 64 });
   });
   afterAll(async () => {
     await agent.close();
@@ -50,7 +50,7 @@ describe('HAProxy agent check', () => {
 
   it('when a healthy node is asked, then it is up, ready, weighted by its score', async () => {
     const reply = await agentExchange(agent.port, 'bsc-ok\n');
-    const score = h.service.view.get('bsc-ok')!.health as { score: { total: number } };
+    const score = h.service.view.get('bsc-ok')!.health!;
     expect(reply).toBe(`up ready ${healthyWeightPercent(score.score.total)}%\n`);
     expect(reply).toMatch(/^up ready ([5-9]\d|100)%\n$/);
   });

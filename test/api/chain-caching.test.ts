@@ -1,11 +1,12 @@
 import request from 'supertest';
 import { BestNodeResolver } from '../../src/read/best-node.js';
+import { NodeAnswers } from '../../src/read/node-answers.js';
 import { ReadModel } from '../../src/read/read-model.js';
 import { rankNodes } from '../../src/health/ranking.js';
 import { NO_SCORE } from '../../src/health/score.js';
 import { nextSelection, type Selection } from '../../src/health/selection.js';
 import type { HealthState, Verdict } from '../../src/health/states.js';
-import { asNodeVerdict, nodeInfo, type NodeVerdict } from '../../src/polling/health-judge.js';
+import type { NodeVerdict } from '../../src/health/verdict.js';
 import type { NodeRecord } from '../../src/store/store.js';
 import { startHarness, type Harness } from '../support/api-harness.js';
 
@@ -52,7 +53,7 @@ describe('cached chain answers', () => {
   /** Put a record of `id` with the given state into the view, observed at `at` (after its last one). */
   const ingestState = (id: string, state: HealthState, at = Date.now()): void => {
     const r = h.service.view.get(id)!;
-    const v = asNodeVerdict(r.health)!;
+    const v = r.health!;
     const observedAt = Math.max(at, r.sample.observedAt + 1);
     const usable = state === 'healthy' || state === 'degraded';
     const health: NodeVerdict = {
@@ -62,7 +63,7 @@ describe('cached chain answers', () => {
     const record: NodeRecord = { ...r, sample: { ...r.sample, observedAt }, health, writtenAt: Math.max(r.writtenAt + 1, observedAt) };
     h.service.view.ingest([record]);
   };
-  const stateOf = (id: string): HealthState => asNodeVerdict(h.service.view.get(id)!.health)!.health.state;
+  const stateOf = (id: string): HealthState => h.service.view.get(id)!.health!.health.state;
   const drain = (id: string, on: boolean) => h.service.view.setDrain(id, on ? { nodeId: id, by: 'test', at: Date.now() } : null);
 
   describe('chain probe', () => {
@@ -248,7 +249,7 @@ describe('cached chain answers', () => {
     });
 
     it('a burst of local choices after a change ranks the chain once', () => {
-      const resolver = new BestNodeResolver(read);
+      const resolver = new BestNodeResolver(read, new NodeAnswers(read));
       const t = Date.now();
       const first = resolver.resolve('bsc', t, 'simulated')!;
       const ranked = resolver.ranking('bsc', t, 'simulated');
@@ -296,7 +297,7 @@ describe('cached local choice, against recomputing it every time', () => {
 
   it('when states, drains and the clock change at random, then every answer equals the one recomputed from scratch', () => {
     const read = new ReadModel(h.service);
-    const resolver = new BestNodeResolver(read);
+    const resolver = new BestNodeResolver(read, new NodeAnswers(read));
     const ids = [...h.service.nodes.keys()];
     const policy = read.policy('bsc');
     const states: Verdict[] = ['healthy', 'healthy', 'degraded', 'unhealthy', 'unknown'];
@@ -316,7 +317,7 @@ describe('cached local choice, against recomputing it every time', () => {
         const id = ids[Math.floor(random() * ids.length)]!;
         if (r < 0.15) {
           const rec = h.service.view.get(id)!;
-          const v = asNodeVerdict(rec.health)!;
+          const v = rec.health!;
           const state = states[Math.floor(random() * states.length)]!;
           const usable = state === 'healthy' || state === 'degraded';
           const health: NodeVerdict = { ...v, health: { ...v.health, state, tracked: state, usableSince: usable ? (v.health.usableSince ?? t) : null } };
@@ -327,7 +328,7 @@ describe('cached local choice, against recomputing it every time', () => {
         t += Math.floor(random() * 60);
         const got = resolver.resolve('bsc', t, 'simulated')!.selection;
         const views = read.chainViews('bsc', t)!;
-        const ranking = rankNodes(views.map((v) => ({ node: nodeInfo(v.node), health: v.health, score: v.verdict?.score ?? NO_SCORE })));
+        const ranking = rankNodes(views.map((v) => ({ node: v.node, health: v.health, score: v.verdict?.score ?? NO_SCORE })));
         reference = nextSelection(reference, ranking, 'bsc', t, policy).selection;
         expect({ step, ...got }).toEqual({ step, ...reference });
       }

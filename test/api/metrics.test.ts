@@ -3,7 +3,6 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import request from 'supertest';
 import { createApp } from '../../src/api/app.js';
-import type { NodeVerdict } from '../../src/polling/health-judge.js';
 import { startHarness, type Harness } from '../support/api-harness.js';
 
 const KEY = 'metrics-key-0123456789';
@@ -98,7 +97,7 @@ describe('/metrics', () => {
     // A failed probe reports no peers: nothing is made up.
     expect(one(series, 'nodesentry_node_peers', { node: 'bsc-bad-auth' })).toBeUndefined();
     const record = h.service.view.get('bsc-ok')!;
-    const verdict = record.health as NodeVerdict;
+    const verdict = record.health!;
     expect(one(series, 'nodesentry_node_height', { node: 'bsc-ok' })).toBe(record.sample.height);
     expect(one(series, 'nodesentry_node_score', { node: 'bsc-ok', chain: 'bsc' })).toBe(verdict.score.total);
     expect(one(series, 'nodesentry_node_lag_blocks', { node: 'bsc-ok' })).toBe(verdict.stats.lagBlocks);

@@ -1,9 +1,20 @@
 import { BUILTIN_CHAINS, type ChainSpec } from '../../src/chains/chain-spec.js';
 import type { Sample } from '../../src/chains/sample.js';
-import { type ChainEvaluation, type ChainNodeInput, evaluateChain } from '../../src/health/evaluate-chain.js';
+import type { NodeConfig } from '../../src/config/node-config.js';
+import type { Assessment } from '../../src/health/assess.js';
+import type { NodeHealth } from '../../src/health/hysteresis.js';
 import type { NodeInfo } from '../../src/health/node-info.js';
-import { DEFAULT_HEALTH_POLICY, type HealthPolicy } from '../../src/health/policy.js';
-import type { Selection } from '../../src/health/selection.js';
+import { DEFAULT_HEALTH_POLICY, type HealthPolicy, policyForChain } from '../../src/health/policy.js';
+import type { RankedNode } from '../../src/health/ranking.js';
+import type { ReferenceHead } from '../../src/health/reference-head.js';
+import { NO_SCORE, type ScoreBreakdown } from '../../src/health/score.js';
+import type { Selection, SelectionChange } from '../../src/health/selection.js';
+import { emptyStats, type NodeStats } from '../../src/health/stats.js';
+import { HealthJudge } from '../../src/polling/health-judge.js';
+import { MemoryStore } from '../../src/store/memory-store.js';
+import { decodeChainFacts, decodeRecord, encodeChainFacts, encodeRecord } from '../../src/store/store-codec.js';
+import { effectiveOf, rankEffective } from '../../src/view/effective-node.js';
+import { FleetView } from '../../src/view/fleet-view.js';
 
 export const BSC = BUILTIN_CHAINS.bsc as ChainSpec;
 export const DEFICHAIN = BUILTIN_CHAINS.defichain as ChainSpec;
@@ -60,37 +71,116 @@ export function failedSample(chain: ChainSpec, nodeId: string, at: number, code:
   };
 }
 
-/** A fleet whose persisted state is carried from round to round, as the poller would. */
+/** A chain's nodes judged as the service judges them: a HealthJudge over a FleetView of a store. */
 export interface Fleet {
   readonly chain: ChainSpec;
   readonly policy: HealthPolicy;
-  nodes: ChainNodeInput[];
-  selection: Selection | null;
-  last: ChainEvaluation | null;
+  readonly nodes: ReadonlyMap<string, NodeConfig>;
+  view: FleetView;
+  judge: HealthJudge;
+  readonly changes: SelectionChange[];
+  last: RoundResult | null;
+}
+
+/** One node after a round: its effective health (what readers see), stats, score and latest assessment. */
+export interface NodeResult {
+  readonly nodeId: string;
+  readonly health: NodeHealth;
+  readonly stats: NodeStats;
+  readonly score: ScoreBreakdown;
+  readonly assessment: Assessment;
+}
+
+export interface RoundResult {
+  readonly chain: string;
+  readonly reference: ReferenceHead;
+  readonly nodes: readonly NodeResult[];
+  readonly ranking: readonly RankedNode[];
+  readonly selection: Selection;
+  readonly transitions: ReadonlyArray<{ readonly nodeId: string; readonly from: string; readonly to: string; readonly reasons: readonly string[] }>;
+  readonly selectionChange: SelectionChange | null;
+}
+
+export function nodeConfig(chain: ChainSpec, info: NodeInfo): NodeConfig {
+  return { id: info.id, chain, url: `http://127.0.0.1:1/${info.id}`, tags: info.tags, tier: info.tier, intervalMs: info.intervalMs, timeoutMs: 2_000 };
 }
 
 export function fleet(chain: ChainSpec, infos: readonly NodeInfo[], policy: HealthPolicy = DEFAULT_HEALTH_POLICY): Fleet {
-  return { chain, policy, nodes: infos.map((node) => ({ node, drained: false, sample: null, health: null, stats: null })), selection: null, last: null };
+  const nodes = new Map(infos.map((i) => [i.id, nodeConfig(chain, i)]));
+  const view = new FleetView({ store: new MemoryStore() });
+  const changes: SelectionChange[] = [];
+  return { chain, policy, nodes, view, judge: judgeOf(view, policy, nodes, changes), changes, last: null };
 }
 
-/** One round: give each node its new sample (or keep the old one when absent), evaluate, carry state. */
-export function round(f: Fleet, now: number, samples: Readonly<Record<string, Sample | null>>, drained: Readonly<Record<string, boolean>> = {}): ChainEvaluation {
-  const nodes = f.nodes.map((n) => ({
-    ...n,
-    sample: n.node.id in samples ? (samples[n.node.id] ?? null) : n.sample,
-    drained: drained[n.node.id] ?? n.drained,
+function judgeOf(view: FleetView, policy: HealthPolicy, nodes: ReadonlyMap<string, NodeConfig>, changes: SelectionChange[]): HealthJudge {
+  return new HealthJudge({ view, policy, replica: 'r', nodes: () => nodes, onSelectionChange: (c) => changes.push(c) });
+}
+
+/**
+ * A restart: a new judge over a new view loaded with what the store holds (records and chain
+ * facts through the store's codec), as a replica that takes over would start.
+ */
+export function restart(f: Fleet): void {
+  const view = new FleetView({ store: new MemoryStore() });
+  const records = [...f.view.records()].map((r) => decodeRecord(encodeRecord(r)));
+  view.ingest(records.flatMap((d) => (d.ok ? [d.value] : [])));
+  const facts = f.view.chainFacts(f.chain.name);
+  if (facts) {
+    const d = decodeChainFacts(encodeChainFacts(facts));
+    if (d.ok) view.setChainFacts(d.value);
+  }
+  for (const [id, drain] of f.view.drains()) view.setDrain(id, drain);
+  f.view = view;
+  f.judge = judgeOf(view, f.policy, f.nodes, f.changes);
+}
+
+/**
+ * One round: each node given a sample is judged (in config order, ingested into the view as the
+ * poller does), then the chain is ranked and its shared choice advanced (the judge's flush).
+ * `drained` drains (true) or undrains (false) nodes first.
+ */
+export function round(f: Fleet, now: number, samples: Readonly<Record<string, Sample | null>>, drained: Readonly<Record<string, boolean>> = {}): RoundResult {
+  for (const [id, on] of Object.entries(drained)) f.view.setDrain(id, on ? { nodeId: id, by: 'test', at: now } : null);
+  const transitions: Array<RoundResult['transitions'][number]> = [];
+  for (const node of f.nodes.values()) {
+    const sample = samples[node.id];
+    if (sample === undefined || sample === null) continue;
+    const v = f.judge.judge(node, sample, now);
+    f.view.ingest([v.record]);
+    if (v.transition) transitions.push({ nodeId: node.id, ...v.transition });
+  }
+  const before = f.changes.length;
+  for (const facts of f.judge.chainFacts(now)) f.view.setChainFacts(facts);
+  const report = f.view.chainFacts(f.chain.name)!.facts!;
+  const policy = policyForChain(f.policy, f.chain.name);
+  const views = [...f.nodes.values()].map((node) => {
+    const record = f.view.get(node.id);
+    return { node, record, health: effectiveOf(record, node, f.view.drain(node.id) !== undefined, now, policy) };
+  });
+  const nodes = views.map(({ node, record, health }) => ({
+    nodeId: node.id,
+    health,
+    stats: record?.health?.stats ?? emptyStats(node.id),
+    score: record?.health?.score ?? NO_SCORE,
+    assessment: record?.health?.health.latest as Assessment,
   }));
-  const ev = evaluateChain({ chain: f.chain, nodes, selection: f.selection, now, policy: f.policy });
-  f.nodes = nodes.map((n, i) => ({ ...n, health: ev.nodes[i]?.health ?? null, stats: ev.nodes[i]?.stats ?? null }));
-  f.selection = ev.selection;
-  f.last = ev;
-  return ev;
+  const result: RoundResult = {
+    chain: f.chain.name,
+    reference: report.reference,
+    nodes,
+    ranking: rankEffective(views),
+    selection: report.selection,
+    transitions,
+    selectionChange: f.changes.length > before ? f.changes.at(-1)! : null,
+  };
+  f.last = result;
+  return result;
 }
 
-export function stateOf(ev: ChainEvaluation, nodeId: string): string | undefined {
+export function stateOf(ev: RoundResult, nodeId: string): string | undefined {
   return ev.nodes.find((n) => n.nodeId === nodeId)?.health.state;
 }
 
-export function codesOf(ev: ChainEvaluation, nodeId: string): string[] {
-  return (ev.nodes.find((n) => n.nodeId === nodeId)?.assessment.reasons ?? []).map((r) => r.code);
+export function codesOf(ev: RoundResult, nodeId: string): string[] {
+  return (ev.nodes.find((n) => n.nodeId === nodeId)?.assessment?.reasons ?? []).map((r) => r.code);
 }

@@ -2,7 +2,7 @@ import { BUILTIN_CHAINS } from '../../src/chains/chain-spec.js';
 import type { Sample } from '../../src/chains/sample.js';
 import type { NodeConfig } from '../../src/config/node-config.js';
 import { DEFAULT_HEALTH_POLICY } from '../../src/health/policy.js';
-import { asNodeVerdict, HealthJudge } from '../../src/polling/health-judge.js';
+import { HealthJudge } from '../../src/polling/health-judge.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { FleetView } from '../../src/view/fleet-view.js';
 
@@ -26,9 +26,9 @@ describe('HealthJudge', () => {
         view.ingest([v.record]);
       }
     }
-    const slow = asNodeVerdict(view.get('slow')!.health)!;
+    const slow = view.get('slow')!.health!;
     expect(slow.health.latest?.lag?.blocks).toBe(200);
     expect(slow.health.latest?.reasons.map((r) => r.code)).toContain('lagging');
-    expect(asNodeVerdict(view.get('a')!.health)!.health.latest?.lag?.blocks).toBe(0);
+    expect(view.get('a')!.health!.health.latest?.lag?.blocks).toBe(0);
   });
 });

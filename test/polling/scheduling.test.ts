@@ -80,7 +80,7 @@ describe('scheduling', () => {
       // Without back-off: ~30 probes in 3 s; with it (100, 200, then 400 ms steps): far fewer, never none.
       expect(n).toBeGreaterThanOrEqual(4);
       expect(n).toBeLessThanOrEqual(16);
-      const probing = (service.view.get('down')!.health as { probing: { mode: string; delayMs: number } }).probing;
+      const probing = service.view.get('down')!.health!.probing!;
       expect(probing).toMatchObject({ mode: 'backoff', delayMs: 400 });
     } finally {
       await service.close();
@@ -96,8 +96,8 @@ describe('scheduling', () => {
       await sleep(3_000);
       for (const id of ['wrong', 'lonely']) {
         const v = service.view.get(id)!;
-        expect({ id, state: (v.health as { health: { state: string } }).health.state }).toEqual({ id, state: 'unhealthy' });
-        expect((v.health as { probing: { mode: string } }).probing.mode).toBe('interval');
+        expect({ id, state: v.health!.health.state }).toEqual({ id, state: 'unhealthy' });
+        expect(v.health!.probing!.mode).toBe('interval');
         // ~20 probes at 150 ms; backed off to 1.2 s it would be at most 3 + 2.
         expect(sim.stats(id).requests).toBeGreaterThanOrEqual(10);
       }

@@ -1,5 +1,5 @@
 import { MemoryStore } from '../../src/store/memory-store.js';
-import { record, storeContract } from './store-contract.js';
+import { record, storeContract, verdict } from './store-contract.js';
 
 storeContract('memory', async () => ({ store: new MemoryStore(), cleanup: async () => {} }));
 
@@ -69,13 +69,13 @@ describe('MemoryStore with an injected clock', () => {
 
   it('returns copies: changing what was written or read does not change what is stored', async () => {
     const store = new MemoryStore();
-    const health = { state: 'healthy' };
+    const health = verdict();
     await store.writeSweep({ records: [record('a', { health })] }, 60_000);
-    health.state = 'down';
+    (health.health as { state: string }).state = 'down';
     const first = (await store.getNodes(['a'])).get('a');
-    expect(first?.health).toEqual({ state: 'healthy' });
-    (first?.health as { state: string }).state = 'mutated';
-    expect((await store.getNodes(['a'])).get('a')?.health).toEqual({ state: 'healthy' });
+    expect(first?.health).toEqual(verdict());
+    (first!.health!.health as { state: string }).state = 'mutated';
+    expect((await store.getNodes(['a'])).get('a')?.health).toEqual(verdict());
     await store.close();
   });
 

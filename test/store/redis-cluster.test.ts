@@ -3,6 +3,7 @@ import { loadSettings } from '../../src/config/settings.js';
 import { createStoreKeys } from '../../src/store/keys.js';
 import { RedisStore, type RedisStoreOptions } from '../../src/store/redis-store.js';
 import { RedisCluster } from '../support/redis-cluster.js';
+import { until } from '../support/wait.js';
 import { nextEvent, record, storeContract } from './store-contract.js';
 
 // The Store contract on a real Redis Cluster (3 masters + 3 replicas, test/support/redis-cluster.ts),
@@ -65,6 +66,25 @@ describe('RedisStore on a cluster', () => {
     } finally {
       await Promise.all([a.close(), b.close()]);
       await deleteKeys(options.prefix!);
+    }
+  });
+
+  it('when one master evicts keys (maxmemory-policy volatile-lru), then the store warns once, naming that master only', async () => {
+    const masters: number[] = [];
+    for (const n of cluster.running) if (/^role:master/m.test(String(await cluster.admin(n.port).info('replication')))) masters.push(n.port);
+    expect(masters.length).toBeGreaterThan(1);
+    const evicting = masters[0]!;
+    await cluster.admin(evicting).config('SET', 'maxmemory-policy', 'volatile-lru');
+    const warnings: Array<{ msg: string; data: Record<string, unknown> }> = [];
+    const store = await RedisStore.connect(clusterOptions({ onWarning: (msg, data) => warnings.push({ msg, data: (data ?? {}) as Record<string, unknown> }) }));
+    try {
+      const policy = () => warnings.filter((w) => /maxmemory-policy/.test(w.msg));
+      await until(() => policy().length > 0, 10_000, 'a maxmemory-policy warning');
+      await store.probe('replica-test');
+      expect(policy().map((w) => [w.data['node'], w.data['policy']])).toEqual([[`127.0.0.1:${evicting}`, 'volatile-lru']]);
+    } finally {
+      await store.close();
+      await cluster.admin(evicting).config('SET', 'maxmemory-policy', 'noeviction');
     }
   });
 });

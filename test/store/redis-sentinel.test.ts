@@ -57,7 +57,7 @@ describe('Redis behind Sentinel', () => {
         nodeId: 'n1',
         chain: 'bsc',
         sample: { nodeId: 'n1', chain: 'bsc', family: 'evm', observedAt: 1, latencyMs: 1, ok: true, missingMethods: [] },
-        health: {},
+        health: null,
         replica: 'sentinel-replica',
         writtenAt: 1,
       };

@@ -5,7 +5,7 @@ import { pruneIndexScript } from '../../src/store/redis-scripts.js';
 import { RedisStore, type RedisStoreOptions } from '../../src/store/redis-store.js';
 import type { NodeRecord, StoreEvent } from '../../src/store/store.js';
 import { RedisServer } from '../support/redis-server.js';
-import { eventually, nextEvent, peer, record, sleep, storeContract } from './store-contract.js';
+import { eventually, nextEvent, peer, record, report, sleep, storeContract, verdict } from './store-contract.js';
 
 // The shared redis-server of the whole run (test/support/global-setup.js). Each test uses a
 // fresh prefix and deletes its keys afterwards; nothing here may FLUSHALL it.
@@ -171,11 +171,11 @@ describe('RedisStore (Redis only)', () => {
     await tap.subscribe(createStoreKeys(a.prefix).events);
     tap.on('message', (_c: string, m: string) => messages.push(m));
     try {
-      const health = { state: 'healthy', reasons: [], usableSince: null, stats: { samples: 1, outcomes: [true], ewma: 12.5 }, score: { total: 0.9, parts: { latency: { detail: '12ms average' } } } };
+      const health = { health: { state: 'healthy', reasons: [], usableSince: null }, stats: { samples: 1, outcomes: [true], ewma: 12.5 }, score: { total: 0.9, parts: { latency: { detail: '12ms average' } } }, probing: { mode: 'interval', delayMs: 2000 } };
       const at = (i: number) => 1_700_000_000_000 + i * 2000;
       const rec = (i: number, over: Partial<NodeRecord> = {}) =>
-        record('n1', { sample: { ...record('n1').sample, observedAt: at(i), latencyMs: 10 + i, height: 100 + i }, writtenAt: at(i) + 1, replica: 'writer', health: { ...health, stats: { ...health.stats, samples: i, outcomes: Array.from({ length: i }, () => true) } }, ...over });
-      const written = [rec(1), rec(2), rec(3, { health: { ...health, state: 'degraded', reasons: ['lag'], usableSince: at(3) } }), rec(4, { health: { ...health, usableSince: null, score: undefined } })];
+        record('n1', { sample: { ...record('n1').sample, observedAt: at(i), latencyMs: 10 + i, height: 100 + i }, writtenAt: at(i) + 1, replica: 'writer', health: verdict({ ...health, stats: { ...health.stats, samples: i, outcomes: Array.from({ length: i }, () => true) } }), ...over });
+      const written = [rec(1), rec(2), rec(3, { health: verdict({ ...health, health: { state: 'degraded', reasons: ['lag'], usableSince: at(3) } }) }), rec(4, { health: verdict({ ...health, probing: undefined }) })];
       for (const r of written) {
         await a.store.writeSweep({ records: [r] }, 60_000);
         await eventually(() => got.length === written.indexOf(r) + 1, 3000, `record ${written.indexOf(r) + 1} delivered`);
@@ -270,7 +270,7 @@ describe('RedisStore (Redis only)', () => {
 
   it('puts every key it writes under the one hash tag, each matching the documented layout', async () => {
     const { store, prefix } = await open();
-    await store.writeSweep({ records: [record('a')], peers: new Map([['a', [peer(1)]]]), history: [{ nodeId: 'a', point: { t: 1, ok: true, latencyMs: 1 } }], chains: [{ chain: 'bsc', facts: {}, replica: 'r', writtenAt: 1 }], transitions: [{ nodeId: 'a', chain: 'bsc', transition: { from: 'new', to: 'healthy', reasons: [], at: 1, replica: 'r' } }] }, 60_000);
+    await store.writeSweep({ records: [record('a')], peers: new Map([['a', [peer(1)]]]), history: [{ nodeId: 'a', point: { t: 1, ok: true, latencyMs: 1 } }], chains: [{ chain: 'bsc', facts: report('bsc'), replica: 'r', writtenAt: 1 }], transitions: [{ nodeId: 'a', chain: 'bsc', transition: { from: 'new', to: 'healthy', reasons: [], at: 1, replica: 'r' } }] }, 60_000);
     await store.setDrain('a', { nodeId: 'a', by: 'ops', at: 1 });
     await store.appendAudit({ did: 'drain' });
     await store.claimLeases('r', ['a'], 60_000, 1);

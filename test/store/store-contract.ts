@@ -1,6 +1,8 @@
 // The one behaviour both stores promise (src/store/store.ts). memory-store.test.ts and
 // redis-store.test.ts run it; anything one store does that the other does not is a bug here.
 import type { PeerDetail, Sample } from '../../src/chains/sample.js';
+import type { ChainReport } from '../../src/health/chain-report.js';
+import type { NodeVerdict } from '../../src/health/verdict.js';
 import type { ChainFacts, Drain, HistoryPoint, NodeRecord, Store, StoreEvent, TransitionEntry } from '../../src/store/store.js';
 
 export interface StoreUnderTest {
@@ -13,8 +15,21 @@ export function sample(nodeId: string, over: Partial<Sample> = {}): Sample {
   return { nodeId, chain: 'bsc', family: 'evm', observedAt: 1_700_000_000_000, latencyMs: 12, ok: true, height: 100, missingMethods: [], ...over };
 }
 
+/**
+ * A node verdict as the store carries it: just enough of the health core's shape to pass the
+ * codec's check (asNodeVerdict); these tests care only that it travels intact.
+ */
+export function verdict(over: Record<string, unknown> = {}): NodeVerdict {
+  return { health: { state: 'healthy', streak: 3 }, stats: { samples: 3 }, score: { total: 0.9 }, ...over } as unknown as NodeVerdict;
+}
+
+/** A chain report as the store carries it (enough to pass asChainReport; see verdict). */
+export function report(chain: string, over: Record<string, unknown> = {}): ChainReport {
+  return { chain, evaluatedAt: 1, reference: { height: 41_000_000 }, selection: { nodeId: 'a', mode: 'normal' }, ...over } as unknown as ChainReport;
+}
+
 export function record(nodeId: string, over: Partial<NodeRecord> = {}): NodeRecord {
-  return { nodeId, chain: 'bsc', sample: sample(nodeId), health: { state: 'healthy', streak: 3 }, replica: 'replica-a', writtenAt: 1_700_000_000_100, ...over };
+  return { nodeId, chain: 'bsc', sample: sample(nodeId), health: verdict(), replica: 'replica-a', writtenAt: 1_700_000_000_100, ...over };
 }
 
 export const peer = (id: number): PeerDetail => ({ id, addr: `10.0.0.${id}:8333`, inbound: id % 2 === 0, subver: '/Satoshi:27.0.0/' });
@@ -90,7 +105,7 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
       });
 
       it('when a record is not refreshed within its TTL, then it disappears from every read', async () => {
-        await store.writeSweep({ records: [record('stale'), record('stale2')], chains: [{ chain: 'bsc', facts: { head: 1 }, replica: 'r', writtenAt: 1 }], peers: new Map([['stale', [peer(1)]]]) }, 150);
+        await store.writeSweep({ records: [record('stale'), record('stale2')], chains: [{ chain: 'bsc', facts: report('bsc'), replica: 'r', writtenAt: 1 }], peers: new Map([['stale', [peer(1)]]]) }, 150);
         await store.writeSweep({ records: [record('fresh')] }, TTL);
         expect((await store.getAllNodes()).map((r) => r.nodeId)).toEqual(['fresh', 'stale', 'stale2']);
 
@@ -232,8 +247,8 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
 
     describe('chain facts', () => {
       it('stores facts per chain and returns undefined for a chain without facts', async () => {
-        const bsc: ChainFacts = { chain: 'bsc', facts: { referenceHead: 41_000_000, corroboratedBy: 3 }, replica: 'replica-a', writtenAt: 10 };
-        const dfi: ChainFacts = { chain: 'defichain', facts: { referenceHead: 4_100_000 }, replica: 'replica-b', writtenAt: 11 };
+        const bsc: ChainFacts = { chain: 'bsc', facts: report('bsc', { corroboratedBy: 3 }), replica: 'replica-a', writtenAt: 10 };
+        const dfi: ChainFacts = { chain: 'defichain', facts: report('defichain', { reference: { height: 4_100_000 } }), replica: 'replica-b', writtenAt: 11 };
         await store.writeSweep({ records: [], chains: [bsc, dfi] }, TTL);
         expect(await store.getChainFacts('bsc')).toEqual(bsc);
         expect(await store.getChainFacts('defichain')).toEqual(dfi);
@@ -342,7 +357,7 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
         const seen: StoreEvent[] = [];
         store.subscribe((e) => seen.push(e));
         const a = record('a', { sample: sample('a', { peerList: [peer(1)] }) });
-        const facts: ChainFacts = { chain: 'bsc', facts: { head: 9 }, replica: 'replica-a', writtenAt: 3 };
+        const facts: ChainFacts = { chain: 'bsc', facts: report('bsc', { evaluatedAt: 9 }), replica: 'replica-a', writtenAt: 3 };
         const chainEvent = nextEvent(store, 'chain');
         const recordsEvent = nextEvent(store, 'records');
         await store.writeSweep({ records: [a, record('b')], chains: [facts] }, TTL);

@@ -1,5 +1,5 @@
 import { chunk, planSweep } from '../../src/store/sweep-plan.js';
-import { peer, record, sample } from './store-contract.js';
+import { peer, record, report, sample } from './store-contract.js';
 
 describe('planSweep', () => {
   it('cuts 5,000 records into five batches of 1,000, one pipeline each', () => {
@@ -12,7 +12,7 @@ describe('planSweep', () => {
   it('counts nodes and chains against the batch size, whatever else they carry', () => {
     const records = Array.from({ length: 5 }, (_, i) => record(`n${i}`));
     const history = records.flatMap((r) => [1, 2, 3].map((t) => ({ nodeId: r.nodeId, point: { t, ok: true, latencyMs: 1 } })));
-    const chains = ['bsc', 'defichain', 'pai'].map((chain) => ({ chain, facts: {}, replica: 'r', writtenAt: 1 }));
+    const chains = ['bsc', 'defichain', 'pai'].map((chain) => ({ chain, facts: report(chain), replica: 'r', writtenAt: 1 }));
     const batches = planSweep({ records, history, chains }, 3);
     expect(batches.map((b) => b.nodes.length + b.chains.length)).toEqual([3, 3, 2]);
     expect(batches[2]?.chains.map((c) => c.chain)).toEqual(['defichain', 'pai']);

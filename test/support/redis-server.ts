@@ -14,16 +14,18 @@ export class RedisServer {
     readonly port: number,
     private readonly dir: string,
     private readonly password: string | undefined,
+    private readonly extraArgs: readonly string[] = [],
   ) {}
 
   /**
    * Starts redis-server on a free loopback port, persistence off, in a fresh temp dir.
-   * `password`: require it (`--requirepass`); `url` then carries it.
+   * `password`: require it (`--requirepass`); `url` then carries it. `args`: more server
+   * options (e.g. `--maxmemory-policy allkeys-lru`), kept across restarts.
    */
-  static async start(options: { password?: string } = {}): Promise<RedisServer> {
+  static async start(options: { password?: string; args?: readonly string[] } = {}): Promise<RedisServer> {
     const port = await freePort();
     const dir = await mkdtemp(join(tmpdir(), 'nodesentry-redis-test-'));
-    const server = new RedisServer(port, dir, options.password);
+    const server = new RedisServer(port, dir, options.password, options.args);
     await server.spawn();
     return server;
   }
@@ -92,6 +94,7 @@ export class RedisServer {
   private async spawn(): Promise<void> {
     const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir];
     if (this.password !== undefined) args.push('--requirepass', this.password);
+    args.push(...this.extraArgs);
     const child = spawn('redis-server', args, { stdio: 'ignore' });
     this.child = child;
     const failed = new Promise<never>((_, reject) => {

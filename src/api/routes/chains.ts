@@ -6,7 +6,7 @@ import type { Selection } from '../../health/selection.js';
 import type { HealthState } from '../../health/states.js';
 import type { ApiContext } from '../api-context.js';
 import { requireApiKey } from '../auth.js';
-import { type BestNode, bestNodeResolverFor, type RankedChain, type TopNode } from '../../read/best-node.js';
+import type { BestNode, RankedChain, TopNode } from '../../read/best-node.js';
 import { problems } from '../problem.js';
 import { printable } from '../../read/printable.js';
 import { QueryReader } from '../query.js';
@@ -21,7 +21,7 @@ const TAG = { maxLength: 64, pattern: TAG_PATTERN, describe: 'must be a node tag
  */
 export function chainsRoutes(ctx: ApiContext): Router {
   const router = Router();
-  const resolver = bestNodeResolverFor(ctx.read);
+  const resolver = ctx.best;
   const guard = requireApiKey(ctx.service.settings.apiKey);
 
   router.get('/v1/chains', guard, (req, res) => {

@@ -1,7 +1,6 @@
 // `GET /metrics` for Prometheus.
 import { Router } from 'express';
 import type { FleetMetrics } from '../../metrics/fleet-metrics.js';
-import { proxyMetricsFor } from '../../proxy/proxy-metrics.js';
 import type { ApiContext } from '../api-context.js';
 import { requireApiKey } from '../auth.js';
 
@@ -12,7 +11,7 @@ import { requireApiKey } from '../auth.js';
  */
 export function metricsRoutes(ctx: ApiContext, metrics: FleetMetrics): Router {
   const router = Router();
-  const proxy = proxyMetricsFor(ctx.read);
+  const proxy = ctx.proxyMetrics;
   router.get('/metrics', requireApiKey(ctx.service.settings.apiKey), async (_req, res) => {
     const text = `${await metrics.scrape()}${await proxy.registry.metrics()}`;
     res.status(200).setHeader('cache-control', 'no-store');

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApiContext } from '../api-context.js';
 import { apiKeyProblem } from '../auth.js';
 import { type FastRoute, routePattern } from '../fast-path.js';
-import { nodeAnswerJson, nodeAnswersFor } from '../../read/node-answers.js';
+import { nodeAnswerJson } from '../../read/node-answers.js';
 import { type ProblemError, problems } from '../problem.js';
 import {
   chainProbeQueryCache,
@@ -49,7 +49,7 @@ interface ChainAnswer {
  * load balancer's configuration.
  */
 export function probeRoutes(ctx: ApiContext): FastRoute[] {
-  const answers = nodeAnswersFor(ctx.read);
+  const answers = ctx.answers;
   const nodeQueries = nodeProbeQueryCache();
   const chainQueries = chainProbeQueryCache();
   const settings = ctx.service.settings;

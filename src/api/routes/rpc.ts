@@ -3,11 +3,9 @@ import type { IncomingMessage } from 'node:http';
 import { Router, type Request, type Response } from 'express';
 import { Agent } from 'undici';
 import { errorReply, ProxyError, ProxyErrorCode } from '../../proxy/proxy-error.js';
-import { proxyMetricsFor } from '../../proxy/proxy-metrics.js';
 import { RpcProxy, type ProxyAnswer } from '../../proxy/rpc-proxy.js';
 import type { ApiContext } from '../api-context.js';
 import { secretMatches } from '../auth.js';
-import { bestNodeResolverFor } from '../../read/best-node.js';
 
 const EVM_CONTENT_TYPES = new Set(['application/json', 'application/json-rpc', 'application/jsonrequest']);
 const SESSION_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -26,14 +24,14 @@ export function rpcRoutes(ctx: ApiContext): Router {
   const poller = ctx.service.poller;
   const proxy = new RpcProxy({
     read: ctx.read,
-    resolver: bestNodeResolverFor(ctx.read),
+    resolver: ctx.best,
     settings: settings.rpc,
     store: ctx.service.store,
     dispatcher,
     logger: ctx.logger,
     // Passive health: a node failing real traffic is re-probed at once by this replica's poller.
     passive: { onNodeFailure: (nodeId) => poller?.recheckSoon(nodeId) },
-    metrics: proxyMetricsFor(ctx.read),
+    metrics: ctx.proxyMetrics,
     now: ctx.now,
   });
   ctx.onClose(() => void dispatcher.close());

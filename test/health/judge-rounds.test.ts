@@ -1,9 +1,10 @@
+// Whole rounds through the real judge (HealthJudge over a FleetView): scenarios and properties of judging, ranking and choosing.
 import fc from 'fast-check';
 import type { ChainSpec } from '../../src/chains/chain-spec.js';
 import type { Sample } from '../../src/chains/sample.js';
 import { RpcErrorCode } from '../../src/errors/rpc-errors.js';
 import { DEFAULT_HEALTH_POLICY, type HealthPolicy, mergePolicy } from '../../src/health/policy.js';
-import { BSC, DEFICHAIN, T0, codesOf, failedSample, fleet, goodSample, nodeInfo, round, stateOf } from './fixtures.js';
+import { BSC, DEFICHAIN, T0, codesOf, failedSample, fleet, goodSample, nodeInfo, restart, round, stateOf } from './fixtures.js';
 
 const STEP_MS = 5_000;
 /** The chain's true head at `now`: BSC makes a block every 0.75 s. */
@@ -17,7 +18,7 @@ function allGood(chain: ChainSpec, ids: readonly string[], now: number, override
   return out;
 }
 
-describe('evaluateChain: scenarios', () => {
+describe('judging rounds: scenarios', () => {
   const ids = ['a', 'b', 'c'];
 
   it('a healthy fleet: unknown, then healthy after riseAfter rounds, one choice', () => {
@@ -64,7 +65,8 @@ describe('evaluateChain: scenarios', () => {
     expect(codesOf(f.last!, 'c')).toContain('lagging');
     for (let i = 8; i < 12; i++) round(f, at(i), allGood(BSC, ids, at(i), { c: goodSample(BSC, 'c', at(i), { height: headAt(BSC, at(0)) }) }));
     expect(stateOf(f.last!, 'c')).toBe('unhealthy');
-    expect(f.last!.nodes.find((n) => n.nodeId === 'c')!.health.reasons.map((r) => r.text)).toEqual(['lagging(73 blocks, 55s)', 'stalled(no new block in 55s)']);
+    // c is judged last in its round, against the head the judge cached at the round's first sample.
+    expect(f.last!.nodes.find((n) => n.nodeId === 'c')!.health.reasons.map((r) => r.text)).toEqual(['lagging(72 blocks, 54s)', 'stalled(no new block in 55s)']);
   });
 
   it('with two nodes, one stuck: only the one seen advancing votes, the stuck one lags behind it', () => {
@@ -299,8 +301,8 @@ describe('property: persisted state is plain JSON', () => {
           const b = round(restored, at(i), samples);
           expect(b).toEqual(a);
           expect(JSON.parse(JSON.stringify(a))).toEqual(a);
-          restored.nodes = JSON.parse(JSON.stringify(restored.nodes));
-          restored.selection = JSON.parse(JSON.stringify(restored.selection));
+          // The next round starts from what the store holds: records and chain facts as JSON.
+          restart(restored);
         });
       }),
       { numRuns: 100 },
@@ -328,7 +330,7 @@ describe('property: persisted state is plain JSON', () => {
   });
 });
 
-describe('evaluateChain: the same for a Bitcoin-family chain', () => {
+describe('judging rounds: the same for a Bitcoin-family chain', () => {
   it('DeFiChain: initial sync is unhealthy with its evidence; the synced node is chosen', () => {
     const f = fleet(DEFICHAIN, [nodeInfo('syncing'), nodeInfo('synced')]);
     const h = 2_000_000;

@@ -1,0 +1,60 @@
+// One node's part of a round (stats, assessment, hysteresis, score against the chain's head), and the chain's head from its nodes: what the judge runs per sample.
+import type { ChainSpec } from '../chains/chain-spec.js';
+import type { Sample } from '../chains/sample.js';
+import { type Assessment, assess, sampleLag } from './assess.js';
+import { type NodeHealth, type Transition, advanceHealth } from './hysteresis.js';
+import type { NodeInfo } from './node-info.js';
+import type { HealthPolicy } from './policy.js';
+import { type HeadCandidate, type ReferenceHead, referenceHead } from './reference-head.js';
+import { type ScoreBreakdown, scoreNode } from './score.js';
+import { type NodeStats, emptyStats, updateStats } from './stats.js';
+
+/** One node with everything known about it: persisted state from its last judgement. */
+export interface NodeRoundInput {
+  readonly node: NodeInfo;
+  readonly drained: boolean;
+  /** Latest sample, or null if never sampled. */
+  readonly sample: Sample | null;
+  /** From the previous evaluation, or null for a new node. */
+  readonly health: NodeHealth | null;
+  readonly stats: NodeStats | null;
+  readonly chain: ChainSpec;
+  readonly reference: ReferenceHead;
+  readonly now: number;
+  /** Already specialised for the chain (`policyForChain`). */
+  readonly policy: HealthPolicy;
+}
+
+export interface NodeEvaluation {
+  readonly nodeId: string;
+  readonly assessment: Assessment;
+  readonly health: NodeHealth;
+  readonly stats: NodeStats;
+  readonly score: ScoreBreakdown;
+}
+
+/**
+ * One node's part of a round: stats, assessment, hysteresis and score against a reference head
+ * computed for the chain. The judge calls it as each sample arrives.
+ */
+export function evaluateNode(input: NodeRoundInput): { evaluation: NodeEvaluation; transition: Transition | null } {
+  const { node, sample, chain, reference, now, policy } = input;
+  const lag = sample === null ? null : sampleLag(sample, node, chain, reference, now, policy);
+  const stats = updateStats(input.stats ?? emptyStats(node.id), { sample, lag, chain, policy });
+  const assessment: Assessment = assess({ node, chain, sample, reference, stats, now, policy });
+  const { health, transition } = advanceHealth(input.health, { assessment, drained: input.drained, now, policy });
+  const score = scoreNode(stats, node.tier, policy);
+  return { evaluation: { nodeId: node.id, assessment, health, stats, score }, transition };
+}
+
+/** The chain's reference head from its nodes' latest samples. */
+export function chainReference(
+  chain: ChainSpec,
+  nodes: ReadonlyArray<{ readonly node: NodeInfo; readonly sample: Sample | null; readonly stats?: NodeStats | null; readonly health?: NodeHealth | null }>,
+  now: number,
+  policy: HealthPolicy,
+): ReferenceHead {
+  const candidates: HeadCandidate[] = [];
+  for (const n of nodes) if (n.sample !== null) candidates.push({ sample: n.sample, intervalMs: n.node.intervalMs, stats: n.stats ?? null, latest: n.health?.latest ?? null });
+  return referenceHead(candidates, chain, now, policy);
+}
