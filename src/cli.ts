@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// The nodesentry command line: parses the command and runs it.
 import { buildInfo } from './build/build-info.js';
 import { PROBE_USAGE, probeCommand, type CommandIo } from './cli/probe-command.js';
 

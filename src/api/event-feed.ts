@@ -1,3 +1,4 @@
+// The event feed behind `GET /v1/events`: store events turned into the numbered messages SSE clients receive.
 import { randomBytes } from 'node:crypto';
 import type { SelectionMode } from '../health/selection.js';
 import type { StoreEvent } from '../store/store.js';

@@ -1,3 +1,4 @@
+// A node as the API shows it: the brief and full JSON shapes built from the read model (schemas in schemas/nodes.ts).
 import type { z } from 'zod';
 import { withoutPeerList } from '../chains/sample.js';
 import { isFresh, sampleAgeMs, staleAfterMs } from '../health/freshness.js';

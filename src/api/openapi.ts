@@ -1,3 +1,4 @@
+// The OpenAPI 3.1 document: route metadata here, shapes generated from the zod schemas in schemas/.
 import { HISTORY_LIMITS, NODES_PAGE, TRANSITION_LIMITS } from './routes/nodes.js';
 import { FLEET_TRANSITION_PAGE } from './routes/transitions.js';
 import { ADMIN_LIMITS } from './schemas/admin.js';

@@ -1,3 +1,4 @@
+// The load-balancer dialects of the probe endpoints: their query options and how each renders up, down and drained.
 import type { HealthState } from '../health/states.js';
 import { type ParamIssue, QueryReader } from './query.js';
 

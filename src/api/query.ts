@@ -1,3 +1,4 @@
+// The one query-string reader of every route: typed parameters, and 400 problems that list what is wrong.
 import { closestName } from '../config/closest-name.js';
 import { problems, type ProblemError } from './problem.js';
 

@@ -1,3 +1,4 @@
+// A node's health as it stands now: the stored verdict aged by staleness and overridden by drains.
 import type { Sample } from '../chains/sample.js';
 import { initialHealth, type NodeHealth } from './hysteresis.js';
 import type { NodeInfo } from './node-info.js';

@@ -1,3 +1,4 @@
+// The choice of a chain's best node: tiers, stickiness and damped failover and failback.
 import type { HealthPolicy } from './policy.js';
 import type { RankedNode } from './ranking.js';
 import { ReasonCode } from './reasons.js';

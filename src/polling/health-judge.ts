@@ -1,3 +1,4 @@
+// The health judge: each sample against its chain's reference head and its node's hysteresis, into a verdict and a record.
 import type { Sample } from '../chains/sample.js';
 import type { NodeConfig } from '../config/node-config.js';
 import { chainReference, evaluateNode } from '../health/evaluate-node.js';

@@ -1,3 +1,4 @@
+// What the poller asks of a judge, and what a judged sample carries back.
 import type { Sample } from '../chains/sample.js';
 import type { NodeConfig } from '../config/node-config.js';
 import type { ChainFacts, NodeRecord } from '../store/store.js';

@@ -1,3 +1,4 @@
+// The read model: every node and chain as readers see them now, from the fleet view.
 import type { NodeConfig } from '../config/node-config.js';
 import type { ChainReport } from '../health/chain-report.js';
 import { staleAfterMs } from '../health/freshness.js';

@@ -1,3 +1,4 @@
+// The node simulator: many simulated BSC, DeFiChain, PAI and Bitcoin Core nodes over HTTP, with every fault.
 import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';

@@ -1,3 +1,4 @@
+// The store's wire format: records, facts and events encoded and checked once, shared by both stores.
 import { type PeerDetail, type Sample, withoutPeerList } from '../chains/sample.js';
 import { asChainReport } from '../health/chain-report.js';
 import { asNodeVerdict } from '../health/verdict.js';

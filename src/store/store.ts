@@ -1,3 +1,4 @@
+// The Store interface: all state nodesentry shares between replicas, and the types it carries.
 import type { PeerDetail, Sample } from '../chains/sample.js';
 import type { ChainReport } from '../health/chain-report.js';
 import type { NodeVerdict } from '../health/verdict.js';

@@ -1,3 +1,4 @@
+// The dashboard's assets: page, script, style and icon, hashed and served immutable.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dashboardHtml, ICON_SVG } from './page.js';

@@ -1,3 +1,4 @@
+// Admin routes (bearer token): drain and undrain, setnetworkactive, fleet-wide reload; each audited.
 import { Router, type Request } from 'express';
 import type { Dispatcher } from 'undici';
 import type { NodeConfig } from '../../config/node-config.js';

@@ -1,3 +1,4 @@
+// Chain routes for operators and backends: the chains, their ranking, the best node to use now.
 import { type Request, type Response, Router } from 'express';
 import { TAG_PATTERN } from '../../config/nodes-file-schema.js';
 import type { RankedNode } from '../../health/ranking.js';

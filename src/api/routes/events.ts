@@ -1,3 +1,4 @@
+// `GET /v1/events`: the Server-Sent Events stream of state changes.
 import { Router } from 'express';
 import type { ApiContext } from '../api-context.js';
 import { requireApiKey } from '../auth.js';

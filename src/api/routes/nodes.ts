@@ -1,3 +1,4 @@
+// Node routes for operators: the fleet, one node, its peers, history and state changes.
 import { Router, type Request, type Response } from 'express';
 import { TAG_PATTERN } from '../../config/nodes-file-schema.js';
 import { HEALTH_STATES } from '../../health/states.js';

@@ -1,3 +1,4 @@
+// `GET /openapi.json`: the generated OpenAPI document.
 import { Router } from 'express';
 import type { ApiContext } from '../api-context.js';
 import { openApiDocument } from '../openapi.js';

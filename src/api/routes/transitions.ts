@@ -1,3 +1,4 @@
+// `GET /v1/transitions`: the fleet's state changes, filtered and paged.
 import { Router } from 'express';
 import type { FleetTransition } from '../../store/store.js';
 import type { ApiContext } from '../api-context.js';

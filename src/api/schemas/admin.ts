@@ -1,3 +1,4 @@
+// Zod schemas of the admin actions: limits, request bodies and answers.
 import { z } from 'zod';
 import { Drain, strings } from './common.js';
 

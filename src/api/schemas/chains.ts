@@ -1,3 +1,4 @@
+// Zod schemas of the chain answers: head, ranking, best node.
 import { z } from 'zod';
 import { epochMs, HealthState, nullableInt, Reason, strings } from './common.js';
 import { ScoreBreakdown } from './nodes.js';

@@ -1,3 +1,4 @@
+// Zod schemas every part of the API shares: problems, states, reasons, drains, freshness.
 import { z } from 'zod';
 import { HEALTH_STATES } from '../../health/states.js';
 

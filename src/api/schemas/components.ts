@@ -1,3 +1,4 @@
+// The API's named shapes for the OpenAPI document, generated from the zod schemas.
 import { z } from 'zod';
 import { AuditList, DrainBody, DrainResult, NetworkBody, NetworkResult, ReloadResult, UndrainResult } from './admin.js';
 import { Best, Chains, Ranking, ReferenceHead, Selection } from './chains.js';

@@ -1,3 +1,4 @@
+// Zod schemas of this process's own answers (/livez, /readyz) and the probes' JSON bodies.
 import { z } from 'zod';
 import { HealthState, nullableInt, strings } from './common.js';
 

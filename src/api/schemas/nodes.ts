@@ -1,3 +1,4 @@
+// Zod schemas of the node answers: a node in brief and in full, its peers, history and state changes.
 import { z } from 'zod';
 import { Drain, epochMs, Freshness, HealthState, nullableInt, Reason, ShortReason, strings } from './common.js';
 
