@@ -98,12 +98,21 @@ async function main(): Promise<void> {
   const server = await listen(app);
   const nodeId = service.view.chainFacts(CHAIN)?.facts?.selection.nodeId ?? undefined;
   const profile = o.profileDir ? await startCpuProfile(o.profileDir, `api-nodesentry-${o.nodes}`) : undefined;
-  serveParent({ origin: origin(server), chain: CHAIN, ...(nodeId ? { nodeId } : {}), loadMs: performance.now() - started } satisfies ApiServerReady, {}, async () => {
-    await profile?.stop();
-    closeApp();
-    await close(server);
-    await service.close();
-  });
+  serveParent(
+    {
+      origin: origin(server),
+      chain: CHAIN,
+      ...(nodeId ? { nodeId } : {}),
+      loadMs: performance.now() - started,
+    } satisfies ApiServerReady,
+    {},
+    async () => {
+      await profile?.stop();
+      closeApp();
+      await close(server);
+      await service.close();
+    },
+  );
 }
 
 async function listen(app: express.Express | RequestListener): Promise<Server> {

@@ -69,14 +69,21 @@ export function predict(m: ModelInputs, d: Deployment): Prediction {
   // workers x nodes reads per round instead of about nodes.
   const own = d.nodes / d.workers;
   const fullShare = 1 / FULL_ROUND_EVERY;
-  const leaseCommandsPerRound = 8 + 2 + Math.ceil(own / 1000) + own + Math.ceil(own / 500) + fullShare * (Math.ceil(d.nodes / 1000) - Math.ceil(own / 1000));
+  const leaseCommandsPerRound =
+    8 +
+    2 +
+    Math.ceil(own / 1000) +
+    own +
+    Math.ceil(own / 500) +
+    fullShare * (Math.ceil(d.nodes / 1000) - Math.ceil(own / 1000));
   const leaseCommandsPerSec = roundsPerSec * leaseCommandsPerRound;
   const leaseKeyReadsPerSec = roundsPerSec * (own + fullShare * (d.nodes - own));
   const recordCommandsPerSec = probesPerSec * m.commandsPerProbe;
   const redisCommandsPerSec = recordCommandsPerSec + leaseCommandsPerSec;
   const subscribers = d.workers + d.apis;
   const chainBytesPerSec = d.workers * m.chainEventsPerSecPerWorker * m.chainEventBytes;
-  const eventBytesPerSecPerReplica = probesPerSec * (m.eventBytesPerRecord + m.otherEventBytesPerProbe) + chainBytesPerSec;
+  const eventBytesPerSecPerReplica =
+    probesPerSec * (m.eventBytesPerRecord + m.otherEventBytesPerProbe) + chainBytesPerSec;
   return {
     probesPerSec,
     probesPerSecPerWorker: probesPerSec / d.workers,
@@ -87,7 +94,9 @@ export function predict(m: ModelInputs, d: Deployment): Prediction {
     // cost is below a command's dispatch).
     redisCpu: ((redisCommandsPerSec + leaseKeyReadsPerSec) * m.redisCpuUsPerCommand) / 1e6,
     // A worker probes its share and, like an API replica, takes in every other worker's records.
-    workerCpu: ((probesPerSec / d.workers) * m.workerCpuUsPerProbe + probesPerSec * (1 - 1 / d.workers) * m.apiCpuUsPerRecord) / 1e6,
+    workerCpu:
+      ((probesPerSec / d.workers) * m.workerCpuUsPerProbe + probesPerSec * (1 - 1 / d.workers) * m.apiCpuUsPerRecord) /
+      1e6,
     apiCpu: (probesPerSec * m.apiCpuUsPerRecord) / 1e6,
     recordsPerSecPerReplica: probesPerSec,
     eventBytesPerSecPerReplica,
@@ -97,13 +106,19 @@ export function predict(m: ModelInputs, d: Deployment): Prediction {
 }
 
 /** The first limit a deployment hits, and at what share of it it runs (1 = at the wall). */
-export function firstWall(p: Prediction, limits: { redisCoreShare: number; workerCoreShare: number; apiCoreShare: number; nicBytesPerSec: number }): Array<{ what: string; load: number }> {
+export function firstWall(
+  p: Prediction,
+  limits: { redisCoreShare: number; workerCoreShare: number; apiCoreShare: number; nicBytesPerSec: number },
+): Array<{ what: string; load: number }> {
   return [
     { what: "the shard holding nodesentry's slot: CPU (one core)", load: p.redisCpu / limits.redisCoreShare },
     { what: 'a worker: CPU (one core, Node is single-threaded)', load: p.workerCpu / limits.workerCoreShare },
     { what: 'an API replica: CPU parsing every record (one core)', load: p.apiCpu / limits.apiCoreShare },
     // Out of the shard: the feed to every subscriber, plus the writes again to its one replica.
-    { what: "pub/sub fan-out + replication: the shard's network out", load: (p.redisPubSubOutBytesPerSec + p.redisInBytesPerSec) / limits.nicBytesPerSec },
+    {
+      what: "pub/sub fan-out + replication: the shard's network out",
+      load: (p.redisPubSubOutBytesPerSec + p.redisInBytesPerSec) / limits.nicBytesPerSec,
+    },
     { what: "the writes: the shard's network in", load: p.redisInBytesPerSec / limits.nicBytesPerSec },
   ].sort((a, b) => b.load - a.load);
 }

@@ -44,7 +44,8 @@ export class BenchChild {
     });
     proc.once('exit', (code, signal) => {
       live.delete(this);
-      for (const w of this.#waiting.values()) w.reject(new Error(`${name} exited (${signal ?? code}) before answering`));
+      for (const w of this.#waiting.values())
+        w.reject(new Error(`${name} exited (${signal ?? code}) before answering`));
       this.#waiting.clear();
     });
   }
@@ -53,12 +54,21 @@ export class BenchChild {
    * Start `bench/out/bench/<script>.js` with `options` as JSON and wait for its ready message
    * (whatever it reports: ports, URLs). `nodeArgs` go to node itself (e.g. --cpu-prof).
    */
-  static async start<T>(script: string, options: unknown, nodeArgs: readonly string[] = []): Promise<{ child: BenchChild; ready: T }> {
+  static async start<T>(
+    script: string,
+    options: unknown,
+    nodeArgs: readonly string[] = [],
+  ): Promise<{ child: BenchChild; ready: T }> {
     const path = fileURLToPath(new URL(`./${script}.js`, import.meta.url));
-    const proc = fork(path, [JSON.stringify(options)], { execArgv: [...nodeArgs], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const proc = fork(path, [JSON.stringify(options)], {
+      execArgv: [...nodeArgs],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     const child = new BenchChild(script, proc);
     live.add(child);
-    const ready = new Promise<T>((resolve, reject) => child.#waiting.set(0, { resolve: resolve as (v: unknown) => void, reject }));
+    const ready = new Promise<T>((resolve, reject) =>
+      child.#waiting.set(0, { resolve: resolve as (v: unknown) => void, reject }),
+    );
     try {
       return { child, ready: await ready };
     } catch (err) {
@@ -117,7 +127,8 @@ export function serveParent(ready: unknown, handlers: Handlers, close: () => Pro
       .then(() => handler(req.arg))
       .then(
         (result) => send({ id: req.id, ok: true, result }),
-        (err: unknown) => send({ id: req.id, ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
+        (err: unknown) =>
+          send({ id: req.id, ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
       );
   });
   process.once('disconnect', () => {

@@ -73,7 +73,13 @@ async function main(): Promise<void> {
   try {
     for (const fleet of o.fleets) {
       const nodes = remoteFleet(fleet, (id) => o.urls[id]!, { intervalMs: o.intervalMs, timeoutMs: o.timeoutMs });
-      const service = await Service.start({ settings, nodes, policy: DEFAULT_HEALTH_POLICY, logger, store: new MemoryStore() });
+      const service = await Service.start({
+        settings,
+        nodes,
+        policy: DEFAULT_HEALTH_POLICY,
+        logger,
+        store: new MemoryStore(),
+      });
       const { app, close: closeApp } = createApp({ service, logger });
       const server = createServer(app);
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
@@ -141,7 +147,14 @@ async function run(o: FailoverWorkerOptions, trials: readonly Trial[]): Promise<
         o.pollMs,
       ).catch(() => undefined);
       const failoverMs = selectionMs !== undefined && downMs !== undefined ? Math.max(selectionMs, downMs) : undefined;
-      return { failure, killed, ...(selectionMs !== undefined ? { selectionMs } : {}), ...(downMs !== undefined ? { downMs } : {}), ...(failoverMs !== undefined ? { failoverMs } : {}), ...(newNode ? { newNode } : {}) } satisfies TrialResult;
+      return {
+        failure,
+        killed,
+        ...(selectionMs !== undefined ? { selectionMs } : {}),
+        ...(downMs !== undefined ? { downMs } : {}),
+        ...(failoverMs !== undefined ? { failoverMs } : {}),
+        ...(newNode ? { newNode } : {}),
+      } satisfies TrialResult;
     }),
   );
   return { trials: results, boundMs, via, settleMs };
@@ -164,7 +177,10 @@ function downInProcess(t: Trial, nodeId: string): boolean {
 }
 
 async function routesPresent(t: Trial): Promise<boolean> {
-  const [best, probe] = await Promise.all([get(`${t.origin}/v1/chains/${t.chain}/best`), get(`${t.origin}/probe/nodes/${t.service.nodes.keys().next().value as string}`)]);
+  const [best, probe] = await Promise.all([
+    get(`${t.origin}/v1/chains/${t.chain}/best`),
+    get(`${t.origin}/probe/nodes/${t.service.nodes.keys().next().value as string}`),
+  ]);
   return best.status !== 404 && probe.status !== 404 && bestNodeId(best.body, t) !== undefined;
 }
 
@@ -212,12 +228,20 @@ async function breakNode(simPort: number, id: string, failure: 'kill' | 'hang'):
   const res =
     failure === 'kill'
       ? await request(`${base}/stop`, { method: 'POST' })
-      : await request(`${base}/fault`, { method: 'PUT', body: JSON.stringify({ type: 'hang' }), headers: { 'content-type': 'application/json' } });
+      : await request(`${base}/fault`, {
+          method: 'PUT',
+          body: JSON.stringify({ type: 'hang' }),
+          headers: { 'content-type': 'application/json' },
+        });
   await res.body.dump();
   if (res.statusCode !== 204) throw new Error(`simulator refused to ${failure} ${id}: HTTP ${res.statusCode}`);
 }
 
-async function waitFor<T>(check: () => T | undefined | Promise<T | undefined>, timeoutMs: number, pollMs: number): Promise<T> {
+async function waitFor<T>(
+  check: () => T | undefined | Promise<T | undefined>,
+  timeoutMs: number,
+  pollMs: number,
+): Promise<T> {
   const until = performance.now() + timeoutMs;
   for (;;) {
     const v = await check();

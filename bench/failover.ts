@@ -19,11 +19,24 @@ export interface FailoverOptions {
  * connection refused) and two workers (kill trials, hang trials) that run their trials at once.
  */
 export async function runFailover(o: FailoverOptions): Promise<FailoverRun> {
-  const failures = [...Array.from({ length: o.trials }, () => 'kill' as const), ...Array.from({ length: o.hangTrials }, () => 'hang' as const)];
+  const failures = [
+    ...Array.from({ length: o.trials }, () => 'kill' as const),
+    ...Array.from({ length: o.hangTrials }, () => 'hang' as const),
+  ];
   const fleets: SimNodeSpec[][] = failures.map((_, t) =>
-    Array.from({ length: o.nodesPerTrial }, (_, k) => ({ id: `fo${String(t).padStart(2, '0')}-${k}`, kind: 'bsc' as const, chainId: 56, peers: { inbound: 10, outbound: 20 }, ownPort: true })),
+    Array.from({ length: o.nodesPerTrial }, (_, k) => ({
+      id: `fo${String(t).padStart(2, '0')}-${k}`,
+      kind: 'bsc' as const,
+      chainId: 56,
+      peers: { inbound: 10, outbound: 20 },
+      ownPort: true,
+    })),
   );
-  const sim = await BenchChild.start<SimProcessReady>('sim-process', { nodes: 0, seed: o.seed, ownPortNodes: fleets.flat() } satisfies SimProcessOptions);
+  const sim = await BenchChild.start<SimProcessReady>('sim-process', {
+    nodes: 0,
+    seed: o.seed,
+    ownPortNodes: fleets.flat(),
+  } satisfies SimProcessOptions);
   try {
     // Kill trials and hang trials in two worker processes: 30 services and their watchers in
     // one event loop starved each other's timers on a loaded machine, and the lag was
@@ -46,7 +59,12 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverRun> {
     );
     try {
       const runs = await Promise.all(workers.map((w) => w.child.call<FailoverRun>('run')));
-      return { trials: runs.flatMap((r) => r.trials), boundMs: runs[0]!.boundMs, via: runs.every((r) => r.via === 'http') ? 'http' : 'in-process', settleMs: Math.max(...runs.map((r) => r.settleMs)) };
+      return {
+        trials: runs.flatMap((r) => r.trials),
+        boundMs: runs[0]!.boundMs,
+        via: runs.every((r) => r.via === 'http') ? 'http' : 'in-process',
+        settleMs: Math.max(...runs.map((r) => r.settleMs)),
+      };
     } finally {
       await Promise.all(workers.map((w) => w.child.stop()));
     }

@@ -18,7 +18,8 @@ export class FloorSweeper {
   readonly #dispatcher: Dispatcher;
 
   constructor(targets: readonly FloorTarget[], concurrency: number, dispatcher: Dispatcher) {
-    if (!(Number.isInteger(concurrency) && concurrency > 0)) throw new RangeError('concurrency must be a positive integer');
+    if (!(Number.isInteger(concurrency) && concurrency > 0))
+      throw new RangeError('concurrency must be a positive integer');
     this.#targets = targets;
     this.#concurrency = concurrency;
     this.#dispatcher = dispatcher;
@@ -32,7 +33,12 @@ export class FloorSweeper {
     const worker = async () => {
       while (next < this.#targets.length) {
         const t = this.#targets[next++]!;
-        const res = await request(t.url, { method: 'POST', body: t.body, headers: PROBE_HEADERS, dispatcher: this.#dispatcher });
+        const res = await request(t.url, {
+          method: 'POST',
+          body: t.body,
+          headers: PROBE_HEADERS,
+          dispatcher: this.#dispatcher,
+        });
         const parsed: unknown = JSON.parse(await res.body.text());
         if (res.statusCode === 200 && Array.isArray(parsed)) ok++;
       }

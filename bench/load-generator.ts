@@ -76,7 +76,15 @@ export async function closedLoop(o: ClosedLoopOptions): Promise<LoadResult> {
       }
     };
     await Promise.all(Array.from({ length: o.connections }, worker));
-    return { requests: hist.count, rps: hist.count / (o.durationMs / 1000), p50Ms: hist.quantile(0.5), p99Ms: hist.quantile(0.99), statuses, errors, unfinished: 0 };
+    return {
+      requests: hist.count,
+      rps: hist.count / (o.durationMs / 1000),
+      p50Ms: hist.quantile(0.5),
+      p99Ms: hist.quantile(0.99),
+      statuses,
+      errors,
+      unfinished: 0,
+    };
   } finally {
     await pool.close();
   }
@@ -127,7 +135,15 @@ export async function openLoop(o: OpenLoopOptions): Promise<LoadResult> {
     const at = performance.now();
     for (const due of inFlight.values()) hist.record(at - due);
     destroyed = true;
-    return { requests: hist.count, rps: (hist.count - unfinished) / (o.durationMs / 1000), p50Ms: hist.quantile(0.5), p99Ms: hist.quantile(0.99), statuses, errors, unfinished };
+    return {
+      requests: hist.count,
+      rps: (hist.count - unfinished) / (o.durationMs / 1000),
+      p50Ms: hist.quantile(0.5),
+      p99Ms: hist.quantile(0.99),
+      statuses,
+      errors,
+      unfinished,
+    };
   } finally {
     if (destroyed) await pool.destroy();
     else await pool.close();
@@ -135,5 +151,10 @@ export async function openLoop(o: OpenLoopOptions): Promise<LoadResult> {
 }
 
 function requestOf(o: LoadRequest & { readonly path: string }) {
-  return { path: o.path, method: o.method ?? 'GET', ...(o.body === undefined ? {} : { body: o.body }), ...(o.headers === undefined ? {} : { headers: o.headers }) } as const;
+  return {
+    path: o.path,
+    method: o.method ?? 'GET',
+    ...(o.body === undefined ? {} : { body: o.body }),
+    ...(o.headers === undefined ? {} : { headers: o.headers }),
+  } as const;
 }

@@ -60,7 +60,13 @@ export async function runProbes(o: ProbesOptions): Promise<ProbesResult> {
   const [floorStart, httpStart, nsStart] = await Promise.all([
     BenchChild.start<ApiServerReady>('api-server', { kind: 'express', ...profiled } satisfies ApiServerOptions),
     BenchChild.start<ApiServerReady>('api-server', { kind: 'node-http', ...profiled } satisfies ApiServerOptions),
-    BenchChild.start<ApiServerReady>('api-server', { kind: 'nodesentry', simPort: o.simPort, nodes: o.nodes, seed: o.seed, ...profiled } satisfies ApiServerOptions),
+    BenchChild.start<ApiServerReady>('api-server', {
+      kind: 'nodesentry',
+      simPort: o.simPort,
+      nodes: o.nodes,
+      seed: o.seed,
+      ...profiled,
+    } satisfies ApiServerOptions),
   ]);
   try {
     const ns = nsStart.ready;
@@ -73,8 +79,20 @@ export async function runProbes(o: ProbesOptions): Promise<ProbesResult> {
       { name: 'GET /livez (stand-in)', path: '/livez' },
     ];
     const load = async (origin: string, path: string) => {
-      const saturated = await closedLoop({ origin, path, connections: o.connections, warmupMs: o.warmupMs, durationMs: o.durationMs });
-      const atRate = await openLoop({ origin, path, connections: o.connections, rate: o.rate, durationMs: o.rateDurationMs });
+      const saturated = await closedLoop({
+        origin,
+        path,
+        connections: o.connections,
+        warmupMs: o.warmupMs,
+        durationMs: o.durationMs,
+      });
+      const atRate = await openLoop({
+        origin,
+        path,
+        connections: o.connections,
+        rate: o.rate,
+        durationMs: o.rateDurationMs,
+      });
       return { saturated, atRate };
     };
     const floorOrigin = floorStart.ready.origin;
@@ -97,7 +115,9 @@ export async function runProbes(o: ProbesOptions): Promise<ProbesResult> {
     return {
       floor: { rps: floorRps, runs: [floorA.saturated.rps, floorB.saturated.rps], ...floorA },
       httpFloor: { rps: httpRps, runs: [httpA.saturated.rps, httpB.saturated.rps], ...httpA },
-      targets: results.map((r) => (r.saturated ? { ...r, ratio: r.saturated.rps / floorRps, ratioHttp: r.saturated.rps / httpRps } : r)),
+      targets: results.map((r) =>
+        r.saturated ? { ...r, ratio: r.saturated.rps / floorRps, ratioHttp: r.saturated.rps / httpRps } : r,
+      ),
       loadMs: ns.loadMs ?? 0,
       nodes: o.nodes,
     };

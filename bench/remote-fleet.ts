@@ -9,10 +9,22 @@ import type { SimNodeSpec } from '../src/simulator/sim-node-spec.js';
  * Node configs for simulated nodes served by a simulator in another process (the in-process
  * twin is `nodesForSimulator`): same chains, URLs from the simulator's ready message.
  */
-export function remoteFleet(specs: readonly SimNodeSpec[], urlOf: (id: string) => string, defaults: NodeDefaults = NODE_DEFAULTS): NodeConfig[] {
+export function remoteFleet(
+  specs: readonly SimNodeSpec[],
+  urlOf: (id: string) => string,
+  defaults: NodeDefaults = NODE_DEFAULTS,
+): NodeConfig[] {
   return specs.map((spec) => {
     const url = urlOf(spec.id);
-    return { id: spec.id, chain: chainForSimNode(spec), url, tags: ['simulated'], tier: 0, intervalMs: defaults.intervalMs, timeoutMs: defaults.timeoutMs };
+    return {
+      id: spec.id,
+      chain: chainForSimNode(spec),
+      url,
+      tags: ['simulated'],
+      tier: 0,
+      intervalMs: defaults.intervalMs,
+      timeoutMs: defaults.timeoutMs,
+    };
   });
 }
 
@@ -29,8 +41,13 @@ export function sharedPortUrl(port: number, id: string): string {
 export function probeBody(family: Family): string {
   const probe = family === 'evm' ? evmProbe : bitcoinProbe;
   const version = family === 'evm' ? '2.0' : '1.0';
-  return JSON.stringify(probe.plan(new Set(), { peerDetails: false }).map((method, id) => ({ jsonrpc: version, id, method, params: [] })));
+  return JSON.stringify(
+    probe.plan(new Set(), { peerDetails: false }).map((method, id) => ({ jsonrpc: version, id, method, params: [] })),
+  );
 }
 
 /** The headers `RpcClient` sends (nodes without credentials). */
-export const PROBE_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'content-type': 'application/json', accept: 'application/json' });
+export const PROBE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'content-type': 'application/json',
+  accept: 'application/json',
+});

@@ -45,27 +45,67 @@ const HEADERS = { 'content-type': 'application/json' } as const;
  */
 export async function runRpcProxy(o: RpcProxyOptions): Promise<RpcProxyResult> {
   const specs = [0, 1, 2].map((i) => ({ id: `rpc-bsc-${i}`, kind: 'bsc' as const }));
-  const sim = await BenchChild.start<SimProcessReady>('sim-process', { nodes: 0, seed: o.seed, ownPortNodes: specs } satisfies SimProcessOptions);
+  const sim = await BenchChild.start<SimProcessReady>('sim-process', {
+    nodes: 0,
+    seed: o.seed,
+    ownPortNodes: specs,
+  } satisfies SimProcessOptions);
   const nodeUrls = specs.map((s) => sim.ready.urls[s.id]!);
   const profiled = o.profileDir ? { profileDir: o.profileDir } : {};
   const [bareStart, nsStart] = await Promise.all([
     BenchChild.start<RpcServerReady>('rpc-server', { kind: 'bare', nodeUrls, ...profiled } satisfies RpcServerOptions),
-    BenchChild.start<RpcServerReady>('rpc-server', { kind: 'nodesentry', nodeUrls, ...profiled } satisfies RpcServerOptions),
+    BenchChild.start<RpcServerReady>('rpc-server', {
+      kind: 'nodesentry',
+      nodeUrls,
+      ...profiled,
+    } satisfies RpcServerOptions),
   ]);
   try {
     const req = { method: 'POST' as const, body: BODY, headers: HEADERS };
-    const load = async (origin: string, path: string, cpu: () => Promise<number> | number): Promise<ForwarderResult> => {
-      const saturated = await closedLoop({ origin, path, connections: o.connections, warmupMs: o.warmupMs, durationMs: o.durationMs, ...req });
+    const load = async (
+      origin: string,
+      path: string,
+      cpu: () => Promise<number> | number,
+    ): Promise<ForwarderResult> => {
+      const saturated = await closedLoop({
+        origin,
+        path,
+        connections: o.connections,
+        warmupMs: o.warmupMs,
+        durationMs: o.durationMs,
+        ...req,
+      });
       const cpu0 = await cpu();
-      const atRate = await openLoop({ origin, path, connections: o.connections, rate: o.rate, durationMs: o.rateDurationMs, ...req });
+      const atRate = await openLoop({
+        origin,
+        path,
+        connections: o.connections,
+        rate: o.rate,
+        durationMs: o.rateDurationMs,
+        ...req,
+      });
       const cpu1 = await cpu();
       return { saturated, atRate, cpuUsPerRequest: (cpu1 - cpu0) / Math.max(1, atRate.requests - atRate.unfinished) };
     };
     const cpuOf = (c: BenchChild) => () => c.call('cpu') as Promise<number>;
     const node = new URL(nodeUrls[0]!);
     // Warm the node's keep-alive path and JIT before the direct floor is measured.
-    await closedLoop({ origin: node.origin, path: node.pathname, connections: o.connections, warmupMs: 0, durationMs: o.warmupMs, ...req });
-    const direct = await openLoop({ origin: node.origin, path: node.pathname, connections: o.connections, rate: o.rate, durationMs: o.rateDurationMs, ...req });
+    await closedLoop({
+      origin: node.origin,
+      path: node.pathname,
+      connections: o.connections,
+      warmupMs: 0,
+      durationMs: o.warmupMs,
+      ...req,
+    });
+    const direct = await openLoop({
+      origin: node.origin,
+      path: node.pathname,
+      connections: o.connections,
+      rate: o.rate,
+      durationMs: o.rateDurationMs,
+      ...req,
+    });
     const bareA = await load(bareStart.ready.origin, bareStart.ready.path, cpuOf(bareStart.child));
     const nodesentry = await load(nsStart.ready.origin, nsStart.ready.path, cpuOf(nsStart.child));
     let haproxy: RpcProxyResult['haproxy'];
@@ -78,7 +118,14 @@ export async function runRpcProxy(o: RpcProxyOptions): Promise<RpcProxyResult> {
       }
     }
     const bareB = await load(bareStart.ready.origin, bareStart.ready.path, cpuOf(bareStart.child));
-    return { direct, bare: bareA, bareRuns: [bareA.saturated.rps, bareB.saturated.rps], nodesentry, haproxy, body: BODY };
+    return {
+      direct,
+      bare: bareA,
+      bareRuns: [bareA.saturated.rps, bareB.saturated.rps],
+      nodesentry,
+      haproxy,
+      body: BODY,
+    };
   } finally {
     await Promise.all([bareStart.child.stop(), nsStart.child.stop(), sim.child.stop()]);
   }

@@ -44,7 +44,12 @@ async function main(): Promise<void> {
     const server = createServer((req, res) => {
       void readAll(req).then(async (body) => {
         try {
-          const up = await pool.request({ path: target.pathname, method: 'POST', body, headers: { 'content-type': 'application/json' } });
+          const up = await pool.request({
+            path: target.pathname,
+            method: 'POST',
+            body,
+            headers: { 'content-type': 'application/json' },
+          });
           const text = await up.body.text();
           res.writeHead(up.statusCode, { 'content-type': String(up.headers['content-type'] ?? 'application/json') });
           res.end(text);
@@ -64,8 +69,23 @@ async function main(): Promise<void> {
   }
 
   const logger = pino({ level: 'error' }, pino.destination(2));
-  const nodes: NodeConfig[] = o.nodeUrls.map((url, i) => ({ id: `bsc-${i}`, chain: BUILTIN_CHAINS.bsc!, url, tags: [], tier: i === 0 ? 0 : 1, intervalMs: 5_000, timeoutMs: 2_000 }));
-  const service = await Service.start({ settings: loadSettings({ PORT: '0' }), nodes, policy: DEFAULT_HEALTH_POLICY, logger, store: new MemoryStore(), startPolling: false });
+  const nodes: NodeConfig[] = o.nodeUrls.map((url, i) => ({
+    id: `bsc-${i}`,
+    chain: BUILTIN_CHAINS.bsc!,
+    url,
+    tags: [],
+    tier: i === 0 ? 0 : 1,
+    intervalMs: 5_000,
+    timeoutMs: 2_000,
+  }));
+  const service = await Service.start({
+    settings: loadSettings({ PORT: '0' }),
+    nodes,
+    policy: DEFAULT_HEALTH_POLICY,
+    logger,
+    store: new MemoryStore(),
+    startPolling: false,
+  });
   for (let i = 0; i < DEFAULT_HEALTH_POLICY.riseAfter; i++) await service.poller!.sweepOnce();
   // As bench/api-server: polling stops and the API's clock is frozen, so the selection holds.
   const frozen = Date.now();

@@ -42,9 +42,27 @@ interface Plan {
   readonly concurrencies: readonly number[];
   readonly reps: number;
   readonly probeNodes: number;
-  readonly load: { readonly connections: number; readonly warmupMs: number; readonly durationMs: number; readonly rate: number; readonly rateDurationMs: number };
-  readonly failover: { readonly trials: number; readonly hangTrials: number; readonly nodesPerTrial: number; readonly intervalMs: number; readonly timeoutMs: number };
-  readonly rpc: { readonly connections: number; readonly warmupMs: number; readonly durationMs: number; readonly rate: number; readonly rateDurationMs: number };
+  readonly load: {
+    readonly connections: number;
+    readonly warmupMs: number;
+    readonly durationMs: number;
+    readonly rate: number;
+    readonly rateDurationMs: number;
+  };
+  readonly failover: {
+    readonly trials: number;
+    readonly hangTrials: number;
+    readonly nodesPerTrial: number;
+    readonly intervalMs: number;
+    readonly timeoutMs: number;
+  };
+  readonly rpc: {
+    readonly connections: number;
+    readonly warmupMs: number;
+    readonly durationMs: number;
+    readonly rate: number;
+    readonly rateDurationMs: number;
+  };
   readonly timeline: Omit<TimelineOptions, 'seed'>;
   readonly scale: { readonly nodes: number; readonly windowMs: number };
 }
@@ -57,9 +75,23 @@ const FULL: Plan = {
   probeNodes: 10_000,
   load: { connections: 50, warmupMs: 1_000, durationMs: 8_000, rate: 1_000, rateDurationMs: 4_000 },
   // Polling at its defaults: NODE_DEFAULTS (2 s interval, 1.5 s timeout), DEFAULT_HEALTH_POLICY.
-  failover: { trials: 20, hangTrials: 10, nodesPerTrial: 3, intervalMs: NODE_DEFAULTS.intervalMs, timeoutMs: NODE_DEFAULTS.timeoutMs },
+  failover: {
+    trials: 20,
+    hangTrials: 10,
+    nodesPerTrial: 3,
+    intervalMs: NODE_DEFAULTS.intervalMs,
+    timeoutMs: NODE_DEFAULTS.timeoutMs,
+  },
   // Issue #11: 10 minutes, outages of 35 s and 150 s, at the defaults.
-  timeline: { durationMs: 600_000, outagesMs: [35_000, 150_000], outageNodes: 3, upMs: 15_000, intervalMs: NODE_DEFAULTS.intervalMs, timeoutMs: NODE_DEFAULTS.timeoutMs, pollMs: 200 },
+  timeline: {
+    durationMs: 600_000,
+    outagesMs: [35_000, 150_000],
+    outageNodes: 3,
+    upMs: 15_000,
+    intervalMs: NODE_DEFAULTS.intervalMs,
+    timeoutMs: NODE_DEFAULTS.timeoutMs,
+    pollMs: 200,
+  },
   // The largest fleet the shared 2-core machine settled healthy with the simulator, 3 workers,
   // an API replica and 6 Redis processes (docs/scaling.md); pass --scale-nodes for more.
   scale: { nodes: 750, windowMs: 20_000 },
@@ -74,7 +106,15 @@ const QUICK: Plan = {
   probeNodes: 1_000,
   load: { connections: 50, warmupMs: 200, durationMs: 1_000, rate: 500, rateDurationMs: 500 },
   failover: { trials: 2, hangTrials: 1, nodesPerTrial: 3, intervalMs: 1_000, timeoutMs: 500 },
-  timeline: { durationMs: 20_000, outagesMs: [4_000, 8_000], outageNodes: 1, upMs: 3_000, intervalMs: NODE_DEFAULTS.intervalMs, timeoutMs: NODE_DEFAULTS.timeoutMs, pollMs: 200 },
+  timeline: {
+    durationMs: 20_000,
+    outagesMs: [4_000, 8_000],
+    outageNodes: 1,
+    upMs: 3_000,
+    intervalMs: NODE_DEFAULTS.intervalMs,
+    timeoutMs: NODE_DEFAULTS.timeoutMs,
+    pollMs: 200,
+  },
   scale: { nodes: 300, windowMs: 5_000 },
   rpc: { connections: 16, warmupMs: 200, durationMs: 1_000, rate: 300, rateDurationMs: 500 },
 };
@@ -82,7 +122,19 @@ const QUICK: Plan = {
 async function main(argv: string[]): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({ args: argv, options: { quick: { type: 'boolean' }, only: { type: 'string' }, nodes: { type: 'string' }, concurrency: { type: 'string' }, 'scale-nodes': { type: 'string' }, 'cpu-prof': { type: 'string' }, 'no-write': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }));
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        quick: { type: 'boolean' },
+        only: { type: 'string' },
+        nodes: { type: 'string' },
+        concurrency: { type: 'string' },
+        'scale-nodes': { type: 'string' },
+        'cpu-prof': { type: 'string' },
+        'no-write': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
   } catch (err) {
     console.error(`${(err as Error).message}\n${USAGE}`);
     return 2;
@@ -94,13 +146,21 @@ async function main(argv: string[]): Promise<number> {
   const list = (text: string | undefined) => text?.split(',').map((x) => Number(x.trim()));
   const nodes = list(values.nodes);
   const concurrency = list(values.concurrency);
-  if ([...(nodes ?? []), ...(concurrency ?? [])].some((x) => !Number.isInteger(x) || x < 1 || x > 100_000)) return usage('--nodes and --concurrency take whole numbers from 1 to 100000');
+  if ([...(nodes ?? []), ...(concurrency ?? [])].some((x) => !Number.isInteger(x) || x < 1 || x > 100_000))
+    return usage('--nodes and --concurrency take whole numbers from 1 to 100000');
   const scaleNodes = values['scale-nodes'] !== undefined ? Number(values['scale-nodes']) : undefined;
-  if (scaleNodes !== undefined && (!Number.isInteger(scaleNodes) || scaleNodes < 3 || scaleNodes > 1_000_000)) return usage('--scale-nodes takes a whole number from 3 to 1000000');
+  if (scaleNodes !== undefined && (!Number.isInteger(scaleNodes) || scaleNodes < 3 || scaleNodes > 1_000_000))
+    return usage('--scale-nodes takes a whole number from 3 to 1000000');
   const base = values.quick ? QUICK : FULL;
-  const plan: Plan = { ...base, ...(nodes ? { sweepNodes: nodes } : {}), ...(concurrency ? { concurrencies: concurrency } : {}), ...(scaleNodes ? { scale: { ...base.scale, nodes: scaleNodes } } : {}) };
+  const plan: Plan = {
+    ...base,
+    ...(nodes ? { sweepNodes: nodes } : {}),
+    ...(concurrency ? { concurrencies: concurrency } : {}),
+    ...(scaleNodes ? { scale: { ...base.scale, nodes: scaleNodes } } : {}),
+  };
   const sections = new Set((values.only ?? 'sweep,probes,failover,timeline,rpc').split(',').map((s) => s.trim()));
-  for (const s of sections) if (!['sweep', 'probes', 'failover', 'timeline', 'rpc', 'scale'].includes(s)) return usage(`unknown section ${s}`);
+  for (const s of sections)
+    if (!['sweep', 'probes', 'failover', 'timeline', 'rpc', 'scale'].includes(s)) return usage(`unknown section ${s}`);
   const profileDir = values['cpu-prof'] ? resolve(values['cpu-prof']) : undefined;
   if (profileDir) await mkdir(profileDir, { recursive: true });
 
@@ -129,29 +189,47 @@ async function main(argv: string[]): Promise<number> {
     let redisUrl = process.env.REDIS_URL;
     if (sections.has('sweep') && !redisUrl) {
       redis = await RedisServer.start().catch((err: unknown) => {
-        throw new Error(`cannot start redis-server (${(err as Error).message}): install it (apt-get install redis-server) or set REDIS_URL`);
+        throw new Error(
+          `cannot start redis-server (${(err as Error).message}): install it (apt-get install redis-server) or set REDIS_URL`,
+        );
       });
       redisUrl = redis.url;
       log(`redis-server on ${redisUrl}`);
     }
     if (sections.has('sweep') || sections.has('probes')) {
-      const nodes = Math.max(...(sections.has('sweep') ? plan.sweepNodes : [0]), sections.has('probes') ? plan.probeNodes : 0);
-      const s = await BenchChild.start<SimProcessReady>('sim-process', { nodes, seed: SEED } satisfies SimProcessOptions);
+      const nodes = Math.max(
+        ...(sections.has('sweep') ? plan.sweepNodes : [0]),
+        sections.has('probes') ? plan.probeNodes : 0,
+      );
+      const s = await BenchChild.start<SimProcessReady>('sim-process', {
+        nodes,
+        seed: SEED,
+      } satisfies SimProcessOptions);
       sim = s.child;
       log(`simulator: ${nodes} nodes on port ${s.ready.port} (own process)`);
       if (sections.has('sweep')) {
         for (const n of plan.sweepNodes) {
           for (const c of plan.concurrencies) {
             log(`sweep: ${n} nodes, concurrency ${c}, ${plan.reps} repetitions ...`);
-            const r = await runSweepCase({ nodes: n, concurrency: c }, { simPort: s.ready.port, seed: SEED, redisUrl: redisUrl!, reps: plan.reps, profileDir });
-            if (r.failedProbes > 0) problems.push(`sweep ${n}/${c}: ${r.failedProbes} probes failed against a healthy simulator`);
+            const r = await runSweepCase(
+              { nodes: n, concurrency: c },
+              { simPort: s.ready.port, seed: SEED, redisUrl: redisUrl!, reps: plan.reps, profileDir },
+            );
+            if (r.failedProbes > 0)
+              problems.push(`sweep ${n}/${c}: ${r.failedProbes} probes failed against a healthy simulator`);
             rows.push(sweepRow(r, plan));
           }
         }
       }
       if (sections.has('probes')) {
         log(`probes: loading ${plan.probeNodes} nodes, then ${plan.load.connections} connections ...`);
-        const r = await runProbes({ simPort: s.ready.port, nodes: plan.probeNodes, seed: SEED, ...plan.load, profileDir });
+        const r = await runProbes({
+          simPort: s.ready.port,
+          nodes: plan.probeNodes,
+          seed: SEED,
+          ...plan.load,
+          profileDir,
+        });
         problems.push(...probeProblems(r));
         rows.push(...probeRows(r, plan));
       }
@@ -159,27 +237,36 @@ async function main(argv: string[]): Promise<number> {
     }
     if (sections.has('failover')) {
       const f = plan.failover;
-      log(`failover: ${f.trials} kill and ${f.hangTrials} hang trials at once, interval ${f.intervalMs} ms, timeout ${f.timeoutMs} ms ...`);
+      log(
+        `failover: ${f.trials} kill and ${f.hangTrials} hang trials at once, interval ${f.intervalMs} ms, timeout ${f.timeoutMs} ms ...`,
+      );
       const r = await runFailover({ ...f, seed: SEED });
-      if (r.trials.some((t) => t.failoverMs === undefined)) problems.push('failover: a trial never failed over (see the table)');
+      if (r.trials.some((t) => t.failoverMs === undefined))
+        problems.push('failover: a trial never failed over (see the table)');
       rows.push(...failoverRows(r, plan));
     }
     if (sections.has('timeline')) {
       const t = plan.timeline;
-      log(`timeline: ${(t.durationMs / 1000).toFixed(0)} s, nodes failing ${FAILURE_KINDS.join(', ')}; outages of ${t.outagesMs.map((x) => `${x / 1000} s`).join(' and ')} ...`);
+      log(
+        `timeline: ${(t.durationMs / 1000).toFixed(0)} s, nodes failing ${FAILURE_KINDS.join(', ')}; outages of ${t.outagesMs.map((x) => `${x / 1000} s`).join(' and ')} ...`,
+      );
       const r = await runTimeline({ ...t, seed: SEED });
       rows.push(...timelineRows(r, plan));
     }
     if (sections.has('rpc')) {
       const p = plan.rpc;
-      log(`rpc proxy: bare Node forwarder, nodesentry /rpc/bsc${haproxyNote()}, ${p.connections} connections, then ${p.rate} req/s ...`);
+      log(
+        `rpc proxy: bare Node forwarder, nodesentry /rpc/bsc${haproxyNote()}, ${p.connections} connections, then ${p.rate} req/s ...`,
+      );
       const r = await runRpcProxy({ seed: SEED, ...p, profileDir });
       problems.push(...rpcProblems(r));
       rows.push(...rpcRows(r, plan));
     }
     if (sections.has('scale')) {
       log(`scale: ${plan.scale.nodes} nodes, 3 worker replicas + 1 API replica on a Redis Cluster ...`);
-      scaleReport = renderScale(await runScale({ nodes: plan.scale.nodes, workers: 3, windowMs: plan.scale.windowMs, seed: SEED, log }));
+      scaleReport = renderScale(
+        await runScale({ nodes: plan.scale.nodes, workers: 3, windowMs: plan.scale.windowMs, seed: SEED, log }),
+      );
     }
   } finally {
     await stopAll();
@@ -214,8 +301,10 @@ function sweepRow(r: SweepCaseResult, plan: Plan): Row {
 }
 
 function probeRows(r: ProbesResult, plan: Plan): Row[] {
-  const ms = (x: number, lowerBound: boolean) => `${lowerBound ? '> ' : ''}${x >= 1000 ? `${(x / 1000).toFixed(1)} s` : `${x.toFixed(2)} ms`}`;
-  const lat = (x: LoadResult) => `${ms(x.p50Ms, x.unfinished > x.requests / 2)} / ${ms(x.p99Ms, x.unfinished > x.requests / 100)}${x.unfinished > 0 ? ` (${fmtInt(x.unfinished)} unanswered when the run ended: the endpoint cannot keep up with the rate)` : ''}`;
+  const ms = (x: number, lowerBound: boolean) =>
+    `${lowerBound ? '> ' : ''}${x >= 1000 ? `${(x / 1000).toFixed(1)} s` : `${x.toFixed(2)} ms`}`;
+  const lat = (x: LoadResult) =>
+    `${ms(x.p50Ms, x.unfinished > x.requests / 2)} / ${ms(x.p99Ms, x.unfinished > x.requests / 100)}${x.unfinished > 0 ? ` (${fmtInt(x.unfinished)} unanswered when the run ended: the endpoint cannot keep up with the rate)` : ''}`;
   const rows: Row[] = [
     {
       what: `bare express 'OK' (floor)`,
@@ -238,7 +327,15 @@ function probeRows(r: ProbesResult, plan: Plan): Row[] {
   ];
   for (const t of r.targets) {
     if (!t.present || !t.saturated || !t.atRate) {
-      rows.push({ what: t.name, nodesentry: 'route missing', floor: '-', ratio: '-', detail: 'answered 404: not implemented yet; not measured', target: '>= 90% of node:http, p99 <= 2 ms', met: undefined });
+      rows.push({
+        what: t.name,
+        nodesentry: 'route missing',
+        floor: '-',
+        ratio: '-',
+        detail: 'answered 404: not implemented yet; not measured',
+        target: '>= 90% of node:http, p99 <= 2 ms',
+        met: undefined,
+      });
       continue;
     }
     const standIn = t.name.includes('stand-in');
@@ -247,7 +344,11 @@ function probeRows(r: ProbesResult, plan: Plan): Row[] {
       nodesentry: `${fmtInt(t.saturated.rps)} req/s`,
       floor: `${fmtInt(r.httpFloor.rps)} req/s`,
       ratio: `${(100 * t.ratioHttp!).toFixed(0)}% (express ${(100 * t.ratio!).toFixed(0)}%)`,
-      detail: `p50/p99 saturated ${lat(t.saturated)}; at ${plan.load.rate} req/s ${lat(t.atRate)}; HTTP ${Object.entries(t.saturated.statuses).map(([s, n]) => `${s} x${fmtInt(n)}`).join(', ')}`,
+      detail: `p50/p99 saturated ${lat(t.saturated)}; at ${plan.load.rate} req/s ${lat(t.atRate)}; HTTP ${Object.entries(
+        t.saturated.statuses,
+      )
+        .map(([s, n]) => `${s} x${fmtInt(n)}`)
+        .join(', ')}`,
       target: standIn ? '-' : '>= 90% of node:http, p99 <= 2 ms',
       met: plan.quick || standIn ? undefined : t.ratioHttp! >= 0.9 && t.atRate.p99Ms <= 2 && t.atRate.unfinished === 0,
     });
@@ -257,7 +358,11 @@ function probeRows(r: ProbesResult, plan: Plan): Row[] {
 
 function probeProblems(r: ProbesResult): string[] {
   const out: string[] = [];
-  for (const t of [...r.targets.filter((x) => x.saturated), { name: 'floor', saturated: r.floor.saturated, atRate: r.floor.atRate }, { name: 'node:http floor', saturated: r.httpFloor.saturated, atRate: r.httpFloor.atRate }]) {
+  for (const t of [
+    ...r.targets.filter((x) => x.saturated),
+    { name: 'floor', saturated: r.floor.saturated, atRate: r.floor.atRate },
+    { name: 'node:http floor', saturated: r.httpFloor.saturated, atRate: r.httpFloor.atRate },
+  ]) {
     for (const l of [t.saturated!, t.atRate!]) {
       if (l.requests === 0) out.push(`${t.name}: no answers at all`);
       if (l.errors > 0) out.push(`${t.name}: ${l.errors} requests got no HTTP answer`);
@@ -271,7 +376,8 @@ const FAILOVER_TARGETS = { kill: { medianMs: 2_000, maxMs: 4_000 }, hang: { medi
 
 function failoverRows(r: FailoverRun, plan: Plan): Row[] {
   const f = plan.failover;
-  const fmtList = (xs: ReadonlyArray<number | undefined>) => xs.map((x) => (x === undefined ? 'never' : (x / 1000).toFixed(1))).join(' ');
+  const fmtList = (xs: ReadonlyArray<number | undefined>) =>
+    xs.map((x) => (x === undefined ? 'never' : (x / 1000).toFixed(1))).join(' ');
   const rows: Row[] = [];
   for (const failure of ['kill', 'hang'] as const) {
     const trials = r.trials.filter((t) => t.failure === failure);
@@ -286,7 +392,8 @@ function failoverRows(r: FailoverRun, plan: Plan): Row[] {
       what: `failover, ${how}, ${trials.length} trials`,
       nodesentry: median !== undefined ? `median ${fmtS(median)}, max ${fmtS(max!)}` : 'never',
       floor: `target ${fmtS(target.medianMs)} / ${fmtS(target.maxMs)}`,
-      ratio: max !== undefined ? `${(median! / target.medianMs).toFixed(2)}x / ${(max / target.maxMs).toFixed(2)}x` : '-',
+      ratio:
+        max !== undefined ? `${(median! / target.medianMs).toFixed(2)}x / ${(max / target.maxMs).toFixed(2)}x` : '-',
       detail: `out of /v1/chains/:chain/best and /probe/nodes/:id 503; interval ${f.intervalMs} ms, timeout ${f.timeoutMs} ms, fall ${DEFAULT_HEALTH_POLICY.failAfter}; read ${r.via === 'http' ? 'over HTTP' : 'in process (routes missing)'}; per trial, s: ${fmtList(trials.map((t) => t.failoverMs))} (selection moved: ${fmtList(trials.map((t) => t.selectionMs))}; probe said down: ${fmtList(trials.map((t) => t.downMs))})`,
       target: `median <= ${fmtS(target.medianMs)}, max <= ${fmtS(target.maxMs)}`,
       met: plan.quick ? undefined : done.length === trials.length && median! <= target.medianMs && max! <= target.maxMs,
@@ -305,7 +412,9 @@ function timelineRows(r: TimelineRun, plan: Plan): Row[] {
     nodesentry: `${f.unknown}/${f.observations} reads unknown; ${f.historyPoints} points, max gap ${fmtS(f.maxGapMs)}`,
     floor: `gap <= ${fmtS(f.allowedGapMs)}`,
     ratio: `${(f.maxGapMs / f.allowedGapMs).toFixed(2)}x`,
-    detail: `first reason as read (code x reads): ${Object.entries(f.reasons).map(([c, n]) => `${c} x${n}`).join(', ')}`,
+    detail: `first reason as read (code x reads): ${Object.entries(f.reasons)
+      .map(([c, n]) => `${c} x${n}`)
+      .join(', ')}`,
     target: '0 unknown; gap <= one interval (answers) or back-off step + timeout (silent)',
     met: plan.quick ? undefined : f.unknown === 0 && f.maxGapMs <= f.allowedGapMs,
   }));
@@ -317,12 +426,15 @@ function timelineRows(r: TimelineRun, plan: Plan): Row[] {
     const observed = nodes.reduce((n, x) => n + x.downObservations, 0);
     rows.push({
       what: `recovery after ${downMs / 1000} s down, ${all.length} outages`,
-      nodesentry: done.length > 0 ? `median ${fmtS(done[done.length >> 1]!)}, max ${fmtS(done[done.length - 1]!)}` : 'never',
+      nodesentry:
+        done.length > 0 ? `median ${fmtS(done[done.length >> 1]!)}, max ${fmtS(done[done.length - 1]!)}` : 'never',
       floor: `target ${fmtS(RECOVERY_TARGET_MS)}`,
       ratio: done.length > 0 ? `${(done[done.length - 1]! / RECOVERY_TARGET_MS).toFixed(2)}x` : '-',
       detail: `from the port open again to /probe/nodes/:id 200; per outage, s: ${all.map((x) => (x === null ? 'never' : (x / 1000).toFixed(1))).join(' ')}; while down ${unknown}/${observed} reads unknown`,
       target: `every outage <= ${fmtS(RECOVERY_TARGET_MS)}, never unknown while down`,
-      met: plan.quick ? undefined : all.length > 0 && done.length === all.length && done[done.length - 1]! <= RECOVERY_TARGET_MS && unknown === 0,
+      met: plan.quick
+        ? undefined
+        : all.length > 0 && done.length === all.length && done[done.length - 1]! <= RECOVERY_TARGET_MS && unknown === 0,
     });
   }
   return rows;
@@ -336,7 +448,10 @@ function rpcRows(r: RpcProxyResult, plan: Plan): Row[] {
   const ms = (x: number) => `${x.toFixed(2)} ms`;
   const bareRps = (r.bareRuns[0]! + r.bareRuns[1]!) / 2;
   const added = (l: LoadResult) => l.p50Ms - r.direct.p50Ms;
-  const statuses = (l: LoadResult) => Object.entries(l.statuses).map(([s, n]) => `${s} x${fmtInt(n)}`).join(', ');
+  const statuses = (l: LoadResult) =>
+    Object.entries(l.statuses)
+      .map(([s, n]) => `${s} x${fmtInt(n)}`)
+      .join(', ');
   const rows: Row[] = [
     {
       what: 'JSON-RPC straight to the node (latency floor)',
@@ -380,14 +495,28 @@ function rpcRows(r: RpcProxyResult, plan: Plan): Row[] {
       met: undefined,
     });
   } else {
-    rows.push({ what: 'HAProxy (reference)', nodesentry: '-', floor: '-', ratio: '-', detail: 'haproxy is not installed (apt-get install haproxy): skipped', target: '-', met: undefined });
+    rows.push({
+      what: 'HAProxy (reference)',
+      nodesentry: '-',
+      floor: '-',
+      ratio: '-',
+      detail: 'haproxy is not installed (apt-get install haproxy): skipped',
+      target: '-',
+      met: undefined,
+    });
   }
   return rows;
 }
 
 function rpcProblems(r: RpcProxyResult): string[] {
   const out: string[] = [];
-  const runs: Array<[string, LoadResult]> = [['direct', r.direct], ['bare', r.bare.saturated], ['bare at rate', r.bare.atRate], ['nodesentry', r.nodesentry.saturated], ['nodesentry at rate', r.nodesentry.atRate]];
+  const runs: Array<[string, LoadResult]> = [
+    ['direct', r.direct],
+    ['bare', r.bare.saturated],
+    ['bare at rate', r.bare.atRate],
+    ['nodesentry', r.nodesentry.saturated],
+    ['nodesentry at rate', r.nodesentry.atRate],
+  ];
   if (r.haproxy) runs.push(['haproxy', r.haproxy.saturated], ['haproxy at rate', r.haproxy.atRate]);
   for (const [name, l] of runs) {
     if (l.requests === 0) out.push(`rpc ${name}: no answers at all`);
@@ -426,11 +555,16 @@ function describeMachine(): string {
   const c = cpus();
   let redisVersion = 'redis-server not found';
   try {
-    redisVersion = execFileSync('redis-server', ['--version'], { encoding: 'utf8' }).trim().replace(/^Redis server /, 'Redis ').split(' sha=')[0]!;
+    redisVersion = execFileSync('redis-server', ['--version'], { encoding: 'utf8' })
+      .trim()
+      .replace(/^Redis server /, 'Redis ')
+      .split(' sha=')[0]!;
   } catch {
     // reported as missing; the sweep section then fails with its own message
   }
-  return `${c.length} x ${c[0]?.model.trim() ?? 'unknown CPU'}, ${fmtInt(totalmem() / 2 ** 20)} MiB RAM, Linux ${release()}, Node ${process.version}, ${redisVersion}; load average at start ${loadavg().map((x) => x.toFixed(2)).join(' ')}`;
+  return `${c.length} x ${c[0]?.model.trim() ?? 'unknown CPU'}, ${fmtInt(totalmem() / 2 ** 20)} MiB RAM, Linux ${release()}, Node ${process.version}, ${redisVersion}; load average at start ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`;
 }
 
 function log(line: string): void {

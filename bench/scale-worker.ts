@@ -43,7 +43,12 @@ async function main(): Promise<void> {
   const o = childOptions<ScaleWorkerOptions>();
   const specs = generateFleet(o.nodes, o.seed);
   const nodeIds = specs.map((s) => s.id);
-  const store = new RedisStore({ cluster: { nodes: o.cluster }, prefix: o.prefix, replica: o.name, skipOwnRecords: o.role !== 'api' });
+  const store = new RedisStore({
+    cluster: { nodes: o.cluster },
+    prefix: o.prefix,
+    replica: o.name,
+    skipOwnRecords: o.role !== 'api',
+  });
   await store.ready(10_000);
   let events = 0;
   let recordsReceived = 0;
@@ -62,7 +67,14 @@ async function main(): Promise<void> {
   });
   // Errors only: node transitions under the machine's load would drown the report.
   const logger = pino({ level: 'error', base: { replica: o.name } }, pino.destination(2));
-  const service = await Service.start({ settings, nodes: remoteFleet(specs, (id) => sharedPortUrl(o.simPort, id), { intervalMs: 5_000, timeoutMs: 2_000 }), policy: DEFAULT_HEALTH_POLICY, logger, replica: o.name, store });
+  const service = await Service.start({
+    settings,
+    nodes: remoteFleet(specs, (id) => sharedPortUrl(o.simPort, id), { intervalMs: 5_000, timeoutMs: 2_000 }),
+    policy: DEFAULT_HEALTH_POLICY,
+    logger,
+    replica: o.name,
+    store,
+  });
   serveParent(
     { pid: process.pid },
     {
@@ -71,7 +83,18 @@ async function main(): Promise<void> {
         const p = service.poller?.stats;
         let okNodes = 0;
         for (const id of nodeIds) if (service.view.get(id)?.sample.ok) okNodes++;
-        return { cpuUs: cpu.user + cpu.system, probes: p?.probes ?? 0, flushes: p?.flushes ?? 0, flushFailures: p?.flushFailures ?? 0, owned: p?.owned ?? 0, firstSweepDone: service.poller?.firstSweepDone ?? true, events, recordsReceived, rss: process.memoryUsage().rss, okNodes };
+        return {
+          cpuUs: cpu.user + cpu.system,
+          probes: p?.probes ?? 0,
+          flushes: p?.flushes ?? 0,
+          flushFailures: p?.flushFailures ?? 0,
+          owned: p?.owned ?? 0,
+          firstSweepDone: service.poller?.firstSweepDone ?? true,
+          events,
+          recordsReceived,
+          rss: process.memoryUsage().rss,
+          okNodes,
+        };
       },
     },
     () => service.close(),

@@ -39,9 +39,25 @@ export interface ScaleResult {
   readonly windowS: number;
   readonly intervalMs: number;
   readonly leaseRenewMs: number;
-  readonly perWorker: ReadonlyArray<{ name: string; cpu: number; probesPerSec: number; owned: number; recordsInPerSec: number; rssMb: number; flushFailures: number }>;
+  readonly perWorker: ReadonlyArray<{
+    name: string;
+    cpu: number;
+    probesPerSec: number;
+    owned: number;
+    recordsInPerSec: number;
+    rssMb: number;
+    flushFailures: number;
+  }>;
   readonly api: { cpu: number; recordsInPerSec: number; rssMb: number; okNodes: number };
-  readonly slotShard: { port: number; commandsPerSec: number; leaseCommandsPerSec: number; cpu: number; inBytesPerSec: number; outBytesPerSec: number; topCommands: string };
+  readonly slotShard: {
+    port: number;
+    commandsPerSec: number;
+    leaseCommandsPerSec: number;
+    cpu: number;
+    inBytesPerSec: number;
+    outBytesPerSec: number;
+    topCommands: string;
+  };
   readonly otherShards: ReadonlyArray<{ port: number; cpu: number; outBytesPerSec: number }>;
   readonly feed: { eventsPerSec: number; recordsPerSec: number; bytesPerSec: number; chainEventsPerSec: number };
   /** Bytes out of all six cluster nodes: pub/sub deliveries (subscribers sit on any node), replication, replies. */
@@ -70,12 +86,22 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
   feed.on('error', () => {});
   try {
     o.log(`scale: cluster on ports ${cluster.nodes.map((n) => n.port).join(', ')}`);
-    const sim = await BenchChild.start<SimProcessReady>('sim-process', { nodes: o.nodes, seed: o.seed } satisfies SimProcessOptions);
+    const sim = await BenchChild.start<SimProcessReady>('sim-process', {
+      nodes: o.nodes,
+      seed: o.seed,
+    } satisfies SimProcessOptions);
     o.log(`scale: simulator with ${o.nodes} nodes on port ${sim.ready.port} (own process)`);
     const prefix = `scale-${randomBytes(4).toString('hex')}`;
     const keys = createStoreKeys(prefix);
 
-    const counters: FeedCounters = { events: 0, records: 0, recordBytes: 0, chainEvents: 0, chainBytes: 0, otherBytes: 0 };
+    const counters: FeedCounters = {
+      events: 0,
+      records: 0,
+      recordBytes: 0,
+      chainEvents: 0,
+      chainBytes: 0,
+      otherBytes: 0,
+    };
     let counting = false;
     feed.on('message', (_channel: string, message: string) => {
       if (!counting) return;
@@ -95,7 +121,15 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
 
     const seeds = cluster.seeds;
     const start = (name: string, role: 'all' | 'api') =>
-      BenchChild.start<{ pid: number }>('scale-worker', { name, simPort: sim.ready.port, nodes: o.nodes, seed: o.seed, cluster: seeds, prefix, role } satisfies ScaleWorkerOptions).then((r) => r.child);
+      BenchChild.start<{ pid: number }>('scale-worker', {
+        name,
+        simPort: sim.ready.port,
+        nodes: o.nodes,
+        seed: o.seed,
+        cluster: seeds,
+        prefix,
+        role,
+      } satisfies ScaleWorkerOptions).then((r) => r.child);
     const workers = await Promise.all(Array.from({ length: o.workers }, (_, i) => start(`w${i + 1}`, 'all')));
     const api = await start('api', 'api');
     const names = workers.map((_, i) => `w${i + 1}`);
@@ -110,27 +144,56 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
       const a = await api.call<ScaleWorkerStats>('stats');
       const owned = s.reduce((x, w) => x + w.owned, 0);
       if (owned === o.nodes && s.every((x) => x.owned >= share * 0.9) && a.okNodes >= o.nodes * 0.99) break;
-      if (Date.now() - settleStarted > 240_000) throw new Error(`scale: fleet not settled within 240 s (owned ${s.map((x) => x.owned).join('/')}, ${a.okNodes} of ${o.nodes} answering): the machine cannot host this fleet; try a smaller --scale-nodes`);
+      if (Date.now() - settleStarted > 240_000)
+        throw new Error(
+          `scale: fleet not settled within 240 s (owned ${s.map((x) => x.owned).join('/')}, ${a.okNodes} of ${o.nodes} answering): the machine cannot host this fleet; try a smaller --scale-nodes`,
+        );
       await sleep(1000);
     }
-    o.log(`scale: settled in ${((Date.now() - settleStarted) / 1000).toFixed(1)} s; measuring ${o.windowMs / 1000} s ...`);
+    o.log(
+      `scale: settled in ${((Date.now() - settleStarted) / 1000).toFixed(1)} s; measuring ${o.windowMs / 1000} s ...`,
+    );
     await sleep(2 * INTERVAL_MS); // every node probed since, and the first sweeps' changes settled
 
     const masters = await masterPorts(cluster);
     const slotMaster = await cluster.masterOf(keys.drains);
-    const before = { at: Date.now(), workers: await Promise.all(workers.map((w) => w.call<ScaleWorkerStats>('stats'))), api: await api.call<ScaleWorkerStats>('stats'), redis: await Promise.all(masters.map((p) => redisSnapshot(cluster, p))), allOut: await allOutBytes(cluster) };
+    const before = {
+      at: Date.now(),
+      workers: await Promise.all(workers.map((w) => w.call<ScaleWorkerStats>('stats'))),
+      api: await api.call<ScaleWorkerStats>('stats'),
+      redis: await Promise.all(masters.map((p) => redisSnapshot(cluster, p))),
+      allOut: await allOutBytes(cluster),
+    };
     counting = true;
     await sleep(o.windowMs);
     counting = false;
-    const after = { at: Date.now(), workers: await Promise.all(workers.map((w) => w.call<ScaleWorkerStats>('stats'))), api: await api.call<ScaleWorkerStats>('stats'), redis: await Promise.all(masters.map((p) => redisSnapshot(cluster, p))), allOut: await allOutBytes(cluster) };
+    const after = {
+      at: Date.now(),
+      workers: await Promise.all(workers.map((w) => w.call<ScaleWorkerStats>('stats'))),
+      api: await api.call<ScaleWorkerStats>('stats'),
+      redis: await Promise.all(masters.map((p) => redisSnapshot(cluster, p))),
+      allOut: await allOutBytes(cluster),
+    };
     const windowS = (after.at - before.at) / 1000;
     const recordBytes = await meanRecordBytes(cluster, slotMaster, prefix, o.nodes, o.seed);
 
-    const apiCpuUsPerRecord = (after.api.cpuUs - before.api.cpuUs) / Math.max(1, after.api.recordsReceived - before.api.recordsReceived);
+    const apiCpuUsPerRecord =
+      (after.api.cpuUs - before.api.cpuUs) / Math.max(1, after.api.recordsReceived - before.api.recordsReceived);
     const perWorker = workers.map((_, i) => {
       const b = before.workers[i]!;
       const a = after.workers[i]!;
-      return { name: names[i]!, cpu: (a.cpuUs - b.cpuUs) / 1e6 / windowS, probesPerSec: (a.probes - b.probes) / windowS, owned: a.owned, recordsInPerSec: (a.recordsReceived - b.recordsReceived) / windowS, rssMb: a.rss / 2 ** 20, flushFailures: a.flushFailures - b.flushFailures, probes: a.probes - b.probes, cpuUs: a.cpuUs - b.cpuUs, recordsIn: a.recordsReceived - b.recordsReceived };
+      return {
+        name: names[i]!,
+        cpu: (a.cpuUs - b.cpuUs) / 1e6 / windowS,
+        probesPerSec: (a.probes - b.probes) / windowS,
+        owned: a.owned,
+        recordsInPerSec: (a.recordsReceived - b.recordsReceived) / windowS,
+        rssMb: a.rss / 2 ** 20,
+        flushFailures: a.flushFailures - b.flushFailures,
+        probes: a.probes - b.probes,
+        cpuUs: a.cpuUs - b.cpuUs,
+        recordsIn: a.recordsReceived - b.recordsReceived,
+      };
     });
     const probes = perWorker.reduce((x, w) => x + w.probes, 0);
     const ownCpuUs = perWorker.reduce((x, w) => x + w.cpuUs - w.recordsIn * apiCpuUsPerRecord, 0);
@@ -151,7 +214,11 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
     // ZRANGEBYSCORE / ZREMRANGEBYSCORE of deadlines and heartbeats, PTTL, TIME, DEL), the script
     // calls (EVALSHA also counts the fenced sweep's calls, a few per second) and the PEXPIREs
     // beyond one per history LPUSH. GET is the fenced write's lease check: one per probe.
-    const leaseCalls = ['mget', 'zadd', 'zrangebyscore', 'zremrangebyscore', 'pttl', 'time', 'del', 'evalsha', 'eval'].reduce((x, c) => x + delta(c), 0) + Math.max(0, delta('pexpire') - delta('lpush'));
+    const leaseCalls =
+      ['mget', 'zadd', 'zrangebyscore', 'zremrangebyscore', 'pttl', 'time', 'del', 'evalsha', 'eval'].reduce(
+        (x, c) => x + delta(c),
+        0,
+      ) + Math.max(0, delta('pexpire') - delta('lpush'));
     const slotCpu = (ra.cpuS - rb.cpuS) / windowS;
 
     const probesPerSecHere = o.nodes / (INTERVAL_MS / 1000);
@@ -167,8 +234,20 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
       chainEventBytes: counters.chainBytes / Math.max(1, counters.chainEvents),
       otherEventBytesPerProbe: counters.otherBytes / windowS / probesPerSecHere,
     };
-    const here: Deployment = { nodes: o.nodes, intervalMs: INTERVAL_MS, workers: o.workers, apis: 1, leaseRenewMs: LEASE_RENEW_MS };
-    const target = (nodes: number): Deployment => ({ nodes, intervalMs: INTERVAL_MS, workers: 4, apis: 4, leaseRenewMs: LEASE_RENEW_MS });
+    const here: Deployment = {
+      nodes: o.nodes,
+      intervalMs: INTERVAL_MS,
+      workers: o.workers,
+      apis: 1,
+      leaseRenewMs: LEASE_RENEW_MS,
+    };
+    const target = (nodes: number): Deployment => ({
+      nodes,
+      intervalMs: INTERVAL_MS,
+      workers: 4,
+      apis: 4,
+      leaseRenewMs: LEASE_RENEW_MS,
+    });
     const at100k = predict(inputs, target(100_000));
     const result: ScaleResult = {
       nodes: o.nodes,
@@ -176,8 +255,21 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
       windowS,
       intervalMs: INTERVAL_MS,
       leaseRenewMs: LEASE_RENEW_MS,
-      perWorker: perWorker.map(({ name, cpu, probesPerSec, owned, recordsInPerSec, rssMb, flushFailures }) => ({ name, cpu, probesPerSec, owned, recordsInPerSec, rssMb, flushFailures })),
-      api: { cpu: (after.api.cpuUs - before.api.cpuUs) / 1e6 / windowS, recordsInPerSec: (after.api.recordsReceived - before.api.recordsReceived) / windowS, rssMb: after.api.rss / 2 ** 20, okNodes: after.api.okNodes },
+      perWorker: perWorker.map(({ name, cpu, probesPerSec, owned, recordsInPerSec, rssMb, flushFailures }) => ({
+        name,
+        cpu,
+        probesPerSec,
+        owned,
+        recordsInPerSec,
+        rssMb,
+        flushFailures,
+      })),
+      api: {
+        cpu: (after.api.cpuUs - before.api.cpuUs) / 1e6 / windowS,
+        recordsInPerSec: (after.api.recordsReceived - before.api.recordsReceived) / windowS,
+        rssMb: after.api.rss / 2 ** 20,
+        okNodes: after.api.okNodes,
+      },
       slotShard: {
         port: slotMaster,
         commandsPerSec: totalCalls / windowS,
@@ -185,10 +277,28 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
         cpu: slotCpu,
         inBytesPerSec: (ra.inBytes - rb.inBytes) / windowS,
         outBytesPerSec: (ra.outBytes - rb.outBytes) / windowS,
-        topCommands: byCommand.slice(0, 7).map(([n, c]) => `${n} ${fmt(c / windowS)}/s`).join(', '),
+        topCommands: byCommand
+          .slice(0, 7)
+          .map(([n, c]) => `${n} ${fmt(c / windowS)}/s`)
+          .join(', '),
       },
-      otherShards: masters.flatMap((p, i) => (p === slotMaster ? [] : [{ port: p, cpu: (after.redis[i]!.cpuS - before.redis[i]!.cpuS) / windowS, outBytesPerSec: (after.redis[i]!.outBytes - before.redis[i]!.outBytes) / windowS }])),
-      feed: { eventsPerSec: counters.events / windowS, recordsPerSec: counters.records / windowS, bytesPerSec: (counters.recordBytes + counters.chainBytes + counters.otherBytes) / windowS, chainEventsPerSec: counters.chainEvents / windowS },
+      otherShards: masters.flatMap((p, i) =>
+        p === slotMaster
+          ? []
+          : [
+              {
+                port: p,
+                cpu: (after.redis[i]!.cpuS - before.redis[i]!.cpuS) / windowS,
+                outBytesPerSec: (after.redis[i]!.outBytes - before.redis[i]!.outBytes) / windowS,
+              },
+            ],
+      ),
+      feed: {
+        eventsPerSec: counters.events / windowS,
+        recordsPerSec: counters.records / windowS,
+        bytesPerSec: (counters.recordBytes + counters.chainBytes + counters.otherBytes) / windowS,
+        chainEventsPerSec: counters.chainEvents / windowS,
+      },
       clusterOutBytesPerSec: after.allOut.reduce((x, b, i) => x + b - before.allOut[i]!, 0) / windowS,
       inputs,
       model: predict(inputs, here),
@@ -212,23 +322,60 @@ export function renderScale(r: ScaleResult): string {
   const bytes = (x: number) => (x >= 1e6 ? `${(x / 1e6).toFixed(2)} MB/s` : `${(x / 1e3).toFixed(1)} kB/s`);
   const rows: Array<[string, string, string]> = [];
   for (const w of r.perWorker) {
-    rows.push([`worker ${w.name}: probes (owns ${fmt(w.owned)})`, rate(w.probesPerSec), rate(r.model.probesPerSecPerWorker)]);
-    rows.push([`worker ${w.name}: CPU (RSS ${w.rssMb.toFixed(0)} MB${w.flushFailures ? `, ${w.flushFailures} failed flushes` : ''})`, pct(w.cpu), pct(r.model.workerCpu)]);
-    rows.push([`worker ${w.name}: records received`, rate(w.recordsInPerSec), rate(r.model.recordsPerSecPerReplica * (1 - 1 / r.workers))]);
+    rows.push([
+      `worker ${w.name}: probes (owns ${fmt(w.owned)})`,
+      rate(w.probesPerSec),
+      rate(r.model.probesPerSecPerWorker),
+    ]);
+    rows.push([
+      `worker ${w.name}: CPU (RSS ${w.rssMb.toFixed(0)} MB${w.flushFailures ? `, ${w.flushFailures} failed flushes` : ''})`,
+      pct(w.cpu),
+      pct(r.model.workerCpu),
+    ]);
+    rows.push([
+      `worker ${w.name}: records received`,
+      rate(w.recordsInPerSec),
+      rate(r.model.recordsPerSecPerReplica * (1 - 1 / r.workers)),
+    ]);
   }
-  rows.push([`API replica: nodes whose latest sample answered`, `${fmt(r.api.okNodes)} / ${fmt(r.nodes)}`, fmt(r.nodes)]);
+  rows.push([
+    `API replica: nodes whose latest sample answered`,
+    `${fmt(r.api.okNodes)} / ${fmt(r.nodes)}`,
+    fmt(r.nodes),
+  ]);
   rows.push([`API replica: CPU (RSS ${r.api.rssMb.toFixed(0)} MB)`, pct(r.api.cpu), pct(r.model.apiCpu)]);
   rows.push(['API replica: records received', rate(r.api.recordsInPerSec), rate(r.model.recordsPerSecPerReplica)]);
-  rows.push(['events feed of one replica: bytes', bytes(r.feed.bytesPerSec), bytes(r.model.eventBytesPerSecPerReplica)]);
+  rows.push([
+    'events feed of one replica: bytes',
+    bytes(r.feed.bytesPerSec),
+    bytes(r.model.eventBytesPerSecPerReplica),
+  ]);
   rows.push(['events feed: events (records batches + chain facts + other)', rate(r.feed.eventsPerSec), '-']);
-  rows.push([`slot shard :${r.slotShard.port}: commands`, rate(r.slotShard.commandsPerSec), rate(r.model.redisCommandsPerSec)]);
+  rows.push([
+    `slot shard :${r.slotShard.port}: commands`,
+    rate(r.slotShard.commandsPerSec),
+    rate(r.model.redisCommandsPerSec),
+  ]);
   rows.push(['  of which lease rounds', rate(r.slotShard.leaseCommandsPerSec), rate(r.model.redisLeaseCommandsPerSec)]);
   rows.push(['slot shard: CPU', pct(r.slotShard.cpu), pct(r.model.redisCpu)]);
   rows.push(['slot shard: bytes in', bytes(r.slotShard.inBytesPerSec), bytes(r.model.redisInBytesPerSec)]);
-  rows.push(['slot shard: bytes out (replies, replication, pub/sub to subscribers on it)', bytes(r.slotShard.outBytesPerSec), '-']);
-  for (const s of r.otherShards) rows.push([`other master :${s.port}: CPU / bytes out (pub/sub relayed by the bus)`, `${pct(s.cpu)} / ${bytes(s.outBytesPerSec)}`, '-']);
+  rows.push([
+    'slot shard: bytes out (replies, replication, pub/sub to subscribers on it)',
+    bytes(r.slotShard.outBytesPerSec),
+    '-',
+  ]);
+  for (const s of r.otherShards)
+    rows.push([
+      `other master :${s.port}: CPU / bytes out (pub/sub relayed by the bus)`,
+      `${pct(s.cpu)} / ${bytes(s.outBytesPerSec)}`,
+      '-',
+    ]);
   // Model: every subscriber (the replicas and the bench's own feed) gets the whole feed, plus replication of the writes.
-  rows.push([`all 6 nodes: bytes out (pub/sub to ${r.workers + 2} subscribers, replication)`, bytes(r.clusterOutBytesPerSec), bytes((r.model.redisPubSubOutBytesPerSec * (r.workers + 2)) / (r.workers + 1) + r.model.redisInBytesPerSec)]);
+  rows.push([
+    `all 6 nodes: bytes out (pub/sub to ${r.workers + 2} subscribers, replication)`,
+    bytes(r.clusterOutBytesPerSec),
+    bytes((r.model.redisPubSubOutBytesPerSec * (r.workers + 2)) / (r.workers + 1) + r.model.redisInBytesPerSec),
+  ]);
   const w1 = Math.max(...rows.map((x) => x[0].length));
   const w2 = Math.max(8, ...rows.map((x) => x[1].length));
   const line = (a: string, b: string, c: string) => `${a.padEnd(w1)}  ${b.padStart(w2)}  ${c.padStart(12)}`;
@@ -253,7 +400,8 @@ export function renderScale(r: ScaleResult): string {
 
 async function masterPorts(cluster: RedisCluster): Promise<number[]> {
   const out: number[] = [];
-  for (const n of cluster.running) if (/^role:master/m.test(String(await cluster.admin(n.port).info('replication')))) out.push(n.port);
+  for (const n of cluster.running)
+    if (/^role:master/m.test(String(await cluster.admin(n.port).info('replication')))) out.push(n.port);
   return out;
 }
 
@@ -263,12 +411,25 @@ async function redisSnapshot(cluster: RedisCluster, port: number): Promise<Redis
   const num = (text: string, key: string) => Number(new RegExp(`^${key}:([0-9.]+)`, 'm').exec(text)?.[1] ?? 0);
   const calls = new Map<string, number>();
   for (const m of String(commands).matchAll(/^cmdstat_([a-z|_-]+):calls=(\d+)/gm)) calls.set(m[1]!, Number(m[2]));
-  return { calls, cpuS: num(cpu, 'used_cpu_user') + num(cpu, 'used_cpu_sys'), inBytes: num(stats, 'total_net_input_bytes'), outBytes: num(stats, 'total_net_output_bytes') };
+  return {
+    calls,
+    cpuS: num(cpu, 'used_cpu_user') + num(cpu, 'used_cpu_sys'),
+    inBytes: num(stats, 'total_net_input_bytes'),
+    outBytes: num(stats, 'total_net_output_bytes'),
+  };
 }
 
-async function meanRecordBytes(cluster: RedisCluster, master: number, prefix: string, nodes: number, seed: number): Promise<number> {
+async function meanRecordBytes(
+  cluster: RedisCluster,
+  master: number,
+  prefix: string,
+  nodes: number,
+  seed: number,
+): Promise<number> {
   const keys = createStoreKeys(prefix);
-  const ids = generateFleet(nodes, seed).map((s) => s.id).filter((_, i) => i % Math.max(1, Math.floor(nodes / 200)) === 0);
+  const ids = generateFleet(nodes, seed)
+    .map((s) => s.id)
+    .filter((_, i) => i % Math.max(1, Math.floor(nodes / 200)) === 0);
   const a = cluster.admin(master);
   const lens = await Promise.all(ids.map((id) => a.strlen(keys.node(id))));
   const found = lens.filter((l) => l > 0);
@@ -276,7 +437,11 @@ async function meanRecordBytes(cluster: RedisCluster, master: number, prefix: st
 }
 
 async function allOutBytes(cluster: RedisCluster): Promise<number[]> {
-  return Promise.all(cluster.running.map(async (n) => Number(/^total_net_output_bytes:(\d+)/m.exec(String(await cluster.admin(n.port).info('stats')))?.[1] ?? 0)));
+  return Promise.all(
+    cluster.running.map(async (n) =>
+      Number(/^total_net_output_bytes:(\d+)/m.exec(String(await cluster.admin(n.port).info('stats')))?.[1] ?? 0),
+    ),
+  );
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -24,7 +24,10 @@ export interface SimProcessReady {
  */
 async function main(): Promise<void> {
   const opts = childOptions<SimProcessOptions>();
-  const specs = [...generateFleet(opts.nodes, opts.seed), ...(opts.ownPortNodes ?? []).map((s) => ({ ...s, ownPort: true }))];
+  const specs = [
+    ...generateFleet(opts.nodes, opts.seed),
+    ...(opts.ownPortNodes ?? []).map((s) => ({ ...s, ownPort: true })),
+  ];
   const sim = await Simulator.start({ nodes: specs, seed: opts.seed });
   const urls: Record<string, string> = {};
   for (const s of specs) urls[s.id] = sim.url(s.id);

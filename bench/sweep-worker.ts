@@ -51,9 +51,18 @@ async function main(): Promise<void> {
   if (o.subject === 'floor') {
     // As many connections as requests in flight: the floor is never short of sockets.
     const dispatcher = new Agent({ connections: o.concurrency, keepAliveTimeout: 30_000 });
-    const floor = new FloorSweeper(specs.map((s) => ({ url: sharedPortUrl(o.simPort, s.id), body: probeBody(s.kind === 'bsc' ? 'evm' : 'bitcoin') })), o.concurrency, dispatcher);
+    const floor = new FloorSweeper(
+      specs.map((s) => ({
+        url: sharedPortUrl(o.simPort, s.id),
+        body: probeBody(s.kind === 'bsc' ? 'evm' : 'bitcoin'),
+      })),
+      o.concurrency,
+      dispatcher,
+    );
     const first = await floor.sweep();
-    const profile = o.profileDir ? await startCpuProfile(o.profileDir, `sweep-floor-${o.nodes}-c${o.concurrency}`) : undefined;
+    const profile = o.profileDir
+      ? await startCpuProfile(o.profileDir, `sweep-floor-${o.nodes}-c${o.concurrency}`)
+      : undefined;
     serveParent(
       { firstSweepMs: first.ms } satisfies SweepWorkerReady,
       {
@@ -81,17 +90,33 @@ async function main(): Promise<void> {
   const store = timedWrites(redis, (ms) => (redisMs += ms));
   // All simulated nodes share one host:port, so the per-host limit is raised to the global one:
   // otherwise it (default 8), not the concurrency under test, would bound the sweep.
-  const settings = loadSettings({ NODESENTRY_CONCURRENCY: String(o.concurrency), NODESENTRY_PER_HOST_CONCURRENCY: String(o.concurrency), LOG_LEVEL: 'warn' });
+  const settings = loadSettings({
+    NODESENTRY_CONCURRENCY: String(o.concurrency),
+    NODESENTRY_PER_HOST_CONCURRENCY: String(o.concurrency),
+    LOG_LEVEL: 'warn',
+  });
   const logger = pino({ level: 'error' }, pino.destination(2));
-  const service = await Service.start({ settings, nodes: remoteFleet(specs, (id) => sharedPortUrl(o.simPort, id)), policy: DEFAULT_HEALTH_POLICY, logger, replica, store, startPolling: false });
+  const service = await Service.start({
+    settings,
+    nodes: remoteFleet(specs, (id) => sharedPortUrl(o.simPort, id)),
+    policy: DEFAULT_HEALTH_POLICY,
+    logger,
+    replica,
+    store,
+    startPolling: false,
+  });
   const poller = service.poller!;
   // The cold sweep gets a profile of its own (`-first`): it is the "first sweep after start" figure.
-  const coldProfile = o.profileDir ? await startCpuProfile(o.profileDir, `sweep-nodesentry-${o.nodes}-c${o.concurrency}-first`) : undefined;
+  const coldProfile = o.profileDir
+    ? await startCpuProfile(o.profileDir, `sweep-nodesentry-${o.nodes}-c${o.concurrency}-first`)
+    : undefined;
   const firstStarted = performance.now();
   await poller.sweepOnce();
   const firstSweepMs = performance.now() - firstStarted;
   await coldProfile?.stop();
-  const profile = o.profileDir ? await startCpuProfile(o.profileDir, `sweep-nodesentry-${o.nodes}-c${o.concurrency}`) : undefined;
+  const profile = o.profileDir
+    ? await startCpuProfile(o.profileDir, `sweep-nodesentry-${o.nodes}-c${o.concurrency}`)
+    : undefined;
   serveParent(
     { firstSweepMs } satisfies SweepWorkerReady,
     {

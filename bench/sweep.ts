@@ -33,13 +33,29 @@ export interface SweepCaseResult extends SweepCase {
  * fleet in alternation (floor, nodesentry, nodesentry, floor, ...), so drift in the machine's
  * load hits both alike.
  */
-export async function runSweepCase(c: SweepCase, ctx: { simPort: number; seed: number; redisUrl: string; reps: number; profileDir?: string | undefined }): Promise<SweepCaseResult> {
-  const base = { simPort: ctx.simPort, nodes: c.nodes, seed: ctx.seed, concurrency: c.concurrency, redisUrl: ctx.redisUrl, ...(ctx.profileDir ? { profileDir: ctx.profileDir } : {}) };
-  const floorStart = await BenchChild.start<SweepWorkerReady>('sweep-worker', { ...base, subject: 'floor' } satisfies SweepWorkerOptions);
+export async function runSweepCase(
+  c: SweepCase,
+  ctx: { simPort: number; seed: number; redisUrl: string; reps: number; profileDir?: string | undefined },
+): Promise<SweepCaseResult> {
+  const base = {
+    simPort: ctx.simPort,
+    nodes: c.nodes,
+    seed: ctx.seed,
+    concurrency: c.concurrency,
+    redisUrl: ctx.redisUrl,
+    ...(ctx.profileDir ? { profileDir: ctx.profileDir } : {}),
+  };
+  const floorStart = await BenchChild.start<SweepWorkerReady>('sweep-worker', {
+    ...base,
+    subject: 'floor',
+  } satisfies SweepWorkerOptions);
   const floor = floorStart.child;
   let ns: BenchChild | undefined;
   try {
-    const nsStart = await BenchChild.start<SweepWorkerReady>('sweep-worker', { ...base, subject: 'nodesentry' } satisfies SweepWorkerOptions);
+    const nsStart = await BenchChild.start<SweepWorkerReady>('sweep-worker', {
+      ...base,
+      subject: 'nodesentry',
+    } satisfies SweepWorkerOptions);
     ns = nsStart.child;
     const nsRuns: SweepResult[] = [];
     const floorRuns: SweepResult[] = [];
@@ -67,7 +83,9 @@ export async function runSweepCase(c: SweepCase, ctx: { simPort: number; seed: n
       cpuRatio: median(cpuRatios),
       nodesentryPeakRss: nsRss,
       floorPeakRss: floorRss,
-      failedProbes: nsRuns.reduce((sum, r) => sum + (r.probed - r.ok), 0) + floorRuns.reduce((sum, r) => sum + (r.probed - r.ok), 0),
+      failedProbes:
+        nsRuns.reduce((sum, r) => sum + (r.probed - r.ok), 0) +
+        floorRuns.reduce((sum, r) => sum + (r.probed - r.ok), 0),
       reps: ctx.reps,
       firstSweepMs: nsStart.ready.firstSweepMs,
       floorFirstSweepMs: floorStart.ready.firstSweepMs,

@@ -22,7 +22,12 @@ export interface TimelineWorkerOptions {
   /** Nodes that fail one way from the start of the run to its end. */
   readonly failing: ReadonlyArray<{ readonly id: string; readonly kind: FailureKind }>;
   /** Nodes that go down (port closed) for `downMs`, up for `upMs`, again and again, from `offsetMs`. */
-  readonly outages: ReadonlyArray<{ readonly id: string; readonly downMs: number; readonly upMs: number; readonly offsetMs: number }>;
+  readonly outages: ReadonlyArray<{
+    readonly id: string;
+    readonly downMs: number;
+    readonly upMs: number;
+    readonly offsetMs: number;
+  }>;
   readonly intervalMs: number;
   readonly timeoutMs: number;
   readonly durationMs: number;
@@ -71,7 +76,13 @@ async function main(): Promise<void> {
   const logger = pino({ level: 'error' }, pino.destination(2));
   const settings = loadSettings({ PORT: '0' });
   const nodes = remoteFleet(o.specs, (id) => o.urls[id]!, { intervalMs: o.intervalMs, timeoutMs: o.timeoutMs });
-  const service = await Service.start({ settings, nodes, policy: DEFAULT_HEALTH_POLICY, logger, store: new MemoryStore() });
+  const service = await Service.start({
+    settings,
+    nodes,
+    policy: DEFAULT_HEALTH_POLICY,
+    logger,
+    store: new MemoryStore(),
+  });
   const { app, close: closeApp } = createApp({ service, logger });
   const server: Server = createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
@@ -87,10 +98,22 @@ async function main(): Promise<void> {
   serveParent({ nodes: nodes.length }, { run: () => run(o, service, origin, settings.maxBackoffMs) }, close);
 }
 
-async function run(o: TimelineWorkerOptions, service: Service, origin: string, maxBackoffMs: number): Promise<TimelineRun> {
+async function run(
+  o: TimelineWorkerOptions,
+  service: Service,
+  origin: string,
+  maxBackoffMs: number,
+): Promise<TimelineRun> {
   const settleStarted = performance.now();
   const ids = o.specs.map((s) => s.id);
-  await waitFor(async () => ((await Promise.all(ids.map(async (id) => (await nodeJson(origin, id)).state))).every((s) => s === 'healthy') ? true : undefined), 60_000, 100);
+  await waitFor(
+    async () =>
+      (await Promise.all(ids.map(async (id) => (await nodeJson(origin, id)).state))).every((s) => s === 'healthy')
+        ? true
+        : undefined,
+    60_000,
+    100,
+  );
   const settleMs = performance.now() - settleStarted;
 
   const start = Date.now();
@@ -99,8 +122,12 @@ async function run(o: TimelineWorkerOptions, service: Service, origin: string, m
 
   const watched = new Map<string, { observations: number; unknown: number; reasons: Record<string, number> }>();
   for (const f of o.failing) watched.set(f.id, { observations: 0, unknown: 0, reasons: {} });
-  const outageState = new Map<string, { down: boolean; downObservations: number; downUnknown: number; recoveries: (number | null)[] }>();
-  for (const x of o.outages) outageState.set(x.id, { down: false, downObservations: 0, downUnknown: 0, recoveries: [] });
+  const outageState = new Map<
+    string,
+    { down: boolean; downObservations: number; downUnknown: number; recoveries: (number | null)[] }
+  >();
+  for (const x of o.outages)
+    outageState.set(x.id, { down: false, downObservations: 0, downUnknown: 0, recoveries: [] });
 
   const watcher = (async () => {
     while (Date.now() < end) {
@@ -138,7 +165,11 @@ async function run(o: TimelineWorkerOptions, service: Service, origin: string, m
       const up = performance.now();
       st.down = false;
       // What a load balancer checking the node sees: the first 200 after it answers again.
-      const took = await waitFor(async () => ((await probeStatus(origin, x.id)) === 200 ? performance.now() - up : undefined), 60_000, 25).catch(() => null);
+      const took = await waitFor(
+        async () => ((await probeStatus(origin, x.id)) === 200 ? performance.now() - up : undefined),
+        60_000,
+        25,
+      ).catch(() => null);
       st.recoveries.push(took);
       await sleep(Math.max(0, x.upMs - (performance.now() - up)));
     }
@@ -148,15 +179,35 @@ async function run(o: TimelineWorkerOptions, service: Service, origin: string, m
   const failing: FailingResult[] = [];
   for (const f of o.failing) {
     const w = watched.get(f.id)!;
-    const points = (await service.store.getHistory(f.id, 10_000)).map((p) => p.t).filter((t) => t >= start + 5_000 && t <= end).sort((a, b) => a - b);
+    const points = (await service.store.getHistory(f.id, 10_000))
+      .map((p) => p.t)
+      .filter((t) => t >= start + 5_000 && t <= end)
+      .sort((a, b) => a - b);
     const gaps = points.slice(1).map((t, i) => t - points[i]!);
     const silent = f.kind === 'refused' || f.kind === 'hang';
-    const stepMs = silent ? Math.max(o.intervalMs, maxBackoffMs) + (f.kind === 'hang' ? o.timeoutMs : 0) : o.intervalMs * 1.1;
-    failing.push({ id: f.id, kind: f.kind, observations: w.observations, unknown: w.unknown, reasons: w.reasons, historyPoints: points.length, maxGapMs: gaps.length > 0 ? Math.max(...gaps) : Infinity, allowedGapMs: stepMs + 500 });
+    const stepMs = silent
+      ? Math.max(o.intervalMs, maxBackoffMs) + (f.kind === 'hang' ? o.timeoutMs : 0)
+      : o.intervalMs * 1.1;
+    failing.push({
+      id: f.id,
+      kind: f.kind,
+      observations: w.observations,
+      unknown: w.unknown,
+      reasons: w.reasons,
+      historyPoints: points.length,
+      maxGapMs: gaps.length > 0 ? Math.max(...gaps) : Infinity,
+      allowedGapMs: stepMs + 500,
+    });
   }
   const outages: OutageResult[] = o.outages.map((x) => {
     const st = outageState.get(x.id)!;
-    return { id: x.id, downMs: x.downMs, recoveriesMs: st.recoveries, downObservations: st.downObservations, downUnknown: st.downUnknown };
+    return {
+      id: x.id,
+      downMs: x.downMs,
+      recoveriesMs: st.recoveries,
+      downObservations: st.downObservations,
+      downUnknown: st.downUnknown,
+    };
   });
   return { durationMs: Date.now() - start, settleMs, failing, outages };
 }
@@ -183,7 +234,10 @@ async function breakNode(simPort: number, id: string, kind: FailureKind): Promis
 }
 
 async function sim(simPort: number, method: 'POST' | 'PUT', path: string, body?: unknown): Promise<void> {
-  const res = await request(`http://127.0.0.1:${simPort}/_sim/nodes/${path}`, { method, ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }) });
+  const res = await request(`http://127.0.0.1:${simPort}/_sim/nodes/${path}`, {
+    method,
+    ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+  });
   await res.body.dump();
   if (res.statusCode !== 204) throw new Error(`simulator ${method} ${path}: HTTP ${res.statusCode}`);
 }

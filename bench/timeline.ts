@@ -25,14 +25,29 @@ export const FAILURE_KINDS: readonly FailureKind[] = ['refused', 'hang', 'peers0
  * nodes make the reference head, one node per way of failing, and the outage nodes.
  */
 export async function runTimeline(o: TimelineOptions): Promise<TimelineRun> {
-  const bsc = (id: string): SimNodeSpec => ({ id, kind: 'bsc', chainId: 56, peers: { inbound: 10, outbound: 20 }, ownPort: true });
+  const bsc = (id: string): SimNodeSpec => ({
+    id,
+    kind: 'bsc',
+    chainId: 56,
+    peers: { inbound: 10, outbound: 20 },
+    ownPort: true,
+  });
   const healthy = ['tl-ok-0', 'tl-ok-1', 'tl-ok-2'].map(bsc);
   const failing = FAILURE_KINDS.map((kind) => ({ id: `tl-${kind}`, kind }));
   const outages = o.outagesMs.flatMap((downMs) =>
-    Array.from({ length: o.outageNodes }, (_, k) => ({ id: `tl-out${Math.round(downMs / 1000)}s-${k}`, downMs, upMs: o.upMs, offsetMs: Math.round(((k + 0.5) / o.outageNodes) * (o.upMs + downMs) * 0.5) })),
+    Array.from({ length: o.outageNodes }, (_, k) => ({
+      id: `tl-out${Math.round(downMs / 1000)}s-${k}`,
+      downMs,
+      upMs: o.upMs,
+      offsetMs: Math.round(((k + 0.5) / o.outageNodes) * (o.upMs + downMs) * 0.5),
+    })),
   );
   const specs = [...healthy, ...failing.map((f) => bsc(f.id)), ...outages.map((x) => bsc(x.id))];
-  const sim = await BenchChild.start<SimProcessReady>('sim-process', { nodes: 0, seed: o.seed, ownPortNodes: specs } satisfies SimProcessOptions);
+  const sim = await BenchChild.start<SimProcessReady>('sim-process', {
+    nodes: 0,
+    seed: o.seed,
+    ownPortNodes: specs,
+  } satisfies SimProcessOptions);
   try {
     const worker = await BenchChild.start('timeline-worker', {
       simPort: sim.ready.port,

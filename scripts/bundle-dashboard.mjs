@@ -9,9 +9,24 @@
 // module later in it, or a renamed or namespace import fails the build.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 
-const ORDER = ['types', 'constants', 'dom', 'format', 'state', 'api', 'charts', 'heads', 'detail', 'render', 'live', 'main'];
+const ORDER = [
+  'types',
+  'constants',
+  'dom',
+  'format',
+  'state',
+  'api',
+  'charts',
+  'heads',
+  'detail',
+  'render',
+  'live',
+  'main',
+];
 const dir = new URL('../dist/ui/client/', import.meta.url);
-const present = readdirSync(dir).filter((f) => f.endsWith('.js')).map((f) => f.slice(0, -3));
+const present = readdirSync(dir)
+  .filter((f) => f.endsWith('.js'))
+  .map((f) => f.slice(0, -3));
 const missing = present.filter((m) => !ORDER.includes(m));
 if (missing.length > 0) throw new Error(`scripts/bundle-dashboard.mjs: add ${missing.join(', ')} to ORDER`);
 
@@ -23,12 +38,14 @@ const parts = ORDER.map((name, at) => {
       const m = /^import \{ [\w$, ]+ \} from '\.\/([\w-]+)\.js';$/.exec(line);
       if (!m) throw new Error(`${name}.ts: only named imports of sibling modules can be joined: ${line}`);
       const dep = ORDER.indexOf(m[1]);
-      if (dep < 0 || dep >= at) throw new Error(`${name}.ts imports ${m[1]}, which is not before it in ORDER (scripts/bundle-dashboard.mjs)`);
+      if (dep < 0 || dep >= at)
+        throw new Error(`${name}.ts imports ${m[1]}, which is not before it in ORDER (scripts/bundle-dashboard.mjs)`);
       continue;
     }
     // A module of types only (types.ts) compiles to this marker and nothing else.
     if (line === 'export {};') continue;
-    if (/^export (default|\{|\*)/.test(line)) throw new Error(`${name}.ts: only exported declarations can be joined: ${line}`);
+    if (/^export (default|\{|\*)/.test(line))
+      throw new Error(`${name}.ts: only exported declarations can be joined: ${line}`);
     if (line.startsWith('//# sourceMappingURL')) continue;
     out.push(line.startsWith('export ') ? line.slice('export '.length) : line);
   }

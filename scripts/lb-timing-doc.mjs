@@ -13,7 +13,17 @@ const from = process.argv.indexOf('--from');
 const out =
   from > 0
     ? readFileSync(process.argv[from + 1], 'utf8')
-    : execFileSync(process.execPath, ['--experimental-vm-modules', '--expose-gc', 'node_modules/jest/bin/jest.js', 'test/lb/haproxy-timeline.test.ts', 'test/lb/haproxy-restart.test.ts'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 });
+    : execFileSync(
+        process.execPath,
+        [
+          '--experimental-vm-modules',
+          '--expose-gc',
+          'node_modules/jest/bin/jest.js',
+          'test/lb/haproxy-timeline.test.ts',
+          'test/lb/haproxy-restart.test.ts',
+        ],
+        { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 },
+      );
 
 const fail = (what) => {
   console.error(`lb-timing-doc: ${what} not found in the test output (did the suites pass?)`);
@@ -22,11 +32,26 @@ const fail = (what) => {
 const start = out.indexOf('for docs/load-balancers.md:');
 const end = out.indexOf('client requests failed during');
 if (start < 0 || end < 0) fail('the timeline table');
-const rows = out.slice(start, end).split('\n').map((l) => l.trim()).filter((l) => l.startsWith('| ') || l.startsWith('|---'));
+const rows = out
+  .slice(start, end)
+  .split('\n')
+  .map((l) => l.trim())
+  .filter((l) => l.startsWith('| ') || l.startsWith('|---'));
 const cleared = /cleared at ([\d.]+) s\)/.exec(out)?.[1] ?? fail('the clearing time');
-const m = /client requests failed during faults and recovery: (\d+) \/ (\d+) \/ (\d+) \(httpchk \/ agent \/ failover\) of (\d+) \/ (\d+) \/ (\d+) answered; slowest ([\d.]+) s/.exec(out) ?? fail('the failed-request counts');
-const failover = rows.find((r) => r.includes('only primary'))?.split('|')[2]?.trim() ?? fail('the failover row');
-const restartRows = out.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('doc row: ')).map((l) => l.slice('doc row: '.length));
+const m =
+  /client requests failed during faults and recovery: (\d+) \/ (\d+) \/ (\d+) \(httpchk \/ agent \/ failover\) of (\d+) \/ (\d+) \/ (\d+) answered; slowest ([\d.]+) s/.exec(
+    out,
+  ) ?? fail('the failed-request counts');
+const failover =
+  rows
+    .find((r) => r.includes('only primary'))
+    ?.split('|')[2]
+    ?.trim() ?? fail('the failover row');
+const restartRows = out
+  .split('\n')
+  .map((l) => l.trim())
+  .filter((l) => l.startsWith('doc row: '))
+  .map((l) => l.slice('doc row: '.length));
 if (restartRows.length === 0) fail('the restart rows');
 
 const timing = `Measured by \`test/lb/haproxy-timeline.test.ts\` on ${new Date().toISOString().slice(0, 10)} (refresh: \`npm run build &&
@@ -59,6 +84,13 @@ const put = (name, text) => {
   doc = doc.replace(re, (_all, a, b) => `${a}${text}${b}`);
 };
 put('lb-timing', timing);
-put('lb-restart', ['| restart | load average (2 cores) | ports closed | agent form | HTTP form (`fall 5`, `inter 2s`) |', '|---|---|---|---|---|', ...restartRows].join('\n'));
+put(
+  'lb-restart',
+  [
+    '| restart | load average (2 cores) | ports closed | agent form | HTTP form (`fall 5`, `inter 2s`) |',
+    '|---|---|---|---|---|',
+    ...restartRows,
+  ].join('\n'),
+);
 writeFileSync(DOC, doc);
 console.log(`${DOC}: ${rows.length - 2} timing rows, ${restartRows.length} restart rows written`);

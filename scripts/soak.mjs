@@ -125,7 +125,9 @@ let stopping = false;
 
 // The run must end by itself: if cleanup hangs, kill what we started and leave.
 const watchdog = setTimeout(() => {
-  console.error(`[soak] watchdog: still running ${Math.round((DURATION_MS + 120_000) / 1000)} s after the start; killing everything`);
+  console.error(
+    `[soak] watchdog: still running ${Math.round((DURATION_MS + 120_000) / 1000)} s after the start; killing everything`,
+  );
   for (const c of children) c.proc.kill('SIGKILL');
   redisChild?.kill('SIGKILL');
   process.exit(2);
@@ -171,11 +173,16 @@ async function redisPing() {
 }
 
 async function startRedis() {
-  redisChild = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', redisDir], { stdio: 'ignore' });
+  redisChild = spawn(
+    'redis-server',
+    ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', redisDir],
+    { stdio: 'ignore' },
+  );
   redisChild.on('error', (err) => note('redis', `cannot start redis-server: ${err.message}`));
   const until = Date.now() + 10_000;
   while (!(await redisPing())) {
-    if (Date.now() > until) throw new Error('redis-server did not answer PING within 10 s (is it installed? or set REDIS_URL)');
+    if (Date.now() > until)
+      throw new Error('redis-server did not answer PING within 10 s (is it installed? or set REDIS_URL)');
     await sleep(50);
   }
 }
@@ -289,9 +296,21 @@ function startReplica(name, configFile) {
     NODESENTRY_ADMIN_TOKEN: ADMIN_TOKEN,
   };
   delete env.NODESENTRY_API_KEY;
-  const proc = spawn(process.execPath, [CLI, 'serve', '--config', configFile], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [CLI, 'serve', '--config', configFile], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   /** @type {Replica} */
-  const r = { name, proc, errorLines: 0, stderr: '', stoppedByUs: false, agent: new Agent({ keepAlive: true, maxSockets: 32 }), samples: [], lastProbes: 0 };
+  const r = {
+    name,
+    proc,
+    errorLines: 0,
+    stderr: '',
+    stoppedByUs: false,
+    agent: new Agent({ keepAlive: true, maxSockets: 32 }),
+    samples: [],
+    lastProbes: 0,
+  };
   createInterface({ input: /** @type {import('node:stream').Readable} */ (proc.stdout) }).on('line', (line) => {
     let l;
     try {
@@ -326,18 +345,28 @@ function startReplica(name, configFile) {
  */
 function get(r, method, path, headers = {}, body) {
   return new Promise((res) => {
-    const req = httpRequest(`${r.url}${path}`, { method, agent: r.agent, headers: body ? { 'content-type': 'application/json', ...headers } : headers }, (resp) => {
-      let text = '';
-      resp.setEncoding('utf8');
-      resp.on('data', (c) => (text += c));
-      resp.on('end', () => (clearTimeout(timer), res({ status: resp.statusCode ?? 0, headers: resp.headers, body: text })));
-      resp.on('aborted', () => (clearTimeout(timer), res({ error: 'aborted mid-answer' })));
-    });
+    const req = httpRequest(
+      `${r.url}${path}`,
+      { method, agent: r.agent, headers: body ? { 'content-type': 'application/json', ...headers } : headers },
+      (resp) => {
+        let text = '';
+        resp.setEncoding('utf8');
+        resp.on('data', (c) => (text += c));
+        resp.on(
+          'end',
+          () => (clearTimeout(timer), res({ status: resp.statusCode ?? 0, headers: resp.headers, body: text })),
+        );
+        resp.on('aborted', () => (clearTimeout(timer), res({ error: 'aborted mid-answer' })));
+      },
+    );
     const timer = setTimeout(() => {
       req.destroy();
       res({ error: 'timeout' });
     }, REQUEST_TIMEOUT_MS);
-    req.on('error', (err) => (clearTimeout(timer), res({ error: /** @type {NodeJS.ErrnoException} */ (err).code ?? err.message })));
+    req.on(
+      'error',
+      (err) => (clearTimeout(timer), res({ error: /** @type {NodeJS.ErrnoException} */ (err).code ?? err.message })),
+    );
     req.end(body);
   });
 }
@@ -353,7 +382,12 @@ function classify(method, path, a) {
   if (a.status < 400) return void counts.ok2xx++;
   // A probe's verdict rides on its status (503 down, 429 degraded with ?degraded=429, 404
   // drained with ?drained=404) and is named in x-nodesentry-state: an answer, not an error.
-  if (path.startsWith('/probe/') && typeof a.headers['x-nodesentry-state'] === 'string' && [404, 429, 503].includes(a.status)) return void counts.probeVerdicts++;
+  if (
+    path.startsWith('/probe/') &&
+    typeof a.headers['x-nodesentry-state'] === 'string' &&
+    [404, 429, 503].includes(a.status)
+  )
+    return void counts.probeVerdicts++;
   if (a.status < 500) {
     counts.client4xx++;
     note(`4xx ${a.status}`, `${method} ${path}: ${a.body.slice(0, 160)}`);
@@ -467,14 +501,20 @@ async function sampleMemory() {
       continue;
     }
     const metric = (name) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`, 'm').exec(a.body)?.[1] ?? NaN);
-    r.samples.push({ t: elapsed(), rss: metric('process_resident_memory_bytes'), heap: metric('nodejs_heap_size_used_bytes') });
+    r.samples.push({
+      t: elapsed(),
+      rss: metric('process_resident_memory_bytes'),
+      heap: metric('nodejs_heap_size_used_bytes'),
+    });
     r.lastProbes = metric('nodesentry_poller_probes_total');
   }
   const line = children.map((r) => {
     const s = r.samples.at(-1);
     return s ? `${r.name} rss ${mb(s.rss)} heap ${mb(s.heap)} probes ${r.lastProbes}` : `${r.name} -`;
   });
-  say(`${line.join(' | ')} | requests ${counts.requests}, transitions ${counts.transitions}, faulty nodes ${faulty.size}`);
+  say(
+    `${line.join(' | ')} | requests ${counts.requests}, transitions ${counts.transitions}, faulty nodes ${faulty.size}`,
+  );
 }
 
 const mb = (b) => (Number.isFinite(b) ? `${(b / 1024 / 1024).toFixed(1)} MB` : 'n/a');
@@ -499,12 +539,15 @@ async function main() {
     say(`redis-server on 127.0.0.1:${redisPort} (private, persistence off)`);
   } else {
     const host = new URL(/** @type {string} */ (redisUrl)).hostname;
-    if (!['127.0.0.1', 'localhost', '::1', '[::1]'].includes(host)) throw new Error(`REDIS_URL must point at loopback for a soak (got host ${host})`);
+    if (!['127.0.0.1', 'localhost', '::1', '[::1]'].includes(host))
+      throw new Error(`REDIS_URL must point at loopback for a soak (got host ${host})`);
     say(`using REDIS_URL under prefix ${prefix} (not restarted)`);
   }
 
   sim = await Simulator.start({ nodes: specs, authDelayMs: 20 });
-  say(`simulator: ${NODES} nodes on 127.0.0.1:${sim.port} (${specs.filter((s) => s.ownPort).length} on ports of their own)`);
+  say(
+    `simulator: ${NODES} nodes on 127.0.0.1:${sim.port} (${specs.filter((s) => s.ownPort).length} on ports of their own)`,
+  );
   const configFile = join(dir, 'nodes.yaml');
   const yaml = ['defaults:', `  intervalMs: ${INTERVAL_MS}`, `  timeoutMs: ${TIMEOUT_MS}`, 'nodes:'];
   for (const s of specs) yaml.push(`  - { id: ${s.id}, chain: ${chainOf.get(s.id)}, url: "${sim.url(s.id)}" }`);
@@ -513,7 +556,10 @@ async function main() {
   for (let i = 0; i < REPLICAS; i++) startReplica(`replica-${String.fromCharCode(97 + i)}`, configFile);
   const upBy = Date.now() + 30_000;
   while (children.some((r) => !r.url)) {
-    if (Date.now() > upBy || children.some((r) => r.exit)) throw new Error(`a replica did not start: ${children.map((r) => `${r.name} ${r.url ?? 'no url'} ${r.stderr.slice(0, 300)}`).join('; ')}`);
+    if (Date.now() > upBy || children.some((r) => r.exit))
+      throw new Error(
+        `a replica did not start: ${children.map((r) => `${r.name} ${r.url ?? 'no url'} ${r.stderr.slice(0, 300)}`).join('; ')}`,
+      );
     await sleep(50);
   }
   say(`replicas: ${children.map((r) => `${r.name} ${r.url} (pid ${r.proc.pid})`).join(', ')}`);
@@ -528,21 +574,36 @@ async function main() {
     pending.add(settled);
   };
   const sampler = setInterval(() => track(sampleMemory()), SAMPLE_MS);
-  const faults = setInterval(() => void shuffleFaults(sim).catch((err) => note('fault switch', String(err))), FAULT_EVERY_MS);
+  const faults = setInterval(
+    () => void shuffleFaults(sim).catch((err) => note('fault switch', String(err))),
+    FAULT_EVERY_MS,
+  );
   // An operator drains and undrains a node now and then (writes through the store, events).
   const drains = setInterval(() => {
     const r = pick(children);
     const id = pick(specs).id;
-    track((async () => {
-      const on = await get(r, 'POST', `/v1/nodes/${id}/drain`, { authorization: `Bearer ${ADMIN_TOKEN}` }, JSON.stringify({ reason: 'soak' }));
-      classify('POST', `/v1/nodes/${id}/drain`, on);
-      await sleep(2_000);
-      const off = await get(pick(children), 'DELETE', `/v1/nodes/${id}/drain`, { authorization: `Bearer ${ADMIN_TOKEN}` });
-      classify('DELETE', `/v1/nodes/${id}/drain`, off);
-      counts.drains++;
-    })());
+    track(
+      (async () => {
+        const on = await get(
+          r,
+          'POST',
+          `/v1/nodes/${id}/drain`,
+          { authorization: `Bearer ${ADMIN_TOKEN}` },
+          JSON.stringify({ reason: 'soak' }),
+        );
+        classify('POST', `/v1/nodes/${id}/drain`, on);
+        await sleep(2_000);
+        const off = await get(pick(children), 'DELETE', `/v1/nodes/${id}/drain`, {
+          authorization: `Bearer ${ADMIN_TOKEN}`,
+        });
+        classify('DELETE', `/v1/nodes/${id}/drain`, off);
+        counts.drains++;
+      })(),
+    );
   }, 10_000);
-  say(`${Math.round(DURATION_MS / 1000)} s of load at ${RATE} req/s (the first ${Math.round(WARMUP_MS / 1000)} s are warm-up); faults change every ${FAULT_EVERY_MS / 1000} s`);
+  say(
+    `${Math.round(DURATION_MS / 1000)} s of load at ${RATE} req/s (the first ${Math.round(WARMUP_MS / 1000)} s are warm-up); faults change every ${FAULT_EVERY_MS / 1000} s`,
+  );
 
   // A Redis restart in the middle of the measured part.
   if (ownRedis) {
@@ -601,7 +662,10 @@ function report() {
   const fail = [];
   const rows = [];
   const row = (k, v) => rows.push([k, String(v)]);
-  row('duration', `${Math.round(DURATION_MS / 1000)} s of load (${Math.round(WARMUP_MS / 1000)} s warm-up), ${Math.round(elapsed() / 1000)} s in all`);
+  row(
+    'duration',
+    `${Math.round(DURATION_MS / 1000)} s of load (${Math.round(WARMUP_MS / 1000)} s warm-up), ${Math.round(elapsed() / 1000)} s in all`,
+  );
   row('nodes / replicas', `${NODES} / ${REPLICAS} (interval ${INTERVAL_MS} ms, timeout ${TIMEOUT_MS} ms)`);
   row('requests served', counts.requests);
   row('  2xx-3xx', counts.ok2xx);
@@ -630,9 +694,15 @@ function report() {
     const end = Math.min(...s.slice(-3).map((x) => x.heap));
     const ratio = end / base;
     row(`${r.name} rss min/max/last`, `${mb(Math.min(...rss))} / ${mb(Math.max(...rss))} / ${mb(rss.at(-1) ?? NaN)}`);
-    row(`${r.name} heap min/max/last`, `${mb(Math.min(...heaps))} / ${mb(Math.max(...heaps))} / ${mb(heaps.at(-1) ?? NaN)}`);
+    row(
+      `${r.name} heap min/max/last`,
+      `${mb(Math.min(...heaps))} / ${mb(Math.max(...heaps))} / ${mb(heaps.at(-1) ?? NaN)}`,
+    );
     row(`${r.name} heap after warm-up -> end`, `${mb(base)} -> ${mb(end)} (x${ratio.toFixed(2)}, ${s.length} samples)`);
-    row(`${r.name} probes / error lines / exit`, `${r.lastProbes} / ${r.errorLines} / ${r.exit ? `code ${r.exit.code}${r.exit.signal ? ` signal ${r.exit.signal}` : ''}` : 'running'}`);
+    row(
+      `${r.name} probes / error lines / exit`,
+      `${r.lastProbes} / ${r.errorLines} / ${r.exit ? `code ${r.exit.code}${r.exit.signal ? ` signal ${r.exit.signal}` : ''}` : 'running'}`,
+    );
     if (!(after.length >= 2 && Number.isFinite(ratio))) fail.push(`${r.name}: too few memory samples after warm-up`);
     else if (ratio > 2) fail.push(`${r.name}: heap grew x${ratio.toFixed(2)} after warm-up`);
     if (r.errorLines > 0) fail.push(`${r.name}: ${r.errorLines} error log lines`);

@@ -7,7 +7,10 @@ import { writeFileSync } from 'node:fs';
 let commit = process.env.NODESENTRY_COMMIT?.trim() || '';
 if (!commit) {
   try {
-    commit = execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    commit = execFileSync('git', ['rev-parse', 'HEAD'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
   } catch {
     commit = 'unknown';
   }

@@ -94,27 +94,40 @@ export async function startRunning(opts: StartOptions): Promise<Running> {
       return closing;
     },
   };
-  const reloads = configPath ? new FleetReload({ replica: service.replica, store: service.store, logger, reload: () => reloadFromFile(running) }) : undefined;
+  const reloads = configPath
+    ? new FleetReload({ replica: service.replica, store: service.store, logger, reload: () => reloadFromFile(running) })
+    : undefined;
   return { ...running, reloads };
 }
 
-const NO_CONFIG_MESSAGE = 'no nodes file: pass --config FILE or set NODESENTRY_CONFIG (serve never invents nodes; `nodesentry demo` runs a simulated fleet)';
-const NO_NODES_MESSAGE = 'the file lists no nodes; serve needs at least one (it never invents nodes; `nodesentry demo` runs a simulated fleet)';
+const NO_CONFIG_MESSAGE =
+  'no nodes file: pass --config FILE or set NODESENTRY_CONFIG (serve never invents nodes; `nodesentry demo` runs a simulated fleet)';
+const NO_NODES_MESSAGE =
+  'the file lists no nodes; serve needs at least one (it never invents nodes; `nodesentry demo` runs a simulated fleet)';
 
 /**
  * Re-read the nodes file and apply it; an invalid file, or one without nodes, is refused and
  * the running fleet stays (an emptied file is far more often a mistake than a decommission).
  */
-export async function reloadFromFile(running: Running): Promise<{ ok: true; added: string[]; removed: string[]; changed: string[] } | { ok: false; errors: string[] }> {
-  if (!running.configPath) return { ok: false, errors: ['no nodes file is configured (the built-in simulated fleet cannot be reloaded)'] };
+export async function reloadFromFile(
+  running: Running,
+): Promise<{ ok: true; added: string[]; removed: string[]; changed: string[] } | { ok: false; errors: string[] }> {
+  if (!running.configPath)
+    return { ok: false, errors: ['no nodes file is configured (the built-in simulated fleet cannot be reloaded)'] };
   try {
     const loaded = await loadConfigFile(running.configPath, running.env);
-    if (loaded.nodes.length === 0) throw new ConfigError(running.configPath, [{ path: 'nodes', message: `${NO_NODES_MESSAGE}; the running ${running.service.nodes.size} stay` }]);
+    if (loaded.nodes.length === 0)
+      throw new ConfigError(running.configPath, [
+        { path: 'nodes', message: `${NO_NODES_MESSAGE}; the running ${running.service.nodes.size} stay` },
+      ]);
     const result = await running.service.reload(loaded.nodes, loaded.policy);
     return { ok: true, ...result };
   } catch (err) {
     if (err instanceof ConfigError) {
-      running.logger.error({ file: running.configPath, issues: err.issues }, 'configuration reload refused; the running configuration stays');
+      running.logger.error(
+        { file: running.configPath, issues: err.issues },
+        'configuration reload refused; the running configuration stays',
+      );
       return { ok: false, errors: err.message.split('\n') };
     }
     throw err;
@@ -189,7 +202,9 @@ export async function serve(opts: { readonly configPath?: string | undefined }, 
   const cannotListen = async (err: unknown, port: number): Promise<number> => {
     // Port in use, address not available: say so and exit now, not run on without an API.
     const e = err as NodeJS.ErrnoException;
-    io.err(`nodesentry: cannot listen on ${running.settings.host}:${port}: ${e.code ?? e.message}${e.code === 'EADDRINUSE' ? ' (the port is in use; set PORT or NODESENTRY_AGENT_PORT)' : ''}`);
+    io.err(
+      `nodesentry: cannot listen on ${running.settings.host}:${port}: ${e.code ?? e.message}${e.code === 'EADDRINUSE' ? ' (the port is in use; set PORT or NODESENTRY_AGENT_PORT)' : ''}`,
+    );
     await running.close();
     return 1;
   };
@@ -219,7 +234,10 @@ export async function serve(opts: { readonly configPath?: string | undefined }, 
     const wait = await waitForVerdicts(running.service, running.settings.readyWaitMs, Date.now, stopping.signal);
     if (stopping.signal.aborted) return undefined;
     if (wait.pending.length > 0) {
-      running.logger.warn({ waitedMs: wait.waitedMs, pending: wait.pending.slice(0, 20), count: wait.pending.length }, 'opening the API before every node has a verdict (NODESENTRY_READY_WAIT_MS)');
+      running.logger.warn(
+        { waitedMs: wait.waitedMs, pending: wait.pending.slice(0, 20), count: wait.pending.length },
+        'opening the API before every node has a verdict (NODESENTRY_READY_WAIT_MS)',
+      );
     } else {
       running.logger.info({ waitedMs: wait.waitedMs }, 'every node has a verdict: opening the API');
     }

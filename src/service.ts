@@ -83,7 +83,11 @@ export class Service {
     this.store = store;
     this.#policy = opts.policy;
     this.#nodes = new Map(opts.nodes.map((n) => [n.id, n]));
-    this.view = new FleetView({ store, replica: this.replica, onWarning: (msg, data) => this.logger.warn(data ?? {}, msg) });
+    this.view = new FleetView({
+      store,
+      replica: this.replica,
+      onWarning: (msg, data) => this.logger.warn(data ?? {}, msg),
+    });
     this.judge = new HealthJudge({
       view: this.view,
       policy: opts.policy,
@@ -91,7 +95,8 @@ export class Service {
       nodes: () => this.#nodes,
       onSelectionChange: (c) => this.#logSelection(c),
     });
-    this.#dispatcher = opts.dispatcher ?? createNodeDispatcher({ connectionsPerOrigin: nodeConnectionsPerOrigin(opts.settings) });
+    this.#dispatcher =
+      opts.dispatcher ?? createNodeDispatcher({ connectionsPerOrigin: nodeConnectionsPerOrigin(opts.settings) });
     this.poller =
       opts.settings.role === 'api'
         ? undefined
@@ -120,7 +125,10 @@ export class Service {
     const store = opts.store ?? (await createStore(opts.settings, replica, opts.logger));
     const service = new Service({ ...opts, replica }, store);
     await service.view.start();
-    service.#epoch = await store.epoch().then((e) => e.epoch, () => undefined);
+    service.#epoch = await store.epoch().then(
+      (e) => e.epoch,
+      () => undefined,
+    );
     await service.#probeStore();
     if (service.poller) {
       await service.poller.setNodes([...service.#nodes.values()]);
@@ -128,7 +136,13 @@ export class Service {
     }
     service.#watchStore();
     opts.logger.info(
-      { replica, role: opts.settings.role, store: store.kind, nodes: service.#nodes.size, owned: service.poller?.ownedNodeIds.length ?? 0 },
+      {
+        replica,
+        role: opts.settings.role,
+        store: store.kind,
+        nodes: service.#nodes.size,
+        owned: service.poller?.ownedNodeIds.length ?? 0,
+      },
       'nodesentry started',
     );
     return service;
@@ -159,11 +173,21 @@ export class Service {
   }
 
   /** The store as it works now, for /readyz. */
-  get storeStatus(): { connected: boolean; writable: boolean; lastWriteOkAgoMs: number | null; lastError: string | null } {
+  get storeStatus(): {
+    connected: boolean;
+    writable: boolean;
+    lastWriteOkAgoMs: number | null;
+    lastError: string | null;
+  } {
     const connected = this.store.health().connected;
     const ago = this.#storeWriteOkAt === 0 ? null : Date.now() - this.#storeWriteOkAt;
     const writable = connected && ago !== null && ago <= STORE_WRITABLE_WITHIN_MS;
-    return { connected: connected && writable, writable, lastWriteOkAgoMs: ago, lastError: writable ? null : (this.#storeWriteError ?? this.store.health().lastError ?? null) };
+    return {
+      connected: connected && writable,
+      writable,
+      lastWriteOkAgoMs: ago,
+      lastError: writable ? null : (this.#storeWriteError ?? this.store.health().lastError ?? null),
+    };
   }
 
   /** One bounded write probe; never rejects. */
@@ -174,7 +198,13 @@ export class Service {
         await Promise.race([
           this.store.probe(this.replica),
           new Promise<never>((_, reject) => {
-            timer = setTimeout(() => reject(Object.assign(new Error(`no answer within ${STORE_PROBE_TIMEOUT_MS} ms`), { code: 'STORE_TIMEOUT' })), STORE_PROBE_TIMEOUT_MS);
+            timer = setTimeout(
+              () =>
+                reject(
+                  Object.assign(new Error(`no answer within ${STORE_PROBE_TIMEOUT_MS} ms`), { code: 'STORE_TIMEOUT' }),
+                ),
+              STORE_PROBE_TIMEOUT_MS,
+            );
           }),
         ]);
         this.#storeWriteOkAt = Date.now();
@@ -205,7 +235,15 @@ export class Service {
       this.view.remove(removed);
       result = { added, removed, changed: [] };
     }
-    this.logger.info({ added: result.added.length, removed: result.removed.length, changed: result.changed.length, nodes: this.#nodes.size }, 'configuration reloaded');
+    this.logger.info(
+      {
+        added: result.added.length,
+        removed: result.removed.length,
+        changed: result.changed.length,
+        nodes: this.#nodes.size,
+      },
+      'configuration reloaded',
+    );
     return result;
   }
 
@@ -245,7 +283,10 @@ export class Service {
       }
       if (reconnected && !this.#storeWasConnected) this.logger.info('store reachable again; reloading the fleet view');
       else if (!connected && this.#storeWasConnected) {
-        this.logger.warn({ error: health.lastError }, 'store unreachable; serving from memory, marked stale as it ages');
+        this.logger.warn(
+          { error: health.lastError },
+          'store unreachable; serving from memory, marked stale as it ages',
+        );
       }
       this.#storeWasConnected = connected;
     }, 1_000);
@@ -262,7 +303,10 @@ export class Service {
     const known = this.#epoch;
     this.#epoch = current.epoch;
     const lost = known !== undefined && known !== current.epoch;
-    if (lost) this.logger.warn('the store lost its data (Redis restarted empty?): writing back the drains this replica holds; records are rewritten by the next sweep');
+    if (lost)
+      this.logger.warn(
+        'the store lost its data (Redis restarted empty?): writing back the drains this replica holds; records are rewritten by the next sweep',
+      );
     if (!lost && !syncDrains) return;
     await this.syncDrains().catch(() => {});
     // The records only after an outage or a data loss (events may have been missed): reading
@@ -285,8 +329,13 @@ export class Service {
     const written = await this.store.restoreDrains(newer);
     if (written.length === 0) return 0;
     const nodes = written.map((f) => ({ nodeId: f.nodeId, drained: f.drain !== null, version: f.version }));
-    this.logger.warn({ restored: nodes }, `the store held older drain decisions than this replica (restored from an older snapshot, or restarted empty): wrote back ${written.length}`);
-    await this.store.appendAudit({ action: 'drain-restore', by: this.replica, at: Date.now(), replica: this.replica, nodes }).catch(() => {});
+    this.logger.warn(
+      { restored: nodes },
+      `the store held older drain decisions than this replica (restored from an older snapshot, or restarted empty): wrote back ${written.length}`,
+    );
+    await this.store
+      .appendAudit({ action: 'drain-restore', by: this.replica, at: Date.now(), replica: this.replica, nodes })
+      .catch(() => {});
     return written.length;
   }
 
@@ -300,7 +349,10 @@ export class Service {
     const first = c.fromMode === null;
     if (!first) this.#selectionChanges.set(c.chain, (this.#selectionChanges.get(c.chain) ?? 0) + 1);
     const level = first && c.to === null ? 'debug' : 'info';
-    this.logger[level]({ chain: c.chain, from: c.from, to: c.to, mode: c.mode, reason: c.reason }, `chain ${c.chain}: best node ${c.from ?? 'none'} -> ${c.to ?? 'none'} (${c.reason})`);
+    this.logger[level](
+      { chain: c.chain, from: c.from, to: c.to, mode: c.mode, reason: c.reason },
+      `chain ${c.chain}: best node ${c.from ?? 'none'} -> ${c.to ?? 'none'} (${c.reason})`,
+    );
   }
 }
 
@@ -311,7 +363,9 @@ export class Service {
  */
 export function leaseRenewFor(nodes: readonly NodeConfig[]): number {
   const shortest = nodes.reduce((m, n) => Math.min(m, n.intervalMs), Number.POSITIVE_INFINITY);
-  return Number.isFinite(shortest) ? Math.min(LEASE_DEFAULTS.renewMs, Math.max(100, Math.floor(shortest / 2))) : LEASE_DEFAULTS.renewMs;
+  return Number.isFinite(shortest)
+    ? Math.min(LEASE_DEFAULTS.renewMs, Math.max(100, Math.floor(shortest / 2)))
+    : LEASE_DEFAULTS.renewMs;
 }
 
 /** Connections per node origin: the per-host probe concurrency, between 2 and 16. */

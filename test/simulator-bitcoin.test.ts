@@ -26,7 +26,13 @@ async function post(url: string, body: unknown, headers: Record<string, string> 
   return { status: res.statusCode, headers: res.headers, text, json: () => JSON.parse(text) as any };
 }
 
-function call(id: string, method: string, params: unknown[] = [], reqId: unknown = 1, headers: Record<string, string> = {}) {
+function call(
+  id: string,
+  method: string,
+  params: unknown[] = [],
+  reqId: unknown = 1,
+  headers: Record<string, string> = {},
+) {
   return post(sim.url(id), { jsonrpc: '1.0', id: reqId, method, params }, headers);
 }
 
@@ -84,7 +90,11 @@ describe('Bitcoin-family legacy JSON-RPC', () => {
 
     const invalid = await post(sim.url('defi-main'), { id: 4, params: [] });
     expect(invalid.status).toBe(400);
-    expect(invalid.json()).toEqual({ result: null, error: { code: -32600, message: 'Method must be a string' }, id: 4 });
+    expect(invalid.json()).toEqual({
+      result: null,
+      error: { code: -32600, message: 'Method must be a string' },
+      id: 4,
+    });
 
     const parse = await post(sim.url('defi-main'), '{"method":');
     expect(parse.status).toBe(500);
@@ -121,7 +131,10 @@ describe('Bitcoin-family legacy JSON-RPC', () => {
     const single = await call('defi-nonet', 'getpeerinfo');
     expect(single.status).toBe(404);
     expect(single.json().error).toEqual({ code: -32601, message: 'Method not found' });
-    const batch = await post(sim.url('defi-nonet'), [{ id: 1, method: 'getpeerinfo' }, { id: 2, method: 'getconnectioncount' }]);
+    const batch = await post(sim.url('defi-nonet'), [
+      { id: 1, method: 'getpeerinfo' },
+      { id: 2, method: 'getconnectioncount' },
+    ]);
     expect(batch.status).toBe(200);
     expect(batch.json()).toEqual([
       { result: null, error: { code: -32601, message: 'Method not found' }, id: 1 },
@@ -131,11 +144,39 @@ describe('Bitcoin-family legacy JSON-RPC', () => {
 });
 
 describe('per-client and per-version shapes', () => {
-  it('getpeerinfo lists inbound + outbound peers with the version\'s field set', async () => {
+  it("getpeerinfo lists inbound + outbound peers with the version's field set", async () => {
     const pai = (await result('pai', 'getpeerinfo')) as Record<string, unknown>[];
     expect(pai).toHaveLength(7);
     expect(pai.filter((p) => p.inbound === true)).toHaveLength(2);
-    for (const field of ['id', 'addr', 'addrbind', 'addrlocal', 'services', 'relaytxes', 'lastsend', 'lastrecv', 'bytessent', 'bytesrecv', 'conntime', 'timeoffset', 'pingtime', 'minping', 'version', 'subver', 'inbound', 'addnode', 'startingheight', 'banscore', 'synced_headers', 'synced_blocks', 'inflight', 'whitelisted', 'minfeefilter', 'bytessent_per_msg', 'bytesrecv_per_msg']) {
+    for (const field of [
+      'id',
+      'addr',
+      'addrbind',
+      'addrlocal',
+      'services',
+      'relaytxes',
+      'lastsend',
+      'lastrecv',
+      'bytessent',
+      'bytesrecv',
+      'conntime',
+      'timeoffset',
+      'pingtime',
+      'minping',
+      'version',
+      'subver',
+      'inbound',
+      'addnode',
+      'startingheight',
+      'banscore',
+      'synced_headers',
+      'synced_blocks',
+      'inflight',
+      'whitelisted',
+      'minfeefilter',
+      'bytessent_per_msg',
+      'bytesrecv_per_msg',
+    ]) {
       expect(pai[0]).toHaveProperty(field);
     }
     expect(pai[0]).not.toHaveProperty('permissions');
@@ -171,19 +212,48 @@ describe('per-client and per-version shapes', () => {
 
   it('getnetworkinfo: connections_in/out and a warnings array only where the version has them', async () => {
     const defi = await result('defi-main', 'getnetworkinfo');
-    expect(defi).toMatchObject({ subversion: '/DeFiChain:4.2.5/', version: 4_020_500, connections: 10, networkactive: true, warnings: '' });
+    expect(defi).toMatchObject({
+      subversion: '/DeFiChain:4.2.5/',
+      version: 4_020_500,
+      connections: 10,
+      networkactive: true,
+      warnings: '',
+    });
     expect(defi).not.toHaveProperty('connections_in');
-    for (const field of ['protocolversion', 'localservices', 'localrelay', 'timeoffset', 'networks', 'relayfee', 'incrementalfee', 'localaddresses']) expect(defi).toHaveProperty(field);
+    for (const field of [
+      'protocolversion',
+      'localservices',
+      'localrelay',
+      'timeoffset',
+      'networks',
+      'relayfee',
+      'incrementalfee',
+      'localaddresses',
+    ])
+      expect(defi).toHaveProperty(field);
 
     const pai = await result('pai', 'getnetworkinfo');
     expect(pai).toMatchObject({ subversion: '/Turing:3.0.0/', connections: 7, warnings: '' });
     expect(pai).not.toHaveProperty('connections_out');
 
     const core28 = await result('core28', 'getnetworkinfo');
-    expect(core28).toMatchObject({ subversion: '/Satoshi:28.0.0/', version: 280_000, connections: 10, connections_in: 4, connections_out: 6, warnings: [] });
+    expect(core28).toMatchObject({
+      subversion: '/Satoshi:28.0.0/',
+      version: 280_000,
+      connections: 10,
+      connections_in: 4,
+      connections_out: 6,
+      warnings: [],
+    });
 
     const core21 = await result('core21', 'getnetworkinfo');
-    expect(core21).toMatchObject({ subversion: '/Satoshi:0.21.1/', version: 210_100, connections_in: 1, connections_out: 8, warnings: '' });
+    expect(core21).toMatchObject({
+      subversion: '/Satoshi:0.21.1/',
+      version: 210_100,
+      connections_in: 1,
+      connections_out: 8,
+      warnings: '',
+    });
   });
 
   it('getblockchaininfo: paicoind has no initialblockdownload; defid reports its network name', async () => {
@@ -203,9 +273,17 @@ describe('per-client and per-version shapes', () => {
   });
 
   it('getnodestatusinfo exists on defid only', async () => {
-    expect(await result('defi-main', 'getnodestatusinfo')).toEqual({ health_status: true, sync_to_tip: true, active_peer_nodes: true });
+    expect(await result('defi-main', 'getnodestatusinfo')).toEqual({
+      health_status: true,
+      sync_to_tip: true,
+      active_peer_nodes: true,
+    });
     // defi-test has 2 peers: fewer than the 5 defid wants.
-    expect(await result('defi-test', 'getnodestatusinfo')).toEqual({ health_status: false, sync_to_tip: true, active_peer_nodes: false });
+    expect(await result('defi-test', 'getnodestatusinfo')).toEqual({
+      health_status: false,
+      sync_to_tip: true,
+      active_peer_nodes: false,
+    });
     expect((await call('core28', 'getnodestatusinfo')).status).toBe(404);
   });
 
@@ -221,7 +299,12 @@ describe('per-client and per-version shapes', () => {
 
   it('setnetworkactive toggles P2P: 0 connections and no peers while off', async () => {
     expect(await result('core21', 'setnetworkactive', [false])).toBe(false);
-    expect(await result('core21', 'getnetworkinfo')).toMatchObject({ networkactive: false, connections: 0, connections_in: 0, connections_out: 0 });
+    expect(await result('core21', 'getnetworkinfo')).toMatchObject({
+      networkactive: false,
+      connections: 0,
+      connections_in: 0,
+      connections_out: 0,
+    });
     expect(await result('core21', 'getpeerinfo')).toEqual([]);
     expect(await result('core21', 'getconnectioncount')).toBe(0);
     // Named parameters work too.
@@ -284,7 +367,9 @@ describe('authentication', () => {
   });
 
   it('accepts the right credentials and builds a percent-encoded URL with them', async () => {
-    expect((await call('defi-auth', 'getblockcount', [], 1, { authorization: basic('rpc user', PASSWORD) })).json().result).toBe(5_000_000);
+    expect(
+      (await call('defi-auth', 'getblockcount', [], 1, { authorization: basic('rpc user', PASSWORD) })).json().result,
+    ).toBe(5_000_000);
     const url = new URL(sim.urlWithCredentials('defi-auth'));
     expect(decodeURIComponent(url.username)).toBe('rpc user');
     expect(decodeURIComponent(url.password)).toBe(PASSWORD);
@@ -305,7 +390,10 @@ describe('authentication', () => {
     expect(second).toMatch(/^__cookie__:[0-9a-f]{64}$/);
     expect(second).not.toBe(first);
     expect((await call('core-cookie', 'getblockcount', [], 1, { authorization: basic(user, pass) })).status).toBe(401);
-    expect((await call('core-cookie', 'getblockcount', [], 1, { authorization: basic('__cookie__', second.slice(11)) })).status).toBe(200);
+    expect(
+      (await call('core-cookie', 'getblockcount', [], 1, { authorization: basic('__cookie__', second.slice(11)) }))
+        .status,
+    ).toBe(200);
     await expect(sim.rotateCookie('defi-main')).rejects.toMatchObject({ code: 'SIM_NO_COOKIE' });
   });
 });

@@ -15,7 +15,12 @@ afterAll(async () => {
 });
 
 async function post(id: string, body: unknown) {
-  const res = await request(sim.url(id), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), dispatcher: agent });
+  const res = await request(sim.url(id), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    dispatcher: agent,
+  });
   return JSON.parse(await res.body.text()) as any;
 }
 const btc = (method: string, params: unknown[] = [], id: unknown = 1) => ({ jsonrpc: '1.0', id, method, params });
@@ -40,7 +45,13 @@ describe('simulator: what #12 needs', () => {
   });
 
   it('a stuck node keeps its head and its tip ages; cleared, it is back at the head', async () => {
-    await sim.addNode({ id: 'stuck', kind: 'bsc', blockTimeMs: 100, startHeight: 500, fault: { type: 'stuck', tipAgeMs: 60_000 } });
+    await sim.addNode({
+      id: 'stuck',
+      kind: 'bsc',
+      blockTimeMs: 100,
+      startHeight: 500,
+      fault: { type: 'stuck', tipAgeMs: 60_000 },
+    });
     const a = await post('stuck', evm('eth_getBlockByNumber', ['latest', false]));
     await new Promise((r) => setTimeout(r, 350));
     const b = await post('stuck', evm('eth_getBlockByNumber', ['latest', false]));
@@ -54,11 +65,19 @@ describe('simulator: what #12 needs', () => {
   });
 
   it('method-error, short-batch and huge-values answer as their names say', async () => {
-    await sim.addNode({ id: 'me', kind: 'bsc', fault: { type: 'method-error', methods: ['eth_chainId'], code: -32005, message: 'limit exceeded' } });
+    await sim.addNode({
+      id: 'me',
+      kind: 'bsc',
+      fault: { type: 'method-error', methods: ['eth_chainId'], code: -32005, message: 'limit exceeded' },
+    });
     expect((await post('me', evm('eth_chainId'))).error).toEqual({ code: -32005, message: 'limit exceeded' });
     expect((await post('me', evm('net_version'))).result).toBe('56');
     await sim.addNode({ id: 'sb', kind: 'defid', fault: { type: 'short-batch', keep: 2 } });
-    const batch = await post('sb', [btc('getblockcount', [], 0), btc('uptime', [], 1), btc('getconnectioncount', [], 2)]);
+    const batch = await post('sb', [
+      btc('getblockcount', [], 0),
+      btc('uptime', [], 1),
+      btc('getconnectioncount', [], 2),
+    ]);
     expect(batch).toHaveLength(2);
     await sim.addNode({ id: 'hv', kind: 'bsc', fault: { type: 'huge-values' } });
     expect((await post('hv', evm('eth_blockNumber'))).result).toBe('0xfffffffffffff');
@@ -66,7 +85,12 @@ describe('simulator: what #12 needs', () => {
   });
 
   it('quirks: no chain field, ping -1, conntime as a duration, totals of connected peers only', async () => {
-    await sim.addNode({ id: 'q', kind: 'defid', quirks: ['no-chain-field', 'ping-unmeasured', 'conntime-duration', 'nettotals-connected-only'], peers: { inbound: 2, outbound: 2 } });
+    await sim.addNode({
+      id: 'q',
+      kind: 'defid',
+      quirks: ['no-chain-field', 'ping-unmeasured', 'conntime-duration', 'nettotals-connected-only'],
+      peers: { inbound: 2, outbound: 2 },
+    });
     const bci = (await post('q', btc('getblockchaininfo'))).result;
     expect(bci).not.toHaveProperty('chain');
     const peers = (await post('q', btc('getpeerinfo'))).result as Array<Record<string, number>>;

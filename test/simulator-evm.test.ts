@@ -50,7 +50,11 @@ describe('EVM (geth) dialect', () => {
     expect(peers.status).toBe(200);
     expect(peers.headers['content-type']).toBe('application/json');
     expect(peers.json()).toEqual({ jsonrpc: '2.0', id: 67, result: '0x12' });
-    expect((await call('bsc-main', 'net_version', [], 'abc')).json()).toEqual({ jsonrpc: '2.0', id: 'abc', result: '56' });
+    expect((await call('bsc-main', 'net_version', [], 'abc')).json()).toEqual({
+      jsonrpc: '2.0',
+      id: 'abc',
+      result: '56',
+    });
     expect((await call('bsc-main', 'eth_chainId')).json()).toMatchObject({ result: '0x38' });
     expect((await call('bsc-main', 'net_listening')).json()).toMatchObject({ result: true });
     expect((await call('bsc-main', 'eth_blockNumber')).json()).toMatchObject({ result: '0x3e8' });
@@ -75,7 +79,11 @@ describe('EVM (geth) dialect', () => {
     expect(res.status).toBe(200);
     expect(res.json()).toEqual([
       { jsonrpc: '2.0', id: 'a', result: '0x3e8' },
-      { jsonrpc: '2.0', id: 2, error: { code: -32601, message: 'the method nope_nothing does not exist/is not available' } },
+      {
+        jsonrpc: '2.0',
+        id: 2,
+        error: { code: -32601, message: 'the method nope_nothing does not exist/is not available' },
+      },
       { jsonrpc: '2.0', id: 3, result: '0x38' },
     ]);
   });
@@ -105,30 +113,56 @@ describe('EVM (geth) dialect', () => {
     expect((exactly.json() as unknown[]).length).toBe(1000);
   });
 
-  it('answers unknown and disabled methods with geth\'s -32601 text', async () => {
+  it("answers unknown and disabled methods with geth's -32601 text", async () => {
     const res = await call('bsc-nonet', 'net_peerCount', [], 4);
     expect(res.status).toBe(200);
-    expect(res.json()).toEqual({ jsonrpc: '2.0', id: 4, error: { code: -32601, message: 'the method net_peerCount does not exist/is not available' } });
+    expect(res.json()).toEqual({
+      jsonrpc: '2.0',
+      id: 4,
+      error: { code: -32601, message: 'the method net_peerCount does not exist/is not available' },
+    });
     // The rest of the node still works.
-    expect((await call('bsc-nonet', 'eth_blockNumber')).json()).toMatchObject({ result: expect.stringMatching(/^0x[0-9a-f]+$/) });
+    expect((await call('bsc-nonet', 'eth_blockNumber')).json()).toMatchObject({
+      result: expect.stringMatching(/^0x[0-9a-f]+$/),
+    });
   });
 
   it('checks arguments like geth', async () => {
-    expect((await call('bsc-main', 'eth_blockNumber', [1])).json()).toMatchObject({ error: { code: -32602, message: 'too many arguments, want at most 0' } });
-    const nonArray = await post(sim.url('bsc-main'), { jsonrpc: '2.0', id: 1, method: 'eth_blockNumber', params: { a: 1 } });
+    expect((await call('bsc-main', 'eth_blockNumber', [1])).json()).toMatchObject({
+      error: { code: -32602, message: 'too many arguments, want at most 0' },
+    });
+    const nonArray = await post(sim.url('bsc-main'), {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'eth_blockNumber',
+      params: { a: 1 },
+    });
     expect(nonArray.json()).toMatchObject({ error: { code: -32602, message: 'non-array args' } });
   });
 
-  it('applies geth\'s HTTP transport rules: 405, 415, 413 and the empty GET health check', async () => {
-    const put = await request(sim.url('bsc-main'), { method: 'PUT', body: '{}', headers: { 'content-type': 'application/json' }, dispatcher: agent });
+  it("applies geth's HTTP transport rules: 405, 415, 413 and the empty GET health check", async () => {
+    const put = await request(sim.url('bsc-main'), {
+      method: 'PUT',
+      body: '{}',
+      headers: { 'content-type': 'application/json' },
+      dispatcher: agent,
+    });
     expect(put.statusCode).toBe(405);
     expect(await put.body.text()).toBe('method not allowed\n');
 
-    const noType = await post(sim.url('bsc-main'), { jsonrpc: '2.0', id: 1, method: 'eth_blockNumber' }, { 'content-type': 'text/plain' });
+    const noType = await post(
+      sim.url('bsc-main'),
+      { jsonrpc: '2.0', id: 1, method: 'eth_blockNumber' },
+      { 'content-type': 'text/plain' },
+    );
     expect(noType.status).toBe(415);
     expect(noType.text).toContain('invalid content type');
 
-    const withCharset = await post(sim.url('bsc-main'), { jsonrpc: '2.0', id: 1, method: 'eth_blockNumber' }, { 'content-type': 'application/json; charset=utf-8' });
+    const withCharset = await post(
+      sim.url('bsc-main'),
+      { jsonrpc: '2.0', id: 1, method: 'eth_blockNumber' },
+      { 'content-type': 'application/json; charset=utf-8' },
+    );
     expect(withCharset.status).toBe(200);
 
     const huge = await post(sim.url('bsc-main'), 'x'.repeat(5 * 1024 * 1024 + 1));
@@ -140,7 +174,8 @@ describe('EVM (geth) dialect', () => {
   });
 
   it('grows the height with the injected clock and jumps on setHeight', async () => {
-    const height = async (): Promise<number> => Number.parseInt(((await call('bsc-main', 'eth_blockNumber')).json() as { result: string }).result, 16);
+    const height = async (): Promise<number> =>
+      Number.parseInt(((await call('bsc-main', 'eth_blockNumber')).json() as { result: string }).result, 16);
     expect(await height()).toBe(1_000);
     now = T0 + 750 * 10 + 500;
     expect(await height()).toBe(1_010);
@@ -155,10 +190,14 @@ describe('EVM (geth) dialect', () => {
   });
 
   it('serves the latest block header consistent with eth_blockNumber', async () => {
-    const block = (await call('bsc-main', 'eth_getBlockByNumber', ['latest', false])).json() as { result: { number: string; timestamp: string; hash: string } };
+    const block = (await call('bsc-main', 'eth_getBlockByNumber', ['latest', false])).json() as {
+      result: { number: string; timestamp: string; hash: string };
+    };
     expect(block.result.number).toBe('0x3e8');
     expect(Number.parseInt(block.result.timestamp, 16)).toBe(Math.floor(T0 / 1000));
     expect(block.result.hash).toMatch(/^0x[0-9a-f]{64}$/);
-    expect((await call('bsc-main', 'eth_getBlockByNumber', ['0xffffff', false])).json()).toMatchObject({ result: null });
+    expect((await call('bsc-main', 'eth_getBlockByNumber', ['0xffffff', false])).json()).toMatchObject({
+      result: null,
+    });
   });
 });

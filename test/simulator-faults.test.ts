@@ -52,7 +52,9 @@ describe('faults', () => {
   it('hang: reads the request and never answers', async () => {
     sim.setFault('defi', { type: 'hang' });
     sim.resetStats();
-    await expect(post(sim.url('defi'), btc('getblockcount'), { signal: AbortSignal.timeout(150) })).rejects.toMatchObject({ name: 'TimeoutError' });
+    await expect(
+      post(sim.url('defi'), btc('getblockcount'), { signal: AbortSignal.timeout(150) }),
+    ).rejects.toMatchObject({ name: 'TimeoutError' });
     expect(sim.stats('defi')).toEqual({ requests: 1, calls: { getblockcount: 1 } });
   });
 
@@ -67,7 +69,11 @@ describe('faults', () => {
   it('drip: sends the correct body a few bytes at a time', async () => {
     sim.setFault('defi', { type: 'drip', chunkIntervalMs: 25 });
     const started = performance.now();
-    const res = await request(sim.url('defi'), { method: 'POST', body: JSON.stringify(btc('getconnectioncount', 'drip')), dispatcher: agent });
+    const res = await request(sim.url('defi'), {
+      method: 'POST',
+      body: JSON.stringify(btc('getconnectioncount', 'drip')),
+      dispatcher: agent,
+    });
     let chunks = 0;
     let body = '';
     for await (const chunk of res.body) {
@@ -86,14 +92,21 @@ describe('faults', () => {
     expect(page.headers['content-type']).toBe('text/html');
     expect(page.text).toContain('502 Bad Gateway');
 
-    sim.setFault('bsc', { type: 'http', status: 429, body: '{"error":"rate limited"}', contentType: 'application/json' });
+    sim.setFault('bsc', {
+      type: 'http',
+      status: 429,
+      body: '{"error":"rate limited"}',
+      contentType: 'application/json',
+    });
     const limited = await post(sim.url('bsc'), evm('eth_blockNumber'));
     expect(limited.status).toBe(429);
     expect(limited.json()).toEqual({ error: 'rate limited' });
   });
 
   it('unauthorized: 401 with an empty body even with the right credentials', async () => {
-    expect((await post(sim.url('core-auth'), btc('getblockcount'), { headers: { authorization: GOOD_AUTH } })).status).toBe(200);
+    expect(
+      (await post(sim.url('core-auth'), btc('getblockcount'), { headers: { authorization: GOOD_AUTH } })).status,
+    ).toBe(200);
     sim.setFault('core-auth', { type: 'unauthorized' });
     const res = await post(sim.url('core-auth'), btc('getblockcount'), { headers: { authorization: GOOD_AUTH } });
     expect(res.status).toBe(401);
@@ -101,10 +114,12 @@ describe('faults', () => {
     expect(res.headers['www-authenticate']).toBe('Basic realm="jsonrpc"');
     // Also on a node that needs no credentials at all.
     sim.setFault('bsc', { type: 'unauthorized' });
-    expect((await post(sim.url('bsc'), evm('eth_blockNumber'), { headers: { authorization: GOOD_AUTH } })).status).toBe(401);
+    expect((await post(sim.url('bsc'), evm('eth_blockNumber'), { headers: { authorization: GOOD_AUTH } })).status).toBe(
+      401,
+    );
   });
 
-  it('forbidden: 403, empty for bitcoind, geth\'s reason for EVM', async () => {
+  it("forbidden: 403, empty for bitcoind, geth's reason for EVM", async () => {
     sim.setFault('defi', { type: 'forbidden' });
     const btcRes = await post(sim.url('defi'), btc('getblockcount'));
     expect(btcRes.status).toBe(403);
@@ -125,7 +140,12 @@ describe('faults', () => {
 
   it('truncated: Content-Length larger than the body, then the socket closes', async () => {
     sim.setFault('bsc', { type: 'truncated' });
-    const res = await request(sim.url('bsc'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(evm('eth_blockNumber')), dispatcher: agent });
+    const res = await request(sim.url('bsc'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(evm('eth_blockNumber')),
+      dispatcher: agent,
+    });
     expect(res.statusCode).toBe(200);
     expect(Number(res.headers['content-length'])).toBeGreaterThan(10);
     await expect(res.body.text()).rejects.toThrow();
@@ -152,9 +172,15 @@ describe('faults', () => {
     expect(batch.json().map((r: { error: { code: number } }) => r.error.code)).toEqual([-28, -28]);
 
     sim.setFault('core', { type: 'warmup' });
-    expect((await post(sim.url('core'), btc('getblockcount'))).json().error).toEqual({ code: -28, message: 'Loading block index…' });
+    expect((await post(sim.url('core'), btc('getblockcount'))).json().error).toEqual({
+      code: -28,
+      message: 'Loading block index…',
+    });
     sim.setFault('pai', { type: 'warmup', message: 'Verifying blocks...' });
-    expect((await post(sim.url('pai'), btc('getblockcount'))).json().error).toEqual({ code: -28, message: 'Verifying blocks...' });
+    expect((await post(sim.url('pai'), btc('getblockcount'))).json().error).toEqual({
+      code: -28,
+      message: 'Verifying blocks...',
+    });
 
     sim.setFault('bsc', { type: 'warmup' });
     const evmRes = await post(sim.url('bsc'), evm('eth_blockNumber'));
@@ -170,7 +196,7 @@ describe('faults', () => {
     expect((await post(sim.url('defi'), btc('getblockchaininfo'))).json().result.chain).toBe('test');
   });
 
-  it('syncing: behind the head and saying so, in each client\'s way', async () => {
+  it("syncing: behind the head and saying so, in each client's way", async () => {
     const head = sim.height('bsc');
     sim.setFault('bsc', { type: 'syncing', behindBlocks: 50 });
     const syncing = (await post(sim.url('bsc'), evm('eth_syncing'))).json().result;
@@ -178,7 +204,9 @@ describe('faults', () => {
     expect(Number.parseInt(syncing.highestBlock, 16)).toBeGreaterThanOrEqual(head);
     // eth_blockNumber says the same height as eth_syncing's currentBlock; the chain advances with
     // the wall clock, so a block may have passed between the two requests (never more on BSC's 3 s).
-    const current = Number.parseInt((await post(sim.url('bsc'), evm('eth_blockNumber'))).json().result, 16) - Number.parseInt(syncing.currentBlock, 16);
+    const current =
+      Number.parseInt((await post(sim.url('bsc'), evm('eth_blockNumber'))).json().result, 16) -
+      Number.parseInt(syncing.currentBlock, 16);
     expect(current).toBeGreaterThanOrEqual(0);
     expect(current).toBeLessThanOrEqual(1);
 
@@ -194,12 +222,17 @@ describe('faults', () => {
     expect(pai.headers - pai.blocks).toBe(1000);
 
     sim.setFault('defi', { type: 'syncing' });
-    expect((await post(sim.url('defi'), btc('getnodestatusinfo'))).json().result).toMatchObject({ sync_to_tip: false, health_status: false });
+    expect((await post(sim.url('defi'), btc('getnodestatusinfo'))).json().result).toMatchObject({
+      sync_to_tip: false,
+      health_status: false,
+    });
   });
 
   it('reset: the connection is destroyed when the request arrives', async () => {
     sim.setFault('bsc', { type: 'reset' });
-    await expect(post(sim.url('bsc'), evm('eth_blockNumber'))).rejects.toMatchObject({ code: expect.stringMatching(/^(UND_ERR_SOCKET|ECONNRESET)$/) });
+    await expect(post(sim.url('bsc'), evm('eth_blockNumber'))).rejects.toMatchObject({
+      code: expect.stringMatching(/^(UND_ERR_SOCKET|ECONNRESET)$/),
+    });
   });
 
   it('no-batch (and batch: false): arrays get 400 with -32600, single calls pass', async () => {
@@ -235,8 +268,12 @@ describe('faults', () => {
   });
 
   it('rejects invalid faults with a coded error', () => {
-    expect(() => sim.setFault('bsc', { type: 'slow' } as unknown as Fault)).toThrow(expect.objectContaining({ code: 'SIM_INVALID_FAULT' }));
-    expect(() => sim.setFault('bsc', { type: 'explode' } as unknown as Fault)).toThrow(expect.objectContaining({ code: 'SIM_INVALID_FAULT' }));
+    expect(() => sim.setFault('bsc', { type: 'slow' } as unknown as Fault)).toThrow(
+      expect.objectContaining({ code: 'SIM_INVALID_FAULT' }),
+    );
+    expect(() => sim.setFault('bsc', { type: 'explode' } as unknown as Fault)).toThrow(
+      expect.objectContaining({ code: 'SIM_INVALID_FAULT' }),
+    );
     expect(() => sim.setFault('nope', { type: 'none' })).toThrow(expect.objectContaining({ code: 'SIM_UNKNOWN_NODE' }));
   });
 });

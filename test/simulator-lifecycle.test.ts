@@ -47,11 +47,21 @@ describe('a running simulator', () => {
 
   it('counts HTTP requests and calls per method; a batch is one request', async () => {
     sim.resetStats();
-    await send('POST', sim.url('bsc-1'), [evm('eth_blockNumber', 1), evm('eth_blockNumber', 2), evm('net_peerCount', 3)]);
+    await send('POST', sim.url('bsc-1'), [
+      evm('eth_blockNumber', 1),
+      evm('eth_blockNumber', 2),
+      evm('net_peerCount', 3),
+    ]);
     await send('POST', sim.url('bsc-1'), evm('eth_chainId'));
     await send('POST', sim.url('defi-1'), btc('getblockcount'));
-    expect(sim.stats('bsc-1')).toEqual({ requests: 2, calls: { eth_blockNumber: 2, net_peerCount: 1, eth_chainId: 1 } });
-    expect(sim.stats()).toEqual({ requests: 3, calls: { eth_blockNumber: 2, net_peerCount: 1, eth_chainId: 1, getblockcount: 1 } });
+    expect(sim.stats('bsc-1')).toEqual({
+      requests: 2,
+      calls: { eth_blockNumber: 2, net_peerCount: 1, eth_chainId: 1 },
+    });
+    expect(sim.stats()).toEqual({
+      requests: 3,
+      calls: { eth_blockNumber: 2, net_peerCount: 1, eth_chainId: 1, getblockcount: 1 },
+    });
     sim.resetStats();
     expect(sim.stats('bsc-1')).toEqual({ requests: 0, calls: {} });
   });
@@ -107,7 +117,9 @@ describe('a running simulator', () => {
 
   it('answers bytes that are not HTTP (a TLS hello) with 400 and a close, like geth and bitcoind', async () => {
     const reply = await new Promise<string>((resolve, reject) => {
-      const socket = connect(sim.port, '127.0.0.1', () => socket.write(Buffer.from([0x16, 0x03, 0x01, 0x00, 0xa5, 0x01, 0x00, 0x00, 0xa1, 0x03, 0x03])));
+      const socket = connect(sim.port, '127.0.0.1', () =>
+        socket.write(Buffer.from([0x16, 0x03, 0x01, 0x00, 0xa5, 0x01, 0x00, 0x00, 0xa1, 0x03, 0x03])),
+      );
       let data = '';
       socket.on('data', (chunk) => (data += chunk.toString('latin1')));
       socket.on('close', () => resolve(data));
@@ -133,20 +145,31 @@ describe('a running simulator', () => {
   it('validates specs and names the problem', async () => {
     await expect(sim.addNode({ id: 'bad id!', kind: 'bsc' })).rejects.toMatchObject({ code: 'SIM_INVALID_SPEC' });
     await expect(sim.addNode({ id: '..', kind: 'bsc' })).rejects.toMatchObject({ code: 'SIM_INVALID_SPEC' });
-    await expect(sim.addNode({ id: 'x', kind: 'geth' } as unknown as SimNodeSpec)).rejects.toMatchObject({ code: 'SIM_INVALID_SPEC' });
+    await expect(sim.addNode({ id: 'x', kind: 'geth' } as unknown as SimNodeSpec)).rejects.toMatchObject({
+      code: 'SIM_INVALID_SPEC',
+    });
     await expect(sim.addNode({ id: 'x', kind: 'bsc', peerz: 3 } as unknown as SimNodeSpec)).rejects.toThrow(/peerz/);
-    await expect(sim.addNode({ id: 'x', kind: 'bsc', fault: { type: 'down' } })).rejects.toMatchObject({ code: 'SIM_INVALID_SPEC' });
+    await expect(sim.addNode({ id: 'x', kind: 'bsc', fault: { type: 'down' } })).rejects.toMatchObject({
+      code: 'SIM_INVALID_SPEC',
+    });
     await expect(sim.addNode({ id: 'bsc-1', kind: 'bsc' })).rejects.toMatchObject({ code: 'SIM_DUPLICATE_NODE' });
     expect(() => sim.url('nope')).toThrow(expect.objectContaining({ code: 'SIM_UNKNOWN_NODE' }));
-    expect(() => sim.setPeers('bsc-1', { inbound: -1, outbound: 2 })).toThrow(expect.objectContaining({ code: 'SIM_INVALID_SPEC' }));
+    expect(() => sim.setPeers('bsc-1', { inbound: -1, outbound: 2 })).toThrow(
+      expect.objectContaining({ code: 'SIM_INVALID_SPEC' }),
+    );
   });
 
-  it('node() returns the current spec, detached from the caller\'s object', async () => {
+  it("node() returns the current spec, detached from the caller's object", async () => {
     const spec: SimNodeSpec = { id: 'detached', kind: 'defid', peers: { inbound: 1, outbound: 1 } };
     await sim.addNode(spec);
     (spec.peers as { inbound: number }).inbound = 99;
     sim.setFault('detached', { type: 'slow', delayMs: 1 });
-    expect(sim.node('detached')).toMatchObject({ id: 'detached', kind: 'defid', peers: { inbound: 1, outbound: 1 }, fault: { type: 'slow', delayMs: 1 } });
+    expect(sim.node('detached')).toMatchObject({
+      id: 'detached',
+      kind: 'defid',
+      peers: { inbound: 1, outbound: 1 },
+      fault: { type: 'slow', delayMs: 1 },
+    });
     expect((await send('POST', sim.url('detached'), btc('getconnectioncount'))).json().result).toBe(2);
     await sim.removeNode('detached');
   });
@@ -156,7 +179,10 @@ describe('control API', () => {
   let sim: Simulator;
   let base: string;
   beforeAll(async () => {
-    sim = await Simulator.start({ authDelayMs: 5, nodes: [{ id: 'ctl-bsc', kind: 'bsc', peers: { inbound: 2, outbound: 3 } }] });
+    sim = await Simulator.start({
+      authDelayMs: 5,
+      nodes: [{ id: 'ctl-bsc', kind: 'bsc', peers: { inbound: 2, outbound: 3 } }],
+    });
     base = `http://127.0.0.1:${sim.port}/_sim`;
   });
   afterAll(async () => {
@@ -167,12 +193,25 @@ describe('control API', () => {
     const res = await send('GET', `${base}/nodes`);
     expect(res.status).toBe(200);
     expect(res.json().nodes).toEqual([
-      { id: 'ctl-bsc', kind: 'bsc', url: sim.url('ctl-bsc'), ownPort: false, fault: { type: 'none' }, peers: { inbound: 2, outbound: 3 }, height: sim.height('ctl-bsc'), stats: { requests: 0, calls: {} } },
+      {
+        id: 'ctl-bsc',
+        kind: 'bsc',
+        url: sim.url('ctl-bsc'),
+        ownPort: false,
+        fault: { type: 'none' },
+        peers: { inbound: 2, outbound: 3 },
+        height: sim.height('ctl-bsc'),
+        stats: { requests: 0, calls: {} },
+      },
     ]);
   });
 
   it('adds a node, changes its fault, peers and height, and deletes it', async () => {
-    const added = await send('POST', `${base}/nodes`, { id: 'ctl-defi', kind: 'defid', peers: { inbound: 1, outbound: 1 } });
+    const added = await send('POST', `${base}/nodes`, {
+      id: 'ctl-defi',
+      kind: 'defid',
+      peers: { inbound: 1, outbound: 1 },
+    });
     expect(added.status).toBe(201);
     expect(added.json().url).toBe(sim.url('ctl-defi'));
     expect((await send('POST', sim.url('ctl-defi'), btc('getconnectioncount'))).json().result).toBe(2);
@@ -185,10 +224,15 @@ describe('control API', () => {
 
     expect((await send('PUT', `${base}/nodes/ctl-defi/fault`, { type: 'warmup' })).status).toBe(204);
     expect((await send('POST', sim.url('ctl-defi'), btc('getblockcount'))).status).toBe(500);
-    expect((await send('GET', `${base}/nodes/ctl-defi`)).json()).toMatchObject({ fault: { type: 'warmup' }, stats: { requests: 4 } });
+    expect((await send('GET', `${base}/nodes/ctl-defi`)).json()).toMatchObject({
+      fault: { type: 'warmup' },
+      stats: { requests: 4 },
+    });
 
     expect((await send('DELETE', `${base}/nodes/ctl-defi`)).status).toBe(204);
-    expect((await send('POST', sim.url('ctl-bsc').replace('ctl-bsc', 'ctl-defi'), btc('getblockcount'))).status).toBe(404);
+    expect((await send('POST', sim.url('ctl-bsc').replace('ctl-bsc', 'ctl-defi'), btc('getblockcount'))).status).toBe(
+      404,
+    );
   });
 
   it('answers mistakes with coded JSON errors', async () => {
@@ -197,7 +241,9 @@ describe('control API', () => {
     expect(bad.json().error.code).toBe('SIM_INVALID_SPEC');
     expect((await send('POST', `${base}/nodes`, { id: 'ctl-bsc', kind: 'bsc' })).status).toBe(409);
     expect((await send('PUT', `${base}/nodes/ghost/fault`, { type: 'none' })).status).toBe(404);
-    expect((await send('PUT', `${base}/nodes/ctl-bsc/fault`, { type: 'slow' })).json().error.code).toBe('SIM_INVALID_FAULT');
+    expect((await send('PUT', `${base}/nodes/ctl-bsc/fault`, { type: 'slow' })).json().error.code).toBe(
+      'SIM_INVALID_FAULT',
+    );
     expect((await send('PUT', `${base}/nodes/ctl-bsc/fault`, 'not json')).status).toBe(400);
     expect((await send('GET', `${base}/nodes/ctl-bsc/fault`)).status).toBe(405);
     expect((await send('GET', `${base}/unknown`)).status).toBe(404);
@@ -213,7 +259,12 @@ describe('control API', () => {
 
 describe('close()', () => {
   it('finishes with a hung request outstanding, and is safe to call twice', async () => {
-    const sim = await Simulator.start({ nodes: [{ id: 'stuck', kind: 'defid', fault: { type: 'hang' } }, { id: 'slowpoke', kind: 'bsc', fault: { type: 'slow', delayMs: 60_000 } }] });
+    const sim = await Simulator.start({
+      nodes: [
+        { id: 'stuck', kind: 'defid', fault: { type: 'hang' } },
+        { id: 'slowpoke', kind: 'bsc', fault: { type: 'slow', delayMs: 60_000 } },
+      ],
+    });
     const hung = send('POST', sim.url('stuck'), btc('getblockcount'));
     const slow = send('POST', sim.url('slowpoke'), evm('eth_blockNumber'));
     const settled = Promise.allSettled([hung, slow]);
@@ -286,7 +337,10 @@ describe('fleets', () => {
       // A few KB per node at most: heights are computed and peer lists generated on demand.
       expect(grown).toBeLessThan(100 * 1024 * 1024);
       for (const spec of [fleet[0], fleet[4_999], fleet[9_999]] as SimNodeSpec[]) {
-        const res = spec.kind === 'bsc' ? await send('POST', sim.url(spec.id), evm('eth_blockNumber')) : await send('POST', sim.url(spec.id), btc('getblockcount'));
+        const res =
+          spec.kind === 'bsc'
+            ? await send('POST', sim.url(spec.id), evm('eth_blockNumber'))
+            : await send('POST', sim.url(spec.id), btc('getblockcount'));
         expect(res.status).toBe(200);
         expect(res.json().result).toBeDefined();
       }

@@ -50,16 +50,32 @@ export function accessLogger(opts: AccessLogOptions): (req: IncomingMessage, res
     quietReqLogger: true,
     genReqId(req, res) {
       const given = req.headers['x-request-id'];
-      const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : `${process.pid.toString(36)}-${(next++).toString(36)}`;
+      const id =
+        typeof given === 'string' && REQUEST_ID.test(given)
+          ? given
+          : `${process.pid.toString(36)}-${(next++).toString(36)}`;
       res.setHeader('x-request-id', id);
       return id;
     },
     serializers: {
-      req: (req: { id: unknown; method: string; url: string; remoteAddress?: string }) => ({ id: req.id, method: req.method, url: pathOf(req.url), remoteAddress: req.remoteAddress }),
+      req: (req: { id: unknown; method: string; url: string; remoteAddress?: string }) => ({
+        id: req.id,
+        method: req.method,
+        url: pathOf(req.url),
+        remoteAddress: req.remoteAddress,
+      }),
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     },
-    customLogLevel: (_req, res, err) => (err && res.statusCode < 500 ? 'error' : res.statusCode >= 500 && res.statusCode !== 503 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
-    customSuccessMessage: (req, res, ms) => `${req.method} ${routeTemplate(req)} ${res.statusCode} ${Math.round(ms)} ms`,
+    customLogLevel: (_req, res, err) =>
+      err && res.statusCode < 500
+        ? 'error'
+        : res.statusCode >= 500 && res.statusCode !== 503
+          ? 'error'
+          : res.statusCode >= 400
+            ? 'warn'
+            : 'info',
+    customSuccessMessage: (req, res, ms) =>
+      `${req.method} ${routeTemplate(req)} ${res.statusCode} ${Math.round(ms)} ms`,
     customErrorMessage: (req, res) => `${req.method} ${routeTemplate(req)} ${res.statusCode}`,
     customSuccessObject: (req, _res, val: Record<string, unknown>) => ({ ...val, route: routeTemplate(req) }),
     customErrorObject: (req, _res, _err, val: Record<string, unknown>) => {

@@ -131,12 +131,23 @@ export interface AgentCheckOptions {
  */
 export class AgentCheckServer {
   readonly #server: Server;
-  readonly #o: Required<Omit<AgentCheckOptions, 'logger' | 'apiKey'>> & { logger: Logger | undefined; apiKey: string | undefined };
+  readonly #o: Required<Omit<AgentCheckOptions, 'logger' | 'apiKey'>> & {
+    logger: Logger | undefined;
+    apiKey: string | undefined;
+  };
   readonly #sockets = new Set<Socket>();
   #closing: Promise<void> | undefined;
 
   private constructor(opts: AgentCheckOptions) {
-    this.#o = { now: Date.now, readTimeoutMs: 1_000, maxConnections: 256, maxLineBytes: 256, ...opts, logger: opts.logger, apiKey: opts.apiKey };
+    this.#o = {
+      now: Date.now,
+      readTimeoutMs: 1_000,
+      maxConnections: 256,
+      maxLineBytes: 256,
+      ...opts,
+      logger: opts.logger,
+      apiKey: opts.apiKey,
+    };
     this.#server = createServer((socket) => this.#serve(socket));
     this.#server.maxConnections = this.#o.maxConnections;
   }

@@ -10,7 +10,9 @@ import type { BestNodeResolver } from '../read/best-node.js';
 import type { NodeAnswers } from '../read/node-answers.js';
 
 /** Result of an admin-triggered reload of the nodes file. */
-export type ReloadOutcome = ({ ok: true; added: string[]; removed: string[]; changed: string[] } | { ok: false; errors: string[] }) & {
+export type ReloadOutcome = (
+  { ok: true; added: string[]; removed: string[]; changed: string[] } | { ok: false; errors: string[] }
+) & {
   /** The fleet-wide request the other replicas act on (their outcomes are in the audit log under this id). */
   readonly request?: string;
 };
@@ -26,7 +28,12 @@ export interface ApiService extends FleetSource, MetricsSource {
   readonly store: Store;
   readonly startedAt: number;
   readonly ready: { ready: boolean; view: boolean; firstSweep: boolean; store: boolean };
-  readonly storeStatus: { connected: boolean; writable: boolean; lastWriteOkAgoMs: number | null; lastError: string | null };
+  readonly storeStatus: {
+    connected: boolean;
+    writable: boolean;
+    lastWriteOkAgoMs: number | null;
+    lastError: string | null;
+  };
 }
 
 /** What every route module gets: the service, its read model, and the process's surroundings. */

@@ -78,7 +78,10 @@ export function createApp(deps: AppDeps): App {
   const settings = deps.service.settings;
   const logRequest = settings.accessLog ? accessLogger({ logger, probeSample: settings.accessLogProbes }) : undefined;
   const onError = (err: unknown, method: string, path: string): void =>
-    logger.error({ err: err instanceof Error ? { name: err.name, message: err.message } : String(err), method, path }, 'unexpected error in a request');
+    logger.error(
+      { err: err instanceof Error ? { name: err.name, message: err.message } : String(err), method, path },
+      'unexpected error in a request',
+    );
   // Probes are never compressed (small bodies, written in one go; load balancers rarely ask for
   // gzip), and never go through express: the fast path answers them with the same metrics,
   // access log and problems.

@@ -28,7 +28,8 @@ function bearer(req: IncomingMessage): string | undefined {
  */
 export function requireAdmin(token: string | undefined): RequestHandler {
   return (req, _res, next) => {
-    if (!token) return next(problems.forbidden('admin actions are disabled: set NODESENTRY_ADMIN_TOKEN to enable them'));
+    if (!token)
+      return next(problems.forbidden('admin actions are disabled: set NODESENTRY_ADMIN_TOKEN to enable them'));
     const presented = bearer(req);
     if (presented === undefined) return next(problems.unauthorized('send Authorization: Bearer <admin token>'));
     if (!secretMatches(presented, token)) return next(problems.forbidden('the admin token is not valid'));

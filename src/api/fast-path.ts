@@ -79,7 +79,12 @@ export function fastPath(routes: readonly FastRoute[], deps: FastPathDeps): Fast
         if (params === undefined) problem = problems.badRequest('a path parameter is not valid percent-encoding');
         else if (!allowed) {
           res.setHeader('allow', route.allow!);
-          problem = new ProblemError({ status: 405, code: 'method_not_allowed', title: 'method not allowed', detail: `${printable(method, 16)} is not allowed here; use ${route.allow!}` });
+          problem = new ProblemError({
+            status: 405,
+            code: 'method_not_allowed',
+            title: 'method not allowed',
+            detail: `${printable(method, 16)} is not allowed here; use ${route.allow!}`,
+          });
         } else problem = route.guard?.(req) ?? route.handle(req, res, params);
       } catch (err) {
         deps.onError(err, method, path);
@@ -88,7 +93,8 @@ export function fastPath(routes: readonly FastRoute[], deps: FastPathDeps): Fast
       if (problem !== undefined) {
         if (res.headersSent) res.end();
         else {
-          if (route.problemHeaders) for (const name in route.problemHeaders) res.setHeader(name, route.problemHeaders[name]!);
+          if (route.problemHeaders)
+            for (const name in route.problemHeaders) res.setHeader(name, route.problemHeaders[name]!);
           writeProblem(res, problem.problem, path);
         }
       }

@@ -28,12 +28,24 @@ export interface HttpDeps {
 
 /** Start the API on the configured host and port. */
 export async function startHttp(running: HttpDeps): Promise<HttpHandle> {
-  const { app, answers, close: closeApp } = createApp({ service: running.service, logger: running.logger, reload: running.reload });
+  const {
+    app,
+    answers,
+    close: closeApp,
+  } = createApp({ service: running.service, logger: running.logger, reload: running.reload });
   const { headersTimeoutMs, maxConnections } = running.settings;
   // Slowloris and idle-socket hygiene: load balancers keep connections alive, attackers too.
   // Node checks headersTimeout / requestTimeout only every connectionsCheckingInterval (30 s by
   // default: a 10 s header timeout held a slowloris socket 24.6 s, issue 14); check every second.
-  const server = createServer({ connectionsCheckingInterval: 1_000, headersTimeout: headersTimeoutMs, requestTimeout: Math.max(30_000, headersTimeoutMs), keepAliveTimeout: 65_000 }, app);
+  const server = createServer(
+    {
+      connectionsCheckingInterval: 1_000,
+      headersTimeout: headersTimeoutMs,
+      requestTimeout: Math.max(30_000, headersTimeoutMs),
+      keepAliveTimeout: 65_000,
+    },
+    app,
+  );
   // Connections past the bound are closed on accept, so idle sockets cannot exhaust file
   // descriptors (20,000 did, and /livez failed with them).
   server.maxConnections = maxConnections;
@@ -57,7 +69,8 @@ export async function startHttp(running: HttpDeps): Promise<HttpHandle> {
     server.listen(running.settings.port, running.settings.host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
-  const host = running.settings.host === '0.0.0.0' || running.settings.host === '::' ? '127.0.0.1' : running.settings.host;
+  const host =
+    running.settings.host === '0.0.0.0' || running.settings.host === '::' ? '127.0.0.1' : running.settings.host;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   running.logger.info({ url }, 'API listening');
   let agent: AgentCheckServer | undefined;

@@ -17,7 +17,8 @@ export function jsonBody(): RequestHandler {
     const length = req.headers['content-length'];
     const hasBody = req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
     if (!hasBody) return next();
-    if (!req.is('application/json')) return next(problems.unsupportedMediaType('send the request body as application/json'));
+    if (!req.is('application/json'))
+      return next(problems.unsupportedMediaType('send the request body as application/json'));
     return parse(req, res, next);
   };
 }
@@ -25,7 +26,8 @@ export function jsonBody(): RequestHandler {
 /** A request body that must be a JSON object (or absent), with only the keys listed. */
 export function bodyObject(body: unknown, allowed: readonly string[]): Record<string, unknown> {
   if (body === undefined) return {};
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw problems.badRequest('the request body must be a JSON object');
+  if (body === null || typeof body !== 'object' || Array.isArray(body))
+    throw problems.badRequest('the request body must be a JSON object');
   const obj = body as Record<string, unknown>;
   const unknown = Object.keys(obj).filter((k) => !allowed.includes(k));
   if (unknown.length > 0) {

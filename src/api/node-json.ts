@@ -19,7 +19,12 @@ export function freshnessOf(v: NodeView, now: number, policy: HealthPolicy): Fre
   const sample = v.record?.sample;
   const limit = staleAfterMs(v.node.intervalMs, policy);
   if (!sample) return { observedAt: null, ageMs: null, stale: true, staleAfterMs: limit };
-  return { observedAt: sample.observedAt, ageMs: sampleAgeMs(sample, now), stale: !isFresh(sample, v.node.intervalMs, now, policy), staleAfterMs: limit };
+  return {
+    observedAt: sample.observedAt,
+    ageMs: sampleAgeMs(sample, now),
+    stale: !isFresh(sample, v.node.intervalMs, now, policy),
+    staleAfterMs: limit,
+  };
 }
 
 export function nodeSummary(v: NodeView, drained: boolean, now: number, policy: HealthPolicy): NodeSummaryJson {
@@ -80,7 +85,13 @@ export function nodeDetail(v: NodeView, drain: Drain | undefined, now: number, p
     },
     score: v.verdict?.score ?? null,
     stats: stats
-      ? { samples: stats.samples, errorRate: stats.errorRate, latencyEwmaMs: stats.latencyEwmaMs === null ? null : Math.round(stats.latencyEwmaMs), lastLatencyMs: stats.lastLatencyMs, lagBlocks: stats.lagBlocks }
+      ? {
+          samples: stats.samples,
+          errorRate: stats.errorRate,
+          latencyEwmaMs: stats.latencyEwmaMs === null ? null : Math.round(stats.latencyEwmaMs),
+          lastLatencyMs: stats.lastLatencyMs,
+          lagBlocks: stats.lagBlocks,
+        }
       : null,
     lag: lag ? { blocks: lag.blocks, ms: lag.ms, referenceHeight: lag.referenceHeight } : null,
     sample,
@@ -93,7 +104,9 @@ export function nodeDetail(v: NodeView, drain: Drain | undefined, now: number, p
     freshness: freshnessOf(v, now, policy),
     /** The poller's plan after the latest sample: interval, fast re-check, or back-off (and its step). */
     probing: v.verdict?.probing ?? null,
-    writer: v.record ? { replica: v.record.replica, writtenAt: v.record.writtenAt, thisReplica: v.record.replica === replica } : null,
+    writer: v.record
+      ? { replica: v.record.replica, writtenAt: v.record.writtenAt, thisReplica: v.record.replica === replica }
+      : null,
     drained: drain !== undefined,
     drain: drain ? drainJson(drain) : null,
   };

@@ -23,16 +23,45 @@ const json = (schema: Json, description: string, example?: unknown): Json => ({
 });
 const str = (description?: string): Json => ({ type: 'string', ...(description ? { description } : {}) });
 const int = (description?: string): Json => ({ type: 'integer', ...(description ? { description } : {}) });
-const obj = (properties: Record<string, Json>, required: readonly string[] = Object.keys(properties), extra: Json = {}): Json => ({ type: 'object', properties, required, ...extra });
+const obj = (
+  properties: Record<string, Json>,
+  required: readonly string[] = Object.keys(properties),
+  extra: Json = {},
+): Json => ({ type: 'object', properties, required, ...extra });
 
-const problemResponse = (description: string, schema: Json = ref('Problem')): Json => ({ description, content: { 'application/problem+json': { schema } } });
+const problemResponse = (description: string, schema: Json = ref('Problem')): Json => ({
+  description,
+  content: { 'application/problem+json': { schema } },
+});
 
-const pathParam = (name: string, description: string): Json => ({ name, in: 'path', required: true, description, schema: { type: 'string', maxLength: 128 } });
-const queryParam = (name: string, description: string, schema: Json, extra: Json = {}): Json => ({ name, in: 'query', required: false, description, schema, ...extra });
+const pathParam = (name: string, description: string): Json => ({
+  name,
+  in: 'path',
+  required: true,
+  description,
+  schema: { type: 'string', maxLength: 128 },
+});
+const queryParam = (name: string, description: string, schema: Json, extra: Json = {}): Json => ({
+  name,
+  in: 'query',
+  required: false,
+  description,
+  schema,
+  ...extra,
+});
 
 const NODE_ID = pathParam('id', 'Node id as in the nodes file (`[A-Za-z0-9][A-Za-z0-9._-]{0,63}`).');
-const TAG_FILTER = { name: 'tag', in: 'query', required: false, description: 'Only nodes carrying this tag (404 if no node of the chain has it).', schema: { type: 'string', maxLength: 64 } };
-const CHAIN = pathParam('chain', 'Chain name as in the nodes file: `bsc`, `bsc-testnet`, `defichain`, `defichain-testnet`, `pai`, `pai-testnet`, `evm`, `bitcoin`.');
+const TAG_FILTER = {
+  name: 'tag',
+  in: 'query',
+  required: false,
+  description: 'Only nodes carrying this tag (404 if no node of the chain has it).',
+  schema: { type: 'string', maxLength: 64 },
+};
+const CHAIN = pathParam(
+  'chain',
+  'Chain name as in the nodes file: `bsc`, `bsc-testnet`, `defichain`, `defichain-testnet`, `pai`, `pai-testnet`, `evm`, `bitcoin`.',
+);
 
 /** Read routes: open unless NODESENTRY_API_KEY is set. */
 const READ_SECURITY = [{ apiKey: [] }, { apiKeyBearer: [] }, {}];
@@ -41,17 +70,56 @@ const ADMIN_SECURITY = [{ adminToken: [] }];
 const PROBE_SECURITY = [{}, { apiKey: [] }, { apiKeyBearer: [] }];
 
 const READ_ERRORS = { '400': resp('BadQuery'), '401': resp('Unauthorized'), '403': resp('Forbidden') };
-const ADMIN_ERRORS = { '400': resp('BadRequest'), '401': resp('Unauthorized'), '403': resp('AdminForbidden'), '413': resp('TooLarge'), '415': resp('UnsupportedMediaType') };
-const JSON_BODY_OPTIONAL = (schema: Json, example: unknown): Json => ({ required: false, content: { 'application/json': { schema, example } } });
+const ADMIN_ERRORS = {
+  '400': resp('BadRequest'),
+  '401': resp('Unauthorized'),
+  '403': resp('AdminForbidden'),
+  '413': resp('TooLarge'),
+  '415': resp('UnsupportedMediaType'),
+};
+const JSON_BODY_OPTIONAL = (schema: Json, example: unknown): Json => ({
+  required: false,
+  content: { 'application/json': { schema, example } },
+});
 
 const probeParams = (kind: 'node' | 'host' | 'chain'): Json[] => [
-  queryParam('degraded', 'Status a degraded answer gets: 200 (default; Envoy also reads `x-envoy-degraded`), 429 (Consul "warning"), 503 (treat as down).', { type: 'integer', enum: [200, 429, 503] }),
-  ...(kind !== 'chain' ? [queryParam('drained', 'Status of a drained node: 503 (default) or 404 (HAProxy `http-check disable-on-404`: drain, keep sessions).', { type: 'integer', enum: [503, 404] })] : []),
-  ...(kind === 'chain' ? [queryParam('min', 'Usable nodes the chain needs to answer up (default NODESENTRY_CHAIN_MIN_HEALTHY, 1).', { type: 'integer', minimum: 1, maximum: 10_000 })] : []),
-  queryParam('format', 'Body format: `json` (default) or `text` (one line).', { type: 'string', enum: ['json', 'text'] }),
+  queryParam(
+    'degraded',
+    'Status a degraded answer gets: 200 (default; Envoy also reads `x-envoy-degraded`), 429 (Consul "warning"), 503 (treat as down).',
+    { type: 'integer', enum: [200, 429, 503] },
+  ),
+  ...(kind !== 'chain'
+    ? [
+        queryParam(
+          'drained',
+          'Status of a drained node: 503 (default) or 404 (HAProxy `http-check disable-on-404`: drain, keep sessions).',
+          { type: 'integer', enum: [503, 404] },
+        ),
+      ]
+    : []),
+  ...(kind === 'chain'
+    ? [
+        queryParam('min', 'Usable nodes the chain needs to answer up (default NODESENTRY_CHAIN_MIN_HEALTHY, 1).', {
+          type: 'integer',
+          minimum: 1,
+          maximum: 10_000,
+        }),
+      ]
+    : []),
+  queryParam('format', 'Body format: `json` (default) or `text` (one line).', {
+    type: 'string',
+    enum: ['json', 'text'],
+  }),
 ];
 
-const HOST_HEADER = { name: 'Host', in: 'header', required: true, description: 'The node id (a port is ignored): Envoy sends one path for a cluster and `health_check_config.hostname` per endpoint.', schema: { type: 'string' } };
+const HOST_HEADER = {
+  name: 'Host',
+  in: 'header',
+  required: true,
+  description:
+    'The node id (a port is ignored): Envoy sends one path for a cluster and `health_check_config.hostname` per endpoint.',
+  schema: { type: 'string' },
+};
 
 const PROBE_SUMMARY = {
   node: 'Load-balancer check of one node',
@@ -72,9 +140,17 @@ const probeOperation = (kind: 'node' | 'host' | 'chain', method: 'get' | 'head' 
     parameters: [...(kind === 'node' ? [NODE_ID] : kind === 'chain' ? [CHAIN] : [HOST_HEADER]), ...probeParams(kind)],
     responses: {
       '200': probeResponse(answer, 'Healthy (or degraded, with `degraded=200`).'),
-      '404': probeResponse(answer, answer === 'node' ? 'Unknown node, or drained with `drained=404`.' : 'No configured node serves this chain.'),
+      '404': probeResponse(
+        answer,
+        answer === 'node' ? 'Unknown node, or drained with `drained=404`.' : 'No configured node serves this chain.',
+      ),
       '429': probeResponse(answer, 'Degraded, with `degraded=429`.'),
-      '503': probeResponse(answer, answer === 'node' ? 'Unhealthy, unknown (stale or never probed), drained (default), or degraded with `degraded=503`.' : 'Fewer than `min` usable nodes.'),
+      '503': probeResponse(
+        answer,
+        answer === 'node'
+          ? 'Unhealthy, unknown (stale or never probed), drained (default), or degraded with `degraded=503`.'
+          : 'Fewer than `min` usable nodes.',
+      ),
       '400': kind === 'host' ? problemResponse('A bad query parameter, or no Host header.') : resp('BadQuery'),
       '401': resp('Unauthorized'),
       '403': resp('Forbidden'),
@@ -87,37 +163,85 @@ function probeResponse(kind: 'node' | 'chain', description: string): Json {
   return {
     description,
     headers: {
-      'x-nodesentry-state': { description: 'healthy, degraded, unhealthy, unknown or maintenance; `not_configured` on the 404 problem for an unknown node or chain', schema: { type: 'string' } },
+      'x-nodesentry-state': {
+        description:
+          'healthy, degraded, unhealthy, unknown or maintenance; `not_configured` on the 404 problem for an unknown node or chain',
+        schema: { type: 'string' },
+      },
       'x-envoy-degraded': { description: 'Present (`true`) when degraded.', schema: { type: 'string' } },
-      'cache-control': { description: '`no-store` on every probe answer, problems included.', schema: { type: 'string' } },
+      'cache-control': {
+        description: '`no-store` on every probe answer, problems included.',
+        schema: { type: 'string' },
+      },
     },
     content: {
       'application/json': { schema: ref(kind === 'node' ? 'ProbeNodeAnswer' : 'ProbeChainAnswer') },
-      'text/plain': { schema: { type: 'string' }, example: kind === 'node' ? 'degraded peers_low(4<13)\n' : 'healthy 3/3 usable, 3 healthy, min 1\n' },
+      'text/plain': {
+        schema: { type: 'string' },
+        example: kind === 'node' ? 'degraded peers_low(4<13)\n' : 'healthy 3/3 usable, 3 healthy, min 1\n',
+      },
       'application/problem+json': { schema: ref('Problem') },
     },
   };
 }
 
 const responses: Record<string, Json> = {
-  BadQuery: problemResponse('A query parameter is unknown, repeated or invalid (`errors` names each).', ref('BadQueryProblem')),
-  BadRequest: problemResponse('Invalid request: bad query parameter, malformed JSON body (`malformed_body`), or invalid body members.'),
+  BadQuery: problemResponse(
+    'A query parameter is unknown, repeated or invalid (`errors` names each).',
+    ref('BadQueryProblem'),
+  ),
+  BadRequest: problemResponse(
+    'Invalid request: bad query parameter, malformed JSON body (`malformed_body`), or invalid body members.',
+  ),
   Unauthorized: problemResponse('Credentials missing (`X-API-Key`, or `Authorization: Bearer` for admin routes).'),
   Forbidden: problemResponse('Credentials not valid.'),
-  AdminForbidden: problemResponse('The admin token is not valid, or admin routes are disabled (no NODESENTRY_ADMIN_TOKEN configured).'),
+  AdminForbidden: problemResponse(
+    'The admin token is not valid, or admin routes are disabled (no NODESENTRY_ADMIN_TOKEN configured).',
+  ),
   NodeNotFound: problemResponse('No node with this id is configured (`node_not_found`).'),
-  ChainNotFound: problemResponse('No configured node serves this chain (`chain_not_found`), or none has the tag (`tag_not_found`).'),
+  ChainNotFound: problemResponse(
+    'No configured node serves this chain (`chain_not_found`), or none has the tag (`tag_not_found`).',
+  ),
   TooLarge: problemResponse(`Body larger than 8 KiB (\`payload_too_large\`).`),
   UnsupportedMediaType: problemResponse('Body is not application/json (`unsupported_media_type`).'),
   StoreUnavailable: problemResponse('The store (Redis) did not answer; retry (`store_unavailable`).'),
 };
 
-function readOp(operationId: string, summary: string, description: string, parameters: Json[], ok: Json, extra: Record<string, Json> = {}): Json {
-  return { tags: ['nodes'], operationId, summary, description, security: READ_SECURITY, parameters, responses: { '200': ok, ...READ_ERRORS, ...extra } };
+function readOp(
+  operationId: string,
+  summary: string,
+  description: string,
+  parameters: Json[],
+  ok: Json,
+  extra: Record<string, Json> = {},
+): Json {
+  return {
+    tags: ['nodes'],
+    operationId,
+    summary,
+    description,
+    security: READ_SECURITY,
+    parameters,
+    responses: { '200': ok, ...READ_ERRORS, ...extra },
+  };
 }
 
-function adminOp(operationId: string, summary: string, description: string, parameters: Json[], ok: Json, extra: Record<string, Json>, requestBody?: Json): Json {
-  const operator = { name: 'X-Operator', in: 'header', required: false, description: 'Who acts, for the audit log (plain characters, at most 64; default `admin`).', schema: { type: 'string' } };
+function adminOp(
+  operationId: string,
+  summary: string,
+  description: string,
+  parameters: Json[],
+  ok: Json,
+  extra: Record<string, Json>,
+  requestBody?: Json,
+): Json {
+  const operator = {
+    name: 'X-Operator',
+    in: 'header',
+    required: false,
+    description: 'Who acts, for the audit log (plain characters, at most 64; default `admin`).',
+    schema: { type: 'string' },
+  };
   return {
     tags: ['admin'],
     operationId,
@@ -130,7 +254,13 @@ function adminOp(operationId: string, summary: string, description: string, para
   };
 }
 
-const chainsOp = (operationId: string, summary: string, parameters: Json[], schema: Json, extra: Record<string, Json> = {}): Json => ({
+const chainsOp = (
+  operationId: string,
+  summary: string,
+  parameters: Json[],
+  schema: Json,
+  extra: Record<string, Json> = {},
+): Json => ({
   tags: ['chains'],
   operationId,
   summary,
@@ -141,30 +271,60 @@ const chainsOp = (operationId: string, summary: string, parameters: Json[], sche
 
 const JSON_RPC_ERROR = obj(
   {
-    code: int('JSON-RPC error code: the node\'s own, or the proxy\'s (-32700 parse, -32600 invalid request / body or batch too large, -32601 method refused or unknown chain/node, -32001 API key, -32005 rate limited, -32011 no node / every node failed, -32012 no node at the client\'s head, -32013 a write failed after it may have run, -32002 deadline, -32003 answer too large).'),
+    code: int(
+      "JSON-RPC error code: the node's own, or the proxy's (-32700 parse, -32600 invalid request / body or batch too large, -32601 method refused or unknown chain/node, -32001 API key, -32005 rate limited, -32011 no node / every node failed, -32012 no node at the client's head, -32013 a write failed after it may have run, -32002 deadline, -32003 answer too large).",
+    ),
     message: str(),
-    data: { description: 'The proxy\'s errors carry `reason` (a stable `RPC_PROXY_*` code) and safe numbers; a node\'s errors carry what the node sent.' },
+    data: {
+      description:
+        "The proxy's errors carry `reason` (a stable `RPC_PROXY_*` code) and safe numbers; a node's errors carry what the node sent.",
+    },
   },
   ['code', 'message'],
 );
 const JSON_RPC_REPLY = {
   type: 'object',
-  description: 'JSON-RPC 2.0 (`jsonrpc`, `id`, `result` or `error`) or legacy 1.0 (`result`, `error`, `id`), as the node speaks it.',
-  properties: { jsonrpc: { type: 'string', enum: ['2.0'] }, id: {}, result: {}, error: { oneOf: [{ type: 'null' }, JSON_RPC_ERROR] } },
+  description:
+    'JSON-RPC 2.0 (`jsonrpc`, `id`, `result` or `error`) or legacy 1.0 (`result`, `error`, `id`), as the node speaks it.',
+  properties: {
+    jsonrpc: { type: 'string', enum: ['2.0'] },
+    id: {},
+    result: {},
+    error: { oneOf: [{ type: 'null' }, JSON_RPC_ERROR] },
+  },
   required: ['id'],
 };
 const JSON_RPC_ANSWER = { oneOf: [JSON_RPC_REPLY, { type: 'array', items: JSON_RPC_REPLY }] };
-const rpcJson = (description: string): Json => ({ description, content: { 'application/json': { schema: JSON_RPC_ANSWER } } });
+const rpcJson = (description: string): Json => ({
+  description,
+  content: { 'application/json': { schema: JSON_RPC_ANSWER } },
+});
 const RPC_HEADERS_IN: Json[] = [
-  { name: 'x-nodesentry-min-head', in: 'header', required: false, description: 'Consistent reads: the highest `x-nodesentry-head` this client was served; the request goes only to a node known at or above it (waiting up to NODESENTRY_RPC_CONSISTENCY_WAIT_MS for one to catch up).', schema: { type: 'string', pattern: '^(0x[0-9a-fA-F]{1,13}|[0-9]{1,15})$' } },
-  { name: 'x-nodesentry-session', in: 'header', required: false, description: 'Consistent reads without echoing: the proxy remembers the highest head served to this session (per replica, 10 min idle).', schema: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,128}$' } },
+  {
+    name: 'x-nodesentry-min-head',
+    in: 'header',
+    required: false,
+    description:
+      'Consistent reads: the highest `x-nodesentry-head` this client was served; the request goes only to a node known at or above it (waiting up to NODESENTRY_RPC_CONSISTENCY_WAIT_MS for one to catch up).',
+    schema: { type: 'string', pattern: '^(0x[0-9a-fA-F]{1,13}|[0-9]{1,15})$' },
+  },
+  {
+    name: 'x-nodesentry-session',
+    in: 'header',
+    required: false,
+    description:
+      'Consistent reads without echoing: the proxy remembers the highest head served to this session (per replica, 10 min idle).',
+    schema: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,128}$' },
+  },
 ];
 const rpcOperation = (pinned: boolean): Json => ({
   tags: ['rpc'],
   operationId: pinned ? 'rpcPinned' : 'rpc',
-  summary: pinned ? 'JSON-RPC to one node of the chain (operators, debugging): no selection, no failover' : 'JSON-RPC to the chain\'s chosen node, with failover per request',
+  summary: pinned
+    ? 'JSON-RPC to one node of the chain (operators, debugging): no selection, no failover'
+    : "JSON-RPC to the chain's chosen node, with failover per request",
   description:
-    'The body is forwarded as the client sent it (single call or batch), with the node\'s credentials and `${VAR}` URL tokens added inside. ' +
+    "The body is forwarded as the client sent it (single call or batch), with the node's credentials and `${VAR}` URL tokens added inside. " +
     'Routed like `/v1/chains/{chain}/best` (sticky, tiered). A transport failure (refused, reset, timeout, HTTP 429/5xx, warming up) moves to the next candidate within NODESENTRY_RPC_DEADLINE_MS; ' +
     'JSON-RPC errors from the node are passed on unchanged, status included. Writes (`eth_sendRawTransaction`, `sendrawtransaction`, ...) go to a second node only when the first provably did not receive them. ' +
     'Methods that administer a node (admin_, debug_, personal_, miner_, stop, setnetworkactive, wallet calls) are refused unless allowed by NODESENTRY_RPC_ALLOW_*. ' +
@@ -181,8 +341,10 @@ const rpcOperation = (pinned: boolean): Json => ({
     },
   },
   responses: {
-    '200': rpcJson('The node\'s answer (results and JSON-RPC errors alike), or a batch in which the proxy answered refused calls itself.'),
-    '400': rpcJson('Not JSON-RPC (-32700, -32600), batch too large, a bad header; or a Bitcoin-family node\'s own 400.'),
+    '200': rpcJson(
+      "The node's answer (results and JSON-RPC errors alike), or a batch in which the proxy answered refused calls itself.",
+    ),
+    '400': rpcJson("Not JSON-RPC (-32700, -32600), batch too large, a bad header; or a Bitcoin-family node's own 400."),
     '401': rpcJson('API key missing (NODESENTRY_API_KEY is set).'),
     '403': rpcJson('Method refused by policy, or a wrong API key.'),
     '404': rpcJson('Unknown chain or node; or a Bitcoin-family node\'s "method not found".'),
@@ -190,16 +352,24 @@ const rpcOperation = (pinned: boolean): Json => ({
     '413': rpcJson('Body over NODESENTRY_RPC_MAX_BODY_BYTES.'),
     '415': rpcJson('EVM chains: content type not application/json.'),
     '429': rpcJson('Rate limit of this key exceeded (`Retry-After`).'),
-    '500': rpcJson('A Bitcoin-family node\'s own JSON-RPC error (legacy 1.0 maps errors to 500).'),
-    '502': rpcJson('Every node tried failed before answering, a write failed after it may have run, or the answer exceeded NODESENTRY_RPC_MAX_RESPONSE_BYTES.'),
-    '503': rpcJson('No node may serve now, or none has reached the client\'s head (`Retry-After`).'),
+    '500': rpcJson("A Bitcoin-family node's own JSON-RPC error (legacy 1.0 maps errors to 500)."),
+    '502': rpcJson(
+      'Every node tried failed before answering, a write failed after it may have run, or the answer exceeded NODESENTRY_RPC_MAX_RESPONSE_BYTES.',
+    ),
+    '503': rpcJson("No node may serve now, or none has reached the client's head (`Retry-After`)."),
     '504': rpcJson('The deadline passed before any node answered.'),
   },
 });
 
 const paths: Record<string, Json> = {
   '/livez': {
-    get: { tags: ['meta'], operationId: 'livez', summary: 'Liveness of this process (not of the nodes)', security: [{}], responses: { '200': json(ref('Livez'), 'The process answers.') } },
+    get: {
+      tags: ['meta'],
+      operationId: 'livez',
+      summary: 'Liveness of this process (not of the nodes)',
+      security: [{}],
+      responses: { '200': json(ref('Livez'), 'The process answers.') },
+    },
   },
   '/readyz': {
     get: {
@@ -216,7 +386,7 @@ const paths: Record<string, Json> = {
       operationId: 'dashboard',
       summary: "The operator's dashboard (HTML)",
       description:
-        'The fleet at a glance in a browser: chains, nodes, a node\'s peers, traffic and recent changes, live from `/v1/events`; drain and undrain with an admin token. ' +
+        "The fleet at a glance in a browser: chains, nodes, a node's peers, traffic and recent changes, live from `/v1/events`; drain and undrain with an admin token. " +
         'The page holds no data (it reads the API, sending the API key when one is configured), so it is open. ' +
         '`cache-control: no-cache` with a strong ETag (304 on `If-None-Match`); a Content-Security-Policy allows only this origin and nothing inline.',
       security: [{}],
@@ -224,7 +394,10 @@ const paths: Record<string, Json> = {
         '200': {
           description: 'The page.',
           headers: {
-            'content-security-policy': { description: "`default-src 'self'`, no inline script or style.", schema: { type: 'string' } },
+            'content-security-policy': {
+              description: "`default-src 'self'`, no inline script or style.",
+              schema: { type: 'string' },
+            },
             etag: { description: 'Strong validator of the page.', schema: { type: 'string' } },
           },
           content: { 'text/html': { schema: { type: 'string' } } },
@@ -238,13 +411,18 @@ const paths: Record<string, Json> = {
       tags: ['dashboard'],
       operationId: 'dashboardAsset',
       summary: "The dashboard's script, stylesheet and icon",
-      description: 'Names carry a hash of the content (`dashboard.<hash>.js`), as the page links them: `cache-control: public, max-age=31536000, immutable`. Any other name is a 404.',
+      description:
+        'Names carry a hash of the content (`dashboard.<hash>.js`), as the page links them: `cache-control: public, max-age=31536000, immutable`. Any other name is a 404.',
       security: [{}],
       parameters: [pathParam('asset', 'A file name as linked by the page, e.g. `dashboard.0123456789ab.js`.')],
       responses: {
         '200': {
           description: 'The file.',
-          content: { 'text/javascript': { schema: { type: 'string' } }, 'text/css': { schema: { type: 'string' } }, 'image/svg+xml': { schema: { type: 'string' } } },
+          content: {
+            'text/javascript': { schema: { type: 'string' } },
+            'text/css': { schema: { type: 'string' } },
+            'image/svg+xml': { schema: { type: 'string' } },
+          },
         },
         '304': { description: 'Not modified.' },
         '404': problemResponse('No such file (`route_not_found`), e.g. a hash of an older release.'),
@@ -252,7 +430,13 @@ const paths: Record<string, Json> = {
     },
   },
   '/openapi.json': {
-    get: { tags: ['meta'], operationId: 'openapi', summary: 'This document', security: [{}], responses: { '200': json({ type: 'object' }, 'OpenAPI 3.1 document.') } },
+    get: {
+      tags: ['meta'],
+      operationId: 'openapi',
+      summary: 'This document',
+      security: [{}],
+      responses: { '200': json({ type: 'object' }, 'OpenAPI 3.1 document.') },
+    },
   },
   '/metrics': {
     get: {
@@ -260,7 +444,11 @@ const paths: Record<string, Json> = {
       operationId: 'metrics',
       summary: 'Prometheus metrics (text exposition format)',
       security: READ_SECURITY,
-      responses: { '200': { description: 'Metrics.', content: { 'text/plain': { schema: { type: 'string' } } } }, '401': resp('Unauthorized'), '403': resp('Forbidden') },
+      responses: {
+        '200': { description: 'Metrics.', content: { 'text/plain': { schema: { type: 'string' } } } },
+        '401': resp('Unauthorized'),
+        '403': resp('Forbidden'),
+      },
     },
   },
   '/probe/nodes/{id}': {
@@ -278,9 +466,17 @@ const paths: Record<string, Json> = {
     head: probeOperation('chain', 'head'),
     options: probeOperation('chain', 'options'),
   },
-  '/v1/chains': { get: chainsOp('listChains', 'Every chain: node counts by state, reference head, current choice', [], ref('Chains')) },
+  '/v1/chains': {
+    get: chainsOp('listChains', 'Every chain: node counts by state, reference head, current choice', [], ref('Chains')),
+  },
   '/v1/chains/{chain}/ranking': {
-    get: chainsOp('chainRanking', "A chain's nodes in rank order with their score parts", [CHAIN, TAG_FILTER], ref('Ranking'), { '404': resp('ChainNotFound') }),
+    get: chainsOp(
+      'chainRanking',
+      "A chain's nodes in rank order with their score parts",
+      [CHAIN, TAG_FILTER],
+      ref('Ranking'),
+      { '404': resp('ChainNotFound') },
+    ),
   },
   '/v1/chains/{chain}/best': {
     get: chainsOp(
@@ -289,12 +485,19 @@ const paths: Record<string, Json> = {
       [
         CHAIN,
         TAG_FILTER,
-        queryParam('top', 'How many nodes in `top`, best first (default: the policy\'s topN).', { type: 'integer', minimum: 1, maximum: 100 }),
+        queryParam('top', "How many nodes in `top`, best first (default: the policy's topN).", {
+          type: 'integer',
+          minimum: 1,
+          maximum: 100,
+        }),
       ],
       ref('Best'),
       {
         '404': resp('ChainNotFound'),
-        '503': problemResponse('No node to offer (`no_usable_node`: fail-closed, or nothing may serve); the selection rides along as extension members.', { allOf: [ref('Problem'), ref('Best')] }),
+        '503': problemResponse(
+          'No node to offer (`no_usable_node`: fail-closed, or nothing may serve); the selection rides along as extension members.',
+          { allOf: [ref('Problem'), ref('Best')] },
+        ),
       },
     ),
   },
@@ -307,7 +510,11 @@ const paths: Record<string, Json> = {
         queryParam('chain', 'Only this chain (must be a configured chain).', { type: 'string' }),
         queryParam('tag', 'Only nodes carrying this tag; repeat for all of several tags.', { type: 'string' }),
         queryParam('state', 'Only nodes in this effective state.', ref('HealthState')),
-        queryParam('limit', `Page size (default ${NODES_PAGE.defaultLimit}).`, { type: 'integer', minimum: 1, maximum: NODES_PAGE.maxLimit }),
+        queryParam('limit', `Page size (default ${NODES_PAGE.defaultLimit}).`, {
+          type: 'integer',
+          minimum: 1,
+          maximum: NODES_PAGE.maxLimit,
+        }),
         queryParam('cursor', 'Opaque: `nextCursor` of the previous page.', { type: 'string' }),
         queryParam('offset', 'Skip this many matching nodes (not with `cursor`).', { type: 'integer', minimum: 0 }),
       ],
@@ -339,7 +546,14 @@ const paths: Record<string, Json> = {
       'getNodeHistory',
       "A node's recent probes and traffic rates",
       'Points newest first. `rates`: bytes/s received and sent over the window, from the `getnettotals` counters (Bitcoin family), counter resets (restarts) handled like Prometheus `rate()`.',
-      [NODE_ID, queryParam('limit', `Points (default ${HISTORY_LIMITS.defaultLimit}).`, { type: 'integer', minimum: 1, maximum: HISTORY_LIMITS.maxLimit })],
+      [
+        NODE_ID,
+        queryParam('limit', `Points (default ${HISTORY_LIMITS.defaultLimit}).`, {
+          type: 'integer',
+          minimum: 1,
+          maximum: HISTORY_LIMITS.maxLimit,
+        }),
+      ],
       json(ref('History'), 'History.'),
       { '404': resp('NodeNotFound'), '503': resp('StoreUnavailable') },
     ),
@@ -349,7 +563,14 @@ const paths: Record<string, Json> = {
       'getNodeTransitions',
       "A node's recent state changes",
       `Newest first, as seen by the polling replicas: kept in the store, at most ${TRANSITION_LIMITS.maxLimit} per node, for 7 days after the latest one. Live changes arrive as \`transition\` events on \`/v1/events\`.`,
-      [NODE_ID, queryParam('limit', `Changes (default ${TRANSITION_LIMITS.defaultLimit}).`, { type: 'integer', minimum: 1, maximum: TRANSITION_LIMITS.maxLimit })],
+      [
+        NODE_ID,
+        queryParam('limit', `Changes (default ${TRANSITION_LIMITS.defaultLimit}).`, {
+          type: 'integer',
+          minimum: 1,
+          maximum: TRANSITION_LIMITS.maxLimit,
+        }),
+      ],
       json(ref('Transitions'), 'State changes.'),
       { '404': resp('NodeNotFound'), '503': resp('StoreUnavailable') },
     ),
@@ -358,12 +579,16 @@ const paths: Record<string, Json> = {
     get: readOp(
       'listTransitions',
       "The fleet's recent state changes",
-      'Every node\'s state changes, newest first, from the fleet-wide log in the store (at most 2000 changes, kept 7 days after the latest; a removed node\'s stay). Page with `cursor` (from `nextCursor`; stable while new changes arrive). Live changes arrive as `transition` events on `/v1/events`.',
+      "Every node's state changes, newest first, from the fleet-wide log in the store (at most 2000 changes, kept 7 days after the latest; a removed node's stay). Page with `cursor` (from `nextCursor`; stable while new changes arrive). Live changes arrive as `transition` events on `/v1/events`.",
       [
         queryParam('chain', 'Only this chain.', { type: 'string' }),
         queryParam('node', 'Only this node.', { type: 'string' }),
         queryParam('state', 'Only changes into this state.', ref('HealthState')),
-        queryParam('limit', `Page size (default ${FLEET_TRANSITION_PAGE.defaultLimit}).`, { type: 'integer', minimum: 1, maximum: FLEET_TRANSITION_PAGE.maxLimit }),
+        queryParam('limit', `Page size (default ${FLEET_TRANSITION_PAGE.defaultLimit}).`, {
+          type: 'integer',
+          minimum: 1,
+          maximum: FLEET_TRANSITION_PAGE.maxLimit,
+        }),
         queryParam('cursor', 'Opaque: `nextCursor` of the previous page.', { type: 'string' }),
       ],
       json(ref('FleetTransitions'), 'A page of state changes.'),
@@ -376,18 +601,39 @@ const paths: Record<string, Json> = {
       operationId: 'events',
       summary: 'Server-Sent Events: transition, drain, selection',
       description:
-        '`hello` on connect, then `transition` (a node changed state), `drain` (drained or undrained), `selection` (a chain\'s chosen node or mode changed). ' +
+        "`hello` on connect, then `transition` (a node changed state), `drain` (drained or undrained), `selection` (a chain's chosen node or mode changed). " +
         'Every data line is JSON. A comment line every `heartbeat` seconds keeps proxies from closing an idle stream. Events carry ids; a client reconnecting with `Last-Event-ID` gets the events it missed while they are still buffered (`hello.resumed`).',
       security: READ_SECURITY,
       parameters: [
         queryParam('chain', 'Only events of this chain.', { type: 'string' }),
-        queryParam('heartbeat', 'Seconds between keep-alive comments (default 15).', { type: 'integer', minimum: 1, maximum: 300 }),
-        { name: 'Last-Event-ID', in: 'header', required: false, description: 'Resume after this event id.', schema: { type: 'string' } },
+        queryParam('heartbeat', 'Seconds between keep-alive comments (default 15).', {
+          type: 'integer',
+          minimum: 1,
+          maximum: 300,
+        }),
+        {
+          name: 'Last-Event-ID',
+          in: 'header',
+          required: false,
+          description: 'Resume after this event id.',
+          schema: { type: 'string' },
+        },
       ],
       responses: {
-        '200': { description: 'An event stream.', content: { 'text/event-stream': { schema: { type: 'string' }, example: 'event: hello\ndata: {"replica":"r1","heartbeatS":15}\n\nid: 3f9a1c-1\nevent: transition\ndata: {"nodeId":"bsc-a","from":"healthy","to":"degraded"}\n\n' } } },
+        '200': {
+          description: 'An event stream.',
+          content: {
+            'text/event-stream': {
+              schema: { type: 'string' },
+              example:
+                'event: hello\ndata: {"replica":"r1","heartbeatS":15}\n\nid: 3f9a1c-1\nevent: transition\ndata: {"nodeId":"bsc-a","from":"healthy","to":"degraded"}\n\n',
+            },
+          },
+        },
         ...READ_ERRORS,
-        '429': problemResponse('As many streams are open as NODESENTRY_MAX_EVENT_STREAMS allows (default 100); `Retry-After` says when to try again.'),
+        '429': problemResponse(
+          'As many streams are open as NODESENTRY_MAX_EVENT_STREAMS allows (default 100); `Retry-After` says when to try again.',
+        ),
         '503': problemResponse('Shutting down.'),
       },
     },
@@ -402,10 +648,17 @@ const paths: Record<string, Json> = {
       { '404': resp('NodeNotFound'), '503': resp('StoreUnavailable') },
       JSON_BODY_OPTIONAL(ref('DrainBody'), { reason: 'kernel upgrade' }),
     ),
-    delete: adminOp('undrainNode', 'Undrain a node', 'The node resumes its tracked state at once.', [NODE_ID], json(ref('UndrainResult'), 'Undrained (or was not drained: `changed: false`).'), {
-      '404': resp('NodeNotFound'),
-      '503': resp('StoreUnavailable'),
-    }),
+    delete: adminOp(
+      'undrainNode',
+      'Undrain a node',
+      'The node resumes its tracked state at once.',
+      [NODE_ID],
+      json(ref('UndrainResult'), 'Undrained (or was not drained: `changed: false`).'),
+      {
+        '404': resp('NodeNotFound'),
+        '503': resp('StoreUnavailable'),
+      },
+    ),
   },
   '/v1/nodes/{id}/network': {
     post: adminOp(
@@ -429,20 +682,42 @@ const paths: Record<string, Json> = {
     post: {
       ...rpcOperation(false),
       operationId: 'rpcBitcoinCli',
-      summary: 'The same as POST /rpc/{chain}, for bitcoin-cli / defi-cli / paicoin-cli (`-rpcwallet=<chain>`); Bitcoin-family chains only',
-      description: 'CLIs of the Bitcoin family choose a path only through `-rpcwallet`, which posts to `/wallet/<name>`. The API key may come as the Basic-auth password (`-rpcpassword`).',
+      summary:
+        'The same as POST /rpc/{chain}, for bitcoin-cli / defi-cli / paicoin-cli (`-rpcwallet=<chain>`); Bitcoin-family chains only',
+      description:
+        'CLIs of the Bitcoin family choose a path only through `-rpcwallet`, which posts to `/wallet/<name>`. The API key may come as the Basic-auth password (`-rpcpassword`).',
     },
   },
   '/v1/admin/reload': {
-    post: adminOp('reload', 'Re-read the nodes file', 'Same as SIGHUP: this replica re-reads its nodes file, then every other replica re-reads its own (each outcome is audited with the answer\'s `request` id). An invalid file is refused (422, `errors`) and the running configuration stays.', [], json(ref('ReloadResult'), 'Applied.'), {
-      '409': problemResponse('No nodes file to reload, or a reload is in progress.'),
-      '422': problemResponse('The nodes file is invalid (`errors` lists the problems).'),
-    }),
+    post: adminOp(
+      'reload',
+      'Re-read the nodes file',
+      "Same as SIGHUP: this replica re-reads its nodes file, then every other replica re-reads its own (each outcome is audited with the answer's `request` id). An invalid file is refused (422, `errors`) and the running configuration stays.",
+      [],
+      json(ref('ReloadResult'), 'Applied.'),
+      {
+        '409': problemResponse('No nodes file to reload, or a reload is in progress.'),
+        '422': problemResponse('The nodes file is invalid (`errors` lists the problems).'),
+      },
+    ),
   },
   '/v1/admin/audit': {
-    get: adminOp('audit', 'The audit log of operator actions, newest first', 'Kept in the store (bounded); shared by every replica.', [queryParam('limit', `Entries (default ${ADMIN_LIMITS.auditDefaultLimit}).`, { type: 'integer', minimum: 1, maximum: ADMIN_LIMITS.auditMaxLimit })], json(ref('AuditList'), 'Entries.'), {
-      '503': resp('StoreUnavailable'),
-    }),
+    get: adminOp(
+      'audit',
+      'The audit log of operator actions, newest first',
+      'Kept in the store (bounded); shared by every replica.',
+      [
+        queryParam('limit', `Entries (default ${ADMIN_LIMITS.auditDefaultLimit}).`, {
+          type: 'integer',
+          minimum: 1,
+          maximum: ADMIN_LIMITS.auditMaxLimit,
+        }),
+      ],
+      json(ref('AuditList'), 'Entries.'),
+      {
+        '503': resp('StoreUnavailable'),
+      },
+    ),
   },
 };
 
@@ -473,9 +748,18 @@ export function openApiDocument(): Json {
       schemas: componentSchemas(),
       responses,
       securitySchemes: {
-        apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'NODESENTRY_API_KEY; read routes are open when it is not set.' },
+        apiKey: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'X-API-Key',
+          description: 'NODESENTRY_API_KEY; read routes are open when it is not set.',
+        },
         apiKeyBearer: { type: 'http', scheme: 'bearer', description: 'The API key as `Authorization: Bearer <key>`.' },
-        adminToken: { type: 'http', scheme: 'bearer', description: 'NODESENTRY_ADMIN_TOKEN; admin routes are disabled (403) when it is not set.' },
+        adminToken: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'NODESENTRY_ADMIN_TOKEN; admin routes are disabled (403) when it is not set.',
+        },
       },
     },
   };

@@ -44,7 +44,8 @@ const NODE_DEFAULTS: NodeProbeOptions = Object.freeze({ degraded: 200, drained: 
 const CHAIN_DEFAULTS: ChainProbeOptions = Object.freeze({ degraded: 200, format: 'json', min: undefined });
 
 /** A query's parsed options, or what is wrong with it. */
-export type QueryOutcome<O> = { readonly ok: true; readonly options: O } | { readonly ok: false; readonly errors: readonly ParamIssue[] };
+export type QueryOutcome<O> =
+  { readonly ok: true; readonly options: O } | { readonly ok: false; readonly errors: readonly ParamIssue[] };
 
 /**
  * Parsed probe options by raw query string. A load balancer sends the same query on every
@@ -82,7 +83,11 @@ export function nodeProbeQueryCache(): ProbeQueryCache<NodeProbeOptions> {
   return new ProbeQueryCache((raw) => {
     const q = new QueryReader(raw, ['degraded', 'drained', 'format']);
     const d = NODE_DEFAULTS;
-    return outcome(q, { degraded: q.oneOf('degraded', DEGRADED, CASELESS) ?? d.degraded, drained: q.oneOf('drained', DRAINED, CASELESS) ?? d.drained, format: q.oneOf('format', FORMAT, CASELESS) ?? d.format });
+    return outcome(q, {
+      degraded: q.oneOf('degraded', DEGRADED, CASELESS) ?? d.degraded,
+      drained: q.oneOf('drained', DRAINED, CASELESS) ?? d.drained,
+      format: q.oneOf('format', FORMAT, CASELESS) ?? d.format,
+    });
   });
 }
 
@@ -90,7 +95,11 @@ export function chainProbeQueryCache(): ProbeQueryCache<ChainProbeOptions> {
   return new ProbeQueryCache((raw) => {
     const q = new QueryReader(raw, ['degraded', 'format', 'min']);
     const d = CHAIN_DEFAULTS;
-    return outcome(q, { degraded: q.oneOf('degraded', DEGRADED, CASELESS) ?? d.degraded, format: q.oneOf('format', FORMAT, CASELESS) ?? d.format, min: q.int('min', 1, MAX_CHAIN_MIN) });
+    return outcome(q, {
+      degraded: q.oneOf('degraded', DEGRADED, CASELESS) ?? d.degraded,
+      format: q.oneOf('format', FORMAT, CASELESS) ?? d.format,
+      min: q.int('min', 1, MAX_CHAIN_MIN),
+    });
   });
 }
 

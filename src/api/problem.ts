@@ -26,22 +26,60 @@ export class ProblemError extends Error {
 }
 
 export const problems = {
-  notFound: (what: string, detail?: string) => new ProblemError({ status: 404, code: `${what}_not_found`, title: `${what.replace(/_/g, ' ')} not found`, ...(detail ? { detail } : {}) }),
-  badRequest: (detail: string, extra?: Record<string, unknown>) => new ProblemError({ status: 400, code: 'bad_request', title: 'bad request', detail, ...(extra ? { extra } : {}) }),
-  unauthorized: (detail: string) => new ProblemError({ status: 401, code: 'unauthorized', title: 'authentication required', detail }),
+  notFound: (what: string, detail?: string) =>
+    new ProblemError({
+      status: 404,
+      code: `${what}_not_found`,
+      title: `${what.replace(/_/g, ' ')} not found`,
+      ...(detail ? { detail } : {}),
+    }),
+  badRequest: (detail: string, extra?: Record<string, unknown>) =>
+    new ProblemError({ status: 400, code: 'bad_request', title: 'bad request', detail, ...(extra ? { extra } : {}) }),
+  unauthorized: (detail: string) =>
+    new ProblemError({ status: 401, code: 'unauthorized', title: 'authentication required', detail }),
   forbidden: (detail: string) => new ProblemError({ status: 403, code: 'forbidden', title: 'not allowed', detail }),
   conflict: (detail: string) => new ProblemError({ status: 409, code: 'conflict', title: 'conflict', detail }),
-  unavailable: (detail: string) => new ProblemError({ status: 503, code: 'unavailable', title: 'service unavailable', detail }),
+  unavailable: (detail: string) =>
+    new ProblemError({ status: 503, code: 'unavailable', title: 'service unavailable', detail }),
   /** A bounded resource is full (e.g. event streams); the client may retry later. */
-  tooMany: (detail: string, extra?: Record<string, unknown>) => new ProblemError({ status: 429, code: 'too_many', title: 'too many requests', detail, ...(extra ? { extra } : {}) }),
+  tooMany: (detail: string, extra?: Record<string, unknown>) =>
+    new ProblemError({
+      status: 429,
+      code: 'too_many',
+      title: 'too many requests',
+      detail,
+      ...(extra ? { extra } : {}),
+    }),
   /** A query parameter is unknown or invalid; `errors` lists `{ parameter, message }` for each. */
   badQuery: (detail: string, errors: ReadonlyArray<{ parameter: string; message: string }>) =>
     new ProblemError({ status: 400, code: 'bad_query', title: 'invalid query parameters', detail, extra: { errors } }),
-  unsupportedMediaType: (detail: string) => new ProblemError({ status: 415, code: 'unsupported_media_type', title: 'unsupported media type', detail }),
-  unprocessable: (detail: string, extra?: Record<string, unknown>) => new ProblemError({ status: 422, code: 'unprocessable', title: 'unprocessable request', detail, ...(extra ? { extra } : {}) }),
+  unsupportedMediaType: (detail: string) =>
+    new ProblemError({ status: 415, code: 'unsupported_media_type', title: 'unsupported media type', detail }),
+  unprocessable: (detail: string, extra?: Record<string, unknown>) =>
+    new ProblemError({
+      status: 422,
+      code: 'unprocessable',
+      title: 'unprocessable request',
+      detail,
+      ...(extra ? { extra } : {}),
+    }),
   /** The node behind an admin action failed or answered with an error. */
-  badGateway: (detail: string, extra?: Record<string, unknown>) => new ProblemError({ status: 502, code: 'node_error', title: 'the node failed', detail, ...(extra ? { extra } : {}) }),
-  gatewayTimeout: (detail: string, extra?: Record<string, unknown>) => new ProblemError({ status: 504, code: 'node_timeout', title: 'the node did not answer in time', detail, ...(extra ? { extra } : {}) }),
+  badGateway: (detail: string, extra?: Record<string, unknown>) =>
+    new ProblemError({
+      status: 502,
+      code: 'node_error',
+      title: 'the node failed',
+      detail,
+      ...(extra ? { extra } : {}),
+    }),
+  gatewayTimeout: (detail: string, extra?: Record<string, unknown>) =>
+    new ProblemError({
+      status: 504,
+      code: 'node_timeout',
+      title: 'the node did not answer in time',
+      detail,
+      ...(extra ? { extra } : {}),
+    }),
 };
 
 export function sendProblem(res: Response, p: Problem, instance?: string): void {
@@ -75,7 +113,12 @@ function problemJson(p: Problem, instance: string | undefined): string {
 
 /** Unknown routes: 404 problem, never express's HTML page. */
 export const notFoundHandler: RequestHandler = (req, res) => {
-  sendProblem(res, { status: 404, code: 'route_not_found', title: 'route not found', detail: `no route for ${req.method} ${req.path.slice(0, 200)}` });
+  sendProblem(res, {
+    status: 404,
+    code: 'route_not_found',
+    title: 'route not found',
+    detail: `no route for ${req.method} ${req.path.slice(0, 200)}`,
+  });
 };
 
 /**
@@ -90,8 +133,24 @@ export function errorHandler(onError: (err: unknown, method: string, path: strin
     const status = e.status ?? e.statusCode;
     // body-parser and friends: 400 malformed JSON, 413 too large, 415 wrong type.
     if (typeof status === 'number' && status >= 400 && status < 500) {
-      const code = e.type === 'entity.too.large' ? 'payload_too_large' : e.type === 'entity.parse.failed' ? 'malformed_body' : status === 415 ? 'unsupported_media_type' : 'bad_request';
-      return sendProblem(res, { status, code, title: code.replace(/_/g, ' '), ...(e.type === 'entity.parse.failed' ? { detail: 'request body is not valid JSON' } : {}) }, req.path);
+      const code =
+        e.type === 'entity.too.large'
+          ? 'payload_too_large'
+          : e.type === 'entity.parse.failed'
+            ? 'malformed_body'
+            : status === 415
+              ? 'unsupported_media_type'
+              : 'bad_request';
+      return sendProblem(
+        res,
+        {
+          status,
+          code,
+          title: code.replace(/_/g, ' '),
+          ...(e.type === 'entity.parse.failed' ? { detail: 'request body is not valid JSON' } : {}),
+        },
+        req.path,
+      );
     }
     onError(err, req.method, req.path);
     return sendProblem(res, { status: 500, code: 'internal', title: 'internal error' }, req.path);

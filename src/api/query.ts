@@ -38,11 +38,23 @@ export class QueryReader {
     for (const name of this.#query.keys()) {
       if (known.includes(name)) continue;
       if (!SHOWABLE.test(name)) {
-        this.#issues.push({ name, issue: { parameter: '(unknown)', message: `unknown query parameter (allowed: ${known.join(', ') || 'none'})` } });
+        this.#issues.push({
+          name,
+          issue: {
+            parameter: '(unknown)',
+            message: `unknown query parameter (allowed: ${known.join(', ') || 'none'})`,
+          },
+        });
         continue;
       }
       const meant = closestName(name, known);
-      this.#issues.push({ name, issue: { parameter: name, message: `unknown query parameter${meant ? `; did you mean ${meant}?` : ''} (allowed: ${known.join(', ') || 'none'})` } });
+      this.#issues.push({
+        name,
+        issue: {
+          parameter: name,
+          message: `unknown query parameter${meant ? `; did you mean ${meant}?` : ''} (allowed: ${known.join(', ') || 'none'})`,
+        },
+      });
     }
   }
 
@@ -58,7 +70,10 @@ export class QueryReader {
   }
 
   /** A parameter that may be repeated (`?tag=a&tag=b`). */
-  strings(name: string, opts: { maxLength?: number; maxCount?: number; pattern?: RegExp; describe?: string } = {}): string[] {
+  strings(
+    name: string,
+    opts: { maxLength?: number; maxCount?: number; pattern?: RegExp; describe?: string } = {},
+  ): string[] {
     const list = this.#query.get(name);
     if (list === undefined) return [];
     const maxCount = opts.maxCount ?? 10;
@@ -101,7 +116,11 @@ export class QueryReader {
    * One of a fixed set of words or numbers. `ignoreCase`: load balancers' configs are typed by
    * hand (`format=TEXT`), so the probe options accept any case.
    */
-  oneOf<T extends string | number>(name: string, allowed: readonly T[], opts: { ignoreCase?: boolean } = {}): T | undefined {
+  oneOf<T extends string | number>(
+    name: string,
+    allowed: readonly T[],
+    opts: { ignoreCase?: boolean } = {},
+  ): T | undefined {
     const raw = this.#single(name);
     if (raw === undefined) return undefined;
     const text = opts.ignoreCase ? raw.toLowerCase() : raw;

@@ -11,7 +11,13 @@ export async function storeCall<T>(what: string, fn: () => Promise<T>): Promise<
     return await fn();
   } catch (err) {
     if (err instanceof StoreError) {
-      throw new ProblemError({ status: 503, code: 'store_unavailable', title: 'store unavailable', detail: `the store could not ${what} right now; try again`, extra: { storeError: err.code } });
+      throw new ProblemError({
+        status: 503,
+        code: 'store_unavailable',
+        title: 'store unavailable',
+        detail: `the store could not ${what} right now; try again`,
+        extra: { storeError: err.code },
+      });
     }
     throw err;
   }

@@ -46,7 +46,10 @@ export interface TrafficRates {
  */
 export function trafficRates(history: readonly HistoryPoint[]): TrafficRates | null {
   const points = history
-    .filter((p): p is HistoryPoint & { bytesRecv: number; bytesSent: number } => isCount(p.bytesRecv) && isCount(p.bytesSent) && Number.isFinite(p.t))
+    .filter(
+      (p): p is HistoryPoint & { bytesRecv: number; bytesSent: number } =>
+        isCount(p.bytesRecv) && isCount(p.bytesSent) && Number.isFinite(p.t),
+    )
     .sort((a, b) => a.t - b.t);
   const series: RatePoint[] = [];
   let recv = 0;
@@ -73,7 +76,14 @@ export function trafficRates(history: readonly HistoryPoint[]): TrafficRates | n
     recv += dRecv;
     sent += dSent;
     covered += dt;
-    series.push({ t: b.t, intervalMs: dt, recvBytesPerSec: perSec(dRecv, dt), sentBytesPerSec: perSec(dSent, dt), reset: recvReset || sentReset, drop: false });
+    series.push({
+      t: b.t,
+      intervalMs: dt,
+      recvBytesPerSec: perSec(dRecv, dt),
+      sentBytesPerSec: perSec(dSent, dt),
+      reset: recvReset || sentReset,
+      drop: false,
+    });
   }
   if (covered === 0) return null;
   return {
@@ -112,7 +122,14 @@ export function spread(values: readonly number[]): Spread | null {
   if (v.length === 0) return null;
   const at = (q: number) => v[Math.min(v.length - 1, Math.floor(q * v.length))]!;
   const mean = v.reduce((s, x) => s + x, 0) / v.length;
-  return { count: v.length, min: v[0]!, median: at(0.5), p90: at(0.9), max: v[v.length - 1]!, mean: Math.round(mean * 1000) / 1000 };
+  return {
+    count: v.length,
+    min: v[0]!,
+    median: at(0.5),
+    p90: at(0.9),
+    max: v[v.length - 1]!,
+    mean: Math.round(mean * 1000) / 1000,
+  };
 }
 
 /** What a Bitcoin-family node's `getpeerinfo` says about its connections, summed up. */
@@ -132,7 +149,10 @@ export interface PeerSummary {
     readonly peersAhead: number | null;
   };
   /** Bytes by P2P message type, summed over peers. */
-  readonly bytesPerMessage: { readonly sent: Readonly<Record<string, number>>; readonly recv: Readonly<Record<string, number>> };
+  readonly bytesPerMessage: {
+    readonly sent: Readonly<Record<string, number>>;
+    readonly recv: Readonly<Record<string, number>>;
+  };
   readonly bytes: { readonly sent: number; readonly recv: number };
 }
 
@@ -166,9 +186,15 @@ export function summarizePeers(peers: readonly PeerDetail[], ownHeight: number |
     total: peers.length,
     inbound,
     outbound: peers.length - inbound,
-    versions: [...versions].map(([subver, count]) => ({ subver, count })).sort((a, b) => b.count - a.count || (a.subver < b.subver ? -1 : 1)),
+    versions: [...versions]
+      .map(([subver, count]) => ({ subver, count }))
+      .sort((a, b) => b.count - a.count || (a.subver < b.subver ? -1 : 1)),
     pingMs: spread(pings),
-    heights: { maxSyncedBlocks: maxBlocks, maxSyncedHeaders: maxHeaders, peersAhead: ownHeight === undefined ? null : ahead },
+    heights: {
+      maxSyncedBlocks: maxBlocks,
+      maxSyncedHeaders: maxHeaders,
+      peersAhead: ownHeight === undefined ? null : ahead,
+    },
     bytesPerMessage: { sent: sortedByValue(sentPerMsg), recv: sortedByValue(recvPerMsg) },
     bytes: { sent, recv },
   };

@@ -25,7 +25,8 @@ export function buildInfo(): BuildInfo {
   const version = readJson(new URL('../../package.json', import.meta.url))?.version;
   const fromEnv = process.env.NODESENTRY_COMMIT?.trim().toLowerCase();
   const fromFile = readJson(new URL('../../dist/build-info.json', import.meta.url))?.commit;
-  const commit = [fromEnv, fromFile].find((c): c is string => typeof c === 'string' && COMMIT_PATTERN.test(c)) ?? 'unknown';
+  const commit =
+    [fromEnv, fromFile].find((c): c is string => typeof c === 'string' && COMMIT_PATTERN.test(c)) ?? 'unknown';
   cached = { version: typeof version === 'string' ? version : '0.0.0', commit, node: process.version };
   return cached;
 }

@@ -40,7 +40,8 @@ export const bitcoinProbe: FamilyProbe = {
     const plan: string[] = [];
     plan.push(missing.has('getblockchaininfo') ? 'getblockcount' : 'getblockchaininfo');
     // Without getnetworkinfo, getpeerinfo is where the peer count comes from: always ask it.
-    const peerDetails = opts.peerDetails !== false || (missing.has('getnetworkinfo') && missing.has('getconnectioncount'));
+    const peerDetails =
+      opts.peerDetails !== false || (missing.has('getnetworkinfo') && missing.has('getconnectioncount'));
     plan.push(missing.has('getnetworkinfo') ? 'getconnectioncount' : 'getnetworkinfo');
     if (peerDetails) plan.push('getpeerinfo');
     plan.push('getnettotals');
@@ -71,7 +72,8 @@ export const bitcoinProbe: FamilyProbe = {
       const progress = optionalNumber(bci.verificationprogress, 'getblockchaininfo.verificationprogress');
       if (progress !== undefined) {
         // Core's estimate is a fraction; a node far outside 0..1 is not reporting progress.
-        if (progress < 0 || progress > 1.01) throw new InvalidValue(`getblockchaininfo.verificationprogress is out of range (${progress})`);
+        if (progress < 0 || progress > 1.01)
+          throw new InvalidValue(`getblockchaininfo.verificationprogress is out of range (${progress})`);
         fields.verificationProgress = Math.min(1, progress);
       }
       const median = optionalCount(bci.mediantime, 'getblockchaininfo.mediantime');
@@ -117,7 +119,8 @@ export const bitcoinProbe: FamilyProbe = {
     const piRaw = results.get('getpeerinfo');
     if (piRaw !== undefined) {
       if (!Array.isArray(piRaw)) throw new InvalidValue('getpeerinfo is not a list');
-      if (piRaw.length > MAX_PLAUSIBLE_PEERS) throw new InvalidValue(`getpeerinfo lists ${piRaw.length} peers (> ${MAX_PLAUSIBLE_PEERS})`);
+      if (piRaw.length > MAX_PLAUSIBLE_PEERS)
+        throw new InvalidValue(`getpeerinfo lists ${piRaw.length} peers (> ${MAX_PLAUSIBLE_PEERS})`);
       const list = piRaw.slice(0, MAX_PEER_DETAILS).map((p, i) => peerDetail(p, i, nowMs));
       fields.peerList = list;
       if (piRaw.length <= MAX_PEER_DETAILS && (inbound === undefined || outbound === undefined)) {
@@ -161,7 +164,11 @@ export const bitcoinProbe: FamilyProbe = {
 
   checkChain(fields, chain: ChainSpec) {
     // The genesis hash is the chain's identity; the network name only tells main from test.
-    if (chain.genesisHash !== undefined && fields.genesisHash !== undefined && fields.genesisHash !== chain.genesisHash) {
+    if (
+      chain.genesisHash !== undefined &&
+      fields.genesisHash !== undefined &&
+      fields.genesisHash !== chain.genesisHash
+    ) {
       return { expected: genesisLabel(chain.genesisHash), actual: genesisLabel(fields.genesisHash) };
     }
     if (chain.networkName === undefined || fields.networkName === undefined) return undefined;

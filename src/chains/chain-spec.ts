@@ -70,11 +70,43 @@ export const BUILTIN_CHAINS: Readonly<Record<string, ChainSpec>> = Object.freeze
   bsc: { name: 'bsc', family: 'evm', chainId: 56, blockTimeMs: 750, targetPeers: 25, minPeers: 3 },
   'bsc-testnet': { name: 'bsc-testnet', family: 'evm', chainId: 97, blockTimeMs: 750, targetPeers: 10, minPeers: 2 },
   // DeFiChain: 30 s blocks; its own API fails readiness at 0 connections.
-  defichain: { name: 'defichain', family: 'bitcoin', networkName: 'main', genesisHash: GENESIS.defichainMain, blockTimeMs: 30_000, targetPeers: 8, minPeers: 2 },
-  'defichain-testnet': { name: 'defichain-testnet', family: 'bitcoin', networkName: 'test', genesisHash: GENESIS.defichainTest, blockTimeMs: 30_000, targetPeers: 4, minPeers: 1 },
+  defichain: {
+    name: 'defichain',
+    family: 'bitcoin',
+    networkName: 'main',
+    genesisHash: GENESIS.defichainMain,
+    blockTimeMs: 30_000,
+    targetPeers: 8,
+    minPeers: 2,
+  },
+  'defichain-testnet': {
+    name: 'defichain-testnet',
+    family: 'bitcoin',
+    networkName: 'test',
+    genesisHash: GENESIS.defichainTest,
+    blockTimeMs: 30_000,
+    targetPeers: 4,
+    minPeers: 1,
+  },
   // PAI: a Bitcoin fork with 10 min blocks and a small network.
-  pai: { name: 'pai', family: 'bitcoin', networkName: 'main', genesisHash: GENESIS.paiMain, blockTimeMs: 600_000, targetPeers: 8, minPeers: 1 },
-  'pai-testnet': { name: 'pai-testnet', family: 'bitcoin', networkName: 'test', genesisHash: GENESIS.paiTest, blockTimeMs: 600_000, targetPeers: 2, minPeers: 1 },
+  pai: {
+    name: 'pai',
+    family: 'bitcoin',
+    networkName: 'main',
+    genesisHash: GENESIS.paiMain,
+    blockTimeMs: 600_000,
+    targetPeers: 8,
+    minPeers: 1,
+  },
+  'pai-testnet': {
+    name: 'pai-testnet',
+    family: 'bitcoin',
+    networkName: 'test',
+    genesisHash: GENESIS.paiTest,
+    blockTimeMs: 600_000,
+    targetPeers: 2,
+    minPeers: 1,
+  },
 });
 
 export const GENERIC_FAMILIES: readonly Family[] = ['evm', 'bitcoin'];

@@ -24,12 +24,24 @@ export interface DetectOptions {
  */
 export async function detectChain(opts: DetectOptions): Promise<ChainSpec> {
   const client = (dialect: 'evm' | 'bitcoin') =>
-    new RpcClient({ url: opts.url, dialect, dispatcher: opts.dispatcher, credentials: opts.credentials, timeoutMs: opts.timeoutMs, maxResponseBytes: opts.maxResponseBytes, secrets: opts.secrets });
+    new RpcClient({
+      url: opts.url,
+      dialect,
+      dispatcher: opts.dispatcher,
+      credentials: opts.credentials,
+      timeoutMs: opts.timeoutMs,
+      maxResponseBytes: opts.maxResponseBytes,
+      secrets: opts.secrets,
+    });
 
   let evmFailure: RpcFailure | undefined;
   try {
     const id = await client('evm').call('eth_chainId');
-    if (typeof id === 'string' && /^0x[0-9a-f]{1,13}$/i.test(id) && Number.isSafeInteger(Number.parseInt(id.slice(2), 16))) {
+    if (
+      typeof id === 'string' &&
+      /^0x[0-9a-f]{1,13}$/i.test(id) &&
+      Number.isSafeInteger(Number.parseInt(id.slice(2), 16))
+    ) {
       const chainId = Number.parseInt(id.slice(2), 16);
       const known = Object.values(BUILTIN_CHAINS).find((c) => c.family === 'evm' && c.chainId === chainId);
       return known ?? { name: 'evm', family: 'evm', chainId, ...GENERIC_DEFAULTS.evm };
@@ -44,7 +56,10 @@ export async function detectChain(opts: DetectOptions): Promise<ChainSpec> {
   const btc = client('bitcoin');
   const info = (await btc.call('getblockchaininfo')) as { chain?: unknown };
   const network = typeof info?.chain === 'string' ? info.chain : undefined;
-  if (network === undefined) throw evmFailure ?? new InvalidArgumentError('node answered neither as EVM nor as Bitcoin family', 'CHAIN_NOT_DETECTED');
+  if (network === undefined)
+    throw (
+      evmFailure ?? new InvalidArgumentError('node answered neither as EVM nor as Bitcoin family', 'CHAIN_NOT_DETECTED')
+    );
   let subversion = '';
   try {
     const ni = (await btc.call('getnetworkinfo')) as { subversion?: unknown };
@@ -53,7 +68,8 @@ export async function detectChain(opts: DetectOptions): Promise<ChainSpec> {
     // Not every node offers getnetworkinfo; detection then falls back to the generic family.
   }
   const testnet = network !== 'main';
-  if (/defichain/i.test(subversion)) return withNetwork(BUILTIN_CHAINS[testnet ? 'defichain-testnet' : 'defichain']!, network);
+  if (/defichain/i.test(subversion))
+    return withNetwork(BUILTIN_CHAINS[testnet ? 'defichain-testnet' : 'defichain']!, network);
   // paicoind calls itself "Turing" in its subversion (clientversion.cpp), older forks "PAI".
   if (/turing|pai/i.test(subversion)) return withNetwork(BUILTIN_CHAINS[testnet ? 'pai-testnet' : 'pai']!, network);
   return { name: 'bitcoin', family: 'bitcoin', networkName: network, ...GENERIC_DEFAULTS.bitcoin };

@@ -1,6 +1,13 @@
 // The EVM probe (BSC and other geth forks): its batch and how its answers become a sample.
 import type { ChainSpec } from './chain-spec.js';
-import { hexQuantity, InvalidValue, MAX_PLAUSIBLE_PEERS, maxPlausibleHeight, optionalText, record } from './parse-values.js';
+import {
+  hexQuantity,
+  InvalidValue,
+  MAX_PLAUSIBLE_PEERS,
+  maxPlausibleHeight,
+  optionalText,
+  record,
+} from './parse-values.js';
 import type { FamilyProbe, ProbeFields } from './family-probe.js';
 
 /**
@@ -12,7 +19,14 @@ export const evmProbe: FamilyProbe = {
   family: 'evm',
 
   plan(missing) {
-    const methods = ['eth_blockNumber', 'net_peerCount', 'eth_syncing', 'eth_chainId', 'web3_clientVersion', 'eth_getBlockByNumber'];
+    const methods = [
+      'eth_blockNumber',
+      'net_peerCount',
+      'eth_syncing',
+      'eth_chainId',
+      'web3_clientVersion',
+      'eth_getBlockByNumber',
+    ];
     const plan = methods.filter((m) => !missing.has(m));
     // Very old or stripped nodes lack eth_chainId; net_version carries the same id in decimal.
     if (missing.has('eth_chainId') && !missing.has('net_version')) plan.push('net_version');
@@ -29,7 +43,8 @@ export const evmProbe: FamilyProbe = {
     const fields: ProbeFields = {};
     const maxHeight = maxPlausibleHeight(chain.blockTimeMs, nowMs);
     const peers = results.get('net_peerCount');
-    if (peers !== undefined) fields.peers = { total: hexQuantity(peers, 'net_peerCount', MAX_PLAUSIBLE_PEERS), source: 'net_peerCount' };
+    if (peers !== undefined)
+      fields.peers = { total: hexQuantity(peers, 'net_peerCount', MAX_PLAUSIBLE_PEERS), source: 'net_peerCount' };
 
     const head = results.get('eth_blockNumber');
     if (head !== undefined) fields.height = hexQuantity(head, 'eth_blockNumber', maxHeight);
@@ -53,12 +68,24 @@ export const evmProbe: FamilyProbe = {
         const s = record(syncing, 'eth_syncing');
         const currentBlock = hexQuantity(s.currentBlock, 'eth_syncing.currentBlock', maxHeight);
         const highestBlock = hexQuantity(s.highestBlock, 'eth_syncing.highestBlock', maxHeight);
-        const txIndexLeft = s.txIndexRemainingBlocks === undefined || s.txIndexRemainingBlocks === null ? undefined : hexQuantity(s.txIndexRemainingBlocks, 'eth_syncing.txIndexRemainingBlocks', maxHeight);
-        fields.syncTarget = { currentBlock, highestBlock, ...(txIndexLeft !== undefined ? { txIndexRemainingBlocks: txIndexLeft } : {}) };
+        const txIndexLeft =
+          s.txIndexRemainingBlocks === undefined || s.txIndexRemainingBlocks === null
+            ? undefined
+            : hexQuantity(s.txIndexRemainingBlocks, 'eth_syncing.txIndexRemainingBlocks', maxHeight);
+        fields.syncTarget = {
+          currentBlock,
+          highestBlock,
+          ...(txIndexLeft !== undefined ? { txIndexRemainingBlocks: txIndexLeft } : {}),
+        };
         // geth keeps answering an object after reaching head while it still indexes
         // transactions: that node serves the head, so it is not "syncing" for our purposes.
         fields.syncing = highestBlock > currentBlock;
-        if (!fields.syncing) fields.warnings = [txIndexLeft === undefined ? 'transaction indexing in progress' : `transaction indexing in progress (${txIndexLeft} blocks left)`];
+        if (!fields.syncing)
+          fields.warnings = [
+            txIndexLeft === undefined
+              ? 'transaction indexing in progress'
+              : `transaction indexing in progress (${txIndexLeft} blocks left)`,
+          ];
       }
     }
 
@@ -68,7 +95,8 @@ export const evmProbe: FamilyProbe = {
     } else {
       const netVersion = results.get('net_version');
       if (netVersion !== undefined) {
-        if (typeof netVersion !== 'string' || !/^\d{1,15}$/.test(netVersion)) throw new InvalidValue('net_version is not a decimal string');
+        if (typeof netVersion !== 'string' || !/^\d{1,15}$/.test(netVersion))
+          throw new InvalidValue('net_version is not a decimal string');
         fields.chainId = Number(netVersion);
       }
     }

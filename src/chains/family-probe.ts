@@ -4,7 +4,12 @@ import type { Sample } from './sample.js';
 
 /** The observation part of a sample, filled in by a family's interpreter. */
 export type ProbeFields = {
-  -readonly [K in Exclude<keyof Sample, 'nodeId' | 'chain' | 'family' | 'observedAt' | 'latencyMs' | 'ok' | 'error' | 'missingMethods'>]?: Sample[K];
+  -readonly [
+    K in Exclude<
+      keyof Sample,
+      'nodeId' | 'chain' | 'family' | 'observedAt' | 'latencyMs' | 'ok' | 'error' | 'missingMethods'
+    >
+  ]?: Sample[K];
 };
 
 export interface PlanOptions {

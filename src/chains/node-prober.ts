@@ -115,10 +115,16 @@ export class NodeProber<N extends ProbeTarget = ProbeTarget> {
     // Node-supplied text is scrubbed of our secrets before it is stored, logged or served.
     const redactor = this.#client.redactor();
     const redact = (t: string) => redactor.redact(t);
-    if (!redactor.empty && error) error = { ...error, message: redact(error.message), ...(error.actual !== undefined ? { actual: redact(error.actual) } : {}) };
+    if (!redactor.empty && error)
+      error = {
+        ...error,
+        message: redact(error.message),
+        ...(error.actual !== undefined ? { actual: redact(error.actual) } : {}),
+      };
     if (!redactor.empty && fields.clientVersion !== undefined) fields.clientVersion = redact(fields.clientVersion);
     if (!redactor.empty && fields.warnings) fields.warnings = fields.warnings.map(redact);
-    if (!redactor.empty && fields.peerList) fields.peerList = fields.peerList.map((p) => (p.subver === undefined ? p : { ...p, subver: redact(p.subver) }));
+    if (!redactor.empty && fields.peerList)
+      fields.peerList = fields.peerList.map((p) => (p.subver === undefined ? p : { ...p, subver: redact(p.subver) }));
     return {
       nodeId: this.node.id,
       chain: this.node.chain.name,
@@ -133,7 +139,10 @@ export class NodeProber<N extends ProbeTarget = ProbeTarget> {
   }
 
   async #observe(): Promise<ProbeFields> {
-    const planOpts = { peerDetails: this.#now() - this.#peerDetailsAt >= this.#peerDetailsEveryMs, genesisKnown: this.#genesis !== undefined };
+    const planOpts = {
+      peerDetails: this.#now() - this.#peerDetailsAt >= this.#peerDetailsEveryMs,
+      genesisKnown: this.#genesis !== undefined,
+    };
     let plan = this.#family.plan(this.#missingSet(), planOpts);
     let outcomes = await this.#run(plan);
     this.#checkFamily(plan, outcomes);
@@ -146,7 +155,14 @@ export class NodeProber<N extends ProbeTarget = ProbeTarget> {
     for (let i = 0; i < plan.length; i++) {
       const o = outcomes[i]!;
       const alt = fallbacks[plan[i]!];
-      if (alt !== undefined && !o.ok && o.error.code !== RpcErrorCode.WarmingUp && !this.#missing.has(alt) && !replanned.includes(alt)) replanned.push(alt);
+      if (
+        alt !== undefined &&
+        !o.ok &&
+        o.error.code !== RpcErrorCode.WarmingUp &&
+        !this.#missing.has(alt) &&
+        !replanned.includes(alt)
+      )
+        replanned.push(alt);
     }
     const fresh = replanned.filter((m) => !plan.includes(m));
     if (fresh.length > 0) {
@@ -172,12 +188,16 @@ export class NodeProber<N extends ProbeTarget = ProbeTarget> {
       throw new RpcFailure(RpcErrorCode.MethodUnavailable, `node offers none of ${essential.join(', ')}`);
     }
     try {
-      const fields = this.#peerCounts(this.#family.interpret(results, this.node.chain, this.#now()), results.has('getpeerinfo'));
+      const fields = this.#peerCounts(
+        this.#family.interpret(results, this.node.chain, this.#now()),
+        results.has('getpeerinfo'),
+      );
       if (fields.genesisHash !== undefined) this.#genesis = fields.genesisHash;
       else if (this.#genesis !== undefined && this.node.chain.family === 'bitcoin') fields.genesisHash = this.#genesis;
       return fields;
     } catch (err) {
-      if (err instanceof InvalidValue) throw new RpcMalformedError(`node sent an invalid value: ${err.message}`, { cause: err });
+      if (err instanceof InvalidValue)
+        throw new RpcMalformedError(`node sent an invalid value: ${err.message}`, { cause: err });
       throw err;
     }
   }
@@ -215,10 +235,18 @@ export class NodeProber<N extends ProbeTarget = ProbeTarget> {
     const [code] = codes;
     const family = this.node.chain.family;
     if (family === 'bitcoin' && code === -32600) {
-      throw new RpcFailure(RpcErrorCode.WrongFamily, 'not a Bitcoin-family node: it rejects JSON-RPC 1.0 requests (-32600 invalid request to every call); an EVM node?', { httpStatus: 200 });
+      throw new RpcFailure(
+        RpcErrorCode.WrongFamily,
+        'not a Bitcoin-family node: it rejects JSON-RPC 1.0 requests (-32600 invalid request to every call); an EVM node?',
+        { httpStatus: 200 },
+      );
     }
     if (family === 'evm' && code === -32601 && plan.includes('eth_blockNumber')) {
-      throw new RpcFailure(RpcErrorCode.WrongFamily, 'not an EVM node: it knows none of the eth_* / net_* methods (-32601 to every call); a Bitcoin-family node?', { httpStatus: 200 });
+      throw new RpcFailure(
+        RpcErrorCode.WrongFamily,
+        'not an EVM node: it knows none of the eth_* / net_* methods (-32601 to every call); a Bitcoin-family node?',
+        { httpStatus: 200 },
+      );
     }
   }
 
@@ -242,7 +270,13 @@ export class NodeProber<N extends ProbeTarget = ProbeTarget> {
     // When every single call failed the same transport way (refused, 401, timeout), that is
     // the node's state, not a per-method finding.
     const first = outcomes[0];
-    if (first && !first.ok && outcomes.every((o) => !o.ok && o.error.code === first.error.code) && first.error.code !== RpcErrorCode.MethodUnavailable && first.error.code !== RpcErrorCode.RpcError) {
+    if (
+      first &&
+      !first.ok &&
+      outcomes.every((o) => !o.ok && o.error.code === first.error.code) &&
+      first.error.code !== RpcErrorCode.MethodUnavailable &&
+      first.error.code !== RpcErrorCode.RpcError
+    ) {
       throw first.error;
     }
     return outcomes;

@@ -18,7 +18,8 @@ const HEX_QUANTITY = /^0x[0-9a-fA-F]{1,64}$/;
 export function hexQuantity(value: unknown, what: string, max: number = Number.MAX_SAFE_INTEGER): number {
   if (typeof value !== 'string' || !HEX_QUANTITY.test(value)) throw new InvalidValue(`${what} is not a hex quantity`);
   const big = BigInt(value);
-  if (big > BigInt(Math.min(max, Number.MAX_SAFE_INTEGER))) throw new InvalidValue(`${what} is out of range (${shortHex(value)} > ${max})`);
+  if (big > BigInt(Math.min(max, Number.MAX_SAFE_INTEGER)))
+    throw new InvalidValue(`${what} is out of range (${shortHex(value)} > ${max})`);
   return Number(big);
 }
 
@@ -60,13 +61,15 @@ export function maxPlausibleHeight(blockTimeMs: number, nowMs: number): number {
 
 /** A block hash: 64 hex digits (Bitcoin family, no 0x). Lower-cased. */
 export function blockHash(value: unknown, what: string): string {
-  if (typeof value !== 'string' || !/^[0-9a-fA-F]{64}$/.test(value)) throw new InvalidValue(`${what} is not a block hash`);
+  if (typeof value !== 'string' || !/^[0-9a-fA-F]{64}$/.test(value))
+    throw new InvalidValue(`${what} is not a block hash`);
   return value.toLowerCase();
 }
 
 /** A JSON number that is a non-negative safe integer. */
 export function count(value: unknown, what: string): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw new InvalidValue(`${what} is not a non-negative integer`);
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
+    throw new InvalidValue(`${what} is not a non-negative integer`);
   return value;
 }
 
@@ -99,7 +102,8 @@ export function optionalText(value: unknown, what: string): string | undefined {
 
 /** A JSON object (not array, not null), or throws. */
 export function record(value: unknown, what: string): Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new InvalidValue(`${what} is not an object`);
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new InvalidValue(`${what} is not an object`);
   return value as Record<string, unknown>;
 }
 
@@ -107,7 +111,11 @@ export function record(value: unknown, what: string): Record<string, unknown> {
 export function warningsList(value: unknown): string[] | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value === 'string') return value.length > 0 ? [optionalText(value, 'warnings')!] : [];
-  if (Array.isArray(value)) return value.slice(0, 16).map((w, i) => optionalText(w, `warnings[${i}]`) ?? '').filter((w) => w.length > 0);
+  if (Array.isArray(value))
+    return value
+      .slice(0, 16)
+      .map((w, i) => optionalText(w, `warnings[${i}]`) ?? '')
+      .filter((w) => w.length > 0);
   throw new InvalidValue('warnings is neither a string nor a list');
 }
 
@@ -123,7 +131,8 @@ export function bytesPerMsg(value: unknown): Record<string, number> | undefined 
   let n = 0;
   for (const k in src) {
     if (n >= 64) break;
-    if (!Object.hasOwn(src, k) || k === '__proto__' || k === 'constructor' || k === 'prototype' || k.length > 32) continue;
+    if (!Object.hasOwn(src, k) || k === '__proto__' || k === 'constructor' || k === 'prototype' || k.length > 32)
+      continue;
     const v = src[k];
     if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) {
       out[k] = v;

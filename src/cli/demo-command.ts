@@ -24,7 +24,10 @@ export const DEMO_USAGE = `usage: nodesentry demo [--once] [--every SECONDS]
 export async function demoCommand(argv: readonly string[], io: CommandIo): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({ args: [...argv], options: { once: { type: 'boolean' }, every: { type: 'string' }, help: { type: 'boolean', short: 'h' } } }));
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: { once: { type: 'boolean' }, every: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    }));
   } catch (err) {
     io.err(`nodesentry demo: ${argErrorText(err)}\n${DEMO_USAGE}`);
     return 2;
@@ -46,11 +49,18 @@ export async function demoCommand(argv: readonly string[], io: CommandIo): Promi
     // so it never writes a simulated fleet into a real deployment's Redis.
     const { REDIS_URL: _redis, NODESENTRY_ROLE: _role, ...env } = process.env;
     const settings = loadSettings(env);
-    const logger = createLogger({ level: values.once && !process.env.LOG_LEVEL ? 'warn' : settings.logLevel, fd: 2, format: settings.logFormat });
+    const logger = createLogger({
+      level: values.once && !process.env.LOG_LEVEL ? 'warn' : settings.logLevel,
+      fd: 2,
+      format: settings.logFormat,
+    });
     const specs = demoFleet();
     const sim = (simulator = await Simulator.start({ nodes: specs }));
     const nodes = nodesForSimulator(sim, specs);
-    logger.info({ simulator: `http://127.0.0.1:${sim.port}`, nodes: nodes.length }, 'demo: running the built-in simulated fleet');
+    logger.info(
+      { simulator: `http://127.0.0.1:${sim.port}`, nodes: nodes.length },
+      'demo: running the built-in simulated fleet',
+    );
     running = await startRunning({ fleet: { nodes, close: () => sim.close() }, env, settings, logger });
   } catch (err) {
     await simulator?.close();

@@ -11,15 +11,30 @@ export function describeSample(s: Sample): Array<[string, string]> {
     ['latency', `${s.latencyMs.toFixed(1)} ms`],
   ];
   if (s.peers) rows.push(['peers', peersText(s)]);
-  if (s.height !== undefined) rows.push(['height', s.headers !== undefined && s.headers !== s.height ? `${s.height} (headers ${s.headers})` : String(s.height)]);
+  if (s.height !== undefined)
+    rows.push([
+      'height',
+      s.headers !== undefined && s.headers !== s.height ? `${s.height} (headers ${s.headers})` : String(s.height),
+    ]);
   if (s.syncing !== undefined) rows.push(['syncing', s.syncing ? syncText(s) : 'no']);
   if (s.chainId !== undefined) rows.push(['chain id', `${s.chainId} (0x${s.chainId.toString(16)})`]);
   if (s.networkName !== undefined) rows.push(['network', s.networkName]);
-  if (s.genesisHash !== undefined) rows.push(['genesis', genesisLabel(s.genesisHash) === `genesis ${s.genesisHash.slice(0, 12)}...` ? s.genesisHash : `${s.genesisHash} (${genesisLabel(s.genesisHash)})`]);
-  if (s.tipTime !== undefined) rows.push(['tip', `${new Date(s.tipTime * 1000).toISOString()} (${Math.max(0, Math.round(s.observedAt / 1000 - s.tipTime))} s before the probe)`]);
+  if (s.genesisHash !== undefined)
+    rows.push([
+      'genesis',
+      genesisLabel(s.genesisHash) === `genesis ${s.genesisHash.slice(0, 12)}...`
+        ? s.genesisHash
+        : `${s.genesisHash} (${genesisLabel(s.genesisHash)})`,
+    ]);
+  if (s.tipTime !== undefined)
+    rows.push([
+      'tip',
+      `${new Date(s.tipTime * 1000).toISOString()} (${Math.max(0, Math.round(s.observedAt / 1000 - s.tipTime))} s before the probe)`,
+    ]);
   if (s.networkActive !== undefined) rows.push(['p2p active', s.networkActive ? 'yes' : 'NO']);
   if (s.clientVersion !== undefined) rows.push(['client', s.clientVersion]);
-  if (s.netTotals) rows.push(['traffic', `${fmtBytes(s.netTotals.totalBytesRecv)} in, ${fmtBytes(s.netTotals.totalBytesSent)} out`]);
+  if (s.netTotals)
+    rows.push(['traffic', `${fmtBytes(s.netTotals.totalBytesRecv)} in, ${fmtBytes(s.netTotals.totalBytesSent)} out`]);
   if (s.warnings && s.warnings.length > 0) rows.push(['warnings', s.warnings.join('; ')]);
   if (s.missingMethods.length > 0) rows.push(['not offered', s.missingMethods.join(', ')]);
   return rows;
@@ -46,12 +61,21 @@ export function formatSampleTable(samples: readonly Sample[]): string {
     (s.clientVersion ?? '-').slice(0, 40),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  return [header, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+  return [header, ...rows]
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 function peersText(s: Sample): string {
   const p = s.peers!;
-  return p.inbound !== undefined && p.outbound !== undefined ? `${p.total} (${p.inbound} in / ${p.outbound} out)` : String(p.total);
+  return p.inbound !== undefined && p.outbound !== undefined
+    ? `${p.total} (${p.inbound} in / ${p.outbound} out)`
+    : String(p.total);
 }
 
 function syncText(s: Sample): string {

@@ -100,7 +100,14 @@ export async function probeCommand(argv: readonly string[], io: CommandIo): Prom
   try {
     if (!chain) {
       try {
-        chain = await detectChain({ url: target.url, credentials, dispatcher, timeoutMs, maxResponseBytes, secrets: hidden?.requestUrl.secretParts() });
+        chain = await detectChain({
+          url: target.url,
+          credentials,
+          dispatcher,
+          timeoutMs,
+          maxResponseBytes,
+          secrets: hidden?.requestUrl.secretParts(),
+        });
       } catch (err) {
         const e = toSampleError(err);
         io.err(`nodesentry probe: cannot reach or identify the node at ${shown}: ${e.code}: ${e.message}`);
@@ -108,7 +115,17 @@ export async function probeCommand(argv: readonly string[], io: CommandIo): Prom
       }
     }
     const prober = new NodeProber(
-      { id: new URL(target.url).host, chain, url: shown, ...(hidden ? { requestUrl: hidden.requestUrl } : {}), ...(credentials ? { credentials } : {}), tags: [], tier: 0, intervalMs: NODE_DEFAULTS.intervalMs, timeoutMs },
+      {
+        id: new URL(target.url).host,
+        chain,
+        url: shown,
+        ...(hidden ? { requestUrl: hidden.requestUrl } : {}),
+        ...(credentials ? { credentials } : {}),
+        tags: [],
+        tier: 0,
+        intervalMs: NODE_DEFAULTS.intervalMs,
+        timeoutMs,
+      },
       { dispatcher, maxResponseBytes },
     );
     const sample = await prober.probe();

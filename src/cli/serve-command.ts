@@ -22,7 +22,10 @@ export const SERVE_USAGE = `usage: nodesentry serve [--config FILE]
 export async function serveCommand(argv: readonly string[], io: CommandIo): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({ args: [...argv], options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } } }));
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } },
+    }));
   } catch (err) {
     io.err(`nodesentry serve: ${argErrorText(err)}\n${SERVE_USAGE}`);
     return 2;

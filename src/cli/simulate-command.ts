@@ -20,7 +20,12 @@ export async function simulateCommand(argv: readonly string[], io: CommandIo): P
   try {
     ({ values } = parseArgs({
       args: [...argv],
-      options: { port: { type: 'string' }, nodes: { type: 'string' }, seed: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        port: { type: 'string' },
+        nodes: { type: 'string' },
+        seed: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
     }));
   } catch (err) {
     io.err(`nodesentry simulate: ${argErrorText(err)}\n${SIMULATE_USAGE}`);
@@ -34,9 +39,15 @@ export async function simulateCommand(argv: readonly string[], io: CommandIo): P
   const nodes = values.nodes === undefined ? undefined : Number(values.nodes);
   const seed = values.seed === undefined ? undefined : Number(values.seed);
   if (!Number.isInteger(port) || port < 0 || port > 65535) return usage(io, '--port must be 0..65535');
-  if (nodes !== undefined && (!Number.isInteger(nodes) || nodes < 1 || nodes > 100_000)) return usage(io, '--nodes must be 1..100000');
+  if (nodes !== undefined && (!Number.isInteger(nodes) || nodes < 1 || nodes > 100_000))
+    return usage(io, '--nodes must be 1..100000');
   if (seed !== undefined && !Number.isInteger(seed)) return usage(io, '--seed must be an integer');
-  const sim = await runSimulator({ port, fleet: nodes ?? 'demo', ...(seed !== undefined ? { seed } : {}), log: io.out });
+  const sim = await runSimulator({
+    port,
+    fleet: nodes ?? 'demo',
+    ...(seed !== undefined ? { seed } : {}),
+    log: io.out,
+  });
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

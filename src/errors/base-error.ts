@@ -18,7 +18,10 @@ export class BaseError extends Error {
   readonly transient: boolean;
 
   constructor(code: string, shortMessage: string, options: BaseErrorOptions = {}) {
-    super(options.details ? `${shortMessage}: ${options.details}` : shortMessage, options.cause === undefined ? undefined : { cause: options.cause });
+    super(
+      options.details ? `${shortMessage}: ${options.details}` : shortMessage,
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.code = code;
     this.shortMessage = shortMessage;
     this.details = options.details;

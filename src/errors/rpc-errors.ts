@@ -52,13 +52,25 @@ export class RpcFailure extends BaseError {
 export class RpcTimeoutError extends RpcFailure {
   override name = 'RpcTimeoutError';
   constructor(phase: 'connect' | 'headers' | 'body' | 'total', timeoutMs: number, options: BaseErrorOptions = {}) {
-    super(RpcErrorCode.Timeout, `node did not answer within ${timeoutMs} ms (${phase})`, { ...options, transient: true });
+    super(RpcErrorCode.Timeout, `node did not answer within ${timeoutMs} ms (${phase})`, {
+      ...options,
+      transient: true,
+    });
   }
 }
 
 export class RpcConnectionError extends RpcFailure {
   override name = 'RpcConnectionError';
-  constructor(code: typeof RpcErrorCode.ConnectionRefused | typeof RpcErrorCode.ConnectionReset | typeof RpcErrorCode.Dns | typeof RpcErrorCode.Tls | typeof RpcErrorCode.Network, shortMessage: string, options: BaseErrorOptions = {}) {
+  constructor(
+    code:
+      | typeof RpcErrorCode.ConnectionRefused
+      | typeof RpcErrorCode.ConnectionReset
+      | typeof RpcErrorCode.Dns
+      | typeof RpcErrorCode.Tls
+      | typeof RpcErrorCode.Network,
+    shortMessage: string,
+    options: BaseErrorOptions = {},
+  ) {
     // A name that does not resolve or a certificate that does not verify will not fix itself
     // on the next try; a refused or reset connection often does (restart, deploy).
     super(code, shortMessage, { transient: code !== RpcErrorCode.Tls && code !== RpcErrorCode.Dns, ...options });
@@ -68,8 +80,14 @@ export class RpcConnectionError extends RpcFailure {
 export class RpcHttpError extends RpcFailure {
   override name = 'RpcHttpError';
   constructor(status: number, options: BaseErrorOptions = {}) {
-    const code = status === 401 ? RpcErrorCode.AuthFailed : status === 403 ? RpcErrorCode.Forbidden : RpcErrorCode.HttpStatus;
-    const msg = status === 401 ? 'node rejected the credentials (HTTP 401)' : status === 403 ? 'node refused access (HTTP 403: host or IP not allowed)' : `node answered HTTP ${status}`;
+    const code =
+      status === 401 ? RpcErrorCode.AuthFailed : status === 403 ? RpcErrorCode.Forbidden : RpcErrorCode.HttpStatus;
+    const msg =
+      status === 401
+        ? 'node rejected the credentials (HTTP 401)'
+        : status === 403
+          ? 'node refused access (HTTP 403: host or IP not allowed)'
+          : `node answered HTTP ${status}`;
     super(code, msg, { transient: status >= 500 || status === 429 || status === 408, ...options, httpStatus: status });
   }
 }
@@ -78,10 +96,20 @@ export class RpcHttpError extends RpcFailure {
 export class RpcResponseError extends RpcFailure {
   override name = 'RpcResponseError';
   constructor(rpcCode: number, message: string, options: RpcFailureOptions = {}) {
-    const code = rpcCode === -28 ? RpcErrorCode.WarmingUp : rpcCode === -32601 ? RpcErrorCode.MethodUnavailable : RpcErrorCode.RpcError;
+    const code =
+      rpcCode === -28
+        ? RpcErrorCode.WarmingUp
+        : rpcCode === -32601
+          ? RpcErrorCode.MethodUnavailable
+          : RpcErrorCode.RpcError;
     // -28 warm-up, -32603 internal, -32000 server default, -32002 timeout, -32005 limit: retry may help.
-    const transient = rpcCode === -28 || rpcCode === -32603 || rpcCode === -32000 || rpcCode === -32002 || rpcCode === -32005;
-    super(code, `${options.method ? `${options.method}: ` : ''}RPC error ${rpcCode}: ${truncate(message, 200)}`, { transient, ...options, rpcCode });
+    const transient =
+      rpcCode === -28 || rpcCode === -32603 || rpcCode === -32000 || rpcCode === -32002 || rpcCode === -32005;
+    super(code, `${options.method ? `${options.method}: ` : ''}RPC error ${rpcCode}: ${truncate(message, 200)}`, {
+      transient,
+      ...options,
+      rpcCode,
+    });
   }
 }
 

@@ -56,7 +56,8 @@ export function assess(input: AssessInput): Assessment {
   });
 
   if (sample === null) return result('unknown', [reasons.noSample()], null);
-  if (!isFresh(sample, node.intervalMs, now, policy)) return result('unknown', [reasons.staleSample(sampleAgeMs(sample, now))], null);
+  if (!isFresh(sample, node.intervalMs, now, policy))
+    return result('unknown', [reasons.staleSample(sampleAgeMs(sample, now))], null);
 
   const found: Reason[] = [];
   const mismatch = chainMismatch(sample, chain);
@@ -81,13 +82,28 @@ export function assess(input: AssessInput): Assessment {
  * How far a sample is behind the reference: null when it is stale, on another chain, or
  * either has no height. `evaluateNode` feeds the same value to `updateStats`.
  */
-export function sampleLag(sample: Sample, node: NodeInfo, chain: ChainSpec, reference: ReferenceHead, now: number, policy: HealthPolicy): Lag | null {
+export function sampleLag(
+  sample: Sample,
+  node: NodeInfo,
+  chain: ChainSpec,
+  reference: ReferenceHead,
+  now: number,
+  policy: HealthPolicy,
+): Lag | null {
   if (!isFresh(sample, node.intervalMs, now, policy) || chainMismatch(sample, chain) !== null) return null;
   return lagBehind(reference, sample, chain, node.intervalMs);
 }
 
 /** Findings from what a successful probe reported. */
-function judgeReport(sample: Sample, chain: ChainSpec, lag: Lag | null, stats: NodeStats, reference: ReferenceHead, now: number, policy: HealthPolicy): Reason[] {
+function judgeReport(
+  sample: Sample,
+  chain: ChainSpec,
+  lag: Lag | null,
+  stats: NodeStats,
+  reference: ReferenceHead,
+  now: number,
+  policy: HealthPolicy,
+): Reason[] {
   const found: Reason[] = [];
   if (sample.height === undefined) found.push(reasons.heightUnknown());
   if (sample.networkActive === false) found.push(reasons.networkInactive());
@@ -95,8 +111,10 @@ function judgeReport(sample: Sample, chain: ChainSpec, lag: Lag | null, stats: N
   found.push(...sync);
 
   if (lag !== null) {
-    if (lagReaches(lag.blocks, chain, policy.lagUnhealthyBlocks, policy.lagUnhealthyMs)) found.push(reasons.lagging(lag.blocks, lag.ms, 'unhealthy'));
-    else if (lagReaches(lag.blocks, chain, policy.lagDegradedBlocks, policy.lagDegradedMs)) found.push(reasons.lagging(lag.blocks, lag.ms, 'degraded'));
+    if (lagReaches(lag.blocks, chain, policy.lagUnhealthyBlocks, policy.lagUnhealthyMs))
+      found.push(reasons.lagging(lag.blocks, lag.ms, 'unhealthy'));
+    else if (lagReaches(lag.blocks, chain, policy.lagDegradedBlocks, policy.lagDegradedMs))
+      found.push(reasons.lagging(lag.blocks, lag.ms, 'degraded'));
   }
 
   // A head that has not moved for the stall window: degraded, never unhealthy by itself. When
@@ -176,7 +194,11 @@ function judgeSync(sample: Sample, chain: ChainSpec, lag: Lag | null, now: numbe
       data.tipAgeMs = tipAgeMs;
     }
   }
-  if (sample.verificationProgress !== undefined && sample.verificationProgress < policy.minVerificationProgress && behind(lag, chain, policy)) {
+  if (
+    sample.verificationProgress !== undefined &&
+    sample.verificationProgress < policy.minVerificationProgress &&
+    behind(lag, chain, policy)
+  ) {
     flagged = true;
     details.push(`progress ${formatPercent(sample.verificationProgress)}`);
     data.verificationProgress = sample.verificationProgress;
@@ -194,7 +216,12 @@ function judgeHistory(sample: Sample, stats: NodeStats, policy: HealthPolicy): R
   // Slow only when the average AND this sample are slow: one slow answer is not a slow node,
   // and a node that has become fast again is not slow while its average catches up.
   const ewmaMs = stats.latencyEwmaMs;
-  if (!isFailedSample(sample) && ewmaMs !== null && ewmaMs >= policy.latencySlowMs && sample.latencyMs >= policy.latencySlowMs) {
+  if (
+    !isFailedSample(sample) &&
+    ewmaMs !== null &&
+    ewmaMs >= policy.latencySlowMs &&
+    sample.latencyMs >= policy.latencySlowMs
+  ) {
     found.push(reasons.slow(ewmaMs));
   }
   const rate = stats.errorRate;

@@ -21,13 +21,28 @@ export function chainMismatch(sample: Sample, chain: ChainSpec): ChainMismatch |
     const expected = err.expected ?? configured(chain) ?? '?';
     return { actual: formatChainId(actual, chain), expected: formatChainId(expected, chain) };
   }
-  if (chain.family === 'evm' && chain.chainId !== undefined && sample.chainId !== undefined && sample.chainId !== chain.chainId) {
+  if (
+    chain.family === 'evm' &&
+    chain.chainId !== undefined &&
+    sample.chainId !== undefined &&
+    sample.chainId !== chain.chainId
+  ) {
     return { actual: toHex(sample.chainId), expected: toHex(chain.chainId) };
   }
-  if (chain.family === 'bitcoin' && chain.genesisHash !== undefined && sample.genesisHash !== undefined && sample.genesisHash !== chain.genesisHash) {
+  if (
+    chain.family === 'bitcoin' &&
+    chain.genesisHash !== undefined &&
+    sample.genesisHash !== undefined &&
+    sample.genesisHash !== chain.genesisHash
+  ) {
     return { actual: genesisLabel(sample.genesisHash), expected: genesisLabel(chain.genesisHash) };
   }
-  if (chain.family === 'bitcoin' && chain.networkName !== undefined && sample.networkName !== undefined && sample.networkName !== chain.networkName) {
+  if (
+    chain.family === 'bitcoin' &&
+    chain.networkName !== undefined &&
+    sample.networkName !== undefined &&
+    sample.networkName !== chain.networkName
+  ) {
     return { actual: sample.networkName, expected: chain.networkName };
   }
   return null;
@@ -51,14 +66,19 @@ export function chainIdentity(sample: Sample, chain: ChainSpec): ChainIdentity {
   if (mismatch !== null) return { status: 'mismatch', mismatch };
   if (chain.family === 'evm') {
     if (chain.chainId === undefined) return { status: 'verified', by: 'nothing-configured' };
-    return sample.chainId !== undefined ? { status: 'verified', by: 'chain-id' } : { status: 'unverified', why: 'no chain id: eth_chainId and net_version gave no answer' };
+    return sample.chainId !== undefined
+      ? { status: 'verified', by: 'chain-id' }
+      : { status: 'unverified', why: 'no chain id: eth_chainId and net_version gave no answer' };
   }
   if (chain.genesisHash !== undefined) {
-    if (sample.genesisHash === undefined) return { status: 'unverified', why: 'no genesis hash: getblockhash 0 gave no answer' };
+    if (sample.genesisHash === undefined)
+      return { status: 'unverified', why: 'no genesis hash: getblockhash 0 gave no answer' };
     return { status: 'verified', by: 'genesis' };
   }
   if (chain.networkName === undefined) return { status: 'verified', by: 'nothing-configured' };
-  return sample.networkName !== undefined ? { status: 'verified', by: 'network' } : { status: 'unverified', why: 'no network: getblockchaininfo has no chain field' };
+  return sample.networkName !== undefined
+    ? { status: 'verified', by: 'network' }
+    : { status: 'unverified', why: 'no network: getblockchaininfo has no chain field' };
 }
 
 function reported(sample: Sample, chain: ChainSpec): string | undefined {

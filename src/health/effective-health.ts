@@ -12,10 +12,20 @@ import { isFresh, sampleAgeMs } from './freshness.js';
  * never sampled is `unknown` (no_sample). Every reader (ranking, API, load-balancer probes)
  * goes through this, so a record nobody refreshes is never served as fresh (dshackle#67).
  */
-export function effectiveHealth(health: NodeHealth | null, sample: Sample | null, node: NodeInfo, chain: string, drained: boolean, now: number, policy: HealthPolicy): NodeHealth {
+export function effectiveHealth(
+  health: NodeHealth | null,
+  sample: Sample | null,
+  node: NodeInfo,
+  chain: string,
+  drained: boolean,
+  now: number,
+  policy: HealthPolicy,
+): NodeHealth {
   const base: NodeHealth = health ?? initialHealth(node.id, chain, now);
   if (drained) {
-    return base.state === 'maintenance' ? base : { ...base, state: 'maintenance', since: now, usableSince: null, reasons: [reasons.drained()] };
+    return base.state === 'maintenance'
+      ? base
+      : { ...base, state: 'maintenance', since: now, usableSince: null, reasons: [reasons.drained()] };
   }
   if (sample && !isFresh(sample, node.intervalMs, now, policy)) {
     return { ...base, state: 'unknown', usableSince: null, reasons: [reasons.staleSample(sampleAgeMs(sample, now))] };

@@ -50,11 +50,23 @@ export function evaluateNode(input: NodeRoundInput): { evaluation: NodeEvaluatio
 /** The chain's reference head from its nodes' latest samples. */
 export function chainReference(
   chain: ChainSpec,
-  nodes: ReadonlyArray<{ readonly node: NodeInfo; readonly sample: Sample | null; readonly stats?: NodeStats | null; readonly health?: NodeHealth | null }>,
+  nodes: ReadonlyArray<{
+    readonly node: NodeInfo;
+    readonly sample: Sample | null;
+    readonly stats?: NodeStats | null;
+    readonly health?: NodeHealth | null;
+  }>,
   now: number,
   policy: HealthPolicy,
 ): ReferenceHead {
   const candidates: HeadCandidate[] = [];
-  for (const n of nodes) if (n.sample !== null) candidates.push({ sample: n.sample, intervalMs: n.node.intervalMs, stats: n.stats ?? null, latest: n.health?.latest ?? null });
+  for (const n of nodes)
+    if (n.sample !== null)
+      candidates.push({
+        sample: n.sample,
+        intervalMs: n.node.intervalMs,
+        stats: n.stats ?? null,
+        latest: n.health?.latest ?? null,
+      });
   return referenceHead(candidates, chain, now, policy);
 }

@@ -147,8 +147,16 @@ export function advanceHealth(prev: NodeHealth | null, input: AdvanceInput): Adv
     sawWrongChain = a.reasons.some((r) => r.code === ReasonCode.WrongChain);
   }
 
-  const usableSince = isUsable(tracked) ? (isUsable(base.tracked) && base.usableSince !== null ? base.usableSince : now) : null;
-  const wrongChainSince = isUsable(tracked) ? null : sawWrongChain ? (base.wrongChainSince ?? now) : base.wrongChainSince;
+  const usableSince = isUsable(tracked)
+    ? isUsable(base.tracked) && base.usableSince !== null
+      ? base.usableSince
+      : now
+    : null;
+  const wrongChainSince = isUsable(tracked)
+    ? null
+    : sawWrongChain
+      ? (base.wrongChainSince ?? now)
+      : base.wrongChainSince;
   const state: HealthState = drained ? 'maintenance' : tracked;
   const stateReasons = drained ? [reasons.drained()] : trackedReasons(tracked, a, consecutive, held, policy);
   const changed = prev === null || prev.state !== state;
@@ -198,20 +206,30 @@ function nextTracked(current: TrackedState, c: Consecutive, policy: HealthPolicy
   }
 }
 
-function trackedReasons(tracked: TrackedState, a: Assessment, c: Consecutive, held: NodeHealth['held'], policy: HealthPolicy): readonly Reason[] {
+function trackedReasons(
+  tracked: TrackedState,
+  a: Assessment,
+  c: Consecutive,
+  held: NodeHealth['held'],
+  policy: HealthPolicy,
+): readonly Reason[] {
   // Between two confirmed states the node says what is happening (failing / recovering), so
   // the first refused probe of a healthy node is visible at once, not after `failAfter` probes.
   const pending = pendingChange(tracked, a.verdict, c, policy);
   switch (tracked) {
     case 'healthy':
-      return pending === null || pending.toward === 'healthy' || pending.toward === 'unknown' ? [] : [failing(pending, a)];
+      return pending === null || pending.toward === 'healthy' || pending.toward === 'unknown'
+        ? []
+        : [failing(pending, a)];
     case 'degraded':
       // (held.degraded already holds this sample's reasons: the failing reason names them.)
       if (pending?.toward === 'unhealthy') return [failing(pending, a)];
       if (pending?.toward === 'healthy') return [reasons.recovering(pending.count, pending.needed), ...held.degraded];
       return held.degraded;
     case 'unhealthy':
-      return pending !== null && pending.toward !== 'unknown' ? [reasons.recovering(pending.count, pending.needed), ...held.unhealthy] : held.unhealthy;
+      return pending !== null && pending.toward !== 'unknown'
+        ? [reasons.recovering(pending.count, pending.needed), ...held.unhealthy]
+        : held.unhealthy;
     case 'unknown':
       return a.verdict === 'unknown' ? a.reasons : [reasons.confirming(c.usable, policy.riseAfter)];
   }
@@ -222,7 +240,12 @@ function failing(pending: NonNullable<NodeHealth['pending']>, a: Assessment): Re
   return reasons.failing(pending.count, pending.needed, toward, a.reasons);
 }
 
-function pendingChange(tracked: TrackedState, observed: Verdict, c: Consecutive, policy: HealthPolicy): NodeHealth['pending'] {
+function pendingChange(
+  tracked: TrackedState,
+  observed: Verdict,
+  c: Consecutive,
+  policy: HealthPolicy,
+): NodeHealth['pending'] {
   if (observed === 'unknown' || observed === tracked) return null;
   if (tracked === 'unknown') return { toward: observed, count: c.usable, needed: policy.riseAfter };
   if (severityOf(observed) > severityOf(tracked)) {

@@ -147,10 +147,15 @@ export function mergePolicy(input: HealthPolicyInput = {}, base: HealthPolicy = 
   const chains: Record<string, HealthKnobsOverride> = { ...base.chains };
   for (const [name, override] of Object.entries(input.chains ?? {})) {
     checkKeys(override, KNOB_KEYS, `chains.${name}.`);
-    chains[name] = { ...chains[name], ...definedOnly(override), weights: { ...chains[name]?.weights, ...definedOnly(override.weights ?? {}) } };
+    chains[name] = {
+      ...chains[name],
+      ...definedOnly(override),
+      weights: { ...chains[name]?.weights, ...definedOnly(override.weights ?? {}) },
+    };
   }
   validateKnobs(knobs, '');
-  for (const [name, override] of Object.entries(chains)) validateKnobs(applyOverride(knobs, override, `chains.${name}.`), `chains.${name}.`);
+  for (const [name, override] of Object.entries(chains))
+    validateKnobs(applyOverride(knobs, override, `chains.${name}.`), `chains.${name}.`);
   return deepFreeze({ ...knobs, chains });
 }
 
@@ -177,7 +182,8 @@ function definedOnly<T extends object>(o: T): T {
 }
 
 function checkKeys(o: object, allowed: readonly string[], prefix: string): void {
-  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new HealthPolicyError(prefix.replace(/\.$/, '') || '(policy)', 'must be an object');
+  if (typeof o !== 'object' || o === null || Array.isArray(o))
+    throw new HealthPolicyError(prefix.replace(/\.$/, '') || '(policy)', 'must be an object');
   for (const k of Object.keys(o)) {
     if (!allowed.includes(k)) throw new HealthPolicyError(`${prefix}${k}`, 'is not a known health policy key');
   }
@@ -212,7 +218,8 @@ function validateKnobs(p: HealthKnobs, prefix: string): void {
   nonNegative('lagDegradedMs');
   int('lagUnhealthyBlocks', 1);
   nonNegative('lagUnhealthyMs');
-  if (p.lagUnhealthyBlocks < p.lagDegradedBlocks) fail('lagUnhealthyBlocks', `must be >= lagDegradedBlocks (${p.lagDegradedBlocks})`);
+  if (p.lagUnhealthyBlocks < p.lagDegradedBlocks)
+    fail('lagUnhealthyBlocks', `must be >= lagDegradedBlocks (${p.lagDegradedBlocks})`);
   if (p.lagUnhealthyMs < p.lagDegradedMs) fail('lagUnhealthyMs', `must be >= lagDegradedMs (${p.lagDegradedMs})`);
   positive('stallAfterBlocks');
   nonNegative('stallMinMs');
@@ -221,18 +228,22 @@ function validateKnobs(p: HealthKnobs, prefix: string): void {
   range('peersLowFraction', 0, 1);
   range('unknownPeersGrade', 0, 1);
   nonNegative('latencyGoodMs');
-  if (num('latencySlowMs', p.latencySlowMs) <= p.latencyGoodMs) fail('latencySlowMs', `must be > latencyGoodMs (${p.latencyGoodMs})`);
+  if (num('latencySlowMs', p.latencySlowMs) <= p.latencyGoodMs)
+    fail('latencySlowMs', `must be > latencyGoodMs (${p.latencyGoodMs})`);
   int('errorWindowSamples', 1);
   int('errorRateMinSamples', 1);
-  if (p.errorRateMinSamples > p.errorWindowSamples) fail('errorRateMinSamples', `must be <= errorWindowSamples (${p.errorWindowSamples})`);
+  if (p.errorRateMinSamples > p.errorWindowSamples)
+    fail('errorRateMinSamples', `must be <= errorWindowSamples (${p.errorWindowSamples})`);
   range('errorRateDegraded', 0, 1, true);
   range('errorRateUnhealthy', 0, 1, true);
-  if (p.errorRateUnhealthy < p.errorRateDegraded) fail('errorRateUnhealthy', `must be >= errorRateDegraded (${p.errorRateDegraded})`);
+  if (p.errorRateUnhealthy < p.errorRateDegraded)
+    fail('errorRateUnhealthy', `must be >= errorRateDegraded (${p.errorRateDegraded})`);
   range('ewmaAlpha', 0, 1, true);
   if (typeof p.weights !== 'object' || p.weights === null) fail('weights', 'must be an object');
   for (const k of WEIGHT_KEYS) {
     const w = p.weights[k];
-    if (typeof w !== 'number' || !Number.isFinite(w) || w < 0) fail(`weights.${k}`, `must be a number >= 0, got ${JSON.stringify(w)}`);
+    if (typeof w !== 'number' || !Number.isFinite(w) || w < 0)
+      fail(`weights.${k}`, `must be a number >= 0, got ${JSON.stringify(w)}`);
   }
   if (WEIGHT_KEYS.reduce((s, k) => s + p.weights[k], 0) <= 0) fail('weights', 'must not all be 0');
   range('switchMargin', 0, 1, true);
@@ -240,7 +251,10 @@ function validateKnobs(p: HealthKnobs, prefix: string): void {
   // rate by 1 / window; a margin at or below the swing lets two nodes trade places forever.
   const swing = Math.max(p.ewmaAlpha / (2 - p.ewmaAlpha), 1 / p.errorWindowSamples);
   if (p.switchMargin <= swing) {
-    fail('switchMargin', `must exceed the score swing alternating samples can cause (${swing.toFixed(4)} from ewmaAlpha ${p.ewmaAlpha} and errorWindowSamples ${p.errorWindowSamples}), else the choice can flap`);
+    fail(
+      'switchMargin',
+      `must exceed the score swing alternating samples can cause (${swing.toFixed(4)} from ewmaAlpha ${p.ewmaAlpha} and errorWindowSamples ${p.errorWindowSamples}), else the choice can flap`,
+    );
   }
   nonNegative('minDwellMs');
   nonNegative('failbackDwellMs');

@@ -39,11 +39,15 @@ export function probeFailureReason(error: SampleError | undefined): Reason {
   if (simple !== undefined) return reasons.probeError(simple);
   if (error.code === RpcErrorCode.HttpStatus) {
     const status = error.httpStatus;
-    return status === undefined ? reasons.probeError(ReasonCode.HttpStatus) : reasons.probeError(ReasonCode.HttpStatus, String(status), { httpStatus: status });
+    return status === undefined
+      ? reasons.probeError(ReasonCode.HttpStatus)
+      : reasons.probeError(ReasonCode.HttpStatus, String(status), { httpStatus: status });
   }
   if (error.code === RpcErrorCode.RpcError) {
     const code = error.rpcCode;
-    return code === undefined ? reasons.probeError(ReasonCode.RpcError) : reasons.probeError(ReasonCode.RpcError, String(code), { rpcCode: code });
+    return code === undefined
+      ? reasons.probeError(ReasonCode.RpcError)
+      : reasons.probeError(ReasonCode.RpcError, String(code), { rpcCode: code });
   }
   return reasons.probeError(ReasonCode.ProbeFailed, error.code, { errorCode: error.code });
 }

@@ -101,7 +101,8 @@ export const reasons = {
     data: { count, needed, toward, causes: causes.map((c) => c.code).join(',') },
   }),
   /** `recovering(1/2)`: a node not yet usable again, `count` of the `needed` good samples seen. */
-  recovering: (count: number, needed: number): Reason => reason(ReasonCode.Recovering, 'unhealthy', `${count}/${needed}`, { count, needed }),
+  recovering: (count: number, needed: number): Reason =>
+    reason(ReasonCode.Recovering, 'unhealthy', `${count}/${needed}`, { count, needed }),
 
   probeError: (code: ReasonCode, detail: string | null = null, data: ReasonData = {}): Reason =>
     reason(code, 'unhealthy', detail, data),
@@ -119,13 +120,21 @@ export const reasons = {
   lagging: (blocks: number, ms: number, severity: Severity): Reason =>
     reason(ReasonCode.Lagging, severity, `${blocks} blocks, ${formatDuration(ms)}`, { blocks, ms }),
   stalled: (height: number, forMs: number, tipAgeMs: number | null = null): Reason =>
-    reason(ReasonCode.Stalled, 'degraded', tipAgeMs === null ? `no new block in ${formatDuration(forMs)}` : `tip ${formatDuration(tipAgeMs)} old`, tipAgeMs === null ? { height, forMs } : { height, forMs, tipAgeMs }),
+    reason(
+      ReasonCode.Stalled,
+      'degraded',
+      tipAgeMs === null ? `no new block in ${formatDuration(forMs)}` : `tip ${formatDuration(tipAgeMs)} old`,
+      tipAgeMs === null ? { height, forMs } : { height, forMs, tipAgeMs },
+    ),
   /**
    * Degraded, not unhealthy: every node shows the same frozen head, and serving it is the truth
    * of the chain; what nodesentry must not do is call it healthy.
    */
   chainHalted: (height: number, forMs: number): Reason =>
-    reason(ReasonCode.ChainHalted, 'degraded', `no node advanced in ${formatDuration(forMs)}, head ${height}`, { height, forMs }),
+    reason(ReasonCode.ChainHalted, 'degraded', `no node advanced in ${formatDuration(forMs)}, head ${height}`, {
+      height,
+      forMs,
+    }),
   txIndexing: (blocksLeft: number): Reason =>
     reason(ReasonCode.TxIndexing, 'degraded', `${blocksLeft} blocks left`, { blocksLeft }),
   networkInactive: (): Reason => reason(ReasonCode.NetworkInactive, 'unhealthy', null),

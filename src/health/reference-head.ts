@@ -98,7 +98,22 @@ export interface Lag {
 
 /** A head when there is no evidence at all. */
 export function emptyReference(chain: string, atMs: number): ReferenceHead {
-  return { chain, height: null, atMs, contributors: 0, quorum: 0, highest: null, basis: 'none', lowest: null, spread: null, eligible: 0, stalled: 0, excluded: 0, voters: [], haltedForMs: null };
+  return {
+    chain,
+    height: null,
+    atMs,
+    contributors: 0,
+    quorum: 0,
+    highest: null,
+    basis: 'none',
+    lowest: null,
+    spread: null,
+    eligible: 0,
+    stalled: 0,
+    excluded: 0,
+    voters: [],
+    haltedForMs: null,
+  };
 }
 
 /** How long a head may stand still before it counts as stalled: stallAfterBlocks block times, at least stallMinMs. */
@@ -122,7 +137,13 @@ export function tipAgeMs(sample: Sample, chain: ChainSpec, now: number): number 
 /** Whether a node's head moves, from its tip's age where known, else from what nodesentry saw of its heights. */
 export type Progress = 'advancing' | 'stalled' | 'unknown';
 
-export function headProgress(sample: Sample, stats: HeadStats | null | undefined, chain: ChainSpec, now: number, policy: HealthPolicy): { progress: Progress; at: number | null } {
+export function headProgress(
+  sample: Sample,
+  stats: HeadStats | null | undefined,
+  chain: ChainSpec,
+  now: number,
+  policy: HealthPolicy,
+): { progress: Progress; at: number | null } {
   const window = stallWindowMs(chain, policy);
   // A tip stamped more than a window in the future proves nothing (a skewed or lying clock would
   // otherwise look "advancing" forever): the heights seen decide instead.
@@ -133,12 +154,20 @@ export function headProgress(sample: Sample, stats: HeadStats | null | undefined
   const head = stats?.head ?? null;
   const grew = head !== null && sample.height !== undefined && sample.height > head.height;
   if (grew) return { progress: 'advancing', at: sample.observedAt };
-  if (advancedAt !== null && now - advancedAt <= window && head !== null && head.height === sample.height) return { progress: 'advancing', at: advancedAt };
-  if (head !== null && head.height === sample.height && now - head.since > window) return { progress: 'stalled', at: advancedAt ?? head.since };
+  if (advancedAt !== null && now - advancedAt <= window && head !== null && head.height === sample.height)
+    return { progress: 'advancing', at: advancedAt };
+  if (head !== null && head.height === sample.height && now - head.since > window)
+    return { progress: 'stalled', at: advancedAt ?? head.since };
   return { progress: 'unknown', at: advancedAt };
 }
 
-export function projectedHeight(height: number, observedAt: number, atMs: number, blockTimeMs: number, maxMs = Number.POSITIVE_INFINITY): number {
+export function projectedHeight(
+  height: number,
+  observedAt: number,
+  atMs: number,
+  blockTimeMs: number,
+  maxMs = Number.POSITIVE_INFINITY,
+): number {
   return Math.floor(height + Math.min(maxMs, Math.max(0, atMs - observedAt)) / blockTimeMs);
 }
 
@@ -164,17 +193,32 @@ interface Vote {
   readonly at: number | null;
 }
 
-export function referenceHead(candidates: readonly HeadCandidate[], chain: ChainSpec, now: number, policy: HealthPolicy): ReferenceHead {
+export function referenceHead(
+  candidates: readonly HeadCandidate[],
+  chain: ChainSpec,
+  now: number,
+  policy: HealthPolicy,
+): ReferenceHead {
   const eligible: Vote[] = [];
   let excluded = 0;
   for (const { sample, intervalMs, stats, latest } of candidates) {
     if (!isFresh(sample, intervalMs, now, policy)) continue;
-    if (isFailedSample(sample) || sample.height === undefined || !Number.isFinite(sample.height) || sample.syncing === true || chainIdentity(sample, chain).status !== 'verified' || judgedUnhealthy(latest)) {
+    if (
+      isFailedSample(sample) ||
+      sample.height === undefined ||
+      !Number.isFinite(sample.height) ||
+      sample.syncing === true ||
+      chainIdentity(sample, chain).status !== 'verified' ||
+      judgedUnhealthy(latest)
+    ) {
       excluded++;
       continue;
     }
     const { progress, at } = headProgress(sample, stats, chain, now, policy);
-    const height = progress === 'advancing' ? projectedHeight(sample.height, sample.observedAt, now, chain.blockTimeMs, intervalMs) : sample.height;
+    const height =
+      progress === 'advancing'
+        ? projectedHeight(sample.height, sample.observedAt, now, chain.blockTimeMs, intervalMs)
+        : sample.height;
     eligible.push({ id: sample.nodeId, height, progress, at });
   }
   let highest: number | null = null;
@@ -197,7 +241,9 @@ export function referenceHead(candidates: readonly HeadCandidate[], chain: Chain
     // Every head is frozen: the chain's last head is that of the nodes that moved last.
     let newest = Number.NEGATIVE_INFINITY;
     for (const v of stalled) if (v.at !== null && v.at > newest) newest = v.at;
-    voters = Number.isFinite(newest) ? stalled.filter((v) => v.at !== null && v.at >= newest - chain.blockTimeMs) : stalled;
+    voters = Number.isFinite(newest)
+      ? stalled.filter((v) => v.at !== null && v.at >= newest - chain.blockTimeMs)
+      : stalled;
     basis = 'halted';
     haltedForMs = Number.isFinite(newest) ? Math.max(0, now - newest) : null;
   }
@@ -223,7 +269,12 @@ export function referenceHead(candidates: readonly HeadCandidate[], chain: Chain
  * node's own height is projected to the reference's moment by at most `maxProjectMs` (one poll
  * interval), as the voters' are.
  */
-export function lagBehind(reference: ReferenceHead, sample: Sample, chain: ChainSpec, maxProjectMs = Number.POSITIVE_INFINITY): Lag | null {
+export function lagBehind(
+  reference: ReferenceHead,
+  sample: Sample,
+  chain: ChainSpec,
+  maxProjectMs = Number.POSITIVE_INFINITY,
+): Lag | null {
   if (reference.height === null || sample.height === undefined || !Number.isFinite(sample.height)) return null;
   const own = projectedHeight(sample.height, sample.observedAt, reference.atMs, chain.blockTimeMs, maxProjectMs);
   const blocks = Math.max(0, reference.height - own);

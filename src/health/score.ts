@@ -46,7 +46,13 @@ export function scoreNode(stats: NodeStats | null, tier: number, policy: HealthP
   const sum = w.lag + w.errors + w.latency + w.peers + w.tier;
   const part = (weight: number, grade: number | null, value: number | null, detail: string): ScorePart => {
     const g = grade ?? 0;
-    return { grade: round4(g), weight, contribution: round4((weight * g) / sum), value, detail: grade === null ? `no data${detail ? `: ${detail}` : ''}` : detail };
+    return {
+      grade: round4(g),
+      weight,
+      contribution: round4((weight * g) / sum),
+      value,
+      detail: grade === null ? `no data${detail ? `: ${detail}` : ''}` : detail,
+    };
   };
 
   const s = stats;
@@ -60,8 +66,18 @@ export function scoreNode(stats: NodeStats | null, tier: number, policy: HealthP
   const rate = s?.errorRate ?? null;
 
   const parts = {
-    lag: part(w.lag, s?.grades.lag ?? null, s?.lagBlocks ?? null, s?.lagBlocks == null ? '' : `${s.lagBlocks} blocks behind`),
-    errors: part(w.errors, rate === null ? null : 1 - rate, rate, rate === null || s === null ? '' : `${formatPercent(rate)} failed of last ${s.outcomes.length}`),
+    lag: part(
+      w.lag,
+      s?.grades.lag ?? null,
+      s?.lagBlocks ?? null,
+      s?.lagBlocks == null ? '' : `${s.lagBlocks} blocks behind`,
+    ),
+    errors: part(
+      w.errors,
+      rate === null ? null : 1 - rate,
+      rate,
+      rate === null || s === null ? '' : `${formatPercent(rate)} failed of last ${s.outcomes.length}`,
+    ),
     latency: part(
       w.latency,
       s?.grades.latency ?? null,
@@ -71,7 +87,14 @@ export function scoreNode(stats: NodeStats | null, tier: number, policy: HealthP
     peers: part(w.peers, s?.grades.peers ?? null, peersKnown?.total ?? null, peersDetail),
     tier: part(w.tier, tierGrade(tier), tier, tier === 0 ? 'primary' : `backup tier ${tier}`),
   };
-  const total = round4((w.lag * (parts.lag.grade) + w.errors * parts.errors.grade + w.latency * parts.latency.grade + w.peers * parts.peers.grade + w.tier * parts.tier.grade) / sum);
+  const total = round4(
+    (w.lag * parts.lag.grade +
+      w.errors * parts.errors.grade +
+      w.latency * parts.latency.grade +
+      w.peers * parts.peers.grade +
+      w.tier * parts.tier.grade) /
+      sum,
+  );
   return { total, parts };
 }
 

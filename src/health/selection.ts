@@ -86,7 +86,13 @@ export interface SelectionResult {
  * 3. No usable node: `fail-closed` gives no endpoint; `fail-open` gives the least bad node
  *    (never a drained one or one on another chain), with `degradedChoice` set, sticky as above.
  */
-export function nextSelection(prev: Selection | null, ranking: readonly RankedNode[], chain: string, now: number, policy: HealthPolicy): SelectionResult {
+export function nextSelection(
+  prev: Selection | null,
+  ranking: readonly RankedNode[],
+  chain: string,
+  now: number,
+  policy: HealthPolicy,
+): SelectionResult {
   const current = prev?.nodeId == null ? undefined : ranking.find((r) => r.nodeId === prev.nodeId);
   // Start-up (see `startupWaitMs`): the phase opens with the chain's first evaluation and
   // closes once no better-tier node awaits its first samples, or at the deadline.
@@ -95,7 +101,8 @@ export function nextSelection(prev: Selection | null, ranking: readonly RankedNo
   const inStartup = startupUntil !== null && unseen && now < startupUntil;
   // Only a usable candidate can be chosen too early; with none, the choice is "none" (or a
   // flagged last resort) anyway.
-  if (inStartup && (prev?.nodeId ?? null) === null && ranking.some((r) => r.usable)) return waitForFirstSamples(prev, chain, now, startupUntil);
+  if (inStartup && (prev?.nodeId ?? null) === null && ranking.some((r) => r.usable))
+    return waitForFirstSamples(prev, chain, now, startupUntil);
   const preliminary = unseen && (prev === null || prev.nodeId === null || prev.preliminary === true);
 
   const pick = ranking.some((r) => r.usable)
@@ -123,7 +130,15 @@ export function nextSelection(prev: Selection | null, ranking: readonly RankedNo
   };
   const change: SelectionChange | null = unchanged
     ? null
-    : { chain, from: prev?.nodeId ?? null, to: nodeId, fromMode: prev?.mode ?? null, mode, reason: selection.reason, at: now };
+    : {
+        chain,
+        from: prev?.nodeId ?? null,
+        to: nodeId,
+        fromMode: prev?.mode ?? null,
+        mode,
+        reason: selection.reason,
+        at: now,
+      };
   return { selection, change };
 }
 
@@ -135,10 +150,20 @@ export function nextSelection(prev: Selection | null, ranking: readonly RankedNo
 function awaitingFirstSamples(ranking: readonly RankedNode[]): boolean {
   let bestUsableTier = Infinity;
   for (const r of ranking) if (r.usable && r.tier < bestUsableTier) bestUsableTier = r.tier;
-  return ranking.some((r) => r.tier < bestUsableTier && r.state === 'unknown' && (r.reasons[0]?.code === ReasonCode.NoSample || r.reasons[0]?.code === ReasonCode.Confirming));
+  return ranking.some(
+    (r) =>
+      r.tier < bestUsableTier &&
+      r.state === 'unknown' &&
+      (r.reasons[0]?.code === ReasonCode.NoSample || r.reasons[0]?.code === ReasonCode.Confirming),
+  );
 }
 
-function waitForFirstSamples(prev: Selection | null, chain: string, now: number, startupUntil: number): SelectionResult {
+function waitForFirstSamples(
+  prev: Selection | null,
+  chain: string,
+  now: number,
+  startupUntil: number,
+): SelectionResult {
   const selection: Selection = {
     chain,
     nodeId: null,
@@ -153,7 +178,10 @@ function waitForFirstSamples(prev: Selection | null, chain: string, now: number,
     preliminary: false,
     evaluatedAt: now,
   };
-  const change: SelectionChange | null = prev === null ? { chain, from: null, to: null, fromMode: null, mode: 'normal', reason: 'awaiting_first_samples', at: now } : null;
+  const change: SelectionChange | null =
+    prev === null
+      ? { chain, from: null, to: null, fromMode: null, mode: 'normal', reason: 'awaiting_first_samples', at: now }
+      : null;
   return { selection, change };
 }
 
@@ -165,7 +193,13 @@ interface Pick {
   readonly pendingFailback: Selection['pendingFailback'];
 }
 
-function pickUsable(prev: Selection | null, current: RankedNode | undefined, ranking: readonly RankedNode[], now: number, policy: HealthPolicy): Pick {
+function pickUsable(
+  prev: Selection | null,
+  current: RankedNode | undefined,
+  ranking: readonly RankedNode[],
+  now: number,
+  policy: HealthPolicy,
+): Pick {
   const usable = ranking.filter((r) => r.usable);
   const serving = current?.usable === true ? current : undefined;
   // While the current choice works, a node of a better tier must first stay usable for the
@@ -194,18 +228,29 @@ function pickUsable(prev: Selection | null, current: RankedNode | undefined, ran
 
   const waiting = usable.find((r) => r.tier < choice.tier && !ready(r));
   const pendingFailback =
-    waiting?.usableSince == null ? null : { nodeId: waiting.nodeId, tier: waiting.tier, readyAt: waiting.usableSince + policy.failbackDwellMs };
+    waiting?.usableSince == null
+      ? null
+      : { nodeId: waiting.nodeId, tier: waiting.tier, readyAt: waiting.usableSince + policy.failbackDwellMs };
   // Backups after primaries: a client walking the list honours the tiers too.
   const rest = usable.filter((r) => r !== choice).sort((a, b) => a.tier - b.tier);
   return { mode: 'normal', choice, reason, top: [choice, ...rest], pendingFailback };
 }
 
-function pickLastResort(prev: Selection | null, current: RankedNode | undefined, ranking: readonly RankedNode[], now: number, policy: HealthPolicy): Pick {
+function pickLastResort(
+  prev: Selection | null,
+  current: RankedNode | undefined,
+  ranking: readonly RankedNode[],
+  now: number,
+  policy: HealthPolicy,
+): Pick {
   const candidates = ranking.filter((r) => r.lastResort);
   const best = candidates[0];
-  if (best === undefined) return { mode: 'fail-open', choice: undefined, reason: 'no_candidates', top: [], pendingFailback: null };
+  if (best === undefined)
+    return { mode: 'fail-open', choice: undefined, reason: 'no_candidates', top: [], pendingFailback: null };
   const { choice, reason } =
-    prev !== null && current?.lastResort === true ? sticky(prev, current, best, now, policy) : { choice: best, reason: 'all_unhealthy' as const };
+    prev !== null && current?.lastResort === true
+      ? sticky(prev, current, best, now, policy)
+      : { choice: best, reason: 'all_unhealthy' as const };
   return {
     mode: 'fail-open',
     choice,
@@ -220,11 +265,19 @@ function failClosed(ranking: readonly RankedNode[]): Pick {
   return { mode: 'fail-closed', choice: undefined, reason, top: [], pendingFailback: null };
 }
 
-function sticky(prev: Selection, current: RankedNode, best: RankedNode, now: number, policy: HealthPolicy): { choice: RankedNode; reason: SelectionReason } {
+function sticky(
+  prev: Selection,
+  current: RankedNode,
+  best: RankedNode,
+  now: number,
+  policy: HealthPolicy,
+): { choice: RankedNode; reason: SelectionReason } {
   if (best === current || now - prev.since < policy.minDwellMs) return { choice: current, reason: 'kept' };
   const betterClass = STATE_CLASS[best.state] < STATE_CLASS[current.state];
   const sameClass = STATE_CLASS[best.state] === STATE_CLASS[current.state];
   // Scores are rounded to 1e-4; the epsilon keeps an exact margin from losing to float noise.
   const betterScore = sameClass && best.score.total - current.score.total >= policy.switchMargin - 1e-9;
-  return betterClass || betterScore ? { choice: best, reason: 'better_candidate' } : { choice: current, reason: 'kept' };
+  return betterClass || betterScore
+    ? { choice: best, reason: 'better_candidate' }
+    : { choice: current, reason: 'kept' };
 }

@@ -9,7 +9,13 @@ export type Verdict = 'healthy' | 'degraded' | 'unhealthy' | 'unknown';
 export type HealthState = Verdict | 'maintenance';
 
 /** Every HealthState, best first: the order of counts, filters and metrics labels. */
-export const HEALTH_STATES: readonly HealthState[] = Object.freeze(['healthy', 'degraded', 'unhealthy', 'unknown', 'maintenance']);
+export const HEALTH_STATES: readonly HealthState[] = Object.freeze([
+  'healthy',
+  'degraded',
+  'unhealthy',
+  'unknown',
+  'maintenance',
+]);
 
 /** How much a reason matters: `degraded` = usable but worse; `unhealthy` = do not use. */
 export type Severity = 'degraded' | 'unhealthy';

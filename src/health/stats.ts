@@ -76,7 +76,8 @@ export function updateStats(prev: NodeStats, update: StatsUpdate): NodeStats {
   // hysteresis has already judged (the node is down). Counted again as flakiness, a 150 s
   // outage would fill the window and keep the node down for a window of good samples after
   // it answers again. Isolated failures (a flaky node) all count.
-  const outageRun = failed && prev.outcomes.length >= policy.failAfter && prev.outcomes.slice(-policy.failAfter).every(Boolean);
+  const outageRun =
+    failed && prev.outcomes.length >= policy.failAfter && prev.outcomes.slice(-policy.failAfter).every(Boolean);
   const outcomes = outageRun ? prev.outcomes : [...prev.outcomes, failed].slice(-policy.errorWindowSamples);
   const errorRate = outcomes.filter(Boolean).length / outcomes.length;
   const base = { ...prev, samples: prev.samples + 1, lastSampleAt: sample.observedAt, outcomes, errorRate };
@@ -85,7 +86,11 @@ export function updateStats(prev: NodeStats, update: StatsUpdate): NodeStats {
   const alpha = policy.ewmaAlpha;
   const height = sample.height;
   const head =
-    height === undefined ? prev.head : prev.head !== null && prev.head.height === height ? prev.head : { height, since: sample.observedAt };
+    height === undefined
+      ? prev.head
+      : prev.head !== null && prev.head.height === height
+        ? prev.head
+        : { height, since: sample.observedAt };
   return {
     ...base,
     latencyEwmaMs: ewma(prev.latencyEwmaMs, sample.latencyMs, alpha),
@@ -102,7 +107,10 @@ export function updateStats(prev: NodeStats, update: StatsUpdate): NodeStats {
     missingMethods: [...sample.missingMethods],
     lagBlocks: lag === null ? prev.lagBlocks : lag.blocks,
     head,
-    advancedAt: height !== undefined && prev.head !== null && height > prev.head.height ? sample.observedAt : (prev.advancedAt ?? null),
+    advancedAt:
+      height !== undefined && prev.head !== null && height > prev.head.height
+        ? sample.observedAt
+        : (prev.advancedAt ?? null),
   };
 }
 

@@ -31,6 +31,7 @@ export interface ProbeSchedule {
 export function asNodeVerdict(value: unknown): NodeVerdict | null {
   if (!value || typeof value !== 'object') return null;
   const v = value as Partial<NodeVerdict>;
-  if (!v.health || typeof v.health !== 'object' || typeof v.health.state !== 'string' || !v.stats || !v.score) return null;
+  if (!v.health || typeof v.health !== 'object' || typeof v.health.state !== 'string' || !v.stats || !v.score)
+    return null;
   return v as NodeVerdict;
 }

@@ -30,7 +30,13 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   const human = format === 'pretty' || (format === 'auto' && tty);
   // Synchronous like pino's default destination, so the last lines before an exit are not lost.
   const destination = human
-    ? pretty({ colorize: tty, sync: true, translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l', ignore: 'pid,hostname', destination: opts.destination ?? fd })
+    ? pretty({
+        colorize: tty,
+        sync: true,
+        translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l',
+        ignore: 'pid,hostname',
+        destination: opts.destination ?? fd,
+      })
     : (opts.destination ?? (fd === 2 ? pino.destination(2) : undefined));
   return pino(
     {

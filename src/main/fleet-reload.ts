@@ -38,7 +38,10 @@ export class FleetReload {
         await this.#o.store.publish({ type: 'reload-request', id: request, origin: this.#o.replica, by, at });
       } catch (err) {
         // The local reload stands; the others keep their lists until asked again.
-        this.#o.logger.warn({ err: (err as Error).message, request }, 'could not ask the other replicas to reload (store unavailable)');
+        this.#o.logger.warn(
+          { err: (err as Error).message, request },
+          'could not ask the other replicas to reload (store unavailable)',
+        );
         return outcome;
       }
       return { ...outcome, request };
@@ -54,15 +57,30 @@ export class FleetReload {
     const at = Date.now();
     const outcome = await this.#o.reload();
     if (outcome.ok) {
-      this.#o.logger.info({ request, by, origin, added: outcome.added.length, removed: outcome.removed.length, changed: outcome.changed.length }, `reloaded the nodes file: asked by ${by} on replica ${origin}`);
+      this.#o.logger.info(
+        {
+          request,
+          by,
+          origin,
+          added: outcome.added.length,
+          removed: outcome.removed.length,
+          changed: outcome.changed.length,
+        },
+        `reloaded the nodes file: asked by ${by} on replica ${origin}`,
+      );
     } else {
-      this.#o.logger.warn({ request, by, origin, errors: outcome.errors.length }, `reload asked by ${by} on replica ${origin} refused; the running configuration stays`);
+      this.#o.logger.warn(
+        { request, by, origin, errors: outcome.errors.length },
+        `reload asked by ${by} on replica ${origin} refused; the running configuration stays`,
+      );
     }
     await this.#audit({ action: 'reload', by, via: origin, at, request, ...summary(outcome) });
   }
 
   #audit(entry: Record<string, unknown>): Promise<void> {
-    return this.#o.store.appendAudit({ ...entry, replica: this.#o.replica }).catch(() => this.#o.logger.warn({ action: 'reload' }, 'could not write the audit log entry'));
+    return this.#o.store
+      .appendAudit({ ...entry, replica: this.#o.replica })
+      .catch(() => this.#o.logger.warn({ action: 'reload' }, 'could not write the audit log entry'));
   }
 
   #serially<T>(fn: () => Promise<T>): Promise<T> {
@@ -81,5 +99,7 @@ export interface FleetReloadOptions {
 }
 
 function summary(o: ReloadOutcome): Record<string, unknown> {
-  return o.ok ? { ok: true, added: o.added, removed: o.removed, changed: o.changed } : { ok: false, errors: o.errors.length };
+  return o.ok
+    ? { ok: true, added: o.added, removed: o.removed, changed: o.changed }
+    : { ok: false, errors: o.errors.length };
 }

@@ -25,7 +25,12 @@ export interface VerdictWait {
  * whose latest sample is bad anyway (it will answer 503 whatever the wait: no reason to hold the
  * others back for it to be confirmed).
  */
-export async function waitForVerdicts(service: Service, timeoutMs: number, now: () => number = Date.now, signal?: AbortSignal): Promise<VerdictWait> {
+export async function waitForVerdicts(
+  service: Service,
+  timeoutMs: number,
+  now: () => number = Date.now,
+  signal?: AbortSignal,
+): Promise<VerdictWait> {
   const start = now();
   for (;;) {
     const pending = unsettled(service, now());

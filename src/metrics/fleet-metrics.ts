@@ -37,7 +37,11 @@ const PROBE_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10];
  * numbers by type stay as nodejs_active_handles / _requests / _resources: `sum()` of those.
  * https://prometheus.io/docs/practices/naming/
  */
-const MISNAMED_DEFAULT_GAUGES = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+const MISNAMED_DEFAULT_GAUGES = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
 
 interface Snapshot {
   readonly nodes: readonly { readonly view: NodeView; readonly fresh: boolean }[];
@@ -69,7 +73,11 @@ export class FleetMetrics {
     const service = opts.service;
     const self = this;
 
-    const perNode = (name: string, help: string, value: (v: NodeView, fresh: boolean) => number | null | undefined): void => {
+    const perNode = (
+      name: string,
+      help: string,
+      value: (v: NodeView, fresh: boolean) => number | null | undefined,
+    ): void => {
       new Gauge({
         name,
         help,
@@ -79,13 +87,16 @@ export class FleetMetrics {
           this.reset();
           for (const { view, fresh } of self.#snap().nodes) {
             const v = value(view, fresh);
-            if (v !== null && v !== undefined && Number.isFinite(v)) this.set({ node: view.node.id, chain: view.node.chain.name }, v);
+            if (v !== null && v !== undefined && Number.isFinite(v))
+              this.set({ node: view.node.id, chain: view.node.chain.name }, v);
           }
         },
       });
     };
 
-    perNode('nodesentry_node_up', 'Node usable now (healthy or degraded) by effective health: 1, else 0.', (v) => (isUsable(v.health.state) ? 1 : 0));
+    perNode('nodesentry_node_up', 'Node usable now (healthy or degraded) by effective health: 1, else 0.', (v) =>
+      isUsable(v.health.state) ? 1 : 0,
+    );
     new Gauge({
       name: 'nodesentry_node_state',
       help: 'Node effective health state: 1 for the current state, 0 for the others.',
@@ -94,13 +105,16 @@ export class FleetMetrics {
       collect() {
         this.reset();
         for (const { view } of self.#snap().nodes) {
-          for (const state of STATES) this.set({ node: view.node.id, chain: view.node.chain.name, state }, view.health.state === state ? 1 : 0);
+          for (const state of STATES)
+            this.set({ node: view.node.id, chain: view.node.chain.name, state }, view.health.state === state ? 1 : 0);
         }
       },
     });
     // The total and the split are two metrics, not one with direction="total": a sum() over
     // directions must not count every peer twice. EVM nodes (net_peerCount) have no split.
-    perNode('nodesentry_node_peers', 'Connected peers of the node, from its latest fresh sample.', (v, fresh) => (fresh ? v.record?.sample.peers?.total : null));
+    perNode('nodesentry_node_peers', 'Connected peers of the node, from its latest fresh sample.', (v, fresh) =>
+      fresh ? v.record?.sample.peers?.total : null,
+    );
     new Gauge({
       name: 'nodesentry_node_peers_by_direction',
       help: 'Connected peers of the node by direction (inbound, outbound), from its latest fresh sample; absent where the node does not say (EVM).',
@@ -117,14 +131,28 @@ export class FleetMetrics {
         }
       },
     });
-    perNode('nodesentry_node_height', 'Best block height the node reported in its latest fresh sample.', (v, fresh) => (fresh ? v.record?.sample.height : null));
-    perNode('nodesentry_node_lag_blocks', "Blocks the node is behind the chain's corroborated reference head.", (v, fresh) => (fresh ? v.verdict?.stats.lagBlocks : null));
-    perNode('nodesentry_node_latency_seconds', "Wall time of the node's latest fresh probe, seconds.", (v, fresh) => (fresh && v.record ? v.record.sample.latencyMs / 1000 : null));
-    perNode('nodesentry_node_score', 'Node score, 0..1 (see docs/health.md).', (v, fresh) => (fresh ? v.verdict?.score.total : null));
-    perNode('nodesentry_node_sample_age_seconds', "Age of the node's latest sample, seconds (absent: never sampled).", (v) =>
-      v.record ? Math.max(0, self.#snap().now - v.record.sample.observedAt) / 1000 : null,
+    perNode('nodesentry_node_height', 'Best block height the node reported in its latest fresh sample.', (v, fresh) =>
+      fresh ? v.record?.sample.height : null,
     );
-    perNode('nodesentry_node_drained', 'Node drained by an operator: 1, else 0.', (v) => (service.view.drain(v.node.id) ? 1 : 0));
+    perNode(
+      'nodesentry_node_lag_blocks',
+      "Blocks the node is behind the chain's corroborated reference head.",
+      (v, fresh) => (fresh ? v.verdict?.stats.lagBlocks : null),
+    );
+    perNode('nodesentry_node_latency_seconds', "Wall time of the node's latest fresh probe, seconds.", (v, fresh) =>
+      fresh && v.record ? v.record.sample.latencyMs / 1000 : null,
+    );
+    perNode('nodesentry_node_score', 'Node score, 0..1 (see docs/health.md).', (v, fresh) =>
+      fresh ? v.verdict?.score.total : null,
+    );
+    perNode(
+      'nodesentry_node_sample_age_seconds',
+      "Age of the node's latest sample, seconds (absent: never sampled).",
+      (v) => (v.record ? Math.max(0, self.#snap().now - v.record.sample.observedAt) / 1000 : null),
+    );
+    perNode('nodesentry_node_drained', 'Node drained by an operator: 1, else 0.', (v) =>
+      service.view.drain(v.node.id) ? 1 : 0,
+    );
 
     new Gauge({
       name: 'nodesentry_chain_nodes',
@@ -151,7 +179,8 @@ export class FleetMetrics {
       collect() {
         this.reset();
         for (const chain of opts.read.chainNames()) this.set({ chain }, 0);
-        for (const { view } of self.#snap().nodes) if (isUsable(view.health.state)) this.inc({ chain: view.node.chain.name });
+        for (const { view } of self.#snap().nodes)
+          if (isUsable(view.health.state)) this.inc({ chain: view.node.chain.name });
       },
     });
     new Gauge({
@@ -256,19 +285,49 @@ export class FleetMetrics {
         }
       };
       stat('nodesentry_poller_probes_total', 'Probes this replica has run.', (s) => s.probes, 'counter');
-      stat('nodesentry_poller_flushes_total', 'Batches of results this replica has written to the store.', (s) => s.flushes, 'counter');
-      stat('nodesentry_poller_flush_failures_total', 'Store writes that failed (results stay buffered).', (s) => s.flushFailures, 'counter');
-      stat('nodesentry_poller_leases_acquired_total', 'Node leases this replica took (at start, from a replica that left, or on rebalancing).', (s) => s.leasesAcquired, 'counter');
-      stat('nodesentry_poller_leases_lost_total', 'Node leases this replica held and lost to another (expired, or over its fair share).', (s) => s.leasesLost, 'counter');
+      stat(
+        'nodesentry_poller_flushes_total',
+        'Batches of results this replica has written to the store.',
+        (s) => s.flushes,
+        'counter',
+      );
+      stat(
+        'nodesentry_poller_flush_failures_total',
+        'Store writes that failed (results stay buffered).',
+        (s) => s.flushFailures,
+        'counter',
+      );
+      stat(
+        'nodesentry_poller_leases_acquired_total',
+        'Node leases this replica took (at start, from a replica that left, or on rebalancing).',
+        (s) => s.leasesAcquired,
+        'counter',
+      );
+      stat(
+        'nodesentry_poller_leases_lost_total',
+        'Node leases this replica held and lost to another (expired, or over its fair share).',
+        (s) => s.leasesLost,
+        'counter',
+      );
       stat('nodesentry_poller_probes_in_flight', 'Probes running now.', (s) => s.inFlight, 'gauge');
       stat('nodesentry_poller_probes_queued', 'Probes waiting for a concurrency slot.', (s) => s.queued, 'gauge');
-      stat('nodesentry_poller_owned_nodes', 'Nodes this replica holds the lease for and probes.', (s) => s.owned, 'gauge');
-      stat('nodesentry_poller_last_flush_seconds', 'Duration of the last store write, seconds.', (s) => s.lastFlushMs / 1000, 'gauge');
+      stat(
+        'nodesentry_poller_owned_nodes',
+        'Nodes this replica holds the lease for and probes.',
+        (s) => s.owned,
+        'gauge',
+      );
+      stat(
+        'nodesentry_poller_last_flush_seconds',
+        'Duration of the last store write, seconds.',
+        (s) => s.lastFlushMs / 1000,
+        'gauge',
+      );
     }
 
     const durations = new Histogram({
       name: 'nodesentry_probe_duration_seconds',
-      help: 'Wall time of node probes seen by this process (every replica\'s), by outcome.',
+      help: "Wall time of node probes seen by this process (every replica's), by outcome.",
       labelNames: ['chain', 'outcome'],
       buckets: PROBE_BUCKETS_S,
       registers,
@@ -327,7 +386,12 @@ export class FleetMetrics {
   #take(): Snapshot {
     const now = this.#o.now();
     const read = this.#o.read;
-    const nodes = read.nodes(now).map((view) => ({ view, fresh: view.record !== undefined && isFresh(view.record.sample, view.node.intervalMs, now, read.policy(view.node.chain.name)) }));
+    const nodes = read.nodes(now).map((view) => ({
+      view,
+      fresh:
+        view.record !== undefined &&
+        isFresh(view.record.sample, view.node.intervalMs, now, read.policy(view.node.chain.name)),
+    }));
     return { nodes, now };
   }
 }

@@ -85,7 +85,14 @@ export function jitteredMs(ms: number, jitter: number, random: () => number): nu
  *   timeout) fit in the staleness window, jittered downwards only;
  * - every other node, answering whatever its state, on its interval.
  */
-export function nextProbe(prev: CadenceState, node: CadenceNode, sample: Sample, verdict: CadenceVerdict, rules: CadenceRules, random: () => number): ProbePlan {
+export function nextProbe(
+  prev: CadenceState,
+  node: CadenceNode,
+  sample: Sample,
+  verdict: CadenceVerdict,
+  rules: CadenceRules,
+  random: () => number,
+): ProbePlan {
   const interval = node.intervalMs;
   const silent = gaveNoAnswer(sample);
   let fastRise = prev.fastRise || (!silent && prev.silent);
@@ -95,13 +102,21 @@ export function nextProbe(prev: CadenceState, node: CadenceNode, sample: Sample,
     const fits = (node.staleAfterMs - node.timeoutMs) / 2;
     const ceiling = Math.max(interval, Math.min(rules.maxBackoffMs, fits));
     const step = Math.min(interval * 2 ** Math.min(downStreak - 1, 16), ceiling);
-    return { mode: step > interval ? 'backoff' : 'interval', delayMs: Math.round(step * (1 - rules.jitter * random())), state: { downStreak, silent, fastRise } };
+    return {
+      mode: step > interval ? 'backoff' : 'interval',
+      delayMs: Math.round(step * (1 - rules.jitter * random())),
+      state: { downStreak, silent, fastRise },
+    };
   }
   const state: CadenceState = { downStreak: 0, silent, fastRise };
   const fast = Math.min(rules.fastIntervalMs, interval);
   if (verdict.changing) {
     const confirmFast = verdict.rising ? !silent && (fastRise || verdict.unconfirmed) : isHardFailure(sample);
-    return { mode: 'fast', delayMs: jitteredMs(confirmFast ? fast : Math.max(fast, Math.floor(interval / 3)), rules.jitter, random), state };
+    return {
+      mode: 'fast',
+      delayMs: jitteredMs(confirmFast ? fast : Math.max(fast, Math.floor(interval / 3)), rules.jitter, random),
+      state,
+    };
   }
   return { mode: 'interval', delayMs: jitteredMs(interval, rules.jitter, random), state };
 }
@@ -111,7 +126,12 @@ export function nextProbe(prev: CadenceState, node: CadenceNode, sample: Sample,
  * sample is one interval old), or, never sampled, at a random moment within its first second
  * (or interval), so a fleet taken over at once does not fire in one burst.
  */
-export function resumeDelayMs(intervalMs: number, lastObservedAt: number | undefined, now: number, random: () => number): number {
+export function resumeDelayMs(
+  intervalMs: number,
+  lastObservedAt: number | undefined,
+  now: number,
+  random: () => number,
+): number {
   if (lastObservedAt === undefined) return Math.floor(random() * Math.min(intervalMs, 1_000));
   return Math.max(0, lastObservedAt + intervalMs - now);
 }

@@ -37,7 +37,13 @@ function severityRank(state: string): number {
 /** A chain's head is recomputed no sooner than this many times its last computation's wall time (see #reference). */
 const REFERENCE_COST_FACTOR = 25;
 
-const EMPTY_COUNTS: Readonly<Record<HealthState, number>> = { healthy: 0, degraded: 0, unhealthy: 0, unknown: 0, maintenance: 0 };
+const EMPTY_COUNTS: Readonly<Record<HealthState, number>> = {
+  healthy: 0,
+  degraded: 0,
+  unhealthy: 0,
+  unknown: 0,
+  maintenance: 0,
+};
 
 /**
  * Connects polling to the health core: each sample is judged as it arrives (stats, assessment,
@@ -74,13 +80,17 @@ export class HealthJudge implements Judge {
     // evidence (first sample, or answering again) counts as a change, so at start-up a
     // lagging node is never judged against a head built from itself alone, and a cold sweep
     // of 10,000 nodes still recomputes the head only a few dozen times, not per node.
-    if (!prevRecord || prevRecord.sample.ok !== sample.ok) this.#changes.set(chain.name, (this.#changes.get(chain.name) ?? 0) + 1);
+    if (!prevRecord || prevRecord.sample.ok !== sample.ok)
+      this.#changes.set(chain.name, (this.#changes.get(chain.name) ?? 0) + 1);
     const prev = prevRecord?.health ?? undefined;
     let reference = this.#reference(chain.name, now, policy);
     // A head that rests on no advancing node (start-up, a halt) is rebuilt with this sample in
     // it when this sample advances: the first node seen moving must not be judged against the
     // frozen heads that arrived before it. Rare by construction, so no quadratic cost.
-    if (reference.basis !== 'advancing' && headProgress(sample, prev?.stats, chain, now, policy).progress === 'advancing') {
+    if (
+      reference.basis !== 'advancing' &&
+      headProgress(sample, prev?.stats, chain, now, policy).progress === 'advancing'
+    ) {
       reference = this.#reference(chain.name, now, policy, true, sample);
     }
     const { evaluation, transition } = evaluateNode({
@@ -96,17 +106,33 @@ export class HealthJudge implements Judge {
     });
     this.#dirty.add(chain.name);
     const verdict: NodeVerdict = { health: evaluation.health, stats: evaluation.stats, score: evaluation.score };
-    const record: NodeRecord = { nodeId: node.id, chain: chain.name, sample, health: verdict, replica: this.#o.replica, writtenAt: now };
+    const record: NodeRecord = {
+      nodeId: node.id,
+      chain: chain.name,
+      sample,
+      health: verdict,
+      replica: this.#o.replica,
+      writtenAt: now,
+    };
     const state = evaluation.health.state;
     const pending = evaluation.health.pending;
     return {
       record,
       ...(transition
-        ? { transition: { from: transition.from ?? 'new', to: transition.to, reasons: transition.reasons.map((r) => r.text) } }
+        ? {
+            transition: {
+              from: transition.from ?? 'new',
+              to: transition.to,
+              reasons: transition.reasons.map((r) => r.text),
+            },
+          }
         : {}),
       down: state === 'unhealthy',
       changing: pending !== null,
-      rising: pending !== null && (evaluation.health.tracked === 'unknown' || severityRank(pending.toward) < severityRank(evaluation.health.tracked)),
+      rising:
+        pending !== null &&
+        (evaluation.health.tracked === 'unknown' ||
+          severityRank(pending.toward) < severityRank(evaluation.health.tracked)),
       unconfirmed: evaluation.health.tracked === 'unknown',
     };
   }
@@ -140,7 +166,13 @@ export class HealthJudge implements Judge {
     if (change) this.#o.onSelectionChange?.(change);
     const counts = { ...EMPTY_COUNTS };
     for (const r of ranking) counts[r.state]++;
-    return { chain: chainName, evaluatedAt: now, reference: this.#reference(chainName, now, policy, true), selection, counts };
+    return {
+      chain: chainName,
+      evaluatedAt: now,
+      reference: this.#reference(chainName, now, policy, true),
+      selection,
+      counts,
+    };
   }
 
   /** Forget cached policies (after a config reload changed them). */
@@ -183,8 +215,15 @@ export class HealthJudge implements Judge {
     // last computation's cost (at most ~4 % of a core per chain); small fleets keep 250 ms.
     // An older head only understates lag (by the blocks produced since), never invents it,
     // and evidence changes (nodes joining, flipping) still force a recompute.
-    const refreshMs = Math.max(this.#o.referenceRefreshMs ?? 250, REFERENCE_COST_FACTOR * (this.#referenceCostMs.get(chainName) ?? 0));
-    const fresh = cached !== undefined && now >= cached.atMs && now - cached.atMs < refreshMs && changes <= Math.floor(cached.contributors / 10);
+    const refreshMs = Math.max(
+      this.#o.referenceRefreshMs ?? 250,
+      REFERENCE_COST_FACTOR * (this.#referenceCostMs.get(chainName) ?? 0),
+    );
+    const fresh =
+      cached !== undefined &&
+      now >= cached.atMs &&
+      now - cached.atMs < refreshMs &&
+      changes <= Math.floor(cached.contributors / 10);
     if (!force && fresh) return cached;
     const started = performance.now();
     const index = this.#index().get(chainName);

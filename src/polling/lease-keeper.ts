@@ -97,7 +97,10 @@ export class LeaseKeeper {
       await this.#o.store.releaseLeases(this.#o.replica, ids);
       await this.#o.store.leave(this.#o.replica);
     } catch (err) {
-      this.#o.logger.warn({ err: errText(err) }, 'could not hand leases over; other replicas take over when they expire');
+      this.#o.logger.warn(
+        { err: errText(err) },
+        'could not hand leases over; other replicas take over when they expire',
+      );
     }
   }
 
@@ -166,7 +169,10 @@ export class LeaseKeeper {
       this.#fullRoundDue = true;
       if (!this.#o.outage.failing) {
         this.#o.outage.failing = true;
-        this.#o.logger.warn({ err: errText(err) }, 'store unreachable: leases not renewed, probing continues from memory');
+        this.#o.logger.warn(
+          { err: errText(err) },
+          'store unreachable: leases not renewed, probing continues from memory',
+        );
       }
     }
   }

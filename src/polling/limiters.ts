@@ -14,8 +14,10 @@ export class ProbeLimiters {
   readonly #perHostConcurrency: number;
 
   constructor(globalConcurrency: number, perHostConcurrency: number) {
-    if (!(Number.isInteger(globalConcurrency) && globalConcurrency > 0)) throw new OutOfRangeError('globalConcurrency must be a positive integer');
-    if (!(Number.isInteger(perHostConcurrency) && perHostConcurrency > 0)) throw new OutOfRangeError('perHostConcurrency must be a positive integer');
+    if (!(Number.isInteger(globalConcurrency) && globalConcurrency > 0))
+      throw new OutOfRangeError('globalConcurrency must be a positive integer');
+    if (!(Number.isInteger(perHostConcurrency) && perHostConcurrency > 0))
+      throw new OutOfRangeError('perHostConcurrency must be a positive integer');
     this.#global = pLimit(globalConcurrency);
     this.#perHostConcurrency = perHostConcurrency;
   }

@@ -145,9 +145,26 @@ export class Poller {
     return this.#scheduler.ownedNodeIds;
   }
 
-  get stats(): Readonly<{ probes: number; flushes: number; flushFailures: number; lastFlushMs: number; leasesAcquired: number; leasesLost: number; owned: number; inFlight: number; queued: number }> {
+  get stats(): Readonly<{
+    probes: number;
+    flushes: number;
+    flushFailures: number;
+    lastFlushMs: number;
+    leasesAcquired: number;
+    leasesLost: number;
+    owned: number;
+    inFlight: number;
+    queued: number;
+  }> {
     const s = this.#scheduler.stats;
-    return { probes: s.probes, ...this.#buffer.stats, ...this.#leases.stats, owned: this.#scheduler.size, inFlight: s.inFlight, queued: s.queued };
+    return {
+      probes: s.probes,
+      ...this.#buffer.stats,
+      ...this.#leases.stats,
+      owned: this.#scheduler.size,
+      inFlight: s.inFlight,
+      queued: s.queued,
+    };
   }
 
   /**
@@ -188,7 +205,10 @@ export class Poller {
         await this.#o.store.releaseLeases(this.#o.replica, removed);
         await this.#o.store.removeNodes(removed);
       } catch (err) {
-        this.#o.logger.warn({ err: errText(err), nodes: removed.length }, 'could not remove deleted nodes from the store yet; their records will expire');
+        this.#o.logger.warn(
+          { err: errText(err), nodes: removed.length },
+          'could not remove deleted nodes from the store yet; their records will expire',
+        );
       }
     }
     if (this.#started && (added.length > 0 || changed.length > 0)) await this.#leases.tick();
@@ -263,28 +283,54 @@ export class Poller {
       this.#scheduler.drop(id);
       this.#buffer.discard(id);
     }
-    this.#o.logger.warn({ nodes: nodeIds.length, sample: nodeIds.slice(0, 5) }, 'store refused writes for nodes whose lease this replica no longer holds (paused or partitioned past the lease?): stopped polling them');
+    this.#o.logger.warn(
+      { nodes: nodeIds.length, sample: nodeIds.slice(0, 5) },
+      'store refused writes for nodes whose lease this replica no longer holds (paused or partitioned past the lease?): stopped polling them',
+    );
     if (!this.#closed) void this.#leases.tick();
   }
 
   /** A judged sample: to the view at once, to the write buffer, and its state change logged and published. */
   #publish({ node, sample, verdict, plan, now }: ProbeResult): void {
     const peerList = sample.peerList;
-    const probing: ProbeSchedule = { mode: plan.mode, delayMs: plan.delayMs, nextProbeAt: now + plan.delayMs, ...(plan.mode === 'backoff' ? { backoffStep: plan.state.downStreak } : {}) };
+    const probing: ProbeSchedule = {
+      mode: plan.mode,
+      delayMs: plan.delayMs,
+      nextProbeAt: now + plan.delayMs,
+      ...(plan.mode === 'backoff' ? { backoffStep: plan.state.downStreak } : {}),
+    };
     const health = verdict.record.health;
-    const record: NodeRecord = { ...verdict.record, sample: withoutPeerList(sample), health: health && typeof health === 'object' ? { ...health, probing } : health };
+    const record: NodeRecord = {
+      ...verdict.record,
+      sample: withoutPeerList(sample),
+      health: health && typeof health === 'object' ? { ...health, probing } : health,
+    };
     this.#o.view.ingest([record]);
 
     const t = verdict.transition;
-    const transition = t ? { from: t.from, to: t.to, reasons: [...t.reasons], at: now, replica: this.#o.replica } : undefined;
+    const transition = t
+      ? { from: t.from, to: t.to, reasons: [...t.reasons], at: now, replica: this.#o.replica }
+      : undefined;
     this.#buffer.add(node.id, { record, sample, peers: peerList, transition });
 
     if (t) {
-      const event = { type: 'transition' as const, nodeId: node.id, chain: node.chain.name, from: t.from, to: t.to, reasons: [...t.reasons], at: now, replica: this.#o.replica };
+      const event = {
+        type: 'transition' as const,
+        nodeId: node.id,
+        chain: node.chain.name,
+        from: t.from,
+        to: t.to,
+        reasons: [...t.reasons],
+        at: now,
+        replica: this.#o.replica,
+      };
       // Logged once, here, by the replica that saw it; published for the others.
       // A new node confirming its first samples is routine; anything else is worth a look.
       const level = t.from === 'new' && t.to === 'unknown' ? 'debug' : t.to === 'healthy' ? 'info' : 'warn';
-      this.#o.logger[level]({ node: node.id, chain: node.chain.name, from: t.from, to: t.to, reasons: t.reasons }, `node ${node.id} ${t.from} -> ${t.to}`);
+      this.#o.logger[level](
+        { node: node.id, chain: node.chain.name, from: t.from, to: t.to, reasons: t.reasons },
+        `node ${node.id} ${t.from} -> ${t.to}`,
+      );
       this.#o.view.emitLocal(event);
       this.#o.store.publish(event).catch(() => {});
     }
@@ -299,7 +345,8 @@ function sameNode(a: NodeConfig, b: NodeConfig): boolean {
     a.intervalMs === b.intervalMs &&
     a.timeoutMs === b.timeoutMs &&
     a.tier === b.tier &&
-    (a.credentials === b.credentials || (a.credentials !== undefined && b.credentials !== undefined && a.credentials.sameAs(b.credentials))) &&
+    (a.credentials === b.credentials ||
+      (a.credentials !== undefined && b.credentials !== undefined && a.credentials.sameAs(b.credentials))) &&
     a.tags.join('\u0000') === b.tags.join('\u0000')
   );
 }

@@ -5,7 +5,15 @@ import { NodeProber } from '../chains/node-prober.js';
 import type { Sample } from '../chains/sample.js';
 import type { NodeConfig } from '../config/node-config.js';
 import type { FleetView } from '../view/fleet-view.js';
-import { INITIAL_CADENCE, jitteredMs, nextProbe, resumeDelayMs, type CadenceRules, type CadenceState, type ProbePlan } from './cadence.js';
+import {
+  INITIAL_CADENCE,
+  jitteredMs,
+  nextProbe,
+  resumeDelayMs,
+  type CadenceRules,
+  type CadenceState,
+  type ProbePlan,
+} from './cadence.js';
 import { errText } from './err-text.js';
 import type { Judge, SampleVerdict } from './judge.js';
 import { hostKey, ProbeLimiters } from './limiters.js';
@@ -124,7 +132,12 @@ export class Scheduler {
     const o = this.#o;
     const entry: Entry = {
       node,
-      prober: new NodeProber(node, { dispatcher: o.dispatcher, maxResponseBytes: o.maxResponseBytes, now: o.now, peerDetailsEveryMs: o.peerDetailsEveryMs }),
+      prober: new NodeProber(node, {
+        dispatcher: o.dispatcher,
+        maxResponseBytes: o.maxResponseBytes,
+        now: o.now,
+        peerDetailsEveryMs: o.peerDetailsEveryMs,
+      }),
       host: hostKey(node.requestUrl?.reveal() ?? node.url),
       timer: undefined,
       inFlight: undefined,
@@ -218,7 +231,14 @@ export class Scheduler {
     const o = this.#o;
     const now = o.now();
     const verdict = o.judge.judge(e.node, sample, now);
-    const plan = nextProbe(e.cadence, { intervalMs: e.node.intervalMs, timeoutMs: e.node.timeoutMs, staleAfterMs: o.staleAfterMs(e.node) }, sample, verdict, o, o.random);
+    const plan = nextProbe(
+      e.cadence,
+      { intervalMs: e.node.intervalMs, timeoutMs: e.node.timeoutMs, staleAfterMs: o.staleAfterMs(e.node) },
+      sample,
+      verdict,
+      o,
+      o.random,
+    );
     e.cadence = plan.state;
     o.onResult({ node: e.node, sample, verdict, plan, now });
     return plan.delayMs;

@@ -75,7 +75,9 @@ function historyPoint(sample: Sample): HistoryPoint {
     latencyMs: sample.latencyMs,
     ...(sample.peers ? { peers: sample.peers.total } : {}),
     ...(sample.height !== undefined ? { height: sample.height } : {}),
-    ...(sample.netTotals ? { bytesRecv: sample.netTotals.totalBytesRecv, bytesSent: sample.netTotals.totalBytesSent } : {}),
+    ...(sample.netTotals
+      ? { bytesRecv: sample.netTotals.totalBytesRecv, bytesSent: sample.netTotals.totalBytesSent }
+      : {}),
     ...(sample.uptimeS !== undefined ? { uptimeS: sample.uptimeS } : {}),
   };
 }
@@ -172,7 +174,16 @@ export class WriteBuffer {
     for (const c of chains) this.#o.view.setChainFacts(c);
     // A chains-only write: the facts live as long as the records of the nodes held here.
     const ttlNodes = batch.length > 0 ? batch.map((p) => this.#o.nodeOf(p.record.nodeId)) : this.#o.ownedNodes();
-    const ttl = Math.max(MIN_RECORD_TTL_MS, ...ttlNodes.map((n) => recordTtlMs(n ?? ({ intervalMs: 5_000, timeoutMs: 2_000 } as NodeConfig), this.#o.leaseTtlMs, this.#o.maxBackoffMs)));
+    const ttl = Math.max(
+      MIN_RECORD_TTL_MS,
+      ...ttlNodes.map((n) =>
+        recordTtlMs(
+          n ?? ({ intervalMs: 5_000, timeoutMs: 2_000 } as NodeConfig),
+          this.#o.leaseTtlMs,
+          this.#o.maxBackoffMs,
+        ),
+      ),
+    );
     const fence = this.#o.fence();
     try {
       const { fenced } = await this.#o.store.writeSweep(
@@ -180,7 +191,9 @@ export class WriteBuffer {
           records: batch.map((p) => p.record),
           peers,
           history: batch.flatMap((p) => p.history.map((point) => ({ nodeId: p.record.nodeId, point }))),
-          transitions: batch.flatMap((p) => p.transitions.map((transition) => ({ nodeId: p.record.nodeId, chain: p.record.chain, transition }))),
+          transitions: batch.flatMap((p) =>
+            p.transitions.map((transition) => ({ nodeId: p.record.nodeId, chain: p.record.chain, transition })),
+          ),
           chains,
           // Peer lists are refreshed every peerDetailsEveryMs: keep them across a few refreshes.
           peersTtlMs: Math.max(ttl, 3 * this.#o.peerDetailsEveryMs),
@@ -209,7 +222,10 @@ export class WriteBuffer {
       }
       if (!this.#o.outage.failing) {
         this.#o.outage.failing = true;
-        this.#o.logger.warn({ err: errText(err), buffered: this.#pending.size }, 'store write failed; results stay in memory and are written when it returns');
+        this.#o.logger.warn(
+          { err: errText(err), buffered: this.#pending.size },
+          'store write failed; results stay in memory and are written when it returns',
+        );
       }
     }
   }

@@ -44,7 +44,8 @@ export class HeadTracker {
 
   observe(nodeId: string, height: number, now: number): void {
     const o = this.#observed.get(nodeId);
-    if (o === undefined || height >= o.height || now - o.at > OBSERVED_TTL_MS) this.#observed.set(nodeId, { height, at: now });
+    if (o === undefined || height >= o.height || now - o.at > OBSERVED_TTL_MS)
+      this.#observed.set(nodeId, { height, at: now });
   }
 
   /** The head a session was served (0 when new or forgotten). */

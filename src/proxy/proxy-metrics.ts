@@ -9,7 +9,18 @@ export type MethodClass = 'read' | 'write' | 'batch';
  * How a proxied request ended: `answered` (the node's answer, result or JSON-RPC error, passed
  * on), or why the proxy answered itself.
  */
-export type ProxyOutcome = 'answered' | 'refused' | 'rejected' | 'unauthorized' | 'rate_limited' | 'no_node' | 'behind' | 'failed' | 'write_uncertain' | 'deadline' | 'too_large';
+export type ProxyOutcome =
+  | 'answered'
+  | 'refused'
+  | 'rejected'
+  | 'unauthorized'
+  | 'rate_limited'
+  | 'no_node'
+  | 'behind'
+  | 'failed'
+  | 'write_uncertain'
+  | 'deadline'
+  | 'too_large';
 
 const FAILURE_CODES: ReadonlySet<string> = new Set(Object.values(RpcErrorCode));
 // From a local node's sub-millisecond answer to the longest deadline.
@@ -31,11 +42,37 @@ export class ProxyMetrics {
 
   constructor() {
     const registers = [this.registry];
-    this.#requests = new Counter({ name: 'nodesentry_rpc_requests_total', help: 'JSON-RPC proxy requests by chain, method class (read, write, batch) and outcome.', labelNames: ['chain', 'class', 'outcome'], registers });
-    this.#duration = new Histogram({ name: 'nodesentry_rpc_request_duration_seconds', help: 'JSON-RPC proxy request duration, arrival to answer, by chain, method class and outcome.', labelNames: ['chain', 'class', 'outcome'], buckets: BUCKETS_S, registers });
-    this.#retries = new Counter({ name: 'nodesentry_rpc_retries_total', help: 'Attempts sent to another node after a transport failure, by chain and the failure code.', labelNames: ['chain', 'code'], registers });
-    this.#failovers = new Counter({ name: 'nodesentry_rpc_failovers_total', help: 'Requests answered by another node than the first one tried.', labelNames: ['chain'], registers });
-    this.#nodeFailures = new Counter({ name: 'nodesentry_rpc_node_failures_total', help: 'Attempts that failed before an answer, by chain, node and failure code (passive health evidence).', labelNames: ['chain', 'node', 'code'], registers });
+    this.#requests = new Counter({
+      name: 'nodesentry_rpc_requests_total',
+      help: 'JSON-RPC proxy requests by chain, method class (read, write, batch) and outcome.',
+      labelNames: ['chain', 'class', 'outcome'],
+      registers,
+    });
+    this.#duration = new Histogram({
+      name: 'nodesentry_rpc_request_duration_seconds',
+      help: 'JSON-RPC proxy request duration, arrival to answer, by chain, method class and outcome.',
+      labelNames: ['chain', 'class', 'outcome'],
+      buckets: BUCKETS_S,
+      registers,
+    });
+    this.#retries = new Counter({
+      name: 'nodesentry_rpc_retries_total',
+      help: 'Attempts sent to another node after a transport failure, by chain and the failure code.',
+      labelNames: ['chain', 'code'],
+      registers,
+    });
+    this.#failovers = new Counter({
+      name: 'nodesentry_rpc_failovers_total',
+      help: 'Requests answered by another node than the first one tried.',
+      labelNames: ['chain'],
+      registers,
+    });
+    this.#nodeFailures = new Counter({
+      name: 'nodesentry_rpc_node_failures_total',
+      help: 'Attempts that failed before an answer, by chain, node and failure code (passive health evidence).',
+      labelNames: ['chain', 'node', 'code'],
+      registers,
+    });
   }
 
   request(chain: string, cls: MethodClass, outcome: ProxyOutcome, seconds: number): void {

@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 import type { Store } from '../store/store.js';
 import { OutOfRangeError } from '../errors/argument-errors.js';
 
-export type RateVerdict = { readonly ok: true } | { readonly ok: false; readonly retryAfterS: number; readonly count: number };
+export type RateVerdict =
+  { readonly ok: true } | { readonly ok: false; readonly retryAfterS: number; readonly count: number };
 
 export interface RateLimiterOptions {
   readonly store: Store;
@@ -26,7 +27,8 @@ export class RateLimiter {
 
   constructor(o: RateLimiterOptions) {
     if (!(Number.isInteger(o.limit) && o.limit > 0)) throw new OutOfRangeError('limit must be a positive integer');
-    if (!(Number.isInteger(o.windowMs) && o.windowMs > 0)) throw new OutOfRangeError('windowMs must be a positive integer');
+    if (!(Number.isInteger(o.windowMs) && o.windowMs > 0))
+      throw new OutOfRangeError('windowMs must be a positive integer');
     this.#o = o;
   }
 

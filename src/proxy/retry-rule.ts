@@ -8,8 +8,7 @@ import type { HttpPostResult } from '../rpc/http-post.js';
  * - `retry`: the node failed before answering; `unsent` says it provably never ran the call.
  */
 export type AttemptVerdict =
-  | { readonly kind: 'answer' }
-  | { readonly kind: 'retry'; readonly code: string; readonly unsent: boolean };
+  { readonly kind: 'answer' } | { readonly kind: 'retry'; readonly code: string; readonly unsent: boolean };
 
 /**
  * Failures that prove the call never ran: no connection was made, the node refused our
@@ -18,7 +17,13 @@ export type AttemptVerdict =
  * at the door). A reset, a timeout, a 502 or a truncated answer may come after the node ran
  * the call: a write is then never sent again (see README, "Writes").
  */
-const UNSENT_CODES: ReadonlySet<string> = new Set([RpcErrorCode.ConnectionRefused, RpcErrorCode.Dns, RpcErrorCode.AuthFailed, RpcErrorCode.Forbidden, RpcErrorCode.WarmingUp]);
+const UNSENT_CODES: ReadonlySet<string> = new Set([
+  RpcErrorCode.ConnectionRefused,
+  RpcErrorCode.Dns,
+  RpcErrorCode.AuthFailed,
+  RpcErrorCode.Forbidden,
+  RpcErrorCode.WarmingUp,
+]);
 
 /** A transport failure: whether another node may help, and whether the call provably never ran. */
 export function verdictOfFailure(err: unknown): AttemptVerdict {

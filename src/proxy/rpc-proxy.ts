@@ -112,7 +112,10 @@ export class RpcProxy {
             onStoreError: (err) => {
               if (this.#storeErrorLogged) return;
               this.#storeErrorLogged = true;
-              o.logger.warn({ err: (err as { code?: string }).code ?? 'error' }, 'rpc rate limit: the store cannot count; requests pass unlimited until it can');
+              o.logger.warn(
+                { err: (err as { code?: string }).code ?? 'error' },
+                'rpc rate limit: the store cannot count; requests pass unlimited until it can',
+              );
             },
           });
   }
@@ -125,14 +128,24 @@ export class RpcProxy {
   async handle(req: ProxyRequest): Promise<ProxyAnswer> {
     const t0 = performance.now();
     const family = this.familyOf(req.chain);
-    if (family === undefined) return ownAnswer(new ProxyError(ProxyErrorCode.ChainNotFound, `unknown chain ${JSON.stringify(req.chain.slice(0, 64))}`), null, '2.0', false);
+    if (family === undefined)
+      return ownAnswer(
+        new ProxyError(ProxyErrorCode.ChainNotFound, `unknown chain ${JSON.stringify(req.chain.slice(0, 64))}`),
+        null,
+        '2.0',
+        false,
+      );
     const policy = this.#policies[family];
     let parsed: RpcRequest | undefined;
     let cls: MethodClass = 'read';
     try {
       if (this.#limiter !== undefined) {
         const v = await this.#limiter.hit(req.identity, Date.now());
-        if (!v.ok) throw new ProxyError(ProxyErrorCode.RateLimited, 'rate limit exceeded', { retryAfterS: v.retryAfterS, data: { limit: this.#o.settings.rateLimit!, windowMs: this.#o.settings.rateWindowMs } });
+        if (!v.ok)
+          throw new ProxyError(ProxyErrorCode.RateLimited, 'rate limit exceeded', {
+            retryAfterS: v.retryAfterS,
+            data: { limit: this.#o.settings.rateLimit!, windowMs: this.#o.settings.rateWindowMs },
+          });
       }
       parsed = parseRpcRequest(req.body, family, this.#o.settings.maxBatch);
       const allowed: RpcItem[] = [];
@@ -144,7 +157,12 @@ export class RpcProxy {
           refused.push(item.error);
           refusedItems.push(item);
         } else if (!policy.allows(item.method)) {
-          refused.push(new ProxyError(ProxyErrorCode.MethodRefused, `method ${item.method.slice(0, 64)} is not allowed on this endpoint`));
+          refused.push(
+            new ProxyError(
+              ProxyErrorCode.MethodRefused,
+              `method ${item.method.slice(0, 64)} is not allowed on this endpoint`,
+            ),
+          );
           refusedItems.push(item);
         } else {
           allowed.push(item);
@@ -156,11 +174,22 @@ export class RpcProxy {
         // Nothing to forward: a single refused call, or a batch of them (answered 200 like a node would).
         if (!parsed.batch) throw refused[0]!;
         const replies = refusedItems.map((it, i) => errorReply(refused[i]!, it.id, it.version));
-        return this.#done(req.chain, cls, 'refused', t0, { status: 200, contentType: JSON_TYPE, body: JSON.stringify(replies), headers: {} });
+        return this.#done(req.chain, cls, 'refused', t0, {
+          status: 200,
+          contentType: JSON_TYPE,
+          body: JSON.stringify(replies),
+          headers: {},
+        });
       }
-      const body = refused.length === 0 ? req.body : JSON.stringify(parsed.batch ? allowed.map((a) => (a as { raw: unknown }).raw) : (allowed[0] as { raw: unknown }).raw);
+      const body =
+        refused.length === 0
+          ? req.body
+          : JSON.stringify(
+              parsed.batch ? allowed.map((a) => (a as { raw: unknown }).raw) : (allowed[0] as { raw: unknown }).raw,
+            );
       const expectsReply = allowed.some((a) => a.valid && !a.notification);
-      const headCall = !parsed.batch && allowed.length === 1 && (allowed[0] as { method?: unknown }).method === HEAD_METHODS[family];
+      const headCall =
+        !parsed.batch && allowed.length === 1 && (allowed[0] as { method?: unknown }).method === HEAD_METHODS[family];
       const attempted = await this.#forward(req, family, body, writes, expectsReply, t0, cls, headCall);
       const { res, node } = attempted;
       if (attempted.failedOver) this.#o.metrics.failover(req.chain);
@@ -178,9 +207,18 @@ export class RpcProxy {
         if (req.session !== undefined) this.#heads.served(`${req.chain}\u0000${req.session}`, head, now);
       }
       let text = res.text;
-      if (refused.length > 0) text = mergeBatch(text, refusedItems.map((it, i) => errorReply(refused[i]!, it.id, it.version)));
+      if (refused.length > 0)
+        text = mergeBatch(
+          text,
+          refusedItems.map((it, i) => errorReply(refused[i]!, it.id, it.version)),
+        );
       else if (!expectsReply && text.trim() === '') text = '';
-      return this.#done(req.chain, cls, 'answered', t0, { status: res.status, contentType: res.contentType || JSON_TYPE, body: text, headers });
+      return this.#done(req.chain, cls, 'answered', t0, {
+        status: res.status,
+        contentType: res.contentType || JSON_TYPE,
+        body: text,
+        headers,
+      });
     } catch (err) {
       if (!(err instanceof ProxyError)) throw err;
       const version: WireVersion = parsed?.version ?? (family === 'evm' ? '2.0' : '1.0');
@@ -195,7 +233,16 @@ export class RpcProxy {
   }
 
   /** Try the candidates in order until one answers, within the deadline. */
-  async #forward(req: ProxyRequest, family: Family, body: string, writes: boolean, expectsReply: boolean, t0: number, cls: MethodClass, headCall: boolean): Promise<Attempted> {
+  async #forward(
+    req: ProxyRequest,
+    family: Family,
+    body: string,
+    writes: boolean,
+    expectsReply: boolean,
+    t0: number,
+    cls: MethodClass,
+    headCall: boolean,
+  ): Promise<Attempted> {
     const s = this.#o.settings;
     const deadlineAt = t0 + s.deadlineMs;
     const candidates = this.#candidates(req);
@@ -212,7 +259,10 @@ export class RpcProxy {
     for (let i = 0; i < candidates.length; i++) {
       const node = candidates[i]!;
       const remaining = deadlineAt - performance.now();
-      if (remaining < 1) throw new ProxyError(ProxyErrorCode.Deadline, `no answer within the deadline of ${s.deadlineMs} ms`, { data: { attempts: i, ...(last ? { lastFailure: last.code } : {}) } });
+      if (remaining < 1)
+        throw new ProxyError(ProxyErrorCode.Deadline, `no answer within the deadline of ${s.deadlineMs} ms`, {
+          data: { attempts: i, ...(last ? { lastFailure: last.code } : {}) },
+        });
       if (minHead > 0 && !(await this.#catchUp(node, family, minHead, Math.min(remaining, s.consistencyWaitMs)))) {
         behind = true;
         continue;
@@ -220,12 +270,20 @@ export class RpcProxy {
       let verdict: AttemptVerdict;
       let res: HttpPostResult | undefined;
       try {
-        res = await this.#upstream.send(node, body, Math.max(1, Math.min(s.attemptTimeoutMs, deadlineAt - performance.now())));
+        res = await this.#upstream.send(
+          node,
+          body,
+          Math.max(1, Math.min(s.attemptTimeoutMs, deadlineAt - performance.now())),
+        );
         verdict = verdictOfAnswer(res, expectsReply);
       } catch (err) {
         if (err instanceof RpcFailure && err.code === RpcErrorCode.TooLarge) {
           // Another node would send the same answer: not a node failure, not worth a retry.
-          throw new ProxyError(ProxyErrorCode.ResponseTooLarge, `the answer is larger than ${s.maxResponseBytes} bytes`, { data: { maxBytes: s.maxResponseBytes, node: node.id } });
+          throw new ProxyError(
+            ProxyErrorCode.ResponseTooLarge,
+            `the answer is larger than ${s.maxResponseBytes} bytes`,
+            { data: { maxBytes: s.maxResponseBytes, node: node.id } },
+          );
         }
         verdict = verdictOfFailure(err);
       }
@@ -243,20 +301,41 @@ export class RpcProxy {
       this.#nodeFailed(req.chain, node, verdict.code);
       last = { node, code: verdict.code };
       if (writes && !verdict.unsent) {
-        this.#o.logger.warn({ chain: req.chain, node: node.id, code: verdict.code, class: cls }, `rpc ${req.chain}: a write failed on ${node.id} (${verdict.code}) after it may have run; not sent to another node`);
-        throw new ProxyError(ProxyErrorCode.WriteUncertain, `the node failed (${verdict.code}) after it may have received the call; a write is never sent twice, check before resending`, { data: { node: node.id, failure: verdict.code } });
+        this.#o.logger.warn(
+          { chain: req.chain, node: node.id, code: verdict.code, class: cls },
+          `rpc ${req.chain}: a write failed on ${node.id} (${verdict.code}) after it may have run; not sent to another node`,
+        );
+        throw new ProxyError(
+          ProxyErrorCode.WriteUncertain,
+          `the node failed (${verdict.code}) after it may have received the call; a write is never sent twice, check before resending`,
+          { data: { node: node.id, failure: verdict.code } },
+        );
       }
       const next = candidates[i + 1];
       if (next !== undefined) {
         this.#o.metrics.retry(req.chain, verdict.code);
-        this.#o.logger.warn({ chain: req.chain, from: node.id, to: next.id, code: verdict.code, attempt: i + 1, class: cls }, `rpc ${req.chain}: failover ${node.id} -> ${next.id} (${verdict.code})`);
+        this.#o.logger.warn(
+          { chain: req.chain, from: node.id, to: next.id, code: verdict.code, attempt: i + 1, class: cls },
+          `rpc ${req.chain}: failover ${node.id} -> ${next.id} (${verdict.code})`,
+        );
       }
     }
     if (behind && last === undefined) {
-      throw new ProxyError(ProxyErrorCode.BehindClient, `no node has reached block ${minHead}, the highest this client was served`, { retryAfterS: 1, data: { minHead } });
+      throw new ProxyError(
+        ProxyErrorCode.BehindClient,
+        `no node has reached block ${minHead}, the highest this client was served`,
+        { retryAfterS: 1, data: { minHead } },
+      );
     }
-    this.#o.logger.warn({ chain: req.chain, attempts: candidates.length, code: last?.code ?? null, class: cls }, `rpc ${req.chain}: request failed on every node tried`);
-    throw new ProxyError(ProxyErrorCode.Upstream, `every node tried failed before answering (${candidates.length} tried, last: ${last?.code ?? 'none'})`, { retryAfterS: 1, data: { attempts: candidates.length, lastFailure: last?.code ?? null } });
+    this.#o.logger.warn(
+      { chain: req.chain, attempts: candidates.length, code: last?.code ?? null, class: cls },
+      `rpc ${req.chain}: request failed on every node tried`,
+    );
+    throw new ProxyError(
+      ProxyErrorCode.Upstream,
+      `every node tried failed before answering (${candidates.length} tried, last: ${last?.code ?? 'none'})`,
+      { retryAfterS: 1, data: { attempts: candidates.length, lastFailure: last?.code ?? null } },
+    );
   }
 
   /** The nodes to try, in order: the selection's walk, nodes the breaker skips last. */
@@ -264,14 +343,22 @@ export class RpcProxy {
     const read = this.#o.read;
     if (req.node !== undefined) {
       const n = read.config(req.node);
-      if (n === undefined || n.chain.name !== req.chain) throw new ProxyError(ProxyErrorCode.NodeNotFound, `no node ${JSON.stringify(req.node.slice(0, 64))} on chain ${req.chain}`);
+      if (n === undefined || n.chain.name !== req.chain)
+        throw new ProxyError(
+          ProxyErrorCode.NodeNotFound,
+          `no node ${JSON.stringify(req.node.slice(0, 64))} on chain ${req.chain}`,
+        );
       return [n];
     }
     const best = this.#o.resolver.resolve(req.chain, this.#o.now());
     const max = this.#o.settings.maxAttempts;
     const top = best?.top(max + EXTRA_CANDIDATES) ?? [];
     if (top.length === 0) {
-      throw new ProxyError(ProxyErrorCode.NoNode, `no node of ${req.chain} may serve now (${best?.selection.reason ?? 'none'})`, { retryAfterS: 1, data: { mode: best?.selection.mode ?? null } });
+      throw new ProxyError(
+        ProxyErrorCode.NoNode,
+        `no node of ${req.chain} may serve now (${best?.selection.reason ?? 'none'})`,
+        { retryAfterS: 1, data: { mode: best?.selection.mode ?? null } },
+      );
     }
     const now = Date.now();
     const open: NodeConfig[] = [];
@@ -298,7 +385,11 @@ export class RpcProxy {
       const left = until - performance.now();
       if (left <= 0) return false;
       try {
-        const res = await this.#upstream.send(node, HEAD_BODY[family], Math.max(1, Math.min(left, this.#o.settings.attemptTimeoutMs)));
+        const res = await this.#upstream.send(
+          node,
+          HEAD_BODY[family],
+          Math.max(1, Math.min(left, this.#o.settings.attemptTimeoutMs)),
+        );
         const h = res.status === 200 ? headOf(res.text) : undefined;
         if (h === undefined) return false;
         this.#heads.observe(node.id, h, Date.now());
@@ -318,10 +409,19 @@ export class RpcProxy {
 }
 
 /** The proxy's own answer: one error, or one per call of a batch (clients match replies by id). */
-function ownAnswer(err: ProxyError, parsed: RpcRequest | null | undefined, version: WireVersion, batch: boolean): ProxyAnswer {
-  const headers: Record<string, string> = err.retryAfterS === undefined ? {} : { 'retry-after': String(err.retryAfterS) };
+function ownAnswer(
+  err: ProxyError,
+  parsed: RpcRequest | null | undefined,
+  version: WireVersion,
+  batch: boolean,
+): ProxyAnswer {
+  const headers: Record<string, string> =
+    err.retryAfterS === undefined ? {} : { 'retry-after': String(err.retryAfterS) };
   const items = batch && parsed ? parsed.items.filter((it) => !(it.valid && it.notification)) : [];
-  const body = batch && items.length > 0 ? JSON.stringify(items.map((it) => errorReply(err, it.id, it.version))) : JSON.stringify(errorReply(err, parsed?.items[0]?.id ?? null, version));
+  const body =
+    batch && items.length > 0
+      ? JSON.stringify(items.map((it) => errorReply(err, it.id, it.version)))
+      : JSON.stringify(errorReply(err, parsed?.items[0]?.id ?? null, version));
   return { status: err.httpStatus, contentType: JSON_TYPE, body, headers };
 }
 

@@ -28,7 +28,15 @@ export class Upstream {
     const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
     const creds = node.credentials;
     if (creds) headers.authorization = await creds.authorizationHeader();
-    const post = () => httpPost({ url: node.requestUrl?.reveal() ?? node.url, body, headers, dispatcher: this.#o.dispatcher, timeoutMs, maxResponseBytes: this.#o.maxResponseBytes });
+    const post = () =>
+      httpPost({
+        url: node.requestUrl?.reveal() ?? node.url,
+        body,
+        headers,
+        dispatcher: this.#o.dispatcher,
+        timeoutMs,
+        maxResponseBytes: this.#o.maxResponseBytes,
+      });
     let res = await post();
     if (res.status === 401 && creds && creds.invalidate()) {
       // The node restarted and wrote a new .cookie; a 401 is answered before the body is read,

@@ -109,7 +109,10 @@ export class BestNodeResolver {
   readonly #sticky = new Map<string, Selection>();
   readonly #ranked = new Map<string, RankedEntry>();
   readonly #memos = new Map<string, LocalMemo>();
-  readonly #sharedTops = new Map<string, { readonly selection: Selection; readonly answers: readonly NodeAnswer[]; readonly top: readonly TopNode[] }>();
+  readonly #sharedTops = new Map<
+    string,
+    { readonly selection: Selection; readonly answers: readonly NodeAnswer[]; readonly top: readonly TopNode[] }
+  >();
   #fleet: unknown;
 
   /** `answers`: the app's one answer cache, which the probes and the agent check read too. */
@@ -170,12 +173,28 @@ export class BestNodeResolver {
       if (sel.nodeId !== null) {
         const v = read.node(sel.nodeId, now);
         // Still a last resort: on this chain, not drained, not seen serving another chain.
-        if (v === undefined || v.node.chain.name !== chain || v.health.state === 'maintenance' || v.health.wrongChainSince !== null) return undefined;
+        if (
+          v === undefined ||
+          v.node.chain.name !== chain ||
+          v.health.state === 'maintenance' ||
+          v.health.wrongChainSince !== null
+        )
+          return undefined;
         chosenState = v.health.state;
       }
       anyUsable = false;
     }
-    return { chain, tag: null, selection: sel, source: 'shared', chosenState, anyUsable, report, policy, top: (n) => this.#sharedTop(chain, sel, n, now) };
+    return {
+      chain,
+      tag: null,
+      selection: sel,
+      source: 'shared',
+      chosenState,
+      anyUsable,
+      report,
+      policy,
+      top: (n) => this.#sharedTop(chain, sel, n, now),
+    };
   }
 
   /**
@@ -193,7 +212,13 @@ export class BestNodeResolver {
         answers.push(a);
       }
       if (answers.length === n) {
-        if (memo !== undefined && memo.selection === sel && memo.answers.length === n && memo.answers.every((a, i) => answers[i] === a)) return memo.top;
+        if (
+          memo !== undefined &&
+          memo.selection === sel &&
+          memo.answers.length === n &&
+          memo.answers.every((a, i) => answers[i] === a)
+        )
+          return memo.top;
         const top = answers.map((a) => {
           const node = this.#read.config(a.nodeId)!;
           return { nodeId: a.nodeId, url: node.url, tier: node.tier, state: a.state };
@@ -205,14 +230,26 @@ export class BestNodeResolver {
     return topOf(this.#rankedEntry(chain, null, now), sel, n);
   }
 
-  #local(chain: string, tag: string | null, key: string, report: ChainReport | undefined, now: number, policy: HealthPolicy): BestNode {
+  #local(
+    chain: string,
+    tag: string | null,
+    key: string,
+    report: ChainReport | undefined,
+    now: number,
+    policy: HealthPolicy,
+  ): BestNode {
     const entry = this.#rankedEntry(chain, tag, now);
     const ranking = entry.ranked.ranking;
     const kept = this.#sticky.get(key);
     // Continue from the newer of our own choice and the workers' (untagged only: the workers
     // never choose among a subset).
     const shared = tag === null ? report?.selection : undefined;
-    const prev = kept === undefined ? (shared ?? null) : shared !== undefined && shared.evaluatedAt > kept.evaluatedAt ? shared : kept;
+    const prev =
+      kept === undefined
+        ? (shared ?? null)
+        : shared !== undefined && shared.evaluatedAt > kept.evaluatedAt
+          ? shared
+          : kept;
     const memo = this.#memos.get(key);
     let selection: Selection;
     if (memo !== undefined && memo.entry === entry && memo.selection === prev && now >= memo.at && now < memo.until) {
@@ -223,12 +260,29 @@ export class BestNodeResolver {
       // Reuse it only once it is a fixed point: fed back, the core gives the same choice (the
       // reason turns to `kept`). That is so unless a dwell time is reached, so that bounds it.
       const again = nextSelection(selection, ranking, chain, now, policy).selection;
-      if (sameChoice(selection, again)) this.#memos.set(key, { entry, selection, again, at: now, until: dwellDeadline(selection, ranking, now, policy) });
+      if (sameChoice(selection, again))
+        this.#memos.set(key, {
+          entry,
+          selection,
+          again,
+          at: now,
+          until: dwellDeadline(selection, ranking, now, policy),
+        });
       else this.#memos.delete(key);
     }
     this.#sticky.set(key, selection);
     const chosenState = selection.nodeId === null ? null : (entry.ranked.byId.get(selection.nodeId)?.state ?? null);
-    return { chain, tag, selection, source: 'local', chosenState, anyUsable: entry.ranked.anyUsable, report, policy, top: (n) => topOf(entry, selection, n) };
+    return {
+      chain,
+      tag,
+      selection,
+      source: 'local',
+      chosenState,
+      anyUsable: entry.ranked.anyUsable,
+      report,
+      policy,
+      top: (n) => topOf(entry, selection, n),
+    };
   }
 
   #rankedEntry(chain: string, tag: string | null, now: number): RankedEntry {
@@ -236,7 +290,8 @@ export class BestNodeResolver {
     const summary = read.chainSummary(chain, now)!;
     const key = tag === null ? chain : `${chain}\u0000${tag}`;
     const e = this.#ranked.get(key);
-    if (e !== undefined && e.summary === summary && (e.until === Infinity || (now >= e.ranked.at && now <= e.until))) return e;
+    if (e !== undefined && e.summary === summary && (e.until === Infinity || (now >= e.ranked.at && now <= e.until)))
+      return e;
     const views = new Map<string, NodeView>();
     for (const n of summary.nodes) {
       if (tag !== null && !n.tags.includes(tag)) continue;
@@ -246,7 +301,12 @@ export class BestNodeResolver {
     const byId = new Map<string, RankedNode>();
     for (const r of ranking) byId.set(r.nodeId, r);
     const ranked: RankedChain = { chain, tag, ranking, views, byId, anyUsable: ranking.some((r) => r.usable), at: now };
-    const entry: RankedEntry = { ranked, summary, until: summary.stale > 0 ? now + STALE_TEXT_REFRESH_MS : Infinity, walks: new Map() };
+    const entry: RankedEntry = {
+      ranked,
+      summary,
+      until: summary.stale > 0 ? now + STALE_TEXT_REFRESH_MS : Infinity,
+      walks: new Map(),
+    };
     this.#ranked.set(key, entry);
     return entry;
   }
@@ -290,7 +350,8 @@ function sameChoice(a: Selection, b: Selection): boolean {
     a.top.every((id, i) => b.top[i] === id) &&
     (a.startupUntil ?? null) === (b.startupUntil ?? null) &&
     (a.preliminary ?? false) === (b.preliminary ?? false) &&
-    (pa === pb || (pa !== null && pb !== null && pa.nodeId === pb.nodeId && pa.tier === pb.tier && pa.readyAt === pb.readyAt))
+    (pa === pb ||
+      (pa !== null && pb !== null && pa.nodeId === pb.nodeId && pa.tier === pb.tier && pa.readyAt === pb.readyAt))
   );
 }
 

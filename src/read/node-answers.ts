@@ -80,13 +80,27 @@ export class NodeAnswers {
     const drain = service.view.drain(nodeId);
     const policy = service.policy;
     const e = this.#entries.get(nodeId);
-    if (e !== undefined && e.node === node && e.record === record && e.drain === drain && e.policy === policy && now >= e.validFrom && now <= e.validUntil) {
+    if (
+      e !== undefined &&
+      e.node === node &&
+      e.record === record &&
+      e.drain === drain &&
+      e.policy === policy &&
+      now >= e.validFrom &&
+      now <= e.validUntil
+    ) {
       return e.answer;
     }
     return this.#render(node, record, drain, policy, now);
   }
 
-  #render(node: NodeConfig, record: NodeRecord | undefined, drain: Drain | undefined, policy: HealthPolicy, now: number): NodeAnswer {
+  #render(
+    node: NodeConfig,
+    record: NodeRecord | undefined,
+    drain: Drain | undefined,
+    policy: HealthPolicy,
+    now: number,
+  ): NodeAnswer {
     const view = this.#read.node(node.id, now)!;
     const health = view.health;
     const observedAt = record?.sample.observedAt ?? null;

@@ -125,7 +125,8 @@ export class ReadModel {
   nodes(now: number): NodeView[] {
     this.#index();
     const out: NodeView[] = [];
-    for (const name of [...this.#byChain.keys()].sort()) for (const n of this.#byChain.get(name)!) out.push(this.#viewOf(n, now));
+    for (const name of [...this.#byChain.keys()].sort())
+      for (const n of this.#byChain.get(name)!) out.push(this.#viewOf(n, now));
     return out;
   }
 
@@ -196,7 +197,8 @@ export class ReadModel {
     const nodes = this.#byChain.get(chain);
     if (nodes === undefined) return undefined;
     const e = this.#summaries.get(chain);
-    if (e !== undefined && e.version === version && now > e.summary.validFrom && now <= e.summary.validUntil) return e.summary;
+    if (e !== undefined && e.version === version && now > e.summary.validFrom && now <= e.summary.validUntil)
+      return e.summary;
     const summary = this.#summarize(chain, nodes, now);
     this.#summaries.set(chain, { summary, version });
     return summary;

@@ -35,7 +35,9 @@ export class Credentials {
         text = await readFile(this.#source.path, 'utf8');
       } catch (err) {
         // The path is configuration, not a secret; the file's content never reaches a message.
-        throw new CredentialsError(`cannot read cookie file ${this.#source.path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+        throw new CredentialsError(
+          `cannot read cookie file ${this.#source.path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+        );
       }
       const line = text.split(/\r?\n/, 1)[0]?.trim() ?? '';
       const sep = line.indexOf(':');
@@ -56,7 +58,8 @@ export class Credentials {
   sameAs(other: Credentials): boolean {
     const a = this.#source;
     const b = other.#source;
-    if (a.kind === 'cookie' || b.kind === 'cookie') return a.kind === b.kind && (a as { path: string }).path === (b as { path: string }).path;
+    if (a.kind === 'cookie' || b.kind === 'cookie')
+      return a.kind === b.kind && (a as { path: string }).path === (b as { path: string }).path;
     return a.username === b.username && a.password === b.password;
   }
 

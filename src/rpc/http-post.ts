@@ -101,12 +101,23 @@ export function classifyTransportError(err: unknown, ctx: ErrorContext): RpcFail
   if (has('UND_ERR_CONNECT_TIMEOUT')) return new RpcTimeoutError('connect', ctx.timeoutMs, { cause: err });
   if (has('UND_ERR_HEADERS_TIMEOUT')) return new RpcTimeoutError('headers', ctx.timeoutMs, { cause: err });
   if (has('UND_ERR_BODY_TIMEOUT')) return new RpcTimeoutError('body', ctx.timeoutMs, { cause: err });
-  if (has('ECONNREFUSED')) return new RpcConnectionError(RpcErrorCode.ConnectionRefused, 'connection refused', { cause: err });
+  if (has('ECONNREFUSED'))
+    return new RpcConnectionError(RpcErrorCode.ConnectionRefused, 'connection refused', { cause: err });
   if (has('ENOTFOUND') || has('EAI_AGAIN') || has('EAI_NONAME')) {
-    return new RpcConnectionError(RpcErrorCode.Dns, 'host name did not resolve', { cause: err, transient: has('EAI_AGAIN') });
+    return new RpcConnectionError(RpcErrorCode.Dns, 'host name did not resolve', {
+      cause: err,
+      transient: has('EAI_AGAIN'),
+    });
   }
-  if (codes.some((c) => TLS_CODES.test(c))) return new RpcConnectionError(RpcErrorCode.Tls, 'TLS handshake failed', { cause: err });
-  if (ctx.phase === 'body' && (has('UND_ERR_SOCKET') || has('ECONNRESET') || has('UND_ERR_RES_CONTENT_LENGTH_MISMATCH') || has('ERR_STREAM_PREMATURE_CLOSE'))) {
+  if (codes.some((c) => TLS_CODES.test(c)))
+    return new RpcConnectionError(RpcErrorCode.Tls, 'TLS handshake failed', { cause: err });
+  if (
+    ctx.phase === 'body' &&
+    (has('UND_ERR_SOCKET') ||
+      has('ECONNRESET') ||
+      has('UND_ERR_RES_CONTENT_LENGTH_MISMATCH') ||
+      has('ERR_STREAM_PREMATURE_CLOSE'))
+  ) {
     // Headers arrived, then the connection closed early: the node (or a proxy) cut the body.
     return new RpcMalformedError('response body was truncated', { cause: err });
   }

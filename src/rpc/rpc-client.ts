@@ -1,12 +1,6 @@
 // JSON-RPC calls and batches to one node, in the EVM or the Bitcoin-family dialect.
 import type { Dispatcher } from 'undici';
-import {
-  RpcErrorCode,
-  RpcFailure,
-  RpcHttpError,
-  RpcMalformedError,
-  RpcResponseError,
-} from '../errors/rpc-errors.js';
+import { RpcErrorCode, RpcFailure, RpcHttpError, RpcMalformedError, RpcResponseError } from '../errors/rpc-errors.js';
 import type { Credentials } from './credentials.js';
 import { httpPost } from './http-post.js';
 import { SecretRedactor } from './secret-redactor.js';
@@ -38,7 +32,8 @@ export interface RpcCall {
   readonly params?: readonly unknown[];
 }
 
-export type RpcOutcome = { readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly error: RpcFailure };
+export type RpcOutcome =
+  { readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly error: RpcFailure };
 
 interface JsonRpcReply {
   id?: unknown;
@@ -96,7 +91,10 @@ export class RpcClient {
     const res = await this.#post(body);
     const reply = this.#parse(res.text, res.status, method);
     if (Array.isArray(reply) || reply === null || typeof reply !== 'object') {
-      throw this.#statusOr(res.status, new RpcMalformedError('reply is not a JSON-RPC object', { method, httpStatus: res.status }));
+      throw this.#statusOr(
+        res.status,
+        new RpcMalformedError('reply is not a JSON-RPC object', { method, httpStatus: res.status }),
+      );
     }
     const outcome = this.#outcome(reply as JsonRpcReply, method, res.status);
     if (outcome.ok) {
@@ -119,27 +117,39 @@ export class RpcClient {
     if (!Array.isArray(parsed)) {
       // A single error object in answer to an array: the batch itself was refused
       // (geth: empty or too large batch; proxies that forbid batches: -32600 / 400).
-      if (parsed && typeof parsed === 'object' && (parsed as JsonRpcReply).error && (res.status === 200 || res.status === 400)) {
+      if (
+        parsed &&
+        typeof parsed === 'object' &&
+        (parsed as JsonRpcReply).error &&
+        (res.status === 200 || res.status === 400)
+      ) {
         const err = this.#outcome(parsed as JsonRpcReply, undefined, res.status);
         throw new RpcFailure(RpcErrorCode.BatchUnsupported, 'node refused a batch request', {
           cause: err.ok ? undefined : err.error,
           httpStatus: res.status,
         });
       }
-      throw this.#statusOr(res.status, new RpcMalformedError('batch reply is not an array', { httpStatus: res.status }));
+      throw this.#statusOr(
+        res.status,
+        new RpcMalformedError('batch reply is not an array', { httpStatus: res.status }),
+      );
     }
     if (res.status !== 200) throw new RpcHttpError(res.status);
     // One reply per call, each id exactly once: a short, padded or renumbered batch is a node
     // (or a proxy) that lost track of what was asked, and none of its answers can be trusted to
     // belong to the call they claim (a chain id dropped from a batch must not go unnoticed).
     if (parsed.length !== calls.length) {
-      throw new RpcMalformedError(`batch reply has ${parsed.length} elements for ${calls.length} calls`, { httpStatus: res.status });
+      throw new RpcMalformedError(`batch reply has ${parsed.length} elements for ${calls.length} calls`, {
+        httpStatus: res.status,
+      });
     }
     const byId = new Map<number, JsonRpcReply>();
     for (const item of parsed) {
       const id = item && typeof item === 'object' ? (item as JsonRpcReply).id : undefined;
       if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id >= calls.length || byId.has(id)) {
-        throw new RpcMalformedError('batch reply ids do not match the calls (missing, duplicate or unknown id)', { httpStatus: res.status });
+        throw new RpcMalformedError('batch reply ids do not match the calls (missing, duplicate or unknown id)', {
+          httpStatus: res.status,
+        });
       }
       byId.set(id, item as JsonRpcReply);
     }
@@ -172,13 +182,23 @@ export class RpcClient {
 
   #parse(text: string, status: number, method: string | undefined): unknown {
     if (text.length === 0) {
-      throw this.#statusOr(status, new RpcMalformedError('empty response body', { httpStatus: status, ...(method ? { method } : {}) }));
+      throw this.#statusOr(
+        status,
+        new RpcMalformedError('empty response body', { httpStatus: status, ...(method ? { method } : {}) }),
+      );
     }
     try {
       return JSON.parse(text);
     } catch (err) {
       // Deeply nested or invalid JSON both land here (JSON.parse throws RangeError / SyntaxError).
-      throw this.#statusOr(status, new RpcMalformedError('response is not valid JSON', { cause: err, httpStatus: status, ...(method ? { method } : {}) }));
+      throw this.#statusOr(
+        status,
+        new RpcMalformedError('response is not valid JSON', {
+          cause: err,
+          httpStatus: status,
+          ...(method ? { method } : {}),
+        }),
+      );
     }
   }
 
@@ -200,10 +220,22 @@ export class RpcClient {
           }),
         };
       }
-      return { ok: false, error: new RpcMalformedError('error member is not a JSON-RPC error object', { httpStatus: status, ...(method ? { method } : {}) }) };
+      return {
+        ok: false,
+        error: new RpcMalformedError('error member is not a JSON-RPC error object', {
+          httpStatus: status,
+          ...(method ? { method } : {}),
+        }),
+      };
     }
     if (!('result' in reply)) {
-      return { ok: false, error: new RpcMalformedError('reply has neither result nor error', { httpStatus: status, ...(method ? { method } : {}) }) };
+      return {
+        ok: false,
+        error: new RpcMalformedError('reply has neither result nor error', {
+          httpStatus: status,
+          ...(method ? { method } : {}),
+        }),
+      };
     }
     return { ok: true, result: reply.result };
   }

@@ -15,7 +15,8 @@ export function splitUrlCredentials(raw: string): { url: string; credentials?: C
   } catch {
     throw new InvalidArgumentError('not a valid URL');
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new InvalidArgumentError(`unsupported URL scheme ${u.protocol} (use http: or https:)`);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:')
+    throw new InvalidArgumentError(`unsupported URL scheme ${u.protocol} (use http: or https:)`);
   if (!u.hostname) throw new InvalidArgumentError('URL has no host');
   const username = decodeURIComponent(u.username);
   const password = decodeURIComponent(u.password);

@@ -9,15 +9,35 @@ type RpcError = { code: number; message: string };
 type Outcome = { result: unknown } | { error: RpcError };
 type Handled = { reply: unknown; errorCode: number | undefined; v2: boolean };
 
-const COMMON_METHODS = ['getconnectioncount', 'getnetworkinfo', 'getpeerinfo', 'getnettotals', 'getblockchaininfo', 'getblockcount', 'getbestblockhash', 'getblockhash', 'setnetworkactive', 'uptime', 'sendrawtransaction'];
+const COMMON_METHODS = [
+  'getconnectioncount',
+  'getnetworkinfo',
+  'getpeerinfo',
+  'getnettotals',
+  'getblockchaininfo',
+  'getblockcount',
+  'getbestblockhash',
+  'getblockhash',
+  'setnetworkactive',
+  'uptime',
+  'sendrawtransaction',
+];
 const METHODS: Readonly<Record<'defid' | 'paicoind' | 'bitcoind', ReadonlySet<string>>> = Object.freeze({
   defid: new Set([...COMMON_METHODS, 'getnodestatusinfo']),
   paicoind: new Set(COMMON_METHODS),
   bitcoind: new Set(COMMON_METHODS),
 });
 /** Named-parameter order, for the methods that take any. */
-const PARAM_NAMES: Readonly<Record<string, readonly string[]>> = Object.freeze({ setnetworkactive: ['state'], getblockhash: ['height'], sendrawtransaction: ['hexstring', 'maxfeerate'] });
-const BYTES_PER_BLOCK: Readonly<Record<string, number>> = Object.freeze({ bitcoind: 700_000, defid: 4_000, paicoind: 30_000 });
+const PARAM_NAMES: Readonly<Record<string, readonly string[]>> = Object.freeze({
+  setnetworkactive: ['state'],
+  getblockhash: ['height'],
+  sendrawtransaction: ['hexstring', 'maxfeerate'],
+});
+const BYTES_PER_BLOCK: Readonly<Record<string, number>> = Object.freeze({
+  bitcoind: 700_000,
+  defid: 4_000,
+  paicoind: 30_000,
+});
 /** What a synced Core reports: its estimate never quite reaches 1. */
 const SYNCED_PROGRESS = 0.99999987;
 
@@ -61,7 +81,9 @@ function legacyReply(id: unknown, outcome: Outcome): unknown {
 }
 
 function v2Reply(id: unknown, outcome: Outcome): unknown {
-  return 'error' in outcome ? { jsonrpc: '2.0', error: outcome.error, id } : { jsonrpc: '2.0', result: outcome.result, id };
+  return 'error' in outcome
+    ? { jsonrpc: '2.0', error: outcome.error, id }
+    : { jsonrpc: '2.0', result: outcome.result, id };
 }
 
 function invalid(id: unknown, message: string): Handled {
@@ -69,7 +91,8 @@ function invalid(id: unknown, message: string): Handled {
 }
 
 function handleRequest(node: SimNode, request: unknown, now: number): Handled {
-  if (typeof request !== 'object' || request === null || Array.isArray(request)) return invalid(null, 'Invalid Request object');
+  if (typeof request !== 'object' || request === null || Array.isArray(request))
+    return invalid(null, 'Invalid Request object');
   const msg = request as Record<string, unknown>;
   const hasId = Object.hasOwn(msg, 'id');
   const id = hasId ? msg.id : null;
@@ -82,7 +105,8 @@ function handleRequest(node: SimNode, request: unknown, now: number): Handled {
   }
   if (typeof msg.method !== 'string') return invalid(id, 'Method must be a string');
   const params = msg.params;
-  if (params !== undefined && params !== null && typeof params !== 'object') return invalid(id, 'Params must be an array or object');
+  if (params !== undefined && params !== null && typeof params !== 'object')
+    return invalid(id, 'Params must be an array or object');
   node.countCall(msg.method);
   const outcome = call(node, msg.method, params as object | null | undefined, now);
   // A 2.0 request without an id is a notification: executed, never answered.
@@ -123,12 +147,18 @@ function call(node: SimNode, method: string, params: object | null | undefined, 
   if (!known || node.isDisabled(method)) return fail(-32601, 'Method not found');
   const args = positional(method, params);
   if (!Array.isArray(args)) return args;
-  if (node.fault.type === 'method-error' && node.fault.methods.includes(method)) return fail(node.fault.code ?? -1, node.fault.message ?? 'internal error');
+  if (node.fault.type === 'method-error' && node.fault.methods.includes(method))
+    return fail(node.fault.code ?? -1, node.fault.message ?? 'internal error');
   // Core's RPCs print their help as a -1 error when given more arguments than they take.
-  const usage = (max: number): Outcome | undefined => (args.length > max ? fail(-1, `${method}\n\nWrong number of parameters (at most ${max}).`) : undefined);
+  const usage = (max: number): Outcome | undefined =>
+    args.length > max ? fail(-1, `${method}\n\nWrong number of parameters (at most ${max}).`) : undefined;
   switch (method) {
     case 'getconnectioncount':
-      return usage(0) ?? { result: node.fault.type === 'huge-values' ? HUGE_PEERS : node.connectedInbound() + node.connectedOutbound() };
+      return (
+        usage(0) ?? {
+          result: node.fault.type === 'huge-values' ? HUGE_PEERS : node.connectedInbound() + node.connectedOutbound(),
+        }
+      );
     case 'getnetworkinfo':
       return usage(0) ?? { result: networkInfo(node) };
     case 'getpeerinfo':
@@ -150,7 +180,8 @@ function call(node: SimNode, method: string, params: object | null | undefined, 
       if (tooMany) return tooMany;
       const height = args[0];
       if (height === undefined) return fail(-1, `${method} height\n\nMissing required parameter.`);
-      if (typeof height !== 'number' || !Number.isInteger(height)) return fail(-3, `JSON value of type ${uniType(height)} is not of expected type number`);
+      if (typeof height !== 'number' || !Number.isInteger(height))
+        return fail(-3, `JSON value of type ${uniType(height)} is not of expected type number`);
       if (height < 0 || height > node.bestHeight(now)) return fail(-8, 'Block height out of range');
       return { result: blockHash(node, height) };
     }
@@ -159,15 +190,21 @@ function call(node: SimNode, method: string, params: object | null | undefined, 
       const tooMany = usage(2);
       if (tooMany) return tooMany;
       const hex = args[0];
-      if (typeof hex !== 'string' || !/^([0-9a-fA-F]{2})+$/.test(hex)) return fail(-22, 'TX decode failed. Make sure the tx has at least one input.');
-      return { result: createHash('sha256').update(createHash('sha256').update(Buffer.from(hex, 'hex')).digest()).digest('hex') };
+      if (typeof hex !== 'string' || !/^([0-9a-fA-F]{2})+$/.test(hex))
+        return fail(-22, 'TX decode failed. Make sure the tx has at least one input.');
+      return {
+        result: createHash('sha256')
+          .update(createHash('sha256').update(Buffer.from(hex, 'hex')).digest())
+          .digest('hex'),
+      };
     }
     case 'setnetworkactive': {
       const tooMany = usage(1);
       if (tooMany) return tooMany;
       const state = args[0];
       if (state === undefined) return fail(-1, `${method} state\n\nMissing required parameter.`);
-      if (typeof state !== 'boolean') return fail(-3, `JSON value of type ${uniType(state)} is not of expected type bool`);
+      if (typeof state !== 'boolean')
+        return fail(-3, `JSON value of type ${uniType(state)} is not of expected type bool`);
       node.p2pEnabled = state;
       return { result: node.networkActive() };
     }
@@ -221,7 +258,9 @@ function blockchainInfo(node: SimNode, now: number): unknown {
   if (p.has.blockchainTime) info.time = Math.floor(tipTime / 1000);
   // Median of the last 11 blocks: about five block intervals before the tip.
   info.mediantime = Math.floor((tipTime - 5 * node.blockTimeMs) / 1000);
-  info.verificationprogress = syncing ? Math.min(0.999, Math.floor((blocks / Math.max(1, headers)) * 1e8) / 1e8) : SYNCED_PROGRESS;
+  info.verificationprogress = syncing
+    ? Math.min(0.999, Math.floor((blocks / Math.max(1, headers)) * 1e8) / 1e8)
+    : SYNCED_PROGRESS;
   if (p.has.initialBlockDownload) info.initialblockdownload = syncing;
   info.chainwork = (BigInt(blocks) * 0x1_0000_0000_0000n).toString(16).padStart(64, '0');
   if (p.has.sizeOnDisk) info.size_on_disk = blocks * (BYTES_PER_BLOCK[node.kind] ?? 1_000);
@@ -248,7 +287,14 @@ function netTotals(node: SimNode, now: number): unknown {
     totalbytesrecv: 50_000_000 + (node.seed % 1_000_000) + Math.floor(recvRate * elapsedS),
     totalbytessent: 40_000_000 + ((node.seed >>> 8) % 1_000_000) + Math.floor(sentRate * elapsedS),
     timemillis: Math.floor(now),
-    uploadtarget: { timeframe: 86_400, target: 0, target_reached: false, serve_historical_blocks: true, bytes_left_in_cycle: 0, time_left_in_cycle: 0 },
+    uploadtarget: {
+      timeframe: 86_400,
+      target: 0,
+      target_reached: false,
+      serve_historical_blocks: true,
+      bytes_left_in_cycle: 0,
+      time_left_in_cycle: 0,
+    },
   };
 }
 
@@ -264,7 +310,13 @@ function nodeStatusInfo(node: SimNode): unknown {
  * GENESIS): a simulated node names its chain the way a real one does.
  */
 const GENESIS_BY_KIND: Readonly<Record<string, Readonly<Record<string, string>>>> = Object.freeze({
-  bitcoind: { main: GENESIS.bitcoinMain, test: GENESIS.bitcoinTest3, testnet4: GENESIS.bitcoinTest4, signet: GENESIS.bitcoinSignet, regtest: GENESIS.bitcoinRegtest },
+  bitcoind: {
+    main: GENESIS.bitcoinMain,
+    test: GENESIS.bitcoinTest3,
+    testnet4: GENESIS.bitcoinTest4,
+    signet: GENESIS.bitcoinSignet,
+    regtest: GENESIS.bitcoinRegtest,
+  },
   defid: { main: GENESIS.defichainMain, test: GENESIS.defichainTest },
   paicoind: { main: GENESIS.paiMain, test: GENESIS.paiTest, regtest: GENESIS.paiRegtest },
 });

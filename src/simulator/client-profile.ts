@@ -63,7 +63,8 @@ export interface ClientFeatures {
   readonly peerTransport: boolean;
 }
 
-const NET = (name: string, reachable: boolean): NetworkEntry => Object.freeze({ name, limited: !reachable, reachable, proxy: '', proxy_randomize_credentials: false });
+const NET = (name: string, reachable: boolean): NetworkEntry =>
+  Object.freeze({ name, limited: !reachable, reachable, proxy: '', proxy_randomize_credentials: false });
 const NETWORKS_CLASSIC = Object.freeze([NET('ipv4', true), NET('ipv6', true), NET('onion', false)]);
 const NETWORKS_CORE_22 = Object.freeze([...NETWORKS_CLASSIC, NET('i2p', false)]);
 const NETWORKS_CORE_23 = Object.freeze([...NETWORKS_CORE_22, NET('cjdns', false)]);
@@ -79,37 +80,70 @@ export function buildClientProfile(kind: SimKind, version: string): ClientProfil
   if (kind === 'bsc') {
     const commit = hashString(version, 0xb5c).toString(16).padStart(8, '0');
     return freeze({
-      kind, family: 'evm', version, coreMajor: 0,
+      kind,
+      family: 'evm',
+      version,
+      coreMajor: 0,
       clientVersion: `Geth/v${a}.${b}.${c}-${commit}-20250818/linux-amd64/go1.23.10`,
-      versionNumber: 0, protocolVersion: 68, localServices: '', localServicesNames: undefined, networks: [],
-      warmupMessage: 'loading', peerSubversions: [], peerServices: '', hashZeros: 0, difficulty: 2,
+      versionNumber: 0,
+      protocolVersion: 68,
+      localServices: '',
+      localServicesNames: undefined,
+      networks: [],
+      warmupMessage: 'loading',
+      peerSubversions: [],
+      peerServices: '',
+      hashZeros: 0,
+      difficulty: 2,
       has: features({}),
     });
   }
   if (kind === 'defid') {
     const dotted = `${a}.${b}.${c}`;
     return freeze({
-      kind, family: 'bitcoin', version, coreMajor: 0,
+      kind,
+      family: 'bitcoin',
+      version,
+      coreMajor: 0,
       clientVersion: `/DeFiChain:${dotted}/`,
-      versionNumber: a * 1_000_000 + b * 10_000 + c * 100, protocolVersion: 70038,
-      localServices: '0000000000000409', localServicesNames: undefined, networks: NETWORKS_CLASSIC,
+      versionNumber: a * 1_000_000 + b * 10_000 + c * 100,
+      protocolVersion: 70038,
+      localServices: '0000000000000409',
+      localServicesNames: undefined,
+      networks: NETWORKS_CLASSIC,
       warmupMessage: 'Loading block index...',
       peerSubversions: [`/DeFiChain:${dotted}/`, `/DeFiChain:${dotted}/`, '/DeFiChain:4.1.7/', '/DeFiChain:4.2.4/'],
-      peerServices: '0000000000000409', hashZeros: 0, difficulty: 4_472_368_589.7,
-      has: features({ initialBlockDownload: true, sizeOnDisk: true, nodeStatusInfo: true, peerLegacyFields: true, peerPermissions: true }),
+      peerServices: '0000000000000409',
+      hashZeros: 0,
+      difficulty: 4_472_368_589.7,
+      has: features({
+        initialBlockDownload: true,
+        sizeOnDisk: true,
+        nodeStatusInfo: true,
+        peerLegacyFields: true,
+        peerPermissions: true,
+      }),
     });
   }
   if (kind === 'paicoind') {
     const dotted = `${a}.${b}.${c}`;
     return freeze({
-      kind, family: 'bitcoin', version, coreMajor: 0,
+      kind,
+      family: 'bitcoin',
+      version,
+      coreMajor: 0,
       // paicoin's clientversion.cpp names the client "Turing" in the P2P user agent.
       clientVersion: `/Turing:${dotted}/`,
-      versionNumber: a * 1_000_000 + b * 10_000 + c * 100, protocolVersion: 70015,
-      localServices: '000000000000000d', localServicesNames: undefined, networks: NETWORKS_CLASSIC,
+      versionNumber: a * 1_000_000 + b * 10_000 + c * 100,
+      protocolVersion: 70015,
+      localServices: '000000000000000d',
+      localServicesNames: undefined,
+      networks: NETWORKS_CLASSIC,
       warmupMessage: 'Loading block index...',
       peerSubversions: [`/Turing:${dotted}/`, `/Turing:${dotted}/`, '/Turing:2.1.0/'],
-      peerServices: '000000000000000d', hashZeros: 12, difficulty: 187_623_990.4,
+      peerServices: '000000000000000d',
+      hashZeros: 12,
+      difficulty: 187_623_990.4,
       has: features({ peerLegacyFields: true }),
     });
   }
@@ -119,17 +153,34 @@ export function buildClientProfile(kind: SimKind, version: string): ClientProfil
   const patch = a === 0 ? 0 : c;
   const modern = a !== 0;
   return freeze({
-    kind, family: 'bitcoin', version, coreMajor: major,
+    kind,
+    family: 'bitcoin',
+    version,
+    coreMajor: major,
     clientVersion: modern ? `/Satoshi:${major}.${minor}.${patch}/` : `/Satoshi:0.${major}.${minor}/`,
     versionNumber: major * 10_000 + minor * 100 + patch,
     protocolVersion: major >= 21 ? 70016 : 70015,
     localServices: major >= 27 ? '0000000000000c09' : '0000000000000409',
-    localServicesNames: major >= 19 ? (major >= 27 ? ['NETWORK', 'WITNESS', 'NETWORK_LIMITED', 'P2P_V2'] : ['NETWORK', 'WITNESS', 'NETWORK_LIMITED']) : undefined,
+    localServicesNames:
+      major >= 19
+        ? major >= 27
+          ? ['NETWORK', 'WITNESS', 'NETWORK_LIMITED', 'P2P_V2']
+          : ['NETWORK', 'WITNESS', 'NETWORK_LIMITED']
+        : undefined,
     networks: major >= 23 ? NETWORKS_CORE_23 : major >= 22 ? NETWORKS_CORE_22 : NETWORKS_CLASSIC,
     // 0.21 switched the warm-up texts to a real ellipsis.
     warmupMessage: major >= 21 ? 'Loading block index…' : 'Loading block index...',
-    peerSubversions: ['/Satoshi:28.0.0/', '/Satoshi:27.1.0/', '/Satoshi:28.1.0/', '/Satoshi:26.0.0/', '/Satoshi:25.0.0/', '/Satoshi:29.0.0/'],
-    peerServices: '0000000000000c09', hashZeros: 19, difficulty: 149_301_205_959_699.9,
+    peerSubversions: [
+      '/Satoshi:28.0.0/',
+      '/Satoshi:27.1.0/',
+      '/Satoshi:28.1.0/',
+      '/Satoshi:26.0.0/',
+      '/Satoshi:25.0.0/',
+      '/Satoshi:29.0.0/',
+    ],
+    peerServices: '0000000000000c09',
+    hashZeros: 19,
+    difficulty: 149_301_205_959_699.9,
     has: features({
       connectionsInOut: major >= 21,
       warningsArray: major >= 28,
@@ -147,9 +198,18 @@ export function buildClientProfile(kind: SimKind, version: string): ClientProfil
 
 function features(on: Partial<ClientFeatures>): ClientFeatures {
   return Object.freeze({
-    connectionsInOut: false, warningsArray: false, jsonRpc2: false, initialBlockDownload: false, sizeOnDisk: false,
-    blockchainTime: false, nodeStatusInfo: false, peerLegacyFields: false, peerPermissions: false,
-    peerConnectionType: false, peerTransport: false, ...on,
+    connectionsInOut: false,
+    warningsArray: false,
+    jsonRpc2: false,
+    initialBlockDownload: false,
+    sizeOnDisk: false,
+    blockchainTime: false,
+    nodeStatusInfo: false,
+    peerLegacyFields: false,
+    peerPermissions: false,
+    peerConnectionType: false,
+    peerTransport: false,
+    ...on,
   });
 }
 

@@ -32,7 +32,11 @@ export interface NodeSummary {
 }
 
 class HttpError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -75,9 +79,13 @@ export function createControlApi(sim: ControlledSimulator): RequestHandler {
     route(sim, req).then(
       (result) => reply(res, result.status, result.body),
       (err: unknown) => {
-        if (err instanceof HttpError) return reply(res, err.status, { error: { code: err.code, message: err.message } });
-        if (err instanceof SimulatorError) return reply(res, STATUS_BY_CODE[err.code] ?? 500, { error: { code: err.code, message: err.message } });
-        return reply(res, 500, { error: { code: 'SIM_INTERNAL', message: err instanceof Error ? err.message : String(err) } });
+        if (err instanceof HttpError)
+          return reply(res, err.status, { error: { code: err.code, message: err.message } });
+        if (err instanceof SimulatorError)
+          return reply(res, STATUS_BY_CODE[err.code] ?? 500, { error: { code: err.code, message: err.message } });
+        return reply(res, 500, {
+          error: { code: 'SIM_INTERNAL', message: err instanceof Error ? err.message : String(err) },
+        });
       },
     );
   };
@@ -89,7 +97,10 @@ async function route(sim: ControlledSimulator, req: IncomingMessage): Promise<Re
   const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
   let parts: string[];
   try {
-    parts = path.split('/').filter((p) => p !== '').map((p) => decodeURIComponent(p));
+    parts = path
+      .split('/')
+      .filter((p) => p !== '')
+      .map((p) => decodeURIComponent(p));
   } catch {
     throw notFound();
   }
@@ -97,7 +108,8 @@ async function route(sim: ControlledSimulator, req: IncomingMessage): Promise<Re
   const [, collection, id, action, ...rest] = parts;
   if (rest.length > 0) throw notFound();
 
-  if (collection === undefined) return only(method, 'GET', () => ({ status: 200, body: { nodes: '/_sim/nodes', stats: '/_sim/stats' } }));
+  if (collection === undefined)
+    return only(method, 'GET', () => ({ status: 200, body: { nodes: '/_sim/nodes', stats: '/_sim/stats' } }));
 
   if (collection === 'stats') {
     if (id === undefined) return only(method, 'GET', () => ({ status: 200, body: sim.stats() }));
@@ -123,7 +135,8 @@ async function route(sim: ControlledSimulator, req: IncomingMessage): Promise<Re
 
   if (action === undefined) {
     if (method === 'GET') {
-      if (sim.node(id) === undefined) throw new SimulatorError(SimulatorErrorCode.UnknownNode, `no node ${JSON.stringify(id)}`);
+      if (sim.node(id) === undefined)
+        throw new SimulatorError(SimulatorErrorCode.UnknownNode, `no node ${JSON.stringify(id)}`);
       return { status: 200, body: summary(sim, id) };
     }
     if (method === 'DELETE') {
@@ -147,7 +160,8 @@ async function route(sim: ControlledSimulator, req: IncomingMessage): Promise<Re
       if (method !== 'PUT') throw notAllowed();
       const body = (await readJson(req)) as { height?: unknown } | null;
       const height = body?.height;
-      if (typeof height !== 'number') throw new HttpError(400, 'SIM_INVALID_SPEC', 'body must be { "height": <integer> }');
+      if (typeof height !== 'number')
+        throw new HttpError(400, 'SIM_INVALID_SPEC', 'body must be { "height": <integer> }');
       sim.setHeight(id, height);
       return { status: 204 };
     }
@@ -197,7 +211,8 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_CONTROL_BODY_BYTES) throw new HttpError(413, 'SIM_BODY_TOO_LARGE', `control request body over ${MAX_CONTROL_BODY_BYTES} bytes`);
+    if (size > MAX_CONTROL_BODY_BYTES)
+      throw new HttpError(413, 'SIM_BODY_TOO_LARGE', `control request body over ${MAX_CONTROL_BODY_BYTES} bytes`);
     chunks.push(chunk);
   }
   try {

@@ -10,7 +10,19 @@ type Outcome = { result: unknown } | { error: { code: number; message: string } 
 type Message = Record<string, unknown>;
 
 const TAGS = new Set(['latest', 'pending', 'safe', 'finalized']);
-const METHODS = new Set(['web3_clientVersion', 'net_version', 'net_listening', 'net_peerCount', 'eth_chainId', 'eth_blockNumber', 'eth_syncing', 'eth_getBlockByNumber', 'eth_getBalance', 'eth_gasPrice', 'eth_sendRawTransaction']);
+const METHODS = new Set([
+  'web3_clientVersion',
+  'net_version',
+  'net_listening',
+  'net_peerCount',
+  'eth_chainId',
+  'eth_blockNumber',
+  'eth_syncing',
+  'eth_getBlockByNumber',
+  'eth_getBalance',
+  'eth_gasPrice',
+  'eth_sendRawTransaction',
+]);
 
 /**
  * geth's JSON-RPC 2.0 server (BSC is a geth fork), from the request body on: every error in a
@@ -73,7 +85,9 @@ function handleMessage(node: SimNode, msg: Message, now: number): unknown {
   const method = msg.method as string;
   node.countCall(method);
   const outcome = call(node, method, msg.params, now);
-  return 'error' in outcome ? { jsonrpc: '2.0', id: msg.id, error: outcome.error } : { jsonrpc: '2.0', id: msg.id, result: outcome.result };
+  return 'error' in outcome
+    ? { jsonrpc: '2.0', id: msg.id, error: outcome.error }
+    : { jsonrpc: '2.0', id: msg.id, result: outcome.result };
 }
 
 function errorReply(id: unknown, code: number, message: string): unknown {
@@ -91,12 +105,16 @@ function hex(n: number): string {
 function call(node: SimNode, method: string, params: unknown, now: number): Outcome {
   // geth looks the method up before it decodes the arguments.
   if (!METHODS.has(method) || node.isDisabled(method)) return notFound(method);
-  if (params !== undefined && params !== null && !Array.isArray(params)) return { error: { code: -32602, message: 'non-array args' } };
+  if (params !== undefined && params !== null && !Array.isArray(params))
+    return { error: { code: -32602, message: 'non-array args' } };
   const args: readonly unknown[] = Array.isArray(params) ? params : [];
-  if (node.fault.type === 'warmup') return { error: { code: -32000, message: node.fault.message ?? node.profile.warmupMessage } };
-  if (node.fault.type === 'method-error' && node.fault.methods.includes(method)) return { error: { code: node.fault.code ?? -32000, message: node.fault.message ?? 'internal error' } };
+  if (node.fault.type === 'warmup')
+    return { error: { code: -32000, message: node.fault.message ?? node.profile.warmupMessage } };
+  if (node.fault.type === 'method-error' && node.fault.methods.includes(method))
+    return { error: { code: node.fault.code ?? -32000, message: node.fault.message ?? 'internal error' } };
   const huge = node.fault.type === 'huge-values';
-  const maxArgs = (n: number): Outcome | undefined => (args.length > n ? { error: { code: -32602, message: `too many arguments, want at most ${n}` } } : undefined);
+  const maxArgs = (n: number): Outcome | undefined =>
+    args.length > n ? { error: { code: -32602, message: `too many arguments, want at most ${n}` } } : undefined;
   switch (method) {
     case 'web3_clientVersion':
       return maxArgs(0) ?? { result: node.profile.clientVersion };
@@ -106,7 +124,9 @@ function call(node: SimNode, method: string, params: unknown, now: number): Outc
       // Hard-coded true in geth: it says nothing about health.
       return maxArgs(0) ?? { result: true };
     case 'net_peerCount':
-      return maxArgs(0) ?? { result: huge ? '0xffffffffffffff' : hex(node.connectedInbound() + node.connectedOutbound()) };
+      return (
+        maxArgs(0) ?? { result: huge ? '0xffffffffffffff' : hex(node.connectedInbound() + node.connectedOutbound()) }
+      );
     case 'eth_chainId':
       return maxArgs(0) ?? { result: hex(node.reportedChainId()) };
     case 'eth_blockNumber':
@@ -117,12 +137,24 @@ function call(node: SimNode, method: string, params: unknown, now: number): Outc
       return maxArgs(2) ?? blockByNumber(node, args, now);
     case 'eth_getBalance':
       // Every simulated account holds 1 BNB: enough for clients to parse a quantity.
-      return maxArgs(2) ?? (typeof args[0] === 'string' && /^0x[0-9a-fA-F]{40}$/.test(args[0]) ? { result: '0xde0b6b3a7640000' } : { error: { code: -32602, message: 'invalid argument 0: hex string has length != 40' } });
+      return (
+        maxArgs(2) ??
+        (typeof args[0] === 'string' && /^0x[0-9a-fA-F]{40}$/.test(args[0])
+          ? { result: '0xde0b6b3a7640000' }
+          : { error: { code: -32602, message: 'invalid argument 0: hex string has length != 40' } })
+      );
     case 'eth_gasPrice':
       return maxArgs(0) ?? { result: '0x3b9aca00' };
     case 'eth_sendRawTransaction':
       // Accepted and forgotten; the hash stands in for keccak256 of the bytes (counted per node).
-      if (typeof args[0] !== 'string' || !/^0x([0-9a-fA-F]{2})+$/.test(args[0])) return { error: { code: -32602, message: 'invalid argument 0: json: cannot unmarshal invalid hex string into Go value of type hexutil.Bytes' } };
+      if (typeof args[0] !== 'string' || !/^0x([0-9a-fA-F]{2})+$/.test(args[0]))
+        return {
+          error: {
+            code: -32602,
+            message:
+              'invalid argument 0: json: cannot unmarshal invalid hex string into Go value of type hexutil.Bytes',
+          },
+        };
       return maxArgs(1) ?? { result: `0x${createHash('sha256').update(args[0]).digest('hex')}` };
     default:
       return notFound(method);
@@ -141,10 +173,20 @@ function syncing(node: SimNode, now: number): unknown {
     startingBlock: hex(Math.max(0, current - 5_000)),
     currentBlock: hex(current),
     highestBlock: hex(head),
-    syncedAccounts: '0x0', syncedAccountBytes: '0x0', syncedBytecodes: '0x0', syncedBytecodeBytes: '0x0',
-    syncedStorage: '0x0', syncedStorageBytes: '0x0', healedTrienodes: '0x0', healedTrienodeBytes: '0x0',
-    healedBytecodes: '0x0', healedBytecodeBytes: '0x0', healingTrienodes: '0x0', healingBytecode: '0x0',
-    txIndexFinishedBlocks: hex(Math.max(0, current - (txIndexLeft ?? 0))), txIndexRemainingBlocks: hex(txIndexLeft ?? 0),
+    syncedAccounts: '0x0',
+    syncedAccountBytes: '0x0',
+    syncedBytecodes: '0x0',
+    syncedBytecodeBytes: '0x0',
+    syncedStorage: '0x0',
+    syncedStorageBytes: '0x0',
+    healedTrienodes: '0x0',
+    healedTrienodeBytes: '0x0',
+    healedBytecodes: '0x0',
+    healedBytecodeBytes: '0x0',
+    healingTrienodes: '0x0',
+    healingBytecode: '0x0',
+    txIndexFinishedBlocks: hex(Math.max(0, current - (txIndexLeft ?? 0))),
+    txIndexRemainingBlocks: hex(txIndexLeft ?? 0),
   };
 }
 
@@ -155,10 +197,12 @@ function blockByNumber(node: SimNode, args: readonly unknown[], now: number): Ou
   let height: number;
   if (typeof tag === 'string' && TAGS.has(tag)) height = best;
   else if (tag === 'earliest') height = 0;
-  else if (typeof tag === 'string' && /^0x(0|[1-9a-f][0-9a-f]*)$/i.test(tag)) height = Number.parseInt(tag.slice(2), 16);
+  else if (typeof tag === 'string' && /^0x(0|[1-9a-f][0-9a-f]*)$/i.test(tag))
+    height = Number.parseInt(tag.slice(2), 16);
   else return { error: { code: -32602, message: 'invalid argument 0: hex string without 0x prefix' } };
   if (height > best) return { result: null };
-  const hash = (h: number): string => `0x${createHash('sha256').update(`evm:${node.reportedChainId()}:${h}`).digest('hex')}`;
+  const hash = (h: number): string =>
+    `0x${createHash('sha256').update(`evm:${node.reportedChainId()}:${h}`).digest('hex')}`;
   return {
     result: {
       number: hex(height),

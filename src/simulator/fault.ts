@@ -60,9 +60,27 @@ export type Fault =
 export type FaultType = Fault['type'];
 
 export const FAULT_TYPES: readonly FaultType[] = [
-  'none', 'hang', 'slow', 'drip', 'http', 'unauthorized', 'forbidden', 'malformed', 'truncated',
-  'oversized', 'warmup', 'wrong-chain', 'syncing', 'reset', 'no-batch', 'network-inactive', 'down',
-  'stuck', 'method-error', 'short-batch', 'huge-values',
+  'none',
+  'hang',
+  'slow',
+  'drip',
+  'http',
+  'unauthorized',
+  'forbidden',
+  'malformed',
+  'truncated',
+  'oversized',
+  'warmup',
+  'wrong-chain',
+  'syncing',
+  'reset',
+  'no-batch',
+  'network-inactive',
+  'down',
+  'stuck',
+  'method-error',
+  'short-batch',
+  'huge-values',
 ];
 
 export const NO_FAULT: Fault = Object.freeze({ type: 'none' });
@@ -71,15 +89,33 @@ export const NO_FAULT: Fault = Object.freeze({ type: 'none' });
 export const MAX_OVERSIZED_BYTES = 512 * 1024 * 1024;
 
 const FIELDS: Readonly<Record<FaultType, readonly string[]>> = {
-  none: [], hang: [], slow: ['delayMs'], drip: ['chunkIntervalMs'], http: ['status', 'body', 'contentType'],
-  unauthorized: [], forbidden: [], malformed: [], truncated: [], oversized: ['bytes'], warmup: ['message'],
-  'wrong-chain': [], syncing: ['behindBlocks', 'txIndexRemainingBlocks'], reset: [], 'no-batch': [], 'network-inactive': [], down: [],
-  stuck: ['tipAgeMs'], 'method-error': ['methods', 'code', 'message'], 'short-batch': ['keep'], 'huge-values': [],
+  none: [],
+  hang: [],
+  slow: ['delayMs'],
+  drip: ['chunkIntervalMs'],
+  http: ['status', 'body', 'contentType'],
+  unauthorized: [],
+  forbidden: [],
+  malformed: [],
+  truncated: [],
+  oversized: ['bytes'],
+  warmup: ['message'],
+  'wrong-chain': [],
+  syncing: ['behindBlocks', 'txIndexRemainingBlocks'],
+  reset: [],
+  'no-batch': [],
+  'network-inactive': [],
+  down: [],
+  stuck: ['tipAgeMs'],
+  'method-error': ['methods', 'code', 'message'],
+  'short-batch': ['keep'],
+  'huge-values': [],
 };
 
 /** Checks an untrusted value (control API body, test input) and returns a fresh, frozen Fault. */
 export function parseFault(input: unknown, where = 'fault'): Fault {
-  const bad = (details: string): SimulatorError => new SimulatorError(SimulatorErrorCode.InvalidFault, `invalid ${where}`, { details });
+  const bad = (details: string): SimulatorError =>
+    new SimulatorError(SimulatorErrorCode.InvalidFault, `invalid ${where}`, { details });
   if (typeof input !== 'object' || input === null || Array.isArray(input)) throw bad('must be an object with a `type`');
   const obj = input as Record<string, unknown>;
   const type = obj.type;
@@ -93,7 +129,8 @@ export function parseFault(input: unknown, where = 'fault'): Fault {
   const int = (key: string, min: number, max: number, required: boolean): number | undefined => {
     const v = obj[key];
     if (v === undefined && !required) return undefined;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw bad(`${key} must be an integer in [${min}, ${max}]`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+      throw bad(`${key} must be an integer in [${min}, ${max}]`);
     return v;
   };
   const str = (key: string): string | undefined => {
@@ -143,7 +180,11 @@ export function parseFault(input: unknown, where = 'fault'): Fault {
     }
     case 'method-error': {
       const methods = obj.methods;
-      if (!Array.isArray(methods) || methods.length === 0 || !methods.every((m): m is string => typeof m === 'string' && m.length > 0 && m.length <= 64)) {
+      if (
+        !Array.isArray(methods) ||
+        methods.length === 0 ||
+        !methods.every((m): m is string => typeof m === 'string' && m.length > 0 && m.length <= 64)
+      ) {
         throw bad('methods must be a non-empty list of method names');
       }
       fault = { type: t, methods: [...methods] };

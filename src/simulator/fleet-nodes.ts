@@ -34,11 +34,16 @@ function builtinOrNetwork(main: string, test: string, network: string): ChainSpe
  * built-in fleet of `demo` (and of the service when no nodes are configured) and benchmarks.
  * Nodes whose id says `sgp` are tier-1 backups, so the demo shows tiers and failback.
  */
-export function nodesForSimulator(sim: Simulator, specs: readonly SimNodeSpec[], defaults: NodeDefaults = NODE_DEFAULTS): NodeConfig[] {
+export function nodesForSimulator(
+  sim: Simulator,
+  specs: readonly SimNodeSpec[],
+  defaults: NodeDefaults = NODE_DEFAULTS,
+): NodeConfig[] {
   return specs.map((spec) => {
     const region = /-(fra|ams|sgp|nyc|lon)-/.exec(`${spec.id}-`)?.[1];
     let credentials: Credentials | undefined;
-    if (spec.auth && 'username' in spec.auth) credentials = new Credentials({ kind: 'basic', username: spec.auth.username, password: spec.auth.password });
+    if (spec.auth && 'username' in spec.auth)
+      credentials = new Credentials({ kind: 'basic', username: spec.auth.username, password: spec.auth.password });
     else if (spec.auth) credentials = new Credentials({ kind: 'cookie', path: spec.auth.cookieFile });
     return {
       id: spec.id,

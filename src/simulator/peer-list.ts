@@ -8,8 +8,30 @@ const TEST_NETS = ['192.0.2', '198.51.100', '203.0.113'] as const;
 
 // Share of each message type in a peer's traffic, sorted by name as Core prints them; `inv`
 // (share 0) takes the remainder so the parts add up to the total.
-const SENT_SHARES: readonly (readonly [string, number])[] = [['addr', 0.01], ['getdata', 0.04], ['headers', 0.06], ['inv', 0], ['ping', 0.02], ['pong', 0.02], ['tx', 0.35], ['verack', 0], ['version', 0]];
-const RECV_SHARES: readonly (readonly [string, number])[] = [['addr', 0.02], ['block', 0.3], ['cmpctblock', 0.1], ['getdata', 0.02], ['headers', 0.05], ['inv', 0], ['ping', 0.02], ['pong', 0.02], ['tx', 0.3], ['verack', 0], ['version', 0]];
+const SENT_SHARES: readonly (readonly [string, number])[] = [
+  ['addr', 0.01],
+  ['getdata', 0.04],
+  ['headers', 0.06],
+  ['inv', 0],
+  ['ping', 0.02],
+  ['pong', 0.02],
+  ['tx', 0.35],
+  ['verack', 0],
+  ['version', 0],
+];
+const RECV_SHARES: readonly (readonly [string, number])[] = [
+  ['addr', 0.02],
+  ['block', 0.3],
+  ['cmpctblock', 0.1],
+  ['getdata', 0.02],
+  ['headers', 0.05],
+  ['inv', 0],
+  ['ping', 0.02],
+  ['pong', 0.02],
+  ['tx', 0.3],
+  ['verack', 0],
+  ['version', 0],
+];
 const HANDSHAKE_BYTES: Readonly<Record<string, number>> = Object.freeze({ verack: 24, version: 126 });
 
 /**

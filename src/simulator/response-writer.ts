@@ -84,7 +84,12 @@ export async function writeOversized(res: ServerResponse, answer: HttpAnswer, by
 }
 
 /** The real reply with its real length, `DRIP_CHUNK_BYTES` every `intervalMs`. */
-export async function writeDrip(res: ServerResponse, answer: HttpAnswer, intervalMs: number, sleep: Sleep): Promise<void> {
+export async function writeDrip(
+  res: ServerResponse,
+  answer: HttpAnswer,
+  intervalMs: number,
+  sleep: Sleep,
+): Promise<void> {
   if (res.destroyed) return;
   const body = Buffer.from(answer.body, 'utf8');
   res.writeHead(answer.status, headersFor(answer, body.length));

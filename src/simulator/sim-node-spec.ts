@@ -13,7 +13,12 @@ export const SIM_KINDS: readonly SimKind[] = ['bsc', 'defid', 'paicoind', 'bitco
  * - `nettotals-connected-only`: getnettotals sums the connected peers only (drops when one leaves).
  */
 export type SimQuirk = 'no-chain-field' | 'ping-unmeasured' | 'conntime-duration' | 'nettotals-connected-only';
-export const SIM_QUIRKS: readonly SimQuirk[] = ['no-chain-field', 'ping-unmeasured', 'conntime-duration', 'nettotals-connected-only'];
+export const SIM_QUIRKS: readonly SimQuirk[] = [
+  'no-chain-field',
+  'ping-unmeasured',
+  'conntime-duration',
+  'nettotals-connected-only',
+];
 
 export type SimAuth = { username: string; password: string } | { cookieFile: string };
 
@@ -63,7 +68,10 @@ export const KIND_DEFAULTS: Readonly<Record<SimKind, KindDefaults>> = Object.fre
   bitcoind: { blockTimeMs: 600_000, startHeight: 920_000, version: '28.0' },
 });
 
-export const DEFAULT_PEERS: Readonly<{ inbound: number; outbound: number }> = Object.freeze({ inbound: 8, outbound: 10 });
+export const DEFAULT_PEERS: Readonly<{ inbound: number; outbound: number }> = Object.freeze({
+  inbound: 8,
+  outbound: 10,
+});
 export const DEFAULT_CHAIN_ID = 56;
 export const DEFAULT_NETWORK = 'main';
 /** More peers than any real client allows; keeps a typo from generating a million peers. */
@@ -72,7 +80,23 @@ export const MAX_PEERS_PER_DIRECTION = 10_000;
 const ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
 const NETWORK_PATTERN = /^[a-z0-9]{1,32}$/;
 const VERSION_PATTERN = /^\d{1,4}(\.\d{1,4}){0,3}$/;
-const SPEC_KEYS = new Set(['id', 'kind', 'chainId', 'network', 'peers', 'startHeight', 'blockTimeMs', 'latencyMs', 'auth', 'disabledMethods', 'batch', 'ownPort', 'version', 'fault', 'quirks']);
+const SPEC_KEYS = new Set([
+  'id',
+  'kind',
+  'chainId',
+  'network',
+  'peers',
+  'startHeight',
+  'blockTimeMs',
+  'latencyMs',
+  'auth',
+  'disabledMethods',
+  'batch',
+  'ownPort',
+  'version',
+  'fault',
+  'quirks',
+]);
 
 export function isValidNodeId(id: string): boolean {
   // "." and ".." would be collapsed by every URL parser before reaching us.
@@ -81,22 +105,26 @@ export function isValidNodeId(id: string): boolean {
 
 /** Validates an untrusted spec and returns a deep copy that later mutation of the input cannot reach. */
 export function parseSpec(input: unknown): SimNodeSpec {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw invalid('node spec', 'must be an object');
+  if (typeof input !== 'object' || input === null || Array.isArray(input))
+    throw invalid('node spec', 'must be an object');
   const obj = input as Record<string, unknown>;
   const idRaw = obj.id;
-  if (typeof idRaw !== 'string' || !isValidNodeId(idRaw)) throw invalid('id', 'must match [A-Za-z0-9._-]{1,128} and not be "." or ".."');
+  if (typeof idRaw !== 'string' || !isValidNodeId(idRaw))
+    throw invalid('id', 'must match [A-Za-z0-9._-]{1,128} and not be "." or ".."');
   const where = `node "${idRaw}"`;
   for (const key of Object.keys(obj)) {
     if (!SPEC_KEYS.has(key)) throw invalid(`${where}: ${key}`, 'unknown key');
   }
   const kind = obj.kind;
-  if (typeof kind !== 'string' || !(SIM_KINDS as readonly string[]).includes(kind)) throw invalid(`${where}: kind`, `must be one of ${SIM_KINDS.join(', ')}`);
+  if (typeof kind !== 'string' || !(SIM_KINDS as readonly string[]).includes(kind))
+    throw invalid(`${where}: kind`, `must be one of ${SIM_KINDS.join(', ')}`);
   const spec: SimNodeSpec = { id: idRaw, kind: kind as SimKind };
 
   const int = (key: string, min: number, max: number): number | undefined => {
     const v = obj[key];
     if (v === undefined) return undefined;
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) throw invalid(`${where}: ${key}`, `must be an integer in [${min}, ${max}]`);
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max)
+      throw invalid(`${where}: ${key}`, `must be an integer in [${min}, ${max}]`);
     return v;
   };
   const bool = (key: string): boolean | undefined => {
@@ -109,7 +137,8 @@ export function parseSpec(input: unknown): SimNodeSpec {
   const chainId = int('chainId', 1, Number.MAX_SAFE_INTEGER);
   if (chainId !== undefined) spec.chainId = chainId;
   if (obj.network !== undefined) {
-    if (typeof obj.network !== 'string' || !NETWORK_PATTERN.test(obj.network)) throw invalid(`${where}: network`, 'must be a lower-case name like main, test, regtest');
+    if (typeof obj.network !== 'string' || !NETWORK_PATTERN.test(obj.network))
+      throw invalid(`${where}: network`, 'must be a lower-case name like main, test, regtest');
     spec.network = obj.network;
   }
   if (obj.peers !== undefined) spec.peers = parsePeers(obj.peers, `${where}: peers`);
@@ -122,7 +151,8 @@ export function parseSpec(input: unknown): SimNodeSpec {
   if (obj.auth !== undefined) spec.auth = parseAuth(obj.auth, `${where}: auth`);
   if (obj.disabledMethods !== undefined) {
     const list = obj.disabledMethods;
-    if (!Array.isArray(list) || !list.every((m): m is string => typeof m === 'string' && m.length > 0)) throw invalid(`${where}: disabledMethods`, 'must be a list of method names');
+    if (!Array.isArray(list) || !list.every((m): m is string => typeof m === 'string' && m.length > 0))
+      throw invalid(`${where}: disabledMethods`, 'must be a list of method names');
     spec.disabledMethods = [...list];
   }
   const batch = bool('batch');
@@ -130,12 +160,16 @@ export function parseSpec(input: unknown): SimNodeSpec {
   const ownPort = bool('ownPort');
   if (ownPort !== undefined) spec.ownPort = ownPort;
   if (obj.version !== undefined) {
-    if (typeof obj.version !== 'string' || !VERSION_PATTERN.test(obj.version)) throw invalid(`${where}: version`, 'must look like 28.0 or 0.21.1');
+    if (typeof obj.version !== 'string' || !VERSION_PATTERN.test(obj.version))
+      throw invalid(`${where}: version`, 'must look like 28.0 or 0.21.1');
     spec.version = obj.version;
   }
   if (obj.quirks !== undefined) {
     const list = obj.quirks;
-    if (!Array.isArray(list) || !list.every((q): q is SimQuirk => typeof q === 'string' && (SIM_QUIRKS as readonly string[]).includes(q))) {
+    if (
+      !Array.isArray(list) ||
+      !list.every((q): q is SimQuirk => typeof q === 'string' && (SIM_QUIRKS as readonly string[]).includes(q))
+    ) {
       throw invalid(`${where}: quirks`, `must be a list of ${SIM_QUIRKS.join(', ')}`);
     }
     spec.quirks = [...list];
@@ -151,13 +185,16 @@ export function parseSpec(input: unknown): SimNodeSpec {
 export function parsePeers(input: unknown, where = 'peers'): { inbound: number; outbound: number } {
   if (typeof input !== 'object' || input === null) throw invalid(where, 'must be { inbound, outbound }');
   const { inbound, outbound, ...rest } = input as Record<string, unknown>;
-  const ok = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= MAX_PEERS_PER_DIRECTION;
-  if (!ok(inbound) || !ok(outbound) || Object.keys(rest).length > 0) throw invalid(where, `must be { inbound, outbound } with integers in [0, ${MAX_PEERS_PER_DIRECTION}]`);
+  const ok = (v: unknown): v is number =>
+    typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= MAX_PEERS_PER_DIRECTION;
+  if (!ok(inbound) || !ok(outbound) || Object.keys(rest).length > 0)
+    throw invalid(where, `must be { inbound, outbound } with integers in [0, ${MAX_PEERS_PER_DIRECTION}]`);
   return { inbound, outbound };
 }
 
 function parseAuth(input: unknown, where: string): SimAuth {
-  if (typeof input !== 'object' || input === null) throw invalid(where, 'must be { username, password } or { cookieFile }');
+  if (typeof input !== 'object' || input === null)
+    throw invalid(where, 'must be { username, password } or { cookieFile }');
   const obj = input as Record<string, unknown>;
   const keys = Object.keys(obj).sort().join(',');
   if (keys === 'cookieFile') {
@@ -167,7 +204,8 @@ function parseAuth(input: unknown, where: string): SimAuth {
   if (keys === 'password,username') {
     const { username, password } = obj;
     // HTTP Basic splits at the first colon: a colon in the user name cannot round-trip.
-    if (typeof username !== 'string' || username === '' || username.includes(':')) throw invalid(where, 'username must be a non-empty string without ":"');
+    if (typeof username !== 'string' || username === '' || username.includes(':'))
+      throw invalid(where, 'username must be a non-empty string without ":"');
     if (typeof password !== 'string') throw invalid(where, 'password must be a string');
     return { username, password };
   }

@@ -4,7 +4,15 @@ import type { ClientProfile } from './client-profile.js';
 import { NO_FAULT, type Fault } from './fault.js';
 import type { Listener } from './listener.js';
 import { hashString } from './seeded-random.js';
-import { DEFAULT_CHAIN_ID, DEFAULT_NETWORK, DEFAULT_PEERS, KIND_DEFAULTS, type SimKind, type SimNodeSpec, type SimQuirk } from './sim-node-spec.js';
+import {
+  DEFAULT_CHAIN_ID,
+  DEFAULT_NETWORK,
+  DEFAULT_PEERS,
+  KIND_DEFAULTS,
+  type SimKind,
+  type SimNodeSpec,
+  type SimQuirk,
+} from './sim-node-spec.js';
 
 /** How far behind a `syncing` node is when the fault does not say. */
 export const DEFAULT_SYNC_BEHIND_BLOCKS = 1000;
@@ -12,7 +20,13 @@ export const DEFAULT_SYNC_BEHIND_BLOCKS = 1000;
 const MAX_COUNTED_METHODS = 256;
 
 // Another chain each chain can be mistaken for (testnet <-> mainnet).
-const OTHER_CHAIN_ID: Readonly<Record<number, number>> = Object.freeze({ 56: 97, 97: 56, 1130: 1131, 1131: 1130, 1133: 1130 });
+const OTHER_CHAIN_ID: Readonly<Record<number, number>> = Object.freeze({
+  56: 97,
+  97: 56,
+  1130: 1131,
+  1131: 1130,
+  1133: 1130,
+});
 
 /**
  * The live state of one simulated node. Height is computed from time (never ticked), peers
@@ -81,7 +95,8 @@ export class SimNode {
     this.ownPort = spec.ownPort ?? false;
     this.disabled = spec.disabledMethods && spec.disabledMethods.length > 0 ? new Set(spec.disabledMethods) : undefined;
     this.cookieFile = spec.auth && 'cookieFile' in spec.auth ? spec.auth.cookieFile : undefined;
-    this.authUserPass = spec.auth && 'username' in spec.auth ? `${spec.auth.username}:${spec.auth.password}` : undefined;
+    this.authUserPass =
+      spec.auth && 'username' in spec.auth ? `${spec.auth.username}:${spec.auth.password}` : undefined;
     this.fault = NO_FAULT;
     this.quirks = new Set(spec.quirks ?? []);
     this.inbound = (spec.peers ?? DEFAULT_PEERS).inbound;
@@ -115,7 +130,9 @@ export class SimNode {
   /** Blocks the node lacks while `syncing`. */
   syncBehind(): number {
     if (this.fault.type !== 'syncing') return 0;
-    return this.fault.behindBlocks ?? (this.fault.txIndexRemainingBlocks !== undefined ? 0 : DEFAULT_SYNC_BEHIND_BLOCKS);
+    return (
+      this.fault.behindBlocks ?? (this.fault.txIndexRemainingBlocks !== undefined ? 0 : DEFAULT_SYNC_BEHIND_BLOCKS)
+    );
   }
 
   /** The node's best block: the head, or behind it while syncing. */
@@ -186,6 +203,10 @@ export class SimNode {
 
   /** The spec as it stands now: current fault and peers. */
   currentSpec(): Readonly<SimNodeSpec> {
-    return Object.freeze({ ...this.spec, fault: this.fault, peers: Object.freeze({ inbound: this.inbound, outbound: this.outbound }) });
+    return Object.freeze({
+      ...this.spec,
+      fault: this.fault,
+      peers: Object.freeze({ inbound: this.inbound, outbound: this.outbound }),
+    });
   }
 }

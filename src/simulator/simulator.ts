@@ -48,7 +48,11 @@ const TEXT_PLAIN = 'text/plain; charset=utf-8';
 
 const UNAUTHORIZED = emptyAnswer(401, Object.freeze({ 'www-authenticate': 'Basic realm="jsonrpc"' }));
 const NOT_FOUND = textAnswer(404, '404 page not found\n', TEXT_PLAIN);
-const NO_BATCH = jsonAnswer(400, { jsonrpc: '2.0', id: null, error: { code: -32600, message: 'batch requests are not supported' } });
+const NO_BATCH = jsonAnswer(400, {
+  jsonrpc: '2.0',
+  id: null,
+  error: { code: -32600, message: 'batch requests are not supported' },
+});
 const TOO_LARGE = Symbol('too large');
 
 /**
@@ -73,10 +77,17 @@ export class Simulator {
 
   private constructor(opts: SimulatorOptions) {
     const host = opts.host ?? '127.0.0.1';
-    if (!isLoopback(host)) throw new SimulatorError(SimulatorErrorCode.InvalidOptions, 'invalid host', { details: `${host} is not a loopback address` });
+    if (!isLoopback(host))
+      throw new SimulatorError(SimulatorErrorCode.InvalidOptions, 'invalid host', {
+        details: `${host} is not a loopback address`,
+      });
     const authDelayMs = opts.authDelayMs ?? DEFAULT_AUTH_DELAY_MS;
-    if (!Number.isInteger(authDelayMs) || authDelayMs < 0) throw new SimulatorError(SimulatorErrorCode.InvalidOptions, 'invalid authDelayMs', { details: 'must be an integer >= 0' });
-    if (opts.seed !== undefined && !Number.isInteger(opts.seed)) throw new SimulatorError(SimulatorErrorCode.InvalidOptions, 'invalid seed', { details: 'must be an integer' });
+    if (!Number.isInteger(authDelayMs) || authDelayMs < 0)
+      throw new SimulatorError(SimulatorErrorCode.InvalidOptions, 'invalid authDelayMs', {
+        details: 'must be an integer >= 0',
+      });
+    if (opts.seed !== undefined && !Number.isInteger(opts.seed))
+      throw new SimulatorError(SimulatorErrorCode.InvalidOptions, 'invalid seed', { details: 'must be an integer' });
     this.#host = host;
     this.#urlHost = isIP(host) === 6 ? `[${host}]` : host;
     this.#authDelayMs = authDelayMs;
@@ -88,7 +99,10 @@ export class Simulator {
 
   static async start(opts: SimulatorOptions = {}): Promise<Simulator> {
     const port = opts.port ?? 0;
-    if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new SimulatorError(SimulatorErrorCode.InvalidOptions, 'invalid port', { details: 'must be an integer in [0, 65535]' });
+    if (!Number.isInteger(port) || port < 0 || port > 65_535)
+      throw new SimulatorError(SimulatorErrorCode.InvalidOptions, 'invalid port', {
+        details: 'must be an integer in [0, 65535]',
+      });
     const sim = new Simulator(opts);
     try {
       await sim.#shared.listen(sim.#host, port);
@@ -96,7 +110,10 @@ export class Simulator {
     } catch (err) {
       await sim.close();
       if (err instanceof SimulatorError) throw err;
-      throw new SimulatorError(SimulatorErrorCode.Listen, `cannot listen on ${sim.#urlHost}:${port}`, { cause: err, details: (err as NodeJS.ErrnoException).code ?? String(err) });
+      throw new SimulatorError(SimulatorErrorCode.Listen, `cannot listen on ${sim.#urlHost}:${port}`, {
+        cause: err,
+        details: (err as NodeJS.ErrnoException).code ?? String(err),
+      });
     }
     return sim;
   }
@@ -109,7 +126,9 @@ export class Simulator {
   /** Credential-free URL of a node. */
   url(id: string): string {
     const node = this.#get(id);
-    return node.ownPort ? `http://${this.#urlHost}:${node.port ?? 0}/` : `http://${this.#urlHost}:${this.port}/n/${node.id}`;
+    return node.ownPort
+      ? `http://${this.#urlHost}:${node.port ?? 0}/`
+      : `http://${this.#urlHost}:${this.port}/n/${node.id}`;
   }
 
   /** The URL with `user:password@` for nodes that need credentials (cookie nodes: the current cookie). */
@@ -126,7 +145,8 @@ export class Simulator {
   async addNode(spec: SimNodeSpec): Promise<void> {
     this.#assertOpen();
     const parsed = parseSpec(spec);
-    if (this.#nodes.has(parsed.id)) throw new SimulatorError(SimulatorErrorCode.DuplicateNode, `node ${parsed.id} already exists`);
+    if (this.#nodes.has(parsed.id))
+      throw new SimulatorError(SimulatorErrorCode.DuplicateNode, `node ${parsed.id} already exists`);
     const node = new SimNode(parsed, this.#profile(parsed.kind, parsed.version), this.#seed, this.#now());
     // Reserve the id before the first await, so two concurrent adds of one id cannot both win.
     this.#nodes.set(node.id, node);
@@ -141,7 +161,10 @@ export class Simulator {
       this.#nodes.delete(node.id);
       await node.listener?.close();
       if (err instanceof SimulatorError) throw err;
-      throw new SimulatorError(SimulatorErrorCode.Listen, `cannot set up node ${node.id}`, { cause: err, details: (err as NodeJS.ErrnoException).code ?? String(err) });
+      throw new SimulatorError(SimulatorErrorCode.Listen, `cannot set up node ${node.id}`, {
+        cause: err,
+        details: (err as NodeJS.ErrnoException).code ?? String(err),
+      });
     }
   }
 
@@ -165,7 +188,9 @@ export class Simulator {
     const node = this.#get(id);
     const parsed = parseFault(fault);
     if (parsed.type === 'down' && !node.ownPort) {
-      throw new SimulatorError(SimulatorErrorCode.InvalidFault, 'invalid fault', { details: `down needs a node with ownPort; ${id} shares the port` });
+      throw new SimulatorError(SimulatorErrorCode.InvalidFault, 'invalid fault', {
+        details: `down needs a node with ownPort; ${id} shares the port`,
+      });
     }
     node.setFault(parsed, this.#now());
     return node.listener ? this.#syncListener(node) : Promise.resolve();
@@ -181,7 +206,10 @@ export class Simulator {
   /** The head jumps to `height` now and keeps growing from there. */
   setHeight(id: string, height: number): void {
     const node = this.#get(id);
-    if (!Number.isSafeInteger(height) || height < 0) throw new SimulatorError(SimulatorErrorCode.InvalidSpec, 'invalid height', { details: 'must be an integer >= 0' });
+    if (!Number.isSafeInteger(height) || height < 0)
+      throw new SimulatorError(SimulatorErrorCode.InvalidSpec, 'invalid height', {
+        details: 'must be an integer >= 0',
+      });
     node.setHeight(height, this.#now());
   }
 
@@ -193,7 +221,8 @@ export class Simulator {
   /** Writes a new cookie; the old one gets 401 from the moment this resolves. */
   async rotateCookie(id: string): Promise<void> {
     const node = this.#get(id);
-    if (node.cookieFile === undefined) throw new SimulatorError(SimulatorErrorCode.NoCookie, `node ${id} does not use a cookie file`);
+    if (node.cookieFile === undefined)
+      throw new SimulatorError(SimulatorErrorCode.NoCookie, `node ${id} does not use a cookie file`);
     await this.#writeCookie(node);
   }
 
@@ -211,7 +240,10 @@ export class Simulator {
     await this.#syncListener(node);
     if (node.listenerError !== undefined) {
       const cause = node.listenerError;
-      throw new SimulatorError(SimulatorErrorCode.Listen, `cannot reopen port ${node.port ?? 0} of node ${id}`, { cause, details: (cause as NodeJS.ErrnoException).code ?? String(cause) });
+      throw new SimulatorError(SimulatorErrorCode.Listen, `cannot reopen port ${node.port ?? 0} of node ${id}`, {
+        cause,
+        details: (cause as NodeJS.ErrnoException).code ?? String(cause),
+      });
     }
   }
 
@@ -262,7 +294,11 @@ export class Simulator {
     const nodes = [...this.#nodes.values()];
     await Promise.all(nodes.filter((n) => n.listener !== undefined).map((n) => this.#syncListener(n)));
     await this.#shared.close();
-    await Promise.all(nodes.filter((n) => n.cookieFile !== undefined).map((n) => rm(n.cookieFile as string, { force: true }).catch(() => undefined)));
+    await Promise.all(
+      nodes
+        .filter((n) => n.cookieFile !== undefined)
+        .map((n) => rm(n.cookieFile as string, { force: true }).catch(() => undefined)),
+    );
   }
 
   #assertOpen(): void {
@@ -278,7 +314,11 @@ export class Simulator {
   #ownPortNode(id: string): SimNode {
     this.#assertOpen();
     const node = this.#get(id);
-    if (!node.ownPort) throw new SimulatorError(SimulatorErrorCode.NotOwnPort, `node ${id} shares the simulator's port; only ownPort nodes can be stopped`);
+    if (!node.ownPort)
+      throw new SimulatorError(
+        SimulatorErrorCode.NotOwnPort,
+        `node ${id} shares the simulator's port; only ownPort nodes can be stopped`,
+      );
     return node;
   }
 
@@ -380,7 +420,13 @@ export class Simulator {
     const evm = node.family === 'evm';
     if (fault.type === 'forbidden') {
       // geth's Host check writes its reason; bitcoind's rpcallowip check answers with nothing.
-      await this.#sendPlain(node, req, res, fault, evm ? textAnswer(403, 'invalid host specified\n', TEXT_PLAIN) : emptyAnswer(403));
+      await this.#sendPlain(
+        node,
+        req,
+        res,
+        fault,
+        evm ? textAnswer(403, 'invalid host specified\n', TEXT_PLAIN) : emptyAnswer(403),
+      );
       return;
     }
     if (fault.type === 'http') {
@@ -410,7 +456,13 @@ export class Simulator {
     if (body === undefined) return;
     if (body === TOO_LARGE) {
       res.shouldKeepAlive = false;
-      await this.#sendPlain(node, req, res, fault, evm ? textAnswer(413, 'request body too large\n', TEXT_PLAIN) : emptyAnswer(413));
+      await this.#sendPlain(
+        node,
+        req,
+        res,
+        fault,
+        evm ? textAnswer(413, 'request body too large\n', TEXT_PLAIN) : emptyAnswer(413),
+      );
       return;
     }
     if ((fault.type === 'no-batch' || !node.batch) && /^\s*\[/.test(body)) {
@@ -444,7 +496,13 @@ export class Simulator {
   }
 
   /** Transport-level answers (401, 403, 405, ...): delayed like any other, never reshaped by faults. */
-  async #sendPlain(node: SimNode, req: IncomingMessage, res: ServerResponse, fault: Fault, answer: HttpAnswer): Promise<void> {
+  async #sendPlain(
+    node: SimNode,
+    req: IncomingMessage,
+    res: ServerResponse,
+    fault: Fault,
+    answer: HttpAnswer,
+  ): Promise<void> {
     req.resume();
     if (!(await this.#delay(node, fault))) return;
     writeAnswer(res, answer);
@@ -467,27 +525,38 @@ function evmTransportCheck(req: IncomingMessage): HttpAnswer | undefined {
   if (method === 'GET' && !hasBody(req) && !(req.url ?? '').includes('?')) return emptyAnswer(200);
   if (method !== 'POST' && method !== 'GET') return textAnswer(405, 'method not allowed\n', TEXT_PLAIN);
   const length = Number(req.headers['content-length'] ?? 0);
-  if (length > EVM_MAX_BODY_BYTES) return textAnswer(413, `content length too large (${length}>${EVM_MAX_BODY_BYTES})\n`, TEXT_PLAIN);
+  if (length > EVM_MAX_BODY_BYTES)
+    return textAnswer(413, `content length too large (${length}>${EVM_MAX_BODY_BYTES})\n`, TEXT_PLAIN);
   const type = (req.headers['content-type'] ?? '').split(';', 1)[0]?.trim().toLowerCase() ?? '';
-  if (!EVM_CONTENT_TYPES.has(type)) return textAnswer(415, 'invalid content type, only application/json is supported\n', TEXT_PLAIN);
+  if (!EVM_CONTENT_TYPES.has(type))
+    return textAnswer(415, 'invalid content type, only application/json is supported\n', TEXT_PLAIN);
   return undefined;
 }
 
 function bitcoinTransportCheck(req: IncomingMessage): HttpAnswer | undefined {
-  if (req.method !== 'POST') return textAnswer(405, 'JSONRPC server handles only POST requests', 'text/html; charset=ISO-8859-1');
+  if (req.method !== 'POST')
+    return textAnswer(405, 'JSONRPC server handles only POST requests', 'text/html; charset=ISO-8859-1');
   return undefined;
 }
 
 /** What a reverse proxy sends when its upstream fails: nginx's error page unless told otherwise. */
 function proxyAnswer(status: number, body: string | undefined, contentType: string | undefined): HttpAnswer {
   const reason = STATUS_TEXT[status] ?? 'Error';
-  const page = body ?? `<html>\r\n<head><title>${status} ${reason}</title></head>\r\n<body>\r\n<center><h1>${status} ${reason}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n`;
+  const page =
+    body ??
+    `<html>\r\n<head><title>${status} ${reason}</title></head>\r\n<body>\r\n<center><h1>${status} ${reason}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n`;
   return textAnswer(status, page, contentType ?? 'text/html');
 }
 
 const STATUS_TEXT: Readonly<Record<number, string>> = Object.freeze({
-  400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests', 500: 'Internal Server Error',
-  502: 'Bad Gateway', 503: 'Service Temporarily Unavailable', 504: 'Gateway Time-out',
+  400: 'Bad Request',
+  403: 'Forbidden',
+  404: 'Not Found',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Temporarily Unavailable',
+  504: 'Gateway Time-out',
 });
 
 function readBody(req: IncomingMessage, limit: number): Promise<string | typeof TOO_LARGE | undefined> {
@@ -521,7 +590,8 @@ function countCalls(node: SimNode, body: string): void {
     return;
   }
   for (const msg of Array.isArray(payload) ? payload : [payload]) {
-    if (typeof msg === 'object' && msg !== null && typeof (msg as { method?: unknown }).method === 'string') node.countCall((msg as { method: string }).method);
+    if (typeof msg === 'object' && msg !== null && typeof (msg as { method?: unknown }).method === 'string')
+      node.countCall((msg as { method: string }).method);
   }
 }
 

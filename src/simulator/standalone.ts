@@ -23,13 +23,23 @@ const LIST_LIMIT = 50;
 export async function runSimulator(opts: RunSimulatorOptions): Promise<Simulator> {
   const log = opts.log ?? (() => undefined);
   const nodes = opts.fleet === 'demo' ? demoFleet() : generateFleet(opts.fleet, opts.seed);
-  const sim = await Simulator.start({ nodes, ...(opts.port !== undefined ? { port: opts.port } : {}), ...(opts.seed !== undefined ? { seed: opts.seed } : {}) });
+  const sim = await Simulator.start({
+    nodes,
+    ...(opts.port !== undefined ? { port: opts.port } : {}),
+    ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+  });
   const base = `http://127.0.0.1:${sim.port}`;
   log(`simulator: ${nodes.length} nodes on ${base} (control API ${base}/_sim/nodes)`);
   if (nodes.length <= LIST_LIMIT) {
     const width = Math.max(...nodes.map((n) => n.id.length), 2);
     for (const spec of nodes) {
-      const notes = [spec.kind, spec.network ?? (spec.chainId !== undefined ? `chain ${spec.chainId}` : ''), spec.fault ? `fault ${spec.fault.type}` : '', spec.auth ? ('username' in spec.auth ? `basic auth (user ${spec.auth.username})` : 'cookie auth') : '', spec.disabledMethods ? `disabled ${spec.disabledMethods.join(',')}` : '']
+      const notes = [
+        spec.kind,
+        spec.network ?? (spec.chainId !== undefined ? `chain ${spec.chainId}` : ''),
+        spec.fault ? `fault ${spec.fault.type}` : '',
+        spec.auth ? ('username' in spec.auth ? `basic auth (user ${spec.auth.username})` : 'cookie auth') : '',
+        spec.disabledMethods ? `disabled ${spec.disabledMethods.join(',')}` : '',
+      ]
         .filter((s) => s !== '')
         .join(', ');
       log(`  ${spec.id.padEnd(width)}  ${sim.url(spec.id)}  ${notes}`);

@@ -52,7 +52,9 @@ export interface StoreKeys {
 /** Throws a TypeError naming the problem (the prefix is not a secret; it is safe to repeat). */
 export function validatePrefix(prefix: string): void {
   if (!PREFIX_PATTERN.test(prefix)) {
-    throw new InvalidArgumentError(`invalid store prefix ${JSON.stringify(prefix)}: use 1-100 characters of A-Z a-z 0-9 _ . : @ / - (no braces, spaces or glob characters)`);
+    throw new InvalidArgumentError(
+      `invalid store prefix ${JSON.stringify(prefix)}: use 1-100 characters of A-Z a-z 0-9 _ . : @ / - (no braces, spaces or glob characters)`,
+    );
   }
 }
 
@@ -95,21 +97,109 @@ export interface KeyDescription {
 export function describeStoreKeys(prefix: string = DEFAULT_PREFIX): KeyDescription[] {
   const k = createStoreKeys(prefix);
   return [
-    { pattern: k.node('<nodeId>'), type: 'string', ttl: 'sweep TTL (PX, refreshed by every sweep)', purpose: 'latest NodeRecord as JSON ({v:1, ...}): sample without peerList, health state, writer replica, writtenAt' },
-    { pattern: k.nodeIndex, type: 'set', ttl: 'none (members pruned lazily when their record has expired)', purpose: 'ids of nodes that have a record; getAllNodes = SMEMBERS + chunked MGET' },
-    { pattern: k.peers('<nodeId>'), type: 'string', ttl: 'sweep TTL (same as the record)', purpose: 'peer list of the latest sample as JSON ({v:1, peers})' },
-    { pattern: k.history('<nodeId>'), type: 'list', ttl: 'historyTtlMs (default 1 day), refreshed on every push', purpose: 'compact history points as JSON, newest first, capped at historyLimit (default 360)' },
-    { pattern: k.transitions('<nodeId>'), type: 'list', ttl: 'transitionTtlMs (default 7 days), refreshed on every push', purpose: 'state changes as JSON ({v:1, from, to, reasons, at, replica}), newest first, capped at transitionLimit (default 50)' },
-    { pattern: k.fleetTransitions, type: 'list', ttl: 'transitionTtlMs (default 7 days), refreshed on every push', purpose: 'every node\'s state changes as JSON ({v:1, nodeId, chain, from, to, reasons, at, replica}), newest first, capped at fleetTransitionLimit (default 2000); kept when a node is removed' },
-    { pattern: k.chain('<chain>'), type: 'string', ttl: 'sweep TTL', purpose: 'per-chain facts computed by workers (e.g. reference head) as JSON ({v:1, ...})' },
-    { pattern: k.drains, type: 'hash', ttl: 'none (an operator\'s decision persists)', purpose: 'nodeId -> Drain JSON ({v:1, nodeId, by, at, reason?})' },
-    { pattern: k.audit, type: 'list', ttl: 'none', purpose: 'operator actions as JSON ({v:1, at, entry}), newest first, capped at auditLimit (default 1000)' },
-    { pattern: k.lease('<nodeId>'), type: 'string', ttl: 'lease TTL (PX, renewed by the holder\'s claims)', purpose: 'id of the replica that polls this node' },
-    { pattern: k.leaseDeadlines, type: 'zset', ttl: 'none (members ended over 10 minutes ago are pruned)', purpose: 'when each node\'s lease ends: member = node id, score = epoch ms by the Redis server clock, moved with the lease by the claim and release scripts; lease rounds offer only expired members and their own leases' },
-    { pattern: k.replicas, type: 'zset', ttl: 'longest heartbeat TTL (members past their score are ignored and pruned)', purpose: 'live replicas: member = replica id, score = heartbeat expiry in epoch ms by the Redis server clock' },
-    { pattern: k.rate('<bucket>', 0).replace(/0$/, '<window>'), type: 'string', ttl: 'two windows (PX)', purpose: 'requests counted in one fixed window of a rate limit: bucket = rpc:<sha256 of the API key or client address, 24 hex>, window = epoch ms / window length' },
-    { pattern: k.epoch, type: 'string', ttl: 'none', purpose: 'random id of the data set, created by the first replica; found missing after a reconnect, it tells workers Redis lost its data and they restore the drains they hold' },
-    { pattern: k.probe, type: 'string', ttl: '60 s (PX)', purpose: 'readiness write probe: id of the replica that last proved the store takes writes (every second per replica)' },
-    { pattern: k.events, type: 'channel', ttl: 'pub/sub (not stored)', purpose: 'StoreEvent JSON ({v:1, type, ...}) from every replica: records, transition, chain, drain, leases-released, nodes-removed' },
+    {
+      pattern: k.node('<nodeId>'),
+      type: 'string',
+      ttl: 'sweep TTL (PX, refreshed by every sweep)',
+      purpose:
+        'latest NodeRecord as JSON ({v:1, ...}): sample without peerList, health state, writer replica, writtenAt',
+    },
+    {
+      pattern: k.nodeIndex,
+      type: 'set',
+      ttl: 'none (members pruned lazily when their record has expired)',
+      purpose: 'ids of nodes that have a record; getAllNodes = SMEMBERS + chunked MGET',
+    },
+    {
+      pattern: k.peers('<nodeId>'),
+      type: 'string',
+      ttl: 'sweep TTL (same as the record)',
+      purpose: 'peer list of the latest sample as JSON ({v:1, peers})',
+    },
+    {
+      pattern: k.history('<nodeId>'),
+      type: 'list',
+      ttl: 'historyTtlMs (default 1 day), refreshed on every push',
+      purpose: 'compact history points as JSON, newest first, capped at historyLimit (default 360)',
+    },
+    {
+      pattern: k.transitions('<nodeId>'),
+      type: 'list',
+      ttl: 'transitionTtlMs (default 7 days), refreshed on every push',
+      purpose:
+        'state changes as JSON ({v:1, from, to, reasons, at, replica}), newest first, capped at transitionLimit (default 50)',
+    },
+    {
+      pattern: k.fleetTransitions,
+      type: 'list',
+      ttl: 'transitionTtlMs (default 7 days), refreshed on every push',
+      purpose:
+        "every node's state changes as JSON ({v:1, nodeId, chain, from, to, reasons, at, replica}), newest first, capped at fleetTransitionLimit (default 2000); kept when a node is removed",
+    },
+    {
+      pattern: k.chain('<chain>'),
+      type: 'string',
+      ttl: 'sweep TTL',
+      purpose: 'per-chain facts computed by workers (e.g. reference head) as JSON ({v:1, ...})',
+    },
+    {
+      pattern: k.drains,
+      type: 'hash',
+      ttl: "none (an operator's decision persists)",
+      purpose: 'nodeId -> Drain JSON ({v:1, nodeId, by, at, reason?})',
+    },
+    {
+      pattern: k.audit,
+      type: 'list',
+      ttl: 'none',
+      purpose: 'operator actions as JSON ({v:1, at, entry}), newest first, capped at auditLimit (default 1000)',
+    },
+    {
+      pattern: k.lease('<nodeId>'),
+      type: 'string',
+      ttl: "lease TTL (PX, renewed by the holder's claims)",
+      purpose: 'id of the replica that polls this node',
+    },
+    {
+      pattern: k.leaseDeadlines,
+      type: 'zset',
+      ttl: 'none (members ended over 10 minutes ago are pruned)',
+      purpose:
+        "when each node's lease ends: member = node id, score = epoch ms by the Redis server clock, moved with the lease by the claim and release scripts; lease rounds offer only expired members and their own leases",
+    },
+    {
+      pattern: k.replicas,
+      type: 'zset',
+      ttl: 'longest heartbeat TTL (members past their score are ignored and pruned)',
+      purpose: 'live replicas: member = replica id, score = heartbeat expiry in epoch ms by the Redis server clock',
+    },
+    {
+      pattern: k.rate('<bucket>', 0).replace(/0$/, '<window>'),
+      type: 'string',
+      ttl: 'two windows (PX)',
+      purpose:
+        'requests counted in one fixed window of a rate limit: bucket = rpc:<sha256 of the API key or client address, 24 hex>, window = epoch ms / window length',
+    },
+    {
+      pattern: k.epoch,
+      type: 'string',
+      ttl: 'none',
+      purpose:
+        'random id of the data set, created by the first replica; found missing after a reconnect, it tells workers Redis lost its data and they restore the drains they hold',
+    },
+    {
+      pattern: k.probe,
+      type: 'string',
+      ttl: '60 s (PX)',
+      purpose:
+        'readiness write probe: id of the replica that last proved the store takes writes (every second per replica)',
+    },
+    {
+      pattern: k.events,
+      type: 'channel',
+      ttl: 'pub/sub (not stored)',
+      purpose:
+        'StoreEvent JSON ({v:1, type, ...}) from every replica: records, transition, chain, drain, leases-released, nodes-removed',
+    },
   ];
 }

@@ -1,7 +1,23 @@
 // MemoryStore: the Store in-process, with the Redis store's semantics.
 import { randomUUID } from 'node:crypto';
 import { type PeerDetail, withoutPeerList } from '../chains/sample.js';
-import type { ChainFacts, Drain, DrainFact, HistoryPoint, NodeRecord, Store, StoreEvent, StoreEventHandler, StoreHealth, SweepResult, SweepWrite, TransitionEntry, StoreRetentionOptions, FleetTransition, TransitionWrite } from './store.js';
+import type {
+  ChainFacts,
+  Drain,
+  DrainFact,
+  HistoryPoint,
+  NodeRecord,
+  Store,
+  StoreEvent,
+  StoreEventHandler,
+  StoreHealth,
+  SweepResult,
+  SweepWrite,
+  TransitionEntry,
+  StoreRetentionOptions,
+  FleetTransition,
+  TransitionWrite,
+} from './store.js';
 import {
   decodeAudit,
   decodeChainFacts,
@@ -96,9 +112,18 @@ export class MemoryStore implements Store {
     this.historyLimit = positiveInt('historyLimit', options.historyLimit ?? RETENTION_DEFAULTS.historyLimit);
     this.auditLimit = positiveInt('auditLimit', options.auditLimit ?? RETENTION_DEFAULTS.auditLimit);
     this.historyTtlMs = positiveInt('historyTtlMs', options.historyTtlMs ?? RETENTION_DEFAULTS.historyTtlMs);
-    this.transitionLimit = positiveInt('transitionLimit', options.transitionLimit ?? RETENTION_DEFAULTS.transitionLimit);
-    this.transitionTtlMs = positiveInt('transitionTtlMs', options.transitionTtlMs ?? RETENTION_DEFAULTS.transitionTtlMs);
-    this.fleetTransitionLimit = positiveInt('fleetTransitionLimit', options.fleetTransitionLimit ?? RETENTION_DEFAULTS.fleetTransitionLimit);
+    this.transitionLimit = positiveInt(
+      'transitionLimit',
+      options.transitionLimit ?? RETENTION_DEFAULTS.transitionLimit,
+    );
+    this.transitionTtlMs = positiveInt(
+      'transitionTtlMs',
+      options.transitionTtlMs ?? RETENTION_DEFAULTS.transitionTtlMs,
+    );
+    this.fleetTransitionLimit = positiveInt(
+      'fleetTransitionLimit',
+      options.fleetTransitionLimit ?? RETENTION_DEFAULTS.fleetTransitionLimit,
+    );
     this.sweepBatchSize = positiveInt('sweepBatchSize', options.sweepBatchSize ?? DEFAULT_SWEEP_BATCH_SIZE);
     this.warnings = new WarnOnce(options.onWarning);
     this.since = this.now();
@@ -137,7 +162,11 @@ export class MemoryStore implements Store {
             refused.add(node.nodeId);
             continue;
           }
-          if (fence !== undefined && node.record && this.storedObservedAt(node.nodeId) > Math.floor(node.record.sample.observedAt)) {
+          if (
+            fence !== undefined &&
+            node.record &&
+            this.storedObservedAt(node.nodeId) > Math.floor(node.record.sample.observedAt)
+          ) {
             older.push(node.nodeId);
             refused.add(node.nodeId);
             continue;
@@ -146,17 +175,27 @@ export class MemoryStore implements Store {
           if (node.history.length > 0) {
             const old = this.live(this.history, node.nodeId)?.value ?? [];
             const pushed = node.history.map(encodeHistoryPoint).reverse();
-            this.history.set(node.nodeId, { value: [...pushed, ...old].slice(0, this.historyLimit), expiresAt: now + this.historyTtlMs });
+            this.history.set(node.nodeId, {
+              value: [...pushed, ...old].slice(0, this.historyLimit),
+              expiresAt: now + this.historyTtlMs,
+            });
           }
           if (node.transitions) this.pushTransitions(node.nodeId, node.transitions, now);
           if (node.record) {
             const json = encodeRecord(node.record);
-            this.records.set(node.nodeId, { value: json, observedAt: Math.floor(node.record.sample.observedAt), expiresAt: now + px });
+            this.records.set(node.nodeId, {
+              value: json,
+              observedAt: Math.floor(node.record.sample.observedAt),
+              expiresAt: now + px,
+            });
             const r = node.record;
             written.push(r.sample.peerList === undefined ? r : { ...r, sample: withoutPeerList(r.sample) });
           }
         }
-        this.pushFleetTransitions(refused.size === 0 ? batch.fleetTransitions : batch.fleetTransitions.filter((t) => !refused.has(t.nodeId)), now);
+        this.pushFleetTransitions(
+          refused.size === 0 ? batch.fleetTransitions : batch.fleetTransitions.filter((t) => !refused.has(t.nodeId)),
+          now,
+        );
         // In process, subscribers get the records as written, not a JSON round trip of each
         // (records are immutable values; reads from the store still return copies).
         if (written.length > 0) this.deliver({ type: 'records', records: written });
@@ -178,7 +217,10 @@ export class MemoryStore implements Store {
     if (transitions.length === 0) return;
     const old = this.live(this.transitions, nodeId)?.value ?? [];
     const pushed = transitions.map(encodeTransition).reverse();
-    this.transitions.set(nodeId, { value: [...pushed, ...old].slice(0, this.transitionLimit), expiresAt: now + this.transitionTtlMs });
+    this.transitions.set(nodeId, {
+      value: [...pushed, ...old].slice(0, this.transitionLimit),
+      expiresAt: now + this.transitionTtlMs,
+    });
   }
 
   /** As the Redis list: LPUSH (oldest first) + LTRIM + PEXPIRE. */
@@ -186,7 +228,10 @@ export class MemoryStore implements Store {
     if (transitions.length === 0) return;
     const old = this.fleetTransitions && this.fleetTransitions.expiresAt > now ? this.fleetTransitions.value : [];
     const pushed = transitions.map(encodeFleetTransition).reverse();
-    this.fleetTransitions = { value: [...pushed, ...old].slice(0, this.fleetTransitionLimit), expiresAt: now + this.transitionTtlMs };
+    this.fleetTransitions = {
+      value: [...pushed, ...old].slice(0, this.fleetTransitionLimit),
+      expiresAt: now + this.transitionTtlMs,
+    };
   }
 
   appendTransitions(entries: readonly TransitionWrite[]): Promise<void> {
@@ -195,7 +240,13 @@ export class MemoryStore implements Store {
       const grouped = groupTransitions(entries);
       for (const [nodeId, transitions] of grouped) this.pushTransitions(nodeId, transitions, now);
       const chainOf = new Map(entries.flatMap((e) => (e.chain !== undefined ? [[e.nodeId, e.chain] as const] : [])));
-      this.pushFleetTransitions(fleetTransitionsOf([...grouped].map(([nodeId, transitions]) => ({ nodeId, transitions })), chainOf), now);
+      this.pushFleetTransitions(
+        fleetTransitionsOf(
+          [...grouped].map(([nodeId, transitions]) => ({ nodeId, transitions })),
+          chainOf,
+        ),
+        now,
+      );
     });
   }
 
@@ -280,9 +331,16 @@ export class MemoryStore implements Store {
 
   setDrain(nodeId: string, drain: Drain | null): Promise<DrainFact> {
     return this.run('setDrain', () => {
-      if (drain !== null && drain.nodeId !== nodeId) throw new InvalidArgumentError(`drain.nodeId ${JSON.stringify(drain.nodeId)} does not match ${JSON.stringify(nodeId)}`);
+      if (drain !== null && drain.nodeId !== nodeId)
+        throw new InvalidArgumentError(
+          `drain.nodeId ${JSON.stringify(drain.nodeId)} does not match ${JSON.stringify(nodeId)}`,
+        );
       // As the Redis script: above the stored version whatever the clock says.
-      const fact: DrainFact = { nodeId, version: Math.max(Math.floor(this.now()), this.storedDrainVersion(nodeId) + 1), drain };
+      const fact: DrainFact = {
+        nodeId,
+        version: Math.max(Math.floor(this.now()), this.storedDrainVersion(nodeId) + 1),
+        drain,
+      };
       this.drains.set(nodeId, encodeDrainFact(fact));
       this.emit(encodeEvent({ type: 'drain', nodeId, drain, version: fact.version }));
       return fact;
@@ -443,7 +501,8 @@ export class MemoryStore implements Store {
       const key = `${bucket}:${window}`;
       const e = this.live(this.rates, key);
       if (e !== undefined) return ++e.value;
-      if (this.rates.size > 10_000) for (const [k, r] of this.rates) if (r.expiresAt <= this.now()) this.rates.delete(k);
+      if (this.rates.size > 10_000)
+        for (const [k, r] of this.rates) if (r.expiresAt <= this.now()) this.rates.delete(k);
       this.rates.set(key, { value: 1, expiresAt: this.now() + positiveInt('windowMs', windowMs) * 2 });
       return 1;
     });
@@ -517,7 +576,15 @@ export class MemoryStore implements Store {
   /** Drop expired entries of nodes nobody reads any more (removed from config, renamed). */
   private purgeExpired(): void {
     const now = this.now();
-    for (const map of [this.records, this.peers, this.history, this.transitions, this.chains, this.leases, this.rates] as Array<Map<string, Expiring<unknown>>>) {
+    for (const map of [
+      this.records,
+      this.peers,
+      this.history,
+      this.transitions,
+      this.chains,
+      this.leases,
+      this.rates,
+    ] as Array<Map<string, Expiring<unknown>>>) {
       for (const [key, e] of map) if (e.expiresAt <= now) map.delete(key);
     }
   }

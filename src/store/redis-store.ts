@@ -14,7 +14,23 @@ import {
   restoreDrainsScript,
   setDrainScript,
 } from './redis-scripts.js';
-import type { ChainFacts, Drain, DrainFact, HistoryPoint, NodeRecord, Store, StoreEvent, StoreEventHandler, StoreHealth, SweepResult, SweepWrite, TransitionEntry, StoreRetentionOptions, FleetTransition, TransitionWrite } from './store.js';
+import type {
+  ChainFacts,
+  Drain,
+  DrainFact,
+  HistoryPoint,
+  NodeRecord,
+  Store,
+  StoreEvent,
+  StoreEventHandler,
+  StoreHealth,
+  SweepResult,
+  SweepWrite,
+  TransitionEntry,
+  StoreRetentionOptions,
+  FleetTransition,
+  TransitionWrite,
+} from './store.js';
 import {
   decodeAudit,
   decodeChainFacts,
@@ -45,9 +61,21 @@ import {
   type Decoded,
   type RecordChange,
 } from './store-codec.js';
-import { checkConnectionSource, RedisConnection, type RedisClient, type RedisConnectionOptions } from './redis/connection.js';
+import {
+  checkConnectionSource,
+  RedisConnection,
+  type RedisClient,
+  type RedisConnectionOptions,
+} from './redis/connection.js';
 import { StoreClosedError, StoreCommandError, StoreError, StoreUnavailableError } from './store-errors.js';
-import { chunk, DEFAULT_SWEEP_BATCH_SIZE, fleetTransitionsOf, groupTransitions, planSweep, type SweepBatch } from './sweep-plan.js';
+import {
+  chunk,
+  DEFAULT_SWEEP_BATCH_SIZE,
+  fleetTransitionsOf,
+  groupTransitions,
+  planSweep,
+  type SweepBatch,
+} from './sweep-plan.js';
 import { checkReplica, positiveInt } from './validate-args.js';
 import { WarnOnce, type StoreWarningSink } from './warn-once.js';
 import { InvalidArgumentError } from '../errors/argument-errors.js';
@@ -131,13 +159,23 @@ export class RedisStore implements Store {
 
   constructor(options: RedisStoreOptions) {
     checkConnectionSource(options);
-    if (typeof options.replica !== 'string' || options.replica === '') throw new InvalidArgumentError('RedisStore option replica must be a non-empty string');
+    if (typeof options.replica !== 'string' || options.replica === '')
+      throw new InvalidArgumentError('RedisStore option replica must be a non-empty string');
     this.historyLimit = positiveInt('historyLimit', options.historyLimit ?? RETENTION_DEFAULTS.historyLimit);
     this.auditLimit = positiveInt('auditLimit', options.auditLimit ?? RETENTION_DEFAULTS.auditLimit);
     this.historyTtlMs = positiveInt('historyTtlMs', options.historyTtlMs ?? RETENTION_DEFAULTS.historyTtlMs);
-    this.transitionLimit = positiveInt('transitionLimit', options.transitionLimit ?? RETENTION_DEFAULTS.transitionLimit);
-    this.transitionTtlMs = positiveInt('transitionTtlMs', options.transitionTtlMs ?? RETENTION_DEFAULTS.transitionTtlMs);
-    this.fleetTransitionLimit = positiveInt('fleetTransitionLimit', options.fleetTransitionLimit ?? RETENTION_DEFAULTS.fleetTransitionLimit);
+    this.transitionLimit = positiveInt(
+      'transitionLimit',
+      options.transitionLimit ?? RETENTION_DEFAULTS.transitionLimit,
+    );
+    this.transitionTtlMs = positiveInt(
+      'transitionTtlMs',
+      options.transitionTtlMs ?? RETENTION_DEFAULTS.transitionTtlMs,
+    );
+    this.fleetTransitionLimit = positiveInt(
+      'fleetTransitionLimit',
+      options.fleetTransitionLimit ?? RETENTION_DEFAULTS.fleetTransitionLimit,
+    );
     this.sweepBatchSize = positiveInt('sweepBatchSize', options.sweepBatchSize ?? DEFAULT_SWEEP_BATCH_SIZE);
     this.keys = createStoreKeys(options.prefix ?? DEFAULT_PREFIX);
     this.pinPublishes = options.cluster !== undefined;
@@ -145,7 +183,10 @@ export class RedisStore implements Store {
     this.ownRecords = options.skipOwnRecords ? ownRecordsPrefix(options.replica) : undefined;
     this.warnings = new WarnOnce(options.onWarning);
     // Last: it connects at once, so nothing may throw after it.
-    this.connection = new RedisConnection(options, { channel: this.keys.events, onMessage: (message) => this.dispatch(message) });
+    this.connection = new RedisConnection(options, {
+      channel: this.keys.events,
+      onMessage: (message) => this.dispatch(message),
+    });
     this.client = this.connection.client;
   }
 
@@ -218,7 +259,10 @@ export class RedisStore implements Store {
             }),
           );
         }
-        if (batch.chains.length > 0) calls.push(this.exec(this.sweepPipeline({ nodes: [], chains: batch.chains, fleetTransitions: [] }, px, peersPx)));
+        if (batch.chains.length > 0)
+          calls.push(
+            this.exec(this.sweepPipeline({ nodes: [], chains: batch.chains, fleetTransitions: [] }, px, peersPx)),
+          );
       }
       const results = await Promise.allSettled(calls);
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -228,17 +272,47 @@ export class RedisStore implements Store {
   }
 
   /** The nodes of one batch through fencedSweepScript; resolves with the ids refused. */
-  private async fencedNodes(batch: SweepBatch, replica: string, px: number, peersPx: number): Promise<{ fenced: string[]; older: string[] }> {
+  private async fencedNodes(
+    batch: SweepBatch,
+    replica: string,
+    px: number,
+    peersPx: number,
+  ): Promise<{ fenced: string[]; older: string[] }> {
     const k = this.keys;
     const keys: string[] = [k.nodeIndex];
     const eventPrefix = encodeRecordsEvent([], this.replica).slice(0, -2);
-    const args: Array<string | number> = [replica, px, peersPx, this.historyLimit, this.historyTtlMs, this.transitionLimit, this.transitionTtlMs, k.events, eventPrefix];
+    const args: Array<string | number> = [
+      replica,
+      px,
+      peersPx,
+      this.historyLimit,
+      this.historyTtlMs,
+      this.transitionLimit,
+      this.transitionTtlMs,
+      k.events,
+      eventPrefix,
+    ];
     for (const node of batch.nodes) {
-      keys.push(k.lease(node.nodeId), k.node(node.nodeId), k.peers(node.nodeId), k.history(node.nodeId), k.transitions(node.nodeId));
+      keys.push(
+        k.lease(node.nodeId),
+        k.node(node.nodeId),
+        k.peers(node.nodeId),
+        k.history(node.nodeId),
+        k.transitions(node.nodeId),
+      );
       const transitions = node.transitions ?? [];
       const json = node.record ? encodeRecord(node.record) : '';
       const entry = node.record ? encodeRecordEntry(node.record, json, this.sent.get(node.nodeId)) : '';
-      args.push(node.nodeId, json, entry, node.peers ? encodePeers(node.peers) : '', node.history.length, ...node.history.map(encodeHistoryPoint), transitions.length, ...transitions.map(encodeTransition));
+      args.push(
+        node.nodeId,
+        json,
+        entry,
+        node.peers ? encodePeers(node.peers) : '',
+        node.history.length,
+        ...node.history.map(encodeHistoryPoint),
+        transitions.length,
+        ...transitions.map(encodeTransition),
+      );
     }
     const [refused, older] = (await fencedSweepScript.run(this.client, keys, args)) as [number[], number[]];
     const ids = (positions: number[]) => positions.flatMap((i) => batch.nodes[i - 1]?.nodeId ?? []);
@@ -247,7 +321,12 @@ export class RedisStore implements Store {
     return { fenced: ids(refused), older: ids(older) };
   }
 
-  private sweepPipeline(batch: SweepBatch, px: number, peersPx: number, published: NodeRecord[] = []): ChainableCommander {
+  private sweepPipeline(
+    batch: SweepBatch,
+    px: number,
+    peersPx: number,
+    published: NodeRecord[] = [],
+  ): ChainableCommander {
     const k = this.keys;
     const p = this.client.pipeline();
     const encoded: string[] = [];
@@ -325,7 +404,13 @@ export class RedisStore implements Store {
       const grouped = groupTransitions(entries);
       for (const [nodeId, transitions] of grouped) this.pushTransitions(p, nodeId, transitions);
       const chainOf = new Map(entries.flatMap((e) => (e.chain !== undefined ? [[e.nodeId, e.chain] as const] : [])));
-      this.pushFleetTransitions(p, fleetTransitionsOf([...grouped].map(([nodeId, transitions]) => ({ nodeId, transitions })), chainOf));
+      this.pushFleetTransitions(
+        p,
+        fleetTransitionsOf(
+          [...grouped].map(([nodeId, transitions]) => ({ nodeId, transitions })),
+          chainOf,
+        ),
+      );
       await this.exec(p);
     });
   }
@@ -447,8 +532,17 @@ export class RedisStore implements Store {
 
   setDrain(nodeId: string, drain: Drain | null): Promise<DrainFact> {
     return this.run('setDrain', async () => {
-      if (drain !== null && drain.nodeId !== nodeId) throw new InvalidArgumentError(`drain.nodeId ${JSON.stringify(drain.nodeId)} does not match ${JSON.stringify(nodeId)}`);
-      const version = Number(await setDrainScript.run(this.client, [this.keys.drains], [nodeId, drainFactPrefix(nodeId, drain), drainEventPrefix(nodeId, drain), this.keys.events]));
+      if (drain !== null && drain.nodeId !== nodeId)
+        throw new InvalidArgumentError(
+          `drain.nodeId ${JSON.stringify(drain.nodeId)} does not match ${JSON.stringify(nodeId)}`,
+        );
+      const version = Number(
+        await setDrainScript.run(
+          this.client,
+          [this.keys.drains],
+          [nodeId, drainFactPrefix(nodeId, drain), drainEventPrefix(nodeId, drain), this.keys.events],
+        ),
+      );
       return { nodeId, version, drain };
     });
   }
@@ -457,7 +551,13 @@ export class RedisStore implements Store {
     return this.run('restoreDrains', async () => {
       if (facts.length === 0) return [];
       const args: Array<string | number> = [this.keys.events];
-      for (const f of facts) args.push(f.nodeId, Math.floor(f.version), encodeDrainFact(f), `${drainEventPrefix(f.nodeId, f.drain)}${Math.floor(f.version)}}`);
+      for (const f of facts)
+        args.push(
+          f.nodeId,
+          Math.floor(f.version),
+          encodeDrainFact(f),
+          `${drainEventPrefix(f.nodeId, f.drain)}${Math.floor(f.version)}}`,
+        );
       const written = (await restoreDrainsScript.run(this.client, [this.keys.drains], args)) as number[];
       return written.flatMap((i) => facts[i - 1] ?? []);
     });
@@ -490,7 +590,8 @@ export class RedisStore implements Store {
     const facts = new Map<string, DrainFact>();
     for (const [nodeId, raw] of Object.entries(all)) {
       const fact = this.decoded(`${this.keys.drains}#${nodeId}`, decodeDrainFact(raw));
-      if (fact && fact.nodeId === nodeId && (fact.drain === null || fact.drain.nodeId === nodeId)) facts.set(nodeId, fact);
+      if (fact && fact.nodeId === nodeId && (fact.drain === null || fact.drain.nodeId === nodeId))
+        facts.set(nodeId, fact);
     }
     return facts;
   }
@@ -513,7 +614,11 @@ export class RedisStore implements Store {
       for (const item of raw) {
         const d = decodeAudit(item);
         if (d.ok) out.push(d.value);
-        else this.warnings.warn(`${this.keys.audit}:${d.reason}`, 'store skipped an unreadable value', { key: this.keys.audit, reason: d.reason });
+        else
+          this.warnings.warn(`${this.keys.audit}:${d.reason}`, 'store skipped an unreadable value', {
+            key: this.keys.audit,
+            reason: d.reason,
+          });
       }
       return out;
     });
@@ -527,7 +632,11 @@ export class RedisStore implements Store {
       const px = positiveInt('ttlMs', Math.ceil(ttlMs));
       const ids = [...new Set(nodeIds)];
       if (ids.length === 0) return [];
-      const held = await claimLeasesScript.run(this.client, [this.keys.leaseDeadlines, ...ids.map(this.keys.lease)], [replica, px, Math.max(0, Math.floor(max)), ...ids]);
+      const held = await claimLeasesScript.run(
+        this.client,
+        [this.keys.leaseDeadlines, ...ids.map(this.keys.lease)],
+        [replica, px, Math.max(0, Math.floor(max)), ...ids],
+      );
       return indexesToIds(held, ids);
     });
   }
@@ -546,8 +655,16 @@ export class RedisStore implements Store {
       checkReplica(replica);
       const ids = [...new Set(nodeIds)];
       if (ids.length === 0) return;
-      const released = indexesToIds(await releaseLeasesScript.run(this.client, [this.keys.leaseDeadlines, ...ids.map(this.keys.lease)], [replica, ...ids]), ids);
-      if (released.length > 0) await this.publishAlone(encodeEvent({ type: 'leases-released', replica, nodeIds: released }));
+      const released = indexesToIds(
+        await releaseLeasesScript.run(
+          this.client,
+          [this.keys.leaseDeadlines, ...ids.map(this.keys.lease)],
+          [replica, ...ids],
+        ),
+        ids,
+      );
+      if (released.length > 0)
+        await this.publishAlone(encodeEvent({ type: 'leases-released', replica, nodeIds: released }));
     });
   }
 
@@ -576,7 +693,11 @@ export class RedisStore implements Store {
       const key = this.keys.rate(bucket, window);
       // One round trip. The key names its window, so refreshing the expiry on every hit only
       // keeps it until two windows after the last one (PEXPIRE NX would need Redis 7).
-      const replies = await this.client.multi().incr(key).pexpire(key, positiveInt('windowMs', windowMs) * 2).exec();
+      const replies = await this.client
+        .multi()
+        .incr(key)
+        .pexpire(key, positiveInt('windowMs', windowMs) * 2)
+        .exec();
       const [err, count] = replies?.[0] ?? [new Error('transaction discarded'), null];
       if (err) throw err;
       return Number(count);
@@ -611,7 +732,10 @@ export class RedisStore implements Store {
     if (this.ownRecords !== undefined && message.startsWith(this.ownRecords)) return;
     const decoded = decodeFeedEvent(message);
     if (!decoded.ok) {
-      this.warnings.warn(`event:${decoded.reason}`, 'store ignored an invalid event', { channel: this.keys.events, reason: decoded.reason });
+      this.warnings.warn(`event:${decoded.reason}`, 'store ignored an invalid event', {
+        channel: this.keys.events,
+        reason: decoded.reason,
+      });
       return;
     }
     const { event, changes } = decoded.value;
@@ -647,7 +771,10 @@ export class RedisStore implements Store {
     if (base !== undefined && sameStamp(base, c.base)) {
       const d = applyRecordChange(base, c);
       if (!d.ok) {
-        this.warnings.warn(`event:${d.reason}`, 'store ignored an invalid record change', { channel: this.keys.events, reason: d.reason });
+        this.warnings.warn(`event:${d.reason}`, 'store ignored an invalid record change', {
+          channel: this.keys.events,
+          reason: d.reason,
+        });
         return 'fetch';
       }
       this.hold(d.value);
@@ -752,5 +879,8 @@ function chainEventFrom(encodedFacts: string): string {
 
 /** `a` is at least as new as `b` (as the fleet view orders records: observedAt, then writtenAt). */
 function newerOrSame(a: NodeRecord, b: NodeRecord): boolean {
-  return a.sample.observedAt > b.sample.observedAt || (a.sample.observedAt === b.sample.observedAt && a.writtenAt >= b.writtenAt);
+  return (
+    a.sample.observedAt > b.sample.observedAt ||
+    (a.sample.observedAt === b.sample.observedAt && a.writtenAt >= b.writtenAt)
+  );
 }

@@ -2,7 +2,16 @@
 import { type PeerDetail, type Sample, withoutPeerList } from '../chains/sample.js';
 import { asChainReport } from '../health/chain-report.js';
 import { asNodeVerdict } from '../health/verdict.js';
-import type { ChainFacts, Drain, DrainFact, FleetTransition, HistoryPoint, NodeRecord, StoreEvent, TransitionEntry } from './store.js';
+import type {
+  ChainFacts,
+  Drain,
+  DrainFact,
+  FleetTransition,
+  HistoryPoint,
+  NodeRecord,
+  StoreEvent,
+  TransitionEntry,
+} from './store.js';
 import { InvalidArgumentError } from '../errors/argument-errors.js';
 
 /**
@@ -72,12 +81,25 @@ function recordFromJson(parsed: unknown): Decoded<NodeRecord> {
     return fail('record lacks nodeId, chain, replica or writtenAt');
   }
   const s = o['sample'];
-  if (!isObject(s) || !isString(s['nodeId']) || !isNumber(s['observedAt']) || !isNumber(s['latencyMs']) || typeof s['ok'] !== 'boolean') {
+  if (
+    !isObject(s) ||
+    !isString(s['nodeId']) ||
+    !isNumber(s['observedAt']) ||
+    !isNumber(s['latencyMs']) ||
+    typeof s['ok'] !== 'boolean'
+  ) {
     return fail('record has no valid sample');
   }
   return {
     ok: true,
-    value: { nodeId: o['nodeId'], chain: o['chain'], sample: s as unknown as Sample, health: asNodeVerdict(o['health']), replica: o['replica'], writtenAt: o['writtenAt'] },
+    value: {
+      nodeId: o['nodeId'],
+      chain: o['chain'],
+      sample: s as unknown as Sample,
+      health: asNodeVerdict(o['health']),
+      replica: o['replica'],
+      writtenAt: o['writtenAt'],
+    },
   };
 }
 
@@ -127,7 +149,14 @@ export function decodeHistoryPoint(raw: string): Decoded<HistoryPoint> {
 // --- transitions ------------------------------------------------------------------------------
 
 export function encodeTransition(t: TransitionEntry): string {
-  return JSON.stringify({ v: FORMAT_VERSION, from: t.from, to: t.to, reasons: t.reasons, at: t.at, replica: t.replica });
+  return JSON.stringify({
+    v: FORMAT_VERSION,
+    from: t.from,
+    to: t.to,
+    reasons: t.reasons,
+    at: t.at,
+    replica: t.replica,
+  });
 }
 
 export function decodeTransition(raw: string): Decoded<TransitionEntry> {
@@ -141,14 +170,31 @@ export function decodeTransition(raw: string): Decoded<TransitionEntry> {
 }
 
 export function encodeFleetTransition(t: FleetTransition): string {
-  return JSON.stringify({ v: FORMAT_VERSION, nodeId: t.nodeId, chain: t.chain, from: t.from, to: t.to, reasons: t.reasons, at: t.at, replica: t.replica });
+  return JSON.stringify({
+    v: FORMAT_VERSION,
+    nodeId: t.nodeId,
+    chain: t.chain,
+    from: t.from,
+    to: t.to,
+    reasons: t.reasons,
+    at: t.at,
+    replica: t.replica,
+  });
 }
 
 export function decodeFleetTransition(raw: string): Decoded<FleetTransition> {
   const parsed = parseVersioned(raw);
   if (!parsed.ok) return parsed;
   const { nodeId, chain, from, to, reasons, at, replica } = parsed.value;
-  if (!isString(nodeId) || !isString(chain) || !isString(from) || !isString(to) || !isStringArray(reasons) || !isNumber(at) || !isString(replica)) {
+  if (
+    !isString(nodeId) ||
+    !isString(chain) ||
+    !isString(from) ||
+    !isString(to) ||
+    !isStringArray(reasons) ||
+    !isNumber(at) ||
+    !isString(replica)
+  ) {
     return fail('fleet transition lacks nodeId, chain, from, to, reasons, at or replica');
   }
   return { ok: true, value: { nodeId, chain, from, to, reasons, at, replica } };
@@ -157,7 +203,13 @@ export function decodeFleetTransition(raw: string): Decoded<FleetTransition> {
 // --- chain facts ------------------------------------------------------------------------------
 
 function chainFactsToJson(facts: ChainFacts): Json {
-  return { v: FORMAT_VERSION, chain: facts.chain, facts: facts.facts, replica: facts.replica, writtenAt: facts.writtenAt };
+  return {
+    v: FORMAT_VERSION,
+    chain: facts.chain,
+    facts: facts.facts,
+    replica: facts.replica,
+    writtenAt: facts.writtenAt,
+  };
 }
 
 export function encodeChainFacts(facts: ChainFacts): string {
@@ -168,8 +220,12 @@ function chainFactsFromJson(parsed: unknown): Decoded<ChainFacts> {
   const checked = checkVersion(parsed);
   if (!checked.ok) return checked;
   const o = checked.value;
-  if (!isString(o['chain']) || !isString(o['replica']) || !isNumber(o['writtenAt'])) return fail('chain facts lack chain, replica or writtenAt');
-  return { ok: true, value: { chain: o['chain'], facts: asChainReport(o['facts']), replica: o['replica'], writtenAt: o['writtenAt'] } };
+  if (!isString(o['chain']) || !isString(o['replica']) || !isNumber(o['writtenAt']))
+    return fail('chain facts lack chain, replica or writtenAt');
+  return {
+    ok: true,
+    value: { chain: o['chain'], facts: asChainReport(o['facts']), replica: o['replica'], writtenAt: o['writtenAt'] },
+  };
 }
 
 export function decodeChainFacts(raw: string): Decoded<ChainFacts> {
@@ -180,7 +236,13 @@ export function decodeChainFacts(raw: string): Decoded<ChainFacts> {
 // --- drains -----------------------------------------------------------------------------------
 
 function drainToJson(drain: Drain): Json {
-  return { v: FORMAT_VERSION, nodeId: drain.nodeId, by: drain.by, at: drain.at, ...(drain.reason === undefined ? {} : { reason: drain.reason }) };
+  return {
+    v: FORMAT_VERSION,
+    nodeId: drain.nodeId,
+    by: drain.by,
+    at: drain.at,
+    ...(drain.reason === undefined ? {} : { reason: drain.reason }),
+  };
 }
 
 export function encodeDrain(drain: Drain): string {
@@ -194,7 +256,10 @@ function drainFromJson(parsed: unknown): Decoded<Drain> {
   if (!isString(o['nodeId']) || !isString(o['by']) || !isNumber(o['at'])) return fail('drain lacks nodeId, by or at');
   const reason = o['reason'];
   if (reason !== undefined && !isString(reason)) return fail('drain reason is not a string');
-  return { ok: true, value: { nodeId: o['nodeId'], by: o['by'], at: o['at'], ...(reason === undefined ? {} : { reason }) } };
+  return {
+    ok: true,
+    value: { nodeId: o['nodeId'], by: o['by'], at: o['at'], ...(reason === undefined ? {} : { reason }) },
+  };
 }
 
 export function decodeDrain(raw: string): Decoded<Drain> {
@@ -231,7 +296,9 @@ export function decodeDrainFact(raw: string): Decoded<DrainFact> {
   if (version !== undefined && !isNumber(version)) return fail('drain version is not a number');
   if (o['drained'] === false) return { ok: true, value: { nodeId: o['nodeId'], version: version ?? 0, drain: null } };
   const drain = drainFromJson(o);
-  return drain.ok ? { ok: true, value: { nodeId: o['nodeId'], version: version ?? drain.value.at, drain: drain.value } } : drain;
+  return drain.ok
+    ? { ok: true, value: { nodeId: o['nodeId'], version: version ?? drain.value.at, drain: drain.value } }
+    : drain;
 }
 
 // --- audit ------------------------------------------------------------------------------------
@@ -259,7 +326,13 @@ export function encodeEvent(event: StoreEvent): string {
     case 'chain':
       return JSON.stringify({ v: FORMAT_VERSION, type: event.type, facts: chainFactsToJson(event.facts) });
     case 'drain':
-      return JSON.stringify({ v: FORMAT_VERSION, type: event.type, nodeId: event.nodeId, drain: event.drain === null ? null : drainToJson(event.drain), ...(event.version === undefined ? {} : { version: event.version }) });
+      return JSON.stringify({
+        v: FORMAT_VERSION,
+        type: event.type,
+        nodeId: event.nodeId,
+        drain: event.drain === null ? null : drainToJson(event.drain),
+        ...(event.version === undefined ? {} : { version: event.version }),
+      });
     default:
       return JSON.stringify({ v: FORMAT_VERSION, ...event });
   }
@@ -321,24 +394,38 @@ function decodeOtherEvent(o: Json): Decoded<StoreEvent> {
   switch (o['type']) {
     case 'transition': {
       const { nodeId, chain, from, to, reasons, at, replica } = o;
-      if (!isString(nodeId) || !isString(chain) || !isString(from) || !isString(to) || !isStringArray(reasons) || !isNumber(at) || !isString(replica)) {
+      if (
+        !isString(nodeId) ||
+        !isString(chain) ||
+        !isString(from) ||
+        !isString(to) ||
+        !isStringArray(reasons) ||
+        !isNumber(at) ||
+        !isString(replica)
+      ) {
         return fail('transition event lacks fields');
       }
       return { ok: true, value: { type: 'transition', nodeId, chain, from, to, reasons, at, replica } };
     }
     case 'chain': {
       const facts = chainFactsFromJson(o['facts']);
-      return facts.ok ? { ok: true, value: { type: 'chain', facts: facts.value } } : fail(`chain event: ${facts.reason}`);
+      return facts.ok
+        ? { ok: true, value: { type: 'chain', facts: facts.value } }
+        : fail(`chain event: ${facts.reason}`);
     }
     case 'drain': {
       if (!isString(o['nodeId'])) return fail('drain event has no nodeId');
       const version = isNumber(o['version']) ? { version: o['version'] } : {};
-      if (o['drain'] === null) return { ok: true, value: { type: 'drain', nodeId: o['nodeId'], drain: null, ...version } };
+      if (o['drain'] === null)
+        return { ok: true, value: { type: 'drain', nodeId: o['nodeId'], drain: null, ...version } };
       const drain = drainFromJson(o['drain']);
-      return drain.ok ? { ok: true, value: { type: 'drain', nodeId: o['nodeId'], drain: drain.value, ...version } } : fail(`drain event: ${drain.reason}`);
+      return drain.ok
+        ? { ok: true, value: { type: 'drain', nodeId: o['nodeId'], drain: drain.value, ...version } }
+        : fail(`drain event: ${drain.reason}`);
     }
     case 'leases-released': {
-      if (!isString(o['replica']) || !isStringArray(o['nodeIds'])) return fail('leases-released event lacks replica or nodeIds');
+      if (!isString(o['replica']) || !isStringArray(o['nodeIds']))
+        return fail('leases-released event lacks replica or nodeIds');
       return { ok: true, value: { type: 'leases-released', replica: o['replica'], nodeIds: o['nodeIds'] } };
     }
     case 'nodes-removed': {
@@ -347,7 +434,8 @@ function decodeOtherEvent(o: Json): Decoded<StoreEvent> {
     }
     case 'reload-request': {
       const { id, origin, by, at } = o;
-      if (!isString(id) || !isString(origin) || !isString(by) || !isNumber(at)) return fail('reload-request event lacks id, origin, by or at');
+      if (!isString(id) || !isString(origin) || !isString(by) || !isNumber(at))
+        return fail('reload-request event lacks id, origin, by or at');
       return { ok: true, value: { type: 'reload-request', id, origin, by, at } };
     }
     default:
@@ -378,7 +466,9 @@ export function recordStamp(record: NodeRecord): RecordStamp {
 }
 
 export function sameStamp(record: NodeRecord, stamp: RecordStamp): boolean {
-  return Math.floor(record.sample.observedAt) === stamp[0] && record.writtenAt === stamp[1] && record.replica === stamp[2];
+  return (
+    Math.floor(record.sample.observedAt) === stamp[0] && record.writtenAt === stamp[1] && record.replica === stamp[2]
+  );
 }
 
 const DELETED = '$del';
@@ -447,7 +537,14 @@ export function applyDiff(base: Json, patch: Json): Json {
 
 /** The record fields a change carries (recordToJson without `v` and the leading observedAt). */
 function recordBody(record: NodeRecord): Json {
-  return { nodeId: record.nodeId, chain: record.chain, sample: withoutPeerList(record.sample), health: record.health, replica: record.replica, writtenAt: record.writtenAt };
+  return {
+    nodeId: record.nodeId,
+    chain: record.chain,
+    sample: withoutPeerList(record.sample),
+    health: record.health,
+    replica: record.replica,
+    writtenAt: record.writtenAt,
+  };
 }
 
 /**
@@ -464,7 +561,16 @@ export function encodeRecordEntry(record: NodeRecord, json: string, base: NodeRe
 
 function changeFromJson(o: Json): Decoded<RecordChange> {
   const { nodeId, base, observedAt, patch } = o;
-  if (!isString(nodeId) || !isNumber(observedAt) || !isPlain(patch) || !Array.isArray(base) || base.length !== 3 || !isNumber(base[0]) || !isNumber(base[1]) || !isString(base[2])) {
+  if (
+    !isString(nodeId) ||
+    !isNumber(observedAt) ||
+    !isPlain(patch) ||
+    !Array.isArray(base) ||
+    base.length !== 3 ||
+    !isNumber(base[0]) ||
+    !isNumber(base[1]) ||
+    !isString(base[2])
+  ) {
     return fail('record change lacks nodeId, observedAt, base or patch');
   }
   return { ok: true, value: { nodeId, observedAt, base: [base[0], base[1], base[2]], patch } };

@@ -130,7 +130,16 @@ export type StoreEvent =
   /** Records written by some replica (batched: one event per write batch). */
   | { readonly type: 'records'; readonly records: readonly NodeRecord[] }
   /** A node's health state changed (for logs, SSE, dashboards). */
-  | { readonly type: 'transition'; readonly nodeId: string; readonly chain: string; readonly from: string; readonly to: string; readonly reasons: readonly string[]; readonly at: number; readonly replica: string }
+  | {
+      readonly type: 'transition';
+      readonly nodeId: string;
+      readonly chain: string;
+      readonly from: string;
+      readonly to: string;
+      readonly reasons: readonly string[];
+      readonly at: number;
+      readonly replica: string;
+    }
   | { readonly type: 'chain'; readonly facts: ChainFacts }
   /** `version`: of the DrainFact this event announces (absent from older writers). */
   | { readonly type: 'drain'; readonly nodeId: string; readonly drain: Drain | null; readonly version?: number }
@@ -138,7 +147,13 @@ export type StoreEvent =
   | { readonly type: 'leases-released'; readonly replica: string; readonly nodeIds: readonly string[] }
   | { readonly type: 'nodes-removed'; readonly nodeIds: readonly string[] }
   /** A replica reloaded its nodes file and asks every other one to re-read its own (see FleetReload). */
-  | { readonly type: 'reload-request'; readonly id: string; readonly origin: string; readonly by: string; readonly at: number };
+  | {
+      readonly type: 'reload-request';
+      readonly id: string;
+      readonly origin: string;
+      readonly by: string;
+      readonly at: number;
+    };
 
 export type StoreEventHandler = (event: StoreEvent) => void;
 

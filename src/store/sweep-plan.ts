@@ -1,6 +1,14 @@
 // Splits a sweep's writes into pipeline batches.
 import type { PeerDetail } from '../chains/sample.js';
-import type { ChainFacts, FleetTransition, HistoryPoint, NodeRecord, SweepWrite, TransitionEntry, TransitionWrite } from './store.js';
+import type {
+  ChainFacts,
+  FleetTransition,
+  HistoryPoint,
+  NodeRecord,
+  SweepWrite,
+  TransitionEntry,
+  TransitionWrite,
+} from './store.js';
 import { OutOfRangeError } from '../errors/argument-errors.js';
 
 /** Nodes (plus chains) per pipeline: 1000 keeps one pipeline's reply and event near 1 MB. */
@@ -34,8 +42,17 @@ export interface SweepBatch {
  * peers taken from the sample (they are never stored inside the record).
  */
 export function planSweep(write: SweepWrite, batchSize: number = DEFAULT_SWEEP_BATCH_SIZE): SweepBatch[] {
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new OutOfRangeError(`batchSize must be a positive integer, got ${batchSize}`);
-  const byNode = new Map<string, { record?: NodeRecord; peers?: readonly PeerDetail[]; history: HistoryPoint[]; transitions?: readonly TransitionEntry[] }>();
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new OutOfRangeError(`batchSize must be a positive integer, got ${batchSize}`);
+  const byNode = new Map<
+    string,
+    {
+      record?: NodeRecord;
+      peers?: readonly PeerDetail[];
+      history: HistoryPoint[];
+      transitions?: readonly TransitionEntry[];
+    }
+  >();
   const entry = (nodeId: string) => {
     let e = byNode.get(nodeId);
     if (!e) {
@@ -51,7 +68,8 @@ export function planSweep(write: SweepWrite, batchSize: number = DEFAULT_SWEEP_B
   }
   for (const [nodeId, peers] of write.peers ?? []) entry(nodeId).peers = peers;
   for (const { nodeId, point } of write.history ?? []) entry(nodeId).history.push(point);
-  for (const [nodeId, transitions] of groupTransitions(write.transitions ?? [])) entry(nodeId).transitions = transitions;
+  for (const [nodeId, transitions] of groupTransitions(write.transitions ?? []))
+    entry(nodeId).transitions = transitions;
   const chainOf = new Map<string, string>();
   for (const t of write.transitions ?? []) if (t.chain !== undefined) chainOf.set(t.nodeId, t.chain);
 
@@ -59,18 +77,33 @@ export function planSweep(write: SweepWrite, batchSize: number = DEFAULT_SWEEP_B
   for (const [nodeId, e] of byNode) {
     // Stable sort: points with equal t keep the caller's order.
     const history = e.history.length > 1 ? [...e.history].sort((a, b) => a.t - b.t) : e.history;
-    units.push({ node: { nodeId, history, ...(e.record ? { record: e.record } : {}), ...(e.peers ? { peers: e.peers } : {}), ...(e.transitions ? { transitions: e.transitions } : {}) } });
+    units.push({
+      node: {
+        nodeId,
+        history,
+        ...(e.record ? { record: e.record } : {}),
+        ...(e.peers ? { peers: e.peers } : {}),
+        ...(e.transitions ? { transitions: e.transitions } : {}),
+      },
+    });
   }
   for (const chain of write.chains ?? []) units.push({ chain });
 
   return chunk(units, batchSize).map((part) => {
     const nodes = part.flatMap((u) => ('node' in u ? [u.node] : []));
-    return { nodes, chains: part.flatMap((u) => ('chain' in u ? [u.chain] : [])), fleetTransitions: fleetTransitionsOf(nodes, chainOf) };
+    return {
+      nodes,
+      chains: part.flatMap((u) => ('chain' in u ? [u.chain] : [])),
+      fleetTransitions: fleetTransitionsOf(nodes, chainOf),
+    };
   });
 }
 
 /** The fleet-wide entries of these nodes' transitions (those written with a chain), oldest first. */
-export function fleetTransitionsOf(nodes: ReadonlyArray<{ readonly nodeId: string; readonly transitions?: readonly TransitionEntry[] }>, chainOf: ReadonlyMap<string, string>): FleetTransition[] {
+export function fleetTransitionsOf(
+  nodes: ReadonlyArray<{ readonly nodeId: string; readonly transitions?: readonly TransitionEntry[] }>,
+  chainOf: ReadonlyMap<string, string>,
+): FleetTransition[] {
   const out: FleetTransition[] = [];
   for (const n of nodes) {
     const chain = chainOf.get(n.nodeId);

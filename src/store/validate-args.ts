@@ -3,10 +3,12 @@ import { InvalidArgumentError, OutOfRangeError } from '../errors/argument-errors
 /** Argument checks shared by both stores: a programming error is a TypeError/RangeError, not a store error. */
 
 export function positiveInt(name: string, value: number): number {
-  if (!Number.isSafeInteger(value) || value < 1) throw new OutOfRangeError(`${name} must be a positive integer, got ${value}`);
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw new OutOfRangeError(`${name} must be a positive integer, got ${value}`);
   return value;
 }
 
 export function checkReplica(replica: string): void {
-  if (typeof replica !== 'string' || replica === '') throw new InvalidArgumentError('replica must be a non-empty string');
+  if (typeof replica !== 'string' || replica === '')
+    throw new InvalidArgumentError('replica must be a non-empty string');
 }

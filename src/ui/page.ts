@@ -23,8 +23,12 @@ const STATE_HEADS: ReadonlyArray<readonly [state: string, label: string]> = [
  * both); every value from the API is put in by the script with textContent, never as markup.
  */
 export function dashboardHtml(a: PageAssets): string {
-  const stateHeads = STATE_HEADS.map(([s, label]) => `<th scope="col" class="num" data-state-head="${s}">${label}</th>`).join('');
-  const stateOptions = STATE_HEADS.map(([s, label]) => `<option value="${s}">${label === 'Drained' ? 'Drained (maintenance)' : label}</option>`).join('');
+  const stateHeads = STATE_HEADS.map(
+    ([s, label]) => `<th scope="col" class="num" data-state-head="${s}">${label}</th>`,
+  ).join('');
+  const stateOptions = STATE_HEADS.map(
+    ([s, label]) => `<option value="${s}">${label === 'Drained' ? 'Drained (maintenance)' : label}</option>`,
+  ).join('');
   return `<!doctype html>
 <html lang="en">
 <head>

@@ -11,8 +11,22 @@ import type { NodeRecord } from '../store/store.js';
  * A node's health at `now` from its latest record (stale -> unknown, drained -> maintenance,
  * never sampled -> unknown; see effectiveHealth). `policy` is the node's chain's.
  */
-export function effectiveOf(record: NodeRecord | undefined, node: NodeConfig, drained: boolean, now: number, policy: HealthPolicy): NodeHealth {
-  return effectiveHealth(record?.health?.health ?? null, record?.sample ?? null, node, node.chain.name, drained, now, policy);
+export function effectiveOf(
+  record: NodeRecord | undefined,
+  node: NodeConfig,
+  drained: boolean,
+  now: number,
+  policy: HealthPolicy,
+): NodeHealth {
+  return effectiveHealth(
+    record?.health?.health ?? null,
+    record?.sample ?? null,
+    node,
+    node.chain.name,
+    drained,
+    now,
+    policy,
+  );
 }
 
 /** What ranking reads of a node: its config, latest record and effective health. */

@@ -59,7 +59,9 @@ export class FleetView {
       this.#lastStoreContact = Date.now();
       return true;
     } catch (err) {
-      this.#onWarning('could not load the fleet view from the store; serving what is in memory', { error: (err as Error).message });
+      this.#onWarning('could not load the fleet view from the store; serving what is in memory', {
+        error: (err as Error).message,
+      });
       return false;
     }
   }
@@ -73,7 +75,9 @@ export class FleetView {
       this.#lastStoreContact = Date.now();
       return true;
     } catch (err) {
-      this.#onWarning('could not load drains from the store; serving what is in memory', { error: (err as Error).message });
+      this.#onWarning('could not load drains from the store; serving what is in memory', {
+        error: (err as Error).message,
+      });
       return false;
     }
   }

@@ -15,27 +15,51 @@ const access = (h: Harness) => h.logs().filter((l) => l.req !== undefined && l.r
 describe('access log', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness({ specs: [{ id: 'bsc-a', kind: 'bsc' }, { id: 'dfi-a', kind: 'defid' }], env: { NODESENTRY_API_KEY: KEY } });
+    h = await startHarness({
+      specs: [
+        { id: 'bsc-a', kind: 'bsc' },
+        { id: 'dfi-a', kind: 'defid' },
+      ],
+      env: { NODESENTRY_API_KEY: KEY },
+    });
     await h.sweep();
   });
   afterAll(() => h.close());
 
   it('when the API is used, then each request gets one line: method, route template, status, time, request id; never a header', async () => {
     const before = access(h).length;
-    const ok = await request(h.app).get('/v1/nodes/bsc-a').set('x-api-key', KEY).set('x-request-id', 'lb-req-42').expect(200);
+    const ok = await request(h.app)
+      .get('/v1/nodes/bsc-a')
+      .set('x-api-key', KEY)
+      .set('x-request-id', 'lb-req-42')
+      .expect(200);
     expect(ok.headers['x-request-id']).toBe('lb-req-42');
-    const missing = await request(h.app).get('/v1/nodes/nope').set('x-api-key', KEY).set('x-request-id', 'not a plain {token}').expect(404);
+    const missing = await request(h.app)
+      .get('/v1/nodes/nope')
+      .set('x-api-key', KEY)
+      .set('x-request-id', 'not a plain {token}')
+      .expect(404);
     expect(missing.headers['x-request-id']).toMatch(/^[a-z0-9]+-[a-z0-9]+$/);
     await request(h.app).get('/v1/nodes?state=healthy&limit=5').set('authorization', `Bearer ${KEY}`).expect(200);
     const lines = access(h).slice(before);
     expect(lines).toHaveLength(3);
     // The path, never the query string (a client may put a secret there).
     expect(lines[2]).toMatchObject({ route: '/v1/nodes', req: { url: '/v1/nodes' } });
-    expect(lines[0]).toMatchObject({ level: 30, route: '/v1/nodes/:id', req: { id: 'lb-req-42', method: 'GET', url: '/v1/nodes/bsc-a' }, res: { statusCode: 200 } });
+    expect(lines[0]).toMatchObject({
+      level: 30,
+      route: '/v1/nodes/:id',
+      req: { id: 'lb-req-42', method: 'GET', url: '/v1/nodes/bsc-a' },
+      res: { statusCode: 200 },
+    });
     expect(lines[0]!.msg).toMatch(/^GET \/v1\/nodes\/:id 200 \d+ ms$/);
     expect(typeof lines[0]!.responseTime).toBe('number');
     // 4xx at warn, with the id it made up and echoed.
-    expect(lines[1]).toMatchObject({ level: 40, route: '/v1/nodes/:id', req: { id: missing.headers['x-request-id'] }, res: { statusCode: 404 } });
+    expect(lines[1]).toMatchObject({
+      level: 40,
+      route: '/v1/nodes/:id',
+      req: { id: missing.headers['x-request-id'] },
+      res: { statusCode: 404 },
+    });
     for (const l of lines) {
       expect(Object.keys(l.req as object).sort()).toEqual(['id', 'method', 'remoteAddress', 'url']);
       expect(Object.keys(l.res as object)).toEqual(['statusCode']);
@@ -67,7 +91,11 @@ describe('access log', () => {
     const script = /src="(\/ui\/[^"]+\.js)"/.exec(page.text)![1]!;
     expect((await request(h.app).get(script).set(gz).expect(200)).headers['content-encoding']).toBe('gzip');
     // Without the ask: plain.
-    expect((await request(h.app).get('/openapi.json').set('accept-encoding', 'identity').expect(200)).headers['content-encoding']).toBeUndefined();
+    expect(
+      (await request(h.app).get('/openapi.json').set('accept-encoding', 'identity').expect(200)).headers[
+        'content-encoding'
+      ],
+    ).toBeUndefined();
     for (const path of ['/probe/nodes/bsc-a', '/probe/chains/bsc?format=json', '/livez', '/readyz']) {
       const r = await request(h.app).get(path).set(gz);
       expect({ path, encoding: r.headers['content-encoding'] }).toEqual({ path, encoding: undefined });
@@ -78,7 +106,10 @@ describe('access log', () => {
       await new Promise<void>((r) => server.once('listening', () => r()));
       const { port } = server.address() as { port: number };
       const controller = new AbortController();
-      const r = await fetch(`http://127.0.0.1:${port}/v1/events`, { headers: { ...gz, 'x-api-key': KEY }, signal: controller.signal });
+      const r = await fetch(`http://127.0.0.1:${port}/v1/events`, {
+        headers: { ...gz, 'x-api-key': KEY },
+        signal: controller.signal,
+      });
       expect(r.headers.get('content-type')).toMatch(/^text\/event-stream/);
       expect(r.headers.get('content-encoding')).toBeNull();
       const reader = r.body!.getReader();
@@ -94,7 +125,10 @@ describe('access log', () => {
 
 describe('access log settings', () => {
   it('when probes are sampled at 1, then each probe gets a line; when the access log is off, then nothing', async () => {
-    const all = await startHarness({ specs: [{ id: 'bsc-a', kind: 'bsc' }], env: { NODESENTRY_ACCESS_LOG_PROBES: '1' } });
+    const all = await startHarness({
+      specs: [{ id: 'bsc-a', kind: 'bsc' }],
+      env: { NODESENTRY_ACCESS_LOG_PROBES: '1' },
+    });
     const off = await startHarness({ specs: [{ id: 'bsc-a', kind: 'bsc' }], env: { NODESENTRY_ACCESS_LOG: 'false' } });
     try {
       for (let i = 0; i < 5; i++) await request(all.app).head('/probe/nodes/bsc-a');
@@ -130,7 +164,11 @@ describe('log format', () => {
     const cmd = `${process.execPath} ${resolve('dist/cli.js')} serve --config ${join(dir, 'nodes.yaml')}`;
     // REDIS_URL empty: the in-process store, never the shared test Redis.
     const childEnv = { ...process.env, REDIS_URL: '', PORT: String(port), HOST: '127.0.0.1', ...env };
-    const child = tty ? spawn('script', ['-qfec', cmd, '/dev/null'], { env: childEnv }) : spawn(process.execPath, [resolve('dist/cli.js'), 'serve', '--config', join(dir, 'nodes.yaml')], { env: childEnv });
+    const child = tty
+      ? spawn('script', ['-qfec', cmd, '/dev/null'], { env: childEnv })
+      : spawn(process.execPath, [resolve('dist/cli.js'), 'serve', '--config', join(dir, 'nodes.yaml')], {
+          env: childEnv,
+        });
     let out = '';
     child.stdout!.on('data', (d: Buffer) => (out += d));
     try {

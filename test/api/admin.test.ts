@@ -46,7 +46,8 @@ describe('admin routes', () => {
       expect(r.body.type).toBe('urn:nodesentry:problem:unauthorized');
       await request(h.app)[method](path).set('authorization', 'Bearer wrong-token').expect(403);
       await request(h.app)[method](path).set('authorization', `Bearer ${TOKEN}x`).expect(403);
-      await request(h.app)[method](path).set('authorization', `Basic ${Buffer.from(`admin:${TOKEN}`).toString('base64')}`).expect(401);
+      const basic = `Basic ${Buffer.from(`admin:${TOKEN}`).toString('base64')}`;
+      await request(h.app)[method](path).set('authorization', basic).expect(401);
       // The admin token is not an API key header.
       await request(h.app)[method](path).set('x-api-key', TOKEN).expect(401);
       expect(h.service.view.drain('dfi-1')).toBeUndefined();
@@ -69,16 +70,40 @@ describe('admin routes', () => {
 
     it('when drained, then the node is maintenance at once, the drain says who, when and why, is stored, audited and logged once', async () => {
       const before = adminLines().length;
-      const r = await admin(request(h.app).post('/v1/nodes/dfi-1/drain')).set('x-operator', 'alice <ops>').send({ reason: 'kernel upgrade' }).expect(200);
-      expect(r.body).toMatchObject({ nodeId: 'dfi-1', drained: true, changed: true, state: 'maintenance', audited: true, drain: { by: 'alice ops', reason: 'kernel upgrade' } });
+      const r = await admin(request(h.app).post('/v1/nodes/dfi-1/drain'))
+        .set('x-operator', 'alice <ops>')
+        .send({ reason: 'kernel upgrade' })
+        .expect(200);
+      expect(r.body).toMatchObject({
+        nodeId: 'dfi-1',
+        drained: true,
+        changed: true,
+        state: 'maintenance',
+        audited: true,
+        drain: { by: 'alice ops', reason: 'kernel upgrade' },
+      });
       const node = await request(h.app).get('/v1/nodes/dfi-1').expect(200);
-      expect(node.body).toMatchObject({ state: 'maintenance', drained: true, drain: { by: 'alice ops', reason: 'kernel upgrade', at: r.body.drain.at } });
+      expect(node.body).toMatchObject({
+        state: 'maintenance',
+        drained: true,
+        drain: { by: 'alice ops', reason: 'kernel upgrade', at: r.body.drain.at },
+      });
       expect(node.body.reasons[0].code).toBe('drained');
       const list = await request(h.app).get('/v1/nodes?state=maintenance').expect(200);
       expect(list.body.items.map((n: { id: string }) => n.id)).toEqual(['dfi-1']);
-      expect((await h.service.store.getDrains()).get('dfi-1')).toMatchObject({ by: 'alice ops', reason: 'kernel upgrade' });
+      expect((await h.service.store.getDrains()).get('dfi-1')).toMatchObject({
+        by: 'alice ops',
+        reason: 'kernel upgrade',
+      });
       const audit = await admin(request(h.app).get('/v1/admin/audit?limit=1')).expect(200);
-      expect(audit.body.items[0]).toMatchObject({ action: 'drain', nodeId: 'dfi-1', by: 'alice ops', reason: 'kernel upgrade', changed: true, replica: h.service.replica });
+      expect(audit.body.items[0]).toMatchObject({
+        action: 'drain',
+        nodeId: 'dfi-1',
+        by: 'alice ops',
+        reason: 'kernel upgrade',
+        changed: true,
+        replica: h.service.replica,
+      });
       const lines = adminLines().slice(before);
       expect(lines).toHaveLength(1);
       expect(lines[0]).toMatchObject({ action: 'drain', node: 'dfi-1', by: 'alice ops' });
@@ -88,7 +113,10 @@ describe('admin routes', () => {
       const first = await admin(request(h.app).post('/v1/nodes/dfi-1/drain')).set('x-operator', 'alice').expect(200);
       const again = await admin(request(h.app).post('/v1/nodes/dfi-1/drain')).set('x-operator', 'bob').expect(200);
       expect(again.body).toMatchObject({ changed: false, drain: { by: 'alice', at: first.body.drain.at } });
-      const replaced = await admin(request(h.app).post('/v1/nodes/dfi-1/drain')).set('x-operator', 'bob').send({ reason: 'disk' }).expect(200);
+      const replaced = await admin(request(h.app).post('/v1/nodes/dfi-1/drain'))
+        .set('x-operator', 'bob')
+        .send({ reason: 'disk' })
+        .expect(200);
       expect(replaced.body).toMatchObject({ changed: true, drain: { by: 'bob', reason: 'disk' } });
     });
 
@@ -119,22 +147,36 @@ describe('admin routes', () => {
       ['a reason too long', 400, 'bad_request', 'application/json', JSON.stringify({ reason: 'x'.repeat(201) })],
       ['a body over 8 KiB', 413, 'payload_too_large', 'application/json', JSON.stringify({ reason: 'x'.repeat(9000) })],
     ])('when the body is %s, then %d %s and nothing is drained', async (_what, status, code, type, body) => {
-      const r = await admin(request(h.app).post('/v1/nodes/dfi-1/drain')).set('content-type', type).send(body).expect(status);
+      const r = await admin(request(h.app).post('/v1/nodes/dfi-1/drain'))
+        .set('content-type', type)
+        .send(body)
+        .expect(status);
       expect(r.headers['content-type']).toMatch(PROBLEM);
       expect(r.body.type).toBe(`urn:nodesentry:problem:${code}`);
       expect(h.service.view.drain('dfi-1')).toBeUndefined();
     });
 
     it('when the reason holds control characters, then they are blanked out', async () => {
-      const r = await admin(request(h.app).post('/v1/nodes/dfi-1/drain')).send({ reason: 'line1\nline2\u0000' }).expect(200);
+      const r = await admin(request(h.app).post('/v1/nodes/dfi-1/drain'))
+        .send({ reason: 'line1\nline2\u0000' })
+        .expect(200);
       expect(r.body.drain.reason).toBe('line1 line2');
     });
   });
 
   describe('network', () => {
     it('when a Bitcoin-family node is switched off and on, then the node answers and its next probe shows it', async () => {
-      const off = await admin(request(h.app).post('/v1/nodes/dfi-1/network')).set('x-operator', 'carol').send({ active: false }).expect(200);
-      expect(off.body).toMatchObject({ nodeId: 'dfi-1', requested: { active: false }, result: false, networkActive: false, audited: true });
+      const off = await admin(request(h.app).post('/v1/nodes/dfi-1/network'))
+        .set('x-operator', 'carol')
+        .send({ active: false })
+        .expect(200);
+      expect(off.body).toMatchObject({
+        nodeId: 'dfi-1',
+        requested: { active: false },
+        result: false,
+        networkActive: false,
+        audited: true,
+      });
       await h.sweep(1);
       const node = (await request(h.app).get('/v1/nodes/dfi-1').expect(200)).body;
       expect(node.sample.networkActive).toBe(false);
@@ -164,15 +206,26 @@ describe('admin routes', () => {
 
     it('when the node answers with an error, then 502 with its stable code', async () => {
       const r = await admin(request(h.app).post('/v1/nodes/dfi-warm/network')).send({ active: false }).expect(502);
-      expect(r.body).toMatchObject({ type: 'urn:nodesentry:problem:node_error', nodeError: { code: 'RPC_WARMING_UP', rpcCode: -28 } });
+      expect(r.body).toMatchObject({
+        type: 'urn:nodesentry:problem:node_error',
+        nodeError: { code: 'RPC_WARMING_UP', rpcCode: -28 },
+      });
       const audit = await admin(request(h.app).get('/v1/admin/audit?limit=1')).expect(200);
-      expect(audit.body.items[0]).toMatchObject({ action: 'network', nodeId: 'dfi-warm', ok: false, error: 'RPC_WARMING_UP' });
+      expect(audit.body.items[0]).toMatchObject({
+        action: 'network',
+        nodeId: 'dfi-warm',
+        ok: false,
+        error: 'RPC_WARMING_UP',
+      });
     });
 
-    it.each([[undefined], [{}], [{ active: 'false' }], [{ active: true, extra: 1 }]])('when the body is %j, then 400', async (body) => {
-      const req = admin(request(h.app).post('/v1/nodes/dfi-1/network'));
-      await (body === undefined ? req : req.send(body)).expect(400);
-    });
+    it.each([[undefined], [{}], [{ active: 'false' }], [{ active: true, extra: 1 }]])(
+      'when the body is %j, then 400',
+      async (body) => {
+        const req = admin(request(h.app).post('/v1/nodes/dfi-1/network'));
+        await (body === undefined ? req : req.send(body)).expect(400);
+      },
+    );
 
     it('when the node is unknown, then 404', async () => {
       await admin(request(h.app).post('/v1/nodes/ghost/network')).send({ active: true }).expect(404);
@@ -197,7 +250,8 @@ describe('admin routes', () => {
 
     it('when a reload is running, then a second one is refused with 409', async () => {
       let release!: () => void;
-      reloadImpl = () => new Promise((resolve) => (release = () => resolve({ ok: true, added: [], removed: [], changed: [] })));
+      reloadImpl = () =>
+        new Promise((resolve) => (release = () => resolve({ ok: true, added: [], removed: [], changed: [] })));
       const first = admin(request(h.app).post('/v1/admin/reload')).then((r) => r);
       await new Promise((r) => setTimeout(r, 50));
       await admin(request(h.app).post('/v1/admin/reload')).expect(409);
@@ -228,7 +282,10 @@ describe('admin routes without a token or a nodes file', () => {
   it('when no admin token is configured, then admin routes are disabled with 403 and say how to enable them', async () => {
     const h = await startHarness({ specs: [{ id: 'bsc-1', kind: 'bsc' }] });
     try {
-      const r = await request(h.app).post('/v1/nodes/bsc-1/drain').set('authorization', 'Bearer anything-at-all-long').expect(403);
+      const r = await request(h.app)
+        .post('/v1/nodes/bsc-1/drain')
+        .set('authorization', 'Bearer anything-at-all-long')
+        .expect(403);
       expect(r.body.detail).toMatch(/disabled.*NODESENTRY_ADMIN_TOKEN/);
       await request(h.app).post('/v1/nodes/bsc-1/drain').expect(403);
       expect(h.service.view.drain('bsc-1')).toBeUndefined();
@@ -250,7 +307,14 @@ describe('admin routes without a token or a nodes file', () => {
 
 describe('drains across replicas (Redis)', () => {
   it('when one replica drains a node, then another replica sharing the prefix serves it as maintenance', async () => {
-    const h = await startHarness({ specs: [{ id: 'bsc-1', kind: 'bsc' }, { id: 'bsc-2', kind: 'bsc' }], store: 'redis', env: { NODESENTRY_ADMIN_TOKEN: TOKEN } });
+    const h = await startHarness({
+      specs: [
+        { id: 'bsc-1', kind: 'bsc' },
+        { id: 'bsc-2', kind: 'bsc' },
+      ],
+      store: 'redis',
+      env: { NODESENTRY_ADMIN_TOKEN: TOKEN },
+    });
     const url = process.env.REDIS_URL!;
     const prefix = (h.service.store as RedisStore).keys.prefix;
     const otherStore = new RedisStore({ url, prefix, replica: 'replica-b' });
@@ -266,7 +330,12 @@ describe('drains across replicas (Redis)', () => {
     const otherApp = createApp({ service: other });
     try {
       await h.sweep(3);
-      await request(h.app).post('/v1/nodes/bsc-2/drain').set('authorization', `Bearer ${TOKEN}`).set('x-operator', 'erin').send({ reason: 'move' }).expect(200);
+      await request(h.app)
+        .post('/v1/nodes/bsc-2/drain')
+        .set('authorization', `Bearer ${TOKEN}`)
+        .set('x-operator', 'erin')
+        .send({ reason: 'move' })
+        .expect(200);
       let seen: { state?: string; drain?: unknown } = {};
       for (let i = 0; i < 50 && seen.state !== 'maintenance'; i++) {
         seen = (await request(otherApp.app).get('/v1/nodes/bsc-2').expect(200)).body;

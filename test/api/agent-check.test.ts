@@ -1,5 +1,11 @@
 import { connect } from 'node:net';
-import { agentReply, AgentCheckServer, degradedWeightPercent, healthyWeightPercent, parseAgentLine } from '../../src/api/agent-check.js';
+import {
+  agentReply,
+  AgentCheckServer,
+  degradedWeightPercent,
+  healthyWeightPercent,
+  parseAgentLine,
+} from '../../src/api/agent-check.js';
 import { startHttp } from '../../src/api/http-server.js';
 import { NodeAnswers } from '../../src/read/node-answers.js';
 import { ReadModel } from '../../src/read/read-model.js';
@@ -7,7 +13,11 @@ import { loadSettings } from '../../src/config/settings.js';
 import { startHarness, type Harness } from '../support/api-harness.js';
 
 /** What HAProxy does: connect, optionally send, read until the peer closes. */
-function agentExchange(port: number, send: string | Buffer | null, opts: { halfClose?: boolean } = {}): Promise<string> {
+function agentExchange(
+  port: number,
+  send: string | Buffer | null,
+  opts: { halfClose?: boolean } = {},
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const s = connect(port, '127.0.0.1', () => {
       if (send !== null) s.write(send);
@@ -38,7 +48,14 @@ describe('HAProxy agent check', () => {
     const drain = { nodeId: 'bsc-drained', by: 'test', at: Date.now() };
     await h.service.store.setDrain('bsc-drained', drain);
     h.service.view.setDrain('bsc-drained', drain);
-    agent = await AgentCheckServer.start({ port: 0, host: '127.0.0.1', answers: new NodeAnswers(new ReadModel(h.service)), now: () => Date.now() + skewMs, readTimeoutMs: 200, maxLineBytes: 64 });
+    agent = await AgentCheckServer.start({
+      port: 0,
+      host: '127.0.0.1',
+      answers: new NodeAnswers(new ReadModel(h.service)),
+      now: () => Date.now() + skewMs,
+      readTimeoutMs: 200,
+      maxLineBytes: 64,
+    });
   });
   afterAll(async () => {
     await agent.close();
@@ -55,7 +72,7 @@ describe('HAProxy agent check', () => {
     expect(reply).toMatch(/^up ready ([5-9]\d|100)%\n$/);
   });
 
-  it('when a degraded node is asked, then it is still up, with at most a fifth of the healthy one\'s weight', async () => {
+  it("when a degraded node is asked, then it is still up, with at most a fifth of the healthy one's weight", async () => {
     const healthy = Number(/(\d+)%/.exec(await agentExchange(agent.port, 'bsc-ok\n'))![1]);
     const degraded = Number(/(\d+)%/.exec(await agentExchange(agent.port, 'bsc-few-peers\n'))![1]);
     expect(degraded).toBeGreaterThanOrEqual(1);
@@ -103,12 +120,25 @@ describe('HAProxy agent check', () => {
 
   it('when many checks come at once, then each gets its own answer', async () => {
     const ids = ['bsc-ok', 'bsc-bad-auth', 'bsc-drained', 'nope'];
-    const replies = await Promise.all(Array.from({ length: 40 }, (_, i) => agentExchange(agent.port, `${ids[i % 4]}\n`)));
-    replies.forEach((r, i) => expect(r).toMatch([/^up ready/, /^down #auth_failed/, /^drain/, /^down #unknown_node/][i % 4]!));
+    const replies = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => agentExchange(agent.port, `${ids[i % 4]}\n`)),
+    );
+    replies.forEach((r, i) =>
+      expect(r).toMatch([/^up ready/, /^down #auth_failed/, /^drain/, /^down #unknown_node/][i % 4]!),
+    );
   });
 
   it('maps each state and weight as documented', () => {
-    const base = { nodeId: 'n', chain: 'bsc', usable: true, reasons: [], observedAt: 1, jsonHead: '', text: '', textLength: 0 };
+    const base = {
+      nodeId: 'n',
+      chain: 'bsc',
+      usable: true,
+      reasons: [],
+      observedAt: 1,
+      jsonHead: '',
+      text: '',
+      textLength: 0,
+    };
     expect(agentReply({ ...base, state: 'healthy', score: 0.874 })).toBe('up ready 87%');
     expect(agentReply({ ...base, state: 'healthy', score: 0.2 })).toBe('up ready 50%');
     expect(agentReply({ ...base, state: 'healthy', score: null })).toBe('up ready 100%');
@@ -118,8 +148,15 @@ describe('HAProxy agent check', () => {
     expect(agentReply({ ...base, state: 'maintenance', score: 1 })).toBe('drain');
     expect(agentReply({ ...base, state: 'maintenance', score: 1 }, { drained: 'maint' })).toBe('maint');
     expect(agentReply({ ...base, state: 'unknown', score: null })).toBe('down #unknown');
-    const reason = { code: 'lagging', text: 'lagging(41 blocks, 31s)\u0007\n', severity: 'unhealthy', data: {} } as const;
-    expect(agentReply({ ...base, state: 'unhealthy', score: 0.2, reasons: [reason] })).toBe('down #lagging(41 blocks, 31s)??');
+    const reason = {
+      code: 'lagging',
+      text: 'lagging(41 blocks, 31s)\u0007\n',
+      severity: 'unhealthy',
+      data: {},
+    } as const;
+    expect(agentReply({ ...base, state: 'unhealthy', score: 0.2, reasons: [reason] })).toBe(
+      'down #lagging(41 blocks, 31s)??',
+    );
     expect(agentReply(undefined)).toBe('down #unknown_node');
   });
 
@@ -132,7 +169,12 @@ describe('HAProxy agent check', () => {
 
   it('parses the agent-send line: id, then options', () => {
     expect(parseAgentLine('bsc-1')).toEqual({ ok: true, nodeId: 'bsc-1', drained: 'drain', key: undefined });
-    expect(parseAgentLine('bsc-1 \tdrained=maint key=k1')).toEqual({ ok: true, nodeId: 'bsc-1', drained: 'maint', key: 'k1' });
+    expect(parseAgentLine('bsc-1 \tdrained=maint key=k1')).toEqual({
+      ok: true,
+      nodeId: 'bsc-1',
+      drained: 'maint',
+      key: 'k1',
+    });
     expect(parseAgentLine('bsc-1 drained=off')).toEqual({ ok: false, reply: 'down #bad_option(drained)' });
     expect(parseAgentLine(undefined)).toEqual({ ok: false, reply: 'down #no_node_id' });
   });
@@ -144,7 +186,12 @@ describe('agent-check listener started with the HTTP server', () => {
     try {
       await h.sweep();
       const settings = loadSettings({ PORT: '0', HOST: '127.0.0.1', NODESENTRY_AGENT_PORT: '0' });
-      const http = await startHttp({ service: h.service, logger: h.service.logger, settings, reload: async () => ({ ok: false, errors: ['no nodes file is configured'] }) });
+      const http = await startHttp({
+        service: h.service,
+        logger: h.service.logger,
+        settings,
+        reload: async () => ({ ok: false, errors: ['no nodes file is configured'] }),
+      });
       const port = http.agent!.port;
       expect(await agentExchange(port, 'bsc-1\n')).toMatch(/^up ready \d+%\n$/);
       await Promise.all([http.close(), http.close()]);
@@ -160,8 +207,19 @@ describe('agent-check listener started with the HTTP server', () => {
     try {
       await h.sweep();
       const key = 'agent-key-0123456789';
-      const settings = loadSettings({ PORT: '0', HOST: '127.0.0.1', NODESENTRY_AGENT_PORT: '0', NODESENTRY_API_KEY: key, NODESENTRY_PROTECT_PROBES: 'true' });
-      const http = await startHttp({ service: h.service, logger: h.service.logger, settings, reload: async () => ({ ok: false, errors: ['no nodes file is configured'] }) });
+      const settings = loadSettings({
+        PORT: '0',
+        HOST: '127.0.0.1',
+        NODESENTRY_AGENT_PORT: '0',
+        NODESENTRY_API_KEY: key,
+        NODESENTRY_PROTECT_PROBES: 'true',
+      });
+      const http = await startHttp({
+        service: h.service,
+        logger: h.service.logger,
+        settings,
+        reload: async () => ({ ok: false, errors: ['no nodes file is configured'] }),
+      });
       try {
         const port = http.agent!.port;
         expect(await agentExchange(port, 'bsc-1\n')).toBe('down #unauthorized\n');
@@ -181,7 +239,12 @@ describe('agent-check listener started with the HTTP server', () => {
   it('when no agent port is set, then there is no listener', async () => {
     const h = await startHarness({ specs: [{ id: 'bsc-1', kind: 'bsc' }] });
     try {
-      const http = await startHttp({ service: h.service, logger: h.service.logger, settings: loadSettings({ PORT: '0', HOST: '127.0.0.1' }), reload: async () => ({ ok: false, errors: ['no nodes file is configured'] }) });
+      const http = await startHttp({
+        service: h.service,
+        logger: h.service.logger,
+        settings: loadSettings({ PORT: '0', HOST: '127.0.0.1' }),
+        reload: async () => ({ ok: false, errors: ['no nodes file is configured'] }),
+      });
       expect(http.agent).toBeUndefined();
       await http.close();
     } finally {

@@ -10,7 +10,11 @@ import type { NodeVerdict } from '../../src/health/verdict.js';
 import type { NodeRecord } from '../../src/store/store.js';
 import { startHarness, type Harness } from '../support/api-harness.js';
 
-type BestBody = Omit<Selection, 'top'> & { source: string; state: HealthState; top: Array<{ nodeId: string; state: string }> };
+type BestBody = Omit<Selection, 'top'> & {
+  source: string;
+  state: HealthState;
+  top: Array<{ nodeId: string; state: string }>;
+};
 
 /** Samples go stale 2 s after they were observed (max(2 s, 1 x the 1 s interval)). */
 const STALE_AFTER_MS = 2_000;
@@ -48,7 +52,13 @@ describe('cached chain answers', () => {
     await h.sweep();
   });
 
-  const chainProbe = async (query = '') => (await request(h.app).get(`/probe/chains/bsc${query}`)).body as { state: string; usable: number; healthy: number; nodes: number };
+  const chainProbe = async (query = '') =>
+    (await request(h.app).get(`/probe/chains/bsc${query}`)).body as {
+      state: string;
+      usable: number;
+      healthy: number;
+      nodes: number;
+    };
   const best = async (query = '') => (await request(h.app).get(`/v1/chains/bsc/best${query}`)).body as BestBody;
   /** Put a record of `id` with the given state into the view, observed at `at` (after its last one). */
   const ingestState = (id: string, state: HealthState, at = Date.now()): void => {
@@ -58,13 +68,24 @@ describe('cached chain answers', () => {
     const usable = state === 'healthy' || state === 'degraded';
     const health: NodeVerdict = {
       ...v,
-      health: { ...v.health, state, tracked: state === 'maintenance' ? v.health.tracked : state, usableSince: usable ? (v.health.usableSince ?? observedAt) : null },
+      health: {
+        ...v.health,
+        state,
+        tracked: state === 'maintenance' ? v.health.tracked : state,
+        usableSince: usable ? (v.health.usableSince ?? observedAt) : null,
+      },
     };
-    const record: NodeRecord = { ...r, sample: { ...r.sample, observedAt }, health, writtenAt: Math.max(r.writtenAt + 1, observedAt) };
+    const record: NodeRecord = {
+      ...r,
+      sample: { ...r.sample, observedAt },
+      health,
+      writtenAt: Math.max(r.writtenAt + 1, observedAt),
+    };
     h.service.view.ingest([record]);
   };
   const stateOf = (id: string): HealthState => h.service.view.get(id)!.health!.health.state;
-  const drain = (id: string, on: boolean) => h.service.view.setDrain(id, on ? { nodeId: id, by: 'test', at: Date.now() } : null);
+  const drain = (id: string, on: boolean) =>
+    h.service.view.setDrain(id, on ? { nodeId: id, by: 'test', at: Date.now() } : null);
 
   describe('chain probe', () => {
     it('when a node goes down, then the cached chain answer changes at the next request, and back', async () => {
@@ -77,7 +98,9 @@ describe('cached chain answers', () => {
       ingestState('bsc-fra-1', 'degraded');
       expect(await chainProbe()).toMatchObject({ usable: 4, healthy: 3 });
       await request(h.app).get('/probe/chains/bsc?min=4&degraded=429').expect(429);
-      expect((await request(h.app).get('/probe/chains/bsc?format=text&min=4').expect(200)).text).toBe('degraded 4/4 usable, 3 healthy, min 4\n');
+      expect((await request(h.app).get('/probe/chains/bsc?format=text&min=4').expect(200)).text).toBe(
+        'degraded 4/4 usable, 3 healthy, min 4\n',
+      );
     });
 
     it('when a node is drained on the view (no event yet) and undrained, then the chain answer follows at once', async () => {
@@ -117,11 +140,18 @@ describe('cached chain answers', () => {
       const chosen = shared.nodeId!;
       ingestState(chosen, 'unhealthy');
       const moved = await best();
-      expect(moved).toMatchObject({ source: 'local', reason: 'current_unusable', mode: 'normal', tier: 0, state: 'healthy' });
+      expect(moved).toMatchObject({
+        source: 'local',
+        reason: 'current_unusable',
+        mode: 'normal',
+        tier: 0,
+        state: 'healthy',
+      });
       expect(moved.nodeId).not.toBe(chosen);
       expect(moved.top.map((t) => t.nodeId)).not.toContain(chosen);
       // No flapping: the next answers keep the new node, from the cache.
-      for (let i = 0; i < 3; i++) expect(await best()).toMatchObject({ nodeId: moved.nodeId, reason: 'kept', since: moved.since });
+      for (let i = 0; i < 3; i++)
+        expect(await best()).toMatchObject({ nodeId: moved.nodeId, reason: 'kept', since: moved.since });
       // Another node changing (the chain's caches are rebuilt) does not move it either.
       const other = ['bsc-fra-1', 'bsc-fra-2', 'bsc-fra-3'].find((id) => id !== chosen && id !== moved.nodeId)!;
       ingestState(other, 'degraded');
@@ -133,7 +163,8 @@ describe('cached chain answers', () => {
       const chosen = shared.nodeId!;
       const observedAt = h.service.view.get(chosen)!.sample.observedAt;
       await new Promise((r) => setTimeout(r, 5));
-      for (const id of ['bsc-fra-1', 'bsc-fra-2', 'bsc-fra-3', 'bsc-sgp-1']) if (id !== chosen) ingestState(id, stateOf(id));
+      for (const id of ['bsc-fra-1', 'bsc-fra-2', 'bsc-fra-3', 'bsc-sgp-1'])
+        if (id !== chosen) ingestState(id, stateOf(id));
       clock = observedAt + STALE_AFTER_MS;
       expect(await best()).toMatchObject({ source: 'shared', nodeId: chosen });
       clock = observedAt + STALE_AFTER_MS + 1;
@@ -189,7 +220,11 @@ describe('cached chain answers', () => {
       ingestState('bsc-fra-1', 'healthy', t0 + 1);
       clock = t0 + 2;
       const waiting = await best(q);
-      expect(waiting).toMatchObject({ nodeId: 'bsc-sgp-1', reason: 'kept', pendingFailback: { nodeId: 'bsc-fra-1', tier: 0 } });
+      expect(waiting).toMatchObject({
+        nodeId: 'bsc-sgp-1',
+        reason: 'kept',
+        pendingFailback: { nodeId: 'bsc-fra-1', tier: 0 },
+      });
       // The default failback dwell is 60 s, beyond the samples' freshness here: keep them fresh.
       const readyAt = waiting.pendingFailback!.readyAt;
       for (const id of ['bsc-fra-1', 'bsc-sgp-1']) ingestState(id, 'healthy', readyAt - 10);
@@ -219,7 +254,13 @@ describe('cached chain answers', () => {
       expect(read.chainSummary('bsc', t + 2)).toBe(s1);
       expect(read.chainSummary('defichain', t + 2)).not.toBe(dfi);
 
-      expect(s1.validUntil).toBe(Math.min(...['bsc-fra-1', 'bsc-fra-2', 'bsc-fra-3', 'bsc-sgp-1'].map((id) => h.service.view.get(id)!.sample.observedAt + STALE_AFTER_MS)));
+      expect(s1.validUntil).toBe(
+        Math.min(
+          ...['bsc-fra-1', 'bsc-fra-2', 'bsc-fra-3', 'bsc-sgp-1'].map(
+            (id) => h.service.view.get(id)!.sample.observedAt + STALE_AFTER_MS,
+          ),
+        ),
+      );
       expect(read.chainSummary('bsc', s1.validUntil)).toBe(s1);
       const later = read.chainSummary('bsc', s1.validUntil + 1)!;
       expect(later).not.toBe(s1);
@@ -288,7 +329,11 @@ describe('cached local choice, against recomputing it every time', () => {
   let h: Harness;
   beforeAll(async () => {
     h = await startHarness({
-      specs: [...SPECS.filter((s) => s.kind === 'bsc'), { id: 'bsc-sgp-2', kind: 'bsc' }, { id: 'bsc-ams-1', kind: 'bsc' }],
+      specs: [
+        ...SPECS.filter((s) => s.kind === 'bsc'),
+        { id: 'bsc-sgp-2', kind: 'bsc' },
+        { id: 'bsc-ams-1', kind: 'bsc' },
+      ],
       policy: { minDwellMs: 300, failbackDwellMs: 500, staleAfterMs: 60_000 },
     });
     await h.sweep();
@@ -320,7 +365,10 @@ describe('cached local choice, against recomputing it every time', () => {
           const v = rec.health!;
           const state = states[Math.floor(random() * states.length)]!;
           const usable = state === 'healthy' || state === 'degraded';
-          const health: NodeVerdict = { ...v, health: { ...v.health, state, tracked: state, usableSince: usable ? (v.health.usableSince ?? t) : null } };
+          const health: NodeVerdict = {
+            ...v,
+            health: { ...v.health, state, tracked: state, usableSince: usable ? (v.health.usableSince ?? t) : null },
+          };
           h.service.view.ingest([{ ...rec, sample: { ...rec.sample, observedAt: t }, health, writtenAt: t }]);
         } else if (r < 0.2) {
           h.service.view.setDrain(id, h.service.view.drain(id) ? null : { nodeId: id, by: 'test', at: t });
@@ -328,7 +376,9 @@ describe('cached local choice, against recomputing it every time', () => {
         t += Math.floor(random() * 60);
         const got = resolver.resolve('bsc', t, 'simulated')!.selection;
         const views = read.chainViews('bsc', t)!;
-        const ranking = rankNodes(views.map((v) => ({ node: v.node, health: v.health, score: v.verdict?.score ?? NO_SCORE })));
+        const ranking = rankNodes(
+          views.map((v) => ({ node: v.node, health: v.health, score: v.verdict?.score ?? NO_SCORE })),
+        );
         reference = nextSelection(reference, ranking, 'bsc', t, policy).selection;
         expect({ step, ...got }).toEqual({ step, ...reference });
       }

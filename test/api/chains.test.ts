@@ -59,33 +59,69 @@ describe('chains and the endpoint choice', () => {
     expect(bsc.reference.height).toBeGreaterThan(60_000_000);
     expect(['bsc-fra-1', 'bsc-fra-2']).toContain(bsc.best.nodeId);
     expect(bsc.best.url).toBe(h.nodes.find((n) => n.id === bsc.best.nodeId)!.url);
-    expect(r.body.chains[1]).toMatchObject({ chain: 'defichain', usable: 0, counts: { unhealthy: 1 }, best: { nodeId: null, mode: 'fail-closed' } });
-    expect(r.body.chains[2]).toMatchObject({ chain: 'pai', best: { nodeId: 'pai-fra-1', mode: 'fail-open', degradedChoice: true } });
+    expect(r.body.chains[1]).toMatchObject({
+      chain: 'defichain',
+      usable: 0,
+      counts: { unhealthy: 1 },
+      best: { nodeId: null, mode: 'fail-closed' },
+    });
+    expect(r.body.chains[2]).toMatchObject({
+      chain: 'pai',
+      best: { nodeId: 'pai-fra-1', mode: 'fail-open', degradedChoice: true },
+    });
   });
 
   it('when the ranking is asked, then nodes come in order with state, score parts, tier, tags and reasons, and no credential', async () => {
     const r = await get('/v1/chains/bsc/ranking').expect(200);
-    const nodes = r.body.nodes as Array<Record<string, unknown> & { score: { total: number; parts: Record<string, unknown> } }>;
+    const nodes = r.body.nodes as Array<
+      Record<string, unknown> & { score: { total: number; parts: Record<string, unknown> } }
+    >;
     expect(nodes.map((n) => n.rank)).toEqual([1, 2, 3]);
     // Primaries first; the backup ranks by score like the rest but serves only by tier.
     expect(nodes.map((n) => n.nodeId).sort()).toEqual(['bsc-fra-1', 'bsc-fra-2', 'bsc-sgp-1']);
-    for (let i = 1; i < nodes.length; i++) expect(nodes[i - 1]!.score.total).toBeGreaterThanOrEqual(nodes[i]!.score.total);
+    for (let i = 1; i < nodes.length; i++)
+      expect(nodes[i - 1]!.score.total).toBeGreaterThanOrEqual(nodes[i]!.score.total);
     const sgp = nodes.find((n) => n.nodeId === 'bsc-sgp-1')!;
-    expect(sgp).toMatchObject({ tier: 1, tags: ['region=sgp', 'simulated'], state: 'healthy', usable: true, selected: false, reasons: [] });
+    expect(sgp).toMatchObject({
+      tier: 1,
+      tags: ['region=sgp', 'simulated'],
+      state: 'healthy',
+      usable: true,
+      selected: false,
+      reasons: [],
+    });
     expect(Object.keys(sgp.score.parts).sort()).toEqual(['errors', 'lag', 'latency', 'peers', 'tier']);
     expect(nodes.filter((n) => n.selected).map((n) => n.nodeId)).toEqual([r.body.best]);
     expect(r.text).not.toContain(NODE_PASSWORD);
 
     const dfi = (await get('/v1/chains/defichain/ranking').expect(200)).body.nodes[0];
-    expect(dfi).toMatchObject({ nodeId: 'dfi-fra-1', state: 'unhealthy', usable: false, reasons: [{ code: 'auth_failed', text: 'auth_failed', severity: 'unhealthy' }] });
+    expect(dfi).toMatchObject({
+      nodeId: 'dfi-fra-1',
+      state: 'unhealthy',
+      usable: false,
+      reasons: [{ code: 'auth_failed', text: 'auth_failed', severity: 'unhealthy' }],
+    });
   });
 
   it('when the best node is asked, then the shared choice comes with its top list, urls and the policy', async () => {
     const b = await best();
-    expect(b).toMatchObject({ chain: 'bsc', tag: null, mode: 'normal', degradedChoice: false, source: 'shared', state: 'healthy', tier: 0, policy: { whenAllUnhealthy: 'fail-closed' } });
+    expect(b).toMatchObject({
+      chain: 'bsc',
+      tag: null,
+      mode: 'normal',
+      degradedChoice: false,
+      source: 'shared',
+      state: 'healthy',
+      tier: 0,
+      policy: { whenAllUnhealthy: 'fail-closed' },
+    });
     expect(b.detail).toBeUndefined();
     // The choice first, the other primary, then the backup.
-    expect(b.top.map((t: { nodeId: string }) => t.nodeId)).toEqual([b.nodeId, b.nodeId === 'bsc-fra-1' ? 'bsc-fra-2' : 'bsc-fra-1', 'bsc-sgp-1']);
+    expect(b.top.map((t: { nodeId: string }) => t.nodeId)).toEqual([
+      b.nodeId,
+      b.nodeId === 'bsc-fra-1' ? 'bsc-fra-2' : 'bsc-fra-1',
+      'bsc-sgp-1',
+    ]);
     expect(b.top[0].url).toBe(b.url);
     expect((await best('bsc', '?top=1')).top).toHaveLength(1);
     expect(JSON.stringify(b)).not.toContain(NODE_PASSWORD);
@@ -142,7 +178,13 @@ describe('chains and the endpoint choice', () => {
   it('when every node of a fail-open chain is unhealthy, then best answers the least bad node, flagged', async () => {
     const r = await get('/v1/chains/pai/best').expect(200);
     expect(r.headers['x-nodesentry-mode']).toBe('fail-open');
-    expect(r.body).toMatchObject({ nodeId: 'pai-fra-1', mode: 'fail-open', degradedChoice: true, state: 'unhealthy', policy: { whenAllUnhealthy: 'fail-open' } });
+    expect(r.body).toMatchObject({
+      nodeId: 'pai-fra-1',
+      mode: 'fail-open',
+      degradedChoice: true,
+      state: 'unhealthy',
+      policy: { whenAllUnhealthy: 'fail-open' },
+    });
     // `all_unhealthy` when the workers first chose it, `kept` on each round since.
     expect(['all_unhealthy', 'kept']).toContain(r.body.reason);
     expect(r.body.detail).toMatch(/fails open.*pai-fra-1 \(unhealthy\)/);

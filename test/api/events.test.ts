@@ -60,7 +60,8 @@ function openStream(base: string, path: string, headers: Record<string, string> 
             const found = messages.slice(from).find(pred);
             if (found) return found;
             from = messages.length;
-            if (Date.now() > deadline || res.destroyed || res.complete) throw new Error(`no matching SSE message; got ${JSON.stringify(messages)}`);
+            if (Date.now() > deadline || res.destroyed || res.complete)
+              throw new Error(`no matching SSE message; got ${JSON.stringify(messages)}`);
             await new Promise<void>((r) => {
               const t = setTimeout(r, Math.max(1, deadline - Date.now()));
               waiters.push(() => {
@@ -149,7 +150,13 @@ describe('GET /v1/events', () => {
       expect(s.res.headers['cache-control']).toBe('no-store');
       const hello = await s.next((m) => m.event === 'hello');
       expect(s.messages[0]!.retry).toBe(3_000);
-      expect(hello.data).toMatchObject({ replica: h.service.replica, heartbeatS: 15, chain: null, resumed: false, events: ['transition', 'drain', 'selection'] });
+      expect(hello.data).toMatchObject({
+        replica: h.service.replica,
+        heartbeatS: 15,
+        chain: null,
+        resumed: false,
+        events: ['transition', 'drain', 'selection'],
+      });
     } finally {
       s.close();
     }
@@ -159,23 +166,44 @@ describe('GET /v1/events', () => {
     const s = await openStream(base, '/v1/events');
     try {
       await s.next((m) => m.event === 'hello');
-      const chosen = h.service.view.chainFacts('bsc') && (h.service.view.chainFacts('bsc')!.facts as { selection: { nodeId: string } }).selection.nodeId;
+      const chosen =
+        h.service.view.chainFacts('bsc') &&
+        (h.service.view.chainFacts('bsc')!.facts as { selection: { nodeId: string } }).selection.nodeId;
       expect(['bsc-a', 'bsc-b']).toContain(chosen);
       const other = chosen === 'bsc-a' ? 'bsc-b' : 'bsc-a';
       await h.sim.setFault(chosen!, { type: 'http', status: 502 });
       await h.sweep(3);
       const t = await s.next((m) => m.event === 'transition' && (m.data as { nodeId: string }).nodeId === chosen);
-      expect(t.data).toMatchObject({ nodeId: chosen, chain: 'bsc', from: 'healthy', to: 'unhealthy', replica: h.service.replica });
+      expect(t.data).toMatchObject({
+        nodeId: chosen,
+        chain: 'bsc',
+        from: 'healthy',
+        to: 'unhealthy',
+        replica: h.service.replica,
+      });
       expect((t.data as { reasons: string[] }).reasons[0]).toMatch(/^http_status/);
       expect(t.id).toMatch(/^[0-9a-f]{6}-\d+$/);
       const sel = await s.next((m) => m.event === 'selection' && (m.data as { chain: string }).chain === 'bsc');
-      expect(sel.data).toMatchObject({ chain: 'bsc', from: chosen, to: other, mode: 'normal', reason: 'current_unusable' });
+      expect(sel.data).toMatchObject({
+        chain: 'bsc',
+        from: chosen,
+        to: other,
+        mode: 'normal',
+        reason: 'current_unusable',
+      });
       // Let the store's copy of the transition arrive: it must not be sent a second time.
       await new Promise((r) => setTimeout(r, 50));
-      expect(s.messages.filter((m) => m.event === 'transition' && (m.data as { nodeId: string }).nodeId === chosen)).toHaveLength(1);
+      expect(
+        s.messages.filter((m) => m.event === 'transition' && (m.data as { nodeId: string }).nodeId === chosen),
+      ).toHaveLength(1);
       await h.sim.setFault(chosen!, { type: 'none' });
       await h.sweep(3);
-      await s.next((m) => m.event === 'transition' && (m.data as { nodeId: string; to: string }).nodeId === chosen && (m.data as { to: string }).to === 'healthy');
+      await s.next(
+        (m) =>
+          m.event === 'transition' &&
+          (m.data as { nodeId: string; to: string }).nodeId === chosen &&
+          (m.data as { to: string }).to === 'healthy',
+      );
       const ids = s.messages.filter((m) => m.id).map((m) => Number(m.id!.split('-')[1]));
       expect([...ids].sort((a, b) => a - b)).toEqual(ids);
     } finally {
@@ -183,7 +211,7 @@ describe('GET /v1/events', () => {
     }
   });
 
-  it('when filtered by chain, then only that chain\'s events arrive; drains come with who and why', async () => {
+  it("when filtered by chain, then only that chain's events arrive; drains come with who and why", async () => {
     const all = await openStream(base, '/v1/events');
     const dfi = await openStream(base, '/v1/events?chain=defichain');
     try {
@@ -191,11 +219,24 @@ describe('GET /v1/events', () => {
       await all.next((m) => m.event === 'hello');
       const auth = { authorization: `Bearer ${TOKEN}` };
       await request(h.app).post('/v1/nodes/bsc-a/drain').set(auth).expect(200);
-      await request(h.app).post('/v1/nodes/dfi-a/drain').set(auth).set('x-operator', 'frank').send({ reason: 'upgrade' }).expect(200);
+      await request(h.app)
+        .post('/v1/nodes/dfi-a/drain')
+        .set(auth)
+        .set('x-operator', 'frank')
+        .send({ reason: 'upgrade' })
+        .expect(200);
       const d = await dfi.next((m) => m.event === 'drain');
-      expect(d.data).toMatchObject({ nodeId: 'dfi-a', chain: 'defichain', drained: true, by: 'frank', reason: 'upgrade' });
+      expect(d.data).toMatchObject({
+        nodeId: 'dfi-a',
+        chain: 'defichain',
+        drained: true,
+        by: 'frank',
+        reason: 'upgrade',
+      });
       await all.next((m) => m.event === 'drain' && (m.data as { nodeId: string }).nodeId === 'dfi-a');
-      expect(all.messages.some((m) => m.event === 'drain' && (m.data as { nodeId: string }).nodeId === 'bsc-a')).toBe(true);
+      expect(all.messages.some((m) => m.event === 'drain' && (m.data as { nodeId: string }).nodeId === 'bsc-a')).toBe(
+        true,
+      );
       expect(dfi.messages.some((m) => (m.data as { chain?: string } | undefined)?.chain === 'bsc')).toBe(false);
       await request(h.app).delete('/v1/nodes/dfi-a/drain').set(auth).expect(200);
       await request(h.app).delete('/v1/nodes/bsc-a/drain').set(auth).expect(200);
@@ -227,7 +268,12 @@ describe('GET /v1/events', () => {
       const seen = await first.next((m) => m.event === 'drain');
       first.close();
       await request(h.app).delete('/v1/nodes/dfi-a/drain').set(auth).expect(200);
-      await keeper.next((m) => m.event === 'drain' && (m.data as { drained: boolean; nodeId: string }).drained === false && (m.data as { nodeId: string }).nodeId === 'dfi-a');
+      await keeper.next(
+        (m) =>
+          m.event === 'drain' &&
+          (m.data as { drained: boolean; nodeId: string }).drained === false &&
+          (m.data as { nodeId: string }).nodeId === 'dfi-a',
+      );
       const again = await openStream(base, '/v1/events?chain=defichain', { 'last-event-id': seen.id! });
       try {
         const hello = await again.next((m) => m.event === 'hello');
@@ -278,10 +324,13 @@ describe('GET /v1/events', () => {
     expect(r.headers['content-type']).toBe('text/event-stream; charset=utf-8');
   });
 
-  it.each([['chain=nochain'], ['heartbeat=0'], ['heartbeat=301'], ['chain=bsc&chain=bsc'], ['since=1']])('when the query is %s, then 400 problem, not a stream', async (q) => {
-    const r = await request(h.app).get(`/v1/events?${q}`).expect(400);
-    expect(r.headers['content-type']).toMatch(/^application\/problem\+json/);
-  });
+  it.each([['chain=nochain'], ['heartbeat=0'], ['heartbeat=301'], ['chain=bsc&chain=bsc'], ['since=1']])(
+    'when the query is %s, then 400 problem, not a stream',
+    async (q) => {
+      const r = await request(h.app).get(`/v1/events?${q}`).expect(400);
+      expect(r.headers['content-type']).toMatch(/^application\/problem\+json/);
+    },
+  );
 });
 
 describe('GET /v1/events at shutdown', () => {

@@ -58,13 +58,20 @@ for (const store of ['memory', 'redis'] as const) {
       expect(r.headers['cache-control']).toBe('no-store');
       const items = r.body.items as Item[];
       const latest = items[0]!;
-      expect(latest).toMatchObject({ nodeId: 'dfi-a', chain: 'defichain', to: 'unhealthy', replica: h.service.replica });
+      expect(latest).toMatchObject({
+        nodeId: 'dfi-a',
+        chain: 'defichain',
+        to: 'unhealthy',
+        replica: h.service.replica,
+      });
       expect(latest.at).toBeGreaterThanOrEqual(failedAt);
       expect(latest.reasons.join(' ')).toMatch(/auth_failed|unauthorized/);
       expect(items.map((t) => t.at)).toEqual([...items.map((t) => t.at)].sort((a, b) => b - a));
       // The fleet log holds what the node's own log holds, for each node.
       for (const id of ['bsc-a', 'dfi-a']) {
-        const own = (await get(`/v1/nodes/${id}/transitions?limit=50`).expect(200)).body.transitions as Array<Omit<Item, 'nodeId' | 'chain'>>;
+        const own = (await get(`/v1/nodes/${id}/transitions?limit=50`).expect(200)).body.transitions as Array<
+          Omit<Item, 'nodeId' | 'chain'>
+        >;
         expect(items.filter((t) => t.nodeId === id).map(({ nodeId: _n, chain: _c, ...t }) => t)).toEqual(own);
       }
     });
@@ -78,13 +85,23 @@ for (const store of ['memory', 'redis'] as const) {
       expect(await all('&node=dfi-a')).toEqual(everything.filter((t) => t.nodeId === 'dfi-a'));
       const down = await all('&state=unhealthy');
       expect(down.map((t) => t.nodeId)).toEqual(['dfi-a']);
-      expect(await all('&chain=defichain&state=healthy')).toEqual(everything.filter((t) => t.chain === 'defichain' && t.to === 'healthy'));
+      expect(await all('&chain=defichain&state=healthy')).toEqual(
+        everything.filter((t) => t.chain === 'defichain' && t.to === 'healthy'),
+      );
       // A chain or node the log never saw: an empty page, not an error (history outlives config).
       expect((await get('/v1/transitions?node=gone').expect(200)).body).toMatchObject({ items: [], nextCursor: null });
     });
 
     it('when the query is bad, then 400 naming the parameter; without the API key, 401', async () => {
-      for (const [q, param] of [['limit=0', 'limit'], ['limit=501', 'limit'], ['state=sleepy', 'state'], ['cursor=!!', 'cursor'], ['cursor=eyJ4IjoxfQ', 'cursor'], ['node=a%20b', 'node'], ['nod=x', 'nod']] as const) {
+      for (const [q, param] of [
+        ['limit=0', 'limit'],
+        ['limit=501', 'limit'],
+        ['state=sleepy', 'state'],
+        ['cursor=!!', 'cursor'],
+        ['cursor=eyJ4IjoxfQ', 'cursor'],
+        ['node=a%20b', 'node'],
+        ['nod=x', 'nod'],
+      ] as const) {
         const r = await get(`/v1/transitions?${q}`).expect(400);
         expect(r.headers['content-type']).toMatch(PROBLEM);
         expect(r.body.errors[0].parameter).toBe(param);

@@ -4,7 +4,12 @@ import { startHarness, type Harness } from '../support/api-harness.js';
 describe('API harness', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness({ specs: [{ id: 'bsc-a', kind: 'bsc' }, { id: 'bsc-b', kind: 'bsc', fault: { type: 'hang' } }] });
+    h = await startHarness({
+      specs: [
+        { id: 'bsc-a', kind: 'bsc' },
+        { id: 'bsc-b', kind: 'bsc', fault: { type: 'hang' } },
+      ],
+    });
   });
   afterAll(() => h.close());
 

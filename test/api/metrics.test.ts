@@ -70,7 +70,12 @@ describe('/metrics', () => {
 
   it('when scraped, then each node has exactly one current state, matching its probe', async () => {
     const { series } = await scrape();
-    for (const [node, state, up] of [['bsc-ok', 'healthy', 1], ['bsc-few-peers', 'degraded', 1], ['bsc-bad-auth', 'unhealthy', 0], ['dfi-ok', 'maintenance', 0]] as const) {
+    for (const [node, state, up] of [
+      ['bsc-ok', 'healthy', 1],
+      ['bsc-few-peers', 'degraded', 1],
+      ['bsc-bad-auth', 'unhealthy', 0],
+      ['dfi-ok', 'maintenance', 0],
+    ] as const) {
       const states = series.filter((s) => s.name === 'nodesentry_node_state' && s.labels.node === node);
       expect(states).toHaveLength(5);
       expect(states.filter((s) => s.value === 1).map((s) => s.labels.state)).toEqual([state]);
@@ -86,13 +91,19 @@ describe('/metrics', () => {
     const { series } = await scrape();
     expect(one(series, 'nodesentry_node_peers', { node: 'bsc-few-peers' })).toBe(4);
     // net_peerCount has no direction; Bitcoin-family nodes say both (a drained node is still sampled).
-    expect(one(series, 'nodesentry_node_peers_by_direction', { node: 'bsc-few-peers', direction: 'inbound' })).toBeUndefined();
+    expect(
+      one(series, 'nodesentry_node_peers_by_direction', { node: 'bsc-few-peers', direction: 'inbound' }),
+    ).toBeUndefined();
     expect(one(series, 'nodesentry_node_peers_by_direction', { node: 'dfi-ok', direction: 'inbound' })).toBe(8);
     expect(one(series, 'nodesentry_node_peers_by_direction', { node: 'dfi-ok', direction: 'outbound' })).toBe(10);
     expect(one(series, 'nodesentry_node_peers', { node: 'dfi-ok' })).toBe(18);
     // No "total" direction beside the split: summing over directions counts each peer once.
-    expect(series.filter((s) => s.labels.direction !== undefined && !['inbound', 'outbound'].includes(s.labels.direction))).toEqual([]);
-    const split = series.filter((s) => s.name === 'nodesentry_node_peers_by_direction' && s.labels.node === 'dfi-ok').reduce((a, s) => a + s.value, 0);
+    expect(
+      series.filter((s) => s.labels.direction !== undefined && !['inbound', 'outbound'].includes(s.labels.direction)),
+    ).toEqual([]);
+    const split = series
+      .filter((s) => s.name === 'nodesentry_node_peers_by_direction' && s.labels.node === 'dfi-ok')
+      .reduce((a, s) => a + s.value, 0);
     expect(split).toBe(one(series, 'nodesentry_node_peers', { node: 'dfi-ok' }));
     // A failed probe reports no peers: nothing is made up.
     expect(one(series, 'nodesentry_node_peers', { node: 'bsc-bad-auth' })).toBeUndefined();
@@ -107,9 +118,14 @@ describe('/metrics', () => {
     expect(one(series, 'nodesentry_chain_usable_nodes', { chain: 'bsc' })).toBe(2);
     expect(one(series, 'nodesentry_chain_usable_nodes', { chain: 'defichain' })).toBe(0);
     expect(one(series, 'nodesentry_chain_nodes', { chain: 'bsc', state: 'unhealthy' })).toBe(1);
-    const report = h.service.view.chainFacts('bsc')!.facts as { reference: { height: number }; selection: { nodeId: string } };
+    const report = h.service.view.chainFacts('bsc')!.facts as {
+      reference: { height: number };
+      selection: { nodeId: string };
+    };
     expect(one(series, 'nodesentry_chain_reference_height', { chain: 'bsc' })).toBe(report.reference.height);
-    expect(one(series, 'nodesentry_chain_best', { chain: 'bsc', node: report.selection.nodeId, mode: 'normal' })).toBe(1);
+    expect(one(series, 'nodesentry_chain_best', { chain: 'bsc', node: report.selection.nodeId, mode: 'normal' })).toBe(
+      1,
+    );
     expect(one(series, 'nodesentry_chain_best', { chain: 'defichain', node: '', mode: 'fail-closed' })).toBe(1);
 
     const stats = h.service.poller!.stats;
@@ -181,12 +197,14 @@ describe('/metrics', () => {
 
   it('when the API is used, then its requests are counted by route template and status class, with durations', async () => {
     const before = (await scrape()).series;
-    const count = (s: Series[], labels: Record<string, string>) => one(s, 'nodesentry_http_request_duration_seconds_count', labels) ?? 0;
+    const count = (s: Series[], labels: Record<string, string>) =>
+      one(s, 'nodesentry_http_request_duration_seconds_count', labels) ?? 0;
     const okNode = { method: 'GET', route: '/v1/nodes/:id', status_class: '2xx' };
     const missing = { method: 'GET', route: '/v1/nodes/:id', status_class: '4xx' };
     const probe = { method: 'HEAD', route: '/probe/nodes/:id', status_class: '2xx' };
     const unmatched = { method: 'GET', route: 'unmatched', status_class: '4xx' };
-    for (const id of ['bsc-ok', 'dfi-ok', 'bsc-few-peers']) await request(h.app).get(`/v1/nodes/${id}`).set('x-api-key', KEY).expect(200);
+    for (const id of ['bsc-ok', 'dfi-ok', 'bsc-few-peers'])
+      await request(h.app).get(`/v1/nodes/${id}`).set('x-api-key', KEY).expect(200);
     await request(h.app).get('/v1/nodes/no-such-node').set('x-api-key', KEY).expect(404);
     await request(h.app).head('/probe/nodes/bsc-ok').expect(200);
     await request(h.app).get('/no/such/path/123').expect(404);
@@ -197,12 +215,14 @@ describe('/metrics', () => {
     expect(count(after, unmatched) - count(before, unmatched)).toBe(1);
     // Never a concrete id as a route.
     expect(after.some((s) => s.labels.route?.includes('bsc-ok') || s.labels.route?.includes('no-such'))).toBe(false);
-    const sum = one(after, 'nodesentry_http_request_duration_seconds_sum', okNode)! - (one(before, 'nodesentry_http_request_duration_seconds_sum', okNode) ?? 0);
+    const sum =
+      one(after, 'nodesentry_http_request_duration_seconds_sum', okNode)! -
+      (one(before, 'nodesentry_http_request_duration_seconds_sum', okNode) ?? 0);
     expect(sum).toBeGreaterThan(0);
     expect(sum).toBeLessThan(30);
   });
 
-  it('when the exposition is checked by Debian\'s promtool, then it passes: conventional names, types, help', async () => {
+  it("when the exposition is checked by Debian's promtool, then it passes: conventional names, types, help", async () => {
     // Use the API first so the request histogram has series too.
     await request(h.app).get('/v1/chains').set('x-api-key', KEY).expect(200);
     const { text } = await scrape();

@@ -29,10 +29,25 @@ describe('GET /v1/nodes and /v1/nodes/:id', () => {
   it('when listed, then every node comes in chain-then-id order with a compact, credential-free summary', async () => {
     const r = await get('/v1/nodes').expect(200);
     expect(r.headers['cache-control']).toBe('no-store');
-    expect(r.body.items.map((n: { id: string }) => n.id)).toEqual(['bsc-ams-1', 'bsc-fra-1', 'bsc-sgp-1', 'dfi-ams-1', 'dfi-fra-1', 'pai-1']);
+    expect(r.body.items.map((n: { id: string }) => n.id)).toEqual([
+      'bsc-ams-1',
+      'bsc-fra-1',
+      'bsc-sgp-1',
+      'dfi-ams-1',
+      'dfi-fra-1',
+      'pai-1',
+    ]);
     expect(r.body).toMatchObject({ total: 6, limit: 100, nextCursor: null });
     const fra = r.body.items.find((n: { id: string }) => n.id === 'bsc-fra-1');
-    expect(fra).toMatchObject({ chain: 'bsc', family: 'evm', tier: 0, state: 'healthy', drained: false, stale: false, reasons: [] });
+    expect(fra).toMatchObject({
+      chain: 'bsc',
+      family: 'evm',
+      tier: 0,
+      state: 'healthy',
+      drained: false,
+      stale: false,
+      reasons: [],
+    });
     expect(fra.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/n\/bsc-fra-1$/);
     expect(fra.peers).toEqual({ total: 18, in: null, out: null });
     expect(typeof fra.height).toBe('number');
@@ -46,10 +61,22 @@ describe('GET /v1/nodes and /v1/nodes/:id', () => {
   });
 
   it('when filtered by chain, tag and state, then only the matching nodes come back', async () => {
-    expect((await get('/v1/nodes?chain=defichain').expect(200)).body.items.map((n: { id: string }) => n.id)).toEqual(['dfi-ams-1', 'dfi-fra-1']);
-    expect((await get('/v1/nodes?tag=region%3Dfra').expect(200)).body.items.map((n: { id: string }) => n.id)).toEqual(['bsc-fra-1', 'dfi-fra-1']);
-    expect((await get('/v1/nodes?tag=region%3Dfra&tag=simulated&chain=bsc').expect(200)).body.items.map((n: { id: string }) => n.id)).toEqual(['bsc-fra-1']);
-    expect((await get('/v1/nodes?state=unhealthy').expect(200)).body.items.map((n: { id: string }) => n.id)).toEqual(['bsc-ams-1']);
+    expect((await get('/v1/nodes?chain=defichain').expect(200)).body.items.map((n: { id: string }) => n.id)).toEqual([
+      'dfi-ams-1',
+      'dfi-fra-1',
+    ]);
+    expect((await get('/v1/nodes?tag=region%3Dfra').expect(200)).body.items.map((n: { id: string }) => n.id)).toEqual([
+      'bsc-fra-1',
+      'dfi-fra-1',
+    ]);
+    expect(
+      (await get('/v1/nodes?tag=region%3Dfra&tag=simulated&chain=bsc').expect(200)).body.items.map(
+        (n: { id: string }) => n.id,
+      ),
+    ).toEqual(['bsc-fra-1']);
+    expect((await get('/v1/nodes?state=unhealthy').expect(200)).body.items.map((n: { id: string }) => n.id)).toEqual([
+      'bsc-ams-1',
+    ]);
     expect((await get('/v1/nodes?state=maintenance').expect(200)).body).toMatchObject({ items: [], total: 0 });
   });
 
@@ -106,7 +133,14 @@ describe('GET /v1/nodes and /v1/nodes/:id', () => {
   it('when one node is asked, then it comes with state, score parts, hysteresis, sample, capabilities and freshness', async () => {
     const r = await get('/v1/nodes/dfi-ams-1').expect(200);
     const b = r.body;
-    expect(b).toMatchObject({ id: 'dfi-ams-1', chain: 'defichain', family: 'bitcoin', auth: 'none', drained: false, drain: null });
+    expect(b).toMatchObject({
+      id: 'dfi-ams-1',
+      chain: 'defichain',
+      family: 'bitcoin',
+      auth: 'none',
+      drained: false,
+      drain: null,
+    });
     expect(['healthy', 'degraded']).toContain(b.state);
     expect(typeof b.since).toBe('number');
     expect(b.score.parts.peers).toMatchObject({ weight: expect.any(Number) });
@@ -173,7 +207,12 @@ describe('GET /v1/nodes and /v1/nodes/:id', () => {
       const b = r.body;
       expect(b.points).toHaveLength(3);
       expect(b.points[0].t).toBeGreaterThanOrEqual(b.points[1].t);
-      expect(b.points[0]).toMatchObject({ ok: true, peers: 18, height: expect.any(Number), bytesRecv: expect.any(Number) });
+      expect(b.points[0]).toMatchObject({
+        ok: true,
+        peers: 18,
+        height: expect.any(Number),
+        bytesRecv: expect.any(Number),
+      });
       expect(b.rates).toMatchObject({ points: 3, resets: 0 });
       expect(b.rates.recvBytesPerSec).toBeGreaterThanOrEqual(0);
       expect(b.rates.series).toHaveLength(2);
@@ -197,7 +236,10 @@ describe('GET /v1/nodes and /v1/nodes/:id', () => {
 describe('GET /v1/nodes over Redis', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness({ specs: [{ id: 'pai-r', kind: 'paicoind', peers: { inbound: 1, outbound: 2 } }], store: 'redis' });
+    h = await startHarness({
+      specs: [{ id: 'pai-r', kind: 'paicoind', peers: { inbound: 1, outbound: 2 } }],
+      store: 'redis',
+    });
     await h.sweep(2);
   });
   afterAll(() => h.close());

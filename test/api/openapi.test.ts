@@ -35,8 +35,10 @@ function servedRoutes(api: App): Set<string> {
       if (layer.route) {
         const paths = Array.isArray(layer.route.path) ? layer.route.path : [layer.route.path];
         for (const p of paths) {
-          if (typeof p !== 'string') throw new Error(`route with a non-string path under ${prefix}: document it by hand and extend this test`);
-          for (const m of Object.keys(layer.route.methods)) if (m !== '_all') out.add(`${m} ${toOpenApiPath(prefix + p)}`);
+          if (typeof p !== 'string')
+            throw new Error(`route with a non-string path under ${prefix}: document it by hand and extend this test`);
+          for (const m of Object.keys(layer.route.methods))
+            if (m !== '_all') out.add(`${m} ${toOpenApiPath(prefix + p)}`);
         }
       } else if (layer.handle?.stack) {
         const mount = layer.slash || layer.rawPath === '/' ? '' : layer.rawPath;
@@ -85,7 +87,8 @@ function validate(doc: Schema, schema: Schema, v: unknown, at = '$'): string[] {
   if (typeof schema.$ref === 'string') return validate(doc, resolveRef(doc, schema.$ref), v, at);
   const errors: string[] = [];
   for (const s of (schema.allOf as Schema[] | undefined) ?? []) errors.push(...validate(doc, s, v, at));
-  if (schema.anyOf && !(schema.anyOf as Schema[]).some((s) => validate(doc, s, v, at).length === 0)) errors.push(`${at}: matches none of anyOf (${JSON.stringify(v)?.slice(0, 80)})`);
+  if (schema.anyOf && !(schema.anyOf as Schema[]).some((s) => validate(doc, s, v, at).length === 0))
+    errors.push(`${at}: matches none of anyOf (${JSON.stringify(v)?.slice(0, 80)})`);
   if (schema.oneOf) {
     const matching = (schema.oneOf as Schema[]).filter((s) => validate(doc, s, v, at).length === 0).length;
     if (matching !== 1) errors.push(`${at}: matches ${matching} of oneOf (${JSON.stringify(v)?.slice(0, 80)})`);
@@ -94,7 +97,8 @@ function validate(doc: Schema, schema: Schema, v: unknown, at = '$'): string[] {
   if (schema.enum && !(schema.enum as unknown[]).includes(v)) errors.push(`${at}: ${JSON.stringify(v)} not in enum`);
   if (schema.type !== undefined) {
     const types = Array.isArray(schema.type) ? (schema.type as string[]) : [schema.type as string];
-    if (!types.some((t) => isType(t, v))) return [...errors, `${at}: ${JSON.stringify(v)?.slice(0, 80)} is not ${types.join('|')}`];
+    if (!types.some((t) => isType(t, v)))
+      return [...errors, `${at}: ${JSON.stringify(v)?.slice(0, 80)} is not ${types.join('|')}`];
   }
   if (isType('object', v)) {
     const o = v as Record<string, unknown>;
@@ -102,11 +106,13 @@ function validate(doc: Schema, schema: Schema, v: unknown, at = '$'): string[] {
     const props = (schema.properties as Record<string, Schema> | undefined) ?? {};
     for (const [k, x] of Object.entries(o)) {
       if (props[k]) errors.push(...validate(doc, props[k], x, `${at}.${k}`));
-      else if (schema.additionalProperties && typeof schema.additionalProperties === 'object') errors.push(...validate(doc, schema.additionalProperties as Schema, x, `${at}.${k}`));
+      else if (schema.additionalProperties && typeof schema.additionalProperties === 'object')
+        errors.push(...validate(doc, schema.additionalProperties as Schema, x, `${at}.${k}`));
       else if (schema.additionalProperties === false) errors.push(`${at}: ${k} is not documented`);
     }
   }
-  if (Array.isArray(v) && schema.items) v.forEach((x, i) => errors.push(...validate(doc, schema.items as Schema, x, `${at}[${i}]`)));
+  if (Array.isArray(v) && schema.items)
+    v.forEach((x, i) => errors.push(...validate(doc, schema.items as Schema, x, `${at}[${i}]`)));
   return errors;
 }
 
@@ -133,7 +139,13 @@ function documentedRoutes(doc: Record<string, unknown>): Set<string> {
 describe('GET /openapi.json', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness({ specs: [{ id: 'bsc-a', kind: 'bsc' }, { id: 'dfi-a', kind: 'defid' }], env: { NODESENTRY_API_KEY: 'key-0123456789', NODESENTRY_ADMIN_TOKEN: 'admin-token-0123456789' } });
+    h = await startHarness({
+      specs: [
+        { id: 'bsc-a', kind: 'bsc' },
+        { id: 'dfi-a', kind: 'defid' },
+      ],
+      env: { NODESENTRY_API_KEY: 'key-0123456789', NODESENTRY_ADMIN_TOKEN: 'admin-token-0123456789' },
+    });
   });
   afterAll(() => h.close());
 
@@ -142,7 +154,15 @@ describe('GET /openapi.json', () => {
     const doc = openApiDocument() as Schema;
     const key = { 'x-api-key': 'key-0123456789' };
     const adm = { authorization: 'Bearer admin-token-0123456789' };
-    const cases: Array<[method: 'get' | 'post' | 'delete', path: string, template: string, headers: Record<string, string>, body?: object | object[]]> = [
+    const cases: Array<
+      [
+        method: 'get' | 'post' | 'delete',
+        path: string,
+        template: string,
+        headers: Record<string, string>,
+        body?: object | object[],
+      ]
+    > = [
       ['get', '/livez', '/livez', {}],
       ['get', '/readyz', '/readyz', {}],
       ['get', '/v1/nodes?limit=1', '/v1/nodes', key],
@@ -183,13 +203,40 @@ describe('GET /openapi.json', () => {
       ['post', '/v1/admin/reload', '/v1/admin/reload', adm],
       ['get', '/v1/admin/audit', '/v1/admin/audit', adm],
       ['post', '/rpc/bsc', '/rpc/{chain}', key, { jsonrpc: '2.0', id: 1, method: 'eth_blockNumber', params: [] }],
-      ['post', '/rpc/bsc', '/rpc/{chain}', key, [{ jsonrpc: '2.0', id: 1, method: 'eth_chainId' }, { jsonrpc: '2.0', id: 2, method: 'admin_peers' }]],
+      [
+        'post',
+        '/rpc/bsc',
+        '/rpc/{chain}',
+        key,
+        [
+          { jsonrpc: '2.0', id: 1, method: 'eth_chainId' },
+          { jsonrpc: '2.0', id: 2, method: 'admin_peers' },
+        ],
+      ],
       ['post', '/rpc/bsc', '/rpc/{chain}', key, { jsonrpc: '2.0', id: 1, method: 'admin_peers', params: [] }],
       ['post', '/rpc/bsc', '/rpc/{chain}', {}, { jsonrpc: '2.0', id: 1, method: 'eth_blockNumber', params: [] }],
       ['post', '/rpc/nochain', '/rpc/{chain}', key, { jsonrpc: '2.0', id: 1, method: 'eth_blockNumber', params: [] }],
-      ['post', '/rpc/defichain/dfi-a', '/rpc/{chain}/{node}', key, { jsonrpc: '1.0', id: 1, method: 'getblockcount', params: [] }],
-      ['post', '/rpc/defichain/dfi-a', '/rpc/{chain}/{node}', key, { jsonrpc: '1.0', id: 1, method: 'nosuchmethod', params: [] }],
-      ['post', '/rpc/defichain/bsc-a', '/rpc/{chain}/{node}', key, { jsonrpc: '1.0', id: 1, method: 'getblockcount', params: [] }],
+      [
+        'post',
+        '/rpc/defichain/dfi-a',
+        '/rpc/{chain}/{node}',
+        key,
+        { jsonrpc: '1.0', id: 1, method: 'getblockcount', params: [] },
+      ],
+      [
+        'post',
+        '/rpc/defichain/dfi-a',
+        '/rpc/{chain}/{node}',
+        key,
+        { jsonrpc: '1.0', id: 1, method: 'nosuchmethod', params: [] },
+      ],
+      [
+        'post',
+        '/rpc/defichain/bsc-a',
+        '/rpc/{chain}/{node}',
+        key,
+        { jsonrpc: '1.0', id: 1, method: 'getblockcount', params: [] },
+      ],
     ];
     const failures: string[] = [];
     for (const [method, path, template, headers, body] of cases) {
@@ -217,10 +264,20 @@ describe('GET /openapi.json', () => {
     const served = servedRoutes(h.api);
     const documented = documentedRoutes(openApiDocument());
     // The walk must see the app's routes, or the comparison below proves nothing.
-    for (const known of ['get /v1/nodes', 'get /v1/nodes/{id}', 'post /v1/nodes/{id}/drain', 'get /v1/events', 'get /livez', 'get /openapi.json']) expect(served).toContain(known);
+    for (const known of [
+      'get /v1/nodes',
+      'get /v1/nodes/{id}',
+      'post /v1/nodes/{id}/drain',
+      'get /v1/events',
+      'get /livez',
+      'get /openapi.json',
+    ])
+      expect(served).toContain(known);
     const undocumented = [...served].filter((r) => !documented.has(r)).sort();
     // Express answers HEAD for every GET route, so a documented HEAD needs only the GET.
-    const unserved = [...documented].filter((r) => !served.has(r) && !(r.startsWith('head ') && served.has(`get ${r.slice(5)}`))).sort();
+    const unserved = [...documented]
+      .filter((r) => !served.has(r) && !(r.startsWith('head ') && served.has(`get ${r.slice(5)}`)))
+      .sort();
     expect({ undocumented, unserved }).toEqual({ undocumented: [], unserved: [] });
   });
 
@@ -254,7 +311,9 @@ describe('GET /openapi.json', () => {
         expect(ids.has(id)).toBe(false);
         ids.add(id);
         expect(Object.keys(op.responses as object).length).toBeGreaterThan(0);
-        const declared = ((op.parameters as Array<{ in: string; name: string; required?: boolean }> | undefined) ?? []).filter((p) => p.in === 'path');
+        const declared = (
+          (op.parameters as Array<{ in: string; name: string; required?: boolean }> | undefined) ?? []
+        ).filter((p) => p.in === 'path');
         expect(declared.map((p) => p.name).sort()).toEqual([...names].sort());
         for (const p of declared) expect(p.required).toBe(true);
       }
@@ -262,8 +321,14 @@ describe('GET /openapi.json', () => {
   });
 
   it('declares the API key and admin bearer schemes, and every error response is problem+json', () => {
-    const doc = openApiDocument() as { components: { securitySchemes: Record<string, unknown>; responses: Record<string, { content: Record<string, unknown> }> } };
+    const doc = openApiDocument() as {
+      components: {
+        securitySchemes: Record<string, unknown>;
+        responses: Record<string, { content: Record<string, unknown> }>;
+      };
+    };
     expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(['adminToken', 'apiKey', 'apiKeyBearer']);
-    for (const r of Object.values(doc.components.responses)) expect(Object.keys(r.content)).toEqual(['application/problem+json']);
+    for (const r of Object.values(doc.components.responses))
+      expect(Object.keys(r.content)).toEqual(['application/problem+json']);
   });
 });

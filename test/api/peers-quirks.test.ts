@@ -11,7 +11,12 @@ describe('GET /v1/nodes/:id/peers and /history for nodes that differ from Core',
   beforeAll(async () => {
     h = await startHarness({
       specs: [
-        { id: 'odd', kind: 'defid', quirks: ['ping-unmeasured', 'conntime-duration'], peers: { inbound: 2, outbound: 3 } },
+        {
+          id: 'odd',
+          kind: 'defid',
+          quirks: ['ping-unmeasured', 'conntime-duration'],
+          peers: { inbound: 2, outbound: 3 },
+        },
         { id: 'summing', kind: 'defid', quirks: ['nettotals-connected-only'], peers: { inbound: 4, outbound: 4 } },
       ],
     });

@@ -31,23 +31,37 @@ describe('probe fast path', () => {
   it('when a probe path differs in case, ends in a slash or percent-encodes its id, then it answers as express routed it', async () => {
     for (const path of ['/PROBE/Nodes/bsc-ok', '/probe/nodes/bsc-ok/', '/probe/nodes/bsc%2Dok', '/Probe/Chains/bsc/']) {
       const r = await keyed(request(h.app).get(path));
-      expect({ path, status: r.status, state: r.headers['x-nodesentry-state'] }).toEqual({ path, status: 200, state: 'healthy' });
+      expect({ path, status: r.status, state: r.headers['x-nodesentry-state'] }).toEqual({
+        path,
+        status: 200,
+        state: 'healthy',
+      });
     }
     // The id keeps its case: node ids are case-sensitive.
-    expect((await keyed(request(h.app).get('/probe/nodes/BSC-OK')).expect(404)).headers['x-nodesentry-state']).toBe('not_configured');
+    expect((await keyed(request(h.app).get('/probe/nodes/BSC-OK')).expect(404)).headers['x-nodesentry-state']).toBe(
+      'not_configured',
+    );
   });
 
   it('when an id is not valid percent-encoding, then a 400 problem, never cached', async () => {
     const r = await keyed(request(h.app).get('/probe/nodes/%E0%A4%A')).expect(400);
     expect(r.headers['content-type']).toMatch(PROBLEM);
     expect(r.headers['cache-control']).toBe('no-store');
-    expect(r.body).toMatchObject({ type: 'urn:nodesentry:problem:bad_request', status: 400, instance: '/probe/nodes/%E0%A4%A' });
+    expect(r.body).toMatchObject({
+      type: 'urn:nodesentry:problem:bad_request',
+      status: 400,
+      instance: '/probe/nodes/%E0%A4%A',
+    });
   });
 
   it('when a path only looks like a probe, then express answers it: a 404 route problem, not a probe verdict', async () => {
     for (const path of ['/probe/nodes/', '/probe/nodes/bsc-ok/extra', '/probe/nodesx/bsc-ok', '/livez/more']) {
       const r = await keyed(request(h.app).get(path)).expect(404);
-      expect({ path, type: r.body.type, state: r.headers['x-nodesentry-state'] }).toEqual({ path, type: 'urn:nodesentry:problem:route_not_found', state: undefined });
+      expect({ path, type: r.body.type, state: r.headers['x-nodesentry-state'] }).toEqual({
+        path,
+        type: 'urn:nodesentry:problem:route_not_found',
+        state: undefined,
+      });
     }
   });
 
@@ -74,14 +88,24 @@ describe('probe fast path', () => {
   });
 
   it('when probes are protected, then every probe route wants the key before anything else; a 405 and /livez do not', async () => {
-    for (const path of ['/probe/nodes/bsc-ok', '/probe/chains/bsc', '/probe/host', '/probe/nodes/no-such-node', '/probe/nodes/bsc-ok?degrade=429']) {
+    for (const path of [
+      '/probe/nodes/bsc-ok',
+      '/probe/chains/bsc',
+      '/probe/host',
+      '/probe/nodes/no-such-node',
+      '/probe/nodes/bsc-ok?degrade=429',
+    ]) {
       const none = await request(h.app).get(path).set('host', 'bsc-ok').expect(401);
       expect(none.headers['cache-control']).toBe('no-store');
       expect(none.headers['content-type']).toMatch(PROBLEM);
       expect(none.headers['x-nodesentry-state']).toBeUndefined();
       await request(h.app).head(path).set('host', 'bsc-ok').set('x-api-key', 'wrong').expect(403);
     }
-    await request(h.app).get('/probe/host').set('host', 'bsc-ok:8080').set('authorization', `Bearer ${KEY}`).expect(200);
+    await request(h.app)
+      .get('/probe/host')
+      .set('host', 'bsc-ok:8080')
+      .set('authorization', `Bearer ${KEY}`)
+      .expect(200);
     await request(h.app).get('/probe/host').set('host', 'bsc-down').set('x-api-key', KEY).expect(503);
     const post = await request(h.app).post('/probe/chains/bsc').expect(405);
     expect(post.headers.allow).toBe('GET, HEAD, OPTIONS');
@@ -91,7 +115,13 @@ describe('probe fast path', () => {
   it('when probes are answered, then the metrics count them by route template and status class, problems included', async () => {
     const scrape = async () => (await keyed(request(h.app).get('/metrics')).expect(200)).text;
     const count = (text: string, method: string, route: string, cls: string): number => {
-      const line = text.split('\n').find((l) => l.startsWith(`nodesentry_http_request_duration_seconds_count{method="${method}",route="${route}",status_class="${cls}"}`));
+      const line = text
+        .split('\n')
+        .find((l) =>
+          l.startsWith(
+            `nodesentry_http_request_duration_seconds_count{method="${method}",route="${route}",status_class="${cls}"}`,
+          ),
+        );
       return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
     };
     const before = await scrape();
@@ -102,7 +132,8 @@ describe('probe fast path', () => {
     await request(h.app).get('/probe/chains/bsc').expect(401);
     await request(h.app).head('/livez').expect(200);
     const after = await scrape();
-    const delta = (method: string, route: string, cls: string) => count(after, method, route, cls) - count(before, method, route, cls);
+    const delta = (method: string, route: string, cls: string) =>
+      count(after, method, route, cls) - count(before, method, route, cls);
     expect({
       options2xx: delta('OPTIONS', '/probe/nodes/:id', '2xx'),
       get5xx: delta('GET', '/probe/nodes/:id', '5xx'),
@@ -116,7 +147,9 @@ describe('probe fast path', () => {
 
   it('when probes are sampled at 1, then each gets an access line with its route template and request id, and no secret', async () => {
     const before = access().length;
-    const r = await keyed(request(h.app).get('/probe/nodes/bsc-down?format=text')).set('x-request-id', 'lb-check-7').expect(503);
+    const r = await keyed(request(h.app).get('/probe/nodes/bsc-down?format=text'))
+      .set('x-request-id', 'lb-check-7')
+      .expect(503);
     expect(r.headers['x-request-id']).toBe('lb-check-7');
     await request(h.app).get('/probe/chains/bsc').expect(401);
     await request(h.app).get('/livez').expect(200);
@@ -127,7 +160,10 @@ describe('probe fast path', () => {
       ['/livez', 200],
     ]);
     // The path without its query; 503 from a probe is an answer, not an error: warn.
-    expect(lines[0]).toMatchObject({ level: 40, req: { id: 'lb-check-7', method: 'GET', url: '/probe/nodes/bsc-down' } });
+    expect(lines[0]).toMatchObject({
+      level: 40,
+      req: { id: 'lb-check-7', method: 'GET', url: '/probe/nodes/bsc-down' },
+    });
     expect(lines[0]!.msg).toMatch(/^GET \/probe\/nodes\/:id 503/);
     expect(h.logText()).not.toContain(KEY);
   });

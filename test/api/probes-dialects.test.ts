@@ -64,33 +64,54 @@ describe('load balancers, as they ask', () => {
   ] as const;
 
   describe('HAProxy', () => {
-    it.each(nodes)('option httpchk OPTIONS /probe/nodes/%s (HTTP/1.0, no Host): up only while usable', async (id, state) => {
-      const r = await send(`OPTIONS /probe/nodes/${id} HTTP/1.0\r\n\r\n`);
-      expect(ok2xx3xx(r.status)).toBe(state === 'healthy' || state === 'degraded');
-      expect(r.head).toContain(`x-nodesentry-state: ${state}`);
-      // HTTP/1.0 without keep-alive: closed after the answer, as HAProxy expects.
-      expect(r.head).toContain('connection: close');
-    });
+    it.each(nodes)(
+      'option httpchk OPTIONS /probe/nodes/%s (HTTP/1.0, no Host): up only while usable',
+      async (id, state) => {
+        const r = await send(`OPTIONS /probe/nodes/${id} HTTP/1.0\r\n\r\n`);
+        expect(ok2xx3xx(r.status)).toBe(state === 'healthy' || state === 'degraded');
+        expect(r.head).toContain(`x-nodesentry-state: ${state}`);
+        // HTTP/1.0 without keep-alive: closed after the answer, as HAProxy expects.
+        expect(r.head).toContain('connection: close');
+      },
+    );
 
-    it.each(nodes)('http-check send meth GET uri-lf /probe/nodes/%%[srv_name]?drained=404 + disable-on-404, for %s', async (id, state) => {
-      // What HAProxy 2.2+ writes for that `http-check send` line: it adds Connection and Content-Length.
-      const r = await send(`GET /probe/nodes/${id}?drained=404 HTTP/1.1\r\nhost: nodesentry\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
-      const expected = { healthy: 'up', degraded: 'up', unhealthy: 'down', maintenance: 'nolb' }[state];
-      const seen = r.status === 404 ? 'nolb' : ok2xx3xx(r.status) ? 'up' : 'down';
-      expect(seen).toBe(expected);
-    });
+    it.each(nodes)(
+      'http-check send meth GET uri-lf /probe/nodes/%%[srv_name]?drained=404 + disable-on-404, for %s',
+      async (id, state) => {
+        // What HAProxy 2.2+ writes for that `http-check send` line: it adds Connection and Content-Length.
+        const r = await send(
+          `GET /probe/nodes/${id}?drained=404 HTTP/1.1\r\nhost: nodesentry\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`,
+        );
+        const expected = { healthy: 'up', degraded: 'up', unhealthy: 'down', maintenance: 'nolb' }[state];
+        const seen = r.status === 404 ? 'nolb' : ok2xx3xx(r.status) ? 'up' : 'down';
+        expect(seen).toBe(expected);
+      },
+    );
 
     it('when the check carries the API key (protected probes), it passes through', async () => {
-      const r = await send(`GET /probe/nodes/bsc-fra-1 HTTP/1.1\r\nhost: nodesentry\r\nx-api-key: ${KEY}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+      const r = await send(
+        `GET /probe/nodes/bsc-fra-1 HTTP/1.1\r\nhost: nodesentry\r\nx-api-key: ${KEY}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`,
+      );
       expect(r.status).toBe(200);
     });
   });
 
   describe('nginx', () => {
     it('the nginx Plus API sync and the open-source upstream render read id, usable, state, score, url and tier from the ranking', async () => {
-      const r = await send(`GET /v1/chains/bsc/ranking HTTP/1.1\r\nHost: nodesentry:8080\r\nUser-Agent: curl/8.5.0\r\nAccept: */*\r\nX-API-Key: ${KEY}\r\nConnection: close\r\n\r\n`);
+      const r = await send(
+        `GET /v1/chains/bsc/ranking HTTP/1.1\r\nHost: nodesentry:8080\r\nUser-Agent: curl/8.5.0\r\nAccept: */*\r\nX-API-Key: ${KEY}\r\nConnection: close\r\n\r\n`,
+      );
       expect(r.status).toBe(200);
-      const ranking = JSON.parse(r.body) as { nodes: Array<{ nodeId: string; usable: boolean; state: string; score: { total: number }; url: string; tier: number }> };
+      const ranking = JSON.parse(r.body) as {
+        nodes: Array<{
+          nodeId: string;
+          usable: boolean;
+          state: string;
+          score: { total: number };
+          url: string;
+          tier: number;
+        }>;
+      };
       const byId = new Map(ranking.nodes.map((n) => [n.nodeId, n]));
       for (const [id, state] of nodes) {
         const n = byId.get(id)!;
@@ -141,7 +162,9 @@ describe('load balancers, as they ask', () => {
         `GET /probe/nodes/${id}?degraded=429 HTTP/1.1\r\nHost: nodesentry.service.consul:8080\r\nUser-Agent: Consul Health Check\r\nAccept: text/plain, text/*, */*\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n`,
       );
       const consul = r.status >= 200 && r.status < 300 ? 'passing' : r.status === 429 ? 'warning' : 'critical';
-      expect(consul).toBe({ healthy: 'passing', degraded: 'warning', unhealthy: 'critical', maintenance: 'critical' }[state]);
+      expect(consul).toBe(
+        { healthy: 'passing', degraded: 'warning', unhealthy: 'critical', maintenance: 'critical' }[state],
+      );
       // Consul keeps 4 KB of output; the body is a line.
       expect(Buffer.byteLength(r.body)).toBeLessThan(512);
     });
@@ -149,13 +172,19 @@ describe('load balancers, as they ask', () => {
 
   describe('Envoy (200 healthy, x-envoy-degraded marks degraded)', () => {
     it.each(nodes)('path /probe/host with health_check_config.hostname = %s', async (id, state) => {
-      const r = await send(`GET /probe/host HTTP/1.1\r\nhost: ${id}\r\nuser-agent: Envoy/HC\r\nconnection: close\r\n\r\n`);
+      const r = await send(
+        `GET /probe/host HTTP/1.1\r\nhost: ${id}\r\nuser-agent: Envoy/HC\r\nconnection: close\r\n\r\n`,
+      );
       const envoy = r.status !== 200 ? 'unhealthy' : r.head.includes('x-envoy-degraded: true') ? 'degraded' : 'healthy';
-      expect(envoy).toBe({ healthy: 'healthy', degraded: 'degraded', unhealthy: 'unhealthy', maintenance: 'unhealthy' }[state]);
+      expect(envoy).toBe(
+        { healthy: 'healthy', degraded: 'degraded', unhealthy: 'unhealthy', maintenance: 'unhealthy' }[state],
+      );
     });
 
     it('a Host with a port names the same node; an unknown one is a 404 problem; HTTP/1.0 without Host is a 400', async () => {
-      expect((await send('GET /probe/host HTTP/1.1\r\nhost: bsc-fra-1:8080\r\nconnection: close\r\n\r\n')).status).toBe(200);
+      expect((await send('GET /probe/host HTTP/1.1\r\nhost: bsc-fra-1:8080\r\nconnection: close\r\n\r\n')).status).toBe(
+        200,
+      );
       const unknown = await send('GET /probe/host HTTP/1.1\r\nhost: 10.0.0.9:8080\r\nconnection: close\r\n\r\n');
       expect(unknown.status).toBe(404);
       expect(unknown.head).toContain('application/problem+json');

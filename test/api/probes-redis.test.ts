@@ -13,7 +13,10 @@ describe('load-balancer probes over Redis', () => {
   beforeAll(async () => {
     h = await startHarness({
       store: 'redis',
-      specs: [{ id: 'bsc-1', kind: 'bsc' }, { id: 'bsc-2', kind: 'bsc' }],
+      specs: [
+        { id: 'bsc-1', kind: 'bsc' },
+        { id: 'bsc-2', kind: 'bsc' },
+      ],
       env: { NODESENTRY_PROTECT_PROBES: 'true', NODESENTRY_API_KEY: KEY },
       policy: { failAfter: 2 },
     });

@@ -29,7 +29,14 @@ describe('load-balancer probes', () => {
   describe('before any sample', () => {
     it('when a node was never sampled, then its probe answers 503 unknown with no_sample', async () => {
       const r = await request(h.app).get('/probe/nodes/bsc-ok').expect(503);
-      expect(r.body).toMatchObject({ node: 'bsc-ok', chain: 'bsc', state: 'unknown', reasons: ['no_sample'], observedAt: null, ageMs: null });
+      expect(r.body).toMatchObject({
+        node: 'bsc-ok',
+        chain: 'bsc',
+        state: 'unknown',
+        reasons: ['no_sample'],
+        observedAt: null,
+        ageMs: null,
+      });
       expect(r.headers['x-nodesentry-state']).toBe('unknown');
     });
 
@@ -107,10 +114,19 @@ describe('load-balancer probes', () => {
       expect(r.headers['content-type']).toBe('text/plain; charset=utf-8');
       expect(r.text).toBe('degraded peers_low(4<13)\n');
       expect((await request(h.app).get('/probe/nodes/bsc-ok?format=text')).text).toBe('healthy\n');
-      expect((await request(h.app).get('/probe/chains/defichain?format=text').expect(503)).text).toBe('unhealthy 0/1 usable, 0 healthy, min 1\n');
+      expect((await request(h.app).get('/probe/chains/defichain?format=text').expect(503)).text).toBe(
+        'unhealthy 0/1 usable, 0 healthy, min 1\n',
+      );
     });
 
-    it.each(['/probe/nodes/bsc-ok', '/probe/nodes/bsc-few-peers?degraded=429', '/probe/nodes/bsc-bad-auth', '/probe/nodes/bsc-drained?drained=404', '/probe/chains/bsc', '/probe/chains/defichain'])(
+    it.each([
+      '/probe/nodes/bsc-ok',
+      '/probe/nodes/bsc-few-peers?degraded=429',
+      '/probe/nodes/bsc-bad-auth',
+      '/probe/nodes/bsc-drained?drained=404',
+      '/probe/chains/bsc',
+      '/probe/chains/defichain',
+    ])(
       'when %s is asked with GET, HEAD and OPTIONS, then all three answer the same status and headers',
       async (path) => {
         const get = await request(h.app).get(path);

@@ -17,7 +17,8 @@ function componentsOf(schema: Json | undefined): ComponentName[] {
 function documentedSchema(doc: Json, template: string, method: string, status: number, type: string): Json | undefined {
   const op = (doc.paths as Record<string, Record<string, Operation>>)[template]?.[method];
   let r = op?.responses[String(status)];
-  if (r && typeof r.$ref === 'string') r = (doc.components as { responses: Record<string, Json> }).responses[r.$ref.split('/').pop()!];
+  if (r && typeof r.$ref === 'string')
+    r = (doc.components as { responses: Record<string, Json> }).responses[r.$ref.split('/').pop()!];
   return (r?.content as Record<string, { schema: Json }> | undefined)?.[type]?.schema;
 }
 
@@ -30,7 +31,14 @@ function documentedSchema(doc: Json, template: string, method: string, status: n
 describe('the answers of every documented route match the zod schemas the document is generated from', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness({ specs: [{ id: 'bsc-a', kind: 'bsc' }, { id: 'bsc-b', kind: 'bsc' }, { id: 'dfi-a', kind: 'defid' }], env: { NODESENTRY_API_KEY: 'key-0123456789', NODESENTRY_ADMIN_TOKEN: 'admin-token-0123456789' } });
+    h = await startHarness({
+      specs: [
+        { id: 'bsc-a', kind: 'bsc' },
+        { id: 'bsc-b', kind: 'bsc' },
+        { id: 'dfi-a', kind: 'defid' },
+      ],
+      env: { NODESENTRY_API_KEY: 'key-0123456789', NODESENTRY_ADMIN_TOKEN: 'admin-token-0123456789' },
+    });
     await h.sweep(3);
   });
   afterAll(() => h.close());
@@ -39,7 +47,15 @@ describe('the answers of every documented route match the zod schemas the docume
     const doc = openApiDocument();
     const key = { 'x-api-key': 'key-0123456789' };
     const adm = { authorization: 'Bearer admin-token-0123456789' };
-    const cases: Array<[method: 'get' | 'post' | 'delete', path: string, template: string, headers: Record<string, string>, body?: object]> = [
+    const cases: Array<
+      [
+        method: 'get' | 'post' | 'delete',
+        path: string,
+        template: string,
+        headers: Record<string, string>,
+        body?: object,
+      ]
+    > = [
       ['get', '/livez', '/livez', {}],
       ['get', '/readyz', '/readyz', {}],
       ['get', '/probe/nodes/bsc-a', '/probe/nodes/{id}', {}],
@@ -81,7 +97,12 @@ describe('the answers of every documented route match the zod schemas the docume
       if (ok.join() === names.join()) answered.add(`${method} ${template}`);
       for (const name of names) {
         const parsed = (COMPONENTS[name] as z.ZodType).safeParse(JSON.parse(r.text));
-        if (!parsed.success) failures.push(...parsed.error.issues.map((i) => `${method} ${path} ${r.status} ${name} at ${i.path.join('.') || '(root)'}: ${i.message}`));
+        if (!parsed.success)
+          failures.push(
+            ...parsed.error.issues.map(
+              (i) => `${method} ${path} ${r.status} ${name} at ${i.path.join('.') || '(root)'}: ${i.message}`,
+            ),
+          );
       }
     }
     expect(failures).toEqual([]);
@@ -92,7 +113,8 @@ describe('the answers of every documented route match the zod schemas the docume
     for (const [template, item] of Object.entries(doc.paths as Record<string, Record<string, Operation>>)) {
       for (const method of Object.keys(item)) {
         if (method === 'head' || method === 'options') continue;
-        if (componentsOf(documentedSchema(doc, template, method, 200, 'application/json')).length > 0) expected.push(`${method} ${template}`);
+        if (componentsOf(documentedSchema(doc, template, method, 200, 'application/json')).length > 0)
+          expected.push(`${method} ${template}`);
       }
     }
     expect(expected.length).toBeGreaterThan(15);

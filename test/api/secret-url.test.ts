@@ -20,14 +20,28 @@ describe('a provider token in the URL path', () => {
   const lines: string[] = [];
 
   beforeAll(async () => {
-    sim = await Simulator.start({ nodes: [{ id: TOKEN, kind: 'bsc' }, { id: 'plain', kind: 'bsc' }], authDelayMs: 5 });
+    sim = await Simulator.start({
+      nodes: [
+        { id: TOKEN, kind: 'bsc' },
+        { id: 'plain', kind: 'bsc' },
+      ],
+      authDelayMs: 5,
+    });
     dir = mkdtempSync(join(tmpdir(), 'nodesentry-token-'));
     const file = join(dir, 'nodes.yaml');
     const base = `http://127.0.0.1:${sim.port}/n`;
-    writeFileSync(file, `defaults: { intervalMs: 60000, timeoutMs: 1000 }\nnodes:\n  - { id: provider, chain: bsc, url: "${base}/\${PROVIDER_TOKEN}" }\n  - { id: plain, chain: bsc, url: "${base}/plain" }\n`);
+    writeFileSync(
+      file,
+      `defaults: { intervalMs: 60000, timeoutMs: 1000 }\nnodes:\n  - { id: provider, chain: bsc, url: "${base}/\${PROVIDER_TOKEN}" }\n  - { id: plain, chain: bsc, url: "${base}/plain" }\n`,
+    );
     const env = { PROVIDER_TOKEN: TOKEN };
     const sink = new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) });
-    running = await startRunning({ configPath: file, env, settings: loadSettings({}), logger: pino({ level: 'trace' }, sink) });
+    running = await startRunning({
+      configPath: file,
+      env,
+      settings: loadSettings({}),
+      logger: pino({ level: 'trace' }, sink),
+    });
     await running.service.poller!.sweepOnce();
     await running.service.poller!.sweepOnce();
   });
@@ -44,7 +58,16 @@ describe('a provider token in the URL path', () => {
     const { app, close } = createApp({ service: running.service });
     try {
       const bodies: string[] = [];
-      for (const path of ['/v1/nodes', '/v1/nodes/provider', '/v1/chains', '/v1/chains/bsc/ranking', '/v1/chains/bsc/best?top=2', '/probe/nodes/provider', '/metrics', '/openapi.json']) {
+      for (const path of [
+        '/v1/nodes',
+        '/v1/nodes/provider',
+        '/v1/chains',
+        '/v1/chains/bsc/ranking',
+        '/v1/chains/bsc/best?top=2',
+        '/probe/nodes/provider',
+        '/metrics',
+        '/openapi.json',
+      ]) {
         const r = await request(app).get(path);
         expect(r.status).toBeLessThan(500);
         bodies.push(r.text, JSON.stringify(r.headers));

@@ -36,7 +36,12 @@ describe('no secret ever leaves through the API or the logs', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'nodesentry-secrets-'));
     const cookieFile = join(dir, '.cookie');
-    env = { NODE_DFI_ENV: `${ENV_ONE.user}:${ENV_ONE.pass}`, BSC_USER: ENV_PAIR.user, BSC_PASS: ENV_PAIR.pass, PAI_WRONG: `${WRONG.user}:${WRONG.pass}` };
+    env = {
+      NODE_DFI_ENV: `${ENV_ONE.user}:${ENV_ONE.pass}`,
+      BSC_USER: ENV_PAIR.user,
+      BSC_PASS: ENV_PAIR.pass,
+      PAI_WRONG: `${WRONG.user}:${WRONG.pass}`,
+    };
     h = await startHarness({
       specs: [
         { id: 'pai-inline', kind: 'paicoind', auth: { username: INLINE.user, password: INLINE.pass } },
@@ -91,16 +96,27 @@ describe('no secret ever leaves through the API or the logs', () => {
     seen.push(JSON.stringify(r.headers), r.text ?? '', JSON.stringify(r.body ?? null));
     return r;
   };
-  const read = (method: 'get' | 'head' | 'options', path: string, auth: Record<string, string> = { 'x-api-key': API_KEY }) => request(base)[method](path).set(auth).then(keep);
-  const admin = (method: 'post' | 'delete' | 'get', path: string, body?: unknown, headers: Record<string, string> = {}) => {
-    const r = request(base)[method](path).set({ authorization: `Bearer ${ADMIN_TOKEN}`, ...headers });
+  const read = (
+    method: 'get' | 'head' | 'options',
+    path: string,
+    auth: Record<string, string> = { 'x-api-key': API_KEY },
+  ) => request(base)[method](path).set(auth).then(keep);
+  const admin = (
+    method: 'post' | 'delete' | 'get',
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ) => {
+    const agent = request(base);
+    const r = agent[method](path).set({ authorization: `Bearer ${ADMIN_TOKEN}`, ...headers });
     return (body === undefined ? r : r.send(body as object)).then(keep);
   };
 
   it('the fleet really uses the credentials (otherwise this test proves nothing)', async () => {
     const nodes = (await read('get', '/v1/nodes')).body.items as Array<{ id: string; state: string; url: string }>;
     const byId = new Map(nodes.map((n) => [n.id, n]));
-    for (const id of ['pai-inline', 'dfi-env', 'bsc-pair', 'dfi-cookie']) expect(['healthy', 'degraded']).toContain(byId.get(id)!.state);
+    for (const id of ['pai-inline', 'dfi-env', 'bsc-pair', 'dfi-cookie'])
+      expect(['healthy', 'degraded']).toContain(byId.get(id)!.state);
     expect(byId.get('pai-wrong')!.state).toBe('unhealthy');
     expect(byId.get('pai-inline')!.url).not.toContain('@');
   });
@@ -110,7 +126,11 @@ describe('no secret ever leaves through the API or the logs', () => {
     const chains = [...new Set(h.nodes.map((n) => n.chain.name))];
     const doc = openApiDocument() as { paths: Record<string, Record<string, unknown>> };
     for (const [template, item] of Object.entries(doc.paths)) {
-      const concrete = template.includes('{id}') ? ids.map((id) => template.replace('{id}', id)) : template.includes('{chain}') ? chains.map((c) => template.replace('{chain}', c)) : [template];
+      const concrete = template.includes('{id}')
+        ? ids.map((id) => template.replace('{id}', id))
+        : template.includes('{chain}')
+          ? chains.map((c) => template.replace('{chain}', c))
+          : [template];
       for (const path of concrete) {
         for (const method of ['get', 'head', 'options'] as const) {
           if (!item[method] || path === '/v1/events') continue;
@@ -129,8 +149,16 @@ describe('no secret ever leaves through the API or the logs', () => {
       await admin('post', `/v1/nodes/${id}/drain`, { reason: 'secret scan' }, { 'x-operator': 'scanner' });
       await admin('delete', `/v1/nodes/${id}/drain`);
       await admin('post', `/v1/nodes/${id}/network`, { active: true });
-      await request(base).post(`/v1/nodes/${id}/drain`).set('authorization', `Bearer ${ADMIN_TOKEN.slice(0, -1)}`).then(keep);
-      await request(base).post(`/v1/nodes/${id}/network`).set('authorization', `Bearer ${ADMIN_TOKEN}`).set('content-type', 'application/json').send('{"active":').then(keep);
+      await request(base)
+        .post(`/v1/nodes/${id}/drain`)
+        .set('authorization', `Bearer ${ADMIN_TOKEN.slice(0, -1)}`)
+        .then(keep);
+      await request(base)
+        .post(`/v1/nodes/${id}/network`)
+        .set('authorization', `Bearer ${ADMIN_TOKEN}`)
+        .set('content-type', 'application/json')
+        .send('{"active":')
+        .then(keep);
     }
     for (const chain of chains) {
       await read('get', `/v1/chains/${chain}/best?top=5`);
@@ -143,7 +171,12 @@ describe('no secret ever leaves through the API or the logs', () => {
     await admin('post', '/v1/admin/reload');
     // A reload the config refuses: its messages must not repeat the credentials either.
     const good = configText;
-    configText = good.replace('auth: { env: NODE_DFI_ENV }', `auth: { env: NODE_DFI_ENV, usernameEnv: BSC_USER }`).replace(`url: "${new URL(h.nodes.find((n) => n.id === 'bsc-pair')!.url).href}"`, `url: "http://x:${ENV_PAIR.pass}@127.0.0.1:1/", auth: { env: BSC_PASS }`);
+    configText = good
+      .replace('auth: { env: NODE_DFI_ENV }', `auth: { env: NODE_DFI_ENV, usernameEnv: BSC_USER }`)
+      .replace(
+        `url: "${new URL(h.nodes.find((n) => n.id === 'bsc-pair')!.url).href}"`,
+        `url: "http://x:${ENV_PAIR.pass}@127.0.0.1:1/", auth: { env: BSC_PASS }`,
+      );
     const refused = await admin('post', '/v1/admin/reload');
     expect(refused.status).toBe(422);
     configText = good;
@@ -155,8 +188,24 @@ describe('no secret ever leaves through the API or the logs', () => {
 
     const cookie = (await readFile(join(dir, '.cookie'), 'utf8')).trim();
     const cookieSecret = cookie.slice(cookie.indexOf(':') + 1);
-    const secrets = [API_KEY, ADMIN_TOKEN, INLINE.pass, encodeURIComponent(INLINE.pass), ENV_ONE.pass, ENV_PAIR.pass, WRONG.pass, cookieSecret, 'the-right-one'];
-    for (const [user, pass] of [[INLINE.user, INLINE.pass], [ENV_ONE.user, ENV_ONE.pass], [ENV_PAIR.user, ENV_PAIR.pass], [WRONG.user, WRONG.pass], ['__cookie__', cookieSecret]] as const) {
+    const secrets = [
+      API_KEY,
+      ADMIN_TOKEN,
+      INLINE.pass,
+      encodeURIComponent(INLINE.pass),
+      ENV_ONE.pass,
+      ENV_PAIR.pass,
+      WRONG.pass,
+      cookieSecret,
+      'the-right-one',
+    ];
+    for (const [user, pass] of [
+      [INLINE.user, INLINE.pass],
+      [ENV_ONE.user, ENV_ONE.pass],
+      [ENV_PAIR.user, ENV_PAIR.pass],
+      [WRONG.user, WRONG.pass],
+      ['__cookie__', cookieSecret],
+    ] as const) {
       secrets.push(Buffer.from(`${user}:${pass}`).toString('base64'));
     }
     const text = seen.join('\n');
@@ -172,7 +221,9 @@ describe('no secret ever leaves through the API or the logs', () => {
         text += JSON.stringify(res.headers);
         res.setEncoding('utf8');
         res.on('data', (c: string) => (text += c));
-        void admin('post', '/v1/nodes/dfi-env/drain', { reason: 'sse' }).then(() => admin('delete', '/v1/nodes/dfi-env/drain'));
+        void admin('post', '/v1/nodes/dfi-env/drain', { reason: 'sse' }).then(() =>
+          admin('delete', '/v1/nodes/dfi-env/drain'),
+        );
         setTimeout(() => {
           req.destroy();
           resolve(text);

@@ -18,7 +18,11 @@ for (const store of ['memory', 'redis'] as const) {
     const get = (path: string) => request(h.app).get(path).set('x-api-key', KEY);
 
     /** Sweeps one at a time until the node's state is `state`; returns the node as the API shows it. */
-    const sweepUntil = async (id: string, state: string, max = 12): Promise<{ state: string; reasons: Array<{ code: string; text: string }> }> => {
+    const sweepUntil = async (
+      id: string,
+      state: string,
+      max = 12,
+    ): Promise<{ state: string; reasons: Array<{ code: string; text: string }> }> => {
       for (let i = 0; i < max; i++) {
         await h.sweep(1);
         const n = (await get(`/v1/nodes/${id}`).expect(200)).body;

@@ -18,7 +18,11 @@ describe('errors with codes', () => {
     }
     expect(caught).toBeInstanceOf(TypeError);
     expect(caught).toBeInstanceOf(InvalidArgumentError);
-    expect(caught).toMatchObject({ code: ArgumentErrorCode.InvalidArgument, transient: false, message: expect.stringContaining('invalid store prefix') });
+    expect(caught).toMatchObject({
+      code: ArgumentErrorCode.InvalidArgument,
+      transient: false,
+      message: expect.stringContaining('invalid store prefix'),
+    });
   });
 
   it('when a number is out of range, then the error is a RangeError with code OUT_OF_RANGE and its message', () => {
@@ -30,11 +34,16 @@ describe('errors with codes', () => {
     }
     expect(caught).toBeInstanceOf(RangeError);
     expect(caught).toBeInstanceOf(OutOfRangeError);
-    expect(caught).toMatchObject({ code: ArgumentErrorCode.OutOfRange, message: 'batchSize must be a positive integer, got 0' });
+    expect(caught).toMatchObject({
+      code: ArgumentErrorCode.OutOfRange,
+      message: 'batchSize must be a positive integer, got 0',
+    });
   });
 
   it('src/ throws no bare TypeError or RangeError (each has a code)', () => {
-    const bare = [...readGraph(root).keys()].filter((f) => /new (TypeError|RangeError)\(/.test(readFileSync(path.join(root, f), 'utf8')));
+    const bare = [...readGraph(root).keys()].filter((f) =>
+      /new (TypeError|RangeError)\(/.test(readFileSync(path.join(root, f), 'utf8')),
+    );
     expect(bare).toEqual([]);
   });
 });

@@ -57,7 +57,12 @@ export function readGraph(root: string): ImportGraph {
       if (entry.isDirectory()) walk(rel);
       else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')) {
         const text = readFileSync(path.join(root, rel), 'utf8');
-        graph.set(rel, importsOf(text).map((spec) => path.posix.normalize(path.posix.join(path.posix.dirname(rel), spec.replace(/\.js$/, '.ts')))));
+        graph.set(
+          rel,
+          importsOf(text).map((spec) =>
+            path.posix.normalize(path.posix.join(path.posix.dirname(rel), spec.replace(/\.js$/, '.ts'))),
+          ),
+        );
       }
     }
   };

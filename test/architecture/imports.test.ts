@@ -1,6 +1,14 @@
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import { findCycles, importsOf, layerViolations, missingTargets, reachable, readGraph, type ImportGraph } from './import-graph.js';
+import {
+  findCycles,
+  importsOf,
+  layerViolations,
+  missingTargets,
+  reachable,
+  readGraph,
+  type ImportGraph,
+} from './import-graph.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const graph = readGraph(root);
@@ -19,14 +27,27 @@ describe('the checker', () => {
       "import {\n  f,\n  g,\n} from './fg.js';",
       "import pino from 'pino';",
       "// import { no } from './commented.js'; (cli/*) is no comment opener here",
-      "const s = \"import { no } from './in-a-string.js'\";",
+      'const s = "import { no } from \'./in-a-string.js\'";',
       "/* import { no } from './block.js'; */",
     ].join('\n');
-    expect(importsOf(text)).toEqual(['./a.js', '../b/b.js', './side-effect.js', './c.js', './d.js', './e.js', './fg.js']);
+    expect(importsOf(text)).toEqual([
+      './a.js',
+      '../b/b.js',
+      './side-effect.js',
+      './c.js',
+      './d.js',
+      './e.js',
+      './fg.js',
+    ]);
   });
 
   it('when files import each other in a ring, then the ring is a cycle; a chain is not', () => {
-    const ring = g({ 'src/a/x.ts': ['src/a/y.ts'], 'src/a/y.ts': ['src/a/z.ts'], 'src/a/z.ts': ['src/a/x.ts'], 'src/a/w.ts': ['src/a/x.ts'] });
+    const ring = g({
+      'src/a/x.ts': ['src/a/y.ts'],
+      'src/a/y.ts': ['src/a/z.ts'],
+      'src/a/z.ts': ['src/a/x.ts'],
+      'src/a/w.ts': ['src/a/x.ts'],
+    });
     expect(findCycles(ring)).toEqual([['src/a/x.ts', 'src/a/y.ts', 'src/a/z.ts']]);
     expect(findCycles(g({ 'src/a/x.ts': ['src/a/y.ts'], 'src/a/y.ts': [] }))).toEqual([]);
     expect(findCycles(g({ 'src/a/x.ts': ['src/a/x.ts'] }))).toEqual([['src/a/x.ts']]);

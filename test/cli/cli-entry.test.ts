@@ -9,25 +9,33 @@ const pkg = JSON.parse(readFileSync(resolve('package.json'), 'utf8')) as { versi
 
 function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   return new Promise((done) => {
-    execFile(process.execPath, [CLI, ...args], { timeout: 15_000, env: { ...process.env, NODESENTRY_COMMIT: '' } }, (error, out, err) => {
-      done({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, out, err });
-    });
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { timeout: 15_000, env: { ...process.env, NODESENTRY_COMMIT: '' } },
+      (error, out, err) => {
+        done({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, out, err });
+      },
+    );
   });
 }
 
 describe('nodesentry (the CLI entry point)', () => {
-  it.each([['--version'], ['version'], ['-V']])('when run with %s, then it prints the version and the commit it was built from, exit 0', async (arg) => {
-    const r = await cli(arg);
-    expect(r).toMatchObject({ code: 0, err: '' });
-    const m = /^nodesentry (\S+) \(commit (\S+), node (v\d+\.\d+\.\d+)\)\n$/.exec(r.out);
-    expect(m).not.toBeNull();
-    expect(m![1]).toBe(pkg.version);
-    // The build records the commit (from git here): a hex id, not "unknown".
-    expect(m![2]).toMatch(/^[0-9a-f]{40}$/);
-    expect(JSON.parse(readFileSync(resolve('dist/build-info.json'), 'utf8')).commit).toBe(m![2]);
-  });
+  it.each([['--version'], ['version'], ['-V']])(
+    'when run with %s, then it prints the version and the commit it was built from, exit 0',
+    async (arg) => {
+      const r = await cli(arg);
+      expect(r).toMatchObject({ code: 0, err: '' });
+      const m = /^nodesentry (\S+) \(commit (\S+), node (v\d+\.\d+\.\d+)\)\n$/.exec(r.out);
+      expect(m).not.toBeNull();
+      expect(m![1]).toBe(pkg.version);
+      // The build records the commit (from git here): a hex id, not "unknown".
+      expect(m![2]).toMatch(/^[0-9a-f]{40}$/);
+      expect(JSON.parse(readFileSync(resolve('dist/build-info.json'), 'utf8')).commit).toBe(m![2]);
+    },
+  );
 
-  it('when asked for help on a command, then it prints that command\'s options, not the overview', async () => {
+  it("when asked for help on a command, then it prints that command's options, not the overview", async () => {
     const probe = await cli('help', 'probe');
     expect(probe.code).toBe(0);
     expect(probe.out).toMatch(/^usage: nodesentry probe <url>/);
@@ -57,7 +65,7 @@ describe('nodesentry (the CLI entry point)', () => {
     });
     afterAll(() => sim.close());
 
-    it('when a node is probed, then the url line is aligned with the sample\'s other lines', async () => {
+    it("when a node is probed, then the url line is aligned with the sample's other lines", async () => {
       const r = await cli('probe', sim.url('bsc'));
       expect(r.code).toBe(0);
       const lines = r.out.trimEnd().split('\n');

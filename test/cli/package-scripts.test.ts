@@ -5,14 +5,22 @@ import { resolve } from 'node:path';
 // (`npm test` builds first). A script naming a file that does not exist fails only for the
 // user who types it.
 describe('package.json entry points', () => {
-  const pkg = JSON.parse(readFileSync(resolve('package.json'), 'utf8')) as { bin: Record<string, string>; scripts: Record<string, string> };
+  const pkg = JSON.parse(readFileSync(resolve('package.json'), 'utf8')) as {
+    bin: Record<string, string>;
+    scripts: Record<string, string>;
+  };
 
   it.each(['start', 'demo', 'simulate', 'soak'])('the %s script runs a file that exists after the build', (name) => {
     const script = pkg.scripts[name];
     expect(script).toBeDefined();
     const targets = [...script!.matchAll(/\bnode\s+(?:--\S+\s+)*(\S+\.m?js)\b/g)].map((m) => m[1]!);
     expect(targets.length).toBeGreaterThan(0);
-    for (const t of targets) expect({ script: name, file: t, exists: existsSync(resolve(t)) }).toEqual({ script: name, file: t, exists: true });
+    for (const t of targets)
+      expect({ script: name, file: t, exists: existsSync(resolve(t)) }).toEqual({
+        script: name,
+        file: t,
+        exists: true,
+      });
   });
 
   it('the nodesentry bin exists and is an executable script', () => {

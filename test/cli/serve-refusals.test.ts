@@ -37,14 +37,17 @@ describe('serve refuses what it cannot run', () => {
   it.each([
     ['empty', ''],
     ['an empty list', 'nodes: []\n'],
-  ])('when the nodes file is %s, then it exits 2 naming the file and no simulated fleet starts', async (_what, text) => {
-    const file = join(dir, `nodes-${text.length}.yaml`);
-    writeFileSync(file, text);
-    const r = await startReplica({ configFile: file, env, waitListening: false });
-    expect((await r.exited).code).toBe(2);
-    expect(r.stderr()).toContain(`${file}: nodes: the file lists no nodes`);
-    expect(r.lines.some((l) => /simulat/i.test(String(l.msg)))).toBe(false);
-  });
+  ])(
+    'when the nodes file is %s, then it exits 2 naming the file and no simulated fleet starts',
+    async (_what, text) => {
+      const file = join(dir, `nodes-${text.length}.yaml`);
+      writeFileSync(file, text);
+      const r = await startReplica({ configFile: file, env, waitListening: false });
+      expect((await r.exited).code).toBe(2);
+      expect(r.stderr()).toContain(`${file}: nodes: the file lists no nodes`);
+      expect(r.lines.some((l) => /simulat/i.test(String(l.msg)))).toBe(false);
+    },
+  );
 
   it('when the port is taken, then it says so and exits 1 at once', async () => {
     const file = join(dir, 'one.yaml');

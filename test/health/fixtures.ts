@@ -58,7 +58,13 @@ export function goodSample(chain: ChainSpec, nodeId: string, at: number, overrid
   return merged as unknown as Sample;
 }
 
-export function failedSample(chain: ChainSpec, nodeId: string, at: number, code: string, extra: Partial<Sample['error'] & object> = {}): Sample {
+export function failedSample(
+  chain: ChainSpec,
+  nodeId: string,
+  at: number,
+  code: string,
+  extra: Partial<Sample['error'] & object> = {},
+): Sample {
   return {
     nodeId,
     chain: chain.name,
@@ -97,22 +103,44 @@ export interface RoundResult {
   readonly nodes: readonly NodeResult[];
   readonly ranking: readonly RankedNode[];
   readonly selection: Selection;
-  readonly transitions: ReadonlyArray<{ readonly nodeId: string; readonly from: string; readonly to: string; readonly reasons: readonly string[] }>;
+  readonly transitions: ReadonlyArray<{
+    readonly nodeId: string;
+    readonly from: string;
+    readonly to: string;
+    readonly reasons: readonly string[];
+  }>;
   readonly selectionChange: SelectionChange | null;
 }
 
 export function nodeConfig(chain: ChainSpec, info: NodeInfo): NodeConfig {
-  return { id: info.id, chain, url: `http://127.0.0.1:1/${info.id}`, tags: info.tags, tier: info.tier, intervalMs: info.intervalMs, timeoutMs: 2_000 };
+  return {
+    id: info.id,
+    chain,
+    url: `http://127.0.0.1:1/${info.id}`,
+    tags: info.tags,
+    tier: info.tier,
+    intervalMs: info.intervalMs,
+    timeoutMs: 2_000,
+  };
 }
 
-export function fleet(chain: ChainSpec, infos: readonly NodeInfo[], policy: HealthPolicy = DEFAULT_HEALTH_POLICY): Fleet {
+export function fleet(
+  chain: ChainSpec,
+  infos: readonly NodeInfo[],
+  policy: HealthPolicy = DEFAULT_HEALTH_POLICY,
+): Fleet {
   const nodes = new Map(infos.map((i) => [i.id, nodeConfig(chain, i)]));
   const view = new FleetView({ store: new MemoryStore() });
   const changes: SelectionChange[] = [];
   return { chain, policy, nodes, view, judge: judgeOf(view, policy, nodes, changes), changes, last: null };
 }
 
-function judgeOf(view: FleetView, policy: HealthPolicy, nodes: ReadonlyMap<string, NodeConfig>, changes: SelectionChange[]): HealthJudge {
+function judgeOf(
+  view: FleetView,
+  policy: HealthPolicy,
+  nodes: ReadonlyMap<string, NodeConfig>,
+  changes: SelectionChange[],
+): HealthJudge {
   return new HealthJudge({ view, policy, replica: 'r', nodes: () => nodes, onSelectionChange: (c) => changes.push(c) });
 }
 
@@ -139,7 +167,12 @@ export function restart(f: Fleet): void {
  * poller does), then the chain is ranked and its shared choice advanced (the judge's flush).
  * `drained` drains (true) or undrains (false) nodes first.
  */
-export function round(f: Fleet, now: number, samples: Readonly<Record<string, Sample | null>>, drained: Readonly<Record<string, boolean>> = {}): RoundResult {
+export function round(
+  f: Fleet,
+  now: number,
+  samples: Readonly<Record<string, Sample | null>>,
+  drained: Readonly<Record<string, boolean>> = {},
+): RoundResult {
   for (const [id, on] of Object.entries(drained)) f.view.setDrain(id, on ? { nodeId: id, by: 'test', at: now } : null);
   const transitions: Array<RoundResult['transitions'][number]> = [];
   for (const node of f.nodes.values()) {

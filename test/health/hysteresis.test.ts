@@ -34,7 +34,12 @@ function run(letters: string, policy: HealthPolicy = P, drainedAt: ReadonlySet<n
   const transitions: Transition[] = [];
   const healths: NodeHealth[] = [];
   [...letters].forEach((l, i) => {
-    const r = advanceHealth(health, { assessment: assessment(l, i), drained: drainedAt.has(i), now: T0 + i * 5_000, policy });
+    const r = advanceHealth(health, {
+      assessment: assessment(l, i),
+      drained: drainedAt.has(i),
+      now: T0 + i * 5_000,
+      policy,
+    });
     health = r.health;
     healths.push(r.health);
     states.push(r.health.state);
@@ -86,7 +91,12 @@ describe('hysteresis (rise 2 / fall 3): verdicts -> states', () => {
 describe('hysteresis: what it records', () => {
   it('reports each state change exactly once, with from / to / reasons', () => {
     const { transitions } = run('HHHUUUHH');
-    expect(transitions.map((t) => `${t.from}->${t.to}`)).toEqual(['null->unknown', 'unknown->healthy', 'healthy->unhealthy', 'unhealthy->healthy']);
+    expect(transitions.map((t) => `${t.from}->${t.to}`)).toEqual([
+      'null->unknown',
+      'unknown->healthy',
+      'healthy->unhealthy',
+      'unhealthy->healthy',
+    ]);
     expect(transitions[2]).toMatchObject({ at: T0 + 5 * 5_000, reasons: [{ code: 'rpc_timeout' }] });
   });
 
@@ -108,7 +118,11 @@ describe('hysteresis: what it records', () => {
     const h = run('HHU').healths.at(-1)!;
     expect(h.state).toBe('healthy');
     expect(h.reasons.map((r) => r.text)).toEqual(['failing(1/3): rpc_timeout']);
-    expect(h.reasons[0]).toMatchObject({ code: 'failing', severity: 'unhealthy', data: { count: 1, needed: 3, causes: 'rpc_timeout' } });
+    expect(h.reasons[0]).toMatchObject({
+      code: 'failing',
+      severity: 'unhealthy',
+      data: { count: 1, needed: 3, causes: 'rpc_timeout' },
+    });
     expect(h.pending).toEqual({ toward: 'unhealthy', count: 1, needed: 3 });
     expect(h.latest?.reasons.map((r) => r.code)).toEqual(['rpc_timeout']);
   });
@@ -125,7 +139,12 @@ describe('hysteresis: what it records', () => {
 
   it('counts samples, not evaluations: the same sample again changes nothing', () => {
     const first = advanceHealth(null, { assessment: assessment('H', 0), drained: false, now: T0, policy: P });
-    const again = advanceHealth(first.health, { assessment: { ...assessment('H', 0), assessedAt: T0 + 1_000 }, drained: false, now: T0 + 1_000, policy: P });
+    const again = advanceHealth(first.health, {
+      assessment: { ...assessment('H', 0), assessedAt: T0 + 1_000 },
+      drained: false,
+      now: T0 + 1_000,
+      policy: P,
+    });
     expect(again.health.state).toBe('unknown');
     expect(again.health.consecutive).toEqual(first.health.consecutive);
     expect(again.transition).toBeNull();
@@ -135,7 +154,12 @@ describe('hysteresis: what it records', () => {
 describe('hysteresis: a node seen on another chain', () => {
   const W: Assessment = { ...assessment('U', 0), reasons: [reasons.wrongChain('0x61', '0x38')] };
   const step = (prev: NodeHealth | null, a: Assessment, i: number) =>
-    advanceHealth(prev, { assessment: { ...a, sampleAt: T0 + i * 5_000, assessedAt: T0 + i * 5_000 }, drained: false, now: T0 + i * 5_000, policy: P }).health;
+    advanceHealth(prev, {
+      assessment: { ...a, sampleAt: T0 + i * 5_000, assessedAt: T0 + i * 5_000 },
+      drained: false,
+      now: T0 + i * 5_000,
+      policy: P,
+    }).health;
 
   it('is marked from the first such sample until it is usable again, whatever comes between', () => {
     let h = step(null, W, 0);
@@ -220,6 +244,11 @@ describe('hysteresis: what a node says between two confirmed states', () => {
   it('a failing reason counts toward failAfter and names every cause of the latest sample', () => {
     const causes = [reasons.probeError('connection_refused'), reasons.peersLow(1, 13)];
     const r = reasons.failing(2, 3, 'unhealthy', causes);
-    expect(r).toMatchObject({ code: 'failing', text: 'failing(2/3): connection_refused, peers_low(1<13)', severity: 'unhealthy', data: { count: 2, needed: 3 } });
+    expect(r).toMatchObject({
+      code: 'failing',
+      text: 'failing(2/3): connection_refused, peers_low(1<13)',
+      severity: 'unhealthy',
+      data: { count: 2, needed: 3 },
+    });
   });
 });

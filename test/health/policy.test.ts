@@ -8,7 +8,12 @@ describe('DEFAULT_HEALTH_POLICY', () => {
   });
 
   it('models HAProxy rise 2 / fall 3 and proxyd 30 s staleness', () => {
-    expect(DEFAULT_HEALTH_POLICY).toMatchObject({ riseAfter: 2, failAfter: 3, staleAfterMs: 30_000, whenAllUnhealthy: 'fail-closed' });
+    expect(DEFAULT_HEALTH_POLICY).toMatchObject({
+      riseAfter: 2,
+      failAfter: 3,
+      staleAfterMs: 30_000,
+      whenAllUnhealthy: 'fail-closed',
+    });
   });
 
   it('passes its own validation', () => {
@@ -32,7 +37,11 @@ describe('mergePolicy', () => {
 
   it('applies per-chain overrides only to that chain', () => {
     const p = mergePolicy({ chains: { bsc: { lagUnhealthyMs: 10_000, weights: { latency: 1 } } } });
-    expect(policyForChain(p, 'bsc')).toMatchObject({ lagUnhealthyMs: 10_000, failAfter: 3, weights: { latency: 1, lag: 0.3 } });
+    expect(policyForChain(p, 'bsc')).toMatchObject({
+      lagUnhealthyMs: 10_000,
+      failAfter: 3,
+      weights: { latency: 1, lag: 0.3 },
+    });
     expect(policyForChain(p, 'pai').lagUnhealthyMs).toBe(30_000);
   });
 

@@ -20,7 +20,13 @@ describe('rankNodes', () => {
     ['then id', [entry('b', 'healthy', 0.5), entry('a', 'healthy', 0.5)], ['a', 'b']],
     [
       'full class order: healthy, degraded, unhealthy, unknown, maintenance',
-      [entry('m', 'maintenance', 1), entry('k', 'unknown', 1), entry('u', 'unhealthy', 1), entry('d', 'degraded', 0), entry('h', 'healthy', 0)],
+      [
+        entry('m', 'maintenance', 1),
+        entry('k', 'unknown', 1),
+        entry('u', 'unhealthy', 1),
+        entry('d', 'degraded', 0),
+        entry('h', 'healthy', 0),
+      ],
       ['h', 'd', 'u', 'k', 'm'],
     ],
   ])('%s', (_name, inputs, order) => {
@@ -28,13 +34,19 @@ describe('rankNodes', () => {
   });
 
   it('numbers ranks from 1 and carries what selection needs', () => {
-    const [first, second] = rankNodes([entry('a', 'healthy', 0.9, 0, { usableSince: T0 }), entry('b', 'unhealthy', 0.2, 1)]);
+    const [first, second] = rankNodes([
+      entry('a', 'healthy', 0.9, 0, { usableSince: T0 }),
+      entry('b', 'unhealthy', 0.2, 1),
+    ]);
     expect(first).toMatchObject({ rank: 1, nodeId: 'a', usable: true, usableSince: T0, tier: 0, lastResort: true });
     expect(second).toMatchObject({ rank: 2, nodeId: 'b', usable: false, tier: 1, lastResort: true });
   });
 
   it('never offers a drained node or one on another chain as a last resort', () => {
-    const wrong = entry('w', 'unhealthy', 0.5, 0, { wrongChainSince: T0, reasons: [reasons.wrongChain('0x61', '0x38')] });
+    const wrong = entry('w', 'unhealthy', 0.5, 0, {
+      wrongChainSince: T0,
+      reasons: [reasons.wrongChain('0x61', '0x38')],
+    });
     const drained = entry('m', 'maintenance', 0.5);
     expect(rankNodes([wrong, drained]).map((r) => r.lastResort)).toEqual([false, false]);
   });
@@ -57,7 +69,12 @@ describe('property: the order is total and deterministic', () => {
   it('any permutation of the same nodes gives the same order', () => {
     fc.assert(
       fc.property(
-        arbEntries.chain((entries) => fc.tuple(fc.constant(entries), fc.shuffledSubarray(entries, { minLength: entries.length, maxLength: entries.length }))),
+        arbEntries.chain((entries) =>
+          fc.tuple(
+            fc.constant(entries),
+            fc.shuffledSubarray(entries, { minLength: entries.length, maxLength: entries.length }),
+          ),
+        ),
         ([entries, shuffled]) => {
           expect(rankNodes(shuffled).map((r) => r.nodeId)).toEqual(rankNodes(entries).map((r) => r.nodeId));
         },

@@ -27,7 +27,12 @@ describe('reason texts (stable formats for people; codes for machines)', () => {
     [reasons.lagging(12, 9_000, 'degraded'), 'lagging', 'lagging(12 blocks, 9s)', 'degraded'],
     [reasons.lagging(3, 1_800_000, 'unhealthy'), 'lagging', 'lagging(3 blocks, 30m)', 'unhealthy'],
     [reasons.syncing([], {}), 'syncing', 'syncing', 'unhealthy'],
-    [reasons.syncing(['1200 headers ahead', 'tip 3d old'], {}), 'syncing', 'syncing(1200 headers ahead, tip 3d old)', 'unhealthy'],
+    [
+      reasons.syncing(['1200 headers ahead', 'tip 3d old'], {}),
+      'syncing',
+      'syncing(1200 headers ahead, tip 3d old)',
+      'unhealthy',
+    ],
     [reasons.syncingAtHead(0), 'syncing_at_head', 'syncing_at_head(0 blocks left)', 'degraded'],
     [reasons.wrongChain('0x61', '0x38'), 'wrong_chain', 'wrong_chain(0x61!=0x38)', 'unhealthy'],
     [reasons.networkInactive(), 'network_inactive', 'network_inactive', 'unhealthy'],

@@ -47,7 +47,10 @@ describe('referenceHead: the highest head a strict majority has reached', () => 
     // BSC 0.75 s blocks: a node seen at 100 three seconds ago is at 104 by now; one seen at 104 now is not ahead of it.
     // Both tips are fresh (their timestamps say so): both are advancing, both are projected.
     const candidates = [
-      { sample: goodSample(BSC, 'early', T0 - 3_000, { height: 100, tipTime: (T0 - 3_000) / 1000 }), intervalMs: 5_000 },
+      {
+        sample: goodSample(BSC, 'early', T0 - 3_000, { height: 100, tipTime: (T0 - 3_000) / 1000 }),
+        intervalMs: 5_000,
+      },
       { sample: goodSample(BSC, 'late', T0, { height: 104, tipTime: T0 / 1000 }), intervalMs: 5_000 },
     ];
     const ref = referenceHead(candidates, BSC, T0, P);
@@ -75,8 +78,18 @@ describe('projectedHeight / lagBehind', () => {
     [PAI, 103, 100, 3, 1_800_000],
     [BSC, 1_000, 1_010, 0, 0],
   ])('%#: (chain per row) reference %d, node %d -> %d blocks, %d ms', (chain, refHeight, nodeHeight, blocks, ms) => {
-    const ref = { ...emptyReference(chain.name, T0), height: refHeight, contributors: 3, quorum: 2, highest: refHeight };
-    expect(lagBehind(ref, goodSample(chain, 'n', T0, { height: nodeHeight }), chain)).toEqual({ blocks, ms, referenceHeight: refHeight });
+    const ref = {
+      ...emptyReference(chain.name, T0),
+      height: refHeight,
+      contributors: 3,
+      quorum: 2,
+      highest: refHeight,
+    };
+    expect(lagBehind(ref, goodSample(chain, 'n', T0, { height: nodeHeight }), chain)).toEqual({
+      blocks,
+      ms,
+      referenceHeight: refHeight,
+    });
   });
 
   it('is null without a reference or a height', () => {
@@ -136,7 +149,14 @@ describe('property: only evidence that deserves a vote sets the head', () => {
   it('whatever the stuck nodes report, the head is a height an advancing node has; with none advancing it is a halt at the newest frozen head', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.record({ height: fc.integer({ min: 0, max: 5_000 }), stuck: fc.boolean(), ageS: fc.integer({ min: 32, max: 86_400 }) }), { minLength: 1, maxLength: 9 }),
+        fc.array(
+          fc.record({
+            height: fc.integer({ min: 0, max: 5_000 }),
+            stuck: fc.boolean(),
+            ageS: fc.integer({ min: 32, max: 86_400 }),
+          }),
+          { minLength: 1, maxLength: 9 },
+        ),
         (nodes) => {
           const candidates = nodes.map((n, i) => sample(`n${i}`, n.height, n.stuck ? n.ageS * 1000 : 1_000));
           const ref = referenceHead(candidates, BSC, T0, P);
@@ -148,7 +168,9 @@ describe('property: only evidence that deserves a vote sets the head', () => {
             expect(advancing).toContain(ref.height);
             expect(ref.contributors).toBe(advancing.length);
             // A strict majority of the advancing nodes is at or above it.
-            expect(advancing.filter((h) => h >= ref.height!).length).toBeGreaterThanOrEqual(Math.floor(advancing.length / 2) + 1);
+            expect(advancing.filter((h) => h >= ref.height!).length).toBeGreaterThanOrEqual(
+              Math.floor(advancing.length / 2) + 1,
+            );
           } else {
             expect(ref.basis).toBe('halted');
             const newestAge = Math.min(...nodes.map((n) => n.ageS));
@@ -165,7 +187,11 @@ describe('property: only evidence that deserves a vote sets the head', () => {
 describe('a tip stamped far in the future', () => {
   it('does not make a frozen node advancing: its heights decide', () => {
     const stats = { ...emptyStats('liar'), head: { height: 500, since: T0 - 120_000 } };
-    const liar = { sample: goodSample(BSC, 'liar', T0, { height: 500, tipTime: (T0 + 3_600_000) / 1000 }), intervalMs: 5_000, stats };
+    const liar = {
+      sample: goodSample(BSC, 'liar', T0, { height: 500, tipTime: (T0 + 3_600_000) / 1000 }),
+      intervalMs: 5_000,
+      stats,
+    };
     const ref = referenceHead([liar], BSC, T0, P);
     expect(ref).toMatchObject({ basis: 'halted', stalled: 1 });
   });

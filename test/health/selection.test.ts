@@ -20,9 +20,17 @@ function ranking(...specs: Spec[]): RankedNode[] {
   return rankNodes(
     specs.map(({ id, state = 'healthy', total = 0.9, tier = 0, usableSince, extra = {} }) => {
       const part = { grade: total, weight: 1, contribution: total, value: null, detail: '' };
-      const score: ScoreBreakdown = { total, parts: { lag: part, errors: part, latency: part, peers: part, tier: part } };
+      const score: ScoreBreakdown = {
+        total,
+        parts: { lag: part, errors: part, latency: part, peers: part, tier: part },
+      };
       const usable = state === 'healthy' || state === 'degraded';
-      const health: NodeHealth = { ...initialHealth(id, 'bsc', T0), state, usableSince: usableSince === undefined ? (usable ? T0 - 3_600_000 : null) : usableSince, ...extra };
+      const health: NodeHealth = {
+        ...initialHealth(id, 'bsc', T0),
+        state,
+        usableSince: usableSince === undefined ? (usable ? T0 - 3_600_000 : null) : usableSince,
+        ...extra,
+      };
       return { node: nodeInfo(id, { tier }), health, score };
     }),
   );
@@ -48,11 +56,46 @@ const FAIL_OPEN = mergePolicy({ whenAllUnhealthy: 'fail-open' });
 
 describe('nextSelection: one chain, rule by rule', () => {
   it.each<[string, Selection | null, RankedNode[], number, string | null, string]>([
-    ['first choice: the best ranked', null, ranking({ id: 'a', total: 0.8 }, { id: 'b', total: 0.9 }), T0, 'b', 'initial'],
-    ['sticky: a better node by less than the margin', chosen('b'), ranking({ id: 'a', total: 0.99 }, { id: 'b', total: 0.9 }), T0 + 60_000, 'b', 'kept'],
-    ['sticky: better by the margin, but held only 10 s', chosen('b'), ranking({ id: 'a', total: 1 }, { id: 'b', total: 0.85 }), T0 + 10_000, 'b', 'kept'],
-    ['better by the margin and held 30 s: switch', chosen('b'), ranking({ id: 'a', total: 1 }, { id: 'b', total: 0.85 }), T0 + 30_000, 'a', 'better_candidate'],
-    ['exactly the margin is enough', chosen('b'), ranking({ id: 'a', total: 0.95 }, { id: 'b', total: 0.85 }), T0 + 30_000, 'a', 'better_candidate'],
+    [
+      'first choice: the best ranked',
+      null,
+      ranking({ id: 'a', total: 0.8 }, { id: 'b', total: 0.9 }),
+      T0,
+      'b',
+      'initial',
+    ],
+    [
+      'sticky: a better node by less than the margin',
+      chosen('b'),
+      ranking({ id: 'a', total: 0.99 }, { id: 'b', total: 0.9 }),
+      T0 + 60_000,
+      'b',
+      'kept',
+    ],
+    [
+      'sticky: better by the margin, but held only 10 s',
+      chosen('b'),
+      ranking({ id: 'a', total: 1 }, { id: 'b', total: 0.85 }),
+      T0 + 10_000,
+      'b',
+      'kept',
+    ],
+    [
+      'better by the margin and held 30 s: switch',
+      chosen('b'),
+      ranking({ id: 'a', total: 1 }, { id: 'b', total: 0.85 }),
+      T0 + 30_000,
+      'a',
+      'better_candidate',
+    ],
+    [
+      'exactly the margin is enough',
+      chosen('b'),
+      ranking({ id: 'a', total: 0.95 }, { id: 'b', total: 0.85 }),
+      T0 + 30_000,
+      'a',
+      'better_candidate',
+    ],
     [
       'a healthy node beats a degraded current one, whatever the score (after the dwell)',
       chosen('b'),
@@ -69,12 +112,47 @@ describe('nextSelection: one chain, rule by rule', () => {
       'b',
       'kept',
     ],
-    ['current unusable: the best other at once', chosen('b'), ranking({ id: 'a', total: 0.2 }, { id: 'b', state: 'unhealthy' }), T0 + 1_000, 'a', 'current_unusable'],
-    ['current drained', chosen('b'), ranking({ id: 'a', total: 0.2 }, { id: 'b', state: 'maintenance' }), T0 + 1_000, 'a', 'current_unusable'],
+    [
+      'current unusable: the best other at once',
+      chosen('b'),
+      ranking({ id: 'a', total: 0.2 }, { id: 'b', state: 'unhealthy' }),
+      T0 + 1_000,
+      'a',
+      'current_unusable',
+    ],
+    [
+      'current drained',
+      chosen('b'),
+      ranking({ id: 'a', total: 0.2 }, { id: 'b', state: 'maintenance' }),
+      T0 + 1_000,
+      'a',
+      'current_unusable',
+    ],
     ['current gone from the config', chosen('zz'), ranking({ id: 'a' }), T0 + 1_000, 'a', 'current_unusable'],
-    ['backups serve only while no primary is usable', null, ranking({ id: 'p', total: 0.3 }, { id: 'b', tier: 1, total: 1 }), T0, 'p', 'initial'],
-    ['a degraded primary still outranks a healthy backup', null, ranking({ id: 'p', state: 'degraded', total: 0.3 }, { id: 'b', tier: 1, total: 1 }), T0, 'p', 'initial'],
-    ['no primary usable: the backup', chosen('p'), ranking({ id: 'p', state: 'unhealthy' }, { id: 'b', tier: 1 }), T0, 'b', 'current_unusable'],
+    [
+      'backups serve only while no primary is usable',
+      null,
+      ranking({ id: 'p', total: 0.3 }, { id: 'b', tier: 1, total: 1 }),
+      T0,
+      'p',
+      'initial',
+    ],
+    [
+      'a degraded primary still outranks a healthy backup',
+      null,
+      ranking({ id: 'p', state: 'degraded', total: 0.3 }, { id: 'b', tier: 1, total: 1 }),
+      T0,
+      'p',
+      'initial',
+    ],
+    [
+      'no primary usable: the backup',
+      chosen('p'),
+      ranking({ id: 'p', state: 'unhealthy' }, { id: 'b', tier: 1 }),
+      T0,
+      'b',
+      'current_unusable',
+    ],
     [
       'a recovered primary waits out the failback dwell',
       chosen('b', { tier: 1 }),
@@ -83,9 +161,16 @@ describe('nextSelection: one chain, rule by rule', () => {
       'b',
       'kept',
     ],
-    ['after the dwell: failback', chosen('b', { tier: 1 }), ranking({ id: 'p', usableSince: T0 - 60_000 }, { id: 'b', tier: 1 }), T0, 'p', 'failback'],
     [
-      'failback ignores the margin: tiers are the operator\'s preference',
+      'after the dwell: failback',
+      chosen('b', { tier: 1 }),
+      ranking({ id: 'p', usableSince: T0 - 60_000 }, { id: 'b', tier: 1 }),
+      T0,
+      'p',
+      'failback',
+    ],
+    [
+      "failback ignores the margin: tiers are the operator's preference",
       chosen('b', { tier: 1 }),
       ranking({ id: 'p', usableSince: T0 - 60_000, total: 0.2 }, { id: 'b', tier: 1, total: 1 }),
       T0,
@@ -103,7 +188,11 @@ describe('nextSelection: one chain, rule by rule', () => {
     [
       'tier 2 serving, tier 1 recovered and dwelled, tier 0 still waiting: tier 1',
       chosen('c', { tier: 2 }),
-      ranking({ id: 'p', usableSince: T0 - 1_000 }, { id: 'b', tier: 1, usableSince: T0 - 120_000 }, { id: 'c', tier: 2 }),
+      ranking(
+        { id: 'p', usableSince: T0 - 1_000 },
+        { id: 'b', tier: 1, usableSince: T0 - 120_000 },
+        { id: 'c', tier: 2 },
+      ),
       T0,
       'b',
       'failback',
@@ -117,53 +206,106 @@ describe('nextSelection: one chain, rule by rule', () => {
   });
 
   it('says which preferred node is waiting, and until when', () => {
-    const { selection } = nextSelection(chosen('b', { tier: 1 }), ranking({ id: 'p', usableSince: T0 - 20_000 }, { id: 'b', tier: 1 }), 'bsc', T0, P);
+    const { selection } = nextSelection(
+      chosen('b', { tier: 1 }),
+      ranking({ id: 'p', usableSince: T0 - 20_000 }, { id: 'b', tier: 1 }),
+      'bsc',
+      T0,
+      P,
+    );
     expect(selection.pendingFailback).toEqual({ nodeId: 'p', tier: 0, readyAt: T0 + 40_000 });
   });
 
   it('`since` is when the node became the choice; a change is reported once', () => {
     const first = nextSelection(null, ranking({ id: 'a' }), 'bsc', T0, P);
-    expect(first.change).toEqual({ chain: 'bsc', from: null, to: 'a', fromMode: null, mode: 'normal', reason: 'initial', at: T0 });
+    expect(first.change).toEqual({
+      chain: 'bsc',
+      from: null,
+      to: 'a',
+      fromMode: null,
+      mode: 'normal',
+      reason: 'initial',
+      at: T0,
+    });
     const again = nextSelection(first.selection, ranking({ id: 'a' }), 'bsc', T0 + 5_000, P);
     expect(again.change).toBeNull();
     expect(again.selection).toMatchObject({ nodeId: 'a', since: T0, reason: 'kept', evaluatedAt: T0 + 5_000 });
   });
 
   it('lists the top N: the choice first, then usable nodes with backups after primaries', () => {
-    const ranked = ranking({ id: 'b1', tier: 1, total: 1 }, { id: 'p1', total: 0.5 }, { id: 'p2', total: 0.4 }, { id: 'x', state: 'unhealthy' });
+    const ranked = ranking(
+      { id: 'b1', tier: 1, total: 1 },
+      { id: 'p1', total: 0.5 },
+      { id: 'p2', total: 0.4 },
+      { id: 'x', state: 'unhealthy' },
+    );
     expect(nextSelection(null, ranked, 'bsc', T0, P).selection.top).toEqual(['p1', 'p2', 'b1']);
     expect(nextSelection(null, ranked, 'bsc', T0, mergePolicy({ topN: 2 })).selection.top).toEqual(['p1', 'p2']);
-    expect(nextSelection(chosen('p2', { since: T0 }), ranked, 'bsc', T0 + 1_000, P).selection.top).toEqual(['p2', 'p1', 'b1']);
+    expect(nextSelection(chosen('p2', { since: T0 }), ranked, 'bsc', T0 + 1_000, P).selection.top).toEqual([
+      'p2',
+      'p1',
+      'b1',
+    ]);
   });
 });
 
 describe('nextSelection: when every node is unhealthy', () => {
-  const allDown = ranking({ id: 'a', state: 'unhealthy', total: 0.3 }, { id: 'b', state: 'unhealthy', total: 0.6 }, { id: 'c', state: 'unknown', total: 0.9 });
+  const allDown = ranking(
+    { id: 'a', state: 'unhealthy', total: 0.3 },
+    { id: 'b', state: 'unhealthy', total: 0.6 },
+    { id: 'c', state: 'unknown', total: 0.9 },
+  );
 
   it('fail-closed (default): no endpoint, clearly so', () => {
     const { selection, change } = nextSelection(chosen('a'), allDown, 'bsc', T0 + 1_000, P);
-    expect(selection).toMatchObject({ nodeId: null, tier: null, mode: 'fail-closed', reason: 'all_unhealthy', top: [] });
+    expect(selection).toMatchObject({
+      nodeId: null,
+      tier: null,
+      mode: 'fail-closed',
+      reason: 'all_unhealthy',
+      top: [],
+    });
     expect(change).toMatchObject({ from: 'a', to: null, fromMode: 'normal', mode: 'fail-closed' });
   });
 
   it('fail-open: the least bad node, flagged', () => {
     const { selection } = nextSelection(null, allDown, 'bsc', T0, FAIL_OPEN);
-    expect(selection).toMatchObject({ nodeId: 'b', mode: 'fail-open', degradedChoice: true, reason: 'all_unhealthy', top: ['b', 'a', 'c'] });
+    expect(selection).toMatchObject({
+      nodeId: 'b',
+      mode: 'fail-open',
+      degradedChoice: true,
+      reason: 'all_unhealthy',
+      top: ['b', 'a', 'c'],
+    });
   });
 
   it('fail-open is sticky too', () => {
     const prev = chosen('a', { mode: 'fail-open', since: T0 });
     expect(nextSelection(prev, allDown, 'bsc', T0 + 10_000, FAIL_OPEN).selection.nodeId).toBe('a');
-    expect(nextSelection(prev, allDown, 'bsc', T0 + 30_000, FAIL_OPEN).selection).toMatchObject({ nodeId: 'b', reason: 'better_candidate' });
+    expect(nextSelection(prev, allDown, 'bsc', T0 + 30_000, FAIL_OPEN).selection).toMatchObject({
+      nodeId: 'b',
+      reason: 'better_candidate',
+    });
   });
 
   it('fail-open never picks a drained node or one on another chain', () => {
-    const ranked = ranking({ id: 'm', state: 'maintenance' }, { id: 'w', state: 'unhealthy', extra: { wrongChainSince: T0, reasons: [reasons.wrongChain('0x61', '0x38')] } });
-    expect(nextSelection(null, ranked, 'bsc', T0, FAIL_OPEN).selection).toMatchObject({ nodeId: null, mode: 'fail-open', reason: 'no_candidates' });
+    const ranked = ranking(
+      { id: 'm', state: 'maintenance' },
+      { id: 'w', state: 'unhealthy', extra: { wrongChainSince: T0, reasons: [reasons.wrongChain('0x61', '0x38')] } },
+    );
+    expect(nextSelection(null, ranked, 'bsc', T0, FAIL_OPEN).selection).toMatchObject({
+      nodeId: null,
+      mode: 'fail-open',
+      reason: 'no_candidates',
+    });
   });
 
   it('no nodes at all', () => {
-    expect(nextSelection(null, [], 'bsc', T0, P).selection).toMatchObject({ nodeId: null, mode: 'fail-closed', reason: 'no_candidates' });
+    expect(nextSelection(null, [], 'bsc', T0, P).selection).toMatchObject({
+      nodeId: null,
+      mode: 'fail-closed',
+      reason: 'no_candidates',
+    });
   });
 
   it('leaves fail-closed as soon as a node is usable', () => {
@@ -174,13 +316,20 @@ describe('nextSelection: when every node is unhealthy', () => {
   });
 });
 
-describe('nextSelection: start-up waits for the primaries\' first samples', () => {
+describe("nextSelection: start-up waits for the primaries' first samples", () => {
   const confirming = { state: 'unknown' as const, extra: { reasons: [reasons.confirming(1, 2)] } };
-  const backupFirst = () => ranking({ id: 'p1', ...confirming }, { id: 'p2', state: 'unknown' }, { id: 'b', tier: 1, usableSince: T0 });
+  const backupFirst = () =>
+    ranking({ id: 'p1', ...confirming }, { id: 'p2', state: 'unknown' }, { id: 'b', tier: 1, usableSince: T0 });
 
   it('when only a backup has answered, then there is no choice yet, until a bounded deadline', () => {
     const first = nextSelection(null, backupFirst(), 'bsc', T0, P);
-    expect(first.selection).toMatchObject({ nodeId: null, mode: 'normal', reason: 'awaiting_first_samples', startupUntil: T0 + P.startupWaitMs, top: [] });
+    expect(first.selection).toMatchObject({
+      nodeId: null,
+      mode: 'normal',
+      reason: 'awaiting_first_samples',
+      startupUntil: T0 + P.startupWaitMs,
+      top: [],
+    });
     const later = nextSelection(first.selection, backupFirst(), 'bsc', T0 + P.startupWaitMs - 1, P);
     expect(later.selection).toMatchObject({ nodeId: null, reason: 'awaiting_first_samples' });
     expect(later.change).toBeNull();
@@ -188,14 +337,28 @@ describe('nextSelection: start-up waits for the primaries\' first samples', () =
 
   it('when the primaries are confirmed, then a primary is the first choice, not the backup that answered first', () => {
     const waiting = nextSelection(null, backupFirst(), 'bsc', T0, P).selection;
-    const seen = ranking({ id: 'p1', usableSince: T0 + 300 }, { id: 'p2', usableSince: T0 + 400 }, { id: 'b', tier: 1, usableSince: T0 });
+    const seen = ranking(
+      { id: 'p1', usableSince: T0 + 300 },
+      { id: 'p2', usableSince: T0 + 400 },
+      { id: 'b', tier: 1, usableSince: T0 },
+    );
     const { selection } = nextSelection(waiting, seen, 'bsc', T0 + 500, P);
-    expect(selection).toMatchObject({ nodeId: 'p1', tier: 0, reason: 'initial', startupUntil: null, preliminary: false });
+    expect(selection).toMatchObject({
+      nodeId: 'p1',
+      tier: 0,
+      reason: 'initial',
+      startupUntil: null,
+      preliminary: false,
+    });
   });
 
   it('when a primary fails its first probe, then it counts as seen and the backup serves at once', () => {
     const ranked = ranking({ id: 'p1', state: 'unhealthy' }, { id: 'b', tier: 1, usableSince: T0 });
-    expect(nextSelection(null, ranked, 'bsc', T0, P).selection).toMatchObject({ nodeId: 'b', preliminary: false, startupUntil: null });
+    expect(nextSelection(null, ranked, 'bsc', T0, P).selection).toMatchObject({
+      nodeId: 'b',
+      preliminary: false,
+      startupUntil: null,
+    });
   });
 
   it('when the wait runs out, then the backup serves, preliminary, and a primary takes over as soon as it is usable (no failback dwell)', () => {
@@ -205,16 +368,38 @@ describe('nextSelection: start-up waits for the primaries\' first samples', () =
     const kept = nextSelection(timedOut, backupFirst(), 'bsc', T0 + P.startupWaitMs + 1_000, P).selection;
     expect(kept).toMatchObject({ nodeId: 'b', reason: 'kept', preliminary: true });
     const now = T0 + P.startupWaitMs + 2_000;
-    const back = nextSelection(kept, ranking({ id: 'p1', usableSince: now }, { id: 'p2', state: 'unknown' }, { id: 'b', tier: 1, usableSince: T0 }), 'bsc', now, P).selection;
+    const back = nextSelection(
+      kept,
+      ranking({ id: 'p1', usableSince: now }, { id: 'p2', state: 'unknown' }, { id: 'b', tier: 1, usableSince: T0 }),
+      'bsc',
+      now,
+      P,
+    ).selection;
     expect(back).toMatchObject({ nodeId: 'p1', reason: 'failback' });
   });
 
   it('once every primary has been seen, the failback dwell holds again', () => {
     const prelim = chosen('b', { tier: 1, preliminary: true });
-    const seenDown = nextSelection(prelim, ranking({ id: 'p1', state: 'unhealthy' }, { id: 'b', tier: 1 }), 'bsc', T0, P).selection;
+    const seenDown = nextSelection(
+      prelim,
+      ranking({ id: 'p1', state: 'unhealthy' }, { id: 'b', tier: 1 }),
+      'bsc',
+      T0,
+      P,
+    ).selection;
     expect(seenDown).toMatchObject({ nodeId: 'b', preliminary: false });
-    const recovered = nextSelection(seenDown, ranking({ id: 'p1', usableSince: T0 + 1_000 }, { id: 'b', tier: 1 }), 'bsc', T0 + 2_000, P).selection;
-    expect(recovered).toMatchObject({ nodeId: 'b', reason: 'kept', pendingFailback: { nodeId: 'p1', readyAt: T0 + 1_000 + P.failbackDwellMs } });
+    const recovered = nextSelection(
+      seenDown,
+      ranking({ id: 'p1', usableSince: T0 + 1_000 }, { id: 'b', tier: 1 }),
+      'bsc',
+      T0 + 2_000,
+      P,
+    ).selection;
+    expect(recovered).toMatchObject({
+      nodeId: 'b',
+      reason: 'kept',
+      pendingFailback: { nodeId: 'p1', readyAt: T0 + 1_000 + P.failbackDwellMs },
+    });
   });
 
   it('a restart that finds a choice already made does not wait', () => {
@@ -224,6 +409,10 @@ describe('nextSelection: start-up waits for the primaries\' first samples', () =
 
   it('the same tier does not wait: the first usable primary is chosen at once', () => {
     const ranked = ranking({ id: 'p1', ...confirming }, { id: 'p2' });
-    expect(nextSelection(null, ranked, 'bsc', T0, P).selection).toMatchObject({ nodeId: 'p2', reason: 'initial', preliminary: false });
+    expect(nextSelection(null, ranked, 'bsc', T0, P).selection).toMatchObject({
+      nodeId: 'p2',
+      reason: 'initial',
+      preliminary: false,
+    });
   });
 });

@@ -67,11 +67,19 @@ describe('stats', () => {
   });
 
   const feed = (samples: ReturnType<typeof goodSample>[]) =>
-    samples.reduce<NodeStats>((s, sample) => updateStats(s, { sample, lag: lag(0), chain: BSC, policy: P }), emptyStats('n'));
+    samples.reduce<NodeStats>(
+      (s, sample) => updateStats(s, { sample, lag: lag(0), chain: BSC, policy: P }),
+      emptyStats('n'),
+    );
 
   it('folds each sample in once; the same sample again changes nothing', () => {
     const s1 = feed([goodSample(BSC, 'n', T0, { latencyMs: 100 })]);
-    const again = updateStats(s1, { sample: goodSample(BSC, 'n', T0, { latencyMs: 900 }), lag: lag(0), chain: BSC, policy: P });
+    const again = updateStats(s1, {
+      sample: goodSample(BSC, 'n', T0, { latencyMs: 900 }),
+      lag: lag(0),
+      chain: BSC,
+      policy: P,
+    });
     expect(again).toBe(s1);
     expect(s1).toMatchObject({ samples: 1, latencyEwmaMs: 100, errorRate: 0, outcomes: [false], lastSampleAt: T0 });
   });
@@ -79,7 +87,9 @@ describe('stats', () => {
   it('keeps a window of the last 20 outcomes', () => {
     // Every other probe fails for 15 probes (a flaky node: every failure counts), then all pass.
     const samples = Array.from({ length: 30 }, (_, i) =>
-      i < 15 && i % 2 === 0 ? failedSample(BSC, 'n', T0 + i * 5_000, RpcErrorCode.Timeout) : goodSample(BSC, 'n', T0 + i * 5_000),
+      i < 15 && i % 2 === 0
+        ? failedSample(BSC, 'n', T0 + i * 5_000, RpcErrorCode.Timeout)
+        : goodSample(BSC, 'n', T0 + i * 5_000),
     );
     const s = feed(samples);
     expect(s.samples).toBe(30);
@@ -89,7 +99,9 @@ describe('stats', () => {
 
   it('an outage counts as one run of failAfter failures, so it does not keep a recovered node down', () => {
     const samples = Array.from({ length: 40 }, (_, i) =>
-      i >= 10 && i < 35 ? failedSample(BSC, 'n', T0 + i * 5_000, RpcErrorCode.ConnectionRefused) : goodSample(BSC, 'n', T0 + i * 5_000),
+      i >= 10 && i < 35
+        ? failedSample(BSC, 'n', T0 + i * 5_000, RpcErrorCode.ConnectionRefused)
+        : goodSample(BSC, 'n', T0 + i * 5_000),
     );
     const s = feed(samples);
     expect(s.samples).toBe(40);
@@ -98,13 +110,21 @@ describe('stats', () => {
   });
 
   it('failed probes count as errors but leave latency alone (a refused connection is fast)', () => {
-    const s = feed([goodSample(BSC, 'n', T0, { latencyMs: 500 }), { ...failedSample(BSC, 'n', T0 + 5_000, RpcErrorCode.ConnectionRefused), latencyMs: 1 }]);
+    const s = feed([
+      goodSample(BSC, 'n', T0, { latencyMs: 500 }),
+      { ...failedSample(BSC, 'n', T0 + 5_000, RpcErrorCode.ConnectionRefused), latencyMs: 1 },
+    ]);
     expect(s.latencyEwmaMs).toBe(500);
     expect(s.errorRate).toBe(0.5);
   });
 
   it('a missing method is not an error', () => {
-    const s = feed([goodSample(BSC, 'n', T0, { ok: false, error: { code: RpcErrorCode.MethodUnavailable, message: 'x', transient: false } })]);
+    const s = feed([
+      goodSample(BSC, 'n', T0, {
+        ok: false,
+        error: { code: RpcErrorCode.MethodUnavailable, message: 'x', transient: false },
+      }),
+    ]);
     expect(s.errorRate).toBe(0);
   });
 
@@ -132,9 +152,21 @@ describe('scoreNode', () => {
     ['perfect primary', goodSample(BSC, 'n', T0), 0, 0, 1],
     ['perfect backup (tier 1)', goodSample(BSC, 'n', T0), 0, 1, 0.975],
     // lag 0.5, errors 1, latency 0.5, peers 0.4, tier 1: 0.3*0.5 + 0.3 + 0.2*0.5 + 0.15*0.4 + 0.05 = 0.66
-    ['behind, slowish, few peers', goodSample(BSC, 'n', T0, { latencyMs: 900, peers: { total: 10, source: 'net_peerCount' } }), 20, 0, 0.66],
+    [
+      'behind, slowish, few peers',
+      goodSample(BSC, 'n', T0, { latencyMs: 900, peers: { total: 10, source: 'net_peerCount' } }),
+      20,
+      0,
+      0.66,
+    ],
     // peers unknown grade 0.5: 1 - 0.15*0.5 = 0.925
-    ['peers not offered', goodSample(BSC, 'n', T0, { peers: undefined, missingMethods: ['net_peerCount'] }), 0, 0, 0.925],
+    [
+      'peers not offered',
+      goodSample(BSC, 'n', T0, { peers: undefined, missingMethods: ['net_peerCount'] }),
+      0,
+      0,
+      0.925,
+    ],
   ])('%s -> %d', (_name, sample, lagBlocks, tier, total) => {
     const score = scoreNode(one(sample, lagBlocks), tier, P);
     expect(score.total).toBeCloseTo(total, 4);
@@ -143,7 +175,11 @@ describe('scoreNode', () => {
   });
 
   it('shows its parts, and says when peers are unknown and why', () => {
-    const score = scoreNode(one(goodSample(BSC, 'n', T0, { peers: undefined, missingMethods: ['net_peerCount'] })), 0, P);
+    const score = scoreNode(
+      one(goodSample(BSC, 'n', T0, { peers: undefined, missingMethods: ['net_peerCount'] })),
+      0,
+      P,
+    );
     expect(score.parts.peers).toMatchObject({ grade: 0.5, value: null, weight: 0.15 });
     expect(score.parts.peers.detail).toMatch(/unknown \(peer count not offered by the node\): neutral/);
     expect(score.parts.lag).toMatchObject({ grade: 1, value: 0, detail: '0 blocks behind' });
@@ -159,7 +195,12 @@ describe('scoreNode', () => {
   });
 
   it('errors only: error part 0, the rest has no data', () => {
-    const s = updateStats(emptyStats('n'), { sample: failedSample(BSC, 'n', T0, RpcErrorCode.Timeout), lag: null, chain: BSC, policy: P });
+    const s = updateStats(emptyStats('n'), {
+      sample: failedSample(BSC, 'n', T0, RpcErrorCode.Timeout),
+      lag: null,
+      chain: BSC,
+      policy: P,
+    });
     const score = scoreNode(s, 0, P);
     expect(score.parts.errors).toMatchObject({ grade: 0, value: 1 });
     expect(score.total).toBe(0.05);

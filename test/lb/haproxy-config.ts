@@ -47,22 +47,38 @@ export function backendFromDoc(marker: string, nodes: BackendNodes, w: Where, re
   const servers = lines.filter((l) => SERVER_LINE.test(l));
   const primary = servers.find((l) => !/\sbackup\b/.test(l));
   const backup = servers.find((l) => /\sbackup\b/.test(l));
-  if (!primary || (nodes.backups.length > 0 && !backup)) throw new Error(`the doc's backend with ${marker} lacks a primary or a backup server line`);
+  if (!primary || (nodes.backups.length > 0 && !backup))
+    throw new Error(`the doc's backend with ${marker} lacks a primary or a backup server line`);
   const head = lines
     .filter((l) => !SERVER_LINE.test(l) && !/^\s*#/.test(l) && l.trim() !== '')
     .map((l) => (rename && /^backend\s/.test(l) ? `backend ${rename}` : nodesentryAddresses(l, w)));
-  return [...head, ...nodes.primaries.map((id) => serverLine(primary, id, w)), ...nodes.backups.map((id) => serverLine(backup!, id, w))].join('\n') + '\n';
+  return (
+    [
+      ...head,
+      ...nodes.primaries.map((id) => serverLine(primary, id, w)),
+      ...nodes.backups.map((id) => serverLine(backup!, id, w)),
+    ].join('\n') + '\n'
+  );
 }
 
 /** The doc's `defaults` and `frontend`, the frontend bound to `port` (more frontends: `extraFrontends`, name -> [port, backend]). */
-export function defaultsFromDoc(port: number, extraFrontends: ReadonlyArray<readonly [string, number, string]> = []): string {
+export function defaultsFromDoc(
+  port: number,
+  extraFrontends: ReadonlyArray<readonly [string, number, string]> = [],
+): string {
   const block = docBlock('haproxy', 'retry-on');
   const i = block.indexOf('frontend ');
-  if (i < 0) throw new Error('the doc\'s defaults snippet has no frontend');
+  if (i < 0) throw new Error("the doc's defaults snippet has no frontend");
   const defaults = block.slice(0, i);
   const frontend = block.slice(i).replace(/\bbind :8545\b/, `bind 127.0.0.1:${port}`);
-  if (frontend === block.slice(i)) throw new Error('the doc\'s frontend does not bind :8545');
-  const extra = extraFrontends.map(([name, p, backend]) => block.slice(i).replace(/^frontend \S+/m, `frontend ${name}`).replace(/\bbind :8545\b/, `bind 127.0.0.1:${p}`).replace(/default_backend \S+/, `default_backend ${backend}`));
+  if (frontend === block.slice(i)) throw new Error("the doc's frontend does not bind :8545");
+  const extra = extraFrontends.map(([name, p, backend]) =>
+    block
+      .slice(i)
+      .replace(/^frontend \S+/m, `frontend ${name}`)
+      .replace(/\bbind :8545\b/, `bind 127.0.0.1:${p}`)
+      .replace(/default_backend \S+/, `default_backend ${backend}`),
+  );
   return [defaults, frontend, ...extra].join('\n');
 }
 

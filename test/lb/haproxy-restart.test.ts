@@ -7,7 +7,18 @@ import type { SimNodeSpec } from '../../src/simulator/sim-node-spec.js';
 import { Simulator } from '../../src/simulator/simulator.js';
 import { sleep, until } from '../support/wait.js';
 import { backendFromDoc, defaultsFromDoc, type Where } from './haproxy-config.js';
-import { freePort, isDown, isUp, secs, startHaproxy, startNodesentry, Traffic, waitForNodesentry, type HaproxyProcess, type NodesentryProcess } from './lb-kit.js';
+import {
+  freePort,
+  isDown,
+  isUp,
+  secs,
+  startHaproxy,
+  startNodesentry,
+  Traffic,
+  waitForNodesentry,
+  type HaproxyProcess,
+  type NodesentryProcess,
+} from './lb-kit.js';
 
 /**
  * Restarting nodesentry behind the doc's HAProxy snippets (its settings: inter 2s fall 3 rise 2)
@@ -33,11 +44,18 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'nodesentry-restart-'));
   sim = await Simulator.start({ nodes: specs });
   nodesFile = join(dir, 'nodes.yaml');
-  writeFileSync(nodesFile, `nodes:\n${specs.map((s) => `  - { id: ${s.id}, chain: bsc, url: "${sim.url(s.id)}"${s.id === BACKUP ? ', tier: 1' : ''} }`).join('\n')}\n`);
+  writeFileSync(
+    nodesFile,
+    `nodes:\n${specs.map((s) => `  - { id: ${s.id}, chain: bsc, url: "${sim.url(s.id)}"${s.id === BACKUP ? ', tier: 1' : ''} }`).join('\n')}\n`,
+  );
   redis = new Redis(process.env.REDIS_URL!);
   ns = await startNodesentry(nodesFile, { REDIS_URL: process.env.REDIS_URL, NODESENTRY_REDIS_PREFIX: prefix });
   await waitForNodesentry(ns, 30_000);
-  const w: Where = { nodesentryPort: ns.port, agentPort: ns.agentPort, nodePorts: new Map(specs.map((s) => [s.id, Number(new URL(sim.url(s.id)).port)])) };
+  const w: Where = {
+    nodesentryPort: ns.port,
+    agentPort: ns.agentPort,
+    nodePorts: new Map(specs.map((s) => [s.id, Number(new URL(sim.url(s.id)).port)])),
+  };
   const ports = { httpchk: await freePort(), agent: await freePort() };
   haproxy = await startHaproxy(
     dir,
@@ -47,11 +65,20 @@ beforeAll(async () => {
       backendFromDoc('agent-check', { primaries: NODES, backups: [BACKUP] }, w, 'bsc-agent'),
     ].join('\n'),
   );
-  await until(async () => {
-    const rows = await haproxy.stat();
-    return ['bsc', 'bsc-agent'].every((px) => [...NODES, BACKUP].every((id) => rows.find((r) => r.pxname === px && r.svname === id)?.status === 'UP'));
-  }, 45_000, 'every server UP');
-  traffic.push(new Traffic(`http://127.0.0.1:${ports.httpchk}/`, { concurrency: 2, pauseMs: 50 }), new Traffic(`http://127.0.0.1:${ports.agent}/`, { concurrency: 2, pauseMs: 50 }));
+  await until(
+    async () => {
+      const rows = await haproxy.stat();
+      return ['bsc', 'bsc-agent'].every((px) =>
+        [...NODES, BACKUP].every((id) => rows.find((r) => r.pxname === px && r.svname === id)?.status === 'UP'),
+      );
+    },
+    45_000,
+    'every server UP',
+  );
+  traffic.push(
+    new Traffic(`http://127.0.0.1:${ports.httpchk}/`, { concurrency: 2, pauseMs: 50 }),
+    new Traffic(`http://127.0.0.1:${ports.agent}/`, { concurrency: 2, pauseMs: 50 }),
+  );
 }, 90_000);
 
 afterAll(async () => {
@@ -79,7 +106,10 @@ function docRow(what: string, r: { closedMs: number; downs: Map<string, string[]
  * server of both backends every 100 ms until `settleMs` after the new one listens.
  * Returns how long the ports were closed and the worst status each backend showed.
  */
-async function restart(env: Record<string, string | undefined>, settleMs: number): Promise<{ closedMs: number; downs: Map<string, string[]>; failed: number[] }> {
+async function restart(
+  env: Record<string, string | undefined>,
+  settleMs: number,
+): Promise<{ closedMs: number; downs: Map<string, string[]>; failed: number[] }> {
   const seen = new Map<string, string[]>();
   let watching = true;
   const watch = (async () => {
@@ -100,18 +130,25 @@ async function restart(env: Record<string, string | undefined>, settleMs: number
   ns = await startNodesentry(nodesFile, env, { port: ns.port, agentPort: ns.agentPort });
   await waitForNodesentry(ns, 30_000);
   const closedMs = Date.now() - t0;
-  console.log(`old process stopped after ${secs(stoppedMs)} s, new one listening ${secs(closedMs - stoppedMs)} s later${closedMs - stoppedMs > 8_000 ? `:\n${ns.output().slice(-3000)}` : ''}`);
+  console.log(
+    `old process stopped after ${secs(stoppedMs)} s, new one listening ${secs(closedMs - stoppedMs)} s later${closedMs - stoppedMs > 8_000 ? `:\n${ns.output().slice(-3000)}` : ''}`,
+  );
   await sleep(settleMs);
   watching = false;
   await watch;
   return { closedMs, downs: seen, failed: traffic.map((t, i) => t.failures.length - before[i]!) };
 }
 
-describe('restarting nodesentry behind the doc\'s HAProxy settings', () => {
+describe("restarting nodesentry behind the doc's HAProxy settings", () => {
   it('with Redis: the agent form never takes a server down, the HTTP form not while the port is closed less than (fall - 1) x inter', async () => {
-    const r = await restart({ REDIS_URL: process.env.REDIS_URL, NODESENTRY_REDIS_PREFIX: prefix, LOG_LEVEL: 'info' }, 6_000);
+    const r = await restart(
+      { REDIS_URL: process.env.REDIS_URL, NODESENTRY_REDIS_PREFIX: prefix, LOG_LEVEL: 'info' },
+      6_000,
+    );
     console.log(`doc row: ${docRow('with Redis', r)}`);
-    console.log(`restart with Redis: ports closed ${secs(r.closedMs)} s; servers seen DOWN: ${JSON.stringify([...r.downs])}; failed requests ${r.failed.join(' / ')}`);
+    console.log(
+      `restart with Redis: ports closed ${secs(r.closedMs)} s; servers seen DOWN: ${JSON.stringify([...r.downs])}; failed requests ${r.failed.join(' / ')}`,
+    );
     // The agent check ignores a closed port: never down, whatever the restart takes.
     expect([...r.downs].filter(([k]) => k.startsWith('bsc-agent/'))).toEqual([]);
     expect(r.failed[1]).toBe(0);
@@ -122,14 +159,17 @@ describe('restarting nodesentry behind the doc\'s HAProxy settings', () => {
       expect(r.failed[0]).toBe(0);
     }
     const rows = await haproxy.stat();
-    for (const id of NODES) expect(isUp(rows.find((x) => x.pxname === 'bsc-agent' && x.svname === id)?.status)).toBe(true);
+    for (const id of NODES)
+      expect(isUp(rows.find((x) => x.pxname === 'bsc-agent' && x.svname === id)?.status)).toBe(true);
   }, 60_000);
 
   it('without Redis (the new process must probe every node again): the agent form stays up; the HTTP form is measured', async () => {
     const r = await restart({ REDIS_URL: undefined }, 6_000);
     const httpDowns = [...r.downs].filter(([k]) => k.startsWith('bsc/'));
     console.log(`doc row: ${docRow('without Redis (every node probed again)', r)}`);
-    console.log(`restart without Redis: ports closed ${secs(r.closedMs)} s; httpchk servers seen DOWN: ${JSON.stringify(httpDowns)}; agent: ${JSON.stringify([...r.downs].filter(([k]) => k.startsWith('bsc-agent/')))}; failed requests ${r.failed.join(' / ')}`);
+    console.log(
+      `restart without Redis: ports closed ${secs(r.closedMs)} s; httpchk servers seen DOWN: ${JSON.stringify(httpDowns)}; agent: ${JSON.stringify([...r.downs].filter(([k]) => k.startsWith('bsc-agent/')))}; failed requests ${r.failed.join(' / ')}`,
+    );
     // The agent check ignores a closed port, and the new process opens it only with verdicts.
     expect([...r.downs].filter(([k]) => k.startsWith('bsc-agent/'))).toEqual([]);
     expect(r.failed[1]).toBe(0);

@@ -7,7 +7,19 @@ import type { SimNodeSpec } from '../../src/simulator/sim-node-spec.js';
 import { Simulator } from '../../src/simulator/simulator.js';
 import { sleep, until } from '../support/wait.js';
 import { backendFromDoc, classicBackendFromDoc, defaultsFromDoc, type Where } from './haproxy-config.js';
-import { freePort, isDown, isUp, secs, startHaproxy, startNodesentry, Traffic, waitForNodesentry, type HaproxyProcess, type NodesentryProcess, type StatRow } from './lb-kit.js';
+import {
+  freePort,
+  isDown,
+  isUp,
+  secs,
+  startHaproxy,
+  startNodesentry,
+  Traffic,
+  waitForNodesentry,
+  type HaproxyProcess,
+  type NodesentryProcess,
+  type StatRow,
+} from './lb-kit.js';
 
 /**
  * The HAProxy snippets of docs/load-balancers.md, in Debian's HAProxy, in front of simulated
@@ -18,7 +30,17 @@ import { freePort, isDown, isUp, secs, startHaproxy, startNodesentry, Traffic, w
  */
 
 const ADMIN = 'lb-admin-token-0123456789';
-const PRIMARIES = ['bsc-fra-1', 'bsc-fra-2', 'bsc-degraded', 'bsc-drained', 'bsc-refused', 'bsc-hang', 'bsc-lag', 'bsc-nopeers', 'bsc-wrongchain'];
+const PRIMARIES = [
+  'bsc-fra-1',
+  'bsc-fra-2',
+  'bsc-degraded',
+  'bsc-drained',
+  'bsc-refused',
+  'bsc-hang',
+  'bsc-lag',
+  'bsc-nopeers',
+  'bsc-wrongchain',
+];
 const BACKUP = 'bsc-sgp-1';
 const FAULTED = ['bsc-refused', 'bsc-hang', 'bsc-lag', 'bsc-nopeers', 'bsc-wrongchain'] as const;
 type Faulted = (typeof FAULTED)[number];
@@ -50,7 +72,10 @@ beforeAll(async () => {
   sim = await Simulator.start({ nodes: specs });
   const nodesFile = join(dir, 'nodes.yaml');
   // No intervals or timeouts here: the figures are nodesentry's defaults.
-  writeFileSync(nodesFile, `nodes:\n${specs.map((s) => `  - { id: ${s.id}, chain: bsc, url: "${sim.url(s.id)}"${s.id === BACKUP ? ', tier: 1' : ''} }`).join('\n')}\n`);
+  writeFileSync(
+    nodesFile,
+    `nodes:\n${specs.map((s) => `  - { id: ${s.id}, chain: bsc, url: "${sim.url(s.id)}"${s.id === BACKUP ? ', tier: 1' : ''} }`).join('\n')}\n`,
+  );
   ns = await startNodesentry(nodesFile, { NODESENTRY_ADMIN_TOKEN: ADMIN, REDIS_URL: undefined });
   await waitForNodesentry(ns, 30_000);
 
@@ -85,13 +110,28 @@ afterAll(async () => {
 
 const status = (rows: Map<string, StatRow>, id: string): string => rows.get(id)?.status ?? '?';
 const admin = (method: 'POST' | 'DELETE', path: string) =>
-  request(`${ns.url}${path}`, { method, headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: '{}' }).then((r) => r.body.text().then(() => r.statusCode));
+  request(`${ns.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+    body: '{}',
+  }).then((r) => r.body.text().then(() => r.statusCode));
 
 /** Stats rows of every backend under test, at one moment. */
 async function snapshot(): Promise<Record<string, Map<string, StatRow>>> {
   const rows = await haproxy.stat();
-  const by = (px: string) => new Map(rows.filter((r) => r.pxname === px && r.svname !== 'BACKEND' && r.svname !== 'FRONTEND').map((r) => [r.svname!, r]));
-  return { [HTTPCHK]: by(HTTPCHK), [AGENT]: by(AGENT), [FAILOVER]: by(FAILOVER), classicFra: by('bsc-fra-1'), classicRefused: by('bsc-refused') };
+  const by = (px: string) =>
+    new Map(
+      rows
+        .filter((r) => r.pxname === px && r.svname !== 'BACKEND' && r.svname !== 'FRONTEND')
+        .map((r) => [r.svname!, r]),
+    );
+  return {
+    [HTTPCHK]: by(HTTPCHK),
+    [AGENT]: by(AGENT),
+    [FAILOVER]: by(FAILOVER),
+    classicFra: by('bsc-fra-1'),
+    classicRefused: by('bsc-refused'),
+  };
 }
 
 /** Requests each server took (HAProxy's `stot`) over `n` requests sent through `port`. */
@@ -106,21 +146,46 @@ async function shares(port: number, backend: string, n: number): Promise<Map<str
 }
 
 const faults: Record<Faulted, { inject: () => Promise<void>; clear: () => Promise<void> }> = {
-  'bsc-refused': { inject: () => sim.setFault('bsc-refused', { type: 'down' }), clear: () => sim.setFault('bsc-refused', { type: 'none' } as Fault) },
-  'bsc-hang': { inject: () => sim.setFault('bsc-hang', { type: 'hang' }), clear: () => sim.setFault('bsc-hang', { type: 'none' }) },
+  'bsc-refused': {
+    inject: () => sim.setFault('bsc-refused', { type: 'down' }),
+    clear: () => sim.setFault('bsc-refused', { type: 'none' } as Fault),
+  },
+  'bsc-hang': {
+    inject: () => sim.setFault('bsc-hang', { type: 'hang' }),
+    clear: () => sim.setFault('bsc-hang', { type: 'none' }),
+  },
   // 200 blocks (150 s at 750 ms) behind the others, and staying there.
-  'bsc-lag': { inject: async () => sim.setHeight('bsc-lag', sim.height('bsc-fra-1') - 200), clear: async () => sim.setHeight('bsc-lag', sim.height('bsc-fra-1')) },
-  'bsc-nopeers': { inject: async () => sim.setPeers('bsc-nopeers', { inbound: 0, outbound: 0 }), clear: async () => sim.setPeers('bsc-nopeers', { inbound: 8, outbound: 10 }) },
-  'bsc-wrongchain': { inject: () => sim.setFault('bsc-wrongchain', { type: 'wrong-chain' }), clear: () => sim.setFault('bsc-wrongchain', { type: 'none' }) },
+  'bsc-lag': {
+    inject: async () => sim.setHeight('bsc-lag', sim.height('bsc-fra-1') - 200),
+    clear: async () => sim.setHeight('bsc-lag', sim.height('bsc-fra-1')),
+  },
+  'bsc-nopeers': {
+    inject: async () => sim.setPeers('bsc-nopeers', { inbound: 0, outbound: 0 }),
+    clear: async () => sim.setPeers('bsc-nopeers', { inbound: 8, outbound: 10 }),
+  },
+  'bsc-wrongchain': {
+    inject: () => sim.setFault('bsc-wrongchain', { type: 'wrong-chain' }),
+    clear: () => sim.setFault('bsc-wrongchain', { type: 'none' }),
+  },
 };
 
-describe('the doc\'s HAProxy snippets in HAProxy 2.6, over time', () => {
+describe("the doc's HAProxy snippets in HAProxy 2.6, over time", () => {
   it('settles: usable nodes UP (degraded with a small weight under the agent), the backup standing by', async () => {
-    await until(async () => {
-      const s = await snapshot();
-      return PRIMARIES.every((id) => isUp(status(s[HTTPCHK]!, id)) && status(s[AGENT]!, id) === 'UP') && status(s[AGENT]!, BACKUP) === 'UP' && isUp(status(s.classicFra!, 'bsc-fra-1'));
-    }, 45_000, 'every server UP').catch(async (err: Error) => {
-      throw new Error(`${err.message}\n${JSON.stringify([...(await haproxy.servers(AGENT))].map(([id, r]) => [id, r.status, r.weight, r.last_agt, r.check_desc]))}\n${ns.output().slice(-2000)}`);
+    await until(
+      async () => {
+        const s = await snapshot();
+        return (
+          PRIMARIES.every((id) => isUp(status(s[HTTPCHK]!, id)) && status(s[AGENT]!, id) === 'UP') &&
+          status(s[AGENT]!, BACKUP) === 'UP' &&
+          isUp(status(s.classicFra!, 'bsc-fra-1'))
+        );
+      },
+      45_000,
+      'every server UP',
+    ).catch(async (err: Error) => {
+      throw new Error(
+        `${err.message}\n${JSON.stringify([...(await haproxy.servers(AGENT))].map(([id, r]) => [id, r.status, r.weight, r.last_agt, r.check_desc]))}\n${ns.output().slice(-2000)}`,
+      );
     });
     const agent = await haproxy.servers(AGENT);
     const weight = (id: string) => Number(agent.get(id)!.weight);
@@ -128,14 +193,21 @@ describe('the doc\'s HAProxy snippets in HAProxy 2.6, over time', () => {
     for (const id of ['bsc-fra-1', 'bsc-fra-2']) expect(weight(id)).toBeGreaterThanOrEqual(50);
     expect(weight('bsc-degraded')).toBeGreaterThanOrEqual(1);
     expect(weight('bsc-degraded')).toBeLessThanOrEqual(10);
-    for (const t of [new Traffic(`http://127.0.0.1:${ports.httpchk}/`, { concurrency: 2, pauseMs: 40 }), new Traffic(`http://127.0.0.1:${ports.agent}/`, { concurrency: 2, pauseMs: 40 }), new Traffic(`http://127.0.0.1:${ports.failover}/`, { concurrency: 1, pauseMs: 40 })]) traffic.push(t);
+    for (const t of [
+      new Traffic(`http://127.0.0.1:${ports.httpchk}/`, { concurrency: 2, pauseMs: 40 }),
+      new Traffic(`http://127.0.0.1:${ports.agent}/`, { concurrency: 2, pauseMs: 40 }),
+      new Traffic(`http://127.0.0.1:${ports.failover}/`, { concurrency: 1, pauseMs: 40 }),
+    ])
+      traffic.push(t);
   }, 60_000);
 
-  it('shares: the agent gives a degraded node at most a fifth of a healthy one\'s requests; backups get none while primaries are up', async () => {
+  it("shares: the agent gives a degraded node at most a fifth of a healthy one's requests; backups get none while primaries are up", async () => {
     const agent = await shares(ports.agent, AGENT, 400);
     const healthyMin = Math.min(...['bsc-fra-1', 'bsc-fra-2'].map((id) => agent.get(id)!));
     const degraded = agent.get('bsc-degraded')!;
-    console.log(`agent form, 400 requests: healthy >= ${healthyMin} each, degraded ${degraded}, backup ${agent.get(BACKUP)}`);
+    console.log(
+      `agent form, 400 requests: healthy >= ${healthyMin} each, degraded ${degraded}, backup ${agent.get(BACKUP)}`,
+    );
     expect(degraded).toBeGreaterThan(0);
     expect(degraded * 5).toBeLessThanOrEqual(healthyMin + 5);
     expect(agent.get(BACKUP)).toBe(0);
@@ -150,30 +222,46 @@ describe('the doc\'s HAProxy snippets in HAProxy 2.6, over time', () => {
   it('faults go DOWN, a drain reaches NOLB / DRAIN, the backup takes over, and they all come back UP; no client request fails', async () => {
     const t0 = Date.now();
     const callsAt0 = new Map(FAULTED.map((id) => [id, sim.stats(id).calls['net_listening'] ?? 0]));
-    await Promise.all([...FAULTED.map((id) => faults[id].inject()), admin('POST', '/v1/nodes/bsc-drained/drain').then((s) => expect(s).toBe(200))]);
+    await Promise.all([
+      ...FAULTED.map((id) => faults[id].inject()),
+      admin('POST', '/v1/nodes/bsc-drained/drain').then((s) => expect(s).toBe(200)),
+    ]);
     const seen = new Map<string, number>();
     const mark = (key: string, cond: boolean): void => {
       if (cond && !seen.has(key)) seen.set(key, Date.now() - t0);
     };
     const callsAtDown = new Map<string, number>();
-    const downKeys = [...FAULTED.flatMap((id) => [`${HTTPCHK}/${id}`, `${AGENT}/${id}`]), 'drain/nolb', 'drain/agent', 'failover/backup', 'classic/refused'];
-    await until(async () => {
-      const s = await snapshot();
-      for (const id of FAULTED) {
-        mark(`${HTTPCHK}/${id}`, isDown(status(s[HTTPCHK]!, id)));
-        mark(`${AGENT}/${id}`, isDown(status(s[AGENT]!, id)));
-        // Client requests the node answered (wrongly, for lag / 0 peers / wrong chain) until each form took it out.
-        if (seen.has(`${AGENT}/${id}`) && !callsAtDown.has(`${AGENT}/${id}`)) callsAtDown.set(`${AGENT}/${id}`, sim.stats(id).calls['net_listening'] ?? 0);
-        if (seen.has(`${HTTPCHK}/${id}`) && !callsAtDown.has(`${HTTPCHK}/${id}`)) callsAtDown.set(`${HTTPCHK}/${id}`, sim.stats(id).calls['net_listening'] ?? 0);
-      }
-      mark('drain/nolb', status(s[HTTPCHK]!, 'bsc-drained') === 'NOLB');
-      mark('drain/agent', status(s[AGENT]!, 'bsc-drained').startsWith('DRAIN'));
-      mark('failover/backup', isDown(status(s[FAILOVER]!, 'bsc-refused')) && isUp(status(s[FAILOVER]!, BACKUP)));
-      mark('classic/refused', isDown(status(s.classicRefused!, 'bsc-refused')));
-      // The healthy primaries never leave.
-      for (const id of ['bsc-fra-1', 'bsc-fra-2']) expect([status(s[HTTPCHK]!, id), status(s[AGENT]!, id)]).toEqual(['UP', 'UP']);
-      return downKeys.every((k) => seen.has(k));
-    }, DOWN_WITHIN_MS, 'every fault DOWN').catch((err: Error) => {
+    const downKeys = [
+      ...FAULTED.flatMap((id) => [`${HTTPCHK}/${id}`, `${AGENT}/${id}`]),
+      'drain/nolb',
+      'drain/agent',
+      'failover/backup',
+      'classic/refused',
+    ];
+    await until(
+      async () => {
+        const s = await snapshot();
+        for (const id of FAULTED) {
+          mark(`${HTTPCHK}/${id}`, isDown(status(s[HTTPCHK]!, id)));
+          mark(`${AGENT}/${id}`, isDown(status(s[AGENT]!, id)));
+          // Client requests the node answered (wrongly, for lag / 0 peers / wrong chain) until each form took it out.
+          if (seen.has(`${AGENT}/${id}`) && !callsAtDown.has(`${AGENT}/${id}`))
+            callsAtDown.set(`${AGENT}/${id}`, sim.stats(id).calls['net_listening'] ?? 0);
+          if (seen.has(`${HTTPCHK}/${id}`) && !callsAtDown.has(`${HTTPCHK}/${id}`))
+            callsAtDown.set(`${HTTPCHK}/${id}`, sim.stats(id).calls['net_listening'] ?? 0);
+        }
+        mark('drain/nolb', status(s[HTTPCHK]!, 'bsc-drained') === 'NOLB');
+        mark('drain/agent', status(s[AGENT]!, 'bsc-drained').startsWith('DRAIN'));
+        mark('failover/backup', isDown(status(s[FAILOVER]!, 'bsc-refused')) && isUp(status(s[FAILOVER]!, BACKUP)));
+        mark('classic/refused', isDown(status(s.classicRefused!, 'bsc-refused')));
+        // The healthy primaries never leave.
+        for (const id of ['bsc-fra-1', 'bsc-fra-2'])
+          expect([status(s[HTTPCHK]!, id), status(s[AGENT]!, id)]).toEqual(['UP', 'UP']);
+        return downKeys.every((k) => seen.has(k));
+      },
+      DOWN_WITHIN_MS,
+      'every fault DOWN',
+    ).catch((err: Error) => {
       throw new Error(`${err.message}; seen ${JSON.stringify([...seen])}`);
     });
     const downPhaseEnd = Date.now();
@@ -183,17 +271,28 @@ describe('the doc\'s HAProxy snippets in HAProxy 2.6, over time', () => {
     expect(Number((await haproxy.servers(FAILOVER)).get(BACKUP)!.stot)).toBeGreaterThan(backupBefore);
 
     const t1 = Date.now();
-    await Promise.all([...FAULTED.map((id) => faults[id].clear()), admin('DELETE', '/v1/nodes/bsc-drained/drain').then((s) => expect(s).toBe(200))]);
+    await Promise.all([
+      ...FAULTED.map((id) => faults[id].clear()),
+      admin('DELETE', '/v1/nodes/bsc-drained/drain').then((s) => expect(s).toBe(200)),
+    ]);
     const back = new Map<string, number>();
-    const upKeys = [...FAULTED.flatMap((id) => [`${HTTPCHK}/${id}`, `${AGENT}/${id}`]), `${HTTPCHK}/bsc-drained`, `${AGENT}/bsc-drained`];
-    await until(async () => {
-      const s = await snapshot();
-      for (const key of upKeys) {
-        const [px, id] = key.split('/') as [string, string];
-        if (status(s[px]!, id) === 'UP' && !back.has(key)) back.set(key, Date.now() - t1);
-      }
-      return upKeys.every((k) => back.has(k));
-    }, UP_WITHIN_MS, 'every server back UP').catch((err: Error) => {
+    const upKeys = [
+      ...FAULTED.flatMap((id) => [`${HTTPCHK}/${id}`, `${AGENT}/${id}`]),
+      `${HTTPCHK}/bsc-drained`,
+      `${AGENT}/bsc-drained`,
+    ];
+    await until(
+      async () => {
+        const s = await snapshot();
+        for (const key of upKeys) {
+          const [px, id] = key.split('/') as [string, string];
+          if (status(s[px]!, id) === 'UP' && !back.has(key)) back.set(key, Date.now() - t1);
+        }
+        return upKeys.every((k) => back.has(k));
+      },
+      UP_WITHIN_MS,
+      'every server back UP',
+    ).catch((err: Error) => {
       throw new Error(`${err.message}; back ${JSON.stringify([...back])}`);
     });
     const end = Date.now();
@@ -214,7 +313,9 @@ describe('the doc\'s HAProxy snippets in HAProxy 2.6, over time', () => {
       `client requests failed during faults and recovery: ${failed.join(' / ')} (httpchk / agent / failover) of ${traffic.map((t) => t.ok).join(' / ')} answered; slowest ${secs(slowest)} s`,
     ];
     console.log(lines.join('\n'));
-    for (const [i, t] of traffic.entries()) if (t.failures.length > 0) console.log(`frontend ${i} failures: ${JSON.stringify(t.failures.map((f) => [secs(f.at - t0), f.what]))}`);
+    for (const [i, t] of traffic.entries())
+      if (t.failures.length > 0)
+        console.log(`frontend ${i} failures: ${JSON.stringify(t.failures.map((f) => [secs(f.at - t0), f.what]))}`);
     expect(downPhaseEnd - t0).toBeLessThan(DOWN_WITHIN_MS);
     // retry-on + redispatch: a refused or hung node costs clients time, not errors. With five of
     // nine primaries failing at once a request can still draw failing nodes on all four attempts
@@ -224,6 +325,7 @@ describe('the doc\'s HAProxy snippets in HAProxy 2.6, over time', () => {
     // requests fail between the fault and DOWN, never after.
     expect(traffic[2]!.failedBetween(t0 + seen.get('failover/backup')! + 1_000, end)).toBe(0);
     // The agent form is never slower than the HTTP form to take a node out (it skips `fall`).
-    for (const id of FAULTED) expect(seen.get(`${AGENT}/${id}`)!).toBeLessThanOrEqual(seen.get(`${HTTPCHK}/${id}`)! + 2_500);
+    for (const id of FAULTED)
+      expect(seen.get(`${AGENT}/${id}`)!).toBeLessThanOrEqual(seen.get(`${HTTPCHK}/${id}`)! + 2_500);
   }, 150_000);
 });

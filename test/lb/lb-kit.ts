@@ -26,7 +26,10 @@ export function docBlocks(lang: string): string[] {
 /** The one block of that language containing `marker`: fails loudly if the doc changed shape. */
 export function docBlock(lang: string, marker: string): string {
   const found = docBlocks(lang).filter((b) => b.includes(marker));
-  if (found.length !== 1) throw new Error(`docs/load-balancers.md: expected one \`\`\`${lang} block with ${JSON.stringify(marker)}, found ${found.length}`);
+  if (found.length !== 1)
+    throw new Error(
+      `docs/load-balancers.md: expected one \`\`\`${lang} block with ${JSON.stringify(marker)}, found ${found.length}`,
+    );
   return found[0]!;
 }
 
@@ -85,8 +88,10 @@ export async function waitForPort(port: number, timeoutMs: number, proc?: Proc):
       s.on('error', () => r(false));
     });
     if (ok) return;
-    if (proc && (proc.child.exitCode !== null || proc.child.signalCode !== null)) throw new Error(`process exited before listening on ${port}:\n${proc.output().slice(-3000)}`);
-    if (Date.now() - start > timeoutMs) throw new Error(`nothing listening on ${port} after ${timeoutMs} ms\n${proc?.output().slice(-3000) ?? ''}`);
+    if (proc && (proc.child.exitCode !== null || proc.child.signalCode !== null))
+      throw new Error(`process exited before listening on ${port}:\n${proc.output().slice(-3000)}`);
+    if (Date.now() - start > timeoutMs)
+      throw new Error(`nothing listening on ${port} after ${timeoutMs} ms\n${proc?.output().slice(-3000) ?? ''}`);
     await sleep(50);
   }
 }
@@ -104,8 +109,10 @@ export async function waitForNodesentry(ns: NodesentryProcess, timeoutMs: number
       () => false,
     );
     if (ok) return;
-    if (ns.child.exitCode !== null || ns.child.signalCode !== null) throw new Error(`nodesentry exited:\n${ns.output().slice(-3000)}`);
-    if (Date.now() - start > timeoutMs) throw new Error(`nodesentry not answering after ${timeoutMs} ms\n${ns.output().slice(-3000)}`);
+    if (ns.child.exitCode !== null || ns.child.signalCode !== null)
+      throw new Error(`nodesentry exited:\n${ns.output().slice(-3000)}`);
+    if (Date.now() - start > timeoutMs)
+      throw new Error(`nodesentry not answering after ${timeoutMs} ms\n${ns.output().slice(-3000)}`);
     await sleep(25);
   }
 }
@@ -117,10 +124,21 @@ export interface NodesentryProcess extends Proc {
 }
 
 /** `node dist/cli.js serve --config <file>` on fresh loopback ports, ready when its HTTP port accepts. */
-export async function startNodesentry(configFile: string, env: Record<string, string | undefined>, ports?: { port: number; agentPort: number }): Promise<NodesentryProcess> {
+export async function startNodesentry(
+  configFile: string,
+  env: Record<string, string | undefined>,
+  ports?: { port: number; agentPort: number },
+): Promise<NodesentryProcess> {
   const port = ports?.port ?? (await freePort());
   const agentPort = ports?.agentPort ?? (await freePort());
-  const merged: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), HOST: '127.0.0.1', NODESENTRY_AGENT_PORT: String(agentPort), LOG_LEVEL: 'warn', ...env };
+  const merged: NodeJS.ProcessEnv = {
+    ...process.env,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    NODESENTRY_AGENT_PORT: String(agentPort),
+    LOG_LEVEL: 'warn',
+    ...env,
+  };
   // An `undefined` value unsets the variable (spawn would pass the word "undefined").
   for (const [k, v] of Object.entries(merged)) if (v === undefined) delete merged[k];
   const proc = startProc(process.execPath, [CLI, 'serve', '--config', configFile], merged);
@@ -167,7 +185,8 @@ export async function startHaproxy(dir: string, config: string): Promise<Haproxy
   writeFileSync(cfg, `global\n    stats socket ${socket} level admin\n\n${config}`);
   const check = startProc('haproxy', ['-c', '-q', '-f', cfg]);
   await new Promise<void>((r) => check.child.once('exit', () => r()));
-  if (check.child.exitCode !== 0) throw new Error(`haproxy -c rejects the configuration:\n${check.output()}\n${config}`);
+  if (check.child.exitCode !== 0)
+    throw new Error(`haproxy -c rejects the configuration:\n${check.output()}\n${config}`);
   const proc = startProc('haproxy', ['-f', cfg, '-db']);
   const start = Date.now();
   for (;;) {
@@ -186,13 +205,18 @@ export async function startHaproxy(dir: string, config: string): Promise<Haproxy
     stat: () => showStat(socket),
     async servers(backend) {
       const rows = await showStat(socket);
-      return new Map(rows.filter((r) => r.pxname === backend && r.svname !== 'BACKEND' && r.svname !== 'FRONTEND').map((r) => [r.svname!, r]));
+      return new Map(
+        rows
+          .filter((r) => r.pxname === backend && r.svname !== 'BACKEND' && r.svname !== 'FRONTEND')
+          .map((r) => [r.svname!, r]),
+      );
     },
   };
 }
 
 /** HAProxy's server status words: `UP`, `UP 1/3` (going down), `DOWN`, `DOWN 1/2` (going up), `DOWN (agent)`, `NOLB`, `DRAIN`, `MAINT`... */
-export const isDown = (status: string | undefined): boolean => status !== undefined && (status.startsWith('DOWN') || status.startsWith('MAINT'));
+export const isDown = (status: string | undefined): boolean =>
+  status !== undefined && (status.startsWith('DOWN') || status.startsWith('MAINT'));
 export const isUp = (status: string | undefined): boolean => status !== undefined && status.startsWith('UP');
 
 /**
@@ -216,7 +240,13 @@ export class Traffic {
           while (this.#running) {
             const t0 = Date.now();
             try {
-              const r = await request(url, { method: 'POST', body, headers: { 'content-type': 'application/json' }, headersTimeout: opts.timeoutMs ?? 30_000, bodyTimeout: opts.timeoutMs ?? 30_000 });
+              const r = await request(url, {
+                method: 'POST',
+                body,
+                headers: { 'content-type': 'application/json' },
+                headersTimeout: opts.timeoutMs ?? 30_000,
+                bodyTimeout: opts.timeoutMs ?? 30_000,
+              });
               const text = await r.body.text();
               if (r.statusCode === 200 && text.includes('"result"')) this.ok++;
               else this.failures.push({ at: t0, what: `${r.statusCode} ${text.slice(0, 80)}` });

@@ -8,7 +8,16 @@ import { request } from 'undici';
 import type { SimNodeSpec } from '../../src/simulator/sim-node-spec.js';
 import { Simulator } from '../../src/simulator/simulator.js';
 import { sleep, until } from '../support/wait.js';
-import { docBlock, freePort, startNodesentry, startProc, waitForNodesentry, waitForPort, type NodesentryProcess, type Proc } from './lb-kit.js';
+import {
+  docBlock,
+  freePort,
+  startNodesentry,
+  startProc,
+  waitForNodesentry,
+  waitForPort,
+  type NodesentryProcess,
+  type Proc,
+} from './lb-kit.js';
 
 /**
  * Open-source nginx (Debian's 1.22) with the doc's upstream and the doc's render script, both
@@ -37,7 +46,10 @@ beforeAll(async () => {
   sim = await Simulator.start({ nodes: specs });
   const nodesFile = join(dir, 'nodes.yaml');
   // nginx's timing is not what is measured here: nodesentry probes fast.
-  writeFileSync(nodesFile, `defaults: { intervalMs: 500, timeoutMs: 300 }\nnodes:\n${NODES.map((id) => `  - { id: ${id}, chain: bsc, url: "${sim.url(id)}"${id === 'bsc-sgp-1' ? ', tier: 1' : ''} }`).join('\n')}\n`);
+  writeFileSync(
+    nodesFile,
+    `defaults: { intervalMs: 500, timeoutMs: 300 }\nnodes:\n${NODES.map((id) => `  - { id: ${id}, chain: bsc, url: "${sim.url(id)}"${id === 'bsc-sgp-1' ? ', tier: 1' : ''} }`).join('\n')}\n`,
+  );
   ns = await startNodesentry(nodesFile, { REDIS_URL: undefined });
   await waitForNodesentry(ns, 30_000);
 
@@ -47,9 +59,17 @@ beforeAll(async () => {
   // nginx is running before the first render, as it is in production; this file is replaced.
   writeFileSync(upstreamFile, 'server 127.0.0.1:9 down;\n');
   nginxPort = await freePort();
-  const site = docBlock('nginx', 'upstreams/bsc.conf').split('/etc/nginx/upstreams/').join(`${dir}/upstreams/`).replace(/\blisten 8545;/, `listen 127.0.0.1:${nginxPort};`);
-  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((k) => `    ${k}_temp_path ${dir}/tmp/${k};`).join('\n');
-  writeFileSync(join(dir, 'nginx.conf'), `pid ${dir}/nginx.pid;\nerror_log ${dir}/error.log warn;\nevents { worker_connections 256; }\nhttp {\n    access_log off;\n${temp}\n${site}\n}\n`);
+  const site = docBlock('nginx', 'upstreams/bsc.conf')
+    .split('/etc/nginx/upstreams/')
+    .join(`${dir}/upstreams/`)
+    .replace(/\blisten 8545;/, `listen 127.0.0.1:${nginxPort};`);
+  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']
+    .map((k) => `    ${k}_temp_path ${dir}/tmp/${k};`)
+    .join('\n');
+  writeFileSync(
+    join(dir, 'nginx.conf'),
+    `pid ${dir}/nginx.pid;\nerror_log ${dir}/error.log warn;\nevents { worker_connections 256; }\nhttp {\n    access_log off;\n${temp}\n${site}\n}\n`,
+  );
   nginx = startProc('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;']);
   await waitForPort(nginxPort, 10_000, nginx);
 
@@ -58,9 +78,15 @@ beforeAll(async () => {
   writeFileSync(script, docBlock('sh', 'UPSTREAM_FILE'));
   callsLog = join(dir, 'nginx-calls.log');
   writeFileSync(callsLog, '');
-  writeFileSync(join(dir, 'nginx-wrapper'), `#!/bin/sh\necho "$*" >> ${callsLog}\nexec nginx -p ${dir} -c ${dir}/nginx.conf "$@"\n`, { mode: 0o755 });
+  writeFileSync(
+    join(dir, 'nginx-wrapper'),
+    `#!/bin/sh\necho "$*" >> ${callsLog}\nexec nginx -p ${dir} -c ${dir}/nginx.conf "$@"\n`,
+    { mode: 0o755 },
+  );
 
-  fake = createServer((_req, res) => res.writeHead(fakeAnswer.status, { 'content-type': 'application/json' }).end(fakeAnswer.body));
+  fake = createServer((_req, res) =>
+    res.writeHead(fakeAnswer.status, { 'content-type': 'application/json' }).end(fakeAnswer.body),
+  );
   await new Promise<void>((r) => fake.listen(0, '127.0.0.1', r));
 }, 60_000);
 
@@ -75,12 +101,30 @@ afterAll(async () => {
 /** Run the doc's script against `url` (default: the real nodesentry); async, so the fake server here can answer it. */
 function render(url = ns.url): Promise<{ status: number; stderr: string }> {
   return new Promise((done) => {
-    execFile('bash', [script], { env: { ...process.env, NODESENTRY_URL: url, CHAIN: 'bsc', UPSTREAM_FILE: upstreamFile, NGINX_CMD: join(dir, 'nginx-wrapper') }, encoding: 'utf8', timeout: 20_000 }, (err, _stdout, stderr) => {
-      done({ status: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stderr });
-    });
+    execFile(
+      'bash',
+      [script],
+      {
+        env: {
+          ...process.env,
+          NODESENTRY_URL: url,
+          CHAIN: 'bsc',
+          UPSTREAM_FILE: upstreamFile,
+          NGINX_CMD: join(dir, 'nginx-wrapper'),
+        },
+        encoding: 'utf8',
+        timeout: 20_000,
+      },
+      (err, _stdout, stderr) => {
+        done({ status: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stderr });
+      },
+    );
   });
 }
-const reloads = (): number => readFileSync(callsLog, 'utf8').split('\n').filter((l) => l === '-s reload').length;
+const reloads = (): number =>
+  readFileSync(callsLog, 'utf8')
+    .split('\n')
+    .filter((l) => l === '-s reload').length;
 const upstream = (): string => readFileSync(upstreamFile, 'utf8');
 const fakeUrl = (): string => `http://127.0.0.1:${(fake.address() as AddressInfo).port}`;
 const port = (id: string): string => new URL(sim.url(id)).port;
@@ -92,7 +136,11 @@ async function clientShares(n: number): Promise<Map<string, number>> {
   let failed = 0;
   for (let i = 0; i < n; i++) {
     try {
-      const r = await request(`http://127.0.0.1:${nginxPort}/`, { method: 'POST', body: '{"jsonrpc":"2.0","id":1,"method":"net_listening","params":[]}', headers: { 'content-type': 'application/json' } });
+      const r = await request(`http://127.0.0.1:${nginxPort}/`, {
+        method: 'POST',
+        body: '{"jsonrpc":"2.0","id":1,"method":"net_listening","params":[]}',
+        headers: { 'content-type': 'application/json' },
+      });
       if (r.statusCode !== 200) failed++;
       await r.body.text();
     } catch {
@@ -106,11 +154,17 @@ async function clientShares(n: number): Promise<Map<string, number>> {
 /** nginx reloads asynchronously: wait until clients see the new upstream (nobody on `gone`, somebody on `expected`). */
 async function untilServedBy(expected: string[], gone: string[]): Promise<Map<string, number>> {
   let last = new Map<string, number>();
-  await until(async () => {
-    last = await clientShares(20);
-    // Old workers finish with the old upstream for a moment after a reload: wait for a clean round.
-    return last.get('failed') === 0 && expected.every((id) => last.get(id)! > 0) && gone.every((id) => last.get(id) === 0);
-  }, 15_000, `nginx serving from ${expected.join(', ')} only`).catch(async (err: Error) => {
+  await until(
+    async () => {
+      last = await clientShares(20);
+      // Old workers finish with the old upstream for a moment after a reload: wait for a clean round.
+      return (
+        last.get('failed') === 0 && expected.every((id) => last.get(id)! > 0) && gone.every((id) => last.get(id) === 0)
+      );
+    },
+    15_000,
+    `nginx serving from ${expected.join(', ')} only`,
+  ).catch(async (err: Error) => {
     const ranking = await (await request(`${ns.url}/v1/chains/bsc/ranking`)).body.text();
     throw new Error(`${err.message}: last ${JSON.stringify([...last])}\n${upstream()}\n${ranking.slice(0, 3000)}`);
   });
@@ -118,14 +172,18 @@ async function untilServedBy(expected: string[], gone: string[]): Promise<Map<st
 }
 
 async function rankingSays(id: string, usable: boolean): Promise<void> {
-  await until(async () => {
-    const r = await request(`${ns.url}/v1/chains/bsc/ranking`);
-    const body = (await r.body.json()) as { nodes: Array<{ nodeId: string; usable: boolean }> };
-    return body.nodes.find((n) => n.nodeId === id)?.usable === usable;
-  }, 20_000, `${id} usable=${usable}`);
+  await until(
+    async () => {
+      const r = await request(`${ns.url}/v1/chains/bsc/ranking`);
+      const body = (await r.body.json()) as { nodes: Array<{ nodeId: string; usable: boolean }> };
+      return body.nodes.find((n) => n.nodeId === id)?.usable === usable;
+    },
+    20_000,
+    `${id} usable=${usable}`,
+  );
 }
 
-describe('the doc\'s nginx upstream and render script in nginx 1.22', () => {
+describe("the doc's nginx upstream and render script in nginx 1.22", () => {
   it('the doc shows scripts/nginx-upstream.sh verbatim', () => {
     expect(docBlock('sh', 'UPSTREAM_FILE')).toBe(readFileSync(resolve('scripts/nginx-upstream.sh'), 'utf8'));
   });
@@ -137,7 +195,11 @@ describe('the doc\'s nginx upstream and render script in nginx 1.22', () => {
     // nginx -s reload says `[notice] signal process started`; nothing worse.
     expect(r.stderr).not.toMatch(/\[(emerg|alert|crit|error|warn)\]|jq:|curl:/);
     expect(upstream()).toBe(
-      [`server 127.0.0.1:${port('bsc-fra-1')} weight=10 max_fails=3 fail_timeout=10s;`, `server 127.0.0.1:${port('bsc-fra-2')} weight=10 max_fails=3 fail_timeout=10s;`, `server 127.0.0.1:${port('bsc-sgp-1')} weight=10 backup max_fails=3 fail_timeout=10s;`]
+      [
+        `server 127.0.0.1:${port('bsc-fra-1')} weight=10 max_fails=3 fail_timeout=10s;`,
+        `server 127.0.0.1:${port('bsc-fra-2')} weight=10 max_fails=3 fail_timeout=10s;`,
+        `server 127.0.0.1:${port('bsc-sgp-1')} weight=10 backup max_fails=3 fail_timeout=10s;`,
+      ]
         .sort()
         .join('\n') + '\n',
     );
@@ -145,7 +207,7 @@ describe('the doc\'s nginx upstream and render script in nginx 1.22', () => {
     await untilServedBy(['bsc-fra-1', 'bsc-fra-2'], ['bsc-sgp-1']);
   }, 40_000);
 
-  it('nothing changed, or only the ranking\'s order: the file stays, nginx is not reloaded', async () => {
+  it("nothing changed, or only the ranking's order: the file stays, nginx is not reloaded", async () => {
     const file = upstream();
     expect((await render()).status).toBe(0);
     const real = (await (await request(`${ns.url}/v1/chains/bsc/ranking`)).body.json()) as { nodes: unknown[] };
@@ -171,7 +233,12 @@ describe('the doc\'s nginx upstream and render script in nginx 1.22', () => {
 
   it('a rendering nginx rejects: the previous file is put back, no reload', async () => {
     const file = upstream();
-    fakeAnswer = { status: 200, body: JSON.stringify({ nodes: [{ nodeId: 'x', url: 'http://bad host:8545/', usable: true, state: 'healthy', tier: 0 }] }) };
+    fakeAnswer = {
+      status: 200,
+      body: JSON.stringify({
+        nodes: [{ nodeId: 'x', url: 'http://bad host:8545/', usable: true, state: 'healthy', tier: 0 }],
+      }),
+    };
     const r = await render(fakeUrl());
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/the previous one is back/);

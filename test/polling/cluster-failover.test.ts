@@ -36,7 +36,14 @@ function deployment(prefix: string): Promise<Deployment> {
 }
 
 async function checkerStore(prefix: string, replica: string, skipOwnRecords = false): Promise<RedisStore> {
-  const store = await RedisStore.connect({ cluster: { nodes: cluster.seeds }, prefix, replica, skipOwnRecords, reconnectMaxDelayMs: 200, commandTimeoutMs: 1000 });
+  const store = await RedisStore.connect({
+    cluster: { nodes: cluster.seeds },
+    prefix,
+    replica,
+    skipOwnRecords,
+    reconnectMaxDelayMs: 200,
+    commandTimeoutMs: 1000,
+  });
   opened.push(store);
   return store;
 }
@@ -67,7 +74,11 @@ describe('nodesentry on a Redis Cluster', () => {
   /** The deployment's slot moves from `master` to another node: every cluster node says so. */
   async function slotMoved(prefix: string, master: number): Promise<void> {
     const keys = createStoreKeys(prefix);
-    await until(async () => (await cluster.masterOf(keys.drains)) !== master, 15_000, 'the cluster naming a new master');
+    await until(
+      async () => (await cluster.masterOf(keys.drains)) !== master,
+      15_000,
+      'the cluster naming a new master',
+    );
   }
 
   async function timeline(fault: (master: number, prefix: string) => Promise<void>) {
@@ -92,7 +103,7 @@ describe('nodesentry on a Redis Cluster', () => {
     expect(outageMs).toBeLessThan(5_000);
   }, 40_000);
 
-  it('when the master holding nodesentry\'s slot is killed, then its replica is promoted, nodesentry follows it, and the same guarantees hold', async () => {
+  it("when the master holding nodesentry's slot is killed, then its replica is promoted, nodesentry follows it, and the same guarantees hold", async () => {
     const { outageMs } = await timeline(async (master, prefix) => {
       await cluster.kill(master);
       // Failure detection (node timeout 1 s) plus the replica's election.

@@ -7,9 +7,27 @@ import { MemoryStore } from '../../src/store/memory-store.js';
 import { FleetView } from '../../src/view/fleet-view.js';
 
 const BSC = BUILTIN_CHAINS.bsc!;
-const node = (id: string): NodeConfig => ({ id, chain: BSC, url: `http://127.0.0.1:1/${id}`, tags: [], tier: 0, intervalMs: 5_000, timeoutMs: 2_000 });
+const node = (id: string): NodeConfig => ({
+  id,
+  chain: BSC,
+  url: `http://127.0.0.1:1/${id}`,
+  tags: [],
+  tier: 0,
+  intervalMs: 5_000,
+  timeoutMs: 2_000,
+});
 const sample = (id: string, height: number, at: number): Sample => ({
-  nodeId: id, chain: 'bsc', family: 'evm', observedAt: at, latencyMs: 5, ok: true, height, peers: { total: 30, source: 'net_peerCount' }, syncing: false, chainId: 56, missingMethods: [],
+  nodeId: id,
+  chain: 'bsc',
+  family: 'evm',
+  observedAt: at,
+  latencyMs: 5,
+  ok: true,
+  height,
+  peers: { total: 30, source: 'net_peerCount' },
+  syncing: false,
+  chainId: 56,
+  missingMethods: [],
 });
 
 describe('HealthJudge', () => {
@@ -21,7 +39,12 @@ describe('HealthJudge', () => {
     // Two rounds, the laggard first in each, all within the head cache's lifetime.
     for (const round of [0, 1]) {
       const at = t0 + round * 10;
-      for (const [id, h] of [['slow', 1_000], ['a', 1_200], ['b', 1_200], ['c', 1_200]] as const) {
+      for (const [id, h] of [
+        ['slow', 1_000],
+        ['a', 1_200],
+        ['b', 1_200],
+        ['c', 1_200],
+      ] as const) {
         const v = judge.judge(nodes.get(id)!, sample(id, h, at), at);
         view.ingest([v.record]);
       }

@@ -17,7 +17,6 @@ const SPECS: SimNodeSpec[] = [
   { id: 'pai-1', kind: 'paicoind' },
 ];
 
-
 describe('Redis outage', () => {
   let sim: Simulator;
   let redis: RedisServer;
@@ -26,7 +25,14 @@ describe('Redis outage', () => {
   beforeAll(async () => {
     sim = await Simulator.start({ nodes: SPECS, authDelayMs: 5 });
     redis = await RedisServer.start();
-    const store = new RedisStore({ url: redis.url, prefix: 'outage', replica: 'solo', reconnectMaxDelayMs: 100, commandTimeoutMs: 500, connectTimeoutMs: 500 });
+    const store = new RedisStore({
+      url: redis.url,
+      prefix: 'outage',
+      replica: 'solo',
+      reconnectMaxDelayMs: 100,
+      commandTimeoutMs: 500,
+      connectTimeoutMs: 500,
+    });
     await store.ready(5_000);
     service = await Service.start({
       settings: loadSettings({}),
@@ -66,7 +72,10 @@ describe('Redis outage', () => {
       return all.length === 2 && all.every((r) => r.sample.observedAt > upAt);
     }, 5_000);
     // Leases are held again in the fresh Redis.
-    await until(async () => (await service.store.claimLeases('someone-else', ['bsc-1', 'pai-1'], 1_000, 2)).length === 0, 3_000);
+    await until(
+      async () => (await service.store.claimLeases('someone-else', ['bsc-1', 'pai-1'], 1_000, 2)).length === 0,
+      3_000,
+    );
   });
 });
 
@@ -81,7 +90,14 @@ describe('Redis outage with two workers', () => {
   const services: Service[] = [];
 
   async function worker(name: string): Promise<Service> {
-    const store = new RedisStore({ url: redis.url, prefix: 'outage-two', replica: name, reconnectMaxDelayMs: 100, commandTimeoutMs: 300, connectTimeoutMs: 300 });
+    const store = new RedisStore({
+      url: redis.url,
+      prefix: 'outage-two',
+      replica: name,
+      reconnectMaxDelayMs: 100,
+      commandTimeoutMs: 300,
+      connectTimeoutMs: 300,
+    });
     await store.ready(5_000);
     const service = await Service.start({
       settings: loadSettings({}),

@@ -28,7 +28,8 @@ describe('changing the fleet without a restart', () => {
 
   const write = (ids: string[], extra = '') => {
     const out = ['defaults:', '  intervalMs: 300', '  timeoutMs: 200', 'nodes:'];
-    for (const id of ids) out.push(`  - id: ${id}`, `    chain: ${id.startsWith('defi') ? 'defichain' : 'bsc'}`, `    url: ${sim.url(id)}`);
+    for (const id of ids)
+      out.push(`  - id: ${id}`, `    chain: ${id.startsWith('defi') ? 'defichain' : 'bsc'}`, `    url: ${sim.url(id)}`);
     writeFileSync(file, `${out.join('\n')}\n${extra}`);
   };
 
@@ -67,7 +68,19 @@ describe('changing the fleet without a restart', () => {
   });
 
   it('when a node changes, then it is re-probed with its new settings', async () => {
-    const out = ['defaults:', '  intervalMs: 300', '  timeoutMs: 200', 'nodes:', '  - id: bsc-a', '    chain: bsc', `    url: ${sim.url('bsc-a')}`, '    tags: [moved]', '  - id: defi-c', '    chain: defichain', `    url: ${sim.url('defi-c')}`];
+    const out = [
+      'defaults:',
+      '  intervalMs: 300',
+      '  timeoutMs: 200',
+      'nodes:',
+      '  - id: bsc-a',
+      '    chain: bsc',
+      `    url: ${sim.url('bsc-a')}`,
+      '    tags: [moved]',
+      '  - id: defi-c',
+      '    chain: defichain',
+      `    url: ${sim.url('defi-c')}`,
+    ];
     writeFileSync(file, `${out.join('\n')}\n`);
     const result = await reloadFromFile(running);
     expect(result).toEqual({ ok: true, added: [], removed: [], changed: ['bsc-a'] });

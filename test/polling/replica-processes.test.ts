@@ -41,7 +41,14 @@ afterAll(async () => {
 
 function startReplica(prefix: string): ChildProcess {
   const child = spawn(process.execPath, [CLI, 'serve', '--config', configFile], {
-    env: { ...process.env, REDIS_URL: process.env.REDIS_URL, NODESENTRY_REDIS_PREFIX: prefix, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+    env: {
+      ...process.env,
+      REDIS_URL: process.env.REDIS_URL,
+      NODESENTRY_REDIS_PREFIX: prefix,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   children.push(child);
@@ -56,13 +63,16 @@ async function holders(prefix: string): Promise<Map<string, string | null>> {
 
 const ofPid = (pid: number | undefined) => (holder: string | null) => holder !== null && holder.includes(`-${pid}-`);
 
-
 /** Every node has a holder, and both replicas hold some. */
 async function bothHoldShares(prefix: string, a: ChildProcess, b: ChildProcess): Promise<void> {
-  await until(async () => {
-    const h = [...(await holders(prefix)).values()];
-    return h.every((x) => x !== null) && h.some(ofPid(a.pid)) && h.some(ofPid(b.pid));
-  }, 15_000, 'both replicas holding leases');
+  await until(
+    async () => {
+      const h = [...(await holders(prefix)).values()];
+      return h.every((x) => x !== null) && h.some(ofPid(a.pid)) && h.some(ofPid(b.pid));
+    },
+    15_000,
+    'both replicas holding leases',
+  );
 }
 
 async function cleanup(prefix: string): Promise<void> {

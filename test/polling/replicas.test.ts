@@ -18,7 +18,10 @@ import { sleep, until } from '../support/wait.js';
 
 const INTERVAL_MS = 400;
 const LEASE_RENEW_MS = 150;
-const SPECS: SimNodeSpec[] = Array.from({ length: 12 }, (_, i) => ({ id: `bsc-${String(i).padStart(2, '0')}`, kind: 'bsc' as const }));
+const SPECS: SimNodeSpec[] = Array.from({ length: 12 }, (_, i) => ({
+  id: `bsc-${String(i).padStart(2, '0')}`,
+  kind: 'bsc' as const,
+}));
 
 const quiet = pino({ level: 'silent' });
 let sim: Simulator;
@@ -59,8 +62,6 @@ async function replica(name: string, prefix: string, url = process.env.REDIS_URL
     poller: { leaseRenewMs: LEASE_RENEW_MS, flushIntervalMs: 50, jitter: 0 },
   });
 }
-
-
 
 function requestsPerNode(): number[] {
   return SPECS.map((s) => sim.stats(s.id).requests);
@@ -104,7 +105,11 @@ describe('several replicas against one Redis', () => {
     const prefix = newPrefix();
     const replicas = await Promise.all(['r1', 'r2', 'r3'].map((n) => replica(n, prefix, server.url)));
     try {
-      await until(() => replicas.every((r) => r.poller!.ownedNodeIds.length === SPECS.length / 3), 5_000, 'a fair share each');
+      await until(
+        () => replicas.every((r) => r.poller!.ownedNodeIds.length === SPECS.length / 3),
+        5_000,
+        'a fair share each',
+      );
       await sleep(3 * LEASE_RENEW_MS);
       await admin.config('SET', 'slowlog-max-len', '100000');
       await admin.config('SET', 'slowlog-log-slower-than', '0');
@@ -113,7 +118,10 @@ describe('several replicas against one Redis', () => {
       await admin.config('SET', 'slowlog-log-slower-than', '-1');
       const entries = (await admin.slowlog('GET', 100000)) as Array<[number, number, number, string[]]>;
       // EVALSHA sha numkeys deadlines-key lease-keys...: claim (and release) calls under this prefix.
-      const offered = entries.map((e) => e[3]).filter((args) => args[0]?.toLowerCase() === 'evalsha' && args[3] === `{${prefix}}:lease-deadlines`).map((args) => Number(args[2]) - 1);
+      const offered = entries
+        .map((e) => e[3])
+        .filter((args) => args[0]?.toLowerCase() === 'evalsha' && args[3] === `{${prefix}}:lease-deadlines`)
+        .map((args) => Number(args[2]) - 1);
       expect(offered.length).toBeGreaterThanOrEqual(6);
       // Settled, a round offers the replica's own four; a full round (one in fifteen) all twelve.
       // Every node in every round (the old claim) would make `own` zero; margin for a round

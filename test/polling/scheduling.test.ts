@@ -11,10 +11,25 @@ import { sleep, until } from '../support/wait.js';
 
 const quiet = pino({ level: 'silent' });
 
-async function serviceFor(sim: Simulator, specs: SimNodeSpec[], timing: { intervalMs: number; timeoutMs: number }, env: Record<string, string> = {}, startPolling = true, map?: (n: NodeConfig[]) => NodeConfig[]) {
+async function serviceFor(
+  sim: Simulator,
+  specs: SimNodeSpec[],
+  timing: { intervalMs: number; timeoutMs: number },
+  env: Record<string, string> = {},
+  startPolling = true,
+  map?: (n: NodeConfig[]) => NodeConfig[],
+) {
   let nodes = nodesForSimulator(sim, specs, timing);
   if (map) nodes = map(nodes);
-  return Service.start({ settings: loadSettings(env), nodes, policy: DEFAULT_HEALTH_POLICY, logger: quiet, store: new MemoryStore(), startPolling, poller: { flushIntervalMs: 50, jitter: 0 } });
+  return Service.start({
+    settings: loadSettings(env),
+    nodes,
+    policy: DEFAULT_HEALTH_POLICY,
+    logger: quiet,
+    store: new MemoryStore(),
+    startPolling,
+    poller: { flushIntervalMs: 50, jitter: 0 },
+  });
 }
 
 describe('scheduling', () => {
@@ -24,7 +39,10 @@ describe('scheduling', () => {
   });
 
   it('when a node hangs, then it costs its timeout and the others keep their rhythm', async () => {
-    const specs: SimNodeSpec[] = [{ id: 'hung', kind: 'bsc', fault: { type: 'hang' } }, { id: 'fine', kind: 'bsc' }];
+    const specs: SimNodeSpec[] = [
+      { id: 'hung', kind: 'bsc', fault: { type: 'hang' } },
+      { id: 'fine', kind: 'bsc' },
+    ];
     sim = await Simulator.start({ nodes: specs, authDelayMs: 5 });
     const service = await serviceFor(sim, specs, { intervalMs: 200, timeoutMs: 150 });
     try {
@@ -55,9 +73,19 @@ describe('scheduling', () => {
   });
 
   it('when many nodes share one host, then no more than the per-host limit are probed at once', async () => {
-    const specs: SimNodeSpec[] = Array.from({ length: 6 }, (_, i) => ({ id: `s${i}`, kind: 'bsc' as const, fault: { type: 'slow' as const, delayMs: 200 } }));
+    const specs: SimNodeSpec[] = Array.from({ length: 6 }, (_, i) => ({
+      id: `s${i}`,
+      kind: 'bsc' as const,
+      fault: { type: 'slow' as const, delayMs: 200 },
+    }));
     sim = await Simulator.start({ nodes: specs, authDelayMs: 5 });
-    const service = await serviceFor(sim, specs, { intervalMs: 60_000, timeoutMs: 2_000 }, { NODESENTRY_PER_HOST_CONCURRENCY: '2' }, false);
+    const service = await serviceFor(
+      sim,
+      specs,
+      { intervalMs: 60_000, timeoutMs: 2_000 },
+      { NODESENTRY_PER_HOST_CONCURRENCY: '2' },
+      false,
+    );
     try {
       const started = Date.now();
       await service.poller!.sweepOnce();
@@ -73,7 +101,14 @@ describe('scheduling', () => {
     const specs: SimNodeSpec[] = [{ id: 'down', kind: 'defid', fault: { type: 'unauthorized' } }];
     sim = await Simulator.start({ nodes: specs, authDelayMs: 0 });
     const nodes = nodesForSimulator(sim, specs, { intervalMs: 100, timeoutMs: 80 });
-    const service = await Service.start({ settings: loadSettings({ NODESENTRY_MAX_BACKOFF_MS: '400' }), nodes, policy: DEFAULT_HEALTH_POLICY, logger: quiet, store: new MemoryStore(), poller: { flushIntervalMs: 50, jitter: 0 } });
+    const service = await Service.start({
+      settings: loadSettings({ NODESENTRY_MAX_BACKOFF_MS: '400' }),
+      nodes,
+      policy: DEFAULT_HEALTH_POLICY,
+      logger: quiet,
+      store: new MemoryStore(),
+      poller: { flushIntervalMs: 50, jitter: 0 },
+    });
     try {
       await sleep(3_000);
       const n = sim.stats('down').requests;
@@ -88,10 +123,20 @@ describe('scheduling', () => {
   });
 
   it('when a node answers but is unhealthy, then it is probed on its interval, not backed off', async () => {
-    const specs: SimNodeSpec[] = [{ id: 'wrong', kind: 'bsc', fault: { type: 'wrong-chain' } }, { id: 'lonely', kind: 'defid', peers: { inbound: 0, outbound: 0 } }];
+    const specs: SimNodeSpec[] = [
+      { id: 'wrong', kind: 'bsc', fault: { type: 'wrong-chain' } },
+      { id: 'lonely', kind: 'defid', peers: { inbound: 0, outbound: 0 } },
+    ];
     sim = await Simulator.start({ nodes: specs, authDelayMs: 0 });
     const nodes = nodesForSimulator(sim, specs, { intervalMs: 150, timeoutMs: 100 });
-    const service = await Service.start({ settings: loadSettings({ NODESENTRY_MAX_BACKOFF_MS: '1200' }), nodes, policy: DEFAULT_HEALTH_POLICY, logger: quiet, store: new MemoryStore(), poller: { flushIntervalMs: 50, jitter: 0 } });
+    const service = await Service.start({
+      settings: loadSettings({ NODESENTRY_MAX_BACKOFF_MS: '1200' }),
+      nodes,
+      policy: DEFAULT_HEALTH_POLICY,
+      logger: quiet,
+      store: new MemoryStore(),
+      poller: { flushIntervalMs: 50, jitter: 0 },
+    });
     try {
       await sleep(3_000);
       for (const id of ['wrong', 'lonely']) {
@@ -130,7 +175,10 @@ describe('scheduling', () => {
 
 describe('a one-off sweep before start', () => {
   it('when sweepOnce ran before start(), then start() still schedules every node', async () => {
-    const specs: SimNodeSpec[] = [{ id: 'a', kind: 'bsc' }, { id: 'b', kind: 'defid' }];
+    const specs: SimNodeSpec[] = [
+      { id: 'a', kind: 'bsc' },
+      { id: 'b', kind: 'defid' },
+    ];
     const sim = await Simulator.start({ nodes: specs, authDelayMs: 5 });
     const service = await serviceFor(sim, specs, { intervalMs: 150, timeoutMs: 100 }, {}, false);
     try {

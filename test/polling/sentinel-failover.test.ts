@@ -21,7 +21,15 @@ afterAll(async () => {
 });
 
 async function store(prefix: string, replica: string, skipOwnRecords: boolean): Promise<RedisStore> {
-  const s = await RedisStore.connect({ sentinel: { sentinels: set.sentinels, name: SENTINEL_MASTER_NAME }, password: PASSWORD, prefix, replica, skipOwnRecords, reconnectMaxDelayMs: 200, commandTimeoutMs: 1000 });
+  const s = await RedisStore.connect({
+    sentinel: { sentinels: set.sentinels, name: SENTINEL_MASTER_NAME },
+    password: PASSWORD,
+    prefix,
+    replica,
+    skipOwnRecords,
+    reconnectMaxDelayMs: 200,
+    commandTimeoutMs: 1000,
+  });
   opened.push(s);
   return s;
 }
@@ -31,7 +39,12 @@ it('when the master is killed while polling and serving, then Sentinel promotes 
   const d = await Deployment.start({
     intervalMs: 500,
     nodes: 9,
-    env: { REDIS_SENTINELS: set.sentinels.map((s) => `${s.host}:${s.port}`).join(','), REDIS_SENTINEL_NAME: SENTINEL_MASTER_NAME, REDIS_PASSWORD: PASSWORD, NODESENTRY_REDIS_PREFIX: prefix },
+    env: {
+      REDIS_SENTINELS: set.sentinels.map((s) => `${s.host}:${s.port}`).join(','),
+      REDIS_SENTINEL_NAME: SENTINEL_MASTER_NAME,
+      REDIS_PASSWORD: PASSWORD,
+      NODESENTRY_REDIS_PREFIX: prefix,
+    },
     store: (replica, role) => store(prefix, replica, role !== 'api'),
   });
   try {

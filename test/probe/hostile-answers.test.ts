@@ -28,9 +28,16 @@ const good = ['0x10', '0x5', false, '0x38', 'Geth/v1.5.0', header];
 let n = 0;
 async function probeWithBody(body: string, family: 'bsc' | 'defichain' = 'bsc') {
   const id = `h${++n}`;
-  await sim.addNode({ id, kind: family === 'bsc' ? 'bsc' : 'defid', fault: { type: 'http', status: 200, body, contentType: 'application/json' } });
+  await sim.addNode({
+    id,
+    kind: family === 'bsc' ? 'bsc' : 'defid',
+    fault: { type: 'http', status: 200, body, contentType: 'application/json' },
+  });
   const chain = BUILTIN_CHAINS[family]!;
-  const prober = new NodeProber({ id, chain, url: sim.url(id), tags: [], tier: 0, intervalMs: 5_000, timeoutMs: 1_000 }, { dispatcher, maxResponseBytes: 1 << 20 });
+  const prober = new NodeProber(
+    { id, chain, url: sim.url(id), tags: [], tier: 0, intervalMs: 5_000, timeoutMs: 1_000 },
+    { dispatcher, maxResponseBytes: 1 << 20 },
+  );
   return prober.probe();
 }
 
@@ -50,7 +57,10 @@ describe('hostile answers are contained and classified', () => {
     ['a safe but implausible block number (0xfffffffffffff)', ['0xfffffffffffff', ...good.slice(1)]],
     ['a peer count of 0xffffffffffffff', [good[0], '0xffffffffffffff', ...good.slice(2)]],
     ['a peer count as a number instead of hex', [good[0], 5, ...good.slice(2)]],
-    ['an eth_syncing object with garbage', [good[0], good[1], { currentBlock: 'x', highestBlock: null }, ...good.slice(3)]],
+    [
+      'an eth_syncing object with garbage',
+      [good[0], good[1], { currentBlock: 'x', highestBlock: null }, ...good.slice(3)],
+    ],
   ])('%s -> RPC_MALFORMED_RESPONSE', async (_name, results) => {
     const s = await probeWithBody(reply(results as unknown[]));
     expect(s.ok).toBe(false);
@@ -79,10 +89,21 @@ describe('hostile answers are contained and classified', () => {
   });
 
   it('getpeerinfo with prototype keys in per-message byte maps keeps only sane entries', async () => {
-    const peers = [{ id: 1, addr: '192.0.2.1:8555', inbound: true, bytessent_per_msg: JSON.parse('{"__proto__":{"x":1},"ping":32,"inv":-4}') }];
+    const peers = [
+      {
+        id: 1,
+        addr: '192.0.2.1:8555',
+        inbound: true,
+        bytessent_per_msg: JSON.parse('{"__proto__":{"x":1},"ping":32,"inv":-4}'),
+      },
+    ];
     const body = JSON.stringify([
       { result: { chain: 'main', blocks: 10, headers: 10 }, error: null, id: 0 },
-      { result: { connections: 1, networkactive: true, subversion: '/DeFiChain:4.2.5/', warnings: '' }, error: null, id: 1 },
+      {
+        result: { connections: 1, networkactive: true, subversion: '/DeFiChain:4.2.5/', warnings: '' },
+        error: null,
+        id: 1,
+      },
       { result: peers, error: null, id: 2 },
       { result: { totalbytesrecv: 1, totalbytessent: 2, timemillis: 3 }, error: null, id: 3 },
       { result: 100, error: null, id: 4 },
@@ -100,8 +121,14 @@ describe('hostile answers are contained and classified', () => {
   });
 
   it.each([
-    ['short by one element (no header)', JSON.stringify(good.slice(0, 5).map((result, id) => ({ jsonrpc: '2.0', id, result })))],
-    ['2 of 6 elements (the chain id among the missing)', JSON.stringify(good.slice(0, 2).map((result, id) => ({ jsonrpc: '2.0', id, result })))],
+    [
+      'short by one element (no header)',
+      JSON.stringify(good.slice(0, 5).map((result, id) => ({ jsonrpc: '2.0', id, result }))),
+    ],
+    [
+      '2 of 6 elements (the chain id among the missing)',
+      JSON.stringify(good.slice(0, 2).map((result, id) => ({ jsonrpc: '2.0', id, result }))),
+    ],
     ['ids renumbered', JSON.stringify(good.map((result, i) => ({ jsonrpc: '2.0', id: i + 1, result })))],
     ['an id twice', JSON.stringify(good.map((result, i) => ({ jsonrpc: '2.0', id: i === 5 ? 4 : i, result })))],
     ['one element too many', JSON.stringify([...good, '0x1'].map((result, id) => ({ jsonrpc: '2.0', id, result })))],

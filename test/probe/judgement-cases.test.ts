@@ -31,18 +31,36 @@ const BSC = BUILTIN_CHAINS.bsc!;
 const DEV: ChainSpec = { name: 'evm', family: 'evm', chainId: 1337, blockTimeMs: 200, targetPeers: 10, minPeers: 1 };
 const INTERVAL_MS = 250;
 // Stall window 5 x 200 ms = 1 s; lag in time: degraded from 0.4 s, unhealthy from 1 s.
-const POLICY = mergePolicy({ stallMinMs: 0, stallAfterBlocks: 5, riseAfter: 1, failAfter: 1, lagDegradedMs: 400, lagUnhealthyMs: 1_000, staleAfterMs: 5_000 });
+const POLICY = mergePolicy({
+  stallMinMs: 0,
+  stallAfterBlocks: 5,
+  riseAfter: 1,
+  failAfter: 1,
+  lagDegradedMs: 400,
+  lagUnhealthyMs: 1_000,
+  staleAfterMs: 5_000,
+});
 
 let n = 0;
-async function node(spec: Omit<SimNodeSpec, 'id'>, chain: ChainSpec, prefix = 'j'): Promise<{ id: string; prober: NodeProber }> {
+async function node(
+  spec: Omit<SimNodeSpec, 'id'>,
+  chain: ChainSpec,
+  prefix = 'j',
+): Promise<{ id: string; prober: NodeProber }> {
   const id = `${prefix}${++n}`;
   await sim.addNode({ id, ...spec });
-  const prober = new NodeProber({ id, chain, url: sim.url(id), tags: [], tier: 0, intervalMs: INTERVAL_MS, timeoutMs: 3_000 }, { dispatcher, maxResponseBytes: 1 << 20, peerDetailsEveryMs: 0 });
+  const prober = new NodeProber(
+    { id, chain, url: sim.url(id), tags: [], tier: 0, intervalMs: INTERVAL_MS, timeoutMs: 3_000 },
+    { dispatcher, maxResponseBytes: 1 << 20, peerDetailsEveryMs: 0 },
+  );
   return { id, prober };
 }
 
 /** One probe judged alone: the verdict and reason codes of its assessment. */
-async function judgeOnce(chain: ChainSpec, p: { id: string; prober: NodeProber }): Promise<{ sample: Sample; verdict: string; texts: string[] }> {
+async function judgeOnce(
+  chain: ChainSpec,
+  p: { id: string; prober: NodeProber },
+): Promise<{ sample: Sample; verdict: string; texts: string[] }> {
   const sample = await p.prober.probe();
   const ev = round(fleet(chain, [nodeInfo(p.id)]), sample.observedAt, { [p.id]: sample });
   const a = ev.nodes[0]!.assessment;
@@ -51,7 +69,10 @@ async function judgeOnce(chain: ChainSpec, p: { id: string; prober: NodeProber }
 
 describe('chain identity fails closed', () => {
   it('an EVM node whose eth_chainId and net_version both error is chain_unverified (unhealthy), never healthy', async () => {
-    const p = await node({ kind: 'bsc', fault: { type: 'method-error', methods: ['eth_chainId', 'net_version'] } }, BSC);
+    const p = await node(
+      { kind: 'bsc', fault: { type: 'method-error', methods: ['eth_chainId', 'net_version'] } },
+      BSC,
+    );
     const r = await judgeOnce(BSC, p);
     expect(r.sample.ok).toBe(true);
     expect(r.sample.chainId).toBeUndefined();
@@ -81,9 +102,19 @@ describe('chain identity fails closed', () => {
   });
 
   it.each([
-    ['paicoind main configured as defichain', { kind: 'paicoind' as const }, DEFI, 'wrong_chain(pai main!=defichain main)'],
+    [
+      'paicoind main configured as defichain',
+      { kind: 'paicoind' as const },
+      DEFI,
+      'wrong_chain(pai main!=defichain main)',
+    ],
     ['bitcoind main configured as pai', { kind: 'bitcoind' as const }, PAI, 'wrong_chain(bitcoin main!=pai main)'],
-    ['defid testnet configured as defichain', { kind: 'defid' as const, network: 'test' }, DEFI, 'wrong_chain(defichain test!=defichain main)'],
+    [
+      'defid testnet configured as defichain',
+      { kind: 'defid' as const, network: 'test' },
+      DEFI,
+      'wrong_chain(defichain test!=defichain main)',
+    ],
   ])('%s: told apart by the genesis hash although each says chain "main"', async (_name, spec, chain, text) => {
     const p = await node(spec, chain);
     const r = await judgeOnce(chain, p);
@@ -129,21 +160,27 @@ describe('range checks on every figure', () => {
   it.each([
     ['bsc', BSC, /out of range/],
     ['defid', DEFI, /out of range|not a non-negative integer/],
-  ] as const)('a %s node claiming height 0xfffffffffffff and 0xffffffffffffff peers is malformed, not healthy', async (kind, chain, message) => {
-    const p = await node({ kind, fault: { type: 'huge-values' } }, chain);
-    const r = await judgeOnce(chain, p);
-    expect(r.sample.ok).toBe(false);
-    expect(r.sample.error?.code).toBe('RPC_MALFORMED_RESPONSE');
-    expect(r.sample.error?.message).toMatch(message);
-    expect(r.sample.height).toBeUndefined();
-    expect(r.verdict).toBe('unhealthy');
-  });
+  ] as const)(
+    'a %s node claiming height 0xfffffffffffff and 0xffffffffffffff peers is malformed, not healthy',
+    async (kind, chain, message) => {
+      const p = await node({ kind, fault: { type: 'huge-values' } }, chain);
+      const r = await judgeOnce(chain, p);
+      expect(r.sample.ok).toBe(false);
+      expect(r.sample.error?.code).toBe('RPC_MALFORMED_RESPONSE');
+      expect(r.sample.error?.message).toMatch(message);
+      expect(r.sample.height).toBeUndefined();
+      expect(r.verdict).toBe('unhealthy');
+    },
+  );
 });
 
 describe('exact tip age', () => {
   it('an EVM node stuck with a 45 s old tip is judged on its first probe, from the header timestamp', async () => {
     // It stopped 45 s (60 blocks) ago.
-    const p = await node({ kind: 'bsc', startHeight: 68_000_000 - 60, fault: { type: 'stuck', tipAgeMs: 45_000 } }, BSC);
+    const p = await node(
+      { kind: 'bsc', startHeight: 68_000_000 - 60, fault: { type: 'stuck', tipAgeMs: 45_000 } },
+      BSC,
+    );
     const r = await judgeOnce(BSC, p);
     expect(r.sample.tipTime).toBeDefined();
     const age = r.sample.observedAt - r.sample.tipTime! * 1000;
@@ -159,11 +196,17 @@ describe('exact tip age', () => {
     // The live node's sample is judged first, so the head the stuck one is judged against has it.
     const ev = round(fleet(BSC, [nodeInfo(live.id), nodeInfo(p.id)]), Date.now(), { [p.id]: a, [live.id]: b });
     expect(ev.reference).toMatchObject({ basis: 'advancing', voters: [live.id] });
-    expect(ev.nodes[1]!.assessment.reasons.map((x) => x.text)).toEqual([expect.stringMatching(/^lagging\(6\d blocks/), expect.stringMatching(/^stalled\(tip 4[4-6]s old\)$/)]);
+    expect(ev.nodes[1]!.assessment.reasons.map((x) => x.text)).toEqual([
+      expect.stringMatching(/^lagging\(6\d blocks/),
+      expect.stringMatching(/^stalled\(tip 4[4-6]s old\)$/),
+    ]);
   });
 
   it('a Bitcoin Core node reports its tip time; a fresh one is not stalled', async () => {
-    const p = await node({ kind: 'bitcoind', version: '28.0' }, { name: 'bitcoin', family: 'bitcoin', networkName: 'main', blockTimeMs: 600_000, targetPeers: 8, minPeers: 1 });
+    const p = await node(
+      { kind: 'bitcoind', version: '28.0' },
+      { name: 'bitcoin', family: 'bitcoin', networkName: 'main', blockTimeMs: 600_000, targetPeers: 8, minPeers: 1 },
+    );
     const s = await p.prober.probe();
     expect(s.tipTime).toBeDefined();
     expect(s.observedAt - s.tipTime! * 1000).toBeLessThan(600_000 + 2_000);
@@ -181,7 +224,10 @@ describe('exact tip age', () => {
 
 describe('peer tables and traffic from nodes that differ from Core', () => {
   it('pingtime -1 is "not measured" (absent), conntime as a duration is read as one', async () => {
-    const p = await node({ kind: 'defid', quirks: ['ping-unmeasured', 'conntime-duration'], peers: { inbound: 2, outbound: 2 } }, DEFI);
+    const p = await node(
+      { kind: 'defid', quirks: ['ping-unmeasured', 'conntime-duration'], peers: { inbound: 2, outbound: 2 } },
+      DEFI,
+    );
     const s = await p.prober.probe();
     expect(s.peerList).toHaveLength(4);
     const nowS = s.observedAt / 1000;
@@ -195,16 +241,28 @@ describe('peer tables and traffic from nodes that differ from Core', () => {
     }
     const core = await node({ kind: 'defid', peers: { inbound: 1, outbound: 1 } }, DEFI);
     const c = await core.prober.probe();
-    expect(c.peerList!.every((x) => x.connTimeFrom === 'epoch' && typeof x.pingTime === 'number' && x.pingTime > 0)).toBe(true);
+    expect(
+      c.peerList!.every((x) => x.connTimeFrom === 'epoch' && typeof x.pingTime === 'number' && x.pingTime > 0),
+    ).toBe(true);
   });
 
   it('byte totals that drop when a peer leaves, with uptime still growing, are a drop, not a restart, and draw no spike', async () => {
-    const p = await node({ kind: 'defid', quirks: ['nettotals-connected-only'], peers: { inbound: 4, outbound: 4 } }, DEFI);
+    const p = await node(
+      { kind: 'defid', quirks: ['nettotals-connected-only'], peers: { inbound: 4, outbound: 4 } },
+      DEFI,
+    );
     const points = [];
     for (let i = 0; i < 4; i++) {
       if (i === 2) sim.setPeers(p.id, { inbound: 1, outbound: 1 });
       const s = await p.prober.probe();
-      points.push({ t: s.observedAt, ok: s.ok, latencyMs: s.latencyMs, bytesRecv: s.netTotals!.totalBytesRecv, bytesSent: s.netTotals!.totalBytesSent, uptimeS: s.uptimeS! });
+      points.push({
+        t: s.observedAt,
+        ok: s.ok,
+        latencyMs: s.latencyMs,
+        bytesRecv: s.netTotals!.totalBytesRecv,
+        bytesSent: s.netTotals!.totalBytesSent,
+        uptimeS: s.uptimeS!,
+      });
       await sleep(1_100);
     }
     expect(points[2]!.bytesRecv).toBeLessThan(points[1]!.bytesRecv);
@@ -215,13 +273,24 @@ describe('peer tables and traffic from nodes that differ from Core', () => {
     // Without uptime the same drop reads as a restart (Prometheus' rule), with the spike it implies.
     const blind = trafficRates(points.map(({ uptimeS: _u, ...rest }) => rest))!;
     expect(blind.resets).toBe(1);
-    expect(Math.max(...blind.series.map((x) => x.recvBytesPerSec))).toBeGreaterThan(10 * Math.max(...rates.series.map((x) => x.recvBytesPerSec)));
+    expect(Math.max(...blind.series.map((x) => x.recvBytesPerSec))).toBeGreaterThan(
+      10 * Math.max(...rates.series.map((x) => x.recvBytesPerSec)),
+    );
   });
 });
 
 /** Rounds of real probes of `nodes`, `INTERVAL_MS` apart, through the health core; one record per round. */
-async function rounds(chain: ChainSpec, nodes: ReadonlyArray<{ id: string; prober: NodeProber }>, count: number, at?: (i: number) => Promise<void> | void) {
-  const f = fleet(chain, nodes.map((x) => nodeInfo(x.id, { intervalMs: INTERVAL_MS })), POLICY);
+async function rounds(
+  chain: ChainSpec,
+  nodes: ReadonlyArray<{ id: string; prober: NodeProber }>,
+  count: number,
+  at?: (i: number) => Promise<void> | void,
+) {
+  const f = fleet(
+    chain,
+    nodes.map((x) => nodeInfo(x.id, { intervalMs: INTERVAL_MS })),
+    POLICY,
+  );
   const out = [];
   for (let i = 0; i < count; i++) {
     await at?.(i);
@@ -236,7 +305,9 @@ async function rounds(chain: ChainSpec, nodes: ReadonlyArray<{ id: string; probe
 
 describe('the reference head, from evidence that deserves a vote', () => {
   it('a rogue node far ahead (and advancing) never raises the head; the honest three stay healthy', async () => {
-    const honest = await Promise.all([0, 1, 2].map(() => node({ kind: 'bsc', chainId: 1337, blockTimeMs: 200, startHeight: 1_000 }, DEV, 'r')));
+    const honest = await Promise.all(
+      [0, 1, 2].map(() => node({ kind: 'bsc', chainId: 1337, blockTimeMs: 200, startHeight: 1_000 }, DEV, 'r')),
+    );
     const rogue = await node({ kind: 'bsc', chainId: 1337, blockTimeMs: 200, startHeight: 900_000 }, DEV, 'r');
     const rs = await rounds(DEV, [...honest, rogue], 6);
     for (const r of rs.slice(1)) {
@@ -253,7 +324,21 @@ describe('the reference head, from evidence that deserves a vote', () => {
 
   it('a majority stuck while one node advances: the advancing one is the head and the stuck ones lag', async () => {
     const live = await node({ kind: 'bsc', chainId: 1337, blockTimeMs: 200, startHeight: 5_000 }, DEV, 'm');
-    const stuck = await Promise.all([0, 1, 2].map(() => node({ kind: 'bsc', chainId: 1337, blockTimeMs: 200, startHeight: 4_950, fault: { type: 'stuck', tipAgeMs: 10_000 } }, DEV, 'm')));
+    const stuck = await Promise.all(
+      [0, 1, 2].map(() =>
+        node(
+          {
+            kind: 'bsc',
+            chainId: 1337,
+            blockTimeMs: 200,
+            startHeight: 4_950,
+            fault: { type: 'stuck', tipAgeMs: 10_000 },
+          },
+          DEV,
+          'm',
+        ),
+      ),
+    );
     const rs = await rounds(DEV, [live, ...stuck], 5);
     for (const r of rs) {
       expect(r.ev.reference).toMatchObject({ basis: 'advancing', voters: [live.id], stalled: 3 });
@@ -321,9 +406,18 @@ describe('the reference head, from evidence that deserves a vote', () => {
   });
 
   it('every node stuck at the same block: chain_halted for all at the frozen head, nobody healthy', async () => {
-    const ids = await Promise.all([0, 1, 2].map(() => node({ kind: 'bsc', chainId: 1337, blockTimeMs: 200, startHeight: 321, fault: { type: 'stuck', tipAgeMs: 3_000 } }, DEV, 'h')));
+    const ids = await Promise.all(
+      [0, 1, 2].map(() =>
+        node(
+          { kind: 'bsc', chainId: 1337, blockTimeMs: 200, startHeight: 321, fault: { type: 'stuck', tipAgeMs: 3_000 } },
+          DEV,
+          'h',
+        ),
+      ),
+    );
     const rs = await rounds(DEV, ids, 3);
-    for (const r of rs) expect(r.ev.reference).toMatchObject({ basis: 'halted', height: 321, contributors: 3, stalled: 3 });
+    for (const r of rs)
+      expect(r.ev.reference).toMatchObject({ basis: 'halted', height: 321, contributors: 3, stalled: 3 });
     // Frozen 3 s before it was added; whole-second stamps make that at least 2 s.
     expect(rs[2]!.ev.reference.haltedForMs).toBeGreaterThanOrEqual(2_000);
     for (const x of ids) {

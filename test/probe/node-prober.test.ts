@@ -15,7 +15,14 @@ import type { SimNodeSpec } from '../../src/simulator/sim-node-spec.js';
 const BSC = BUILTIN_CHAINS.bsc!;
 const DEFI = BUILTIN_CHAINS.defichain!;
 const PAI = BUILTIN_CHAINS.pai!;
-const CORE: ChainSpec = { name: 'bitcoin', family: 'bitcoin', networkName: 'main', blockTimeMs: 600_000, targetPeers: 8, minPeers: 1 };
+const CORE: ChainSpec = {
+  name: 'bitcoin',
+  family: 'bitcoin',
+  networkName: 'main',
+  blockTimeMs: 600_000,
+  targetPeers: 8,
+  minPeers: 1,
+};
 
 let sim: Simulator;
 let dispatcher: Dispatcher;
@@ -35,7 +42,11 @@ afterAll(async () => {
 
 let seq = 0;
 /** A fresh simulated node and a prober pointed at it. */
-async function nodeWith(spec: Omit<SimNodeSpec, 'id'>, chain: ChainSpec, opts: { timeoutMs?: number; maxResponseBytes?: number; credentials?: Credentials; url?: string } = {}) {
+async function nodeWith(
+  spec: Omit<SimNodeSpec, 'id'>,
+  chain: ChainSpec,
+  opts: { timeoutMs?: number; maxResponseBytes?: number; credentials?: Credentials; url?: string } = {},
+) {
   const id = `n${++seq}`;
   await sim.addNode({ id, ...spec });
   const node: NodeConfig = {
@@ -54,7 +65,10 @@ async function nodeWith(spec: Omit<SimNodeSpec, 'id'>, chain: ChainSpec, opts: {
 
 describe('EVM dialect (BSC)', () => {
   it('when the node is healthy, then one batched request yields peers, head, sync state, chain id and client', async () => {
-    const { id, prober } = await nodeWith({ kind: 'bsc', peers: { inbound: 7, outbound: 12 }, startHeight: 40_000_000 }, BSC);
+    const { id, prober } = await nodeWith(
+      { kind: 'bsc', peers: { inbound: 7, outbound: 12 }, startHeight: 40_000_000 },
+      BSC,
+    );
     const s = await prober.probe();
     expect(s.ok).toBe(true);
     expect(s.error).toBeUndefined();
@@ -167,7 +181,10 @@ describe('Bitcoin dialect', () => {
   it('with peerDetailsEveryMs 0, every probe asks for per-peer details', async () => {
     const id = `n${++seq}`;
     await sim.addNode({ id, kind: 'paicoind' });
-    const prober = new NodeProber({ id, chain: PAI, url: sim.url(id), tags: [], tier: 0, intervalMs: 5_000, timeoutMs: 1_000 }, { dispatcher, maxResponseBytes: 1 << 20, peerDetailsEveryMs: 0 });
+    const prober = new NodeProber(
+      { id, chain: PAI, url: sim.url(id), tags: [], tier: 0, intervalMs: 5_000, timeoutMs: 1_000 },
+      { dispatcher, maxResponseBytes: 1 << 20, peerDetailsEveryMs: 0 },
+    );
     await prober.probe();
     await prober.probe();
     expect(sim.stats(id).calls.getpeerinfo).toBe(2);
@@ -189,13 +206,19 @@ describe('Bitcoin dialect', () => {
   });
 
   it('when the node has no getnetworkinfo, then peers come from getpeerinfo; without that too, from getconnectioncount', async () => {
-    const a = await nodeWith({ kind: 'defid', disabledMethods: ['getnetworkinfo'], peers: { inbound: 1, outbound: 4 } }, DEFI);
+    const a = await nodeWith(
+      { kind: 'defid', disabledMethods: ['getnetworkinfo'], peers: { inbound: 1, outbound: 4 } },
+      DEFI,
+    );
     const sa = await a.prober.probe();
     expect(sa.ok).toBe(true);
     expect(sa.peers).toEqual({ total: 5, inbound: 1, outbound: 4, source: 'getpeerinfo' });
     expect(sa.missingMethods).toEqual(['getnetworkinfo']);
 
-    const b = await nodeWith({ kind: 'defid', disabledMethods: ['getnetworkinfo', 'getpeerinfo'], peers: { inbound: 1, outbound: 4 } }, DEFI);
+    const b = await nodeWith(
+      { kind: 'defid', disabledMethods: ['getnetworkinfo', 'getpeerinfo'], peers: { inbound: 1, outbound: 4 } },
+      DEFI,
+    );
     const sb = await b.prober.probe();
     expect(sb.ok).toBe(true);
     expect(sb.peers).toEqual({ total: 5, source: 'getconnectioncount' });
@@ -240,14 +263,61 @@ describe('Bitcoin dialect', () => {
 });
 
 describe('faults are classified exactly', () => {
-  const cases: Array<{ name: string; spec: Omit<SimNodeSpec, 'id'>; code: string; transient: boolean; httpStatus?: number }> = [
-    { name: 'HTTP 502 from a proxy', spec: { kind: 'bsc', fault: { type: 'http', status: 502, body: '<html>bad gateway</html>', contentType: 'text/html' } }, code: 'RPC_HTTP_STATUS', transient: true, httpStatus: 502 },
-    { name: 'HTTP 401 (bad credentials)', spec: { kind: 'defid', fault: { type: 'unauthorized' } }, code: 'RPC_AUTH_FAILED', transient: false, httpStatus: 401 },
-    { name: 'HTTP 403 (IP not allowed)', spec: { kind: 'paicoind', fault: { type: 'forbidden' } }, code: 'RPC_FORBIDDEN', transient: false, httpStatus: 403 },
-    { name: 'malformed JSON', spec: { kind: 'bsc', fault: { type: 'malformed' } }, code: 'RPC_MALFORMED_RESPONSE', transient: true },
-    { name: 'truncated body', spec: { kind: 'defid', fault: { type: 'truncated' } }, code: 'RPC_MALFORMED_RESPONSE', transient: true },
-    { name: 'oversized body', spec: { kind: 'bsc', fault: { type: 'oversized', bytes: 3 * 1024 * 1024 } }, code: 'RPC_RESPONSE_TOO_LARGE', transient: false },
-    { name: 'connection reset', spec: { kind: 'bsc', fault: { type: 'reset' } }, code: 'RPC_CONNECTION_RESET', transient: true },
+  const cases: Array<{
+    name: string;
+    spec: Omit<SimNodeSpec, 'id'>;
+    code: string;
+    transient: boolean;
+    httpStatus?: number;
+  }> = [
+    {
+      name: 'HTTP 502 from a proxy',
+      spec: {
+        kind: 'bsc',
+        fault: { type: 'http', status: 502, body: '<html>bad gateway</html>', contentType: 'text/html' },
+      },
+      code: 'RPC_HTTP_STATUS',
+      transient: true,
+      httpStatus: 502,
+    },
+    {
+      name: 'HTTP 401 (bad credentials)',
+      spec: { kind: 'defid', fault: { type: 'unauthorized' } },
+      code: 'RPC_AUTH_FAILED',
+      transient: false,
+      httpStatus: 401,
+    },
+    {
+      name: 'HTTP 403 (IP not allowed)',
+      spec: { kind: 'paicoind', fault: { type: 'forbidden' } },
+      code: 'RPC_FORBIDDEN',
+      transient: false,
+      httpStatus: 403,
+    },
+    {
+      name: 'malformed JSON',
+      spec: { kind: 'bsc', fault: { type: 'malformed' } },
+      code: 'RPC_MALFORMED_RESPONSE',
+      transient: true,
+    },
+    {
+      name: 'truncated body',
+      spec: { kind: 'defid', fault: { type: 'truncated' } },
+      code: 'RPC_MALFORMED_RESPONSE',
+      transient: true,
+    },
+    {
+      name: 'oversized body',
+      spec: { kind: 'bsc', fault: { type: 'oversized', bytes: 3 * 1024 * 1024 } },
+      code: 'RPC_RESPONSE_TOO_LARGE',
+      transient: false,
+    },
+    {
+      name: 'connection reset',
+      spec: { kind: 'bsc', fault: { type: 'reset' } },
+      code: 'RPC_CONNECTION_RESET',
+      transient: true,
+    },
     { name: 'EVM loading error', spec: { kind: 'bsc', fault: { type: 'warmup' } }, code: 'RPC_ERROR', transient: true },
   ];
   it.each(cases)('$name -> $code', async ({ spec, code, transient, httpStatus }) => {
@@ -273,7 +343,9 @@ describe('faults are classified exactly', () => {
   });
 
   it('a slow drip cannot outlive the deadline', async () => {
-    const { prober } = await nodeWith({ kind: 'defid', fault: { type: 'drip', chunkIntervalMs: 100 } }, DEFI, { timeoutMs: 300 });
+    const { prober } = await nodeWith({ kind: 'defid', fault: { type: 'drip', chunkIntervalMs: 100 } }, DEFI, {
+      timeoutMs: 300,
+    });
     const s = await prober.probe();
     expect(s.error?.code).toBe('RPC_TIMEOUT');
     expect(s.latencyMs).toBeLessThan(1_500);
@@ -317,7 +389,16 @@ describe('authentication', () => {
     const { url, credentials } = splitUrlCredentials(sim.urlWithCredentials(id));
     expect(url).not.toContain(PASS);
     const prober = new NodeProber(
-      { id, chain: DEFI, url, ...(credentials ? { credentials } : {}), tags: [], tier: 0, intervalMs: 5_000, timeoutMs: 1_000 },
+      {
+        id,
+        chain: DEFI,
+        url,
+        ...(credentials ? { credentials } : {}),
+        tags: [],
+        tier: 0,
+        intervalMs: 5_000,
+        timeoutMs: 1_000,
+      },
       { dispatcher, maxResponseBytes: 1 << 20 },
     );
     const s = await prober.probe();

@@ -30,8 +30,13 @@ describe('a node killed under steady read traffic', () => {
 
   beforeAll(async () => {
     h = await startHarness({
-      specs: [{ id: 'bsc-a', kind: 'bsc', ownPort: true }, { id: 'bsc-b', kind: 'bsc' }, { id: 'bsc-c', kind: 'bsc' }],
-      mapNodes: (nodes) => nodes.map((n) => ({ ...n, intervalMs: 20_000, timeoutMs: 1_000, tier: n.id === 'bsc-a' ? 0 : 1 })),
+      specs: [
+        { id: 'bsc-a', kind: 'bsc', ownPort: true },
+        { id: 'bsc-b', kind: 'bsc' },
+        { id: 'bsc-c', kind: 'bsc' },
+      ],
+      mapNodes: (nodes) =>
+        nodes.map((n) => ({ ...n, intervalMs: 20_000, timeoutMs: 1_000, tier: n.id === 'bsc-a' ? 0 : 1 })),
     });
     await h.sweep();
     await h.service.poller!.start();
@@ -48,7 +53,15 @@ describe('a node killed under steady read traffic', () => {
 
   it('when the primary dies, then no client request fails, traffic leaves it at once, and the poller re-probes it at once', async () => {
     // Warm the paths up (JIT, keep-alive sockets) before the clock starts.
-    for (let i = 0; i < 20; i++) await (await pool.request({ path: '/rpc/bsc', method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"jsonrpc":"2.0","id":0,"method":"eth_chainId"}' })).body.text();
+    for (let i = 0; i < 20; i++)
+      await (
+        await pool.request({
+          path: '/rpc/bsc',
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{"jsonrpc":"2.0","id":0,"method":"eth_chainId"}',
+        })
+      ).body.text();
     const sent: Sent[] = [];
     const t0 = performance.now();
     const wallT0 = Date.now();
@@ -57,7 +70,12 @@ describe('a node killed under steady read traffic', () => {
     let wallKilledAt = Infinity;
     const one = async (s: Sent) => {
       try {
-        const res = await pool.request({ path: '/rpc/bsc', method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: sent.length, method: 'eth_blockNumber', params: [] }) });
+        const res = await pool.request({
+          path: '/rpc/bsc',
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ jsonrpc: '2.0', id: sent.length, method: 'eth_blockNumber', params: [] }),
+        });
         const text = await res.body.text();
         s.status = res.statusCode;
         s.node = String(res.headers['x-nodesentry-node']);
@@ -101,7 +119,10 @@ describe('a node killed under steady read traffic', () => {
     expect(after.length).toBeGreaterThan(10 * lines.length);
     // Connection refused costs a round trip, never a timeout: no failover waited one out.
     // Refused for new connections; reset for requests on a keep-alive socket when it closed.
-    for (const l of lines) expect(l).toEqual(expect.objectContaining({ from: 'bsc-a', code: expect.stringMatching(/^RPC_CONNECTION_(REFUSED|RESET)$/) }));
+    for (const l of lines)
+      expect(l).toEqual(
+        expect.objectContaining({ from: 'bsc-a', code: expect.stringMatching(/^RPC_CONNECTION_(REFUSED|RESET)$/) }),
+      );
     const firstLine = (lines[0]!.time as number) - wallT0;
     expect(firstLine).toBeGreaterThanOrEqual(killedAt - 50);
     // Wide bounds: the machine is shared; the point is "within the run", against a 20 s interval.

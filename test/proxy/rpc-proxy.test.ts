@@ -7,7 +7,8 @@ const PASSWORD = 's3cret-rpc-pass-77';
 const TOKEN = 'tok3n-in-path-5e4d';
 const rpc = (method: string, params: unknown[] = [], id: unknown = 1) => ({ jsonrpc: '2.0', id, method, params });
 const legacy = (method: string, params: unknown[] = [], id: unknown = 1) => ({ jsonrpc: '1.0', id, method, params });
-const TX = '0xf86c808504a817c800825208943535353535353535353535353535353535353535880de0b6b3a76400008025a028ef61340bd939bc2195fe537567866003e1a15d3c71ff63e1590620aa636276a067cbe9d8997f761aecb703304b3800ccf555c9f3dc64214b297fb1966a3b6d83';
+const TX =
+  '0xf86c808504a817c800825208943535353535353535353535353535353535353535880de0b6b3a76400008025a028ef61340bd939bc2195fe537567866003e1a15d3c71ff63e1590620aa636276a067cbe9d8997f761aecb703304b3800ccf555c9f3dc64214b297fb1966a3b6d83';
 const BTC_TX = '0200000001aabbccdd';
 
 type Part = { status: number; text: string; headers: Record<string, unknown> };
@@ -21,7 +22,12 @@ describe('POST /rpc/<chain> over the simulator', () => {
   };
   const post = async (path: string, body: unknown, headers: Record<string, string> = {}) => {
     const type = headers['content-type'] ?? 'application/json';
-    return keep(await request(h.app).post(path).set({ ...headers, 'content-type': type }).send(JSON.stringify(body)));
+    return keep(
+      await request(h.app)
+        .post(path)
+        .set({ ...headers, 'content-type': type })
+        .send(JSON.stringify(body)),
+    );
   };
   const failovers = () => h.logs().filter((l) => typeof l.msg === 'string' && l.msg.includes('failover'));
 
@@ -36,13 +42,24 @@ describe('POST /rpc/<chain> over the simulator', () => {
         { id: 'dfi-b', kind: 'defid' },
       ],
       // The breaker would carry one test's failures into the next; its timeline has its own test.
-      env: { NODESENTRY_RPC_BREAKER_MS: '0', NODESENTRY_RPC_ATTEMPT_TIMEOUT_MS: '400', NODESENTRY_RPC_CONSISTENCY_WAIT_MS: '300', PROVIDER_TOKEN: TOKEN },
+      env: {
+        NODESENTRY_RPC_BREAKER_MS: '0',
+        NODESENTRY_RPC_ATTEMPT_TIMEOUT_MS: '400',
+        NODESENTRY_RPC_CONSISTENCY_WAIT_MS: '300',
+        PROVIDER_TOKEN: TOKEN,
+      },
       // A fixed walk order: a, then b, then c (and the provider node last).
       mapNodes: (nodes) =>
         nodes.map((n) => {
           if (n.id === TOKEN) {
             const real = n.url;
-            return { ...n, id: 'bsc-provider', url: real.replace(TOKEN, '${PROVIDER_TOKEN}'), requestUrl: new SecretUrl(real), tier: 3 };
+            return {
+              ...n,
+              id: 'bsc-provider',
+              url: real.replace(TOKEN, '${PROVIDER_TOKEN}'),
+              requestUrl: new SecretUrl(real),
+              tier: 3,
+            };
           }
           return { ...n, tier: /-a$/.test(n.id) ? 0 : /-b$/.test(n.id) ? 1 : 2 };
         }),
@@ -68,7 +85,11 @@ describe('POST /rpc/<chain> over the simulator', () => {
   });
 
   it('when a batch is sent, then it reaches one node in one request and every reply comes back with its id', async () => {
-    const r = await post('/rpc/bsc', [rpc('eth_chainId', [], 'a'), rpc('eth_blockNumber', [], 7), rpc('net_version', [], null)]);
+    const r = await post('/rpc/bsc', [
+      rpc('eth_chainId', [], 'a'),
+      rpc('eth_blockNumber', [], 7),
+      rpc('net_version', [], null),
+    ]);
     expect(r.status).toBe(200);
     const replies = JSON.parse(r.text) as Array<{ id: unknown; result: unknown }>;
     expect(replies.map((x) => x.id).sort()).toEqual([7, 'a', null].sort());
@@ -80,7 +101,11 @@ describe('POST /rpc/<chain> over the simulator', () => {
   it('when the node answers a JSON-RPC error, then it is passed on unchanged and no other node is asked', async () => {
     const r = await post('/rpc/bsc', rpc('eth_getBlockByNumber', ['nonsense', false]));
     expect(r.status).toBe(200);
-    expect(JSON.parse(r.text)).toEqual({ jsonrpc: '2.0', id: 1, error: { code: -32602, message: expect.stringContaining('invalid argument 0') } });
+    expect(JSON.parse(r.text)).toEqual({
+      jsonrpc: '2.0',
+      id: 1,
+      error: { code: -32602, message: expect.stringContaining('invalid argument 0') },
+    });
     expect(h.sim.stats('bsc-b').requests + h.sim.stats('bsc-c').requests).toBe(0);
   });
 
@@ -91,7 +116,11 @@ describe('POST /rpc/<chain> over the simulator', () => {
     expect(ok.headers['x-nodesentry-node']).toBe('dfi-a');
     const missing = await post('/rpc/defichain', legacy('nosuchcall'));
     expect(missing.status).toBe(404);
-    expect(JSON.parse(missing.text)).toEqual({ result: null, error: { code: -32601, message: 'Method not found' }, id: 1 });
+    expect(JSON.parse(missing.text)).toEqual({
+      result: null,
+      error: { code: -32601, message: 'Method not found' },
+      id: 1,
+    });
     const range = await post('/rpc/defichain', legacy('getblockhash', [999_999_999]));
     expect(range.status).toBe(500);
     expect(JSON.parse(range.text).error.code).toBe(-8);
@@ -111,16 +140,19 @@ describe('POST /rpc/<chain> over the simulator', () => {
     ['the node rejects our credentials', { type: 'unauthorized' }, 'RPC_AUTH_FAILED'],
   ];
 
-  it.each(readFailures)('when %s, then a read is answered by the next node and one failover line is logged', async (_what, fault, code) => {
-    await h.sim.setFault('bsc-a', fault);
-    const before = failovers().length;
-    const r = await post('/rpc/bsc', rpc('eth_blockNumber'));
-    expect(r.status).toBe(200);
-    expect(JSON.parse(r.text).result).toMatch(/^0x/);
-    expect(r.headers['x-nodesentry-node']).toBe('bsc-b');
-    const lines = failovers().slice(before);
-    expect(lines).toEqual([expect.objectContaining({ chain: 'bsc', from: 'bsc-a', to: 'bsc-b', code, attempt: 1 })]);
-  });
+  it.each(readFailures)(
+    'when %s, then a read is answered by the next node and one failover line is logged',
+    async (_what, fault, code) => {
+      await h.sim.setFault('bsc-a', fault);
+      const before = failovers().length;
+      const r = await post('/rpc/bsc', rpc('eth_blockNumber'));
+      expect(r.status).toBe(200);
+      expect(JSON.parse(r.text).result).toMatch(/^0x/);
+      expect(r.headers['x-nodesentry-node']).toBe('bsc-b');
+      const lines = failovers().slice(before);
+      expect(lines).toEqual([expect.objectContaining({ chain: 'bsc', from: 'bsc-a', to: 'bsc-b', code, attempt: 1 })]);
+    },
+  );
 
   it('when the node is down (connection refused), then a read and even a write go to the next node: the first never got them', async () => {
     await h.sim.stopNode('bsc-a');
@@ -144,13 +176,27 @@ describe('POST /rpc/<chain> over the simulator', () => {
     ['the connection is reset', { type: 'reset' } as Fault],
     ['a gateway answers 502', { type: 'http', status: 502 } as Fault],
     ['the node hangs past the attempt timeout', { type: 'hang' } as Fault],
-  ])('when %s during a write, then the write is not sent to another node and the client is told it may have run', async (_what, fault) => {
-    await h.sim.setFault('bsc-a', fault);
-    const r = await post('/rpc/bsc', rpc('eth_sendRawTransaction', [TX], 9));
-    expect(r.status).toBe(502);
-    expect(JSON.parse(r.text)).toEqual({ jsonrpc: '2.0', id: 9, error: { code: -32013, message: expect.stringContaining('never sent twice'), data: expect.objectContaining({ reason: 'RPC_PROXY_WRITE_UNCERTAIN', node: 'bsc-a' }) } });
-    expect((h.sim.stats('bsc-b').calls.eth_sendRawTransaction ?? 0) + (h.sim.stats('bsc-c').calls.eth_sendRawTransaction ?? 0)).toBe(0);
-  });
+  ])(
+    'when %s during a write, then the write is not sent to another node and the client is told it may have run',
+    async (_what, fault) => {
+      await h.sim.setFault('bsc-a', fault);
+      const r = await post('/rpc/bsc', rpc('eth_sendRawTransaction', [TX], 9));
+      expect(r.status).toBe(502);
+      expect(JSON.parse(r.text)).toEqual({
+        jsonrpc: '2.0',
+        id: 9,
+        error: {
+          code: -32013,
+          message: expect.stringContaining('never sent twice'),
+          data: expect.objectContaining({ reason: 'RPC_PROXY_WRITE_UNCERTAIN', node: 'bsc-a' }),
+        },
+      });
+      expect(
+        (h.sim.stats('bsc-b').calls.eth_sendRawTransaction ?? 0) +
+          (h.sim.stats('bsc-c').calls.eth_sendRawTransaction ?? 0),
+      ).toBe(0);
+    },
+  );
 
   it('when a batch holds a write and the node fails mid-way, then the batch is not resent either', async () => {
     await h.sim.setFault('bsc-a', { type: 'http', status: 503 });
@@ -164,9 +210,15 @@ describe('POST /rpc/<chain> over the simulator', () => {
     for (const id of ['bsc-a', 'bsc-b', 'bsc-c']) await h.sim.setFault(id, { type: 'http', status: 502 });
     const r = await post('/rpc/bsc', rpc('eth_blockNumber'));
     expect(r.status).toBe(502);
-    expect(JSON.parse(r.text).error).toEqual({ code: -32011, message: expect.stringContaining('3 tried'), data: { reason: 'RPC_PROXY_UPSTREAM_FAILED', attempts: 3, lastFailure: 'RPC_HTTP_STATUS' } });
+    expect(JSON.parse(r.text).error).toEqual({
+      code: -32011,
+      message: expect.stringContaining('3 tried'),
+      data: { reason: 'RPC_PROXY_UPSTREAM_FAILED', attempts: 3, lastFailure: 'RPC_HTTP_STATUS' },
+    });
     expect(r.headers['retry-after']).toBe('1');
-    expect([h.sim.stats('bsc-a').requests, h.sim.stats('bsc-b').requests, h.sim.stats('bsc-c').requests]).toEqual([1, 1, 1]);
+    expect([h.sim.stats('bsc-a').requests, h.sim.stats('bsc-b').requests, h.sim.stats('bsc-c').requests]).toEqual([
+      1, 1, 1,
+    ]);
   });
 
   it('when a node is pinned, then only it is asked, even when it fails; unknown or foreign nodes are a 404', async () => {
@@ -194,9 +246,20 @@ describe('POST /rpc/<chain> over the simulator', () => {
     for (const m of ['admin_addPeer', 'debug_traceTransaction', 'personal_unlockAccount', 'miner_start', 'eth_sign']) {
       const r = await post('/rpc/bsc', rpc(m, []));
       expect(r.status).toBe(403);
-      expect(JSON.parse(r.text).error).toEqual({ code: -32601, message: `method ${m} is not allowed on this endpoint`, data: { reason: 'RPC_PROXY_METHOD_REFUSED' } });
+      expect(JSON.parse(r.text).error).toEqual({
+        code: -32601,
+        message: `method ${m} is not allowed on this endpoint`,
+        data: { reason: 'RPC_PROXY_METHOD_REFUSED' },
+      });
     }
-    for (const m of ['stop', 'setnetworkactive', 'getnewaddress', 'dumpprivkey', 'walletpassphrase', 'generatetoaddress']) {
+    for (const m of [
+      'stop',
+      'setnetworkactive',
+      'getnewaddress',
+      'dumpprivkey',
+      'walletpassphrase',
+      'generatetoaddress',
+    ]) {
       const r = await post('/rpc/defichain', legacy(m, [false]));
       expect(r.status).toBe(403);
       expect(JSON.parse(r.text)).toEqual({ result: null, error: expect.objectContaining({ code: -32601 }), id: 1 });
@@ -219,10 +282,18 @@ describe('POST /rpc/<chain> over the simulator', () => {
       [{ jsonrpc: '2.0', id: 1 }, 400, -32600],
     ];
     for (const [body, status, code] of cases) {
-      const r = keep(await request(h.app).post('/rpc/bsc').set('content-type', 'application/json').send(typeof body === 'string' ? body : JSON.stringify(body)));
+      const r = keep(
+        await request(h.app)
+          .post('/rpc/bsc')
+          .set('content-type', 'application/json')
+          .send(typeof body === 'string' ? body : JSON.stringify(body)),
+      );
       expect([r.status, JSON.parse(r.text).error.code]).toEqual([status, code]);
     }
-    const plain = await request(h.app).post('/rpc/bsc').set('content-type', 'text/plain').send(JSON.stringify(rpc('eth_chainId')));
+    const plain = await request(h.app)
+      .post('/rpc/bsc')
+      .set('content-type', 'text/plain')
+      .send(JSON.stringify(rpc('eth_chainId')));
     expect(plain.status).toBe(415);
     const get = await request(h.app).get('/rpc/bsc');
     expect([get.status, get.headers.allow]).toEqual([405, 'POST']);
@@ -247,9 +318,15 @@ describe('POST /rpc/<chain> over the simulator', () => {
     } finally {
       h.sim.setHeight('bsc-b', h.sim.height('bsc-c'));
     }
-    const ahead = await post('/rpc/bsc', rpc('eth_blockNumber'), { 'x-nodesentry-min-head': String(served + 1_000_000) });
+    const ahead = await post('/rpc/bsc', rpc('eth_blockNumber'), {
+      'x-nodesentry-min-head': String(served + 1_000_000),
+    });
     expect(ahead.status).toBe(503);
-    expect(JSON.parse(ahead.text).error).toEqual({ code: -32012, message: expect.stringContaining(String(served + 1_000_000)), data: { reason: 'RPC_PROXY_BEHIND_CLIENT', minHead: served + 1_000_000 } });
+    expect(JSON.parse(ahead.text).error).toEqual({
+      code: -32012,
+      message: expect.stringContaining(String(served + 1_000_000)),
+      data: { reason: 'RPC_PROXY_BEHIND_CLIENT', minHead: served + 1_000_000 },
+    });
     expect((await post('/rpc/bsc', rpc('eth_blockNumber'), { 'x-nodesentry-min-head': 'soon' })).status).toBe(400);
   });
 
@@ -262,8 +339,12 @@ describe('POST /rpc/<chain> over the simulator', () => {
     expect(text).toMatch(/nodesentry_rpc_requests_total\{chain="bsc",class="read",outcome="refused"\} [1-9]/);
     expect(text).toMatch(/nodesentry_rpc_retries_total\{chain="bsc",code="RPC_CONNECTION_RESET"\} [1-9]/);
     expect(text).toMatch(/nodesentry_rpc_failovers_total\{chain="bsc"\} [1-9]/);
-    expect(text).toMatch(/nodesentry_rpc_node_failures_total\{chain="bsc",node="bsc-a",code="RPC_CONNECTION_RESET"\} [1-9]/);
-    expect(text).toMatch(/nodesentry_rpc_request_duration_seconds_bucket\{le="0.005",chain="bsc",class="read",outcome="answered"\}/);
+    expect(text).toMatch(
+      /nodesentry_rpc_node_failures_total\{chain="bsc",node="bsc-a",code="RPC_CONNECTION_RESET"\} [1-9]/,
+    );
+    expect(text).toMatch(
+      /nodesentry_rpc_request_duration_seconds_bucket\{le="0.005",chain="bsc",class="read",outcome="answered"\}/,
+    );
     // Clients choose method names: never a label.
     expect(text).not.toMatch(/eth_blockNumber|admin_peers/);
   });

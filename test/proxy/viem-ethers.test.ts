@@ -16,7 +16,10 @@ describe('viem and ethers v6 against /rpc/bsc', () => {
 
   beforeAll(async () => {
     h = await startHarness({
-      specs: [{ id: 'bsc-a', kind: 'bsc', auth: { username: 'u', password: PASSWORD } }, { id: 'bsc-b', kind: 'bsc' }],
+      specs: [
+        { id: 'bsc-a', kind: 'bsc', auth: { username: 'u', password: PASSWORD } },
+        { id: 'bsc-b', kind: 'bsc' },
+      ],
       mapNodes: (nodes) => nodes.map((n) => ({ ...n, tier: n.id === 'bsc-a' ? 0 : 1 })),
     });
     await h.sweep();

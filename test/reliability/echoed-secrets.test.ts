@@ -46,8 +46,21 @@ beforeAll(async () => {
   nodeUrl = `127.0.0.1:${(node.address() as { port: number }).port}`;
   dir = mkdtempSync(join(tmpdir(), 'nodesentry-echo-'));
   const file = join(dir, 'nodes.yaml');
-  writeFileSync(file, ['defaults: { intervalMs: 400, timeoutMs: 300 }', 'nodes:', `  - id: echo-1`, '    chain: bsc', `    url: "http://${USER}:${PASS}@${nodeUrl}/v1/\${ECHO_TOKEN}/rpc?apikey=${API_KEY_VALUE}&region=eu"`, ''].join('\n'));
-  replica = await startReplica({ configFile: file, env: { ECHO_TOKEN: PATH_TOKEN, LOG_LEVEL: 'trace', REDIS_URL: '' } });
+  writeFileSync(
+    file,
+    [
+      'defaults: { intervalMs: 400, timeoutMs: 300 }',
+      'nodes:',
+      `  - id: echo-1`,
+      '    chain: bsc',
+      `    url: "http://${USER}:${PASS}@${nodeUrl}/v1/\${ECHO_TOKEN}/rpc?apikey=${API_KEY_VALUE}&region=eu"`,
+      '',
+    ].join('\n'),
+  );
+  replica = await startReplica({
+    configFile: file,
+    env: { ECHO_TOKEN: PATH_TOKEN, LOG_LEVEL: 'trace', REDIS_URL: '' },
+  });
 });
 
 afterAll(async () => {
@@ -60,8 +73,24 @@ const leaks = (text: string) => FORMS.filter((f) => text.includes(f));
 
 describe('secrets a node echoes back', () => {
   it('when a node quotes the URL and the Authorization header in its errors, then no answer or log line holds them, and the messages still arrive, redacted', async () => {
-    await until(async () => String((await http(replica.url, '/v1/nodes/echo-1')).body?.sample?.error?.message ?? '').includes('access denied'), 10_000, 'a sample with the node\'s error');
-    const answers = await Promise.all(['/v1/nodes/echo-1', '/v1/nodes', '/probe/nodes/echo-1', '/v1/nodes/echo-1/transitions', '/v1/chains/bsc', '/metrics'].map((p) => http(replica.url, p)));
+    await until(
+      async () =>
+        String((await http(replica.url, '/v1/nodes/echo-1')).body?.sample?.error?.message ?? '').includes(
+          'access denied',
+        ),
+      10_000,
+      "a sample with the node's error",
+    );
+    const answers = await Promise.all(
+      [
+        '/v1/nodes/echo-1',
+        '/v1/nodes',
+        '/probe/nodes/echo-1',
+        '/v1/nodes/echo-1/transitions',
+        '/v1/chains/bsc',
+        '/metrics',
+      ].map((p) => http(replica.url, p)),
+    );
     const served = answers.map((a) => (typeof a.body === 'string' ? a.body : JSON.stringify(a.body))).join('\n');
     const detail = answers[0]!.body;
     // The node's message reaches the operator, with the secrets blanked out.
@@ -74,7 +103,9 @@ describe('secrets a node echoes back', () => {
 
   it('when `nodesentry probe` is pointed at it, then its output holds no secret either', async () => {
     const url = `http://${USER}:${PASS}@${nodeUrl}/v1/${PATH_TOKEN}/rpc?apikey=${API_KEY_VALUE}`;
-    const out = await execFileP(process.execPath, [resolve('dist/cli.js'), 'probe', url, '--chain', 'bsc', '--json'], { env: { ...process.env, LOG_LEVEL: 'trace' } }).catch((e: { stdout: string; stderr: string }) => e);
+    const out = await execFileP(process.execPath, [resolve('dist/cli.js'), 'probe', url, '--chain', 'bsc', '--json'], {
+      env: { ...process.env, LOG_LEVEL: 'trace' },
+    }).catch((e: { stdout: string; stderr: string }) => e);
     const text = `${out.stdout}\n${out.stderr}`;
     expect(text).toContain('access denied');
     expect(leaks(text).filter((f) => f !== PATH_TOKEN)).toEqual([]);

@@ -49,9 +49,18 @@ describe('SIGTERM with requests in flight', () => {
     dir = mkdtempSync(join(tmpdir(), 'nodesentry-shutdown-'));
     const config = join(dir, 'nodes.yaml');
     const yaml = ['defaults:', '  intervalMs: 500', '  timeoutMs: 300', 'nodes:'];
-    for (const s of SPECS) yaml.push(`  - { id: ${s.id}, chain: ${s.kind === 'bsc' ? 'bsc' : s.kind === 'defid' ? 'defichain' : 'pai'}, url: "${sim.url(s.id)}" }`);
+    for (const s of SPECS)
+      yaml.push(
+        `  - { id: ${s.id}, chain: ${s.kind === 'bsc' ? 'bsc' : s.kind === 'defid' ? 'defichain' : 'pai'}, url: "${sim.url(s.id)}" }`,
+      );
     writeFileSync(config, `${yaml.join('\n')}\n`);
-    const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', NODESENTRY_ADMIN_TOKEN: TOKEN };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      NODESENTRY_ADMIN_TOKEN: TOKEN,
+    };
     // The in-process store: this is about the HTTP side of a stop (replica hand-over with
     // Redis is test/polling/replica-processes.test.ts).
     delete env.REDIS_URL;
@@ -73,7 +82,11 @@ describe('SIGTERM with requests in flight', () => {
   });
 
   const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
-  async function until<T>(what: string, get: () => T | undefined | Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  async function until<T>(
+    what: string,
+    get: () => T | undefined | Promise<T | undefined>,
+    timeoutMs: number,
+  ): Promise<T> {
     const end = Date.now() + timeoutMs;
     for (;;) {
       const v = await get();
@@ -84,7 +97,14 @@ describe('SIGTERM with requests in flight', () => {
   }
 
   /** One request; records how it ended, never rejects. */
-  function send(base: string, agent: Agent, label: string, method: string, path: string, body?: string): { outcome: Outcome; done: Promise<Outcome> } {
+  function send(
+    base: string,
+    agent: Agent,
+    label: string,
+    method: string,
+    path: string,
+    body?: string,
+  ): { outcome: Outcome; done: Promise<Outcome> } {
     const outcome: Outcome = { label, sentAt: Date.now() };
     const done = new Promise<Outcome>((settle) => {
       const headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` };
@@ -128,7 +148,11 @@ describe('SIGTERM with requests in flight', () => {
         }).on('error', () => res(false));
       });
     // Ready, and the probes in the burst answer up (a node is confirmed after two sweeps).
-    await until('ready, probes up', async () => (await ok('/readyz')) && (await ok('/probe/nodes/bsc-1')) && (await ok('/probe/chains/defichain')), 10_000);
+    await until(
+      'ready, probes up',
+      async () => (await ok('/readyz')) && (await ok('/probe/nodes/bsc-1')) && (await ok('/probe/chains/defichain')),
+      10_000,
+    );
 
     // An event stream, open across the stop.
     const stream = { hello: false, ended: false, error: undefined as string | undefined, text: '' };
@@ -165,9 +189,20 @@ describe('SIGTERM with requests in flight', () => {
     // answer at SIGTERM. (One per node: admin calls to one node share one connection.) Their
     // keep-alive connections stay open afterwards, as a load balancer's would.
     const slowAgent = new Agent({ keepAlive: true });
-    const slow = ['dfi-slow', 'pai-slow'].map((id) => send(base, slowAgent, `slow-${id}`, 'POST', `/v1/nodes/${id}/network`, '{"active":true}'));
+    const slow = ['dfi-slow', 'pai-slow'].map((id) =>
+      send(base, slowAgent, `slow-${id}`, 'POST', `/v1/nodes/${id}/network`, '{"active":true}'),
+    );
     all.push(...slow);
-    const fast = ['/probe/nodes/bsc-1', '/probe/chains/defichain', '/v1/nodes', '/v1/nodes/pai-1', '/v1/chains', '/metrics', '/v1/nodes/dfi-1/history', '/livez'];
+    const fast = [
+      '/probe/nodes/bsc-1',
+      '/probe/chains/defichain',
+      '/v1/nodes',
+      '/v1/nodes/pai-1',
+      '/v1/chains',
+      '/metrics',
+      '/v1/nodes/dfi-1/history',
+      '/livez',
+    ];
     let n = 0;
     let burst = true;
     const burstDone = (async () => {
@@ -180,14 +215,19 @@ describe('SIGTERM with requests in flight', () => {
 
     await wait(SLOW_MS / 3);
     const sigtermAt = Date.now();
-    const exited = new Promise<{ code: number | null; signal: string | null; at: number }>((res) => child.once('exit', (code, signal) => res({ code, signal, at: Date.now() })));
+    const exited = new Promise<{ code: number | null; signal: string | null; at: number }>((res) =>
+      child.once('exit', (code, signal) => res({ code, signal, at: Date.now() })),
+    );
     child.kill('SIGTERM');
     // Go on sending for a while: late requests may be refused, never cut off.
     await wait(SLOW_MS);
     burst = false;
     await burstDone;
     let bound: NodeJS.Timeout | undefined;
-    const exit = await Promise.race([exited, new Promise<undefined>((r) => (bound = setTimeout(() => r(undefined), EXIT_BOUND_MS)))]);
+    const exit = await Promise.race([
+      exited,
+      new Promise<undefined>((r) => (bound = setTimeout(() => r(undefined), EXIT_BOUND_MS))),
+    ]);
     clearTimeout(bound);
     const outcomes = await Promise.all(all.map((a) => a.done));
     await streamDone;
@@ -201,8 +241,16 @@ describe('SIGTERM with requests in flight', () => {
 
     // The slow admin calls were accepted before the stop: each gets its whole answer.
     for (const s of slow) {
-      expect({ label: s.outcome.label, status: s.outcome.status, complete: s.outcome.complete, error: s.outcome.error }).toEqual({ label: s.outcome.label, status: 200, complete: true, error: undefined });
-      expect(JSON.parse(s.outcome.body!)).toMatchObject({ nodeId: s.outcome.label.slice('slow-'.length), requested: { active: true } });
+      expect({
+        label: s.outcome.label,
+        status: s.outcome.status,
+        complete: s.outcome.complete,
+        error: s.outcome.error,
+      }).toEqual({ label: s.outcome.label, status: 200, complete: true, error: undefined });
+      expect(JSON.parse(s.outcome.body!)).toMatchObject({
+        nodeId: s.outcome.label.slice('slow-'.length),
+        requested: { active: true },
+      });
     }
     // Every answer that began was finished, none of them an error.
     const begun = outcomes.filter((o) => o.status !== undefined);
@@ -214,7 +262,8 @@ describe('SIGTERM with requests in flight', () => {
     expect(begun.length).toBeGreaterThan(fast.length);
     // What was refused after the stop was refused before any answer: a new connection not
     // accepted, or a keep-alive socket closed between answers (clients retry those).
-    for (const o of outcomes.filter((x) => x.status === undefined)) expect(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'socket hang up']).toContain(o.error);
+    for (const o of outcomes.filter((x) => x.status === undefined))
+      expect(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'socket hang up']).toContain(o.error);
 
     // The event stream ended with its terminator, not a reset.
     expect(stream).toMatchObject({ hello: true, ended: true, error: undefined });

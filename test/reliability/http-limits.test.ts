@@ -27,10 +27,18 @@ beforeAll(async () => {
   sim = await Simulator.start({ nodes: SPECS, authDelayMs: 5 });
   dir = mkdtempSync(join(tmpdir(), 'nodesentry-limits-'));
   const file = join(dir, 'nodes.yaml');
-  writeFileSync(file, `defaults: { intervalMs: 500, timeoutMs: 300 }\nnodes:\n  - { id: bsc-1, chain: bsc, url: "${sim.url('bsc-1')}" }\n`);
+  writeFileSync(
+    file,
+    `defaults: { intervalMs: 500, timeoutMs: 300 }\nnodes:\n  - { id: bsc-1, chain: bsc, url: "${sim.url('bsc-1')}" }\n`,
+  );
   replica = await startReplica({
     configFile: file,
-    env: { REDIS_URL: '', NODESENTRY_MAX_CONNECTIONS: String(MAX_CONNECTIONS), NODESENTRY_MAX_EVENT_STREAMS: String(MAX_STREAMS), NODESENTRY_HEADERS_TIMEOUT_MS: String(HEADERS_TIMEOUT_MS) },
+    env: {
+      REDIS_URL: '',
+      NODESENTRY_MAX_CONNECTIONS: String(MAX_CONNECTIONS),
+      NODESENTRY_MAX_EVENT_STREAMS: String(MAX_STREAMS),
+      NODESENTRY_HEADERS_TIMEOUT_MS: String(HEADERS_TIMEOUT_MS),
+    },
   });
   port = Number(new URL(replica.url).port);
 });
@@ -62,9 +70,12 @@ function openStream(): Promise<{ status: number; headers: Record<string, unknown
       let body = '';
       res.on('data', (c) => {
         body += String(c);
-        if (res.statusCode === 200 && body.includes('event: hello')) resolve({ status: 200, headers: res.headers, body, close: () => req.destroy() });
+        if (res.statusCode === 200 && body.includes('event: hello'))
+          resolve({ status: 200, headers: res.headers, body, close: () => req.destroy() });
       });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body, close: () => req.destroy() }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, close: () => req.destroy() }),
+      );
     });
     req.on('error', reject);
     req.end();
@@ -81,14 +92,20 @@ describe('bounds that hold', () => {
     expect(Number(extra.headers['retry-after'])).toBeGreaterThan(0);
     expect(JSON.parse(extra.body)).toMatchObject({ status: 429, maxEventStreams: MAX_STREAMS });
     open[0]!.close();
-    await until(async () => (await openStream().then((s) => (s.close(), s.status))) === 200, 3_000, 'a freed stream slot');
+    await until(
+      async () => (await openStream().then((s) => (s.close(), s.status))) === 200,
+      3_000,
+      'a freed stream slot',
+    );
     for (const s of open) s.close();
   });
 
   it('case 8: when idle connections pile up, then those past the bound are closed on accept, every one is closed by the header timeout within 1.5 s of it, and /livez answers again', async () => {
     await sleep(200); // the streams above are gone
     const started = Date.now();
-    const conns = await Promise.all(Array.from({ length: MAX_CONNECTIONS + 20 }, () => connect().catch(() => undefined)));
+    const conns = await Promise.all(
+      Array.from({ length: MAX_CONNECTIONS + 20 }, () => connect().catch(() => undefined)),
+    );
     await sleep(300);
     const closedEarly = conns.filter((c) => c === undefined || c.closedAt() !== undefined).length;
     // At least the 20 over the bound went at once (a little slack for sockets of earlier tests closing).
@@ -99,7 +116,11 @@ describe('bounds that hold', () => {
     slow.socket.write('GET /livez HTTP/1.1\r\nHost: x\r\n');
     const drip = setInterval(() => slow.socket.writable && slow.socket.write('X-A: b\r\n'), 300);
     try {
-      await until(() => conns.every((c) => c === undefined || c.closedAt() !== undefined) && slow.closedAt() !== undefined, HEADERS_TIMEOUT_MS + 5_000, 'every idle and slow connection closed');
+      await until(
+        () => conns.every((c) => c === undefined || c.closedAt() !== undefined) && slow.closedAt() !== undefined,
+        HEADERS_TIMEOUT_MS + 5_000,
+        'every idle and slow connection closed',
+      );
     } finally {
       clearInterval(drip);
     }

@@ -25,9 +25,25 @@ describe('garbage under the Redis prefix', () => {
     await redis.set(`${tag}:node:ghost`, 'not json at all {', 'PX', 60_000);
     await redis.set(`${tag}:node:v2`, JSON.stringify({ v: 2, nodeId: 'v2', shape: 'from the future' }), 'PX', 60_000);
     await redis.set(`${tag}:node:array`, '[1,2,3]', 'PX', 60_000);
-    await redis.set(`${tag}:node:__proto__`, JSON.stringify({ v: 1, nodeId: '__proto__', sample: { polluted: true } }), 'PX', 60_000);
-    await redis.set(`${tag}:node:bsc-a`, JSON.stringify({ v: 1, nodeId: 'bsc-a', chain: 'bsc', sample: 'not an object' }), 'PX', 60_000);
-    await redis.hset(`${tag}:drains`, 'bsc-a', '{"broken"', 'ghost', JSON.stringify({ v: 1, nodeId: 'ghost', by: 'x', at: 1 }));
+    await redis.set(
+      `${tag}:node:__proto__`,
+      JSON.stringify({ v: 1, nodeId: '__proto__', sample: { polluted: true } }),
+      'PX',
+      60_000,
+    );
+    await redis.set(
+      `${tag}:node:bsc-a`,
+      JSON.stringify({ v: 1, nodeId: 'bsc-a', chain: 'bsc', sample: 'not an object' }),
+      'PX',
+      60_000,
+    );
+    await redis.hset(
+      `${tag}:drains`,
+      'bsc-a',
+      '{"broken"',
+      'ghost',
+      JSON.stringify({ v: 1, nodeId: 'ghost', by: 'x', at: 1 }),
+    );
     await redis.set(`${tag}:chain:bsc`, '\u0000\u0001binary', 'PX', 60_000);
     sim = await Simulator.start({ nodes: [{ id: 'bsc-a', kind: 'bsc' }], authDelayMs: 5 });
   });
@@ -43,7 +59,12 @@ describe('garbage under the Redis prefix', () => {
   it('when the service starts on it, then it warns, ignores it, and works', async () => {
     const sink = new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) });
     const logger = pino({ level: 'warn' }, sink);
-    const store = new RedisStore({ url: process.env.REDIS_URL!, prefix, replica: 'g', onWarning: (msg, data) => logger.warn(data ?? {}, msg) });
+    const store = new RedisStore({
+      url: process.env.REDIS_URL!,
+      prefix,
+      replica: 'g',
+      onWarning: (msg, data) => logger.warn(data ?? {}, msg),
+    });
     await store.ready(5_000);
     service = await Service.start({
       settings: loadSettings({}),

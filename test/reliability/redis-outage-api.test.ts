@@ -56,13 +56,35 @@ interface Replica {
   close(): Promise<void>;
 }
 
-async function startReplica(name: string, role: Role, url: string, prefix: string, nodes: NodeConfig[]): Promise<Replica> {
+async function startReplica(
+  name: string,
+  role: Role,
+  url: string,
+  prefix: string,
+  nodes: NodeConfig[],
+): Promise<Replica> {
   const lines: string[] = [];
   const logger = pino({ level: 'info' }, new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }));
-  const store = new RedisStore({ url, prefix, replica: name, reconnectMaxDelayMs: 100, commandTimeoutMs: 500, connectTimeoutMs: 500, onWarning: (m, d) => logger.warn(d ?? {}, m) });
+  const store = new RedisStore({
+    url,
+    prefix,
+    replica: name,
+    reconnectMaxDelayMs: 100,
+    commandTimeoutMs: 500,
+    connectTimeoutMs: 500,
+    onWarning: (m, d) => logger.warn(d ?? {}, m),
+  });
   await store.ready(5_000);
   const settings = loadSettings({ NODESENTRY_ROLE: role, REDIS_URL: url, NODESENTRY_ADMIN_TOKEN: TOKEN, PORT: '0' });
-  const service = await Service.start({ settings, nodes, policy: POLICY, logger, replica: name, store, poller: { flushIntervalMs: 50, leaseRenewMs: 100 } });
+  const service = await Service.start({
+    settings,
+    nodes,
+    policy: POLICY,
+    logger,
+    replica: name,
+    store,
+    poller: { flushIntervalMs: 50, leaseRenewMs: 100 },
+  });
   const { app, close: closeApp } = createApp({ service, logger });
   const server: Server = createHttpServer(app);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -97,8 +119,10 @@ async function nodes(r: Replica): Promise<Map<string, Summary>> {
   return new Map((a.body.items as Summary[]).map((n) => [n.id, n]));
 }
 
-const allUp = async (r: Replica) => Object.values(await probes(r)).every((p) => p.status === 200 && p.state === 'healthy');
-const allFreshSince = async (r: Replica, t: number) => [...(await nodes(r)).values()].every((n) => !n.stale && (n.observedAt ?? 0) > t);
+const allUp = async (r: Replica) =>
+  Object.values(await probes(r)).every((p) => p.status === 200 && p.state === 'healthy');
+const allFreshSince = async (r: Replica, t: number) =>
+  [...(await nodes(r)).values()].every((n) => !n.stale && (n.observedAt ?? 0) > t);
 /** Log lines at error level or worse: an outage is a warning, never an error or a crash. */
 const errors = (r: Replica) => r.logs().filter((l) => (l.level as number) >= 50);
 
@@ -126,14 +150,37 @@ class DurableRedis {
     return `redis://127.0.0.1:${this.port}`;
   }
   async start(): Promise<void> {
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', this.dir], { stdio: 'ignore' });
+    const child = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'always',
+        '--dir',
+        this.dir,
+      ],
+      { stdio: 'ignore' },
+    );
     this.#child = child;
     const { Redis } = await import('ioredis');
     const end = Date.now() + 10_000;
     for (;;) {
       const c = new Redis(this.url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
       c.on('error', () => {});
-      const ok = await c.connect().then(() => c.ping()).then(() => true, () => false);
+      const ok = await c
+        .connect()
+        .then(() => c.ping())
+        .then(
+          () => true,
+          () => false,
+        );
       c.disconnect();
       if (ok) return;
       if (Date.now() > end || child.exitCode !== null) throw new Error('redis-server (append-only) did not start');
@@ -180,33 +227,67 @@ describe('Redis outage, as the API sees it', () => {
     const api = await startReplica('api', 'api', redis.url, prefix, nodeConfigs);
     let late: Replica | undefined;
     try {
-      await until('both replicas see every node healthy', async () => (await allUp(worker)) && (await allUp(api)), 10_000);
+      await until(
+        'both replicas see every node healthy',
+        async () => (await allUp(worker)) && (await allUp(api)),
+        10_000,
+      );
       // What the store holds before the outage: a drain and its audit entry, history points.
-      const drained = await request(worker.base).post('/v1/nodes/bsc-2/drain').set('authorization', `Bearer ${TOKEN}`).send({ reason: 'before the outage' });
+      const drained = await request(worker.base)
+        .post('/v1/nodes/bsc-2/drain')
+        .set('authorization', `Bearer ${TOKEN}`)
+        .send({ reason: 'before the outage' });
       expect(drained.status).toBe(200);
-      await until('the drain reached the API replica', async () => (await request(api.base).get('/probe/nodes/bsc-2')).headers['x-nodesentry-state'] === 'maintenance', 3_000);
-      const historyBefore = (await request(api.base).get('/v1/nodes/dfi-1/history?limit=360')).body.points as Array<{ t: number }>;
+      await until(
+        'the drain reached the API replica',
+        async () => (await request(api.base).get('/probe/nodes/bsc-2')).headers['x-nodesentry-state'] === 'maintenance',
+        3_000,
+      );
+      const historyBefore = (await request(api.base).get('/v1/nodes/dfi-1/history?limit=360')).body.points as Array<{
+        t: number;
+      }>;
       expect(historyBefore.length).toBeGreaterThan(0);
-      const auditBefore = (await request(api.base).get('/v1/admin/audit').set('authorization', `Bearer ${TOKEN}`)).body.items as unknown[];
-      expect(auditBefore).toContainEqual(expect.objectContaining({ action: 'drain', nodeId: 'bsc-2', reason: 'before the outage' }));
+      const auditBefore = (await request(api.base).get('/v1/admin/audit').set('authorization', `Bearer ${TOKEN}`)).body
+        .items as unknown[];
+      expect(auditBefore).toContainEqual(
+        expect.objectContaining({ action: 'drain', nodeId: 'bsc-2', reason: 'before the outage' }),
+      );
 
       await redis.kill();
       const downAt = Date.now();
-      await until('both replicas see the store down', () => !worker.service.store.health().connected && !api.service.store.health().connected, 3_000);
+      await until(
+        'both replicas see the store down',
+        () => !worker.service.store.health().connected && !api.service.store.health().connected,
+        3_000,
+      );
       for (const r of [worker, api]) {
         const ready = await request(r.base).get('/readyz');
         expect(ready.body.store).toMatchObject({ kind: 'redis', connected: false, writable: false });
       }
 
       // The worker keeps probing and answers from memory: fresh samples from after the crash.
-      await until('the worker has samples newer than the crash', () => allFreshSince(worker, downAt + INTERVAL_MS), 3_000);
-      expect(await probes(worker)).toEqual({ 'bsc-1': { status: 200, state: 'healthy' }, 'bsc-2': { status: 503, state: 'maintenance' }, 'dfi-1': { status: 200, state: 'healthy' }, 'pai-1': { status: 200, state: 'healthy' } });
+      await until(
+        'the worker has samples newer than the crash',
+        () => allFreshSince(worker, downAt + INTERVAL_MS),
+        3_000,
+      );
+      expect(await probes(worker)).toEqual({
+        'bsc-1': { status: 200, state: 'healthy' },
+        'bsc-2': { status: 503, state: 'maintenance' },
+        'dfi-1': { status: 200, state: 'healthy' },
+        'pai-1': { status: 200, state: 'healthy' },
+      });
 
       // The API replica gets nothing new: within the staleness bound its answers turn unknown,
       // never "healthy" from an old sample. The drain it knew stays.
       await sleep(STALE_MS + 200);
       const apiProbes = await probes(api);
-      expect(apiProbes).toEqual({ 'bsc-1': { status: 503, state: 'unknown' }, 'bsc-2': { status: 503, state: 'maintenance' }, 'dfi-1': { status: 503, state: 'unknown' }, 'pai-1': { status: 503, state: 'unknown' } });
+      expect(apiProbes).toEqual({
+        'bsc-1': { status: 503, state: 'unknown' },
+        'bsc-2': { status: 503, state: 'maintenance' },
+        'dfi-1': { status: 503, state: 'unknown' },
+        'pai-1': { status: 503, state: 'unknown' },
+      });
       const stale = await request(api.base).get('/v1/nodes/bsc-1');
       expect(stale.body).toMatchObject({ state: 'unknown', freshness: { stale: true } });
       expect(stale.body.reasons.map((x: { code: string }) => x.code)).toContain('stale_sample');
@@ -221,7 +302,11 @@ describe('Redis outage, as the API sees it', () => {
       ] as const) {
         const started = Date.now();
         const a = await request(r.base)[method](path).set('authorization', `Bearer ${TOKEN}`);
-        expect({ path, status: a.status, type: a.body.type }).toEqual({ path, status: 503, type: 'urn:nodesentry:problem:store_unavailable' });
+        expect({ path, status: a.status, type: a.body.type }).toEqual({
+          path,
+          status: 503,
+          type: 'urn:nodesentry:problem:store_unavailable',
+        });
         expect(Date.now() - started).toBeLessThan(3_000);
       }
       // The refused undrain did not happen anywhere.
@@ -231,14 +316,22 @@ describe('Redis outage, as the API sees it', () => {
       const upAt = Date.now();
       // Writes resume, the API replica reloads its view, and both converge on fresh answers.
       await until('the API replica is fresh again', () => allFreshSince(api, upAt), 8_000);
-      await until('both replicas agree', async () => JSON.stringify(await probes(api)) === JSON.stringify(await probes(worker)), 3_000);
+      await until(
+        'both replicas agree',
+        async () => JSON.stringify(await probes(api)) === JSON.stringify(await probes(worker)),
+        3_000,
+      );
       expect((await probes(api))['bsc-1']).toEqual({ status: 200, state: 'healthy' });
 
       // Nothing that was in Redis is lost: the drain with who and when, the audit entry, the
       // history from before the crash. And no record went back in time.
       const reader = api.service.store;
       const drain = (await reader.getDrains()).get('bsc-2');
-      expect(drain).toMatchObject({ by: drained.body.drain.by, at: drained.body.drain.at, reason: 'before the outage' });
+      expect(drain).toMatchObject({
+        by: drained.body.drain.by,
+        at: drained.body.drain.at,
+        reason: 'before the outage',
+      });
       expect(await reader.getAudit(1_000)).toEqual(expect.arrayContaining(auditBefore));
       const historyAfter = await reader.getHistory('dfi-1', 360);
       const after = new Set(historyAfter.map((p) => p.t));
@@ -249,11 +342,17 @@ describe('Redis outage, as the API sees it', () => {
 
       // A replica started after the outage loads the same view from Redis.
       late = await startReplica('late', 'api', redis.url, prefix, nodeConfigs);
-      await until('the new replica agrees', async () => JSON.stringify(await probes(late!)) === JSON.stringify(await probes(worker)), 3_000);
+      await until(
+        'the new replica agrees',
+        async () => JSON.stringify(await probes(late!)) === JSON.stringify(await probes(worker)),
+        3_000,
+      );
 
       // Through all of it: warnings, never an error line.
       for (const r of [worker, api]) expect(errors(r)).toEqual([]);
-      expect(worker.logs().some((l) => l.msg === 'store unreachable; serving from memory, marked stale as it ages')).toBe(true);
+      expect(
+        worker.logs().some((l) => l.msg === 'store unreachable; serving from memory, marked stale as it ages'),
+      ).toBe(true);
     } finally {
       await late?.close();
       await api.close();
@@ -269,12 +368,26 @@ describe('Redis outage, as the API sees it', () => {
     const api = await startReplica('api', 'api', redis.url, prefix, nodeConfigs);
     let late: Replica | undefined;
     try {
-      await until('both replicas see every node healthy', async () => (await allUp(worker)) && (await allUp(api)), 10_000);
+      await until(
+        'both replicas see every node healthy',
+        async () => (await allUp(worker)) && (await allUp(api)),
+        10_000,
+      );
       await redis.stop();
       await until('the store is down', () => !worker.service.store.health().connected, 3_000);
       await sleep(STALE_MS + 200);
-      expect(Object.values(await probes(api)).map((p) => p.state)).toEqual(['unknown', 'unknown', 'unknown', 'unknown']);
-      expect(Object.values(await probes(worker)).map((p) => p.state)).toEqual(['healthy', 'healthy', 'healthy', 'healthy']);
+      expect(Object.values(await probes(api)).map((p) => p.state)).toEqual([
+        'unknown',
+        'unknown',
+        'unknown',
+        'unknown',
+      ]);
+      expect(Object.values(await probes(worker)).map((p) => p.state)).toEqual([
+        'healthy',
+        'healthy',
+        'healthy',
+        'healthy',
+      ]);
 
       await redis.restart();
       const upAt = Date.now();
@@ -288,10 +401,19 @@ describe('Redis outage, as the API sees it', () => {
         },
         5_000,
       );
-      for (const chain of ['bsc', 'defichain', 'pai']) await until(`chain facts of ${chain}`, async () => (await reader.getChainFacts(chain).catch(() => undefined)) !== undefined, 3_000);
+      for (const chain of ['bsc', 'defichain', 'pai'])
+        await until(
+          `chain facts of ${chain}`,
+          async () => (await reader.getChainFacts(chain).catch(() => undefined)) !== undefined,
+          3_000,
+        );
       await until('the API replica is fresh again', () => allFreshSince(api, upAt), 8_000);
       late = await startReplica('late', 'api', redis.url, prefix, nodeConfigs);
-      await until('all three agree, every node healthy', async () => (await allUp(api)) && (await allUp(late!)) && (await allUp(worker)), 3_000);
+      await until(
+        'all three agree, every node healthy',
+        async () => (await allUp(api)) && (await allUp(late!)) && (await allUp(worker)),
+        3_000,
+      );
       for (const r of [worker, api, late]) expect(errors(r)).toEqual([]);
     } finally {
       await late?.close();
@@ -310,7 +432,14 @@ describe('Redis outage, as the API sees it', () => {
     const worker = await startReplica('worker', 'all', redis.url, prefix, nodeConfigs);
     try {
       await until('every node healthy', () => allUp(worker), 10_000);
-      expect((await request(worker.base).post('/v1/nodes/bsc-2/drain').set('authorization', `Bearer ${TOKEN}`).send({ reason: 'disk swap' })).status).toBe(200);
+      expect(
+        (
+          await request(worker.base)
+            .post('/v1/nodes/bsc-2/drain')
+            .set('authorization', `Bearer ${TOKEN}`)
+            .send({ reason: 'disk swap' })
+        ).status,
+      ).toBe(200);
       await redis.stop();
       // An outage long enough for the service to notice it (its store watch ticks every second).
       await sleep(1_500);

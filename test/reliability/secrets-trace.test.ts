@@ -100,7 +100,11 @@ describe('no secret at LOG_LEVEL=trace, on any route, in any error', () => {
         cb();
       },
     });
-    running = await startRunning({ configPath: configFile, env, logger: createLogger({ level: 'trace', destination: sink }) });
+    running = await startRunning({
+      configPath: configFile,
+      env,
+      logger: createLogger({ level: 'trace', destination: sink }),
+    });
     http = await startHttp(httpDeps(running));
     base = http.url;
   });
@@ -127,22 +131,36 @@ describe('no secret at LOG_LEVEL=trace, on any route, in any error', () => {
   }
 
   /** One request; headers and body are kept for the scan. */
-  function call(method: string, path: string, headers: Record<string, string> = { 'x-api-key': API_KEY }, body?: string): Promise<{ status: number; text: string }> {
+  function call(
+    method: string,
+    path: string,
+    headers: Record<string, string> = { 'x-api-key': API_KEY },
+    body?: string,
+  ): Promise<{ status: number; text: string }> {
     return new Promise((resolve, reject) => {
-      const req = httpRequest(`${base}${path}`, { method, agent: false, headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers } }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => {
-          seen.push(`${res.statusCode} ${JSON.stringify(res.headers)}\n${text}`);
-          resolve({ status: res.statusCode ?? 0, text });
-        });
-      });
+      const req = httpRequest(
+        `${base}${path}`,
+        {
+          method,
+          agent: false,
+          headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+        },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (text += c));
+          res.on('end', () => {
+            seen.push(`${res.statusCode} ${JSON.stringify(res.headers)}\n${text}`);
+            resolve({ status: res.statusCode ?? 0, text });
+          });
+        },
+      );
       req.on('error', reject);
       req.end(body);
     });
   }
-  const admin = (method: string, path: string, body?: string, extra: Record<string, string> = {}) => call(method, path, { authorization: `Bearer ${ADMIN_TOKEN}`, ...extra }, body);
+  const admin = (method: string, path: string, body?: string, extra: Record<string, string> = {}) =>
+    call(method, path, { authorization: `Bearer ${ADMIN_TOKEN}`, ...extra }, body);
 
   /** Read an event stream for a moment. */
   function sse(path: string, ms: number): Promise<string> {
@@ -166,17 +184,27 @@ describe('no secret at LOG_LEVEL=trace, on any route, in any error', () => {
     const chains = [...new Set([...running.service.nodes.values()].map((n) => n.chain.name))];
     const doc = openApiDocument() as { paths: Record<string, Record<string, unknown>> };
     for (const [template, item] of Object.entries(doc.paths)) {
-      const concrete = template.includes('{id}') ? ids.map((id) => template.replace('{id}', id)) : template.includes('{chain}') ? chains.map((c) => template.replace('{chain}', c)) : [template];
+      const concrete = template.includes('{id}')
+        ? ids.map((id) => template.replace('{id}', id))
+        : template.includes('{chain}')
+          ? chains.map((c) => template.replace('{chain}', c))
+          : [template];
       for (const path of concrete) {
         for (const method of Object.keys(item)) {
           if (path === '/v1/events') continue;
           const m = method.toUpperCase();
           const isAdmin = path.startsWith('/v1/admin') || /\/(drain|network)$/.test(path);
           const good = isAdmin ? { authorization: `Bearer ${ADMIN_TOKEN}` } : { 'x-api-key': API_KEY };
-          const body = m === 'POST' ? (path.endsWith('/network') ? '{"active":true}' : '{"reason":"trace scan"}') : undefined;
+          const body =
+            m === 'POST' ? (path.endsWith('/network') ? '{"active":true}' : '{"reason":"trace scan"}') : undefined;
           await call(m, path, good, body);
           // Wrong, near-miss and missing credentials, a bad query, a bad body.
-          await call(m, path, isAdmin ? { authorization: `Bearer ${ADMIN_TOKEN}x` } : { 'x-api-key': `${API_KEY}x` }, body);
+          await call(
+            m,
+            path,
+            isAdmin ? { authorization: `Bearer ${ADMIN_TOKEN}x` } : { 'x-api-key': `${API_KEY}x` },
+            body,
+          );
           await call(m, path, {}, body);
           await call(m, `${path}?bogus=${encodeURIComponent(INLINE.pass)}`, good, body);
           if (m === 'POST') await call(m, path, good, '{"active":');
@@ -201,11 +229,16 @@ describe('no secret at LOG_LEVEL=trace, on any route, in any error', () => {
         const r = await call('GET', '/v1/nodes');
         const items = (JSON.parse(r.text) as { items: Array<{ id: string; state: string }> }).items;
         const s = new Map(items.map((n) => [n.id, n.state]));
-        return ['pai-inline', 'dfi-env', 'bsc-pair', 'dfi-cookie'].every((id) => s.get(id) === 'healthy') && s.get('pai-wrong') === 'unhealthy';
+        return (
+          ['pai-inline', 'dfi-env', 'bsc-pair', 'dfi-cookie'].every((id) => s.get(id) === 'healthy') &&
+          s.get('pai-wrong') === 'unhealthy'
+        );
       },
       10_000,
     );
-    const wrong = JSON.parse((await call('GET', '/v1/nodes/pai-wrong')).text) as { sample: { error: { code: string } } };
+    const wrong = JSON.parse((await call('GET', '/v1/nodes/pai-wrong')).text) as {
+      sample: { error: { code: string } };
+    };
     expect(wrong.sample.error.code).toBe('RPC_AUTH_FAILED');
 
     await driveEveryRoute();
@@ -217,7 +250,15 @@ describe('no secret at LOG_LEVEL=trace, on any route, in any error', () => {
     seen.push(await events);
 
     // A reload the config refuses, with credentials in its URL and misused variables.
-    await writeFile(configFile, goodConfig.replace('auth: { env: NODE_DFI_ENV }', 'auth: { env: NODE_DFI_ENV, usernameEnv: BSC_USER }').replace(`url: "${sim.url('bsc-pair')}"`, `url: "http://x:${ENV_PAIR.pass}@127.0.0.1:1/", bogus: ${REDIS_PASS}`));
+    await writeFile(
+      configFile,
+      goodConfig
+        .replace('auth: { env: NODE_DFI_ENV }', 'auth: { env: NODE_DFI_ENV, usernameEnv: BSC_USER }')
+        .replace(
+          `url: "${sim.url('bsc-pair')}"`,
+          `url: "http://x:${ENV_PAIR.pass}@127.0.0.1:1/", bogus: ${REDIS_PASS}`,
+        ),
+    );
     const refused = await admin('POST', '/v1/admin/reload');
     expect(refused.status).toBe(422);
     await writeFile(configFile, goodConfig);
@@ -236,7 +277,14 @@ describe('no secret at LOG_LEVEL=trace, on any route, in any error', () => {
     // A replica with the wrong Redis password: its warnings must not show either password.
     const bad = new URL(redis.url);
     bad.password = encodeURIComponent(WRONG_REDIS_PASS);
-    const badStore = new RedisStore({ url: bad.href, prefix: 'trace-bad', replica: 'bad', reconnectMaxDelayMs: 100, connectTimeoutMs: 500, onWarning: (m, d) => running.logger.warn(d ?? {}, m) });
+    const badStore = new RedisStore({
+      url: bad.href,
+      prefix: 'trace-bad',
+      replica: 'bad',
+      reconnectMaxDelayMs: 100,
+      connectTimeoutMs: 500,
+      onWarning: (m, d) => running.logger.warn(d ?? {}, m),
+    });
     await expect(badStore.ready(1_000)).rejects.toThrow();
     await badStore.close();
 
@@ -252,8 +300,29 @@ describe('no secret at LOG_LEVEL=trace, on any route, in any error', () => {
 
     const cookie = (await readFile(join(dir, '.cookie'), 'utf8')).trim();
     const cookieSecret = cookie.slice(cookie.indexOf(':') + 1);
-    const secrets = [API_KEY, ADMIN_TOKEN, REDIS_PASS, encodeURIComponent(REDIS_PASS), WRONG_REDIS_PASS, INLINE.pass, encodeURIComponent(INLINE.pass), ENV_ONE.pass, ENV_PAIR.pass, WRONG.pass, RIGHT_FOR_WRONG, cookieSecret, MISSPELT_VALUE];
-    for (const [user, pass] of [[INLINE.user, INLINE.pass], [ENV_ONE.user, ENV_ONE.pass], [ENV_PAIR.user, ENV_PAIR.pass], [WRONG.user, WRONG.pass], ['__cookie__', cookieSecret], ['default', REDIS_PASS]] as const) {
+    const secrets = [
+      API_KEY,
+      ADMIN_TOKEN,
+      REDIS_PASS,
+      encodeURIComponent(REDIS_PASS),
+      WRONG_REDIS_PASS,
+      INLINE.pass,
+      encodeURIComponent(INLINE.pass),
+      ENV_ONE.pass,
+      ENV_PAIR.pass,
+      WRONG.pass,
+      RIGHT_FOR_WRONG,
+      cookieSecret,
+      MISSPELT_VALUE,
+    ];
+    for (const [user, pass] of [
+      [INLINE.user, INLINE.pass],
+      [ENV_ONE.user, ENV_ONE.pass],
+      [ENV_PAIR.user, ENV_PAIR.pass],
+      [WRONG.user, WRONG.pass],
+      ['__cookie__', cookieSecret],
+      ['default', REDIS_PASS],
+    ] as const) {
       secrets.push(Buffer.from(`${user}:${pass}`).toString('base64'));
     }
     expect(secrets.filter((s) => text.includes(s))).toEqual([]);

@@ -11,7 +11,10 @@ import { until } from '../support/wait.js';
 // replica on a private redis-server that is SIGSTOPped (connected, silent) and then made to
 // refuse writes (maxmemory 1 with noeviction: OOM), each fault injected at a known moment.
 
-const SPECS: SimNodeSpec[] = [{ id: 'dfi-1', kind: 'defid' }, { id: 'bsc-1', kind: 'bsc' }];
+const SPECS: SimNodeSpec[] = [
+  { id: 'dfi-1', kind: 'defid' },
+  { id: 'bsc-1', kind: 'bsc' },
+];
 /**
  * Write probe every second, failed after 0.9 s, working while one succeeded within 2.5 s: noticed
  * within ~3.5-4.4 s by design; the rest is margin for a machine kept busy by other tests.
@@ -28,8 +31,20 @@ beforeAll(async () => {
   redis = await RedisServer.start();
   dir = mkdtempSync(join(tmpdir(), 'nodesentry-readiness-'));
   const file = join(dir, 'nodes.yaml');
-  writeFileSync(file, ['defaults: { intervalMs: 500, timeoutMs: 300 }', 'nodes:', `  - { id: dfi-1, chain: defichain, url: "${sim.url('dfi-1')}" }`, `  - { id: bsc-1, chain: bsc, url: "${sim.url('bsc-1')}" }`, ''].join('\n'));
-  replica = await startReplica({ configFile: file, env: { REDIS_URL: redis.url, NODESENTRY_REDIS_PREFIX: 'readiness' } });
+  writeFileSync(
+    file,
+    [
+      'defaults: { intervalMs: 500, timeoutMs: 300 }',
+      'nodes:',
+      `  - { id: dfi-1, chain: defichain, url: "${sim.url('dfi-1')}" }`,
+      `  - { id: bsc-1, chain: bsc, url: "${sim.url('bsc-1')}" }`,
+      '',
+    ].join('\n'),
+  );
+  replica = await startReplica({
+    configFile: file,
+    env: { REDIS_URL: redis.url, NODESENTRY_REDIS_PREFIX: 'readiness' },
+  });
 }, 30_000);
 
 afterAll(async () => {
@@ -40,13 +55,23 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-const store = async () => (await http(replica.url, '/readyz')).body.store as { connected: boolean; writable: boolean; lastError: string | null; lastWriteOkAgoMs: number | null };
+const store = async () =>
+  (await http(replica.url, '/readyz')).body.store as {
+    connected: boolean;
+    writable: boolean;
+    lastError: string | null;
+    lastWriteOkAgoMs: number | null;
+  };
 
 describe('readiness reflects the store as it works', () => {
   it('when Redis is SIGSTOPped, then store.connected turns false within the bound, and true again after SIGCONT', async () => {
     await until(async () => (await store()).connected, 10_000, 'store working at first');
     redis.pause();
-    const tookDown = await until(async () => !(await store()).connected, NOTICE_BOUND_MS + 2_000, 'store reported down');
+    const tookDown = await until(
+      async () => !(await store()).connected,
+      NOTICE_BOUND_MS + 2_000,
+      'store reported down',
+    );
     expect(tookDown).toBeLessThanOrEqual(NOTICE_BOUND_MS);
     const down = await store();
     expect(down).toMatchObject({ writable: false });
@@ -63,7 +88,11 @@ describe('readiness reflects the store as it works', () => {
     expect(await redis.command('CONFIG', 'SET', 'maxmemory-policy', 'noeviction')).toBe('+OK');
     expect(await redis.command('CONFIG', 'SET', 'maxmemory', '1')).toBe('+OK');
     try {
-      const took = await until(async () => !(await store()).connected, NOTICE_BOUND_MS + 2_000, 'store reported not writable');
+      const took = await until(
+        async () => !(await store()).connected,
+        NOTICE_BOUND_MS + 2_000,
+        'store reported not writable',
+      );
       expect(took).toBeLessThanOrEqual(NOTICE_BOUND_MS);
       expect((await store()).lastError).toMatch(/OOM/);
     } finally {

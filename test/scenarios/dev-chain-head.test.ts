@@ -63,7 +63,11 @@ async function json<T>(url: string, init?: RequestInit): Promise<T> {
   return (res.status === 204 ? undefined : await res.json()) as T;
 }
 const control = (path: string, method: string, body: unknown) =>
-  json(`${simBase}/_sim/nodes${path}`, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  json(`${simBase}/_sim/nodes${path}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
 const simHeight = async (id: string) => (await json<{ height: number }>(`${simBase}/_sim/nodes/${id}`)).height;
 
 beforeAll(async () => {
@@ -97,7 +101,8 @@ beforeAll(async () => {
     '      lagUnhealthyMs: 10000',
     'nodes:',
   ];
-  for (const id of ['zero-a', 'zero-b', 'two', 'climber']) lines.push(`  - { id: ${id}, chain: evm, chainId: 1337, blockTimeMs: ${BLOCK_MS}, url: "${simBase}/n/${id}" }`);
+  for (const id of ['zero-a', 'zero-b', 'two', 'climber'])
+    lines.push(`  - { id: ${id}, chain: evm, chainId: 1337, blockTimeMs: ${BLOCK_MS}, url: "${simBase}/n/${id}" }`);
   writeFileSync(config, `${lines.join('\n')}\n`);
 
   const serveEnv: NodeJS.ProcessEnv = { ...env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' };
@@ -128,7 +133,13 @@ async function observe(): Promise<Obs> {
     json<{ items: NodeJson[] }>(`${apiBase}/v1/nodes?chain=evm`),
   ]);
   const hi = await simHeight('climber');
-  return { t: Date.now(), lo, hi, ref: chains.chains.find((c) => c.chain === 'evm')?.reference ?? null, nodes: Object.fromEntries(list.items.map((n) => [n.id, n])) };
+  return {
+    t: Date.now(),
+    lo,
+    hi,
+    ref: chains.chains.find((c) => c.chain === 'evm')?.reference ?? null,
+    nodes: Object.fromEntries(list.items.map((n) => [n.id, n])),
+  };
 }
 
 const STUCK = ['zero-a', 'zero-b', 'two'];
@@ -138,10 +149,14 @@ describe('dev chain: two nodes at 0 for good, one stuck at 2, one climbing', () 
     const timeline: Obs[] = [];
     // Phase 1: 9 s of the mixed fleet.
     const started = Date.now();
-    await until(async () => {
-      const o = await observe();
-      return o.ref !== null && Object.values(o.nodes).every((n) => n.height !== null);
-    }, 10_000, 'every node sampled and a head reported');
+    await until(
+      async () => {
+        const o = await observe();
+        return o.ref !== null && Object.values(o.nodes).every((n) => n.height !== null);
+      },
+      10_000,
+      'every node sampled and a head reported',
+    );
     const warm = Date.now();
     while (Date.now() - warm < 9_000) {
       timeline.push(await observe());
@@ -210,9 +225,15 @@ describe('dev chain: two nodes at 0 for good, one stuck at 2, one climbing', () 
     for (const id of STUCK) expect(last.nodes[id]!.state).toBe('unhealthy');
 
     // The climber's state changes, with their times and reasons, as the store logged them.
-    const { transitions } = await json<{ transitions: Array<{ from: string; to: string; reasons: string[]; at: number }> }>(`${apiBase}/v1/nodes/climber/transitions`);
+    const { transitions } = await json<{
+      transitions: Array<{ from: string; to: string; reasons: string[]; at: number }>;
+    }>(`${apiBase}/v1/nodes/climber/transitions`);
     const chronological = [...transitions].reverse();
-    expect(chronological.map((x) => `${x.from}->${x.to}`)).toEqual(['new->unknown', 'unknown->healthy', 'healthy->degraded']);
+    expect(chronological.map((x) => `${x.from}->${x.to}`)).toEqual([
+      'new->unknown',
+      'unknown->healthy',
+      'healthy->degraded',
+    ]);
     expect(chronological[1]!.at - started).toBeLessThan(5_000);
     const down = chronological[2]!;
     expect(down.reasons).toEqual([expect.stringMatching(/^chain_halted\(no node advanced in [\d.]+s, head \d+\)$/)]);
@@ -221,7 +242,11 @@ describe('dev chain: two nodes at 0 for good, one stuck at 2, one climbing', () 
     expect(down.at - frozenAt).toBeGreaterThanOrEqual(STALL_WINDOW_MS - BLOCK_MS - 250);
     expect(down.at - frozenAt).toBeLessThanOrEqual(STALL_WINDOW_MS + BLOCK_MS + 3_000 + 3 * INTERVAL_MS);
     // The node stuck at 2 went unhealthy for lagging, early, and stayed there.
-    const two = (await json<{ transitions: Array<{ from: string; to: string; reasons: string[]; at: number }> }>(`${apiBase}/v1/nodes/two/transitions`)).transitions.reverse();
+    const two = (
+      await json<{ transitions: Array<{ from: string; to: string; reasons: string[]; at: number }> }>(
+        `${apiBase}/v1/nodes/two/transitions`,
+      )
+    ).transitions.reverse();
     const bad = two.find((x) => x.to === 'unhealthy')!;
     expect(bad.reasons.some((r) => /^lagging\(2\d blocks/.test(r))).toBe(true);
     expect(bad.at - started).toBeLessThan(6_000);

@@ -3,7 +3,21 @@ import { createStoreKeys, DEFAULT_PREFIX, describeStoreKeys } from '../../src/st
 describe('store keys', () => {
   it('builds every key from one prefix wrapped in one hash tag', () => {
     const k = createStoreKeys('ns');
-    const all = [k.nodeIndex, k.node('a'), k.peers('a'), k.history('a'), k.transitions('a'), k.chain('bsc'), k.drains, k.audit, k.lease('a'), k.leaseDeadlines, k.replicas, k.events, k.probe];
+    const all = [
+      k.nodeIndex,
+      k.node('a'),
+      k.peers('a'),
+      k.history('a'),
+      k.transitions('a'),
+      k.chain('bsc'),
+      k.drains,
+      k.audit,
+      k.lease('a'),
+      k.leaseDeadlines,
+      k.replicas,
+      k.events,
+      k.probe,
+    ];
     for (const key of all) expect(key.startsWith('{ns}:')).toBe(true);
     expect(new Set(all).size).toBe(all.length);
     // A node id with braces cannot move a key to another slot: Redis hashes the first {...}.
@@ -19,7 +33,24 @@ describe('store keys', () => {
 
   it('documents every key and the events channel', () => {
     const docs = describeStoreKeys('ns');
-    expect(docs.map((d) => d.type).sort()).toEqual(['channel', 'hash', 'list', 'list', 'list', 'list', 'set', 'string', 'string', 'string', 'string', 'string', 'string', 'string', 'zset', 'zset']);
+    expect(docs.map((d) => d.type).sort()).toEqual([
+      'channel',
+      'hash',
+      'list',
+      'list',
+      'list',
+      'list',
+      'set',
+      'string',
+      'string',
+      'string',
+      'string',
+      'string',
+      'string',
+      'string',
+      'zset',
+      'zset',
+    ]);
     expect(docs.map((d) => d.pattern)).toContain('{ns}:rate:<bucket>:<window>');
     expect(docs.map((d) => d.pattern)).toContain('{ns}:transitions:<nodeId>');
     expect(docs.map((d) => d.pattern)).toContain('{ns}:fleet-transitions');

@@ -27,7 +27,10 @@ describe('MemoryStore with an injected clock', () => {
 
   it('forgets history historyTtlMs after its last push, and honours historyLimit and auditLimit', async () => {
     const store = new MemoryStore({ now: clock, historyLimit: 3, auditLimit: 2, historyTtlMs: 5000 });
-    await store.writeSweep({ records: [], history: [1, 2, 3, 4, 5].map((t) => ({ nodeId: 'a', point: { t, ok: true, latencyMs: 1 } })) }, 1000);
+    await store.writeSweep(
+      { records: [], history: [1, 2, 3, 4, 5].map((t) => ({ nodeId: 'a', point: { t, ok: true, latencyMs: 1 } })) },
+      1000,
+    );
     expect((await store.getHistory('a', 10)).map((p) => p.t)).toEqual([5, 4, 3]);
     now += 4999;
     expect(await store.getHistory('a', 10)).toHaveLength(3);
@@ -41,7 +44,10 @@ describe('MemoryStore with an injected clock', () => {
 
   it('forgets state changes transitionTtlMs after the last append, and honours transitionLimit', async () => {
     const store = new MemoryStore({ now: clock, transitionLimit: 2, transitionTtlMs: 5000 });
-    const t = (at: number) => ({ nodeId: 'a', transition: { from: 'healthy', to: 'degraded', reasons: [], at, replica: 'r' } });
+    const t = (at: number) => ({
+      nodeId: 'a',
+      transition: { from: 'healthy', to: 'degraded', reasons: [], at, replica: 'r' },
+    });
     await store.appendTransitions([t(1), t(2), t(3)]);
     expect((await store.getTransitions('a', 10)).map((x) => x.at)).toEqual([3, 2]);
     now += 4000;
@@ -57,8 +63,20 @@ describe('MemoryStore with an injected clock', () => {
   it('caps the fleet-wide log at fleetTransitionLimit across batches and forgets it transitionTtlMs after the last push', async () => {
     const store = new MemoryStore({ now: clock, fleetTransitionLimit: 15, transitionTtlMs: 5000, sweepBatchSize: 10 });
     const ids = Array.from({ length: 35 }, (_, i) => `n${i}`);
-    await store.writeSweep({ records: [], transitions: ids.map((id, i) => ({ nodeId: id, chain: 'bsc', transition: { from: 'unknown', to: 'healthy', reasons: [], at: i, replica: 'r' } })) }, 1000);
-    expect((await store.getFleetTransitions(100)).map((t) => t.at)).toEqual(Array.from({ length: 15 }, (_, i) => 34 - i));
+    await store.writeSweep(
+      {
+        records: [],
+        transitions: ids.map((id, i) => ({
+          nodeId: id,
+          chain: 'bsc',
+          transition: { from: 'unknown', to: 'healthy', reasons: [], at: i, replica: 'r' },
+        })),
+      },
+      1000,
+    );
+    expect((await store.getFleetTransitions(100)).map((t) => t.at)).toEqual(
+      Array.from({ length: 15 }, (_, i) => 34 - i),
+    );
     now += 4999;
     expect(await store.getFleetTransitions(100)).toHaveLength(15);
     now += 1;

@@ -16,8 +16,12 @@ const stores: RedisStore[] = [];
 beforeAll(async () => {
   lru = await RedisServer.start({ args: ['--maxmemory-policy', 'allkeys-lru'] });
   // Users that may not read the config (as on managed Redis), and one that may not read INFO either.
-  expect(await lru.command('ACL', 'SETUSER', 'noconfig', 'on', '>noconfig-pass', '~*', '&*', '+@all', '-config')).toBe('+OK');
-  expect(await lru.command('ACL', 'SETUSER', 'blind', 'on', '>blind-pass', '~*', '&*', '+@all', '-config', '-info')).toBe('+OK');
+  expect(await lru.command('ACL', 'SETUSER', 'noconfig', 'on', '>noconfig-pass', '~*', '&*', '+@all', '-config')).toBe(
+    '+OK',
+  );
+  expect(
+    await lru.command('ACL', 'SETUSER', 'blind', 'on', '>blind-pass', '~*', '&*', '+@all', '-config', '-info'),
+  ).toBe('+OK');
 }, 30_000);
 
 afterAll(async () => {
@@ -25,9 +29,18 @@ afterAll(async () => {
   await lru?.close();
 });
 
-async function connect(url: string, overrides: Partial<RedisStoreOptions> = {}): Promise<{ store: RedisStore; warnings: Warning[] }> {
+async function connect(
+  url: string,
+  overrides: Partial<RedisStoreOptions> = {},
+): Promise<{ store: RedisStore; warnings: Warning[] }> {
   const warnings: Warning[] = [];
-  const store = await RedisStore.connect({ url, prefix: `conn-${randomUUID()}`, replica: 'conn-test', onWarning: (msg, data) => warnings.push({ msg, data: (data ?? {}) as Record<string, unknown> }), ...overrides });
+  const store = await RedisStore.connect({
+    url,
+    prefix: `conn-${randomUUID()}`,
+    replica: 'conn-test',
+    onWarning: (msg, data) => warnings.push({ msg, data: (data ?? {}) as Record<string, unknown> }),
+    ...overrides,
+  });
   stores.push(store);
   return { store, warnings };
 }
@@ -36,7 +49,11 @@ const policyWarnings = (ws: readonly Warning[]) => ws.filter((w) => /maxmemory-p
 
 /** The check has run on the server (CONFIG GET or INFO counted there) and its reply has been read here. */
 async function checkDone(server: RedisServer, store: RedisStore): Promise<void> {
-  await until(async () => /cmdstat_(config\|get|info):calls=/.test(await infoCommandStats(server)), 5_000, 'the policy check reached the server');
+  await until(
+    async () => /cmdstat_(config\|get|info):calls=/.test(await infoCommandStats(server)),
+    5_000,
+    'the policy check reached the server',
+  );
   await store.probe('conn-test');
   await sleep(50);
 }

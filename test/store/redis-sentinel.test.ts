@@ -33,9 +33,41 @@ describe('Redis behind Sentinel', () => {
     dir = mkdtempSync(join(tmpdir(), 'nodesentry-sentinel-'));
     const masterPort = await freePort();
     sentinelPort = await freePort();
-    children.push(spawn('redis-server', ['--port', String(masterPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--requirepass', PASSWORD, '--masterauth', PASSWORD], { stdio: 'ignore' }));
+    children.push(
+      spawn(
+        'redis-server',
+        [
+          '--port',
+          String(masterPort),
+          '--bind',
+          '127.0.0.1',
+          '--save',
+          '',
+          '--appendonly',
+          'no',
+          '--dir',
+          dir,
+          '--requirepass',
+          PASSWORD,
+          '--masterauth',
+          PASSWORD,
+        ],
+        { stdio: 'ignore' },
+      ),
+    );
     const conf = join(dir, 'sentinel.conf');
-    writeFileSync(conf, [`port ${sentinelPort}`, 'bind 127.0.0.1', `dir ${dir}`, `sentinel monitor mymaster 127.0.0.1 ${masterPort} 1`, `sentinel auth-pass mymaster ${PASSWORD}`, 'sentinel down-after-milliseconds mymaster 5000', ''].join('\n'));
+    writeFileSync(
+      conf,
+      [
+        `port ${sentinelPort}`,
+        'bind 127.0.0.1',
+        `dir ${dir}`,
+        `sentinel monitor mymaster 127.0.0.1 ${masterPort} 1`,
+        `sentinel auth-pass mymaster ${PASSWORD}`,
+        'sentinel down-after-milliseconds mymaster 5000',
+        '',
+      ].join('\n'),
+    );
     children.push(spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' }));
   });
 
@@ -45,7 +77,12 @@ describe('Redis behind Sentinel', () => {
   });
 
   it('when configured by REDIS_SENTINELS, then the store finds the master through the sentinel and works', async () => {
-    const settings = loadSettings({ REDIS_SENTINELS: `127.0.0.1:${sentinelPort}`, REDIS_SENTINEL_NAME: 'mymaster', REDIS_PASSWORD: PASSWORD, NODESENTRY_REDIS_PREFIX: 'sentinel-test' });
+    const settings = loadSettings({
+      REDIS_SENTINELS: `127.0.0.1:${sentinelPort}`,
+      REDIS_SENTINEL_NAME: 'mymaster',
+      REDIS_PASSWORD: PASSWORD,
+      NODESENTRY_REDIS_PREFIX: 'sentinel-test',
+    });
     const warnings: string[] = [];
     const logger = pino({ level: 'warn' }, { write: (l: string) => void warnings.push(l) });
     // The sentinel may need a moment to learn the master after both processes start.
@@ -56,7 +93,15 @@ describe('Redis behind Sentinel', () => {
       const record: NodeRecord = {
         nodeId: 'n1',
         chain: 'bsc',
-        sample: { nodeId: 'n1', chain: 'bsc', family: 'evm', observedAt: 1, latencyMs: 1, ok: true, missingMethods: [] },
+        sample: {
+          nodeId: 'n1',
+          chain: 'bsc',
+          family: 'evm',
+          observedAt: 1,
+          latencyMs: 1,
+          ok: true,
+          missingMethods: [],
+        },
         health: null,
         replica: 'sentinel-replica',
         writtenAt: 1,

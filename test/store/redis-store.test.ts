@@ -28,7 +28,9 @@ async function deleteKeys(prefix: string, redisUrl = url): Promise<void> {
   }
 }
 
-async function openStore(overrides: Partial<RedisStoreOptions> = {}): Promise<{ store: RedisStore; prefix: string; cleanup: () => Promise<void> }> {
+async function openStore(
+  overrides: Partial<RedisStoreOptions> = {},
+): Promise<{ store: RedisStore; prefix: string; cleanup: () => Promise<void> }> {
   const prefix = overrides.prefix ?? freshPrefix();
   const store = await RedisStore.connect({ url, prefix, replica: 'replica-test', ...overrides });
   return { store, prefix, cleanup: () => deleteKeys(prefix) };
@@ -58,20 +60,34 @@ describe('RedisStore (Redis only)', () => {
     }
   });
 
-  it('when garbage or another version\'s values sit under the prefix, then reads skip them and warn once per key', async () => {
+  it("when garbage or another version's values sit under the prefix, then reads skip them and warn once per key", async () => {
     const warnings: Array<{ msg: string; data?: object }> = [];
-    const { store, prefix } = await open({ onWarning: (msg, data) => warnings.push({ msg, ...(data ? { data } : {}) }) });
+    const { store, prefix } = await open({
+      onWarning: (msg, data) => warnings.push({ msg, ...(data ? { data } : {}) }),
+    });
     const k = createStoreKeys(prefix);
-    await store.writeSweep({ records: [record('good')], history: [{ nodeId: 'good', point: { t: 1, ok: true, latencyMs: 3 } }] }, 60_000);
+    await store.writeSweep(
+      { records: [record('good')], history: [{ nodeId: 'good', point: { t: 1, ok: true, latencyMs: 3 } }] },
+      60_000,
+    );
     await admin.set(k.node('garbage'), 'not json {');
     await admin.set(k.node('future'), JSON.stringify({ v: 2, nodeId: 'future', everything: 'different' }));
     await admin.set(k.node('array'), '[1,2,3]');
-    await admin.set(k.node('impostor'), JSON.stringify({ ...JSON.parse((await admin.get(k.node('good')))!), nodeId: 'someone-else' }));
+    await admin.set(
+      k.node('impostor'),
+      JSON.stringify({ ...JSON.parse((await admin.get(k.node('good')))!), nodeId: 'someone-else' }),
+    );
     await admin.sadd(k.nodeIndex, 'garbage', 'future', 'array', 'impostor');
     await admin.set(k.peers('good'), '{"v":1,"peers":"nope"}');
     await admin.lpush(k.history('good'), 'garbage');
-    await store.appendTransitions([{ nodeId: 'good', transition: { from: 'new', to: 'healthy', reasons: [], at: 1, replica: 'r' } }]);
-    await admin.lpush(k.transitions('good'), 'garbage', JSON.stringify({ v: 1, from: 'healthy', to: 'degraded', reasons: 'not a list', at: 2, replica: 'r' }));
+    await store.appendTransitions([
+      { nodeId: 'good', transition: { from: 'new', to: 'healthy', reasons: [], at: 1, replica: 'r' } },
+    ]);
+    await admin.lpush(
+      k.transitions('good'),
+      'garbage',
+      JSON.stringify({ v: 1, from: 'healthy', to: 'degraded', reasons: 'not a list', at: 2, replica: 'r' }),
+    );
     await admin.hset(k.drains, 'x', '{"v":9}');
     await admin.set(k.chain('bsc'), 'null');
     await admin.lpush(k.audit, '{"v":1,"at":1,"entry":{"ok":true}}', 'garbage');
@@ -80,16 +96,30 @@ describe('RedisStore (Redis only)', () => {
     expect([...(await store.getNodes(['good', 'garbage', 'future', 'impostor'])).keys()]).toEqual(['good']);
     expect(await store.getPeers('good')).toBeUndefined();
     expect((await store.getHistory('good', 10)).map((p) => p.t)).toEqual([1]);
-    expect(await store.getTransitions('good', 10)).toEqual([{ from: 'new', to: 'healthy', reasons: [], at: 1, replica: 'r' }]);
+    expect(await store.getTransitions('good', 10)).toEqual([
+      { from: 'new', to: 'healthy', reasons: [], at: 1, replica: 'r' },
+    ]);
     expect(await store.getDrains()).toEqual(new Map());
     expect(await store.getChainFacts('bsc')).toBeUndefined();
     expect(await store.getAudit(10)).toEqual([{ ok: true }]);
 
     const warnedKeys = warnings.map((w) => (w.data as { key?: string } | undefined)?.key);
-    for (const key of [k.node('garbage'), k.node('future'), k.node('array'), k.node('impostor'), k.peers('good'), k.history('good'), k.transitions('good'), k.chain('bsc'), k.audit]) {
+    for (const key of [
+      k.node('garbage'),
+      k.node('future'),
+      k.node('array'),
+      k.node('impostor'),
+      k.peers('good'),
+      k.history('good'),
+      k.transitions('good'),
+      k.chain('bsc'),
+      k.audit,
+    ]) {
       expect(warnedKeys).toContain(key);
     }
-    expect(warnings.find((w) => (w.data as { key?: string }).key === k.node('future'))?.data).toMatchObject({ reason: 'unknown format version 2' });
+    expect(warnings.find((w) => (w.data as { key?: string }).key === k.node('future'))?.data).toMatchObject({
+      reason: 'unknown format version 2',
+    });
 
     // Once: reading again adds no warnings.
     const count = warnings.length;
@@ -171,14 +201,37 @@ describe('RedisStore (Redis only)', () => {
     await tap.subscribe(createStoreKeys(a.prefix).events);
     tap.on('message', (_c: string, m: string) => messages.push(m));
     try {
-      const health = { health: { state: 'healthy', reasons: [], usableSince: null }, stats: { samples: 1, outcomes: [true], ewma: 12.5 }, score: { total: 0.9, parts: { latency: { detail: '12ms average' } } }, probing: { mode: 'interval', delayMs: 2000 } };
+      const health = {
+        health: { state: 'healthy', reasons: [], usableSince: null },
+        stats: { samples: 1, outcomes: [true], ewma: 12.5 },
+        score: { total: 0.9, parts: { latency: { detail: '12ms average' } } },
+        probing: { mode: 'interval', delayMs: 2000 },
+      };
       const at = (i: number) => 1_700_000_000_000 + i * 2000;
       const rec = (i: number, over: Partial<NodeRecord> = {}) =>
-        record('n1', { sample: { ...record('n1').sample, observedAt: at(i), latencyMs: 10 + i, height: 100 + i }, writtenAt: at(i) + 1, replica: 'writer', health: verdict({ ...health, stats: { ...health.stats, samples: i, outcomes: Array.from({ length: i }, () => true) } }), ...over });
-      const written = [rec(1), rec(2), rec(3, { health: verdict({ ...health, health: { state: 'degraded', reasons: ['lag'], usableSince: at(3) } }) }), rec(4, { health: verdict({ ...health, probing: undefined }) })];
+        record('n1', {
+          sample: { ...record('n1').sample, observedAt: at(i), latencyMs: 10 + i, height: 100 + i },
+          writtenAt: at(i) + 1,
+          replica: 'writer',
+          health: verdict({
+            ...health,
+            stats: { ...health.stats, samples: i, outcomes: Array.from({ length: i }, () => true) },
+          }),
+          ...over,
+        });
+      const written = [
+        rec(1),
+        rec(2),
+        rec(3, { health: verdict({ ...health, health: { state: 'degraded', reasons: ['lag'], usableSince: at(3) } }) }),
+        rec(4, { health: verdict({ ...health, probing: undefined }) }),
+      ];
       for (const r of written) {
         await a.store.writeSweep({ records: [r] }, 60_000);
-        await eventually(() => got.length === written.indexOf(r) + 1, 3000, `record ${written.indexOf(r) + 1} delivered`);
+        await eventually(
+          () => got.length === written.indexOf(r) + 1,
+          3000,
+          `record ${written.indexOf(r) + 1} delivered`,
+        );
       }
       // Exact: the same JSON as the record written (nulls, removed keys and arrays included).
       expect(got).toEqual(written.map((r) => JSON.parse(JSON.stringify(r))));
@@ -200,8 +253,12 @@ describe('RedisStore (Redis only)', () => {
 
       // Another writer's record in between: the first writer's next one goes whole, never onto a base receivers may not hold.
       await b.store.writeSweep({ records: [rec(6, { replica: 'reader', writtenAt: at(6) + 2 })] }, 60_000);
-      await eventually(() => lateGot.length === 2, 3000, 'the other writer\'s record');
-      await eventually(() => (a.store as unknown as { held: Map<string, NodeRecord> }).held.get('n1')?.replica === 'reader', 3000, 'the writer heard it');
+      await eventually(() => lateGot.length === 2, 3000, "the other writer's record");
+      await eventually(
+        () => (a.store as unknown as { held: Map<string, NodeRecord> }).held.get('n1')?.replica === 'reader',
+        3000,
+        'the writer heard it',
+      );
       await a.store.writeSweep({ records: [rec(7)] }, 60_000);
       await eventually(() => lateGot.length === 3 && got.length === 7, 3000, 'seventh record delivered');
       expect(messages.at(-1)).toContain('"records":[{"v":1');
@@ -223,7 +280,7 @@ describe('RedisStore (Redis only)', () => {
     expect(after.epoch).not.toBe(first.epoch);
   });
 
-  it('restoreDrains writes back only facts newer than the store\'s (or missing), and announces them', async () => {
+  it("restoreDrains writes back only facts newer than the store's (or missing), and announces them", async () => {
     const { store } = await open();
     const events: string[] = [];
     store.subscribe((e) => e.type === 'drain' && events.push(e.nodeId));
@@ -238,13 +295,20 @@ describe('RedisStore (Redis only)', () => {
     const drains = await store.getDrains();
     expect(drains.get('kept')?.by).toBe('newer');
     expect(drains.get('lost')).toEqual({ nodeId: 'lost', by: 'ops', at: 1, reason: 'disk swap' });
-    expect((await store.getDrainFacts()).get('undone')).toEqual({ nodeId: 'undone', version: undrained.version + 1, drain: { nodeId: 'undone', by: 'ops', at: 3 } });
+    expect((await store.getDrainFacts()).get('undone')).toEqual({
+      nodeId: 'undone',
+      version: undrained.version + 1,
+      drain: { nodeId: 'undone', by: 'ops', at: 3 },
+    });
     await eventually(() => events.includes('lost'), 3000, 'drain event');
   });
 
   it('caps each transition log at transitionLimit and expires it transitionTtlMs after the last append', async () => {
     const { store } = await open({ transitionLimit: 2, transitionTtlMs: 600_000 });
-    const t = (at: number) => ({ nodeId: 'a', transition: { from: 'healthy', to: 'degraded', reasons: [], at, replica: 'r' } });
+    const t = (at: number) => ({
+      nodeId: 'a',
+      transition: { from: 'healthy', to: 'degraded', reasons: [], at, replica: 'r' },
+    });
     await store.appendTransitions([t(1), t(2), t(3)]);
     const key = store.keys.transitions('a');
     expect(await admin.llen(key)).toBe(2);
@@ -254,10 +318,20 @@ describe('RedisStore (Redis only)', () => {
     expect((await store.getTransitions('a', 10)).map((x) => x.at)).toEqual([3, 2]);
   });
 
-  it('writes the fleet-wide log in each batch\'s pipeline, capped at fleetTransitionLimit, expiring transitionTtlMs after the last push', async () => {
+  it("writes the fleet-wide log in each batch's pipeline, capped at fleetTransitionLimit, expiring transitionTtlMs after the last push", async () => {
     const { store } = await open({ fleetTransitionLimit: 15, transitionTtlMs: 600_000, sweepBatchSize: 10 });
     const ids = Array.from({ length: 35 }, (_, i) => `n${i}`);
-    await store.writeSweep({ records: ids.map((id) => record(id)), transitions: ids.map((id, i) => ({ nodeId: id, chain: 'bsc', transition: { from: 'unknown', to: 'healthy', reasons: [], at: i, replica: 'r' } })) }, 60_000);
+    await store.writeSweep(
+      {
+        records: ids.map((id) => record(id)),
+        transitions: ids.map((id, i) => ({
+          nodeId: id,
+          chain: 'bsc',
+          transition: { from: 'unknown', to: 'healthy', reasons: [], at: i, replica: 'r' },
+        })),
+      },
+      60_000,
+    );
     const key = store.keys.fleetTransitions;
     expect(key.startsWith(store.keys.tag)).toBe(true);
     expect(await admin.llen(key)).toBe(15);
@@ -265,12 +339,25 @@ describe('RedisStore (Redis only)', () => {
     expect(ttl).toBeGreaterThan(590_000);
     expect(ttl).toBeLessThanOrEqual(600_000);
     // Batches go out in order: the newest 15 of all 35 survive the cap.
-    expect((await store.getFleetTransitions(100)).map((t) => t.at)).toEqual(Array.from({ length: 15 }, (_, i) => 34 - i));
+    expect((await store.getFleetTransitions(100)).map((t) => t.at)).toEqual(
+      Array.from({ length: 15 }, (_, i) => 34 - i),
+    );
   });
 
   it('puts every key it writes under the one hash tag, each matching the documented layout', async () => {
     const { store, prefix } = await open();
-    await store.writeSweep({ records: [record('a')], peers: new Map([['a', [peer(1)]]]), history: [{ nodeId: 'a', point: { t: 1, ok: true, latencyMs: 1 } }], chains: [{ chain: 'bsc', facts: report('bsc'), replica: 'r', writtenAt: 1 }], transitions: [{ nodeId: 'a', chain: 'bsc', transition: { from: 'new', to: 'healthy', reasons: [], at: 1, replica: 'r' } }] }, 60_000);
+    await store.writeSweep(
+      {
+        records: [record('a')],
+        peers: new Map([['a', [peer(1)]]]),
+        history: [{ nodeId: 'a', point: { t: 1, ok: true, latencyMs: 1 } }],
+        chains: [{ chain: 'bsc', facts: report('bsc'), replica: 'r', writtenAt: 1 }],
+        transitions: [
+          { nodeId: 'a', chain: 'bsc', transition: { from: 'new', to: 'healthy', reasons: [], at: 1, replica: 'r' } },
+        ],
+      },
+      60_000,
+    );
     await store.setDrain('a', { nodeId: 'a', by: 'ops', at: 1 });
     await store.appendAudit({ did: 'drain' });
     await store.claimLeases('r', ['a'], 60_000, 1);
@@ -283,7 +370,10 @@ describe('RedisStore (Redis only)', () => {
     expect(ratePttl).toBeLessThanOrEqual(120_000);
 
     const docs = describeStoreKeys(prefix).filter((d) => d.type !== 'channel');
-    const patterns = docs.map((d) => ({ ...d, re: new RegExp(`^${d.pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/<[a-zA-Z]+>/g, '.+')}$`) }));
+    const patterns = docs.map((d) => ({
+      ...d,
+      re: new RegExp(`^${d.pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/<[a-zA-Z]+>/g, '.+')}$`),
+    }));
     const keys = (await admin.keys(`{${prefix}}:*`)).sort();
     expect(keys).toHaveLength(docs.length);
     for (const key of keys) {
@@ -299,7 +389,9 @@ describe('RedisStore (Redis only)', () => {
     const deadUrl = server.url;
     await server.close();
     const started = Date.now();
-    await expect(RedisStore.connect({ url: deadUrl, prefix: freshPrefix(), replica: 'r', reconnectMaxDelayMs: 50 }, 300)).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    await expect(
+      RedisStore.connect({ url: deadUrl, prefix: freshPrefix(), replica: 'r', reconnectMaxDelayMs: 50 }, 300),
+    ).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
     expect(Date.now() - started).toBeLessThan(2000);
   });
 
@@ -334,7 +426,14 @@ describe('RedisStore when Redis goes away and comes back', () => {
 
   it('rejects fast with STORE_UNAVAILABLE while down, reports it in health(), and recovers writes and events after restart', async () => {
     const warnings: string[] = [];
-    store = new RedisStore({ url: server.url, prefix: freshPrefix(), replica: 'outage', reconnectMaxDelayMs: 200, commandTimeoutMs: 1000, onWarning: (msg, data) => warnings.push(`${msg} ${JSON.stringify(data)}`) });
+    store = new RedisStore({
+      url: server.url,
+      prefix: freshPrefix(),
+      replica: 'outage',
+      reconnectMaxDelayMs: 200,
+      commandTimeoutMs: 1000,
+      onWarning: (msg, data) => warnings.push(`${msg} ${JSON.stringify(data)}`),
+    });
     await store.ready();
     const s = store;
     const seen: StoreEvent[] = [];
@@ -348,7 +447,12 @@ describe('RedisStore when Redis goes away and comes back', () => {
     expect(down.connected).toBe(false);
     expect(down.lastError).toBeDefined();
 
-    for (const call of [() => s.getAllNodes(), () => s.writeSweep({ records: [record('a')] }, 60_000), () => s.publish({ type: 'nodes-removed', nodeIds: ['x'] }), () => s.claimLeases('outage', ['a'], 1000, 1)]) {
+    for (const call of [
+      () => s.getAllNodes(),
+      () => s.writeSweep({ records: [record('a')] }, 60_000),
+      () => s.publish({ type: 'nodes-removed', nodeIds: ['x'] }),
+      () => s.claimLeases('outage', ['a'], 1000, 1),
+    ]) {
       const started = Date.now();
       const err = await call().then(
         () => undefined,

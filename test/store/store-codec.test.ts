@@ -11,7 +11,13 @@ describe('store codec: the persisted health shapes', () => {
 
   it('when a record holds something that is not a verdict, then the record is kept and its health is null', () => {
     const json = JSON.parse(encodeRecord(record('a')));
-    for (const health of [null, 'healthy', { state: 'healthy' }, { health: { state: 3 }, stats: {}, score: {} }, { health: { state: 'healthy' }, score: {} }]) {
+    for (const health of [
+      null,
+      'healthy',
+      { state: 'healthy' },
+      { health: { state: 3 }, stats: {}, score: {} },
+      { health: { state: 'healthy' }, score: {} },
+    ]) {
       const d = decodeRecord(JSON.stringify({ ...json, health }));
       expect(d.ok).toBe(true);
       expect(d.ok && d.value.sample).toEqual(record('a').sample);

@@ -3,7 +3,15 @@
 import type { PeerDetail, Sample } from '../../src/chains/sample.js';
 import type { ChainReport } from '../../src/health/chain-report.js';
 import type { NodeVerdict } from '../../src/health/verdict.js';
-import type { ChainFacts, Drain, HistoryPoint, NodeRecord, Store, StoreEvent, TransitionEntry } from '../../src/store/store.js';
+import type {
+  ChainFacts,
+  Drain,
+  HistoryPoint,
+  NodeRecord,
+  Store,
+  StoreEvent,
+  TransitionEntry,
+} from '../../src/store/store.js';
 
 export interface StoreUnderTest {
   readonly store: Store;
@@ -12,7 +20,17 @@ export interface StoreUnderTest {
 }
 
 export function sample(nodeId: string, over: Partial<Sample> = {}): Sample {
-  return { nodeId, chain: 'bsc', family: 'evm', observedAt: 1_700_000_000_000, latencyMs: 12, ok: true, height: 100, missingMethods: [], ...over };
+  return {
+    nodeId,
+    chain: 'bsc',
+    family: 'evm',
+    observedAt: 1_700_000_000_000,
+    latencyMs: 12,
+    ok: true,
+    height: 100,
+    missingMethods: [],
+    ...over,
+  };
 }
 
 /**
@@ -20,24 +38,53 @@ export function sample(nodeId: string, over: Partial<Sample> = {}): Sample {
  * codec's check (asNodeVerdict); these tests care only that it travels intact.
  */
 export function verdict(over: Record<string, unknown> = {}): NodeVerdict {
-  return { health: { state: 'healthy', streak: 3 }, stats: { samples: 3 }, score: { total: 0.9 }, ...over } as unknown as NodeVerdict;
+  return {
+    health: { state: 'healthy', streak: 3 },
+    stats: { samples: 3 },
+    score: { total: 0.9 },
+    ...over,
+  } as unknown as NodeVerdict;
 }
 
 /** A chain report as the store carries it (enough to pass asChainReport; see verdict). */
 export function report(chain: string, over: Record<string, unknown> = {}): ChainReport {
-  return { chain, evaluatedAt: 1, reference: { height: 41_000_000 }, selection: { nodeId: 'a', mode: 'normal' }, ...over } as unknown as ChainReport;
+  return {
+    chain,
+    evaluatedAt: 1,
+    reference: { height: 41_000_000 },
+    selection: { nodeId: 'a', mode: 'normal' },
+    ...over,
+  } as unknown as ChainReport;
 }
 
 export function record(nodeId: string, over: Partial<NodeRecord> = {}): NodeRecord {
-  return { nodeId, chain: 'bsc', sample: sample(nodeId), health: verdict(), replica: 'replica-a', writtenAt: 1_700_000_000_100, ...over };
+  return {
+    nodeId,
+    chain: 'bsc',
+    sample: sample(nodeId),
+    health: verdict(),
+    replica: 'replica-a',
+    writtenAt: 1_700_000_000_100,
+    ...over,
+  };
 }
 
-export const peer = (id: number): PeerDetail => ({ id, addr: `10.0.0.${id}:8333`, inbound: id % 2 === 0, subver: '/Satoshi:27.0.0/' });
+export const peer = (id: number): PeerDetail => ({
+  id,
+  addr: `10.0.0.${id}:8333`,
+  inbound: id % 2 === 0,
+  subver: '/Satoshi:27.0.0/',
+});
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The first event matching `match`, or a rejection after `timeoutMs`. */
-export function nextEvent<T extends StoreEvent['type']>(store: Store, type: T, match: (e: Extract<StoreEvent, { type: T }>) => boolean = () => true, timeoutMs = 2000): Promise<Extract<StoreEvent, { type: T }>> {
+export function nextEvent<T extends StoreEvent['type']>(
+  store: Store,
+  type: T,
+  match: (e: Extract<StoreEvent, { type: T }>) => boolean = () => true,
+  timeoutMs = 2000,
+): Promise<Extract<StoreEvent, { type: T }>> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       off();
@@ -54,7 +101,11 @@ export function nextEvent<T extends StoreEvent['type']>(store: Store, type: T, m
 }
 
 /** Polls `check` until it returns true or `timeoutMs` passes. */
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 2000, what = 'condition'): Promise<void> {
+export async function eventually(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 2000,
+  what = 'condition',
+): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > until) throw new Error(`${what} not met within ${timeoutMs} ms`);
@@ -62,9 +113,23 @@ export async function eventually(check: () => boolean | Promise<boolean>, timeou
   }
 }
 
-const point = (t: number, over: Partial<HistoryPoint> = {}): HistoryPoint => ({ t, ok: true, latencyMs: 10 + (t % 7), height: t, peers: 8, ...over });
+const point = (t: number, over: Partial<HistoryPoint> = {}): HistoryPoint => ({
+  t,
+  ok: true,
+  latencyMs: 10 + (t % 7),
+  height: t,
+  peers: 8,
+  ...over,
+});
 
-const transition = (at: number, over: Partial<TransitionEntry> = {}): TransitionEntry => ({ from: 'healthy', to: 'unhealthy', reasons: [`unauthorized(${at})`], at, replica: 'replica-a', ...over });
+const transition = (at: number, over: Partial<TransitionEntry> = {}): TransitionEntry => ({
+  from: 'healthy',
+  to: 'unhealthy',
+  reasons: [`unauthorized(${at})`],
+  at,
+  replica: 'replica-a',
+  ...over,
+});
 
 const TTL = 60_000;
 
@@ -85,7 +150,16 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
     describe('records', () => {
       it('when a sweep is written, then every record reads back as written, and unknown ids are absent', async () => {
         const a = record('a');
-        const b = record('b', { chain: 'defichain', sample: sample('b', { chain: 'defichain', family: 'bitcoin', ok: false, error: { code: 'RPC_TIMEOUT', message: 'timed out', transient: true } }), health: null });
+        const b = record('b', {
+          chain: 'defichain',
+          sample: sample('b', {
+            chain: 'defichain',
+            family: 'bitcoin',
+            ok: false,
+            error: { code: 'RPC_TIMEOUT', message: 'timed out', transient: true },
+          }),
+          health: null,
+        });
         await store.writeSweep({ records: [a, b] }, TTL);
 
         const got = await store.getNodes(['a', 'b', 'nope']);
@@ -105,7 +179,14 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
       });
 
       it('when a record is not refreshed within its TTL, then it disappears from every read', async () => {
-        await store.writeSweep({ records: [record('stale'), record('stale2')], chains: [{ chain: 'bsc', facts: report('bsc'), replica: 'r', writtenAt: 1 }], peers: new Map([['stale', [peer(1)]]]) }, 150);
+        await store.writeSweep(
+          {
+            records: [record('stale'), record('stale2')],
+            chains: [{ chain: 'bsc', facts: report('bsc'), replica: 'r', writtenAt: 1 }],
+            peers: new Map([['stale', [peer(1)]]]),
+          },
+          150,
+        );
         await store.writeSweep({ records: [record('fresh')] }, TTL);
         expect((await store.getAllNodes()).map((r) => r.nodeId)).toEqual(['fresh', 'stale', 'stale2']);
 
@@ -131,7 +212,11 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
         const peersB = [peer(7)];
         await store.writeSweep(
           {
-            records: [record('a', { sample: sample('a', { peerList: peersA }) }), record('b', { sample: sample('b', { peerList: peersB }) }), record('c')],
+            records: [
+              record('a', { sample: sample('a', { peerList: peersA }) }),
+              record('b', { sample: sample('b', { peerList: peersB }) }),
+              record('c'),
+            ],
             // a: given explicitly; b: only inside its sample, which the store moves to the peers key.
             peers: new Map([['a', peersA]]),
           },
@@ -152,7 +237,10 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
         const first = Array.from({ length: 250 }, (_, i) => ({ nodeId: 'a', point: point(1000 + i) }));
         const second = Array.from({ length: 250 }, (_, i) => ({ nodeId: 'a', point: point(1250 + i) }));
         await store.writeSweep({ records: [], history: first }, TTL);
-        await store.writeSweep({ records: [], history: [...second, { nodeId: 'b', point: { t: 5, ok: false, latencyMs: 15, peers: 8 } }] }, TTL);
+        await store.writeSweep(
+          { records: [], history: [...second, { nodeId: 'b', point: { t: 5, ok: false, latencyMs: 15, peers: 8 } }] },
+          TTL,
+        );
 
         const all = await store.getHistory('a', 10_000);
         expect(all).toHaveLength(360);
@@ -173,10 +261,15 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
 
     describe('transitions', () => {
       it('keeps at most 50 state changes per node, newest first, apart from other nodes', async () => {
-        await store.appendTransitions(Array.from({ length: 30 }, (_, i) => ({ nodeId: 'a', transition: transition(1000 + i) })));
+        await store.appendTransitions(
+          Array.from({ length: 30 }, (_, i) => ({ nodeId: 'a', transition: transition(1000 + i) })),
+        );
         await store.appendTransitions([
           ...Array.from({ length: 30 }, (_, i) => ({ nodeId: 'a', transition: transition(1030 + i) })),
-          { nodeId: 'b', transition: transition(5, { from: 'unknown', to: 'healthy', reasons: [], replica: 'replica-b' }) },
+          {
+            nodeId: 'b',
+            transition: transition(5, { from: 'unknown', to: 'healthy', reasons: [], replica: 'replica-b' }),
+          },
         ]);
 
         const all = await store.getTransitions('a', 1000);
@@ -185,7 +278,9 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
         expect(all[49]).toEqual(transition(1010));
         expect(all.map((t) => t.at)).toEqual([...all.map((t) => t.at)].sort((x, y) => y - x));
         expect((await store.getTransitions('a', 2)).map((t) => t.at)).toEqual([1059, 1058]);
-        expect(await store.getTransitions('b', 10)).toEqual([{ from: 'unknown', to: 'healthy', reasons: [], at: 5, replica: 'replica-b' }]);
+        expect(await store.getTransitions('b', 10)).toEqual([
+          { from: 'unknown', to: 'healthy', reasons: [], at: 5, replica: 'replica-b' },
+        ]);
         expect(await store.getTransitions('a', 0)).toEqual([]);
         expect(await store.getTransitions('unknown', 10)).toEqual([]);
         await store.appendTransitions([]);
@@ -199,27 +294,56 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
             transitions: [
               { nodeId: 'a', transition: transition(3, { from: 'degraded', to: 'unhealthy' }) },
               { nodeId: 'a', transition: transition(1, { from: 'new', to: 'healthy', reasons: [] }) },
-              { nodeId: 'a', transition: transition(2, { from: 'healthy', to: 'degraded', reasons: ['lagging(12 blocks, 9s)', 'peers_low(4<13)'] }) },
+              {
+                nodeId: 'a',
+                transition: transition(2, {
+                  from: 'healthy',
+                  to: 'degraded',
+                  reasons: ['lagging(12 blocks, 9s)', 'peers_low(4<13)'],
+                }),
+              },
             ],
           },
           TTL,
         );
         expect((await store.getNodes(['a'])).get('a')).toEqual(record('a'));
         const got = await store.getTransitions('a', 10);
-        expect(got.map((t) => `${t.from}->${t.to}`)).toEqual(['degraded->unhealthy', 'healthy->degraded', 'new->healthy']);
-        expect(got[1]).toEqual({ from: 'healthy', to: 'degraded', reasons: ['lagging(12 blocks, 9s)', 'peers_low(4<13)'], at: 2, replica: 'replica-a' });
+        expect(got.map((t) => `${t.from}->${t.to}`)).toEqual([
+          'degraded->unhealthy',
+          'healthy->degraded',
+          'new->healthy',
+        ]);
+        expect(got[1]).toEqual({
+          from: 'healthy',
+          to: 'degraded',
+          reasons: ['lagging(12 blocks, 9s)', 'peers_low(4<13)'],
+          at: 2,
+          replica: 'replica-a',
+        });
         // A later sweep appends in front; one without transitions leaves the log alone.
         await store.writeSweep({ records: [record('a')] }, TTL);
-        await store.writeSweep({ records: [], transitions: [{ nodeId: 'a', transition: transition(4, { from: 'unhealthy', to: 'healthy', reasons: [] }) }] }, TTL);
+        await store.writeSweep(
+          {
+            records: [],
+            transitions: [
+              { nodeId: 'a', transition: transition(4, { from: 'unhealthy', to: 'healthy', reasons: [] }) },
+            ],
+          },
+          TTL,
+        );
         expect((await store.getTransitions('a', 10)).map((t) => t.at)).toEqual([4, 3, 2, 1]);
       });
 
-      it('keeps a fleet-wide log of the changes written with a chain: every node, newest first, in the sweep\'s batches', async () => {
+      it("keeps a fleet-wide log of the changes written with a chain: every node, newest first, in the sweep's batches", async () => {
         const nodes = Array.from({ length: 25 }, (_, i) => `n${String(i).padStart(2, '0')}`);
         await store.writeSweep(
           {
             records: nodes.map((id) => record(id)),
-            transitions: nodes.map((id, i) => ({ nodeId: id, chain: i % 2 ? 'bsc' : 'defichain', transition: transition(100 + i, { from: 'unknown', to: 'healthy', reasons: [] }) })),
+            transitions: nodes.map((id, i) => ({
+              nodeId: id,
+              chain: i % 2 ? 'bsc' : 'defichain',
+              transition: transition(100 + i, { from: 'unknown', to: 'healthy', reasons: [] }),
+            })),
           },
           TTL,
         );
@@ -232,7 +356,15 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
         expect(fleet).toHaveLength(26);
         expect(fleet[0]).toEqual({ nodeId: 'n03', chain: 'bsc', ...transition(300) });
         expect(fleet.slice(1).map((t) => t.nodeId)).toEqual([...nodes].reverse());
-        expect(fleet[1]).toEqual({ nodeId: 'n24', chain: 'defichain', from: 'unknown', to: 'healthy', reasons: [], at: 124, replica: 'replica-a' });
+        expect(fleet[1]).toEqual({
+          nodeId: 'n24',
+          chain: 'defichain',
+          from: 'unknown',
+          to: 'healthy',
+          reasons: [],
+          at: 124,
+          replica: 'replica-a',
+        });
         expect(fleet.map((t) => t.at)).toEqual([...fleet.map((t) => t.at)].sort((x, y) => y - x));
         expect((await store.getFleetTransitions(2)).map((t) => t.at)).toEqual([300, 124]);
         expect(await store.getFleetTransitions(0)).toEqual([]);
@@ -247,8 +379,18 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
 
     describe('chain facts', () => {
       it('stores facts per chain and returns undefined for a chain without facts', async () => {
-        const bsc: ChainFacts = { chain: 'bsc', facts: report('bsc', { corroboratedBy: 3 }), replica: 'replica-a', writtenAt: 10 };
-        const dfi: ChainFacts = { chain: 'defichain', facts: report('defichain', { reference: { height: 4_100_000 } }), replica: 'replica-b', writtenAt: 11 };
+        const bsc: ChainFacts = {
+          chain: 'bsc',
+          facts: report('bsc', { corroboratedBy: 3 }),
+          replica: 'replica-a',
+          writtenAt: 10,
+        };
+        const dfi: ChainFacts = {
+          chain: 'defichain',
+          facts: report('defichain', { reference: { height: 4_100_000 } }),
+          replica: 'replica-b',
+          writtenAt: 11,
+        };
         await store.writeSweep({ records: [], chains: [bsc, dfi] }, TTL);
         expect(await store.getChainFacts('bsc')).toEqual(bsc);
         expect(await store.getChainFacts('defichain')).toEqual(dfi);
@@ -261,9 +403,18 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
         await store.writeSweep(
           {
             records: [record('gone'), record('kept')],
-            peers: new Map([['gone', [peer(1)]], ['kept', [peer(2)]]]),
-            history: [{ nodeId: 'gone', point: point(1) }, { nodeId: 'kept', point: point(2) }],
-            transitions: [{ nodeId: 'gone', transition: transition(1) }, { nodeId: 'kept', transition: transition(2) }],
+            peers: new Map([
+              ['gone', [peer(1)]],
+              ['kept', [peer(2)]],
+            ]),
+            history: [
+              { nodeId: 'gone', point: point(1) },
+              { nodeId: 'kept', point: point(2) },
+            ],
+            transitions: [
+              { nodeId: 'gone', transition: transition(1) },
+              { nodeId: 'kept', transition: transition(2) },
+            ],
           },
           TTL,
         );
@@ -305,7 +456,12 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
         await store.writeSweep({ records: [record('a')] }, 100);
         await sleep(200);
         expect(await store.getAllNodes()).toEqual([]);
-        expect(await store.getDrains()).toEqual(new Map([['a', drain], ['b', { nodeId: 'b', by: 'bob', at: 5 }]]));
+        expect(await store.getDrains()).toEqual(
+          new Map([
+            ['a', drain],
+            ['b', { nodeId: 'b', by: 'bob', at: 5 }],
+          ]),
+        );
 
         const cleared = nextEvent(store, 'drain', (e) => e.drain === null);
         const undrain = await store.setDrain('a', null);
@@ -319,12 +475,16 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
       it('versions every decision above the one it replaces, and restores only newer facts', async () => {
         const first = await store.setDrain('a', { nodeId: 'a', by: 'x', at: 1 });
         // A restored fact far in the future (a replica with a fast clock) still loses to the next decision.
-        expect(await store.restoreDrains([{ nodeId: 'a', version: first.version + 10_000_000, drain: null }])).toHaveLength(1);
+        expect(
+          await store.restoreDrains([{ nodeId: 'a', version: first.version + 10_000_000, drain: null }]),
+        ).toHaveLength(1);
         const next = await store.setDrain('a', { nodeId: 'a', by: 'y', at: 2 });
         expect(next.version).toBe(first.version + 10_000_001);
         expect(await store.restoreDrains([{ nodeId: 'a', version: next.version, drain: null }])).toEqual([]);
         expect((await store.getDrains()).get('a')?.by).toBe('y');
-        const written = await store.restoreDrains([{ nodeId: 'b', version: 7, drain: { nodeId: 'b', by: 'z', at: 7 } }]);
+        const written = await store.restoreDrains([
+          { nodeId: 'b', version: 7, drain: { nodeId: 'b', by: 'z', at: 7 } },
+        ]);
         expect(written).toEqual([{ nodeId: 'b', version: 7, drain: { nodeId: 'b', by: 'z', at: 7 } }]);
         expect((await store.getDrainFacts()).get('b')?.version).toBe(7);
       });
@@ -342,7 +502,10 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
         expect(all).toHaveLength(1000);
         expect(all[0]).toEqual({ action: 'drain', i: 1004 });
         expect(all[999]).toEqual({ action: 'drain', i: 5 });
-        expect(await store.getAudit(2)).toEqual([{ action: 'drain', i: 1004 }, { action: 'drain', i: 1003 }]);
+        expect(await store.getAudit(2)).toEqual([
+          { action: 'drain', i: 1004 },
+          { action: 'drain', i: 1003 },
+        ]);
         expect(await store.getAudit(0)).toEqual([]);
       });
 
@@ -357,7 +520,12 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
         const seen: StoreEvent[] = [];
         store.subscribe((e) => seen.push(e));
         const a = record('a', { sample: sample('a', { peerList: [peer(1)] }) });
-        const facts: ChainFacts = { chain: 'bsc', facts: report('bsc', { evaluatedAt: 9 }), replica: 'replica-a', writtenAt: 3 };
+        const facts: ChainFacts = {
+          chain: 'bsc',
+          facts: report('bsc', { evaluatedAt: 9 }),
+          replica: 'replica-a',
+          writtenAt: 3,
+        };
         const chainEvent = nextEvent(store, 'chain');
         const recordsEvent = nextEvent(store, 'records');
         await store.writeSweep({ records: [a, record('b')], chains: [facts] }, TTL);
@@ -372,7 +540,16 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
       });
 
       it('delivers published transitions to every subscriber, after publish returns, until they unsubscribe', async () => {
-        const transition: StoreEvent = { type: 'transition', nodeId: 'a', chain: 'bsc', from: 'healthy', to: 'degraded', reasons: ['lagging'], at: 5, replica: 'replica-a' };
+        const transition: StoreEvent = {
+          type: 'transition',
+          nodeId: 'a',
+          chain: 'bsc',
+          from: 'healthy',
+          to: 'degraded',
+          reasons: ['lagging'],
+          at: 5,
+          replica: 'replica-a',
+        };
         const first: StoreEvent[] = [];
         const second: StoreEvent[] = [];
         const offFirst = store.subscribe((e) => first.push(e));
@@ -409,21 +586,32 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
     });
 
     describe('fenced writes', () => {
-      it('writes a node only under its holder\'s lease: a replica that lost it cannot overwrite the owner', async () => {
+      it("writes a node only under its holder's lease: a replica that lost it cannot overwrite the owner", async () => {
         expect(await store.claimLeases('replica-a', ['a', 'b'], 150, 10)).toEqual(['a', 'b']);
         const ownRecords = nextEvent(store, 'records');
-        expect(await store.writeSweep({ records: [record('a', { writtenAt: 1 }), record('b', { writtenAt: 1 })], fence: 'replica-a' }, TTL)).toEqual({ fenced: [] });
+        expect(
+          await store.writeSweep(
+            { records: [record('a', { writtenAt: 1 }), record('b', { writtenAt: 1 })], fence: 'replica-a' },
+            TTL,
+          ),
+        ).toEqual({ fenced: [] });
         expect((await ownRecords).records.map((r) => r.nodeId).sort()).toEqual(['a', 'b']);
 
         // replica-a stalls past its lease; replica-b takes 'a' over and writes.
         await sleep(250);
         expect(await store.claimLeases('replica-b', ['a'], TTL, 10)).toEqual(['a']);
-        await store.writeSweep({ records: [record('a', { writtenAt: 5, replica: 'replica-b' })], fence: 'replica-b' }, TTL);
+        await store.writeSweep(
+          { records: [record('a', { writtenAt: 5, replica: 'replica-b' })], fence: 'replica-b' },
+          TTL,
+        );
 
         // replica-a resumes and flushes what it had buffered: refused for 'a' (another's lease)
         // and 'b' (nobody's), history and transitions included; its event carries nothing.
         const events: string[] = [];
-        const off = store.subscribe((e) => e.type === 'records' && events.push(...e.records.filter((r) => r.writtenAt === 2).map((r) => r.nodeId)));
+        const off = store.subscribe(
+          (e) =>
+            e.type === 'records' && events.push(...e.records.filter((r) => r.writtenAt === 2).map((r) => r.nodeId)),
+        );
         const result = await store.writeSweep(
           {
             records: [record('a', { writtenAt: 2 }), record('b', { writtenAt: 2 })],
@@ -447,10 +635,18 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
         await store.releaseLeases('replica-b', ['a']);
         expect(await store.claimLeases('replica-a', ['a'], TTL, 10)).toEqual(['a']);
         const stale = record('a', { writtenAt: 3 });
-        const older = await store.writeSweep({ records: [{ ...stale, sample: { ...stale.sample, observedAt: stale.sample.observedAt - 1_000 } }], fence: 'replica-a' }, TTL);
+        const older = await store.writeSweep(
+          {
+            records: [{ ...stale, sample: { ...stale.sample, observedAt: stale.sample.observedAt - 1_000 } }],
+            fence: 'replica-a',
+          },
+          TTL,
+        );
         expect(older).toEqual({ fenced: [], older: ['a'] });
         expect((await store.getNodes(['a'])).get('a')).toMatchObject({ replica: 'replica-b', writtenAt: 5 });
-        expect(await store.writeSweep({ records: [record('a', { writtenAt: 6 })], fence: 'replica-a' }, TTL)).toEqual({ fenced: [] });
+        expect(await store.writeSweep({ records: [record('a', { writtenAt: 6 })], fence: 'replica-a' }, TTL)).toEqual({
+          fenced: [],
+        });
         expect((await store.getNodes(['a'])).get('a')).toMatchObject({ replica: 'replica-a', writtenAt: 6 });
       });
     });
@@ -574,7 +770,11 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
         const reading = store.getAllNodes();
         const closing = store.close();
         const order: string[] = [];
-        await Promise.all([writing.then(() => order.push('write')), reading.then(() => order.push('read')), closing.then(() => order.push('close'))]);
+        await Promise.all([
+          writing.then(() => order.push('write')),
+          reading.then(() => order.push('read')),
+          closing.then(() => order.push('close')),
+        ]);
         expect(order).toHaveLength(3);
         expect(order[2]).toBe('close');
         expect((await reading).length).toBeGreaterThanOrEqual(200);
@@ -582,7 +782,9 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
         expect(store.health().connected).toBe(false);
         await expect(store.getAllNodes()).rejects.toMatchObject({ code: 'STORE_CLOSED' });
         await expect(store.writeSweep({ records: [record('x')] }, TTL)).rejects.toMatchObject({ code: 'STORE_CLOSED' });
-        await expect(store.publish({ type: 'nodes-removed', nodeIds: ['x'] })).rejects.toMatchObject({ code: 'STORE_CLOSED' });
+        await expect(store.publish({ type: 'nodes-removed', nodeIds: ['x'] })).rejects.toMatchObject({
+          code: 'STORE_CLOSED',
+        });
       });
     });
   });

@@ -11,18 +11,28 @@ describe('planSweep', () => {
 
   it('counts nodes and chains against the batch size, whatever else they carry', () => {
     const records = Array.from({ length: 5 }, (_, i) => record(`n${i}`));
-    const history = records.flatMap((r) => [1, 2, 3].map((t) => ({ nodeId: r.nodeId, point: { t, ok: true, latencyMs: 1 } })));
-    const chains = ['bsc', 'defichain', 'pai'].map((chain) => ({ chain, facts: report(chain), replica: 'r', writtenAt: 1 }));
+    const history = records.flatMap((r) =>
+      [1, 2, 3].map((t) => ({ nodeId: r.nodeId, point: { t, ok: true, latencyMs: 1 } })),
+    );
+    const chains = ['bsc', 'defichain', 'pai'].map((chain) => ({
+      chain,
+      facts: report(chain),
+      replica: 'r',
+      writtenAt: 1,
+    }));
     const batches = planSweep({ records, history, chains }, 3);
     expect(batches.map((b) => b.nodes.length + b.chains.length)).toEqual([3, 3, 2]);
     expect(batches[2]?.chains.map((c) => c.chain)).toEqual(['defichain', 'pai']);
   });
 
-  it('keeps a node\'s peers and history in the same batch as its record, history oldest first', () => {
+  it("keeps a node's peers and history in the same batch as its record, history oldest first", () => {
     const batches = planSweep(
       {
         records: [record('a'), record('b', { sample: sample('b', { peerList: [peer(9)] }) })],
-        peers: new Map([['a', [peer(1)]], ['orphan', [peer(2)]]]),
+        peers: new Map([
+          ['a', [peer(1)]],
+          ['orphan', [peer(2)]],
+        ]),
         history: [
           { nodeId: 'a', point: { t: 3, ok: true, latencyMs: 1 } },
           { nodeId: 'a', point: { t: 1, ok: true, latencyMs: 1 } },

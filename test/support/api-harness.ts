@@ -77,7 +77,12 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
   }
   const policy = opts.policy ? mergePolicy(opts.policy) : DEFAULT_HEALTH_POLICY;
   const service = await Service.start({ settings, nodes, policy, logger, replica, store, startPolling: false });
-  const api = createApp({ service, logger, ...(opts.reload ? { reload: opts.reload } : {}), ...(opts.now ? { now: opts.now } : {}) });
+  const api = createApp({
+    service,
+    logger,
+    ...(opts.reload ? { reload: opts.reload } : {}),
+    ...(opts.now ? { now: opts.now } : {}),
+  });
   const { app, close: closeApp } = api;
   return {
     sim,

@@ -47,9 +47,15 @@ export class Deployment {
   ) {}
 
   static async start(opts: DeploymentOptions): Promise<Deployment> {
-    const specs: SimNodeSpec[] = Array.from({ length: opts.nodes }, (_, i) => ({ id: `bsc-${i}`, kind: 'bsc' as const }));
+    const specs: SimNodeSpec[] = Array.from({ length: opts.nodes }, (_, i) => ({
+      id: `bsc-${i}`,
+      kind: 'bsc' as const,
+    }));
     const sim = await Simulator.start({ nodes: specs, authDelayMs: 5 });
-    const nodes = nodesForSimulator(sim, specs, { intervalMs: opts.intervalMs, timeoutMs: Math.min(300, opts.intervalMs / 2) });
+    const nodes = nodesForSimulator(sim, specs, {
+      intervalMs: opts.intervalMs,
+      timeoutMs: Math.min(300, opts.intervalMs / 2),
+    });
     // Stale after three intervals, so a test sees staleness within its run.
     const policy = mergePolicy({ staleAfterMs: 3 * opts.intervalMs, staleAfterIntervals: 3 });
     const logs: string[] = [];
@@ -98,15 +104,25 @@ export class Deployment {
 
   /** Every node owned by exactly one worker, and every replica's view holds every node. */
   async settled(timeoutMs = 10_000): Promise<void> {
-    await until(() => {
-      const owned = this.workers.flatMap((w) => w.service.poller!.ownedNodeIds);
-      const viewsFull = [...this.workers, this.api].every((r) => this.nodes.every((n) => r.service.view.get(n.id)?.sample.ok === true));
-      return owned.length === this.nodes.length && new Set(owned).size === this.nodes.length && viewsFull;
-    }, timeoutMs, 'leases shared and every view full');
+    await until(
+      () => {
+        const owned = this.workers.flatMap((w) => w.service.poller!.ownedNodeIds);
+        const viewsFull = [...this.workers, this.api].every((r) =>
+          this.nodes.every((n) => r.service.view.get(n.id)?.sample.ok === true),
+        );
+        return owned.length === this.nodes.length && new Set(owned).size === this.nodes.length && viewsFull;
+      },
+      timeoutMs,
+      'leases shared and every view full',
+    );
   }
 
   async drain(nodeId: string): Promise<void> {
-    const res = await request(this.api.app).post(`/v1/nodes/${nodeId}/drain`).set('authorization', `Bearer ${ADMIN_TOKEN}`).set('x-operator', 'failover-test').send({ reason: 'maintenance' });
+    const res = await request(this.api.app)
+      .post(`/v1/nodes/${nodeId}/drain`)
+      .set('authorization', `Bearer ${ADMIN_TOKEN}`)
+      .set('x-operator', 'failover-test')
+      .send({ reason: 'maintenance' });
     if (res.status !== 200) throw new Error(`drain answered ${res.status}: ${res.text}`);
   }
 
@@ -121,7 +137,13 @@ export interface Served {
   /** When the request was sent and when its answer arrived (test clock, epoch ms): the answer was made in between. */
   readonly sent: number;
   readonly at: number;
-  readonly nodes: ReadonlyArray<{ id: string; observedAt: number | null; stale: boolean; state: string; drained: boolean }>;
+  readonly nodes: ReadonlyArray<{
+    id: string;
+    observedAt: number | null;
+    stale: boolean;
+    state: string;
+    drained: boolean;
+  }>;
 }
 
 /** Records probes (from the simulator's counters, 25 ms resolution) and answers while it runs. */
@@ -156,7 +178,18 @@ export class Timeline {
         const at = Date.now();
         if (res.status === 200) {
           const items = res.body.items as Served['nodes'];
-          this.served.push({ replica: r.name, sent, at, nodes: items.map((n) => ({ id: n.id, observedAt: n.observedAt, stale: n.stale, state: n.state, drained: n.drained })) });
+          this.served.push({
+            replica: r.name,
+            sent,
+            at,
+            nodes: items.map((n) => ({
+              id: n.id,
+              observedAt: n.observedAt,
+              stale: n.stale,
+              state: n.state,
+              drained: n.drained,
+            })),
+          });
         } else {
           this.failedRequests.push({ replica: r.name, at, status: res.status });
         }
@@ -201,14 +234,19 @@ export class Timeline {
     for (const s of this.served) {
       for (const n of s.nodes) {
         if (n.observedAt === null) {
-          if (!n.stale) out.push(`${s.replica} served ${n.id} without a sample as fresh at +${s.at - this.startedAt} ms`);
+          if (!n.stale)
+            out.push(`${s.replica} served ${n.id} without a sample as fresh at +${s.at - this.startedAt} ms`);
           continue;
         }
         // The answer was made after the request was sent: the sample was at least this old then.
-        if (!n.stale && s.sent - n.observedAt > staleAfterMs) out.push(`${s.replica} served ${n.id} as fresh at age >= ${s.sent - n.observedAt} ms (+${s.sent - this.startedAt} ms)`);
+        if (!n.stale && s.sent - n.observedAt > staleAfterMs)
+          out.push(
+            `${s.replica} served ${n.id} as fresh at age >= ${s.sent - n.observedAt} ms (+${s.sent - this.startedAt} ms)`,
+          );
         if (n.observedAt > s.at) out.push(`${s.replica} served ${n.id} observed in the future`);
         const key = `${s.replica}/${n.id}`;
-        if (n.observedAt < (newest.get(key) ?? 0)) out.push(`${s.replica} went back to an older sample of ${n.id} at +${s.at - this.startedAt} ms`);
+        if (n.observedAt < (newest.get(key) ?? 0))
+          out.push(`${s.replica} went back to an older sample of ${n.id} at +${s.at - this.startedAt} ms`);
         newest.set(key, Math.max(newest.get(key) ?? 0, n.observedAt));
       }
     }
@@ -223,7 +261,11 @@ export class Timeline {
  * samples; no node went unprobed for more than two intervals, nor was polled twice over;
  * nothing stale was served as fresh by any replica; the drain was shown throughout and kept.
  */
-export async function failoverTimeline(d: Deployment, checker: RedisStore, fault: () => Promise<void>): Promise<{ outageMs: number; resumedMs: number; longestGapMs: number; served: number }> {
+export async function failoverTimeline(
+  d: Deployment,
+  checker: RedisStore,
+  fault: () => Promise<void>,
+): Promise<{ outageMs: number; resumedMs: number; longestGapMs: number; served: number }> {
   const interval = d.intervalMs;
   await d.settled();
   await d.drain('bsc-0');
@@ -235,23 +277,35 @@ export async function failoverTimeline(d: Deployment, checker: RedisStore, fault
     const recoveredAt = Date.now();
 
     const ids = d.nodes.map((n) => n.id);
-    const resumedMs = await until(async () => {
-      try {
-        const records = await checker.getNodes(ids);
-        return ids.every((id) => (records.get(id)?.sample.observedAt ?? 0) > recoveredAt);
-      } catch {
-        return false;
-      }
-    }, 10 * interval, 'every record rewritten after the failover');
+    const resumedMs = await until(
+      async () => {
+        try {
+          const records = await checker.getNodes(ids);
+          return ids.every((id) => (records.get(id)?.sample.observedAt ?? 0) > recoveredAt);
+        } catch {
+          return false;
+        }
+      },
+      10 * interval,
+      'every record rewritten after the failover',
+    );
     // Two intervals of probing, plus the write buffer's flush (250 ms) before a record is in
     // Redis, plus 300 ms of timer delays as below (measured up to 2 x 500 + 431 ms in a full suite).
     expect(resumedMs).toBeLessThanOrEqual(2 * interval + 250 + 300);
 
     // The API replica only hears the store: it serves post-failover samples again.
-    await until(() => {
-      const last = t.served.filter((s) => s.replica === 'api' && s.at > recoveredAt + resumedMs).at(-1);
-      return last !== undefined && last.nodes.length === ids.length && last.nodes.every((n) => !n.stale && (n.observedAt ?? 0) > recoveredAt);
-    }, 5 * interval, 'the API replica serving post-failover samples');
+    await until(
+      () => {
+        const last = t.served.filter((s) => s.replica === 'api' && s.at > recoveredAt + resumedMs).at(-1);
+        return (
+          last !== undefined &&
+          last.nodes.length === ids.length &&
+          last.nodes.every((n) => !n.stale && (n.observedAt ?? 0) > recoveredAt)
+        );
+      },
+      5 * interval,
+      'the API replica serving post-failover samples',
+    );
     await sleep(2 * interval);
     await t.stop();
     const end = Date.now();
@@ -270,7 +324,11 @@ export async function failoverTimeline(d: Deployment, checker: RedisStore, fault
     expect(apiAnswers).toBeGreaterThan(10);
 
     for (const s of t.served) expect(s.nodes.find((n) => n.id === 'bsc-0')?.drained).toBe(true);
-    expect((await checker.getDrains()).get('bsc-0')).toMatchObject({ nodeId: 'bsc-0', by: 'failover-test', reason: 'maintenance' });
+    expect((await checker.getDrains()).get('bsc-0')).toMatchObject({
+      nodeId: 'bsc-0',
+      by: 'failover-test',
+      reason: 'maintenance',
+    });
     return { outageMs: recoveredAt - faultAt, resumedMs, longestGapMs: gap.gapMs, served: t.served.length };
   } finally {
     await t.stop();

@@ -27,9 +27,15 @@ async function waitForPing(port, deadlineMs) {
       const s = new Socket();
       s.setTimeout(500);
       s.once('error', () => resolve(false));
-      s.once('timeout', () => { s.destroy(); resolve(false); });
+      s.once('timeout', () => {
+        s.destroy();
+        resolve(false);
+      });
       s.connect(port, '127.0.0.1', () => s.write('PING\r\n'));
-      s.once('data', (d) => { s.destroy(); resolve(d.toString().startsWith('+PONG')); });
+      s.once('data', (d) => {
+        s.destroy();
+        resolve(d.toString().startsWith('+PONG'));
+      });
     });
     if (ok) return;
     if (Date.now() > until) throw new Error(`redis-server on port ${port} did not answer PING`);
@@ -41,7 +47,11 @@ export default async function globalSetup() {
   if (process.env.REDIS_URL) return;
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'nodesentry-redis-'));
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    { stdio: 'ignore' },
+  );
   child.on('error', (err) => {
     console.error(`cannot start redis-server (${err.message}); install it or set REDIS_URL`);
   });

@@ -55,7 +55,18 @@ export class RedisCluster {
     const cluster = new RedisCluster(nodes, dir, options.nodeTimeoutMs ?? 1000);
     try {
       await Promise.all(nodes.map((n) => cluster.spawn(n)));
-      await run('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', String(replicas), '--cluster-yes'], { timeout: 30_000 });
+      await run(
+        'redis-cli',
+        [
+          '--cluster',
+          'create',
+          ...nodes.map((n) => `127.0.0.1:${n.port}`),
+          '--cluster-replicas',
+          String(replicas),
+          '--cluster-yes',
+        ],
+        { timeout: 30_000 },
+      );
       await cluster.waitHealthy(20_000);
       return cluster;
     } catch (err) {
@@ -77,7 +88,16 @@ export class RedisCluster {
   admin(port: number): Redis {
     let r = this.admins.get(port);
     if (!r) {
-      r = new Redis({ host: '127.0.0.1', port, lazyConnect: false, maxRetriesPerRequest: 0, enableOfflineQueue: true, retryStrategy: () => null, connectTimeout: 1000, commandTimeout: 2000 });
+      r = new Redis({
+        host: '127.0.0.1',
+        port,
+        lazyConnect: false,
+        maxRetriesPerRequest: 0,
+        enableOfflineQueue: true,
+        retryStrategy: () => null,
+        connectTimeout: 1000,
+        commandTimeout: 2000,
+      });
       r.on('error', () => {});
       this.admins.set(port, r);
     }
@@ -87,7 +107,9 @@ export class RedisCluster {
   /** The port of the master serving `key`'s slot, as the cluster sees it now. */
   async masterOf(key: string): Promise<number> {
     const slot = Number(await this.ask((r) => r.call('CLUSTER', 'KEYSLOT', key)));
-    const ranges = (await this.ask((r) => r.call('CLUSTER', 'SLOTS'))) as Array<[number, number, [string, number, string], ...unknown[]]>;
+    const ranges = (await this.ask((r) => r.call('CLUSTER', 'SLOTS'))) as Array<
+      [number, number, [string, number, string], ...unknown[]]
+    >;
     const range = ranges.find(([from, to]) => slot >= from && slot <= to);
     if (!range) throw new Error(`no node serves slot ${slot}`);
     return Number(range[2][1]);
@@ -102,7 +124,11 @@ export class RedisCluster {
   /** `CLUSTER FAILOVER` on a replica (a coordinated hand-over, no write lost); waits until it is master. */
   async failover(replicaPort: number): Promise<void> {
     await this.admin(replicaPort).call('CLUSTER', 'FAILOVER');
-    await until(async () => /^role:master/m.test(String(await this.admin(replicaPort).info('replication'))), 10_000, `replica ${replicaPort} promoted`);
+    await until(
+      async () => /^role:master/m.test(String(await this.admin(replicaPort).info('replication'))),
+      10_000,
+      `replica ${replicaPort} promoted`,
+    );
   }
 
   /** SIGKILL one node, as a crash would. */
@@ -125,25 +151,44 @@ export class RedisCluster {
    * needs before a test can count on the cluster.
    */
   async waitHealthy(timeoutMs = 15_000): Promise<number> {
-    return until(async () => {
-      try {
-        const running = this.running;
-        const states = await Promise.all(running.map(async (n) => String(await this.admin(n.port).call('CLUSTER', 'INFO'))));
-        if (!states.every((s) => /cluster_state:ok/.test(s) && /cluster_slots_ok:16384/.test(s))) return false;
-        const views = await Promise.all(running.map(async (n) => slotOwners((await this.admin(n.port).call('CLUSTER', 'SLOTS')) as unknown[])));
-        if (!views.every((v) => v === views[0])) return false;
-        return await this.clientSeesAllSlots();
-      } catch {
-        return false;
-      }
-    }, timeoutMs, 'cluster healthy');
+    return until(
+      async () => {
+        try {
+          const running = this.running;
+          const states = await Promise.all(
+            running.map(async (n) => String(await this.admin(n.port).call('CLUSTER', 'INFO'))),
+          );
+          if (!states.every((s) => /cluster_state:ok/.test(s) && /cluster_slots_ok:16384/.test(s))) return false;
+          const views = await Promise.all(
+            running.map(async (n) => slotOwners((await this.admin(n.port).call('CLUSTER', 'SLOTS')) as unknown[])),
+          );
+          if (!views.every((v) => v === views[0])) return false;
+          return await this.clientSeesAllSlots();
+        } catch {
+          return false;
+        }
+      },
+      timeoutMs,
+      'cluster healthy',
+    );
   }
 
   private async clientSeesAllSlots(): Promise<boolean> {
-    const client = new Cluster(this.running.map((n) => ({ host: '127.0.0.1', port: n.port })), { enableOfflineQueue: true, clusterRetryStrategy: () => null, redisOptions: { connectTimeout: 1000 } });
+    const client = new Cluster(
+      this.running.map((n) => ({ host: '127.0.0.1', port: n.port })),
+      { enableOfflineQueue: true, clusterRetryStrategy: () => null, redisOptions: { connectTimeout: 1000 } },
+    );
     client.on('error', () => {});
     try {
-      await Promise.race([new Promise((resolve, reject) => { client.once('ready', resolve); client.once('end', () => reject(new Error('cluster client ended'))); }), sleep(3000).then(() => { throw new Error('cluster client not ready'); })]);
+      await Promise.race([
+        new Promise((resolve, reject) => {
+          client.once('ready', resolve);
+          client.once('end', () => reject(new Error('cluster client ended')));
+        }),
+        sleep(3000).then(() => {
+          throw new Error('cluster client not ready');
+        }),
+      ]);
       const slots = (client as unknown as { slots: Array<string[] | undefined> }).slots;
       for (let s = 0; s < 16384; s++) if (!slots[s] || slots[s]!.length === 0) return false;
       return true;
@@ -174,12 +219,27 @@ export class RedisCluster {
 
   private async spawn(node: ClusterNodeProcess): Promise<void> {
     const args = [
-      '--port', String(node.port), '--cluster-port', String(node.busPort), '--bind', '127.0.0.1',
-      '--cluster-enabled', 'yes', '--cluster-config-file', join(this.dir, `nodes-${node.port}.conf`),
-      '--cluster-node-timeout', String(this.nodeTimeoutMs),
+      '--port',
+      String(node.port),
+      '--cluster-port',
+      String(node.busPort),
+      '--bind',
+      '127.0.0.1',
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      join(this.dir, `nodes-${node.port}.conf`),
+      '--cluster-node-timeout',
+      String(this.nodeTimeoutMs),
       // A replica may always stand in for its master, however long it was cut off.
-      '--cluster-replica-validity-factor', '0',
-      '--save', '', '--appendonly', 'no', '--dir', this.dir,
+      '--cluster-replica-validity-factor',
+      '0',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      this.dir,
     ];
     const child = spawn('redis-server', args, { stdio: 'ignore' });
     node.child = child;

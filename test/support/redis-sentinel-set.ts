@@ -36,8 +36,10 @@ export class RedisSentinelSet {
       return p;
     };
     const procs: Proc[] = [];
-    for (let i = 0; i < 1 + (options.replicas ?? 2); i++) procs.push({ port: await port(), role: 'redis', child: undefined });
-    for (let i = 0; i < (options.sentinels ?? 3); i++) procs.push({ port: await port(), role: 'sentinel', child: undefined });
+    for (let i = 0; i < 1 + (options.replicas ?? 2); i++)
+      procs.push({ port: await port(), role: 'redis', child: undefined });
+    for (let i = 0; i < (options.sentinels ?? 3); i++)
+      procs.push({ port: await port(), role: 'sentinel', child: undefined });
     const set = new RedisSentinelSet(procs, dir, options.password);
     try {
       await set.launch();
@@ -56,7 +58,11 @@ export class RedisSentinelSet {
   async masterPort(): Promise<number> {
     for (const s of this.procs.filter((p) => p.role === 'sentinel' && alive(p))) {
       try {
-        const [, port] = (await this.admin(s.port, false).call('SENTINEL', 'get-master-addr-by-name', SENTINEL_MASTER_NAME)) as [string, string];
+        const [, port] = (await this.admin(s.port, false).call(
+          'SENTINEL',
+          'get-master-addr-by-name',
+          SENTINEL_MASTER_NAME,
+        )) as [string, string];
         return Number(port);
       } catch {
         // Try the next sentinel.
@@ -68,19 +74,35 @@ export class RedisSentinelSet {
   /** Every running sentinel names the same master, other than `old`. */
   async waitPromoted(old: number, timeoutMs = 20_000): Promise<number> {
     let now = old;
-    await until(async () => {
-      try {
-        const named = await Promise.all(
-          this.procs.filter((p) => p.role === 'sentinel' && alive(p)).map(async (s) => Number(((await this.admin(s.port, false).call('SENTINEL', 'get-master-addr-by-name', SENTINEL_MASTER_NAME)) as string[])[1])),
-        );
-        now = named[0]!;
-        if (!named.every((p) => p === now) || now === old) return false;
-        // ...and the promoted server says so itself.
-        return /^role:master/m.test(String(await this.admin(now, true).info('replication')));
-      } catch {
-        return false;
-      }
-    }, timeoutMs, 'sentinels promoting a replica');
+    await until(
+      async () => {
+        try {
+          const named = await Promise.all(
+            this.procs
+              .filter((p) => p.role === 'sentinel' && alive(p))
+              .map(async (s) =>
+                Number(
+                  (
+                    (await this.admin(s.port, false).call(
+                      'SENTINEL',
+                      'get-master-addr-by-name',
+                      SENTINEL_MASTER_NAME,
+                    )) as string[]
+                  )[1],
+                ),
+              ),
+          );
+          now = named[0]!;
+          if (!named.every((p) => p === now) || now === old) return false;
+          // ...and the promoted server says so itself.
+          return /^role:master/m.test(String(await this.admin(now, true).info('replication')));
+        } catch {
+          return false;
+        }
+      },
+      timeoutMs,
+      'sentinels promoting a replica',
+    );
     return now;
   }
 
@@ -106,7 +128,15 @@ export class RedisSentinelSet {
   private admin(port: number, auth: boolean): Redis {
     let r = this.admins.get(port);
     if (!r) {
-      r = new Redis({ host: '127.0.0.1', port, ...(auth ? { password: this.password } : {}), maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000, commandTimeout: 2000 });
+      r = new Redis({
+        host: '127.0.0.1',
+        port,
+        ...(auth ? { password: this.password } : {}),
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+        connectTimeout: 1000,
+        commandTimeout: 2000,
+      });
       r.on('error', () => {});
       this.admins.set(port, r);
     }
@@ -116,43 +146,78 @@ export class RedisSentinelSet {
   private async launch(): Promise<void> {
     const servers = this.procs.filter((p) => p.role === 'redis');
     const master = servers[0]!;
-    const common = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir, '--requirepass', this.password, '--masterauth', this.password];
+    const common = [
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      this.dir,
+      '--requirepass',
+      this.password,
+      '--masterauth',
+      this.password,
+    ];
     master.child = spawn('redis-server', ['--port', String(master.port), ...common], { stdio: 'ignore' });
     await waitForPing(master.port, 10_000);
     for (const r of servers.slice(1)) {
-      r.child = spawn('redis-server', ['--port', String(r.port), ...common, '--replicaof', '127.0.0.1', String(master.port)], { stdio: 'ignore' });
+      r.child = spawn(
+        'redis-server',
+        ['--port', String(r.port), ...common, '--replicaof', '127.0.0.1', String(master.port)],
+        { stdio: 'ignore' },
+      );
     }
     await Promise.all(servers.slice(1).map((r) => waitForPing(r.port, 10_000)));
     // Sentinels only promote a replica they have seen in sync.
-    await until(async () => (String(await this.admin(master.port, true).info('replication')).match(/state=online/g) ?? []).length === servers.length - 1, 10_000, 'replicas in sync');
+    await until(
+      async () =>
+        (String(await this.admin(master.port, true).info('replication')).match(/state=online/g) ?? []).length ===
+        servers.length - 1,
+      10_000,
+      'replicas in sync',
+    );
 
     const sentinels = this.procs.filter((p) => p.role === 'sentinel');
     const quorum = Math.floor(sentinels.length / 2) + 1;
     for (const s of sentinels) {
       // Sentinel rewrites its config file: each gets its own.
       const conf = join(this.dir, `sentinel-${s.port}.conf`);
-      await writeFile(conf, [
-        `port ${s.port}`, 'bind 127.0.0.1', `dir ${this.dir}`,
-        `sentinel monitor ${SENTINEL_MASTER_NAME} 127.0.0.1 ${master.port} ${quorum}`,
-        `sentinel auth-pass ${SENTINEL_MASTER_NAME} ${this.password}`,
-        `sentinel down-after-milliseconds ${SENTINEL_MASTER_NAME} 1000`,
-        `sentinel failover-timeout ${SENTINEL_MASTER_NAME} 10000`,
-        `sentinel parallel-syncs ${SENTINEL_MASTER_NAME} 1`, '',
-      ].join('\n'));
+      await writeFile(
+        conf,
+        [
+          `port ${s.port}`,
+          'bind 127.0.0.1',
+          `dir ${this.dir}`,
+          `sentinel monitor ${SENTINEL_MASTER_NAME} 127.0.0.1 ${master.port} ${quorum}`,
+          `sentinel auth-pass ${SENTINEL_MASTER_NAME} ${this.password}`,
+          `sentinel down-after-milliseconds ${SENTINEL_MASTER_NAME} 1000`,
+          `sentinel failover-timeout ${SENTINEL_MASTER_NAME} 10000`,
+          `sentinel parallel-syncs ${SENTINEL_MASTER_NAME} 1`,
+          '',
+        ].join('\n'),
+      );
       s.child = spawn('redis-sentinel', [conf], { stdio: 'ignore' });
     }
     await Promise.all(sentinels.map((s) => waitForPing(s.port, 10_000)));
     // Before a failover can work, every sentinel must know the replicas and the other sentinels
     // (they find each other through the master's hello channel, every 2 s).
-    await until(async () => {
-      const known = await Promise.all(sentinels.map(async (s) => {
-        const a = this.admin(s.port, false);
-        const replicas = (await a.call('SENTINEL', 'replicas', SENTINEL_MASTER_NAME)) as unknown[];
-        const others = (await a.call('SENTINEL', 'sentinels', SENTINEL_MASTER_NAME)) as unknown[];
-        return replicas.length === servers.length - 1 && others.length === sentinels.length - 1;
-      }));
-      return known.every(Boolean);
-    }, 20_000, 'sentinels knowing every replica and each other');
+    await until(
+      async () => {
+        const known = await Promise.all(
+          sentinels.map(async (s) => {
+            const a = this.admin(s.port, false);
+            const replicas = (await a.call('SENTINEL', 'replicas', SENTINEL_MASTER_NAME)) as unknown[];
+            const others = (await a.call('SENTINEL', 'sentinels', SENTINEL_MASTER_NAME)) as unknown[];
+            return replicas.length === servers.length - 1 && others.length === sentinels.length - 1;
+          }),
+        );
+        return known.every(Boolean);
+      },
+      20_000,
+      'sentinels knowing every replica and each other',
+    );
   }
 }
 

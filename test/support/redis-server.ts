@@ -31,7 +31,9 @@ export class RedisServer {
   }
 
   get url(): string {
-    return this.password === undefined ? `redis://127.0.0.1:${this.port}` : `redis://:${encodeURIComponent(this.password)}@127.0.0.1:${this.port}`;
+    return this.password === undefined
+      ? `redis://127.0.0.1:${this.port}`
+      : `redis://:${encodeURIComponent(this.password)}@127.0.0.1:${this.port}`;
   }
 
   get running(): boolean {
@@ -92,7 +94,18 @@ export class RedisServer {
   }
 
   private async spawn(): Promise<void> {
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir];
+    const args = [
+      '--port',
+      String(this.port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      this.dir,
+    ];
     if (this.password !== undefined) args.push('--requirepass', this.password);
     args.push(...this.extraArgs);
     const child = spawn('redis-server', args, { stdio: 'ignore' });

@@ -47,7 +47,9 @@ export async function startReplica(opts: ReplicaOptions): Promise<ReplicaProcess
     }
   });
   child.stderr!.on('data', (c) => (stderr += String(c)));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => child.once('exit', (code, signal) => res({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) =>
+    child.once('exit', (code, signal) => res({ code, signal })),
+  );
   let url = '';
   let replica = '';
   if (opts.waitListening !== false) {
@@ -87,11 +89,19 @@ export async function startReplica(opts: ReplicaOptions): Promise<ReplicaProcess
 }
 
 /** GET/POST JSON with fetch; never throws for a status. */
-export async function http(base: string, path: string, init: { method?: string; token?: string; body?: unknown } = {}): Promise<{ status: number; body: any; headers: Headers }> {
+export async function http(
+  base: string,
+  path: string,
+  init: { method?: string; token?: string; body?: unknown } = {},
+): Promise<{ status: number; body: any; headers: Headers }> {
   const headers: Record<string, string> = {};
   if (init.token) headers.authorization = `Bearer ${init.token}`;
   if (init.body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(`${base}${path}`, { method: init.method ?? 'GET', headers, ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}) });
+  const res = await fetch(`${base}${path}`, {
+    method: init.method ?? 'GET',
+    headers,
+    ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+  });
   const text = await res.text();
   let body: unknown = text;
   try {

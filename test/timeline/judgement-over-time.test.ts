@@ -66,7 +66,12 @@ const SPECS: Array<SimNodeSpec & { chain: string; tier?: number }> = [
   { id: 'hang-a', kind: 'bsc', chainId: 97, chain: 'bsc-testnet', ownPort: true },
   { id: 'hang-b', kind: 'bsc', chainId: 97, chain: 'bsc-testnet', ownPort: true },
   // Nodes that answer but are unhealthy, next to healthy ones that make the reference head.
-  ...['ok-1', 'ok-2', 'ok-3', 'peers', 'sync', 'wrong', 'lag'].map((id) => ({ id: `soft-${id}`, kind: 'defid' as const, chain: 'defichain', ownPort: true })),
+  ...['ok-1', 'ok-2', 'ok-3', 'peers', 'sync', 'wrong', 'lag'].map((id) => ({
+    id: `soft-${id}`,
+    kind: 'defid' as const,
+    chain: 'defichain',
+    ownPort: true,
+  })),
   // Cold start: the backup answers at once, the primaries take 150 ms a request (a probe may
   // be two or three requests: kept well inside the timeout even on a starved machine).
   { id: 'cold-p1', kind: 'paicoind', chain: 'pai', latencyMs: 150, ownPort: true },
@@ -76,8 +81,15 @@ const SPECS: Array<SimNodeSpec & { chain: string; tier?: number }> = [
 const SOFT = ['peers', 'sync', 'wrong', 'lag'].map((s) => `soft-${s}`);
 const WATCHED = ['kill-a', 'kill-b', 'hang-a', 'hang-b', ...SOFT];
 
-async function http(method: 'GET' | 'POST' | 'PUT', url: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const res = await request(url, { method, ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }) });
+async function http(
+  method: 'GET' | 'POST' | 'PUT',
+  url: string,
+  body?: unknown,
+): Promise<{ status: number; json: any }> {
+  const res = await request(url, {
+    method,
+    ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+  });
   const text = await res.body.text();
   return { status: res.statusCode, json: text === '' ? null : JSON.parse(text) };
 }
@@ -149,13 +161,29 @@ beforeAll(async () => {
   for (const { chain, tier, ...spec } of SPECS) {
     const r = await http('POST', `${simBase}/_sim/nodes`, spec);
     if (r.status !== 201) throw new Error(`simulator refused ${spec.id}: ${JSON.stringify(r.json)}`);
-    lines.push(`  - id: ${spec.id}`, `    chain: ${chain}`, `    url: ${r.json.url}`, ...(tier ? [`    tier: ${tier}`] : []));
+    lines.push(
+      `  - id: ${spec.id}`,
+      `    chain: ${chain}`,
+      `    url: ${r.json.url}`,
+      ...(tier ? [`    tier: ${tier}`] : []),
+    );
   }
   const configFile = join(dir, 'nodes.yaml');
   writeFileSync(configFile, `${lines.join('\n')}\n`);
 
-  const env = { ...process.env, REDIS_URL: process.env.REDIS_URL, NODESENTRY_REDIS_PREFIX: prefix, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' };
-  const listening = await spawnCli(['serve', '--config', configFile], env, /"url":"(http:\/\/127\.0\.0\.1:\d+)[^"]*","msg":"API listening"/);
+  const env = {
+    ...process.env,
+    REDIS_URL: process.env.REDIS_URL,
+    NODESENTRY_REDIS_PREFIX: prefix,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'info',
+  };
+  const listening = await spawnCli(
+    ['serve', '--config', configFile],
+    env,
+    /"url":"(http:\/\/127\.0\.0\.1:\d+)[^"]*","msg":"API listening"/,
+  );
   api = listening[1]!;
   apiListeningAt = Date.now();
   watch(async () => {
@@ -167,7 +195,10 @@ beforeAll(async () => {
     watch(async () => {
       const n = await node(id);
       if (n.probing) seen.delays.get(id)!.push({ t: Date.now(), mode: n.probing.mode, delayMs: n.probing.delayMs });
-      seen.states.get(id)!.push({ t: Date.now(), value: `${n.state} ${n.probing?.mode ?? '-'} ${n.reasons.map((r: { text: string }) => r.text).join('; ')}` });
+      seen.states.get(id)!.push({
+        t: Date.now(),
+        value: `${n.state} ${n.probing?.mode ?? '-'} ${n.reasons.map((r: { text: string }) => r.text).join('; ')}`,
+      });
     });
   }
 }, 40_000);
@@ -185,11 +216,15 @@ afterAll(async () => {
 /** The chain's choice once every listed node is healthy. */
 async function settledChoice(chain: string, ids: string[]): Promise<string> {
   let chosen: string | null = null;
-  await until(async () => {
-    const states = await Promise.all(ids.map(async (id) => (await node(id)).state));
-    chosen = await best(chain);
-    return states.every((s) => s === 'healthy') && chosen !== null;
-  }, 20_000, `${chain} settled`);
+  await until(
+    async () => {
+      const states = await Promise.all(ids.map(async (id) => (await node(id)).state));
+      chosen = await best(chain);
+      return states.every((s) => s === 'healthy') && chosen !== null;
+    },
+    20_000,
+    `${chain} settled`,
+  );
   return chosen!;
 }
 
@@ -199,8 +234,18 @@ function statesBetween(id: string, from: number, to: number): string[] {
 
 describe('judgement over time (service + simulator processes, default timing)', () => {
   it('kill, hang, answering-but-unhealthy and a cold start, all at once: each transition in its range, with its reasons', async () => {
-    const [killed, hung] = await Promise.all([settledChoice('bsc', ['kill-a', 'kill-b']), settledChoice('bsc-testnet', ['hang-a', 'hang-b'])]);
-    await until(async () => (await Promise.all(['soft-ok-1', ...SOFT].map(async (id) => (await node(id)).state))).every((s) => s === 'healthy'), 20_000, 'defichain settled');
+    const [killed, hung] = await Promise.all([
+      settledChoice('bsc', ['kill-a', 'kill-b']),
+      settledChoice('bsc-testnet', ['hang-a', 'hang-b']),
+    ]);
+    await until(
+      async () =>
+        (await Promise.all(['soft-ok-1', ...SOFT].map(async (id) => (await node(id)).state))).every(
+          (s) => s === 'healthy',
+        ),
+      20_000,
+      'defichain settled',
+    );
     const otherKill = killed === 'kill-a' ? 'kill-b' : 'kill-a';
     const otherHang = hung === 'hang-a' ? 'hang-b' : 'hang-a';
 
@@ -231,8 +276,16 @@ describe('judgement over time (service + simulator processes, default timing)', 
     const tStart = await sim('POST', `${killed}/start`);
     // A changed peer count is seen at the next probe, not a back-off later.
     const tPeers2 = await sim('PUT', 'soft-peers/peers', { inbound: 1, outbound: 0 });
-    const probeUp = await firstTime(async () => (await probeStatus(killed)) === 200, 15_000, 'restarted node probe 200');
-    const peersChangeSeen = await firstTime(async () => (await node('soft-peers')).reasons.some((r: { text: string }) => r.text === 'peers_below_min(1<2)'), 10_000, 'new peer count seen');
+    const probeUp = await firstTime(
+      async () => (await probeStatus(killed)) === 200,
+      15_000,
+      'restarted node probe 200',
+    );
+    const peersChangeSeen = await firstTime(
+      async () => (await node('soft-peers')).reasons.some((r: { text: string }) => r.text === 'peers_below_min(1<2)'),
+      10_000,
+      'new peer count seen',
+    );
     const [hangBestMoved, hangProbeDown] = await hangSeen;
     await sleep(1_000);
     const tEnd = Date.now();
@@ -247,9 +300,13 @@ describe('judgement over time (service + simulator processes, default timing)', 
     expect(down.reasons.join(',')).toMatch(/connection_(refused|reset)/);
     expect(down.at - tKill).toBeGreaterThanOrEqual(2 * FAST * 0.9 - 50);
     expect(down.at - tKill).toBeLessThanOrEqual(INTERVAL * JITTER + 2 * FAST * JITTER + SLACK_MS);
-    for (const t of [bestMoved, probeDown]) expect(t - tKill).toBeLessThanOrEqual(INTERVAL * JITTER + 2 * FAST * JITTER + SLACK_MS);
+    for (const t of [bestMoved, probeDown])
+      expect(t - tKill).toBeLessThanOrEqual(INTERVAL * JITTER + 2 * FAST * JITTER + SLACK_MS);
     // From its first refused probe to confirmed down: two fast re-checks, not two intervals.
-    const history = (await http('GET', `${api}/v1/nodes/${killed}/history?limit=300`)).json.points as Array<{ t: number; ok: boolean }>;
+    const history = (await http('GET', `${api}/v1/nodes/${killed}/history?limit=300`)).json.points as Array<{
+      t: number;
+      ok: boolean;
+    }>;
     const firstFail = Math.min(...history.filter((p) => p.t >= tKill && !p.ok).map((p) => p.t));
     expect(down.at - firstFail).toBeLessThanOrEqual(2 * FAST * JITTER + TIMER_SLACK_MS);
     // While it was down: never unknown, its reason always there, and backed off (not dropped).
@@ -271,7 +328,10 @@ describe('judgement over time (service + simulator processes, default timing)', 
     const firstOk = Math.min(...history.filter((p) => p.t >= tStart && p.ok).map((p) => p.t));
     expect(up.at - firstOk).toBeLessThanOrEqual(FAST * JITTER + TIMER_SLACK_MS);
     // Its history has a point at least every back-off step while it was down.
-    const during = history.map((p) => p.t).filter((t) => t >= tKill && t <= tStart).sort((a, b) => a - b);
+    const during = history
+      .map((p) => p.t)
+      .filter((t) => t >= tKill && t <= tStart)
+      .sort((a, b) => a - b);
     expect(during.length).toBeGreaterThanOrEqual(Math.floor(OUTAGE_MS / (BACKOFF + SLACK_MS)));
     const gaps = [during[0]! - tKill, ...during.slice(1).map((t, i) => t - during[i]!), tStart - during.at(-1)!];
     expect(Math.max(...gaps.slice(1, -1))).toBeLessThanOrEqual(BACKOFF + TIMER_SLACK_MS);
@@ -281,7 +341,10 @@ describe('judgement over time (service + simulator processes, default timing)', 
 
     // --- the hung node (every probe times out) ----------------------------------------------
     const hangT = await transitions(hung);
-    const hangHistory = (await http('GET', `${api}/v1/nodes/${hung}/history?limit=300`)).json.points as Array<{ t: number; ok: boolean }>;
+    const hangHistory = (await http('GET', `${api}/v1/nodes/${hung}/history?limit=300`)).json.points as Array<{
+      t: number;
+      ok: boolean;
+    }>;
     const firstTimeout = Math.min(...hangHistory.filter((p) => p.t >= tHang && !p.ok).map((p) => p.t));
     const hdown = hangT.find((t) => t.at >= tHang && t.to === 'unhealthy')!;
     expect(hdown).toBeDefined();
@@ -292,11 +355,16 @@ describe('judgement over time (service + simulator processes, default timing)', 
     // From the first timeout to confirmed down: two more timeouts, each started a fast re-check later.
     expect(hdown.at - firstTimeout).toBeGreaterThanOrEqual(2 * TIMEOUT - 100);
     expect(hdown.at - firstTimeout).toBeLessThanOrEqual(2 * (TIMEOUT + FAST * JITTER) + TIMER_SLACK_MS);
-    for (const t of [hangBestMoved, hangProbeDown]) expect(t - tHang).toBeLessThanOrEqual(INTERVAL * JITTER + 3 * TIMEOUT + 2 * FAST * JITTER + SLACK_MS);
+    for (const t of [hangBestMoved, hangProbeDown])
+      expect(t - tHang).toBeLessThanOrEqual(INTERVAL * JITTER + 3 * TIMEOUT + 2 * FAST * JITTER + SLACK_MS);
     // While it was confirming, it stayed healthy but said so; once down, never unknown.
     const hungStates = statesBetween(hung, tHang, tEnd);
     expect(hungStates.filter((s) => s.startsWith('unknown'))).toEqual([]);
-    expect(hungStates.filter((s) => s.startsWith('healthy') && s.includes('rpc_timeout')).every((s) => /failing\([12]\/3\): rpc_timeout/.test(s))).toBe(true);
+    expect(
+      hungStates
+        .filter((s) => s.startsWith('healthy') && s.includes('rpc_timeout'))
+        .every((s) => /failing\([12]\/3\): rpc_timeout/.test(s)),
+    ).toBe(true);
 
     // --- nodes that answer, but are unhealthy -----------------------------------------------
     const soft: Array<[string, number, RegExp]> = [
@@ -319,7 +387,12 @@ describe('judgement over time (service + simulator processes, default timing)', 
     }
     // Each answering-but-unhealthy node has a history point at least every interval.
     for (const id of [...SOFT]) {
-      const points = ((await http('GET', `${api}/v1/nodes/${id}/history?limit=200`)).json.points as Array<{ t: number }>).map((p) => p.t).filter((t) => t >= tPeers).sort((a, b) => a - b);
+      const points = (
+        (await http('GET', `${api}/v1/nodes/${id}/history?limit=200`)).json.points as Array<{ t: number }>
+      )
+        .map((p) => p.t)
+        .filter((t) => t >= tPeers)
+        .sort((a, b) => a - b);
       const g = points.slice(1).map((t, i) => t - points[i]!);
       expect({ id, maxGap: Math.max(...g) <= INTERVAL * JITTER + TIMER_SLACK_MS }).toEqual({ id, maxGap: true });
     }

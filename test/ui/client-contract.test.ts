@@ -6,7 +6,15 @@
 // the run-time part fails here.
 import type { z } from 'zod';
 import type { Chains, ReferenceHead } from '../../src/api/schemas/chains.js';
-import type { FleetTransitions, History, NodeDetail, NodeList, NodeSummary, PeerReport, Transitions } from '../../src/api/schemas/nodes.js';
+import type {
+  FleetTransitions,
+  History,
+  NodeDetail,
+  NodeList,
+  NodeSummary,
+  PeerReport,
+  Transitions,
+} from '../../src/api/schemas/nodes.js';
 import type { DrainResult, UndrainResult } from '../../src/api/schemas/admin.js';
 import { HEALTH_STATES, type HealthState } from '../../src/health/states.js';
 import { LABEL, RANK, STATES, type ClientState } from '../../src/ui/client/constants.js';

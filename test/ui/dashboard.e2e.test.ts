@@ -40,9 +40,12 @@ describe('dashboard end to end (headless Chromium, demo fleet)', () => {
   const drainRequests: string[] = [];
 
   const api = async <T>(path: string): Promise<T> => (await request(h.app).get(path).expect(200)).body as T;
-  const nodes = async (query = ''): Promise<NodeJson[]> => (await api<{ items: NodeJson[] }>(`/v1/nodes?limit=500${query}`)).items;
+  const nodes = async (query = ''): Promise<NodeJson[]> =>
+    (await api<{ items: NodeJson[] }>(`/v1/nodes?limit=500${query}`)).items;
   const rowStates = (): Promise<Array<[string, string]>> =>
-    page.$$eval('#nodes tbody tr[data-node]', (rows) => rows.map((r) => [r.getAttribute('data-node') ?? '', r.getAttribute('data-state') ?? ''] as [string, string]));
+    page.$$eval('#nodes tbody tr[data-node]', (rows) =>
+      rows.map((r) => [r.getAttribute('data-node') ?? '', r.getAttribute('data-state') ?? ''] as [string, string]),
+    );
   const shownIds = async (): Promise<string[]> => (await rowStates()).map(([id]) => id);
   /** Sweep until the API says the node is in `state` (the error-rate window may hold it degraded a while). */
   const sweepUntil = async (id: string, state: string, max = 12): Promise<NodeJson> => {
@@ -72,7 +75,8 @@ describe('dashboard end to end (headless Chromium, demo fleet)', () => {
       if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) cspViolations.push(m.text());
     });
     page.on('request', (r) => {
-      if (new URL(r.url()).pathname.endsWith('/drain')) drainRequests.push(`${r.method()} ${r.headers().authorization ? 'with a token' : 'without a token'}`);
+      if (new URL(r.url()).pathname.endsWith('/drain'))
+        drainRequests.push(`${r.method()} ${r.headers().authorization ? 'with a token' : 'without a token'}`);
     });
     await page.goto(`${srv.url}/`);
     await page.waitForSelector('#status[data-kind="live"]', WAIT);
@@ -93,13 +97,23 @@ describe('dashboard end to end (headless Chromium, demo fleet)', () => {
     const shown = await page.$$eval('#chains tbody tr', (rows) =>
       rows.map((r) => ({
         chain: r.getAttribute('data-chain'),
-        counts: Object.fromEntries([...r.querySelectorAll('td[data-count]')].map((td) => [td.getAttribute('data-count'), Number(td.textContent)])),
+        counts: Object.fromEntries(
+          [...r.querySelectorAll('td[data-count]')].map((td) => [
+            td.getAttribute('data-count'),
+            Number(td.textContent),
+          ]),
+        ),
         best: r.querySelector('td.best button')?.textContent ?? null,
       })),
     );
     expect(shown).toEqual(chains.map((c) => ({ chain: c.chain, counts: c.counts, best: c.best.nodeId })));
     // Each chain's head comes with its evidence: what it rests on, voters and quorum.
-    const heads = await page.$$eval('#chains tbody tr', (rows) => rows.map((r) => ({ basis: r.querySelector('td[data-head]')?.getAttribute('data-head'), text: r.querySelector('td[data-head] .small')?.textContent ?? '' })));
+    const heads = await page.$$eval('#chains tbody tr', (rows) =>
+      rows.map((r) => ({
+        basis: r.querySelector('td[data-head]')?.getAttribute('data-head'),
+        text: r.querySelector('td[data-head] .small')?.textContent ?? '',
+      })),
+    );
     chains.forEach((c, i) => {
       const ref = (c as unknown as { reference: { basis: string; contributors: number; quorum: number } }).reference;
       expect(heads[i]!.basis).toBe(ref.basis);
@@ -111,9 +125,19 @@ describe('dashboard end to end (headless Chromium, demo fleet)', () => {
     const all = await nodes();
     expect(all).toHaveLength(13);
     expect(await rowStates()).toEqual(all.map((n) => [n.id, n.state]));
-    const totals = await page.$$eval('#totals li[data-total]', (lis) => Object.fromEntries(lis.map((li) => [li.getAttribute('data-total'), Number(li.querySelector('.n')?.textContent)])));
+    const totals = await page.$$eval('#totals li[data-total]', (lis) =>
+      Object.fromEntries(lis.map((li) => [li.getAttribute('data-total'), Number(li.querySelector('.n')?.textContent)])),
+    );
     const sum = (s: string) => chains.reduce((a, c) => a + (c.counts[s] ?? 0), 0);
-    expect(totals).toEqual({ all: 5, nodes: 13, healthy: sum('healthy'), degraded: sum('degraded'), unhealthy: sum('unhealthy'), unknown: sum('unknown'), maintenance: sum('maintenance') });
+    expect(totals).toEqual({
+      all: 5,
+      nodes: 13,
+      healthy: sum('healthy'),
+      degraded: sum('degraded'),
+      unhealthy: sum('unhealthy'),
+      unknown: sum('unknown'),
+      maintenance: sum('maintenance'),
+    });
 
     // Each reason is shown as text next to its node, and the state is a word, not only a colour.
     for (const n of all) {
@@ -122,8 +146,13 @@ describe('dashboard end to end (headless Chromium, demo fleet)', () => {
       for (const r of n.reasons) expect(await page.textContent(`${row} .reasons`)).toContain(r.text);
     }
     // Sparklines arrive from the history route.
-    await page.waitForSelector('#nodes tr[data-node="defi-fra-1"] svg.spark.peers polyline', { ...WAIT, state: 'attached' });
-    expect(await page.getAttribute('#nodes tr[data-node="defi-fra-1"] svg.spark.peers', 'aria-label')).toMatch(/^Peers 18–18, last \d+ samples/);
+    await page.waitForSelector('#nodes tr[data-node="defi-fra-1"] svg.spark.peers polyline', {
+      ...WAIT,
+      state: 'attached',
+    });
+    expect(await page.getAttribute('#nodes tr[data-node="defi-fra-1"] svg.spark.peers', 'aria-label')).toMatch(
+      /^Peers 18–18, last \d+ samples/,
+    );
     expect(pageErrors).toEqual([]);
     expect(cspViolations).toEqual([]);
   });
@@ -138,7 +167,10 @@ describe('dashboard end to end (headless Chromium, demo fleet)', () => {
     expect(reasons).toContain('http_status(502)');
     // The chain's counts follow, and the change is listed (it came over the event stream).
     const bsc = (await api<{ chains: ChainJson[] }>('/v1/chains')).chains.find((c) => c.chain === 'bsc')!;
-    await page.waitForSelector(`#chains tr[data-chain="bsc"] td[data-count="unhealthy"]:text-is("${bsc.counts.unhealthy}")`, WAIT);
+    await page.waitForSelector(
+      `#chains tr[data-chain="bsc"] td[data-count="unhealthy"]:text-is("${bsc.counts.unhealthy}")`,
+      WAIT,
+    );
     await page.waitForSelector('#changes li[data-kind="transition"]:has-text("bsc-fra-1") >> text=/→ unhealthy/', WAIT);
 
     await h.sim.setFault('bsc-fra-1', { type: 'none' });
@@ -146,16 +178,24 @@ describe('dashboard end to end (headless Chromium, demo fleet)', () => {
     await page.waitForSelector('#nodes tr[data-node="bsc-fra-1"][data-state="healthy"]', WAIT);
     expect(await page.$('#nodes tr[data-node="bsc-fra-1"] .reasons')).toBeNull();
     // The recovery itself (the start-up change into healthy was listed from the store at load).
-    const back = (await api<{ transitions: Array<{ to: string; at: number }> }>('/v1/nodes/bsc-fra-1/transitions?limit=1')).transitions[0]!;
+    const back = (
+      await api<{ transitions: Array<{ to: string; at: number }> }>('/v1/nodes/bsc-fra-1/transitions?limit=1')
+    ).transitions[0]!;
     expect(back.to).toBe('healthy');
-    await page.waitForSelector(`#changes li[data-kind="transition"][data-node="bsc-fra-1"]:has(time[datetime="${new Date(back.at).toISOString()}"]) >> text=/→ healthy/`, WAIT);
+    await page.waitForSelector(
+      `#changes li[data-kind="transition"][data-node="bsc-fra-1"]:has(time[datetime="${new Date(back.at).toISOString()}"]) >> text=/→ healthy/`,
+      WAIT,
+    );
     expect(await page.evaluate('window.__sameDocument')).toBe(true);
   });
 
-  (process.env.UPDATE_SCREENSHOT ? it : it.skip)('screenshot of the demo fleet for the README (UPDATE_SCREENSHOT=1)', async () => {
-    await page.waitForTimeout(1_500);
-    await page.screenshot({ path: 'docs/dashboard.png', fullPage: true });
-  });
+  (process.env.UPDATE_SCREENSHOT ? it : it.skip)(
+    'screenshot of the demo fleet for the README (UPDATE_SCREENSHOT=1)',
+    async () => {
+      await page.waitForTimeout(1_500);
+      await page.screenshot({ path: 'docs/dashboard.png', fullPage: true });
+    },
+  );
 
   it('refuses drain without a token and with a wrong one, drains and undrains with the right one', async () => {
     const row = '#nodes tr[data-node="defi-fra-1"]';
@@ -211,7 +251,11 @@ describe('dashboard end to end (headless Chromium, demo fleet)', () => {
     expect(drainRequests).toEqual(['POST with a token', 'POST with a token', 'DELETE with a token']);
     // The token stays in this tab's sessionStorage, never in the address.
     const address = new URL(page.url());
-    expect({ path: address.pathname, search: address.search, hash: address.hash }).toEqual({ path: '/', search: '', hash: '#node=defi-fra-1' });
+    expect({ path: address.pathname, search: address.search, hash: address.hash }).toEqual({
+      path: '/',
+      search: '',
+      hash: '#node=defi-fra-1',
+    });
     expect(await page.evaluate("sessionStorage.getItem('nodesentry.adminToken')")).toBe(TOKEN);
 
     // Escape closes the detail and gives focus back to the button that opened it.
@@ -277,7 +321,13 @@ describe('dashboard end to end (headless Chromium, demo fleet)', () => {
 
   it('asks for the API key when nodesentry requires one, then runs live on it, event stream included', async () => {
     const key = 'api-key-0123456789abcdef';
-    const keyed = await startHarness({ specs: [{ id: 'bsc-k', kind: 'bsc' }, { id: 'dfi-k', kind: 'defid' }], env: { NODESENTRY_API_KEY: key } });
+    const keyed = await startHarness({
+      specs: [
+        { id: 'bsc-k', kind: 'bsc' },
+        { id: 'dfi-k', kind: 'defid' },
+      ],
+      env: { NODESENTRY_API_KEY: key },
+    });
     const s2 = await listen(keyed.app);
     const p = await browser.newPage();
     p.setDefaultTimeout(WAIT.timeout);
@@ -293,7 +343,12 @@ describe('dashboard end to end (headless Chromium, demo fleet)', () => {
       expect(await p.$$eval('#nodes tbody tr[data-node]', (r) => r.length)).toBe(2);
       expect(p.url()).toBe(`${s2.url}/`);
       await keyed.sim.setFault('bsc-k', { type: 'http', status: 503 });
-      for (let i = 0; i < 12 && (await request(keyed.app).get('/v1/nodes/bsc-k').set('x-api-key', key)).body.state !== 'unhealthy'; i++) await keyed.sweep(1);
+      for (
+        let i = 0;
+        i < 12 && (await request(keyed.app).get('/v1/nodes/bsc-k').set('x-api-key', key)).body.state !== 'unhealthy';
+        i++
+      )
+        await keyed.sweep(1);
       await p.waitForSelector('#changes li[data-kind="transition"]:has-text("bsc-k") >> text=/→ unhealthy/');
     } finally {
       await p.close();
@@ -303,14 +358,21 @@ describe('dashboard end to end (headless Chromium, demo fleet)', () => {
   });
 
   it('fits a 1400 px wide screen: no table or page scrolls sideways', async () => {
-    const widths = await page.$$eval('body, .grid-top .table-wrap, .grid-top .panel, #heads', (els) => els.map((e) => ({ what: e.id || e.className || e.tagName, scroll: e.scrollWidth, client: e.clientWidth })));
+    const widths = await page.$$eval('body, .grid-top .table-wrap, .grid-top .panel, #heads', (els) =>
+      els.map((e) => ({ what: e.id || e.className || e.tagName, scroll: e.scrollWidth, client: e.clientWidth })),
+    );
     expect(widths.length).toBe(5);
-    for (const w of widths) expect({ what: w.what, overflows: w.scroll > w.client }).toEqual({ what: w.what, overflows: false });
-    expect(await page.evaluate('document.documentElement.scrollWidth <= document.documentElement.clientWidth')).toBe(true);
+    for (const w of widths)
+      expect({ what: w.what, overflows: w.scroll > w.client }).toEqual({ what: w.what, overflows: false });
+    expect(await page.evaluate('document.documentElement.scrollWidth <= document.documentElement.clientWidth')).toBe(
+      true,
+    );
   });
 
   it('loads "Recent changes" from the fleet log in the store, and links each node to its detail (#node=<id>)', async () => {
-    const stored = (await api<{ items: Array<{ nodeId: string; to: string; at: number }> }>('/v1/transitions?limit=100')).items;
+    const stored = (
+      await api<{ items: Array<{ nodeId: string; to: string; at: number }> }>('/v1/transitions?limit=100')
+    ).items;
     expect(stored.length).toBeGreaterThan(13);
     // A page opened now, after every change happened: the list comes from the store, not the stream.
     const fresh = await browser.newPage({ viewport: { width: 1400, height: 900 } });
@@ -319,7 +381,13 @@ describe('dashboard end to end (headless Chromium, demo fleet)', () => {
       await fresh.goto(`${srv.url}/`);
       await fresh.waitForSelector('#changes li[data-kind="transition"] a.node-link', WAIT);
       await fresh.waitForSelector('#changes-source >> text=/keeps for the fleet/', WAIT);
-      const listed = await fresh.$$eval('#changes li[data-kind="transition"]', (lis) => lis.map((li) => ({ node: li.getAttribute('data-node'), to: li.querySelector('.what')?.textContent?.trim().split('→').pop()?.trim().split(' ')[0] ?? '', at: Date.parse(li.querySelector('time')!.getAttribute('datetime')!) })));
+      const listed = await fresh.$$eval('#changes li[data-kind="transition"]', (lis) =>
+        lis.map((li) => ({
+          node: li.getAttribute('data-node'),
+          to: li.querySelector('.what')?.textContent?.trim().split('→').pop()?.trim().split(' ')[0] ?? '',
+          at: Date.parse(li.querySelector('time')!.getAttribute('datetime')!),
+        })),
+      );
       const want = stored.map((t) => ({ node: t.nodeId, to: t.to === 'maintenance' ? 'drained' : t.to, at: t.at }));
       expect(listed.slice(0, want.length)).toEqual(want);
       // The node id is a link to its detail, which says where it is in the URL.
@@ -351,11 +419,13 @@ describe('dashboard end to end (headless Chromium, demo fleet)', () => {
     }
   });
 
-  it('charts a chain\'s reference head and each node\'s lag behind it', async () => {
+  it("charts a chain's reference head and each node's lag behind it", async () => {
     await page.selectOption('#h-chain', 'bsc');
     const bsc = await nodes('&chain=bsc');
     await page.waitForSelector(`#heads .head-legend li >> nth=${bsc.length - 1}`, WAIT);
-    const legend = await page.$$eval('#heads .head-legend li', (lis) => lis.map((li) => ({ node: li.getAttribute('data-node'), text: li.textContent ?? '' })));
+    const legend = await page.$$eval('#heads .head-legend li', (lis) =>
+      lis.map((li) => ({ node: li.getAttribute('data-node'), text: li.textContent ?? '' })),
+    );
     expect(legend.map((l) => l.node).sort()).toEqual(bsc.map((n) => n.id).sort());
     // Each node's current lag is the API's.
     const current = await nodes('&chain=bsc');
@@ -368,11 +438,15 @@ describe('dashboard end to end (headless Chromium, demo fleet)', () => {
     const ref = chains.find((c) => c.chain === 'bsc')!.reference!;
     expect(await page.textContent('#heads p')).toContain(`reference head ${ref.height.toLocaleString('en-US')}`);
     // Two charts with lines in them: the head, and one line per node that has heights.
-    const charts = await page.$$eval('#heads svg.linechart', (ss) => ss.map((s) => ({ label: s.getAttribute('aria-label') ?? '', lines: s.querySelectorAll('polyline').length })));
+    const charts = await page.$$eval('#heads svg.linechart', (ss) =>
+      ss.map((s) => ({ label: s.getAttribute('aria-label') ?? '', lines: s.querySelectorAll('polyline').length })),
+    );
     expect(charts).toHaveLength(2);
     expect(charts[0]!.label).toMatch(/^Reference head of bsc, [\d,]+ to [\d,]+$/);
     expect(charts[0]!.lines).toBeGreaterThan(0);
-    expect(charts[1]!.lines).toBeGreaterThanOrEqual(current.filter((n) => (n as NodeJson & { lag: unknown }).lag).length > 0 ? 1 : 0);
+    expect(charts[1]!.lines).toBeGreaterThanOrEqual(
+      current.filter((n) => (n as NodeJson & { lag: unknown }).lag).length > 0 ? 1 : 0,
+    );
     // Another chain: the charts follow.
     await page.selectOption('#h-chain', 'defichain');
     await page.waitForSelector('#heads p >> text=/^defichain: reference head/', WAIT);

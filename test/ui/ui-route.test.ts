@@ -41,9 +41,15 @@ describe('dashboard routes: caching, CSP, assets', () => {
   it("sets a Content-Security-Policy of default-src 'self' with nothing inline, and the page obeys it", async () => {
     const r = await request(h.app).get('/').expect(200);
     const csp = String(r.headers['content-security-policy']);
-    const directives = new Map(csp.split(';').map((d) => d.trim().split(/\s+/)).map(([k, ...v]) => [k!, v]));
+    const directives = new Map(
+      csp
+        .split(';')
+        .map((d) => d.trim().split(/\s+/))
+        .map(([k, ...v]) => [k!, v]),
+    );
     expect(directives.get('default-src')).toEqual(["'self'"]);
-    for (const d of ['script-src', 'style-src', 'connect-src', 'img-src']) expect(directives.get(d)).toEqual(["'self'"]);
+    for (const d of ['script-src', 'style-src', 'connect-src', 'img-src'])
+      expect(directives.get(d)).toEqual(["'self'"]);
     expect(directives.get('frame-ancestors')).toEqual(["'none'"]);
     expect(directives.get('object-src')).toEqual(["'none'"]);
     expect(csp).not.toMatch(/unsafe-inline|unsafe-eval|https?:|\*/);
@@ -58,14 +64,25 @@ describe('dashboard routes: caching, CSP, assets', () => {
   it('serves every linked asset under a content-hashed name as immutable for a year, with its type', async () => {
     const page = await request(h.app).get('/').expect(200);
     const urls = [...new Set(linkedAssets(page.text))];
-    expect(urls.map((u) => u.replace(/\.[0-9a-f]{12}\./, '.<hash>.')).sort()).toEqual(['/ui/dashboard.<hash>.css', '/ui/dashboard.<hash>.js', '/ui/icon.<hash>.svg']);
-    const types: Record<string, string> = { js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8', svg: 'image/svg+xml' };
+    expect(urls.map((u) => u.replace(/\.[0-9a-f]{12}\./, '.<hash>.')).sort()).toEqual([
+      '/ui/dashboard.<hash>.css',
+      '/ui/dashboard.<hash>.js',
+      '/ui/icon.<hash>.svg',
+    ]);
+    const types: Record<string, string> = {
+      js: 'text/javascript; charset=utf-8',
+      css: 'text/css; charset=utf-8',
+      svg: 'image/svg+xml',
+    };
     for (const u of urls) {
-      const r = await request(h.app).get(u).buffer(true).parse((res, cb) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => cb(null, Buffer.concat(chunks)));
-      });
+      const r = await request(h.app)
+        .get(u)
+        .buffer(true)
+        .parse((res, cb) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => cb(null, Buffer.concat(chunks)));
+        });
       expect(r.status).toBe(200);
       expect(r.headers['cache-control']).toBe('public, max-age=31536000, immutable');
       expect(r.headers['content-type']).toBe(types[u.split('.').pop()!]);
@@ -73,7 +90,12 @@ describe('dashboard routes: caching, CSP, assets', () => {
       expect(r.headers.etag).toMatch(/^"[0-9a-f]{32}"$/);
       // The name's hash is the content's hash: a changed file gets a new name.
       const { createHash } = await import('node:crypto');
-      expect(u).toContain(createHash('sha256').update(r.body as Buffer).digest('hex').slice(0, 12));
+      expect(u).toContain(
+        createHash('sha256')
+          .update(r.body as Buffer)
+          .digest('hex')
+          .slice(0, 12),
+      );
       await request(h.app).get(u).set('if-none-match', r.headers.etag!).expect(304);
     }
   });
@@ -97,7 +119,18 @@ describe('the dashboard script', () => {
   });
 
   it('never turns strings into markup or code, and sets no inline styles', () => {
-    for (const banned of ['innerHTML', 'outerHTML', 'insertAdjacentHTML', 'document.write', 'eval(', 'new Function', 'setAttribute(\'style', '.style.', 'createContextualFragment', 'srcdoc']) {
+    for (const banned of [
+      'innerHTML',
+      'outerHTML',
+      'insertAdjacentHTML',
+      'document.write',
+      'eval(',
+      'new Function',
+      "setAttribute('style",
+      '.style.',
+      'createContextualFragment',
+      'srcdoc',
+    ]) {
       expect({ banned, found: DASHBOARD_JS.includes(banned) }).toEqual({ banned, found: false });
     }
     // Attributes are set from a fixed list of names in the source, never from API data.

@@ -38,7 +38,10 @@ export function adminRoutes(ctx: ApiContext): Router {
       await ctx.service.store.appendAudit({ ...entry, replica: ctx.service.replica });
       return true;
     } catch (err) {
-      ctx.logger.warn({ action: entry.action, error: (err as { code?: string }).code ?? 'error' }, 'could not write the audit log entry');
+      ctx.logger.warn(
+        { action: entry.action, error: (err as { code?: string }).code ?? 'error' },
+        'could not write the audit log entry',
+      );
       return false;
     }
   };
@@ -63,9 +66,27 @@ export function adminRoutes(ctx: ApiContext): Router {
       ctx.service.view.applyDrainFact(fact);
     }
     const changed = drain !== existing;
-    const audited = await audit({ action: 'drain', nodeId: node.id, chain: node.chain.name, by, at, ...(reason !== undefined ? { reason } : {}), changed });
-    ctx.logger.info({ action: 'drain', node: node.id, chain: node.chain.name, by, reason: reason ?? null, changed }, `admin: ${by} drained node ${node.id}${changed ? '' : ' (already drained)'}`);
-    res.status(200).json({ nodeId: node.id, drained: true, changed, drain: drainJson(drain), state: ctx.read.node(node.id, ctx.now())?.health.state ?? null, audited });
+    const audited = await audit({
+      action: 'drain',
+      nodeId: node.id,
+      chain: node.chain.name,
+      by,
+      at,
+      ...(reason !== undefined ? { reason } : {}),
+      changed,
+    });
+    ctx.logger.info(
+      { action: 'drain', node: node.id, chain: node.chain.name, by, reason: reason ?? null, changed },
+      `admin: ${by} drained node ${node.id}${changed ? '' : ' (already drained)'}`,
+    );
+    res.status(200).json({
+      nodeId: node.id,
+      drained: true,
+      changed,
+      drain: drainJson(drain),
+      state: ctx.read.node(node.id, ctx.now())?.health.state ?? null,
+      audited,
+    });
   });
 
   router.delete('/v1/nodes/:id/drain', admin, body, async (req, res) => {
@@ -80,9 +101,27 @@ export function adminRoutes(ctx: ApiContext): Router {
       ctx.service.view.applyDrainFact(fact);
     }
     const changed = existing !== undefined;
-    const audited = await audit({ action: 'undrain', nodeId: node.id, chain: node.chain.name, by, at, changed, ...(existing ? { previous: drainJson(existing) } : {}) });
-    ctx.logger.info({ action: 'undrain', node: node.id, chain: node.chain.name, by, changed }, `admin: ${by} undrained node ${node.id}${changed ? '' : ' (was not drained)'}`);
-    res.status(200).json({ nodeId: node.id, drained: false, changed, previous: existing ? drainJson(existing) : null, state: ctx.read.node(node.id, ctx.now())?.health.state ?? null, audited });
+    const audited = await audit({
+      action: 'undrain',
+      nodeId: node.id,
+      chain: node.chain.name,
+      by,
+      at,
+      changed,
+      ...(existing ? { previous: drainJson(existing) } : {}),
+    });
+    ctx.logger.info(
+      { action: 'undrain', node: node.id, chain: node.chain.name, by, changed },
+      `admin: ${by} undrained node ${node.id}${changed ? '' : ' (was not drained)'}`,
+    );
+    res.status(200).json({
+      nodeId: node.id,
+      drained: false,
+      changed,
+      previous: existing ? drainJson(existing) : null,
+      state: ctx.read.node(node.id, ctx.now())?.health.state ?? null,
+      audited,
+    });
   });
 
   router.post('/v1/nodes/:id/network', admin, body, async (req, res) => {
@@ -92,7 +131,9 @@ export function adminRoutes(ctx: ApiContext): Router {
     if (!input.success) throw problems.badRequest('the body must be {"active": true} or {"active": false}');
     const active = input.data.active;
     if (node.chain.family !== 'bitcoin') {
-      throw problems.conflict(`node ${node.id} is an ${node.chain.family.toUpperCase()} node: only Bitcoin-family nodes (defid, paicoind, bitcoind) have setnetworkactive`);
+      throw problems.conflict(
+        `node ${node.id} is an ${node.chain.family.toUpperCase()} node: only Bitcoin-family nodes (defid, paicoind, bitcoind) have setnetworkactive`,
+      );
     }
     const by = operator(req);
     const at = ctx.now();
@@ -112,20 +153,46 @@ export function adminRoutes(ctx: ApiContext): Router {
     } catch (err) {
       const failure = nodeFailure(err);
       if (!failure) throw err;
-      await audit({ action: 'network', nodeId: node.id, chain: node.chain.name, by, at, active, ok: false, error: failure.code });
-      ctx.logger.warn({ action: 'network', node: node.id, by, active, error: failure.code }, `admin: ${by} could not set network ${active ? 'on' : 'off'} on node ${node.id}: ${failure.code}`);
+      await audit({
+        action: 'network',
+        nodeId: node.id,
+        chain: node.chain.name,
+        by,
+        at,
+        active,
+        ok: false,
+        error: failure.code,
+      });
+      ctx.logger.warn(
+        { action: 'network', node: node.id, by, active, error: failure.code },
+        `admin: ${by} could not set network ${active ? 'on' : 'off'} on node ${node.id}: ${failure.code}`,
+      );
       const extra = { nodeError: failure };
-      throw failure.code === RpcErrorCode.Timeout ? problems.gatewayTimeout(`node ${node.id}: ${failure.message}`, extra) : problems.badGateway(`node ${node.id}: ${failure.message}`, extra);
+      throw failure.code === RpcErrorCode.Timeout
+        ? problems.gatewayTimeout(`node ${node.id}: ${failure.message}`, extra)
+        : problems.badGateway(`node ${node.id}: ${failure.message}`, extra);
     }
-    const audited = await audit({ action: 'network', nodeId: node.id, chain: node.chain.name, by, at, active, ok: true, result: typeof result === 'boolean' ? result : null });
-    ctx.logger.info({ action: 'network', node: node.id, chain: node.chain.name, by, active }, `admin: ${by} set network ${active ? 'on' : 'off'} on node ${node.id}`);
+    const audited = await audit({
+      action: 'network',
+      nodeId: node.id,
+      chain: node.chain.name,
+      by,
+      at,
+      active,
+      ok: true,
+      result: typeof result === 'boolean' ? result : null,
+    });
+    ctx.logger.info(
+      { action: 'network', node: node.id, chain: node.chain.name, by, active },
+      `admin: ${by} set network ${active ? 'on' : 'off'} on node ${node.id}`,
+    );
     res.status(200).json({
       nodeId: node.id,
       requested: { active },
       // defid and Core answer the new state; older versions answer null.
       result: result ?? null,
       networkActive: typeof result === 'boolean' ? result : null,
-      note: 'the node\'s state is confirmed by its next probe (networkactive, peers)',
+      note: "the node's state is confirmed by its next probe (networkactive, peers)",
       audited,
     });
   });
@@ -133,7 +200,10 @@ export function adminRoutes(ctx: ApiContext): Router {
   router.post('/v1/admin/reload', admin, body, async (req, res) => {
     new QueryReader(req.url, []).done();
     bodyObject(req.body, []);
-    if (!ctx.reload) throw problems.conflict('this process has no nodes file to reload (it runs a fleet given in code, or the built-in simulated one)');
+    if (!ctx.reload)
+      throw problems.conflict(
+        'this process has no nodes file to reload (it runs a fleet given in code, or the built-in simulated one)',
+      );
     if (reloading) throw problems.conflict('a reload is already in progress');
     const by = operator(req);
     const at = ctx.now();
@@ -146,15 +216,25 @@ export function adminRoutes(ctx: ApiContext): Router {
     }
     if (!outcome.ok) {
       await audit({ action: 'reload', by, at, ok: false, errors: outcome.errors.length, ...request(outcome) });
-      ctx.logger.warn({ action: 'reload', by, errors: outcome.errors.length }, `admin: ${by} asked for a reload; the configuration was refused, the running one stays`);
-      throw problems.unprocessable('the nodes file is invalid; the running configuration stays', { errors: outcome.errors });
+      ctx.logger.warn(
+        { action: 'reload', by, errors: outcome.errors.length },
+        `admin: ${by} asked for a reload; the configuration was refused, the running one stays`,
+      );
+      throw problems.unprocessable('the nodes file is invalid; the running configuration stays', {
+        errors: outcome.errors,
+      });
     }
     const { added, removed, changed } = outcome;
     const audited = await audit({ action: 'reload', by, at, ok: true, added, removed, changed, ...request(outcome) });
-    ctx.logger.info({ action: 'reload', by, added: added.length, removed: removed.length, changed: changed.length }, `admin: ${by} reloaded the configuration`);
+    ctx.logger.info(
+      { action: 'reload', by, added: added.length, removed: removed.length, changed: changed.length },
+      `admin: ${by} reloaded the configuration`,
+    );
     // The other replicas re-read their own files on the fleet-wide request; their outcomes are
     // audited under its id (GET /v1/admin/audit), since they arrive after this answer.
-    res.status(200).json({ ok: true, added, removed, changed, nodes: ctx.service.nodes.size, audited, ...request(outcome) });
+    res
+      .status(200)
+      .json({ ok: true, added, removed, changed, nodes: ctx.service.nodes.size, audited, ...request(outcome) });
   });
 
   router.get('/v1/admin/audit', admin, async (req, res) => {
@@ -171,7 +251,13 @@ export function adminRoutes(ctx: ApiContext): Router {
 function configOr404(ctx: ApiContext, req: Request): NodeConfig {
   const id = String(req.params.id ?? '');
   const node = ctx.read.config(id);
-  if (!node) throw problems.notFound('node', /^[A-Za-z0-9._-]{1,64}$/.test(id) ? `no node with id "${id}" is configured` : 'no node with this id is configured');
+  if (!node)
+    throw problems.notFound(
+      'node',
+      /^[A-Za-z0-9._-]{1,64}$/.test(id)
+        ? `no node with id "${id}" is configured`
+        : 'no node with this id is configured',
+    );
   return node;
 }
 
@@ -182,7 +268,12 @@ function configOr404(ctx: ApiContext, req: Request): NodeConfig {
 export function operator(req: Request): string {
   const raw = req.get('x-operator');
   if (typeof raw !== 'string') return 'admin';
-  const clean = raw.replace(/[^A-Za-z0-9._@+ -]/g, '').trim().replace(/\s+/g, ' ').slice(0, ADMIN_LIMITS.operatorMaxLength).trim();
+  const clean = raw
+    .replace(/[^A-Za-z0-9._@+ -]/g, '')
+    .trim()
+    .replace(/\s+/g, ' ')
+    .slice(0, ADMIN_LIMITS.operatorMaxLength)
+    .trim();
   return clean === '' ? 'admin' : clean;
 }
 
@@ -192,14 +283,22 @@ function optionalReason(value: unknown): string | undefined {
   // Control characters would forge log lines and break terminals that show the audit log.
   // eslint-disable-next-line no-control-regex -- the control characters are what is removed
   const clean = value.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ').trim();
-  if (clean.length > ADMIN_LIMITS.reasonMaxLength) throw problems.badRequest(`reason must be at most ${ADMIN_LIMITS.reasonMaxLength} characters`);
+  if (clean.length > ADMIN_LIMITS.reasonMaxLength)
+    throw problems.badRequest(`reason must be at most ${ADMIN_LIMITS.reasonMaxLength} characters`);
   return clean === '' ? undefined : clean;
 }
 
 /** A node-side failure as it may be shown: stable code, credential-free message. */
-function nodeFailure(err: unknown): { code: string; message: string; rpcCode?: number; httpStatus?: number } | undefined {
+function nodeFailure(
+  err: unknown,
+): { code: string; message: string; rpcCode?: number; httpStatus?: number } | undefined {
   if (err instanceof RpcFailure) {
-    return { code: err.code, message: err.shortMessage, ...(err.rpcCode !== undefined ? { rpcCode: err.rpcCode } : {}), ...(err.httpStatus !== undefined ? { httpStatus: err.httpStatus } : {}) };
+    return {
+      code: err.code,
+      message: err.shortMessage,
+      ...(err.rpcCode !== undefined ? { rpcCode: err.rpcCode } : {}),
+      ...(err.httpStatus !== undefined ? { httpStatus: err.httpStatus } : {}),
+    };
   }
   if (err instanceof CredentialsError) return { code: err.code, message: err.message };
   return undefined;

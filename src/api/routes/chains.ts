@@ -14,7 +14,11 @@ import { QueryReader } from '../query.js';
 
 const MAX_TOP = 100;
 const JSON_TYPE = 'application/json; charset=utf-8';
-const TAG = { maxLength: 64, pattern: TAG_PATTERN, describe: 'must be a node tag: 1-64 letters, digits or . _ : = / -, starting with a letter or digit' };
+const TAG = {
+  maxLength: 64,
+  pattern: TAG_PATTERN,
+  describe: 'must be a node tag: 1-64 letters, digits or . _ : = / -, starting with a letter or digit',
+};
 
 /**
  * What backends ask: the chains, their ranking, and the endpoint to use now. Behind the API key
@@ -43,7 +47,24 @@ export function chainsRoutes(ctx: ApiContext): Router {
         counts: { ...summary.counts },
         // The head with its evidence: who voted, how many had to agree, how far apart they were,
         // and what it rests on (advancing nodes, unproven ones at start-up, or a halt).
-        reference: report === undefined ? null : pick(report.reference, ['height', 'contributors', 'quorum', 'highest', 'atMs', 'basis', 'lowest', 'spread', 'eligible', 'stalled', 'excluded', 'voters', 'haltedForMs']),
+        reference:
+          report === undefined
+            ? null
+            : pick(report.reference, [
+                'height',
+                'contributors',
+                'quorum',
+                'highest',
+                'atMs',
+                'basis',
+                'lowest',
+                'spread',
+                'eligible',
+                'stalled',
+                'excluded',
+                'voters',
+                'haltedForMs',
+              ]),
         best: {
           nodeId: best.selection.nodeId,
           url: urlOf(ctx, best.selection.nodeId),
@@ -93,7 +114,12 @@ export function chainsRoutes(ctx: ApiContext): Router {
     if (sel.nodeId === null) {
       // No endpoint: a clear 503 (problem+json, the selection as its extension members), so a
       // backend cannot mistake it for an answer.
-      const p = { type: 'urn:nodesentry:problem:no_usable_node', title: 'no usable node', status: 503, ...bestBody(ctx, best, top) };
+      const p = {
+        type: 'urn:nodesentry:problem:no_usable_node',
+        title: 'no usable node',
+        status: 503,
+        ...bestBody(ctx, best, top),
+      };
       res.status(503).type('application/problem+json').setHeader('cache-control', 'no-store').send(JSON.stringify(p));
       return;
     }
@@ -103,13 +129,24 @@ export function chainsRoutes(ctx: ApiContext): Router {
     let text: string;
     if (best.source === 'shared') {
       const c = sharedBodies.get(best.chain);
-      if (c !== undefined && c.selection === sel && c.top === top && c.state === best.chosenState && c.policy === best.policy) text = c.text;
+      if (
+        c !== undefined &&
+        c.selection === sel &&
+        c.top === top &&
+        c.state === best.chosenState &&
+        c.policy === best.policy
+      )
+        text = c.text;
       else {
         text = JSON.stringify(bestBody(ctx, best, top));
         sharedBodies.set(best.chain, { selection: sel, top, state: best.chosenState, policy: best.policy, text });
       }
     } else text = JSON.stringify(bestBody(ctx, best, top));
-    res.writeHead(200, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+    res.writeHead(200, {
+      'content-type': JSON_TYPE,
+      'content-length': Buffer.byteLength(text),
+      'cache-control': 'no-store',
+    });
     res.end(text);
   });
 
@@ -117,8 +154,10 @@ export function chainsRoutes(ctx: ApiContext): Router {
   function resolve(req: Request, tag: string | null): BestNode & { now: number } {
     const chain = req.params.chain as string;
     const nodes = ctx.read.chainNodes(chain);
-    if (nodes === undefined) throw problems.notFound('chain', `no configured node serves chain "${printable(chain, 64)}"`);
-    if (tag !== null && !ctx.read.chainHasTag(chain, tag)) throw problems.notFound('tag', `no node of chain ${chain} has tag "${tag}"`);
+    if (nodes === undefined)
+      throw problems.notFound('chain', `no configured node serves chain "${printable(chain, 64)}"`);
+    if (tag !== null && !ctx.read.chainHasTag(chain, tag))
+      throw problems.notFound('tag', `no node of chain ${chain} has tag "${tag}"`);
     const now = ctx.now();
     return { ...resolver.resolve(chain, now, tag)!, now };
   }
@@ -195,7 +234,8 @@ function noneUsableDetail(best: BestNode): string {
     const state = best.chosenState ?? 'unknown';
     return `no usable node on ${scope}; the policy fails open: serving the least bad node, ${sel.nodeId} (${state})`;
   }
-  if (sel.mode === 'fail-open') return `no usable node on ${scope} and no node that may serve as a last resort (drained or on another chain)`;
+  if (sel.mode === 'fail-open')
+    return `no usable node on ${scope} and no node that may serve as a last resort (drained or on another chain)`;
   return `no usable node on ${scope}; the policy fails closed: no endpoint until a node is usable again`;
 }
 

@@ -34,16 +34,24 @@ export function eventsRoutes(ctx: ApiContext): Router {
 
   router.get('/v1/events', apiKey, (req, res) => {
     const q = new QueryReader(req.url, ['chain', 'heartbeat']);
-    const chain = q.string('chain', { maxLength: 64, pattern: /^[A-Za-z0-9._-]+$/, describe: 'must be a chain name such as bsc or defichain' });
+    const chain = q.string('chain', {
+      maxLength: 64,
+      pattern: /^[A-Za-z0-9._-]+$/,
+      describe: 'must be a chain name such as bsc or defichain',
+    });
     const heartbeatS = q.int('heartbeat', 1, 300, EVENTS_DEFAULTS.heartbeatS);
-    if (chain !== undefined && !ctx.read.chainNodes(chain)) q.reject('chain', `no configured node is on this chain (chains: ${ctx.read.chainNames().join(', ') || 'none'})`);
+    if (chain !== undefined && !ctx.read.chainNodes(chain))
+      q.reject('chain', `no configured node is on this chain (chains: ${ctx.read.chainNames().join(', ') || 'none'})`);
     q.done();
     if (closed) throw problems.unavailable('shutting down');
     // Each stream holds a socket and a feed subscription for as long as the client likes: bounded.
     const max = ctx.service.settings.maxEventStreams;
     if (open.size >= max) {
       res.set('retry-after', String(Math.ceil(EVENTS_DEFAULTS.retryMs / 1000)));
-      throw problems.tooMany(`at most ${max} event streams may be open (NODESENTRY_MAX_EVENT_STREAMS); try again later`, { maxEventStreams: max });
+      throw problems.tooMany(
+        `at most ${max} event streams may be open (NODESENTRY_MAX_EVENT_STREAMS); try again later`,
+        { maxEventStreams: max },
+      );
     }
 
     res.status(200).set({

@@ -15,7 +15,15 @@ export function metaRoutes(ctx: ApiContext): Router {
     res
       .status(r.ready ? 200 : 503)
       .set('cache-control', 'no-store')
-      .json({ status: r.ready ? 'ready' : 'not_ready', replica: ctx.service.replica, role: ctx.service.settings.role, store: { kind: ctx.service.store.kind, ...ctx.service.storeStatus }, view: r.view, firstSweep: r.firstSweep, nodes: ctx.service.nodes.size });
+      .json({
+        status: r.ready ? 'ready' : 'not_ready',
+        replica: ctx.service.replica,
+        role: ctx.service.settings.role,
+        store: { kind: ctx.service.store.kind, ...ctx.service.storeStatus },
+        view: r.view,
+        firstSweep: r.firstSweep,
+        nodes: ctx.service.nodes.size,
+      });
   });
   return router;
 }
@@ -36,7 +44,11 @@ export function livezRoute(ctx: ApiContext): FastRoute {
     methods: ['GET', 'HEAD'],
     handle(_req, res) {
       const body = `${head},"uptimeS":${Math.round((ctx.now() - ctx.service.startedAt) / 1000)}}`;
-      res.writeHead(200, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+      res.writeHead(200, {
+        'content-type': JSON_TYPE,
+        'content-length': Buffer.byteLength(body),
+        'cache-control': 'no-store',
+      });
       res.end(body);
       return undefined;
     },

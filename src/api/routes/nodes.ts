@@ -28,8 +28,16 @@ export function nodesRoutes(ctx: ApiContext): Router {
 
   router.get('/v1/nodes', apiKey, (req, res) => {
     const q = new QueryReader(req.url, ['chain', 'tag', 'state', 'limit', 'cursor', 'offset']);
-    const chain = q.string('chain', { maxLength: 64, pattern: NAME_PATTERN, describe: 'must be a chain name such as bsc or defichain' });
-    const tags = q.strings('tag', { maxLength: 64, pattern: TAG_PATTERN, describe: 'must be a node tag: letters, digits or . _ : = / -, starting with a letter or digit' });
+    const chain = q.string('chain', {
+      maxLength: 64,
+      pattern: NAME_PATTERN,
+      describe: 'must be a chain name such as bsc or defichain',
+    });
+    const tags = q.strings('tag', {
+      maxLength: 64,
+      pattern: TAG_PATTERN,
+      describe: 'must be a node tag: letters, digits or . _ : = / -, starting with a letter or digit',
+    });
     const state = q.oneOf('state', HEALTH_STATES);
     const limit = q.int('limit', 1, NODES_PAGE.maxLimit, NODES_PAGE.defaultLimit);
     const cursorText = q.string('cursor', { maxLength: 400 });
@@ -49,7 +57,9 @@ export function nodesRoutes(ctx: ApiContext): Router {
     const now = ctx.now();
     const drains = ctx.service.view.drains();
     const views = chain !== undefined ? (ctx.read.chainViews(chain, now) ?? []) : ctx.read.nodes(now);
-    const matching = views.filter((v) => (state === undefined || v.health.state === state) && tags.every((t) => v.node.tags.includes(t)));
+    const matching = views.filter(
+      (v) => (state === undefined || v.health.state === state) && tags.every((t) => v.node.tags.includes(t)),
+    );
     let start = 0;
     if (after) {
       const a = after;
@@ -75,7 +85,9 @@ export function nodesRoutes(ctx: ApiContext): Router {
     new QueryReader(req.url, []).done();
     const now = ctx.now();
     const v = nodeOr404(ctx, req, now);
-    noStore(res).json(nodeDetail(v, ctx.service.view.drain(v.node.id), now, ctx.read.policy(v.node.chain.name), ctx.service.replica));
+    noStore(res).json(
+      nodeDetail(v, ctx.service.view.drain(v.node.id), now, ctx.read.policy(v.node.chain.name), ctx.service.replica),
+    );
   });
 
   router.get('/v1/nodes/:id/peers', apiKey, async (req, res) => {
@@ -88,14 +100,22 @@ export function nodesRoutes(ctx: ApiContext): Router {
       chain: v.node.chain.name,
       family: v.node.chain.family,
       observedAt: sample?.observedAt ?? null,
-      reported: sample?.peers ? { total: sample.peers.total, inbound: sample.peers.inbound ?? null, outbound: sample.peers.outbound ?? null, source: sample.peers.source } : null,
+      reported: sample?.peers
+        ? {
+            total: sample.peers.total,
+            inbound: sample.peers.inbound ?? null,
+            outbound: sample.peers.outbound ?? null,
+            source: sample.peers.source,
+          }
+        : null,
     };
     if (v.node.chain.family === 'evm') {
       noStore(res).json({
         ...base,
         source: 'net_peerCount',
         total: sample?.peers?.total ?? null,
-        detail: 'not offered: EVM nodes report only a peer count (net_peerCount); per-peer detail needs the admin API (admin_peers), which nodesentry does not use',
+        detail:
+          'not offered: EVM nodes report only a peer count (net_peerCount); per-peer detail needs the admin API (admin_peers), which nodesentry does not use',
         summary: null,
         peers: null,
       });
@@ -186,7 +206,13 @@ export function nodesRoutes(ctx: ApiContext): Router {
       nodeId: v.node.id,
       chain: v.node.chain.name,
       limit,
-      transitions: transitions.map((t) => ({ from: t.from, to: t.to, reasons: [...t.reasons], at: t.at, replica: t.replica })),
+      transitions: transitions.map((t) => ({
+        from: t.from,
+        to: t.to,
+        reasons: [...t.reasons],
+        at: t.at,
+        replica: t.replica,
+      })),
     });
   });
 
@@ -196,7 +222,13 @@ export function nodesRoutes(ctx: ApiContext): Router {
 function nodeOr404(ctx: ApiContext, req: Request, now: number): NodeView {
   const id = String(req.params.id ?? '');
   const v = ctx.read.node(id, now);
-  if (!v) throw problems.notFound('node', /^[A-Za-z0-9._-]{1,64}$/.test(id) ? `no node with id "${id}" is configured` : 'no node with this id is configured');
+  if (!v)
+    throw problems.notFound(
+      'node',
+      /^[A-Za-z0-9._-]{1,64}$/.test(id)
+        ? `no node with id "${id}" is configured`
+        : 'no node with this id is configured',
+    );
   return v;
 }
 
@@ -219,7 +251,8 @@ function decodeCursor(text: string): Cursor | undefined {
   if (!/^[A-Za-z0-9_-]+$/.test(text)) return undefined;
   try {
     const v: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
-    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string') return { chain: v[0], id: v[1] };
+    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string')
+      return { chain: v[0], id: v[1] };
   } catch {
     // Not ours: reported as a bad cursor by the caller.
   }

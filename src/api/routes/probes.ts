@@ -68,7 +68,8 @@ export function probeRoutes(ctx: ApiContext): FastRoute[] {
       return problems.notFound('node', `no node "${printable(id, 64)}" is configured`);
     }
     const degraded = a.state === 'degraded';
-    if (o.format === 'text') return write(res, nodeProbeStatus(a.state, o), TEXT_TYPE, a.text, a.textLength, a.state, degraded);
+    if (o.format === 'text')
+      return write(res, nodeProbeStatus(a.state, o), TEXT_TYPE, a.text, a.textLength, a.state, degraded);
     const body = nodeAnswerJson(a, now);
     return write(res, nodeProbeStatus(a.state, o), JSON_TYPE, body, Buffer.byteLength(body), a.state, degraded);
   };
@@ -76,7 +77,8 @@ export function probeRoutes(ctx: ApiContext): FastRoute[] {
   // (`health_check_config.hostname`): the node id, without a port.
   const probeHost = (req: IncomingMessage, res: ServerResponse): ProblemError | undefined => {
     const host = req.headers.host;
-    if (host === undefined || host === '') return problems.badRequest('send the node id as the Host header (e.g. Envoy health_check_config.hostname)');
+    if (host === undefined || host === '')
+      return problems.badRequest('send the node id as the Host header (e.g. Envoy health_check_config.hostname)');
     const colon = host.indexOf(':');
     return answerNode(colon < 0 ? host : host.slice(0, colon), req, res);
   };
@@ -106,7 +108,15 @@ export function probeRoutes(ctx: ApiContext): FastRoute[] {
       // `min` comes from the query: keep a few, not one per value a client may try.
       if (bodies.size < MAX_CHAIN_BODIES) bodies.set(key, a);
     }
-    return write(res, chainProbeStatus(a.state, o), o.format === 'text' ? TEXT_TYPE : JSON_TYPE, a.body, a.length, a.state, a.state === 'degraded');
+    return write(
+      res,
+      chainProbeStatus(a.state, o),
+      o.format === 'text' ? TEXT_TYPE : JSON_TYPE,
+      a.body,
+      a.length,
+      a.state,
+      a.state === 'degraded',
+    );
   };
 
   const route = (template: string, handle: FastRoute['handle']): FastRoute => ({
@@ -126,7 +136,15 @@ export function probeRoutes(ctx: ApiContext): FastRoute[] {
 }
 
 /** One `writeHead`: the whole header block at once, the body already rendered. */
-function write(res: ServerResponse, status: number, type: string, body: string, length: number, state: string, degraded: boolean): undefined {
+function write(
+  res: ServerResponse,
+  status: number,
+  type: string,
+  body: string,
+  length: number,
+  state: string,
+  degraded: boolean,
+): undefined {
   res.writeHead(status, {
     'content-type': type,
     'content-length': length,
@@ -140,7 +158,15 @@ function write(res: ServerResponse, status: number, type: string, body: string, 
   return undefined;
 }
 
-function chainBody(format: ProbeFormat, chain: string, state: string, nodes: number, usable: number, healthy: number, min: number): string {
+function chainBody(
+  format: ProbeFormat,
+  chain: string,
+  state: string,
+  nodes: number,
+  usable: number,
+  healthy: number,
+  min: number,
+): string {
   return format === 'text'
     ? `${state} ${usable}/${nodes} usable, ${healthy} healthy, min ${min}\n`
     : `{"chain":${JSON.stringify(chain)},"state":"${state}","nodes":${nodes},"usable":${usable},"healthy":${healthy},"min":${min}}`;

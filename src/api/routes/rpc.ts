@@ -20,7 +20,12 @@ export function rpcRoutes(ctx: ApiContext): Router {
   const settings = ctx.service.settings;
   if (!settings.rpc.enabled) return router;
   // A pool of its own: backend traffic must not queue behind (or starve) the probes.
-  const dispatcher = new Agent({ connections: 64, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 60_000, connect: { timeout: Math.min(2_000, settings.rpc.attemptTimeoutMs) } });
+  const dispatcher = new Agent({
+    connections: 64,
+    keepAliveTimeout: 30_000,
+    keepAliveMaxTimeout: 60_000,
+    connect: { timeout: Math.min(2_000, settings.rpc.attemptTimeoutMs) },
+  });
   const poller = ctx.service.poller;
   const proxy = new RpcProxy({
     read: ctx.read,
@@ -46,25 +51,64 @@ export function rpcRoutes(ctx: ApiContext): Router {
     let presented: string | undefined;
     if (key !== undefined) {
       presented = presentedKey(req);
-      if (presented === undefined) return send(res, own(new ProxyError(ProxyErrorCode.Unauthorized, 'send X-API-Key: <key> (or Authorization: Bearer <key>)'), version));
-      if (!secretMatches(presented, key)) return send(res, own(new ProxyError(ProxyErrorCode.Forbidden, 'the API key is not valid'), version));
+      if (presented === undefined)
+        return send(
+          res,
+          own(
+            new ProxyError(ProxyErrorCode.Unauthorized, 'send X-API-Key: <key> (or Authorization: Bearer <key>)'),
+            version,
+          ),
+        );
+      if (!secretMatches(presented, key))
+        return send(res, own(new ProxyError(ProxyErrorCode.Forbidden, 'the API key is not valid'), version));
     }
     if (family === 'evm') {
       // As geth: JSON only, which also keeps browsers from posting here without a preflight.
       const type = (req.headers['content-type'] ?? '').split(';', 1)[0]!.trim().toLowerCase();
-      if (!EVM_CONTENT_TYPES.has(type)) return send(res, own(new ProxyError(ProxyErrorCode.UnsupportedMediaType, 'content type must be application/json'), version));
+      if (!EVM_CONTENT_TYPES.has(type))
+        return send(
+          res,
+          own(new ProxyError(ProxyErrorCode.UnsupportedMediaType, 'content type must be application/json'), version),
+        );
     }
     const body = await readBody(req, maxBody);
     if (body === undefined) {
       res.setHeader('connection', 'close');
-      return send(res, own(new ProxyError(ProxyErrorCode.BodyTooLarge, `request body larger than ${maxBody} bytes`, { data: { maxBytes: maxBody } }), version));
+      return send(
+        res,
+        own(
+          new ProxyError(ProxyErrorCode.BodyTooLarge, `request body larger than ${maxBody} bytes`, {
+            data: { maxBytes: maxBody },
+          }),
+          version,
+        ),
+      );
     }
     const minHeadText = req.headers['x-nodesentry-min-head'];
     const minHead = typeof minHeadText === 'string' ? parseHead(minHeadText) : undefined;
-    if (minHead === null) return send(res, own(new ProxyError(ProxyErrorCode.InvalidRequest, 'x-nodesentry-min-head must be a block number (decimal or 0x hex)'), version));
+    if (minHead === null)
+      return send(
+        res,
+        own(
+          new ProxyError(
+            ProxyErrorCode.InvalidRequest,
+            'x-nodesentry-min-head must be a block number (decimal or 0x hex)',
+          ),
+          version,
+        ),
+      );
     const session = req.headers['x-nodesentry-session'];
     if (session !== undefined && (typeof session !== 'string' || !SESSION_PATTERN.test(session))) {
-      return send(res, own(new ProxyError(ProxyErrorCode.InvalidRequest, 'x-nodesentry-session must be 1-128 characters of A-Z a-z 0-9 . _ : -'), version));
+      return send(
+        res,
+        own(
+          new ProxyError(
+            ProxyErrorCode.InvalidRequest,
+            'x-nodesentry-session must be 1-128 characters of A-Z a-z 0-9 . _ : -',
+          ),
+          version,
+        ),
+      );
     }
     const answer = await proxy.handle({
       chain,
@@ -83,18 +127,37 @@ export function rpcRoutes(ctx: ApiContext): Router {
   // bitcoin-cli (and defi-cli, paicoin-cli) can only choose a path through -rpcwallet, which
   // posts to /wallet/<name>: `-rpcwallet=defichain` reaches the defichain proxy. Bitcoin family only.
   router.post('/wallet/:chain', (req, res, next) => {
-    if (proxy.familyOf(String(req.params.chain)) !== 'bitcoin') return send(res, own(new ProxyError(ProxyErrorCode.ChainNotFound, 'no Bitcoin-family chain of that name (use -rpcwallet=<chain>)'), '1.0'));
+    if (proxy.familyOf(String(req.params.chain)) !== 'bitcoin')
+      return send(
+        res,
+        own(
+          new ProxyError(ProxyErrorCode.ChainNotFound, 'no Bitcoin-family chain of that name (use -rpcwallet=<chain>)'),
+          '1.0',
+        ),
+      );
     wrap(req, res, next);
   });
   router.all(['/rpc/:chain', '/rpc/:chain/:node'], (req, res) => {
     res.setHeader('allow', 'POST');
-    send(res, own(new ProxyError(ProxyErrorCode.InvalidRequest, `${req.method} is not supported: JSON-RPC is POST only`), proxy.familyOf(String(req.params.chain)) === 'bitcoin' ? '1.0' : '2.0', 405));
+    send(
+      res,
+      own(
+        new ProxyError(ProxyErrorCode.InvalidRequest, `${req.method} is not supported: JSON-RPC is POST only`),
+        proxy.familyOf(String(req.params.chain)) === 'bitcoin' ? '1.0' : '2.0',
+        405,
+      ),
+    );
   });
   return router;
 }
 
 function own(err: ProxyError, version: '1.0' | '2.0', status = err.httpStatus): ProxyAnswer {
-  return { status, contentType: 'application/json', body: JSON.stringify(errorReply(err, null, version)), headers: err.retryAfterS === undefined ? {} : { 'retry-after': String(err.retryAfterS) } };
+  return {
+    status,
+    contentType: 'application/json',
+    body: JSON.stringify(errorReply(err, null, version)),
+    headers: err.retryAfterS === undefined ? {} : { 'retry-after': String(err.retryAfterS) },
+  };
 }
 
 function send(res: Response, a: ProxyAnswer): void {
@@ -150,7 +213,8 @@ function readBody(req: IncomingMessage, max: number): Promise<string | undefined
       chunks.push(c);
     });
     req.on('end', () => {
-      if (!over) resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, size).toString('utf8'));
+      if (!over)
+        resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, size).toString('utf8'));
     });
     req.on('error', reject);
   });

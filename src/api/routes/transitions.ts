@@ -25,18 +25,30 @@ export function transitionsRoutes(ctx: ApiContext): Router {
 
   router.get('/v1/transitions', apiKey, async (req, res) => {
     const q = new QueryReader(req.url, ['chain', 'node', 'state', 'limit', 'cursor']);
-    const chain = q.string('chain', { maxLength: 64, pattern: NAME_PATTERN, describe: 'must be a chain name such as bsc or defichain' });
+    const chain = q.string('chain', {
+      maxLength: 64,
+      pattern: NAME_PATTERN,
+      describe: 'must be a chain name such as bsc or defichain',
+    });
     const node = q.string('node', { maxLength: 64, pattern: NAME_PATTERN, describe: 'must be a node id' });
     const state = q.oneOf('state', HEALTH_STATES);
     const limit = q.int('limit', 1, FLEET_TRANSITION_PAGE.maxLimit, FLEET_TRANSITION_PAGE.defaultLimit)!;
     const cursorText = q.string('cursor', { maxLength: 400 });
     const after = cursorText === undefined ? undefined : decodeCursor(cursorText);
-    if (cursorText !== undefined && !after) q.reject('cursor', 'is not a cursor returned by this API (use nextCursor as it was given)');
+    if (cursorText !== undefined && !after)
+      q.reject('cursor', 'is not a cursor returned by this API (use nextCursor as it was given)');
     q.done();
 
     const log = await storeCall('read the state changes', () => ctx.service.store.getFleetTransitions(FLEET_LOG_READ));
     // Replicas append in their own time: order here, so pages and cursors agree.
-    const matching = log.filter((t) => (chain === undefined || t.chain === chain) && (node === undefined || t.nodeId === node) && (state === undefined || t.to === state)).sort(compare);
+    const matching = log
+      .filter(
+        (t) =>
+          (chain === undefined || t.chain === chain) &&
+          (node === undefined || t.nodeId === node) &&
+          (state === undefined || t.to === state),
+      )
+      .sort(compare);
     let start = 0;
     if (after) {
       start = matching.findIndex((t) => compare(t, after) > 0);
@@ -45,7 +57,15 @@ export function transitionsRoutes(ctx: ApiContext): Router {
     const page = matching.slice(start, start + limit);
     const last = page[page.length - 1];
     res.set('cache-control', 'no-store').json({
-      items: page.map((t) => ({ nodeId: t.nodeId, chain: t.chain, from: t.from, to: t.to, reasons: [...t.reasons], at: t.at, replica: t.replica })),
+      items: page.map((t) => ({
+        nodeId: t.nodeId,
+        chain: t.chain,
+        from: t.from,
+        to: t.to,
+        reasons: [...t.reasons],
+        at: t.at,
+        replica: t.replica,
+      })),
       limit,
       nextCursor: last && start + page.length < matching.length ? encodeCursor(last) : null,
       generatedAt: ctx.now(),
@@ -71,7 +91,14 @@ function decodeCursor(text: string): Key | undefined {
   if (!/^[A-Za-z0-9_-]+$/.test(text)) return undefined;
   try {
     const v: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
-    if (Array.isArray(v) && v.length === 3 && Number.isFinite(v[0]) && typeof v[1] === 'string' && typeof v[2] === 'string') return { at: v[0] as number, nodeId: v[1], to: v[2] };
+    if (
+      Array.isArray(v) &&
+      v.length === 3 &&
+      Number.isFinite(v[0]) &&
+      typeof v[1] === 'string' &&
+      typeof v[2] === 'string'
+    )
+      return { at: v[0] as number, nodeId: v[1], to: v[2] };
   } catch {
     // Not ours: reported as a bad cursor by the caller.
   }

@@ -39,7 +39,12 @@ export function uiRoutes(_ctx: ApiContext): Router {
 }
 
 function send(req: Request, res: Response, file: UiAsset, cacheControl: string): void {
-  res.set({ 'content-type': file.type, 'cache-control': cacheControl, etag: file.etag, 'x-content-type-options': 'nosniff' });
+  res.set({
+    'content-type': file.type,
+    'cache-control': cacheControl,
+    etag: file.etag,
+    'x-content-type-options': 'nosniff',
+  });
   if (req.fresh) {
     res.status(304).end();
     return;

@@ -20,8 +20,22 @@ export const NetworkBody = z.strictObject({ active: z.boolean() });
 export type DrainBody = z.infer<typeof DrainBody>;
 export type NetworkBody = z.infer<typeof NetworkBody>;
 
-export const DrainResult = z.strictObject({ nodeId: z.string(), drained: z.boolean(), changed: z.boolean(), drain: Drain, state: z.string().nullable(), audited: z.boolean() });
-export const UndrainResult = z.strictObject({ nodeId: z.string(), drained: z.boolean(), changed: z.boolean(), previous: Drain.nullable(), state: z.string().nullable(), audited: z.boolean() });
+export const DrainResult = z.strictObject({
+  nodeId: z.string(),
+  drained: z.boolean(),
+  changed: z.boolean(),
+  drain: Drain,
+  state: z.string().nullable(),
+  audited: z.boolean(),
+});
+export const UndrainResult = z.strictObject({
+  nodeId: z.string(),
+  drained: z.boolean(),
+  changed: z.boolean(),
+  previous: Drain.nullable(),
+  state: z.string().nullable(),
+  audited: z.boolean(),
+});
 
 export const NetworkResult = z.strictObject({
   nodeId: z.string(),
@@ -39,12 +53,25 @@ export const ReloadResult = z.strictObject({
   changed: strings(),
   nodes: z.int(),
   audited: z.boolean(),
-  request: z.string().describe('The fleet-wide request: every other replica re-reads its own nodes file and audits its outcome under this id. Absent when the store could not carry it.').optional(),
+  request: z
+    .string()
+    .describe(
+      'The fleet-wide request: every other replica re-reads its own nodes file and audits its outcome under this id. Absent when the store could not carry it.',
+    )
+    .optional(),
 });
 
 export const AuditList = z.strictObject({
   items: z
-    .array(z.looseObject({ action: z.enum(['drain', 'undrain', 'network', 'reload']), nodeId: z.string().optional(), by: z.string(), at: z.int(), replica: z.string().optional() }))
+    .array(
+      z.looseObject({
+        action: z.enum(['drain', 'undrain', 'network', 'reload']),
+        nodeId: z.string().optional(),
+        by: z.string(),
+        at: z.int(),
+        replica: z.string().optional(),
+      }),
+    )
     .describe('Newest first.'),
   limit: z.int(),
 });

@@ -22,7 +22,9 @@ export const Problem = z
   })
   .describe('RFC 9457 problem details (application/problem+json).');
 
-export const BadQueryProblem = Problem.extend({ errors: z.array(z.strictObject({ parameter: z.string(), message: z.string() })) });
+export const BadQueryProblem = Problem.extend({
+  errors: z.array(z.strictObject({ parameter: z.string(), message: z.string() })),
+});
 
 export const HealthState = z.enum(HEALTH_STATES as readonly [string, ...string[]]);
 
@@ -41,4 +43,9 @@ export const Drain = z.strictObject({
   reason: z.string().nullable(),
 });
 
-export const Freshness = z.strictObject({ observedAt: nullableInt(), ageMs: nullableInt(), stale: z.boolean(), staleAfterMs: z.int() });
+export const Freshness = z.strictObject({
+  observedAt: nullableInt(),
+  ageMs: nullableInt(),
+  stale: z.boolean(),
+  staleAfterMs: z.int(),
+});

@@ -4,7 +4,19 @@ import { AuditList, DrainBody, DrainResult, NetworkBody, NetworkResult, ReloadRe
 import { Best, Chains, Ranking, ReferenceHead, Selection } from './chains.js';
 import { BadQueryProblem, Drain, Freshness, HealthState, Problem, Reason, ShortReason } from './common.js';
 import { Livez, ProbeChainAnswer, ProbeNodeAnswer, Readyz } from './meta.js';
-import { FleetTransitions, History, NodeDetail, NodeList, NodeSummary, PeerReport, Sample, ScoreBreakdown, Spread, TrafficRates, Transitions } from './nodes.js';
+import {
+  FleetTransitions,
+  History,
+  NodeDetail,
+  NodeList,
+  NodeSummary,
+  PeerReport,
+  Sample,
+  ScoreBreakdown,
+  Spread,
+  TrafficRates,
+  Transitions,
+} from './nodes.js';
 
 /**
  * The API's named shapes, by the name the OpenAPI document gives them (`#/components/schemas/<name>`).

@@ -37,7 +37,16 @@ export const NodeList = z.strictObject({
 
 export const ScoreBreakdown = z.strictObject({
   total: z.number(),
-  parts: z.record(z.string(), z.strictObject({ grade: z.number(), weight: z.number(), contribution: z.number(), value: z.number().nullable(), detail: z.string() })),
+  parts: z.record(
+    z.string(),
+    z.strictObject({
+      grade: z.number(),
+      weight: z.number(),
+      contribution: z.number(),
+      value: z.number().nullable(),
+      detail: z.string(),
+    }),
+  ),
 });
 
 export const Sample = z
@@ -46,7 +55,9 @@ export const Sample = z
     latencyMs: z.number().describe('ms, fractional'),
     ok: z.boolean(),
     error: z.strictObject({ code: z.string(), message: z.string(), transient: z.boolean().optional() }).optional(),
-    peers: z.strictObject({ total: z.int(), inbound: z.int().optional(), outbound: z.int().optional(), source: z.string() }).optional(),
+    peers: z
+      .strictObject({ total: z.int(), inbound: z.int().optional(), outbound: z.int().optional(), source: z.string() })
+      .optional(),
     height: z.int().optional(),
     headers: z.int().optional(),
     syncing: z.boolean().optional(),
@@ -55,17 +66,29 @@ export const Sample = z
     networkActive: z.boolean().optional(),
     clientVersion: z.string().optional(),
     netTotals: z.strictObject({ totalBytesRecv: z.int(), totalBytesSent: z.int(), timeMillis: z.int() }).optional(),
-    tipTime: z.int().describe('Timestamp of the best block, epoch s (EVM latest header, Bitcoin getblockchaininfo.time).').optional(),
+    tipTime: z
+      .int()
+      .describe('Timestamp of the best block, epoch s (EVM latest header, Bitcoin getblockchaininfo.time).')
+      .optional(),
     tipMedianTime: z.int().describe('Bitcoin family: median time past of the tip, epoch s.').optional(),
-    genesisHash: z.string().describe('Bitcoin family: hash of block 0 (getblockhash 0), which names the chain exactly.').optional(),
+    genesisHash: z
+      .string()
+      .describe('Bitcoin family: hash of block 0 (getblockhash 0), which names the chain exactly.')
+      .optional(),
     uptimeS: z.int().describe('Bitcoin family: seconds since the node started (uptime).').optional(),
     syncTarget: z
-      .strictObject({ currentBlock: z.int(), highestBlock: z.int(), txIndexRemainingBlocks: z.int().describe('geth 1.13+: blocks still to index.').optional() })
+      .strictObject({
+        currentBlock: z.int(),
+        highestBlock: z.int(),
+        txIndexRemainingBlocks: z.int().describe('geth 1.13+: blocks still to index.').optional(),
+      })
       .optional(),
     warnings: strings().optional(),
     missingMethods: strings().optional(),
   })
-  .describe('The latest normalized observation (src/chains/sample.ts), without the peer list. Fields a node did not report are absent.');
+  .describe(
+    'The latest normalized observation (src/chains/sample.ts), without the peer list. Fields a node did not report are absent.',
+  );
 
 const Probing = z
   .strictObject({
@@ -75,7 +98,9 @@ const Probing = z
     backoffStep: z.int().describe('Set in back-off: how many unanswered probes in a row.').optional(),
   })
   .nullable()
-  .describe('The polling plan after the latest sample: its interval, a fast re-check while a failure or a recovery is confirmed, or back-off for a node that gives no answer.');
+  .describe(
+    'The polling plan after the latest sample: its interval, a fast re-check while a failure or a recovery is confirmed, or back-off for a node that gives no answer.',
+  );
 
 export const NodeDetail = z.strictObject({
   id: z.string(),
@@ -92,14 +117,25 @@ export const NodeDetail = z.strictObject({
   reasons: z.array(Reason),
   hysteresis: z.strictObject({
     tracked: z.string().describe('State underneath maintenance.'),
-    pending: z.strictObject({ toward: z.string(), count: z.int(), needed: z.int() }).nullable().describe('A change being confirmed: `count` of `needed` samples seen.'),
+    pending: z
+      .strictObject({ toward: z.string(), count: z.int(), needed: z.int() })
+      .nullable()
+      .describe('A change being confirmed: `count` of `needed` samples seen.'),
     consecutive: z.strictObject({ healthy: z.int(), usable: z.int(), notHealthy: z.int(), unhealthy: z.int() }),
     usableSince: nullableInt(),
     evaluatedAt: z.int(),
     latestVerdict: z.string().nullable(),
   }),
   score: ScoreBreakdown.nullable(),
-  stats: z.strictObject({ samples: z.int(), errorRate: z.number().nullable(), latencyEwmaMs: nullableInt(), lastLatencyMs: z.number().nullable(), lagBlocks: nullableInt() }).nullable(),
+  stats: z
+    .strictObject({
+      samples: z.int(),
+      errorRate: z.number().nullable(),
+      latencyEwmaMs: nullableInt(),
+      lastLatencyMs: z.number().nullable(),
+      lagBlocks: nullableInt(),
+    })
+    .nullable(),
   lag: z.strictObject({ blocks: z.int(), ms: z.int(), referenceHeight: z.int() }).nullable(),
   sample: Sample.nullable(),
   capabilities: z.strictObject({
@@ -113,7 +149,14 @@ export const NodeDetail = z.strictObject({
   drain: Drain.nullable(),
 });
 
-export const Spread = z.strictObject({ count: z.int(), min: z.number(), median: z.number(), p90: z.number(), max: z.number(), mean: z.number() });
+export const Spread = z.strictObject({
+  count: z.int(),
+  min: z.number(),
+  median: z.number(),
+  p90: z.number(),
+  max: z.number(),
+  mean: z.number(),
+});
 
 export const PeerReport = z.strictObject({
   nodeId: z.string(),
@@ -135,7 +178,11 @@ export const PeerReport = z.strictObject({
       outbound: z.int(),
       versions: z.array(z.strictObject({ subver: z.string(), count: z.int() })),
       pingMs: Spread.nullable(),
-      heights: z.strictObject({ maxSyncedBlocks: nullableInt(), maxSyncedHeaders: nullableInt(), peersAhead: nullableInt() }),
+      heights: z.strictObject({
+        maxSyncedBlocks: nullableInt(),
+        maxSyncedHeaders: nullableInt(),
+        peersAhead: nullableInt(),
+      }),
       bytesPerMessage: z.strictObject({ sent: z.record(z.string(), z.int()), recv: z.record(z.string(), z.int()) }),
       bytes: z.strictObject({ sent: z.int(), recv: z.int() }),
     })
@@ -152,7 +199,16 @@ export const TrafficRates = z.strictObject({
   points: z.int(),
   resets: z.int().describe('Counter resets (node restarts) in the window.'),
   drops: z.int().describe('Counter drops while uptime kept growing (not restarts): intervals left out of the rates.'),
-  series: z.array(z.strictObject({ t: z.int(), intervalMs: z.int(), recvBytesPerSec: z.int(), sentBytesPerSec: z.int(), reset: z.boolean(), drop: z.boolean() })),
+  series: z.array(
+    z.strictObject({
+      t: z.int(),
+      intervalMs: z.int(),
+      recvBytesPerSec: z.int(),
+      sentBytesPerSec: z.int(),
+      reset: z.boolean(),
+      drop: z.boolean(),
+    }),
+  ),
 });
 
 export const History = z.strictObject({
@@ -160,7 +216,18 @@ export const History = z.strictObject({
   chain: z.string(),
   limit: z.int(),
   points: z
-    .array(z.strictObject({ t: z.int(), ok: z.boolean(), latencyMs: z.number(), peers: nullableInt(), height: nullableInt(), bytesRecv: nullableInt(), bytesSent: nullableInt(), uptimeS: nullableInt() }))
+    .array(
+      z.strictObject({
+        t: z.int(),
+        ok: z.boolean(),
+        latencyMs: z.number(),
+        peers: nullableInt(),
+        height: nullableInt(),
+        bytesRecv: nullableInt(),
+        bytesSent: nullableInt(),
+        uptimeS: nullableInt(),
+      }),
+    )
     .describe('Newest first.'),
   rates: TrafficRates.nullable(),
   ratesDetail: z.string().describe('Why `rates` is null.').optional(),
@@ -175,7 +242,9 @@ const change = {
 };
 
 export const FleetTransitions = z.strictObject({
-  items: z.array(z.strictObject({ nodeId: z.string(), chain: z.string(), ...change })).describe('Newest first (ties: node id, then the state entered).'),
+  items: z
+    .array(z.strictObject({ nodeId: z.string(), chain: z.string(), ...change }))
+    .describe('Newest first (ties: node id, then the state entered).'),
   limit: z.int(),
   nextCursor: z.string().nullable().describe('Pass as `cursor` for the next (older) page; null on the last page.'),
   generatedAt: epochMs('When the answer was made'),

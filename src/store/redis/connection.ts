@@ -12,7 +12,10 @@ export interface RedisConnectionOptions {
   /** `redis://[user:pass@]host:port[/db]` or `rediss://...`. Exactly one of url, cluster, sentinel. */
   readonly url?: string;
   readonly cluster?: { readonly nodes: ReadonlyArray<{ readonly host: string; readonly port: number }> };
-  readonly sentinel?: { readonly sentinels: ReadonlyArray<{ readonly host: string; readonly port: number }>; readonly name: string };
+  readonly sentinel?: {
+    readonly sentinels: ReadonlyArray<{ readonly host: string; readonly port: number }>;
+    readonly name: string;
+  };
   /** Password for Sentinel-managed masters and Cluster nodes (a `url` carries its own). Secret. */
   readonly password?: string;
   /** This replica's id: names the connections (CLIENT LIST) so operators see who is who. */
@@ -42,7 +45,10 @@ const DEFAULTS = {
 /** Throws unless exactly one of url, cluster, sentinel is given and a url is redis: or rediss:. */
 export function checkConnectionSource(options: RedisConnectionOptions): void {
   const sources = (['url', 'cluster', 'sentinel'] as const).filter((k) => options[k] !== undefined);
-  if (sources.length !== 1) throw new InvalidArgumentError(`RedisStore needs exactly one of url, cluster, sentinel (got ${sources.length === 0 ? 'none' : sources.join(', ')})`);
+  if (sources.length !== 1)
+    throw new InvalidArgumentError(
+      `RedisStore needs exactly one of url, cluster, sentinel (got ${sources.length === 0 ? 'none' : sources.join(', ')})`,
+    );
   if (options.url !== undefined) validateRedisUrl(options.url);
 }
 
@@ -75,7 +81,10 @@ export class RedisConnection {
     checkConnectionSource(options);
     const connectTimeout = positiveInt('connectTimeoutMs', options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs);
     const commandTimeout = positiveInt('commandTimeoutMs', options.commandTimeoutMs ?? DEFAULTS.commandTimeoutMs);
-    const reconnectMaxDelayMs = positiveInt('reconnectMaxDelayMs', options.reconnectMaxDelayMs ?? DEFAULTS.reconnectMaxDelayMs);
+    const reconnectMaxDelayMs = positiveInt(
+      'reconnectMaxDelayMs',
+      options.reconnectMaxDelayMs ?? DEFAULTS.reconnectMaxDelayMs,
+    );
     this.#channel = subscriber.channel;
     this.#connectionWarnings = new WarnOnce(options.onWarning, 100);
     this.#policyWarnings = new WarnOnce(options.onWarning, 100);
@@ -97,7 +106,11 @@ export class RedisConnection {
     const connect = (role: 'cmd' | 'sub'): RedisClient => {
       if (options.url !== undefined) return new Redis(options.url, common(role));
       if (options.sentinel !== undefined) {
-        return new Redis({ ...common(role), sentinels: options.sentinel.sentinels.map(({ host, port }) => ({ host, port })), name: options.sentinel.name });
+        return new Redis({
+          ...common(role),
+          sentinels: options.sentinel.sentinels.map(({ host, port }) => ({ host, port })),
+          name: options.sentinel.name,
+        });
       }
       const { enableOfflineQueue: _q, retryStrategy: _r, ...redisOptions } = common(role);
       return new Cluster(
@@ -112,12 +125,16 @@ export class RedisConnection {
     this.client = connect('cmd');
     this.#subscriber = connect('sub');
 
-    for (const [conn, role] of [[this.client, 'command'], [this.#subscriber, 'subscriber']] as const) {
+    for (const [conn, role] of [
+      [this.client, 'command'],
+      [this.#subscriber, 'subscriber'],
+    ] as const) {
       conn.on('error', (err: unknown) => this.#onConnectionError(role, err));
       conn.on('close', () => {
         if (role === 'subscriber') this.#subscribed = false;
         // A server that goes away cleanly closes the socket without an 'error'; say so.
-        if (this.#state.connected && !this.#closed) this.#state = { ...this.#state, lastError: `${role} connection closed` };
+        if (this.#state.connected && !this.#closed)
+          this.#state = { ...this.#state, lastError: `${role} connection closed` };
         this.#onConnectionState();
       });
       conn.on('end', () => this.#onConnectionState());
@@ -156,7 +173,11 @@ export class RedisConnection {
       };
       const timer = setTimeout(() => {
         this.#readyWaiters = this.#readyWaiters.filter((w) => w !== waiter);
-        reject(new StoreUnavailableError({ details: `not connected within ${timeoutMs} ms${this.#state.lastError ? ` (${this.#state.lastError})` : ''}` }));
+        reject(
+          new StoreUnavailableError({
+            details: `not connected within ${timeoutMs} ms${this.#state.lastError ? ` (${this.#state.lastError})` : ''}`,
+          }),
+        );
       }, timeoutMs);
       this.#readyWaiters.push(waiter);
     });
@@ -201,7 +222,8 @@ export class RedisConnection {
   }
 
   #onConnectionState(): void {
-    const connected = !this.#closed && this.client.status === 'ready' && this.#subscriber.status === 'ready' && this.#subscribed;
+    const connected =
+      !this.#closed && this.client.status === 'ready' && this.#subscriber.status === 'ready' && this.#subscribed;
     if (connected !== this.#state.connected) {
       this.#state = { ...this.#state, connected, since: Date.now() };
       if (connected) this.#connectionWarnings.reset();
@@ -236,7 +258,9 @@ export class RedisConnection {
 
   async #checkPolicy(): Promise<void> {
     const masters: Array<{ node: string | undefined; conn: Redis }> =
-      this.client instanceof Cluster ? this.client.nodes('master').map((conn) => ({ node: `${conn.options.host}:${conn.options.port}`, conn })) : [{ node: undefined, conn: this.client }];
+      this.client instanceof Cluster
+        ? this.client.nodes('master').map((conn) => ({ node: `${conn.options.host}:${conn.options.port}`, conn }))
+        : [{ node: undefined, conn: this.client }];
     const found = await Promise.all(masters.map(async (m) => ({ ...m, read: await readMaxmemoryPolicy(m.conn) })));
     this.#policyChecked = true;
     for (const { node, read } of found) {
@@ -250,7 +274,12 @@ export class RedisConnection {
         continue;
       }
       const risk = evictionRisk(read.policy);
-      if (risk !== undefined) this.#policyWarnings.warn(`policy:${node ?? ''}`, `redis maxmemory-policy is ${read.policy}: ${risk}; set maxmemory-policy noeviction (writes then fail visibly and /readyz says so)`, { ...where, policy: read.policy });
+      if (risk !== undefined)
+        this.#policyWarnings.warn(
+          `policy:${node ?? ''}`,
+          `redis maxmemory-policy is ${read.policy}: ${risk}; set maxmemory-policy noeviction (writes then fail visibly and /readyz says so)`,
+          { ...where, policy: read.policy },
+        );
     }
   }
 }
@@ -265,7 +294,8 @@ export class RedisConnection {
  */
 export function evictionRisk(policy: string): string | undefined {
   if (policy === 'noeviction') return undefined;
-  const ttlKeys = 'leases (a second replica takes over a node still polled) and node records (live nodes shown unknown)';
+  const ttlKeys =
+    'leases (a second replica takes over a node still polled) and node records (live nodes shown unknown)';
   if (policy.startsWith('volatile-')) return `under memory pressure Redis evicts keys with a TTL: ${ttlKeys}`;
   return `under memory pressure Redis evicts any key: ${ttlKeys}, and drains, the audit log and the data epoch (operator decisions lost without a trace)`;
 }
@@ -301,7 +331,8 @@ function validateRedisUrl(raw: string): void {
   } catch {
     throw new InvalidArgumentError('Redis url is not a valid URL');
   }
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new InvalidArgumentError(`Redis url has unsupported scheme ${u.protocol} (use redis: or rediss:)`);
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:')
+    throw new InvalidArgumentError(`Redis url has unsupported scheme ${u.protocol} (use redis: or rediss:)`);
 }
 
 /** Userinfo of the URL, to blank out of any error text (at least 3 characters, to keep text readable). */

@@ -17,11 +17,24 @@ export const STREAM_IDLE_MS = 25000;
  */
 export const STATES = ['healthy', 'degraded', 'unhealthy', 'unknown', 'maintenance'] as const;
 export type ClientState = (typeof STATES)[number];
-export const LABEL: Readonly<Record<ClientState, string>> = { healthy: 'healthy', degraded: 'degraded', unhealthy: 'unhealthy', unknown: 'unknown', maintenance: 'drained' };
+export const LABEL: Readonly<Record<ClientState, string>> = {
+  healthy: 'healthy',
+  degraded: 'degraded',
+  unhealthy: 'unhealthy',
+  unknown: 'unknown',
+  maintenance: 'drained',
+};
 /** The node table's order by state: a drained node before those nodesentry has no word from. */
-export const RANK: Readonly<Record<ClientState, number>> = { healthy: 0, degraded: 1, maintenance: 2, unknown: 3, unhealthy: 4 };
+export const RANK: Readonly<Record<ClientState, number>> = {
+  healthy: 0,
+  degraded: 1,
+  maintenance: 2,
+  unknown: 3,
+  unhealthy: 4,
+};
 /** The API reports states as strings: this says which are ours. */
-export const isState = (s: string | null | undefined): s is ClientState => typeof s === 'string' && (STATES as readonly string[]).includes(s);
+export const isState = (s: string | null | undefined): s is ClientState =>
+  typeof s === 'string' && (STATES as readonly string[]).includes(s);
 /** A state's label; what the server sent, for a state this page does not know. */
 export const stateLabel = (s: string): string => (isState(s) ? LABEL[s] : s);
 export const SVG = 'http://www.w3.org/2000/svg';

@@ -57,7 +57,10 @@ export type PageElement<K extends PageId> = InstanceType<(typeof PAGE)[K]>;
 export function $<K extends PageId>(id: K): PageElement<K> {
   const e = document.getElementById(id);
   const kind = PAGE[id];
-  if (!(e instanceof kind)) throw new Error('dashboard: #' + id + (e ? ' is a <' + e.localName + '>, not a ' + kind.name : ' is missing from the page'));
+  if (!(e instanceof kind))
+    throw new Error(
+      'dashboard: #' + id + (e ? ' is a <' + e.localName + '>, not a ' + kind.name : ' is missing from the page'),
+    );
   return e as PageElement<K>;
 }
 
@@ -65,13 +68,23 @@ export type Attrs = Readonly<Record<string, string | number | boolean | null | u
 /** A child: an element, or text; null, undefined and false are left out (`cond ? x : null`). */
 export type Kid = Node | string | number | null | undefined | false;
 
-export function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs | null, ...kids: Kid[]): HTMLElementTagNameMap[K] {
+export function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Attrs | null,
+  ...kids: Kid[]
+): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
   setAttrs(e, attrs);
-  for (const k of kids) if (k !== null && k !== undefined && k !== false) e.append(typeof k === 'string' || typeof k === 'number' ? String(k) : k);
+  for (const k of kids)
+    if (k !== null && k !== undefined && k !== false)
+      e.append(typeof k === 'string' || typeof k === 'number' ? String(k) : k);
   return e;
 }
-export function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Attrs | null, ...kids: (Node | null | undefined | false)[]): SVGElementTagNameMap[K] {
+export function svg<K extends keyof SVGElementTagNameMap>(
+  tag: K,
+  attrs: Attrs | null,
+  ...kids: (Node | null | undefined | false)[]
+): SVGElementTagNameMap[K] {
   const e = document.createElementNS(SVG, tag);
   setAttrs(e, attrs);
   for (const k of kids) if (k) e.append(k);

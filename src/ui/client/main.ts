@@ -23,15 +23,30 @@ export function init() {
   renderChanges();
   $('access-form').addEventListener('submit', async (e) => {
     e.preventDefault();
-    setCreds({ apiKey: $('api-key').value.trim(), admin: $('admin-token').value.trim(), operator: $('operator').value.trim() });
+    setCreds({
+      apiKey: $('api-key').value.trim(),
+      admin: $('admin-token').value.trim(),
+      operator: $('operator').value.trim(),
+    });
     const out = $('access-state');
     out.textContent = 'Saved for this tab.';
     if (creds.admin) {
-      try { await api('/v1/admin/audit?limit=1', { admin: true }); out.textContent = 'Saved for this tab. Admin token accepted by nodesentry.'; }
-      catch (err) { out.textContent = 'Saved, but nodesentry refused the admin token (' + (statusOf(err) || 'no connection') + '): ' + messageOf(err); }
+      try {
+        await api('/v1/admin/audit?limit=1', { admin: true });
+        out.textContent = 'Saved for this tab. Admin token accepted by nodesentry.';
+      } catch (err) {
+        out.textContent =
+          'Saved, but nodesentry refused the admin token (' +
+          (statusOf(err) || 'no connection') +
+          '): ' +
+          messageOf(err);
+      }
     }
   });
-  $('access-clear').addEventListener('click', () => { setCreds({ apiKey: '', admin: '', operator: '' }); $('access-state').textContent = 'Forgotten.'; });
+  $('access-clear').addEventListener('click', () => {
+    setCreds({ apiKey: '', admin: '', operator: '' });
+    $('access-state').textContent = 'Forgotten.';
+  });
   $('filters').addEventListener('submit', (e) => e.preventDefault());
   $('filters').addEventListener('reset', (e) => {
     e.preventDefault();
@@ -41,7 +56,11 @@ export function init() {
     void loadHistories();
   });
   for (const id of ['f-chain', 'f-tag', 'f-state', 'f-text'] as const) {
-    $(id).addEventListener(id === 'f-text' ? 'input' : 'change', () => { readFilters(); keepFocus(renderNodes); void loadHistories(); });
+    $(id).addEventListener(id === 'f-text' ? 'input' : 'change', () => {
+      readFilters();
+      keepFocus(renderNodes);
+      void loadHistories();
+    });
   }
   $('nodes').tHead?.addEventListener('click', (e) => {
     const t = e.target instanceof Element ? e.target : null;
@@ -57,24 +76,47 @@ export function init() {
   });
   const dlg = $('detail');
   $('detail-close').addEventListener('click', () => dlg.close());
-  dlg.addEventListener('click', (e) => { if (e.target === dlg) dlg.close(); });
+  dlg.addEventListener('click', (e) => {
+    if (e.target === dlg) dlg.close();
+  });
   dlg.addEventListener('close', () => {
     const key = st.openerKey;
     st.detailId = null;
     st.detail = null;
     delete dlg.dataset.loaded;
     if (hashNode() !== null) history.replaceState(null, '', location.pathname + location.search);
-    if (key) for (const b of document.querySelectorAll<HTMLElement>('[data-fkey]')) if (b.dataset.fkey === key) { b.focus(); break; }
+    if (key)
+      for (const b of document.querySelectorAll<HTMLElement>('[data-fkey]'))
+        if (b.dataset.fkey === key) {
+          b.focus();
+          break;
+        }
   });
-  $('drain-form').addEventListener('submit', (e) => { e.preventDefault(); void act(true); });
+  $('drain-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    void act(true);
+  });
   $('undrain-btn').addEventListener('click', () => void act(false));
   $('d-token').addEventListener('input', renderActions);
   $('d-token').addEventListener('change', () => setCreds({ admin: $('d-token').value.trim() }));
   let scrollTimer = 0;
-  window.addEventListener('scroll', () => { if (!scrollTimer) scrollTimer = setTimeout(() => { scrollTimer = 0; void loadHistories(); }, 300); }, { passive: true });
+  window.addEventListener(
+    'scroll',
+    () => {
+      if (!scrollTimer)
+        scrollTimer = setTimeout(() => {
+          scrollTimer = 0;
+          void loadHistories();
+        }, 300);
+    },
+    { passive: true },
+  );
   setInterval(renderStatus, 1000);
   window.addEventListener('hashchange', openFromHash);
-  $('h-chain').addEventListener('change', () => { st.headChain = $('h-chain').value; void loadHeads(); });
+  $('h-chain').addEventListener('change', () => {
+    st.headChain = $('h-chain').value;
+    void loadHeads();
+  });
   void refresh();
   void loadChanges();
   void runStream();

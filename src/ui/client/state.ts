@@ -1,5 +1,13 @@
 /** The page state: the latest fleet view, filters, the open node. */
-import type { ChainJson, HistoryJson, HistoryPoint, NodeDetailJson, NodeJson, PeerReportJson, TransitionsJson } from './types.js';
+import type {
+  ChainJson,
+  HistoryJson,
+  HistoryPoint,
+  NodeDetailJson,
+  NodeJson,
+  PeerReportJson,
+  TransitionsJson,
+} from './types.js';
 
 /** A line of the change logs: a state change, a drain or a new best node. */
 export interface Change {
@@ -45,18 +53,36 @@ export interface PageState {
 }
 
 export const st: PageState = {
-  chains: [], nodes: [], byId: new Map(), fetchedAt: 0, lastOk: 0, conn: 'connecting', connDetail: '',
-  stream: false, history: new Map(), changes: [], sort: { key: 'chain', dir: 1 },
-  filter: { chain: '', tag: '', state: '', text: '' }, rows: new Map(),
-  detailId: null, detail: null, openerKey: null, openedAt: Date.now(),
-  changesFrom: null, headChain: '',
+  chains: [],
+  nodes: [],
+  byId: new Map(),
+  fetchedAt: 0,
+  lastOk: 0,
+  conn: 'connecting',
+  connDetail: '',
+  stream: false,
+  history: new Map(),
+  changes: [],
+  sort: { key: 'chain', dir: 1 },
+  filter: { chain: '', tag: '', state: '', text: '' },
+  rows: new Map(),
+  detailId: null,
+  detail: null,
+  openerKey: null,
+  openedAt: Date.now(),
+  changesFrom: null,
+  headChain: '',
 };
 
 // Deep links: #node=<id> names the open node (never a credential), so a view can be shared.
 export function hashNode(): string | null {
   const m = /^#node=(.+)$/.exec(location.hash);
   if (!m || m[1] === undefined) return null;
-  try { return decodeURIComponent(m[1]); } catch { return null; }
+  try {
+    return decodeURIComponent(m[1]);
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -73,5 +99,11 @@ export interface Hooks {
   /** detail.ts: redraw the drain buttons for the current credentials. */
   renderActions(): void;
 }
-const unwired = (name: string) => (): never => { throw new Error('dashboard: hooks.' + name + ' called before main.ts wired it'); };
-export const hooks: Hooks = { refresh: unwired('refresh'), restartStream: unwired('restartStream'), renderActions: unwired('renderActions') };
+const unwired = (name: string) => (): never => {
+  throw new Error('dashboard: hooks.' + name + ' called before main.ts wired it');
+};
+export const hooks: Hooks = {
+  refresh: unwired('refresh'),
+  restartStream: unwired('restartStream'),
+  renderActions: unwired('renderActions'),
+};

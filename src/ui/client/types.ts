@@ -74,13 +74,22 @@ export interface NodeListJson {
 /** A node's score and its parts (`ScoreBreakdown`). */
 export interface ScoreJson {
   readonly total: number;
-  readonly parts: Readonly<Record<string, { readonly grade: number; readonly weight: number; readonly detail: string }>>;
+  readonly parts: Readonly<
+    Record<string, { readonly grade: number; readonly weight: number; readonly detail: string }>
+  >;
 }
 /** The latest sample in a node's detail (`Sample`). */
 export interface SampleJson {
   readonly latencyMs: number;
   readonly error?: { readonly code: string; readonly message: string } | undefined;
-  readonly peers?: { readonly total: number; readonly inbound?: number | undefined; readonly outbound?: number | undefined; readonly source: string } | undefined;
+  readonly peers?:
+    | {
+        readonly total: number;
+        readonly inbound?: number | undefined;
+        readonly outbound?: number | undefined;
+        readonly source: string;
+      }
+    | undefined;
   readonly height?: number | undefined;
   readonly clientVersion?: string | undefined;
   readonly warnings?: readonly string[] | undefined;
@@ -104,7 +113,11 @@ export interface NodeDetailJson {
     readonly pending: { readonly toward: string; readonly count: number; readonly needed: number } | null;
   };
   readonly score: ScoreJson | null;
-  readonly stats: { readonly samples: number; readonly errorRate: number | null; readonly latencyEwmaMs: number | null } | null;
+  readonly stats: {
+    readonly samples: number;
+    readonly errorRate: number | null;
+    readonly latencyEwmaMs: number | null;
+  } | null;
   readonly lag: { readonly blocks: number; readonly ms: number; readonly referenceHeight: number } | null;
   readonly sample: SampleJson | null;
   readonly capabilities: { readonly missingMethods: readonly string[] };
@@ -148,7 +161,11 @@ export interface HistoryJson {
     readonly points: number;
     readonly resets: number;
     readonly drops: number;
-    readonly series: readonly { readonly recvBytesPerSec: number; readonly sentBytesPerSec: number; readonly reset: boolean }[];
+    readonly series: readonly {
+      readonly recvBytesPerSec: number;
+      readonly sentBytesPerSec: number;
+      readonly reset: boolean;
+    }[];
   } | null;
   readonly ratesDetail?: string | undefined;
 }
