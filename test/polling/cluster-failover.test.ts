@@ -75,7 +75,10 @@ describe('nodesentry on a Redis Cluster', () => {
   async function slotMoved(prefix: string, master: number): Promise<void> {
     const keys = createStoreKeys(prefix);
     await until(
-      async () => (await cluster.masterOf(keys.drains)) !== master,
+      async () => {
+        const now = await cluster.masterDuringChange(keys.drains);
+        return now !== undefined && now !== master;
+      },
       15_000,
       'the cluster naming a new master',
     );
