@@ -185,7 +185,13 @@ export function encodeFleetTransition(t: FleetTransition): string {
 export function decodeFleetTransition(raw: string): Decoded<FleetTransition> {
   const parsed = parseVersioned(raw);
   if (!parsed.ok) return parsed;
-  const { nodeId, chain, from, to, reasons, at, replica } = parsed.value;
+  const t = transitionFields(parsed.value);
+  return t ? { ok: true, value: t } : fail('fleet transition lacks nodeId, chain, from, to, reasons, at or replica');
+}
+
+/** The fields a state change carries, in the fleet log and in a `transition` event alike. */
+function transitionFields(o: Json): FleetTransition | undefined {
+  const { nodeId, chain, from, to, reasons, at, replica } = o;
   if (
     !isString(nodeId) ||
     !isString(chain) ||
@@ -195,9 +201,9 @@ export function decodeFleetTransition(raw: string): Decoded<FleetTransition> {
     !isNumber(at) ||
     !isString(replica)
   ) {
-    return fail('fleet transition lacks nodeId, chain, from, to, reasons, at or replica');
+    return undefined;
   }
-  return { ok: true, value: { nodeId, chain, from, to, reasons, at, replica } };
+  return { nodeId, chain, from, to, reasons, at, replica };
 }
 
 // --- chain facts ------------------------------------------------------------------------------
@@ -393,19 +399,8 @@ export function decodeFeedEvent(raw: string): Decoded<FeedEvent> {
 function decodeOtherEvent(o: Json): Decoded<StoreEvent> {
   switch (o['type']) {
     case 'transition': {
-      const { nodeId, chain, from, to, reasons, at, replica } = o;
-      if (
-        !isString(nodeId) ||
-        !isString(chain) ||
-        !isString(from) ||
-        !isString(to) ||
-        !isStringArray(reasons) ||
-        !isNumber(at) ||
-        !isString(replica)
-      ) {
-        return fail('transition event lacks fields');
-      }
-      return { ok: true, value: { type: 'transition', nodeId, chain, from, to, reasons, at, replica } };
+      const t = transitionFields(o);
+      return t ? { ok: true, value: { type: 'transition', ...t } } : fail('transition event lacks fields');
     }
     case 'chain': {
       const facts = chainFactsFromJson(o['facts']);
