@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { RedisStore, type RedisStoreOptions } from '../../src/store/redis-store.js';
+import { RedisSentinelSet, SENTINEL_MASTER_NAME } from '../support/redis-sentinel-set.js';
 import { RedisServer } from '../support/redis-server.js';
 import { sleep, until } from '../support/wait.js';
 
@@ -30,12 +31,12 @@ afterAll(async () => {
 });
 
 async function connect(
-  url: string,
+  url: string | undefined,
   overrides: Partial<RedisStoreOptions> = {},
 ): Promise<{ store: RedisStore; warnings: Warning[] }> {
   const warnings: Warning[] = [];
   const store = await RedisStore.connect({
-    url,
+    ...(url === undefined ? {} : { url }),
     prefix: `conn-${randomUUID()}`,
     replica: 'conn-test',
     onWarning: (msg, data) => warnings.push({ msg, data: (data ?? {}) as Record<string, unknown> }),
@@ -68,7 +69,7 @@ async function infoCommandStats(server: RedisServer): Promise<string> {
   }
 }
 
-describe('the maxmemory-policy check at start', () => {
+describe('the maxmemory-policy check on connect', () => {
   it('when Redis runs with allkeys-lru, then the store warns once, naming the policy and what eviction would lose', async () => {
     const { store, warnings } = await connect(lru.url);
     await until(() => policyWarnings(warnings).length > 0, 5_000, 'a maxmemory-policy warning');
@@ -135,4 +136,41 @@ describe('the maxmemory-policy check at start', () => {
       await server.close();
     }
   });
+});
+
+describe('the maxmemory-policy check after a failover', () => {
+  it('when Sentinel promotes a replica that evicts, then the store warns about the new master, naming its address and policy', async () => {
+    const set = await RedisSentinelSet.start({ replicas: 2, sentinels: 3, password: 'policy-failover-Pa55' });
+    try {
+      const old = await set.masterPort();
+      // Replicas do not take the master's config: these would evict once master.
+      for (const port of set.serverPorts.filter((p) => p !== old))
+        await set.configSet(port, 'maxmemory-policy', 'allkeys-lru');
+      const { store, warnings } = await connect(undefined, {
+        sentinel: { sentinels: set.sentinels, name: SENTINEL_MASTER_NAME },
+        password: 'policy-failover-Pa55',
+        reconnectMaxDelayMs: 200,
+        commandTimeoutMs: 1000,
+      });
+      await until(() => store.health().connected, 10_000, 'connected through the sentinels');
+      // The first master runs noeviction: nothing to say yet.
+      await store.probe('conn-test');
+      await sleep(200);
+      expect(policyWarnings(warnings)).toEqual([]);
+
+      await set.kill(old);
+      const promoted = await set.waitPromoted(old);
+      expect(promoted).not.toBe(old);
+      await until(() => policyWarnings(warnings).length > 0, 20_000, 'a warning about the promoted master');
+      const [w] = policyWarnings(warnings);
+      expect(w!.msg).toMatch(/maxmemory-policy is allkeys-lru/);
+      expect(w!.data).toMatchObject({ policy: 'allkeys-lru', server: `127.0.0.1:${promoted}` });
+      expect(JSON.stringify(warnings)).not.toContain('policy-failover-Pa55');
+      await store.probe('conn-test');
+      expect(policyWarnings(warnings)).toHaveLength(1);
+      await store.close();
+    } finally {
+      await set.close();
+    }
+  }, 60_000);
 });

@@ -106,6 +106,16 @@ export class RedisSentinelSet {
     return now;
   }
 
+  /** The Redis servers' ports (master and replicas), whichever is master now. */
+  get serverPorts(): number[] {
+    return this.procs.filter((p) => p.role === 'redis').map((p) => p.port);
+  }
+
+  /** CONFIG SET on one server: a replica keeps its own config when promoted (e.g. another maxmemory-policy). */
+  async configSet(port: number, name: string, value: string): Promise<void> {
+    await this.admin(port, true).config('SET', name, value);
+  }
+
   async kill(port: number): Promise<void> {
     const p = this.procs.find((x) => x.port === port);
     const child = p?.child;
@@ -127,6 +137,12 @@ export class RedisSentinelSet {
 
   private admin(port: number, auth: boolean): Redis {
     let r = this.admins.get(port);
+    // Sentinel closes the clients of a server it reconfigures (CLIENT KILL on promotion); this
+    // connection never retries, so a closed one is replaced instead of failing every call after.
+    if (r && r.status === 'end') {
+      r.disconnect();
+      r = undefined;
+    }
     if (!r) {
       r = new Redis({
         host: '127.0.0.1',

@@ -1,4 +1,4 @@
-// The Redis store's connections (as bullmq's RedisConnection): ioredis client/cluster/sentinel, reconnects, the subscriber, readiness, and the maxmemory-policy check at start.
+// The Redis store's connections (as bullmq's RedisConnection): ioredis client/cluster/sentinel, reconnects, the subscriber, readiness, and the maxmemory-policy check on each connect.
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { InvalidArgumentError } from '../../errors/argument-errors.js';
 import { StoreClosedError, StoreUnavailableError } from '../store-errors.js';
@@ -66,15 +66,14 @@ export class RedisConnection {
   readonly #channel: string;
   /** Connection errors: once per outage, not once per process (cleared on reconnect). */
   readonly #connectionWarnings: WarnOnce;
-  /** What the start check found (once per process, or once per master). */
+  /** What the policy check found: once per server and policy, so a failover to a new master is checked too. */
   readonly #policyWarnings: WarnOnce;
   readonly #secrets: string[];
   #readyWaiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
   #subscribed = false;
   #closed = false;
-  /** The maxmemory-policy check: done (or refused) once; retried on the next ready if the connection dropped meanwhile. */
+  /** The maxmemory-policy check in flight, if any (one at a time; every ready starts one). */
   #policyCheck: Promise<void> | undefined;
-  #policyChecked = false;
   #state: { connected: boolean; since: number; lastError?: string } = { connected: false, since: Date.now() };
 
   constructor(options: RedisConnectionOptions, subscriber: SubscriberOptions) {
@@ -141,7 +140,7 @@ export class RedisConnection {
     }
     this.client.on('ready', () => {
       this.#onConnectionState();
-      this.#checkPolicyOnce();
+      this.#checkPolicy();
     });
     this.#subscriber.on('ready', () => this.#onSubscriberReady());
     this.#subscriber.on('message', (channel: string, message: string) => {
@@ -241,28 +240,30 @@ export class RedisConnection {
   // --- maxmemory-policy ------------------------------------------------------------------------
 
   /**
-   * At start (the command connection's first ready), read each master's maxmemory-policy and
-   * warn if it lets Redis evict our keys. Never blocks readiness and never fails the store: a
-   * Redis that refuses to say (managed services often disable CONFIG) is reported once.
+   * On every ready of the command connection (start-up, a reconnect, a Sentinel or cluster
+   * failover that put another server behind it), read each master's maxmemory-policy and warn
+   * if it lets Redis evict our keys: a replica promoted by Sentinel keeps its own config, which
+   * may evict although the old master did not. Warned once per server and policy, so reconnects
+   * to the same server stay quiet. Never blocks readiness and never fails the store: a Redis
+   * that refuses to say (managed services often disable CONFIG) is reported once.
    */
-  #checkPolicyOnce(): void {
-    if (this.#policyChecked || this.#policyCheck || this.#closed) return;
-    this.#policyCheck = this.#checkPolicy()
+  #checkPolicy(): void {
+    if (this.#policyCheck || this.#closed) return;
+    this.#policyCheck = this.#readPolicies()
       .catch(() => {
-        // The connection dropped mid-check: try again at the next ready.
+        // The connection dropped mid-check: the next ready checks again.
       })
       .finally(() => {
         this.#policyCheck = undefined;
       });
   }
 
-  async #checkPolicy(): Promise<void> {
+  async #readPolicies(): Promise<void> {
     const masters: Array<{ node: string | undefined; conn: Redis }> =
       this.client instanceof Cluster
         ? this.client.nodes('master').map((conn) => ({ node: `${conn.options.host}:${conn.options.port}`, conn }))
         : [{ node: undefined, conn: this.client }];
     const found = await Promise.all(masters.map(async (m) => ({ ...m, read: await readMaxmemoryPolicy(m.conn) })));
-    this.#policyChecked = true;
     for (const { node, read } of found) {
       const where = node === undefined ? {} : { node };
       if ('refused' in read) {
@@ -274,11 +275,13 @@ export class RedisConnection {
         continue;
       }
       const risk = evictionRisk(read.policy);
+      // A single server or Sentinel: the address this connection reached, which changes on failover.
+      const server = node ?? serverAddress(this.client);
       if (risk !== undefined)
         this.#policyWarnings.warn(
-          `policy:${node ?? ''}`,
+          `policy:${server}:${read.policy}`,
           `redis maxmemory-policy is ${read.policy}: ${risk}; set maxmemory-policy noeviction (writes then fail visibly and /readyz says so)`,
-          { ...where, policy: read.policy },
+          { ...where, ...(node === undefined && server !== '' ? { server } : {}), policy: read.policy },
         );
     }
   }
@@ -298,6 +301,13 @@ export function evictionRisk(policy: string): string | undefined {
     'leases (a second replica takes over a node still polled) and node records (live nodes shown unknown)';
   if (policy.startsWith('volatile-')) return `under memory pressure Redis evicts keys with a TTL: ${ttlKeys}`;
   return `under memory pressure Redis evicts any key: ${ttlKeys}, and drains, the audit log and the data epoch (operator decisions lost without a trace)`;
+}
+
+/** host:port of the server a (non-cluster) connection is on, '' when its socket does not say. */
+function serverAddress(conn: RedisClient): string {
+  if (conn instanceof Cluster) return '';
+  const { remoteAddress, remotePort } = (conn.stream ?? {}) as { remoteAddress?: string; remotePort?: number };
+  return remoteAddress === undefined || remotePort === undefined ? '' : `${remoteAddress}:${remotePort}`;
 }
 
 /** CONFIG GET maxmemory-policy, else INFO memory (often allowed where CONFIG is not); `refused` with the server's reply when neither is permitted. */
