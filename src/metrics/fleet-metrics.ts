@@ -15,6 +15,8 @@ export interface MetricsSource extends FleetSource {
   readonly selectionChanges: ReadonlyMap<string, number>;
   readonly settings: { readonly role: string };
   readonly store: Pick<Store, 'kind' | 'health'>;
+  /** The store as /readyz reports it: connected and taking writes (the write probe), not only its socket. */
+  readonly storeStatus: { readonly connected: boolean };
 }
 
 export interface FleetMetricsOptions {
@@ -249,12 +251,14 @@ export class FleetMetrics {
 
     new Gauge({
       name: 'nodesentry_store_connected',
-      help: 'The shared store (Redis, or the in-process one) is reachable: 1, else 0.',
+      help: 'The shared store (Redis, or the in-process one) is reachable and takes writes, as /readyz reports it: 1, else 0.',
       labelNames: ['store'],
       registers,
       collect() {
         this.reset();
-        this.set({ store: service.store.kind }, service.store.health().connected ? 1 : 0);
+        // Not the socket's state alone: a Redis that is connected but hangs (SIGSTOP) or refuses
+        // writes (maxmemory with noeviction) is down for us, and the alert on this gauge must say so.
+        this.set({ store: service.store.kind }, service.storeStatus.connected ? 1 : 0);
       },
     });
 

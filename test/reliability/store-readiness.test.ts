@@ -63,6 +63,14 @@ const store = async () =>
     lastWriteOkAgoMs: number | null;
   };
 
+/** nodesentry_store_connected{store="redis"} as /metrics exposes it now. */
+const storeGauge = async (): Promise<number> => {
+  const res = await fetch(`${replica.url}/metrics`);
+  const m = /^nodesentry_store_connected\{store="redis"\} (\d+)$/m.exec(await res.text());
+  if (!m) throw new Error('nodesentry_store_connected{store="redis"} not in /metrics');
+  return Number(m[1]);
+};
+
 describe('readiness reflects the store as it works', () => {
   it('when Redis is SIGSTOPped, then store.connected turns false within the bound, and true again after SIGCONT', async () => {
     await until(async () => (await store()).connected, 10_000, 'store working at first');
@@ -75,12 +83,15 @@ describe('readiness reflects the store as it works', () => {
     expect(tookDown).toBeLessThanOrEqual(NOTICE_BOUND_MS);
     const down = await store();
     expect(down).toMatchObject({ writable: false });
+    // The metric the alert reads says the same as /readyz, though the socket is still open.
+    expect(await storeGauge()).toBe(0);
     expect(down.lastError).toMatch(/STORE_TIMEOUT|STORE_UNAVAILABLE/);
     // The replica itself stays up and serves from memory (a store outage is not its own).
     expect((await http(replica.url, '/livez')).status).toBe(200);
     redis.resume();
     const tookUp = await until(async () => (await store()).connected, NOTICE_BOUND_MS + 5_000, 'store reported back');
     expect(tookUp).toBeLessThanOrEqual(NOTICE_BOUND_MS + 3_000);
+    expect(await storeGauge()).toBe(1);
   }, 30_000);
 
   it('when Redis refuses writes (maxmemory, noeviction), then store.connected turns false, naming OOM, and true once it takes writes again', async () => {
@@ -95,6 +106,7 @@ describe('readiness reflects the store as it works', () => {
       );
       expect(took).toBeLessThanOrEqual(NOTICE_BOUND_MS);
       expect((await store()).lastError).toMatch(/OOM/);
+      expect(await storeGauge()).toBe(0);
     } finally {
       expect(await redis.command('CONFIG', 'SET', 'maxmemory', '0')).toBe('+OK');
     }
