@@ -5,18 +5,28 @@ import type { StoreEvent } from '../store/store.js';
 import type { FleetView } from '../view/fleet-view.js';
 import { drainJson } from './node-json.js';
 import type { ReadModel } from '../read/read-model.js';
+import type { DrainData, SelectionData, TransitionData } from './schemas/events.js';
 
-export type FeedEventType = 'transition' | 'drain' | 'selection';
+/** Each event type with its data line's shape (the schemas in ./schemas/events.ts). */
+interface FeedData {
+  readonly transition: TransitionData;
+  readonly drain: DrainData;
+  readonly selection: SelectionData;
+}
+
+export type FeedEventType = keyof FeedData;
 
 /** One event as clients of `GET /v1/events` see it. */
-export interface FeedEvent {
-  /** `<feed>-<n>`: unique to this process's feed, increasing. */
-  readonly id: string;
-  readonly type: FeedEventType;
-  /** The chain it concerns (for `?chain=`); null when the node is no longer configured. */
-  readonly chain: string | null;
-  readonly data: Readonly<Record<string, unknown>>;
-}
+export type FeedEvent = {
+  readonly [T in FeedEventType]: {
+    /** `<feed>-<n>`: unique to this process's feed, increasing. */
+    readonly id: string;
+    readonly type: T;
+    /** The chain it concerns (for `?chain=`); null when the node is no longer configured. */
+    readonly chain: string | null;
+    readonly data: FeedData[T];
+  };
+}[FeedEventType];
 
 export interface EventFeedOptions {
   readonly view: FleetView;
@@ -119,7 +129,7 @@ export class EventFeed {
           chain: event.chain,
           from: event.from,
           to: event.to,
-          reasons: event.reasons,
+          reasons: [...event.reasons],
           at: event.at,
           replica: event.replica,
         });
@@ -155,7 +165,7 @@ export class EventFeed {
           reason: s.reason,
           degradedChoice: s.degradedChoice,
           tier: s.tier,
-          top: s.top,
+          top: [...s.top],
           since: s.since,
           at: report.evaluatedAt,
           replica: event.facts.replica,
@@ -167,9 +177,9 @@ export class EventFeed {
     }
   }
 
-  #publish(type: FeedEventType, chain: string | null, data: Record<string, unknown>): void {
+  #publish<T extends FeedEventType>(type: T, chain: string | null, data: FeedData[T]): void {
     this.#seq++;
-    const e: FeedEvent = { id: `${this.#tag}-${this.#seq}`, type, chain, data };
+    const e = { id: `${this.#tag}-${this.#seq}`, type, chain, data } as FeedEvent;
     this.#buffer.push(e);
     if (this.#buffer.length > this.#bufferSize) this.#buffer.shift();
     for (const fn of [...this.#subscribers]) {

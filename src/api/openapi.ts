@@ -602,7 +602,7 @@ const paths: Record<string, Json> = {
       summary: 'Server-Sent Events: transition, drain, selection',
       description:
         "`hello` on connect, then `transition` (a node changed state), `drain` (drained or undrained), `selection` (a chain's chosen node or mode changed). " +
-        'Every data line is JSON. A comment line every `heartbeat` seconds keeps proxies from closing an idle stream. Events carry ids; a client reconnecting with `Last-Event-ID` gets the events it missed while they are still buffered (`hello.resumed`).',
+        'Every data line is JSON, of the schema `x-sse-events` names for its event (`HelloEvent`, `TransitionEvent`, `DrainEvent`, `SelectionEvent`). A comment line every `heartbeat` seconds keeps proxies from closing an idle stream. Events carry ids; a client reconnecting with `Last-Event-ID` gets the events it missed while they are still buffered (`hello.resumed`).',
       security: READ_SECURITY,
       parameters: [
         queryParam('chain', 'Only events of this chain.', { type: 'string' }),
@@ -625,6 +625,14 @@ const paths: Record<string, Json> = {
           content: {
             'text/event-stream': {
               schema: { type: 'string' },
+              // OpenAPI 3.1 has no way to type an event stream's items (3.2's itemSchema): each
+              // event's data line is named here, and test/api/events.test.ts parses real ones with them.
+              'x-sse-events': {
+                hello: ref('HelloEvent'),
+                transition: ref('TransitionEvent'),
+                drain: ref('DrainEvent'),
+                selection: ref('SelectionEvent'),
+              },
               example:
                 'event: hello\ndata: {"replica":"r1","heartbeatS":15}\n\nid: 3f9a1c-1\nevent: transition\ndata: {"nodeId":"bsc-a","from":"healthy","to":"degraded"}\n\n',
             },

@@ -1,6 +1,8 @@
 import { createServer, get as httpGet, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
+import type { z } from 'zod';
+import { DrainEvent, HelloEvent, SelectionEvent, TransitionEvent } from '../../src/api/schemas/events.js';
 import type { ViewListener } from '../../src/view/fleet-view.js';
 import { startHarness, type Harness } from '../support/api-harness.js';
 
@@ -13,6 +15,9 @@ interface SseMessage {
   comment?: string;
   retry?: number;
 }
+
+/** Every message any stream of this file received, for the schema check at the end of the first describe. */
+const received: SseMessage[] = [];
 
 /** An SSE client over a real socket: collects every message as it arrives. */
 interface Stream {
@@ -44,6 +49,7 @@ function openStream(base: string, path: string, headers: Record<string, string> 
             else if (line.startsWith('retry: ')) m.retry = Number(line.slice(7));
           }
           messages.push(m);
+          received.push(m);
           for (const w of waiters.splice(0)) w();
         }
       });
@@ -331,6 +337,31 @@ describe('GET /v1/events', () => {
       expect(r.headers['content-type']).toMatch(/^application\/problem\+json/);
     },
   );
+
+  // Runs after the tests above (jest keeps a file's order): their streams saw every event type.
+  it('when the streams above are read back, then every data line parses with the schema of its event', () => {
+    const schemas: Record<string, z.ZodType> = {
+      hello: HelloEvent,
+      transition: TransitionEvent,
+      drain: DrainEvent,
+      selection: SelectionEvent,
+    };
+    const counts: Record<string, number> = {};
+    for (const m of received) {
+      if (m.event === undefined) continue;
+      const schema = schemas[m.event];
+      expect({ event: m.event, known: schema !== undefined }).toEqual({ event: m.event, known: true });
+      const parsed = schema!.safeParse(m.data);
+      expect({ event: m.event, data: m.data, issues: parsed.error?.issues ?? [] }).toEqual({
+        event: m.event,
+        data: m.data,
+        issues: [],
+      });
+      counts[m.event] = (counts[m.event] ?? 0) + 1;
+    }
+    // Each type was seen, so none of them passed for want of an example.
+    expect(Object.keys(counts).sort()).toEqual(['drain', 'hello', 'selection', 'transition']);
+  });
 });
 
 describe('GET /v1/events at shutdown', () => {

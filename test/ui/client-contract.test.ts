@@ -16,6 +16,7 @@ import type {
   Transitions,
 } from '../../src/api/schemas/nodes.js';
 import type { DrainResult, UndrainResult } from '../../src/api/schemas/admin.js';
+import type { DrainEvent, HelloEvent, SelectionEvent, TransitionEvent } from '../../src/api/schemas/events.js';
 import { HEALTH_STATES, type HealthState } from '../../src/health/states.js';
 import { LABEL, RANK, STATES, type ClientState } from '../../src/ui/client/constants.js';
 import type * as Client from '../../src/ui/client/types.js';
@@ -38,6 +39,11 @@ export type ServerAnswersSatisfyTheClient = [
   Satisfies<z.infer<typeof FleetTransitions>, Client.FleetTransitionsJson>,
   Satisfies<z.infer<typeof DrainResult>, Client.DrainResultJson>,
   Satisfies<z.infer<typeof UndrainResult>, Client.UndrainResultJson>,
+  // ...and each event of /v1/events it reads (src/ui/client/live.ts).
+  Satisfies<z.infer<typeof HelloEvent>, Client.HelloEvent>,
+  Satisfies<z.infer<typeof TransitionEvent>, Client.TransitionEvent>,
+  Satisfies<z.infer<typeof DrainEvent>, Client.DrainEvent>,
+  Satisfies<z.infer<typeof SelectionEvent>, Client.SelectionEvent>,
 ];
 // The client's states are exactly the health states (LABEL and RANK are keyed by them).
 export const statesAreTheHealthStates: Same<ClientState, HealthState> = true;

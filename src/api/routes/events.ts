@@ -5,6 +5,7 @@ import { requireApiKey } from '../auth.js';
 import { EventFeed, type FeedEvent } from '../event-feed.js';
 import { problems } from '../problem.js';
 import { QueryReader } from '../query.js';
+import { SSE_EVENTS, type HelloData } from '../schemas/events.js';
 
 export const EVENTS_DEFAULTS = Object.freeze({
   /** Comment line sent when nothing else was, s: below the idle timeouts of common proxies (nginx 60 s). */
@@ -109,10 +110,10 @@ export function eventsRoutes(ctx: ApiContext): Router {
         at: ctx.now(),
         chain: chain ?? null,
         heartbeatS,
-        events: ['transition', 'drain', 'selection'],
+        events: [...SSE_EVENTS],
         lastEventId: feed.lastId,
         resumed: replay !== undefined,
-      }),
+      } satisfies HelloData),
     );
     for (const e of replay ?? []) send(e);
   });

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { AuditList, DrainBody, DrainResult, NetworkBody, NetworkResult, ReloadResult, UndrainResult } from './admin.js';
 import { Best, Chains, Ranking, ReferenceHead, Selection } from './chains.js';
 import { BadQueryProblem, Drain, Freshness, HealthState, Problem, Reason, ShortReason } from './common.js';
+import { DrainEvent, HelloEvent, SelectionEvent, TransitionEvent } from './events.js';
 import { Livez, ProbeChainAnswer, ProbeNodeAnswer, Readyz } from './meta.js';
 import {
   FleetTransitions,
@@ -57,6 +58,10 @@ export const COMPONENTS = {
   Chains,
   Ranking,
   Best,
+  HelloEvent,
+  TransitionEvent,
+  DrainEvent,
+  SelectionEvent,
 } as const satisfies Record<string, z.ZodType>;
 
 export type ComponentName = keyof typeof COMPONENTS;

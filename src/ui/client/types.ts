@@ -197,9 +197,9 @@ export interface UndrainResultJson {
 }
 
 /**
- * The event stream (GET /v1/events) has no schema: the server publishes each event's data as a
- * plain record (src/api/event-feed.ts `FeedEvent.data`). These are the fields it sets there and
- * the dashboard reads.
+ * The event stream's data lines (GET /v1/events), as far as the dashboard reads them. The
+ * server's shapes are the zod schemas in src/api/schemas/events.ts; test/ui/client-contract.test.ts
+ * checks at compile time that they carry these fields.
  */
 export interface HelloEvent {
   readonly resumed?: boolean;
