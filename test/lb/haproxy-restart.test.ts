@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -11,11 +11,13 @@ import {
   freePort,
   isDown,
   isUp,
+  nodePortsOf,
   secs,
   startHaproxy,
   startNodesentry,
   Traffic,
   waitForNodesentry,
+  writeNodesFile,
   type HaproxyProcess,
   type NodesentryProcess,
 } from './lb-kit.js';
@@ -44,17 +46,15 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'nodesentry-restart-'));
   sim = await Simulator.start({ nodes: specs });
   nodesFile = join(dir, 'nodes.yaml');
-  writeFileSync(
-    nodesFile,
-    `nodes:\n${specs.map((s) => `  - { id: ${s.id}, chain: bsc, url: "${sim.url(s.id)}"${s.id === BACKUP ? ', tier: 1' : ''} }`).join('\n')}\n`,
-  );
+  const ids = specs.map((s) => s.id);
+  writeNodesFile(nodesFile, ids, (id) => sim.url(id), { backup: BACKUP });
   redis = new Redis(process.env.REDIS_URL!);
   ns = await startNodesentry(nodesFile, { REDIS_URL: process.env.REDIS_URL, NODESENTRY_REDIS_PREFIX: prefix });
   await waitForNodesentry(ns, 30_000);
   const w: Where = {
     nodesentryPort: ns.port,
     agentPort: ns.agentPort,
-    nodePorts: new Map(specs.map((s) => [s.id, Number(new URL(sim.url(s.id)).port)])),
+    nodePorts: nodePortsOf(ids, (id) => sim.url(id)),
   };
   const ports = { httpchk: await freePort(), agent: await freePort() };
   haproxy = await startHaproxy(

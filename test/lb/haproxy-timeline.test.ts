@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -11,11 +11,13 @@ import {
   freePort,
   isDown,
   isUp,
+  nodePortsOf,
   secs,
   startHaproxy,
   startNodesentry,
   Traffic,
   waitForNodesentry,
+  writeNodesFile,
   type HaproxyProcess,
   type NodesentryProcess,
   type StatRow,
@@ -72,14 +74,12 @@ beforeAll(async () => {
   sim = await Simulator.start({ nodes: specs });
   const nodesFile = join(dir, 'nodes.yaml');
   // No intervals or timeouts here: the figures are nodesentry's defaults.
-  writeFileSync(
-    nodesFile,
-    `nodes:\n${specs.map((s) => `  - { id: ${s.id}, chain: bsc, url: "${sim.url(s.id)}"${s.id === BACKUP ? ', tier: 1' : ''} }`).join('\n')}\n`,
-  );
+  const ids = specs.map((s) => s.id);
+  writeNodesFile(nodesFile, ids, (id) => sim.url(id), { backup: BACKUP });
   ns = await startNodesentry(nodesFile, { NODESENTRY_ADMIN_TOKEN: ADMIN, REDIS_URL: undefined });
   await waitForNodesentry(ns, 30_000);
 
-  const nodePorts = new Map(specs.map((s) => [s.id, Number(new URL(sim.url(s.id)).port)]));
+  const nodePorts = nodePortsOf(ids, (id) => sim.url(id));
   const w: Where = { nodesentryPort: ns.port, agentPort: ns.agentPort, nodePorts };
   ports = { httpchk: await freePort(), agent: await freePort(), failover: await freePort() };
   const config = [

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { request } from 'undici';
@@ -181,7 +181,6 @@ export interface HaproxyProcess extends Proc {
 export async function startHaproxy(dir: string, config: string): Promise<HaproxyProcess> {
   const socket = join(dir, 'stats.sock');
   const cfg = join(dir, 'haproxy.cfg');
-  const { writeFileSync } = await import('node:fs');
   writeFileSync(cfg, `global\n    stats socket ${socket} level admin\n\n${config}`);
   const check = startProc('haproxy', ['-c', '-q', '-f', cfg]);
   await new Promise<void>((r) => check.child.once('exit', () => r()));
@@ -274,3 +273,24 @@ export class Traffic {
 
 /** Seconds with one decimal, for the printed figures. */
 export const secs = (ms: number): string => (ms / 1000).toFixed(1);
+
+/**
+ * The nodes file the suites give nodesentry: every simulated node on chain bsc at its own URL,
+ * `backup` (if any) in tier 1, and `head` (e.g. a defaults line) before the list.
+ */
+export function writeNodesFile(
+  file: string,
+  ids: readonly string[],
+  url: (id: string) => string,
+  options: { backup?: string; head?: string } = {},
+): void {
+  const lines = ids.map(
+    (id) => `  - { id: ${id}, chain: bsc, url: "${url(id)}"${id === options.backup ? ', tier: 1' : ''} }`,
+  );
+  writeFileSync(file, `${options.head ? `${options.head}\n` : ''}nodes:\n${lines.join('\n')}\n`);
+}
+
+/** Each simulated node's port, by id, from its URL (what the HAProxy server lines point at). */
+export function nodePortsOf(ids: readonly string[], url: (id: string) => string): Map<string, number> {
+  return new Map(ids.map((id) => [id, Number(new URL(url(id)).port)]));
+}

@@ -15,6 +15,7 @@ import {
   startProc,
   waitForNodesentry,
   waitForPort,
+  writeNodesFile,
   type NodesentryProcess,
   type Proc,
 } from './lb-kit.js';
@@ -46,10 +47,10 @@ beforeAll(async () => {
   sim = await Simulator.start({ nodes: specs });
   const nodesFile = join(dir, 'nodes.yaml');
   // nginx's timing is not what is measured here: nodesentry probes fast.
-  writeFileSync(
-    nodesFile,
-    `defaults: { intervalMs: 500, timeoutMs: 300 }\nnodes:\n${NODES.map((id) => `  - { id: ${id}, chain: bsc, url: "${sim.url(id)}"${id === 'bsc-sgp-1' ? ', tier: 1' : ''} }`).join('\n')}\n`,
-  );
+  writeNodesFile(nodesFile, NODES, (id) => sim.url(id), {
+    backup: 'bsc-sgp-1',
+    head: 'defaults: { intervalMs: 500, timeoutMs: 300 }',
+  });
   ns = await startNodesentry(nodesFile, { REDIS_URL: undefined });
   await waitForNodesentry(ns, 30_000);
 
