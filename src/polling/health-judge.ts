@@ -1,7 +1,8 @@
 // The health judge: each sample against its chain's reference head and its node's hysteresis, into a verdict and a record.
 import type { Sample } from '../chains/sample.js';
 import type { NodeConfig } from '../config/node-config.js';
-import { chainReference, evaluateNode } from '../health/evaluate-node.js';
+import { evaluateNode } from '../health/evaluate-node.js';
+import { HeadVotes } from '../health/head-votes.js';
 import type { ChainReport } from '../health/chain-report.js';
 import { type HealthPolicy, policyForChain } from '../health/policy.js';
 import { emptyReference, headProgress, type ReferenceHead } from '../health/reference-head.js';
@@ -58,6 +59,8 @@ interface ChainIndex {
 export class HealthJudge implements Judge {
   readonly #o: HealthJudgeOptions;
   readonly #references = new Map<string, ReferenceHead>();
+  /** Each chain's nodes' votes on its head, rebuilt per node only when its record changes. */
+  readonly #votes = new Map<string, HeadVotes>();
   /** Wall time of each chain's last head computation, ms (see REFERENCE_COST_FACTOR). */
   readonly #referenceCostMs = new Map<string, number>();
   /** Evidence changes per chain since its head was last computed. */
@@ -179,6 +182,7 @@ export class HealthJudge implements Judge {
   setPolicy(policy: HealthPolicy): void {
     (this.#o as { policy: HealthPolicy }).policy = policy;
     this.#policies.clear();
+    this.#votes.clear();
   }
 
   #policy(chainName: string): HealthPolicy {
@@ -203,6 +207,7 @@ export class HealthJudge implements Judge {
     this.#byChain = byChain;
     this.#indexedFor = nodes;
     this.#references.clear();
+    this.#votes.clear();
     return byChain;
   }
 
@@ -229,16 +234,24 @@ export class HealthJudge implements Judge {
     const index = this.#index().get(chainName);
     let ref: ReferenceHead;
     if (index) {
+      const nodes = index.nodes;
+      let votes = this.#votes.get(chainName);
+      if (votes === undefined) this.#votes.set(chainName, (votes = new HeadVotes(nodes[0]!.chain, policy)));
       const view = this.#o.view;
       // Each node's stats and latest assessment ride along: stuck nodes and nodes judged
-      // unhealthy for their own reasons get no vote on the head.
-      const nodes = index.nodes.map((n) => {
+      // unhealthy for their own reasons get no vote on the head. A vote is rebuilt only when
+      // its node's record is a new one (records are immutable), so this pass is a map lookup
+      // and a few comparisons per node.
+      for (let i = 0; i < nodes.length; i++) {
+        const n = nodes[i]!;
         const record = view.get(n.id);
         const verdict = record?.health;
-        const sample = incoming !== undefined && incoming.nodeId === n.id ? incoming : (record?.sample ?? null);
-        return { node: n, sample, stats: verdict?.stats ?? null, health: verdict?.health ?? null };
-      });
-      ref = chainReference(index.nodes[0]!.chain, nodes, now, policy);
+        if (incoming !== undefined && incoming.nodeId === n.id)
+          votes.offer(i, incoming, incoming, n.intervalMs, verdict?.stats, verdict?.health.latest);
+        else votes.offer(i, record, record?.sample ?? null, n.intervalMs, verdict?.stats, verdict?.health.latest);
+      }
+      votes.truncate(nodes.length);
+      ref = votes.head(now);
     } else {
       ref = emptyReference(chainName, now);
     }
