@@ -129,8 +129,18 @@ export function stallWindowMs(chain: ChainSpec, policy: HealthPolicy): number {
  * only that is known; null otherwise. A tip from the future (clock skew) is age 0.
  */
 export function tipAgeMs(sample: Sample, chain: ChainSpec, now: number): number | null {
-  if (sample.tipTime !== undefined) return Math.max(0, now - (sample.tipTime + 1) * 1000);
-  if (sample.tipMedianTime !== undefined) return Math.max(0, now - sample.tipMedianTime * 1000 - 6 * chain.blockTimeMs);
+  return tipAge(sample.tipTime, sample.tipMedianTime, chain.blockTimeMs, now);
+}
+
+/** `tipAgeMs` from the sample's two tip fields (undefined: not reported). */
+function tipAge(
+  tipTime: number | undefined,
+  tipMedianTime: number | undefined,
+  blockTimeMs: number,
+  now: number,
+): number | null {
+  if (tipTime !== undefined) return Math.max(0, now - (tipTime + 1) * 1000);
+  if (tipMedianTime !== undefined) return Math.max(0, now - tipMedianTime * 1000 - 6 * blockTimeMs);
   return null;
 }
 
@@ -145,12 +155,17 @@ export function headProgress(
   policy: HealthPolicy,
 ): { progress: Progress; at: number | null } {
   const out = { at: null as number | null };
+  const head = stats?.head ?? null;
   const progress = progressInto(
-    sample,
+    sample.tipTime,
+    sample.tipMedianTime,
+    sample.height,
+    sample.observedAt,
     stats?.advancedAt ?? null,
-    stats?.head ?? null,
+    head === null ? null : head.height,
+    head === null ? 0 : head.since,
     stallWindowMs(chain, policy),
-    chain,
+    chain.blockTimeMs,
     now,
     out,
   );
@@ -158,37 +173,42 @@ export function headProgress(
 }
 
 /**
- * `headProgress` without the allocation, for the head's votes (see HeadVotes): the progress is
- * returned and its `at` left in `out.at`. `window` is `stallWindowMs(chain, policy)`.
+ * `headProgress` on the plain fields it reads, without an allocation, for the head's votes
+ * (HeadVotes keeps these numbers per node): the progress is returned and its `at` left in
+ * `out.at`. `headHeight` null: no head seen yet (`headSince` then unused); `window` is
+ * `stallWindowMs(chain, policy)`.
  */
 export function progressInto(
-  sample: Sample,
+  tipTime: number | undefined,
+  tipMedianTime: number | undefined,
+  height: number | undefined,
+  observedAt: number,
   advancedAt: number | null,
-  head: HeadStats['head'],
+  headHeight: number | null,
+  headSince: number,
   window: number,
-  chain: ChainSpec,
+  blockTimeMs: number,
   now: number,
   out: { at: number | null },
 ): Progress {
   // A tip stamped more than a window in the future proves nothing (a skewed or lying clock would
   // otherwise look "advancing" forever): the heights seen decide instead.
-  const futureTip = sample.tipTime !== undefined && sample.tipTime * 1000 - now > window;
-  const age = futureTip ? null : tipAgeMs(sample, chain, now);
+  const futureTip = tipTime !== undefined && tipTime * 1000 - now > window;
+  const age = futureTip ? null : tipAge(tipTime, tipMedianTime, blockTimeMs, now);
   if (age !== null) {
     out.at = now - age;
     return age <= window ? 'advancing' : 'stalled';
   }
-  const grew = head !== null && sample.height !== undefined && sample.height > head.height;
-  if (grew) {
-    out.at = sample.observedAt;
+  if (headHeight !== null && height !== undefined && height > headHeight) {
+    out.at = observedAt;
     return 'advancing';
   }
-  if (advancedAt !== null && now - advancedAt <= window && head !== null && head.height === sample.height) {
+  if (advancedAt !== null && now - advancedAt <= window && headHeight !== null && headHeight === height) {
     out.at = advancedAt;
     return 'advancing';
   }
-  if (head !== null && head.height === sample.height && now - head.since > window) {
-    out.at = advancedAt ?? head.since;
+  if (headHeight !== null && headHeight === height && now - headSince > window) {
+    out.at = advancedAt ?? headSince;
     return 'stalled';
   }
   out.at = advancedAt;

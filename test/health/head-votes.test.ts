@@ -93,7 +93,7 @@ function fullPass(fleet: readonly Evidence[], chain: ChainSpec, now: number) {
 }
 
 function offerAll(votes: HeadVotes, fleet: readonly Evidence[]): void {
-  fleet.forEach((e, slot) => votes.offer(slot, e, e.sample, e.intervalMs, e.stats, e.latest));
+  fleet.forEach((e, slot) => votes.offer(slot, e.sample, e.intervalMs, e.stats, e.latest));
 }
 
 /** Same fields, same values, same key order (the head is serialised in the chain's facts). */
@@ -154,17 +154,21 @@ describe('HeadVotes: the reference head kept per node equals the full pass over 
     expectSameHead(head, fullPass(fleet, BSC, T0));
   });
 
-  it('a vote is rebuilt when its source changes, not when the same source is offered again', () => {
+  it('a vote is rebuilt when its evidence changes, and offering the same evidence again keeps it', () => {
     const votes = new HeadVotes(BSC, P);
     const good = goodSample(BSC, 'a', T0, { height: BASE, tipTime: T0 / 1000 });
-    const source = {};
-    votes.offer(0, source, good, 5_000, null, null);
-    expect(votes.head(T0).height).toBe(BASE);
-    // The same source with other evidence is taken as unchanged (the caller's records are immutable) ...
-    votes.offer(0, source, good, 5_000, null, { reasons: [reasons.networkInactive()] });
-    expect(votes.head(T0).contributors).toBe(1);
-    // ... a new one is read again: a node judged unhealthy for its own reasons loses its vote.
-    votes.offer(0, {}, good, 5_000, null, { reasons: [reasons.networkInactive()] });
+    const healthy = { reasons: [] };
+    votes.offer(0, good, 5_000, null, healthy);
+    votes.offer(0, good, 5_000, null, healthy);
+    expect(votes.head(T0)).toMatchObject({ height: BASE, contributors: 1 });
+    // A new assessment with the same sample: a node judged unhealthy for its own reasons loses its vote.
+    votes.offer(0, good, 5_000, null, { reasons: [reasons.networkInactive()] });
     expect(votes.head(T0)).toMatchObject({ contributors: 0, excluded: 1, height: null });
+    // A slot offered past the end leaves the ones between empty; truncate forgets the tail.
+    votes.offer(3, goodSample(BSC, 'd', T0, { height: BASE + 5, tipTime: T0 / 1000 }), 5_000, null, null);
+    expect(votes.head(T0)).toMatchObject({ height: BASE + 5, contributors: 1, excluded: 1, voters: ['d'] });
+    votes.truncate(1);
+    expect(votes.size).toBe(1);
+    expect(votes.head(T0)).toMatchObject({ contributors: 0, excluded: 1 });
   });
 });
