@@ -5,15 +5,21 @@ import { RpcErrorCode } from '../../src/errors/rpc-errors.js';
 import { HeadVotes } from '../../src/health/head-votes.js';
 import { DEFAULT_HEALTH_POLICY as P } from '../../src/health/policy.js';
 import { reasons } from '../../src/health/reasons.js';
-import { type HeadCandidate, MAX_LISTED_VOTERS, referenceHead } from '../../src/health/reference-head.js';
+import {
+  type HeadCandidate,
+  type HeadStats,
+  type JudgedReasons,
+  MAX_LISTED_VOTERS,
+  referenceHead,
+} from '../../src/health/reference-head.js';
 import { BSC, DEFICHAIN, T0, failedSample, goodSample } from './fixtures.js';
 
 /** One node's evidence as the judge has it: latest sample (or none), stats before the round, latest reasons. */
 interface Evidence {
   readonly sample: Sample | null;
   readonly intervalMs: number;
-  readonly stats: HeadCandidate['stats'];
-  readonly latest: HeadCandidate['latest'];
+  readonly stats: HeadStats | null;
+  readonly latest: JudgedReasons | null;
 }
 
 const BASE = 1_000_000;

@@ -104,7 +104,9 @@ describe('HealthJudge', () => {
                   latest: r.health?.health.latest ?? null,
                 });
             }
-            expect(facts[0]?.facts.reference).toStrictEqual(referenceHead(candidates, BSC, now, DEFAULT_HEALTH_POLICY));
+            expect(facts[0]?.facts?.reference).toStrictEqual(
+              referenceHead(candidates, BSC, now, DEFAULT_HEALTH_POLICY),
+            );
           }
         },
       ),
