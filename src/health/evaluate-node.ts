@@ -1,11 +1,11 @@
-// One node's part of a round (stats, assessment, hysteresis, score against the chain's head), and the chain's head from its nodes: what the judge runs per sample.
+// One node's part of a round (stats, assessment, hysteresis, score against the chain's head): what the judge runs per sample.
 import type { ChainSpec } from '../chains/chain-spec.js';
 import type { Sample } from '../chains/sample.js';
 import { type Assessment, assess, sampleLag } from './assess.js';
 import { type NodeHealth, type Transition, advanceHealth } from './hysteresis.js';
 import type { NodeInfo } from './node-info.js';
 import type { HealthPolicy } from './policy.js';
-import { type HeadCandidate, type ReferenceHead, referenceHead } from './reference-head.js';
+import type { ReferenceHead } from './reference-head.js';
 import { type ScoreBreakdown, scoreNode } from './score.js';
 import { type NodeStats, emptyStats, updateStats } from './stats.js';
 
@@ -45,28 +45,4 @@ export function evaluateNode(input: NodeRoundInput): { evaluation: NodeEvaluatio
   const { health, transition } = advanceHealth(input.health, { assessment, drained: input.drained, now, policy });
   const score = scoreNode(stats, node.tier, policy);
   return { evaluation: { nodeId: node.id, assessment, health, stats, score }, transition };
-}
-
-/** The chain's reference head from its nodes' latest samples. */
-export function chainReference(
-  chain: ChainSpec,
-  nodes: ReadonlyArray<{
-    readonly node: NodeInfo;
-    readonly sample: Sample | null;
-    readonly stats?: NodeStats | null;
-    readonly health?: NodeHealth | null;
-  }>,
-  now: number,
-  policy: HealthPolicy,
-): ReferenceHead {
-  const candidates: HeadCandidate[] = [];
-  for (const n of nodes)
-    if (n.sample !== null)
-      candidates.push({
-        sample: n.sample,
-        intervalMs: n.node.intervalMs,
-        stats: n.stats ?? null,
-        latest: n.health?.latest ?? null,
-      });
-  return referenceHead(candidates, chain, now, policy);
 }

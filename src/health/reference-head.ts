@@ -129,8 +129,18 @@ export function stallWindowMs(chain: ChainSpec, policy: HealthPolicy): number {
  * only that is known; null otherwise. A tip from the future (clock skew) is age 0.
  */
 export function tipAgeMs(sample: Sample, chain: ChainSpec, now: number): number | null {
-  if (sample.tipTime !== undefined) return Math.max(0, now - (sample.tipTime + 1) * 1000);
-  if (sample.tipMedianTime !== undefined) return Math.max(0, now - sample.tipMedianTime * 1000 - 6 * chain.blockTimeMs);
+  return tipAge(sample.tipTime, sample.tipMedianTime, chain.blockTimeMs, now);
+}
+
+/** `tipAgeMs` from the sample's two tip fields (undefined: not reported). */
+function tipAge(
+  tipTime: number | undefined,
+  tipMedianTime: number | undefined,
+  blockTimeMs: number,
+  now: number,
+): number | null {
+  if (tipTime !== undefined) return Math.max(0, now - (tipTime + 1) * 1000);
+  if (tipMedianTime !== undefined) return Math.max(0, now - tipMedianTime * 1000 - 6 * blockTimeMs);
   return null;
 }
 
@@ -144,21 +154,65 @@ export function headProgress(
   now: number,
   policy: HealthPolicy,
 ): { progress: Progress; at: number | null } {
-  const window = stallWindowMs(chain, policy);
+  const out = { at: null as number | null };
+  const head = stats?.head ?? null;
+  const progress = progressInto(
+    sample.tipTime,
+    sample.tipMedianTime,
+    sample.height,
+    sample.observedAt,
+    stats?.advancedAt ?? null,
+    head === null ? null : head.height,
+    head === null ? 0 : head.since,
+    stallWindowMs(chain, policy),
+    chain.blockTimeMs,
+    now,
+    out,
+  );
+  return { progress, at: out.at };
+}
+
+/**
+ * `headProgress` on the plain fields it reads, without an allocation, for the head's votes
+ * (HeadVotes keeps these numbers per node): the progress is returned and its `at` left in
+ * `out.at`. `headHeight` null: no head seen yet (`headSince` then unused); `window` is
+ * `stallWindowMs(chain, policy)`.
+ */
+export function progressInto(
+  tipTime: number | undefined,
+  tipMedianTime: number | undefined,
+  height: number | undefined,
+  observedAt: number,
+  advancedAt: number | null,
+  headHeight: number | null,
+  headSince: number,
+  window: number,
+  blockTimeMs: number,
+  now: number,
+  out: { at: number | null },
+): Progress {
   // A tip stamped more than a window in the future proves nothing (a skewed or lying clock would
   // otherwise look "advancing" forever): the heights seen decide instead.
-  const futureTip = sample.tipTime !== undefined && sample.tipTime * 1000 - now > window;
-  const age = futureTip ? null : tipAgeMs(sample, chain, now);
-  if (age !== null) return { progress: age <= window ? 'advancing' : 'stalled', at: now - age };
-  const advancedAt = stats?.advancedAt ?? null;
-  const head = stats?.head ?? null;
-  const grew = head !== null && sample.height !== undefined && sample.height > head.height;
-  if (grew) return { progress: 'advancing', at: sample.observedAt };
-  if (advancedAt !== null && now - advancedAt <= window && head !== null && head.height === sample.height)
-    return { progress: 'advancing', at: advancedAt };
-  if (head !== null && head.height === sample.height && now - head.since > window)
-    return { progress: 'stalled', at: advancedAt ?? head.since };
-  return { progress: 'unknown', at: advancedAt };
+  const futureTip = tipTime !== undefined && tipTime * 1000 - now > window;
+  const age = futureTip ? null : tipAge(tipTime, tipMedianTime, blockTimeMs, now);
+  if (age !== null) {
+    out.at = now - age;
+    return age <= window ? 'advancing' : 'stalled';
+  }
+  if (headHeight !== null && height !== undefined && height > headHeight) {
+    out.at = observedAt;
+    return 'advancing';
+  }
+  if (advancedAt !== null && now - advancedAt <= window && headHeight !== null && headHeight === height) {
+    out.at = advancedAt;
+    return 'advancing';
+  }
+  if (headHeight !== null && headHeight === height && now - headSince > window) {
+    out.at = advancedAt ?? headSince;
+    return 'stalled';
+  }
+  out.at = advancedAt;
+  return 'unknown';
 }
 
 export function projectedHeight(
@@ -182,7 +236,26 @@ const OWN_REASONS: ReadonlySet<string> = new Set([
 ]);
 
 function judgedUnhealthy(latest: JudgedReasons | null | undefined): boolean {
-  return latest?.reasons.some((r) => r.severity === 'unhealthy' && OWN_REASONS.has(r.code)) ?? false;
+  const found = latest?.reasons;
+  if (found === undefined) return false;
+  for (const r of found) if (r.severity === 'unhealthy' && OWN_REASONS.has(r.code)) return true;
+  return false;
+}
+
+/**
+ * Whether a fresh sample is left out of the head's evidence: failed, without a height, syncing,
+ * not proven on the chain, or its node judged unhealthy for its own reasons. Depends on the
+ * sample and the assessment only, not on the time (HeadVotes keeps it per node).
+ */
+export function excludedFromHead(sample: Sample, chain: ChainSpec, latest: JudgedReasons | null | undefined): boolean {
+  return (
+    isFailedSample(sample) ||
+    sample.height === undefined ||
+    !Number.isFinite(sample.height) ||
+    sample.syncing === true ||
+    chainIdentity(sample, chain).status !== 'verified' ||
+    judgedUnhealthy(latest)
+  );
 }
 
 interface Vote {
@@ -203,22 +276,15 @@ export function referenceHead(
   let excluded = 0;
   for (const { sample, intervalMs, stats, latest } of candidates) {
     if (!isFresh(sample, intervalMs, now, policy)) continue;
-    if (
-      isFailedSample(sample) ||
-      sample.height === undefined ||
-      !Number.isFinite(sample.height) ||
-      sample.syncing === true ||
-      chainIdentity(sample, chain).status !== 'verified' ||
-      judgedUnhealthy(latest)
-    ) {
+    if (excludedFromHead(sample, chain, latest)) {
       excluded++;
       continue;
     }
     const { progress, at } = headProgress(sample, stats, chain, now, policy);
     const height =
       progress === 'advancing'
-        ? projectedHeight(sample.height, sample.observedAt, now, chain.blockTimeMs, intervalMs)
-        : sample.height;
+        ? projectedHeight(sample.height!, sample.observedAt, now, chain.blockTimeMs, intervalMs)
+        : sample.height!;
     eligible.push({ id: sample.nodeId, height, progress, at });
   }
   let highest: number | null = null;

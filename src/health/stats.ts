@@ -76,10 +76,11 @@ export function updateStats(prev: NodeStats, update: StatsUpdate): NodeStats {
   // hysteresis has already judged (the node is down). Counted again as flakiness, a 150 s
   // outage would fill the window and keep the node down for a window of good samples after
   // it answers again. Isolated failures (a flaky node) all count.
-  const outageRun =
-    failed && prev.outcomes.length >= policy.failAfter && prev.outcomes.slice(-policy.failAfter).every(Boolean);
-  const outcomes = outageRun ? prev.outcomes : [...prev.outcomes, failed].slice(-policy.errorWindowSamples);
-  const errorRate = outcomes.filter(Boolean).length / outcomes.length;
+  const outageRun = failed && endsWithFailures(prev.outcomes, policy.failAfter);
+  const outcomes = outageRun ? prev.outcomes : appendOutcome(prev.outcomes, failed, policy.errorWindowSamples);
+  let failures = 0;
+  for (const o of outcomes) if (o) failures++;
+  const errorRate = failures / outcomes.length;
   const base = { ...prev, samples: prev.samples + 1, lastSampleAt: sample.observedAt, outcomes, errorRate };
   if (failed) return base;
 
@@ -100,11 +101,11 @@ export function updateStats(prev: NodeStats, update: StatsUpdate): NodeStats {
       lag: lag === null ? prev.grades.lag : ewma(prev.grades.lag, lagGrade(lag, policy), alpha),
       latency: ewma(prev.grades.latency, latencyGrade(sample.latencyMs, policy), alpha),
     },
-    peers:
-      sample.peers === undefined
-        ? null
-        : { total: sample.peers.total, inbound: sample.peers.inbound ?? null, outbound: sample.peers.outbound ?? null },
-    missingMethods: [...sample.missingMethods],
+    peers: peersOf(sample.peers, prev.peers),
+    // Stats are immutable: an unchanged list (nearly always empty) is shared with `prev`, not copied.
+    missingMethods: sameList(prev.missingMethods, sample.missingMethods)
+      ? prev.missingMethods
+      : [...sample.missingMethods],
     lagBlocks: lag === null ? prev.lagBlocks : lag.blocks,
     head,
     advancedAt:
@@ -112,6 +113,39 @@ export function updateStats(prev: NodeStats, update: StatsUpdate): NodeStats {
         ? sample.observedAt
         : (prev.advancedAt ?? null),
   };
+}
+
+/** Whether the last `n` outcomes are all failures (and there are at least `n`). */
+function endsWithFailures(outcomes: readonly boolean[], n: number): boolean {
+  if (outcomes.length < n) return false;
+  for (let i = outcomes.length - n; i < outcomes.length; i++) if (!outcomes[i]) return false;
+  return true;
+}
+
+/** `[...outcomes, failed].slice(-window)`, in one allocation. */
+function appendOutcome(outcomes: readonly boolean[], failed: boolean, window: number): boolean[] {
+  if (!(window >= 1)) return [...outcomes, failed].slice(-window);
+  const start = Math.max(0, outcomes.length + 1 - window);
+  const next: boolean[] = [];
+  for (let i = start; i < outcomes.length; i++) next.push(outcomes[i]!);
+  next.push(failed);
+  return next;
+}
+
+/** The stats' peer counts from the sample's; `prev`'s object again when nothing changed. */
+function peersOf(peers: Sample['peers'], prev: NodeStats['peers']): NodeStats['peers'] {
+  if (peers === undefined) return null;
+  const inbound = peers.inbound ?? null;
+  const outbound = peers.outbound ?? null;
+  if (prev !== null && prev.total === peers.total && prev.inbound === inbound && prev.outbound === outbound)
+    return prev;
+  return { total: peers.total, inbound, outbound };
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Exponentially weighted moving average; the first observation seeds it. */

@@ -1,7 +1,8 @@
 // The health judge: each sample against its chain's reference head and its node's hysteresis, into a verdict and a record.
 import type { Sample } from '../chains/sample.js';
 import type { NodeConfig } from '../config/node-config.js';
-import { chainReference, evaluateNode } from '../health/evaluate-node.js';
+import { evaluateNode } from '../health/evaluate-node.js';
+import { HeadVotes } from '../health/head-votes.js';
 import type { ChainReport } from '../health/chain-report.js';
 import { type HealthPolicy, policyForChain } from '../health/policy.js';
 import { emptyReference, headProgress, type ReferenceHead } from '../health/reference-head.js';
@@ -53,6 +54,11 @@ const EMPTY_COUNTS: Readonly<Record<HealthState, number>> = {
  */
 interface ChainIndex {
   readonly nodes: readonly NodeConfig[];
+  /** The nodes' votes on the head (slot = position in `nodes`), built at the first head after an index or policy change. */
+  votes: HeadVotes | undefined;
+  /** Slots whose record changed since the votes last read them: `changed[slot]` set, listed once in `changedSlots`. */
+  readonly changed: Uint8Array;
+  readonly changedSlots: number[];
 }
 
 export class HealthJudge implements Judge {
@@ -67,9 +73,18 @@ export class HealthJudge implements Judge {
   readonly #lastRanked = new Map<string, number>();
   #indexedFor: ReadonlyMap<string, NodeConfig> | undefined;
   #byChain = new Map<string, ChainIndex>();
+  /** Each node's chain index and slot in it, for the view's record changes. */
+  #slotOf = new Map<string, { readonly index: ChainIndex; readonly slot: number }>();
 
   constructor(opts: HealthJudgeOptions) {
     this.#o = opts;
+    // A head's votes follow the records: whoever wrote them (this replica, another, a reload).
+    opts.view.watchRecords((nodeId) => {
+      const at = this.#slotOf.get(nodeId);
+      if (at === undefined || at.index.votes === undefined || at.index.changed[at.slot] === 1) return;
+      at.index.changed[at.slot] = 1;
+      at.index.changedSlots.push(at.slot);
+    });
   }
 
   judge(node: NodeConfig, sample: Sample, now: number): SampleVerdict {
@@ -179,6 +194,7 @@ export class HealthJudge implements Judge {
   setPolicy(policy: HealthPolicy): void {
     (this.#o as { policy: HealthPolicy }).policy = policy;
     this.#policies.clear();
+    for (const index of this.#byChain.values()) index.votes = undefined;
   }
 
   #policy(chainName: string): HealthPolicy {
@@ -200,19 +216,30 @@ export class HealthJudge implements Judge {
       if (!entry) byChain.set(n.chain.name, (entry = { nodes: [] }));
       entry.nodes.push(n);
     }
-    this.#byChain = byChain;
+    this.#byChain = new Map();
+    this.#slotOf = new Map();
+    for (const [chainName, { nodes: chainNodes }] of byChain) {
+      const index: ChainIndex = {
+        nodes: chainNodes,
+        votes: undefined,
+        changed: new Uint8Array(chainNodes.length),
+        changedSlots: [],
+      };
+      this.#byChain.set(chainName, index);
+      chainNodes.forEach((n, slot) => this.#slotOf.set(n.id, { index, slot }));
+    }
     this.#indexedFor = nodes;
     this.#references.clear();
-    return byChain;
+    return this.#byChain;
   }
 
   #reference(chainName: string, now: number, policy: HealthPolicy, force = false, incoming?: Sample): ReferenceHead {
     const cached = this.#references.get(chainName);
     const changes = this.#changes.get(chainName) ?? 0;
-    // A head costs a pass over every node of the chain (~10-20 ms for 5,000 nodes on this
-    // machine): recomputed every 250 ms on each of four chains, that was a fifth of a
-    // 10,000-node sweep's CPU. So the refresh stretches to REFERENCE_COST_FACTOR times the
-    // last computation's cost (at most ~4 % of a core per chain); small fleets keep 250 ms.
+    // A head costs a pass over the chain's votes (HeadVotes: numbers, no object per node;
+    // a full pass over the records cost ~10-20 ms for 5,000 nodes and was a fifth of a
+    // 10,000-node sweep's CPU). The refresh still stretches to REFERENCE_COST_FACTOR times the
+    // last computation's cost, for fleets far larger than today's; small ones keep 250 ms.
     // An older head only understates lag (by the blocks produced since), never invents it,
     // and evidence changes (nodes joining, flipping) still force a recompute.
     const refreshMs = Math.max(
@@ -229,16 +256,39 @@ export class HealthJudge implements Judge {
     const index = this.#index().get(chainName);
     let ref: ReferenceHead;
     if (index) {
+      const nodes = index.nodes;
       const view = this.#o.view;
       // Each node's stats and latest assessment ride along: stuck nodes and nodes judged
-      // unhealthy for their own reasons get no vote on the head.
-      const nodes = index.nodes.map((n) => {
+      // unhealthy for their own reasons get no vote on the head. The votes are read from the
+      // view once, then only the nodes whose record changed since (see the constructor).
+      const fromView = (votes: HeadVotes, slot: number): void => {
+        const n = nodes[slot]!;
         const record = view.get(n.id);
         const verdict = record?.health;
-        const sample = incoming !== undefined && incoming.nodeId === n.id ? incoming : (record?.sample ?? null);
-        return { node: n, sample, stats: verdict?.stats ?? null, health: verdict?.health ?? null };
-      });
-      ref = chainReference(index.nodes[0]!.chain, nodes, now, policy);
+        votes.offer(slot, record?.sample ?? null, n.intervalMs, verdict?.stats, verdict?.health.latest);
+      };
+      let votes = index.votes;
+      if (votes === undefined) {
+        votes = new HeadVotes(nodes[0]!.chain, policy);
+        for (let slot = 0; slot < nodes.length; slot++) fromView(votes, slot);
+        index.votes = votes;
+        index.changed.fill(0);
+      } else {
+        for (const slot of index.changedSlots) {
+          index.changed[slot] = 0;
+          fromView(votes, slot);
+        }
+      }
+      index.changedSlots.length = 0;
+      const at = incoming === undefined ? undefined : this.#slotOf.get(incoming.nodeId);
+      if (incoming !== undefined && at !== undefined && at.index === index) {
+        const verdict = view.get(incoming.nodeId)?.health;
+        votes.offer(at.slot, incoming, nodes[at.slot]!.intervalMs, verdict?.stats, verdict?.health.latest);
+        // Not in the view yet: the next head reads the node's record again.
+        index.changed[at.slot] = 1;
+        index.changedSlots.push(at.slot);
+      }
+      ref = votes.head(now);
     } else {
       ref = emptyReference(chainName, now);
     }

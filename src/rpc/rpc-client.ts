@@ -76,6 +76,9 @@ export class RpcClient {
 
   /** The redactor `redact` uses (`empty` when this client sends no secret). */
   redactor(): SecretRedactor {
+    // Without credentials the secrets are fixed at construction: asked for on every probe, the
+    // redactor is built once, with no key to rebuild and compare.
+    if (this.#redactor !== undefined && this.#opts.credentials === undefined) return this.#redactor;
     const values = [...(this.#opts.secrets ?? []), ...(this.#opts.credentials?.secretValues() ?? [])];
     const key = values.join('\u0000');
     if (this.#redactor === undefined || key !== this.#redactorKey) {

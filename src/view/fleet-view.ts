@@ -25,6 +25,7 @@ export class FleetView {
   /** Every drain decision seen, undrains included, with its version (see DrainFact). */
   readonly #drainFacts = new Map<string, DrainFact>();
   readonly #listeners = new Set<ViewListener>();
+  readonly #recordWatchers = new Set<(nodeId: string) => void>();
   readonly #onWarning: (msg: string, data?: object) => void;
   readonly #replica: string | undefined;
   #unsubscribe: (() => void) | undefined;
@@ -151,7 +152,17 @@ export class FleetView {
 
   /** Forget the records of nodes no longer configured. Drains stay: they are the fleet's. */
   remove(nodeIds: readonly string[]): void {
-    for (const id of nodeIds) this.#records.delete(id);
+    for (const id of nodeIds) if (this.#records.delete(id)) this.#recordChanged(id);
+  }
+
+  /**
+   * `watcher` is told the id of every node whose record is replaced or removed, by any path
+   * (own results, other replicas' events, reloads), before events go out: for state derived
+   * from records that must follow them (the judge's head votes). It must be cheap and not throw.
+   */
+  watchRecords(watcher: (nodeId: string) => void): () => void {
+    this.#recordWatchers.add(watcher);
+    return () => this.#recordWatchers.delete(watcher);
   }
 
   /** Local listeners (SSE, metrics, logs) see every event this view applies. */
@@ -214,7 +225,12 @@ export class FleetView {
     if (prev && prev.sample.observedAt > r.sample.observedAt) return false;
     if (prev && prev.sample.observedAt === r.sample.observedAt && prev.writtenAt >= r.writtenAt) return false;
     this.#records.set(r.nodeId, r);
+    this.#recordChanged(r.nodeId);
     return true;
+  }
+
+  #recordChanged(nodeId: string): void {
+    for (const w of this.#recordWatchers) w(nodeId);
   }
 
   #emit(event: StoreEvent): void {

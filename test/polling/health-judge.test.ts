@@ -1,7 +1,9 @@
 import { BUILTIN_CHAINS } from '../../src/chains/chain-spec.js';
 import type { Sample } from '../../src/chains/sample.js';
 import type { NodeConfig } from '../../src/config/node-config.js';
+import fc from 'fast-check';
 import { DEFAULT_HEALTH_POLICY } from '../../src/health/policy.js';
+import { type HeadCandidate, referenceHead } from '../../src/health/reference-head.js';
 import { HealthJudge } from '../../src/polling/health-judge.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { FleetView } from '../../src/view/fleet-view.js';
@@ -53,5 +55,62 @@ describe('HealthJudge', () => {
     expect(slow.health.latest?.lag?.blocks).toBe(200);
     expect(slow.health.latest?.reasons.map((r) => r.code)).toContain('lagging');
     expect(view.get('a')!.health!.health.latest?.lag?.blocks).toBe(0);
+  });
+
+  it('the head it publishes is the full pass over the view, whoever wrote the records (property)', () => {
+    const ids = Array.from({ length: 12 }, (_, i) => `n${i}`);
+    const nodes = new Map(ids.map((id) => [id, node(id)]));
+    const t0 = 1_000_000;
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            who: fc.nat(ids.length - 1),
+            how: fc.constantFrom('judged', 'judged', 'other-replica', 'removed'),
+            dh: fc.integer({ min: -5, max: 40 }),
+            ok: fc.boolean(),
+            stepMs: fc.integer({ min: 0, max: 3_000 }),
+          }),
+          { maxLength: 60 },
+        ),
+        (steps) => {
+          const view = new FleetView({ store: new MemoryStore() });
+          const judge = new HealthJudge({ view, policy: DEFAULT_HEALTH_POLICY, replica: 'r', nodes: () => nodes });
+          let now = t0;
+          for (const step of steps) {
+            now += step.stepMs;
+            const id = ids[step.who]!;
+            const s = step.ok
+              ? sample(id, 10_000 + step.dh, now)
+              : {
+                  ...sample(id, 10_000, now),
+                  ok: false,
+                  error: { code: 'RPC_TIMEOUT', message: 't', transient: true },
+                };
+            if (step.how === 'removed') view.remove([id]);
+            else if (step.how === 'judged') view.ingest([judge.judge(nodes.get(id)!, s, now).record]);
+            // Another replica's record: the view gets it, this judge never saw the sample.
+            else view.ingest([{ nodeId: id, chain: 'bsc', sample: s, health: null, replica: 'other', writtenAt: now }]);
+            now += 1_001; // past rerankEveryMs: every chainFacts call ranks the chain
+            const facts = judge.chainFacts(now);
+            const candidates: HeadCandidate[] = [];
+            for (const n of nodes.values()) {
+              const r = view.get(n.id);
+              if (r)
+                candidates.push({
+                  sample: r.sample,
+                  intervalMs: n.intervalMs,
+                  stats: r.health?.stats ?? null,
+                  latest: r.health?.health.latest ?? null,
+                });
+            }
+            expect(facts[0]?.facts?.reference).toStrictEqual(
+              referenceHead(candidates, BSC, now, DEFAULT_HEALTH_POLICY),
+            );
+          }
+        },
+      ),
+      { numRuns: 150 },
+    );
   });
 });
