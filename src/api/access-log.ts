@@ -11,6 +11,12 @@ export interface AccessLogOptions {
   readonly probeSample: number;
   /** Random source for the sample (tests pass a fixed one). Default Math.random. */
   readonly random?: () => number;
+  /**
+   * Which requests are sampled at `probeSample` (the others always get their line). Default:
+   * probe paths. The fast path samples all it answers: probes, and `/v1/chains/:chain/best`,
+   * asked as often by backends.
+   */
+  readonly sampled?: (req: IncomingMessage) => boolean;
 }
 
 // Case-insensitive like express's routing (`/READYZ` reaches the readiness route).
@@ -44,6 +50,7 @@ export function accessLog(opts: AccessLogOptions): RequestHandler {
 /** The same log without express, for the probe fast path: call it when a request arrives. */
 export function accessLogger(opts: AccessLogOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const random = opts.random ?? Math.random;
+  const sampled = opts.sampled ?? ((req: IncomingMessage) => isProbePath(req.url ?? ''));
   let next = 0;
   const http = pinoHttp<IncomingMessage, ServerResponse>({
     logger: opts.logger,
@@ -84,7 +91,7 @@ export function accessLogger(opts: AccessLogOptions): (req: IncomingMessage, res
     },
   });
   return (req, res) => {
-    if (isProbePath(req.url ?? '') && !(opts.probeSample > 0 && random() < opts.probeSample)) return;
+    if (sampled(req) && !(opts.probeSample > 0 && random() < opts.probeSample)) return;
     http(req, res);
   };
 }

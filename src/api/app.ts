@@ -15,7 +15,7 @@ import { NodeAnswers } from '../read/node-answers.js';
 import { ReadModel } from '../read/read-model.js';
 import { observeRequests } from './request-observer.js';
 import { adminRoutes } from './routes/admin.js';
-import { chainsRoutes } from './routes/chains.js';
+import { bestRoute, chainsRoutes } from './routes/chains.js';
 import { eventsRoutes } from './routes/events.js';
 import { livezRoute, metaRoutes } from './routes/meta.js';
 import { metricsRoutes } from './routes/metrics.js';
@@ -76,7 +76,10 @@ export function createApp(deps: AppDeps): App {
   closers.push(() => metrics.close());
   const httpMetrics = new HttpMetrics(metrics.registry);
   const settings = deps.service.settings;
-  const logRequest = settings.accessLog ? accessLogger({ logger, probeSample: settings.accessLogProbes }) : undefined;
+  // The fast path's answers are all sampled: probes, and the best node, which backends ask as often.
+  const logRequest = settings.accessLog
+    ? accessLogger({ logger, probeSample: settings.accessLogProbes, sampled: () => true })
+    : undefined;
   const onError = (err: unknown, method: string, path: string): void =>
     logger.error(
       { err: err instanceof Error ? { name: err.name, message: err.message } : String(err), method, path },
@@ -85,7 +88,7 @@ export function createApp(deps: AppDeps): App {
   // Probes are never compressed (small bodies, written in one go; load balancers rarely ask for
   // gzip), and never go through express: the fast path answers them with the same metrics,
   // access log and problems.
-  const fastRoutes = [...probeRoutes(ctx), livezRoute(ctx)];
+  const fastRoutes = [...probeRoutes(ctx), livezRoute(ctx), bestRoute(ctx)];
   const fast = fastPath(fastRoutes, { metrics: httpMetrics, log: logRequest, onError });
   const app = express();
   app.disable('x-powered-by');

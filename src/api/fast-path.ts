@@ -27,6 +27,11 @@ export interface FastRoute {
    * their own in one `writeHead`: a header set before would send them through `setHeader`.
    */
   readonly problemHeaders?: Readonly<Record<string, string>>;
+  /**
+   * Express served it behind its compression middleware: its problems say `vary:
+   * accept-encoding` and are compressed when large, as they were. (Its answers do it themselves.)
+   */
+  readonly compress?: boolean;
   /** A problem to answer instead of the route (the API key), checked before `handle`. */
   readonly guard?: (req: IncomingMessage) => ProblemError | undefined;
   /**
@@ -95,7 +100,7 @@ export function fastPath(routes: readonly FastRoute[], deps: FastPathDeps): Fast
         else {
           if (route.problemHeaders)
             for (const name in route.problemHeaders) res.setHeader(name, route.problemHeaders[name]!);
-          writeProblem(res, problem.problem, path);
+          writeProblem(res, problem.problem, path, route.compress === true ? req : undefined);
         }
       }
       // Every answer here is written before this line, so it is timed here, without a 'close'
