@@ -11,12 +11,6 @@ export interface AccessLogOptions {
   readonly probeSample: number;
   /** Random source for the sample (tests pass a fixed one). Default Math.random. */
   readonly random?: () => number;
-  /**
-   * Which requests are sampled at `probeSample` (the others always get their line). Default:
-   * probe paths. The fast path samples all it answers: probes, and `/v1/chains/:chain/best`,
-   * asked as often by backends.
-   */
-  readonly sampled?: (req: IncomingMessage) => boolean;
 }
 
 // Case-insensitive like express's routing (`/READYZ` reaches the readiness route).
@@ -47,10 +41,15 @@ export function accessLog(opts: AccessLogOptions): RequestHandler {
   };
 }
 
-/** The same log without express, for the probe fast path: call it when a request arrives. */
-export function accessLogger(opts: AccessLogOptions): (req: IncomingMessage, res: ServerResponse) => void {
+/**
+ * The same log without express, for the fast path: call it when a request arrives. `sampled`
+ * (default: a probe path): only a `probeSample` share get a line. The fast path samples its
+ * probes and `/v1/chains/:chain/best` (asked as often by backends), not the proxy's calls.
+ */
+export function accessLogger(
+  opts: AccessLogOptions,
+): (req: IncomingMessage, res: ServerResponse, sampled?: boolean) => void {
   const random = opts.random ?? Math.random;
-  const sampled = opts.sampled ?? ((req: IncomingMessage) => isProbePath(req.url ?? ''));
   let next = 0;
   const http = pinoHttp<IncomingMessage, ServerResponse>({
     logger: opts.logger,
@@ -90,8 +89,8 @@ export function accessLogger(opts: AccessLogOptions): (req: IncomingMessage, res
       return { ...rest, route: routeTemplate(req) };
     },
   });
-  return (req, res) => {
-    if (sampled(req) && !(opts.probeSample > 0 && random() < opts.probeSample)) return;
+  return (req, res, sampled = isProbePath(req.url ?? '')) => {
+    if (sampled && !(opts.probeSample > 0 && random() < opts.probeSample)) return;
     http(req, res);
   };
 }

@@ -76,10 +76,7 @@ export function createApp(deps: AppDeps): App {
   closers.push(() => metrics.close());
   const httpMetrics = new HttpMetrics(metrics.registry);
   const settings = deps.service.settings;
-  // The fast path's answers are all sampled: probes, and the best node, which backends ask as often.
-  const logRequest = settings.accessLog
-    ? accessLogger({ logger, probeSample: settings.accessLogProbes, sampled: () => true })
-    : undefined;
+  const logRequest = settings.accessLog ? accessLogger({ logger, probeSample: settings.accessLogProbes }) : undefined;
   const onError = (err: unknown, method: string, path: string): void =>
     logger.error(
       { err: err instanceof Error ? { name: err.name, message: err.message } : String(err), method, path },
@@ -88,7 +85,8 @@ export function createApp(deps: AppDeps): App {
   // Probes are never compressed (small bodies, written in one go; load balancers rarely ask for
   // gzip), and never go through express: the fast path answers them with the same metrics,
   // access log and problems.
-  const fastRoutes = [...probeRoutes(ctx), livezRoute(ctx), bestRoute(ctx)];
+  const rpc = rpcRoutes(ctx);
+  const fastRoutes = [...probeRoutes(ctx), livezRoute(ctx), bestRoute(ctx), ...rpc.fastRoutes];
   const fast = fastPath(fastRoutes, { metrics: httpMetrics, log: logRequest, onError });
   const app = express();
   app.disable('x-powered-by');
@@ -96,9 +94,8 @@ export function createApp(deps: AppDeps): App {
   app.set('query parser', 'simple');
   app.use(observeRequests(httpMetrics));
   if (settings.accessLog) app.use(accessLog({ logger, probeSample: settings.accessLogProbes }));
-  // Hot paths first: express walks the routers in order, so backends' JSON-RPC calls and
-  // best-node lookups pass through as few routers as possible.
-  app.use(rpcRoutes(ctx));
+  // The proxy's other methods (405); its POSTs and the best-node lookups are on the fast path.
+  app.use(rpc.router);
   // Everything after this may be compressed (JSON, the dashboard, /metrics), but event streams
   // (a compressor would hold their events back) and /readyz.
   app.use(compression({ filter: compressible }));
