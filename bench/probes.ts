@@ -14,6 +14,10 @@ export interface ProbeTargetResult extends ProbeTarget {
   readonly present: boolean;
   readonly saturated?: LoadResult;
   readonly atRate?: LoadResult;
+  /** The server's own CPU per answered request of the fixed-rate run, µs (steadier than rps on a shared machine). */
+  readonly cpuUsPerRequest?: number;
+  /** The same while saturated (warm-up included, scaled by its share of the run), µs. */
+  readonly cpuUsSaturated?: number;
   /** saturated rps / the express floor's (mean of the floor before and after). */
   readonly ratio?: number;
   /** saturated rps / the node:http floor's (mean of the floor before and after). */
@@ -25,6 +29,8 @@ export interface ProbeFloor {
   readonly runs: readonly number[];
   readonly saturated: LoadResult;
   readonly atRate: LoadResult;
+  readonly cpuUsPerRequest: number;
+  readonly cpuUsSaturated: number;
 }
 
 export interface ProbesResult {
@@ -78,7 +84,8 @@ export async function runProbes(o: ProbesOptions): Promise<ProbesResult> {
       { name: 'GET /v1/chains/:chain/best', path: `/v1/chains/${chain}/best` },
       { name: 'GET /livez (stand-in)', path: '/livez' },
     ];
-    const load = async (origin: string, path: string) => {
+    const load = async (child: BenchChild, origin: string, path: string) => {
+      const sat0 = (await child.call('cpu')) as number;
       const saturated = await closedLoop({
         origin,
         path,
@@ -86,6 +93,10 @@ export async function runProbes(o: ProbesOptions): Promise<ProbesResult> {
         warmupMs: o.warmupMs,
         durationMs: o.durationMs,
       });
+      const cpu0 = (await child.call('cpu')) as number;
+      // The warm-up's requests are not counted: scale the measured ones to the whole closed loop.
+      const satRequests = (saturated.requests * (o.warmupMs + o.durationMs)) / o.durationMs;
+      const cpuUsSaturated = (cpu0 - sat0) / Math.max(1, satRequests);
       const atRate = await openLoop({
         origin,
         path,
@@ -93,12 +104,18 @@ export async function runProbes(o: ProbesOptions): Promise<ProbesResult> {
         rate: o.rate,
         durationMs: o.rateDurationMs,
       });
-      return { saturated, atRate };
+      const cpu1 = (await child.call('cpu')) as number;
+      return {
+        saturated,
+        atRate,
+        cpuUsSaturated,
+        cpuUsPerRequest: (cpu1 - cpu0) / Math.max(1, atRate.requests - atRate.unfinished),
+      };
     };
     const floorOrigin = floorStart.ready.origin;
     const httpOrigin = httpStart.ready.origin;
-    const floorA = await load(floorOrigin, '/ok');
-    const httpA = await load(httpOrigin, '/ok');
+    const floorA = await load(floorStart.child, floorOrigin, '/ok');
+    const httpA = await load(httpStart.child, httpOrigin, '/ok');
     const results: ProbeTargetResult[] = [];
     for (const t of targets) {
       const status = await statusOf(ns.origin + t.path);
@@ -106,10 +123,10 @@ export async function runProbes(o: ProbesOptions): Promise<ProbesResult> {
         results.push({ ...t, present: false });
         continue;
       }
-      results.push({ ...t, present: true, ...(await load(ns.origin, t.path)) });
+      results.push({ ...t, present: true, ...(await load(nsStart.child, ns.origin, t.path)) });
     }
-    const httpB = await load(httpOrigin, '/ok');
-    const floorB = await load(floorOrigin, '/ok');
+    const httpB = await load(httpStart.child, httpOrigin, '/ok');
+    const floorB = await load(floorStart.child, floorOrigin, '/ok');
     const floorRps = (floorA.saturated.rps + floorB.saturated.rps) / 2;
     const httpRps = (httpA.saturated.rps + httpB.saturated.rps) / 2;
     return {

@@ -311,7 +311,7 @@ function probeRows(r: ProbesResult, plan: Plan): Row[] {
       nodesentry: '-',
       floor: `${fmtInt(r.floor.rps)} req/s`,
       ratio: '100%',
-      detail: `p50/p99 saturated ${lat(r.floor.saturated)}; at ${plan.load.rate} req/s ${lat(r.floor.atRate)}; runs ${r.floor.runs.map(fmtInt).join(', ')} req/s`,
+      detail: `p50/p99 saturated ${lat(r.floor.saturated)}; at ${plan.load.rate} req/s ${lat(r.floor.atRate)}; runs ${r.floor.runs.map(fmtInt).join(', ')} req/s; own CPU ${r.floor.cpuUsPerRequest.toFixed(0)} µs/request (saturated ${r.floor.cpuUsSaturated.toFixed(0)})`,
       target: '-',
       met: undefined,
     },
@@ -320,7 +320,7 @@ function probeRows(r: ProbesResult, plan: Plan): Row[] {
       nodesentry: '-',
       floor: `${fmtInt(r.httpFloor.rps)} req/s`,
       ratio: `100% (express ${(100 * (r.floor.rps / r.httpFloor.rps)).toFixed(0)}%)`,
-      detail: `p50/p99 saturated ${lat(r.httpFloor.saturated)}; at ${plan.load.rate} req/s ${lat(r.httpFloor.atRate)}; runs ${r.httpFloor.runs.map(fmtInt).join(', ')} req/s`,
+      detail: `p50/p99 saturated ${lat(r.httpFloor.saturated)}; at ${plan.load.rate} req/s ${lat(r.httpFloor.atRate)}; runs ${r.httpFloor.runs.map(fmtInt).join(', ')} req/s; own CPU ${r.httpFloor.cpuUsPerRequest.toFixed(0)} µs/request (saturated ${r.httpFloor.cpuUsSaturated.toFixed(0)})`,
       target: '-',
       met: undefined,
     },
@@ -344,7 +344,7 @@ function probeRows(r: ProbesResult, plan: Plan): Row[] {
       nodesentry: `${fmtInt(t.saturated.rps)} req/s`,
       floor: `${fmtInt(r.httpFloor.rps)} req/s`,
       ratio: `${(100 * t.ratioHttp!).toFixed(0)}% (express ${(100 * t.ratio!).toFixed(0)}%)`,
-      detail: `p50/p99 saturated ${lat(t.saturated)}; at ${plan.load.rate} req/s ${lat(t.atRate)}; HTTP ${Object.entries(
+      detail: `p50/p99 saturated ${lat(t.saturated)}; at ${plan.load.rate} req/s ${lat(t.atRate)}; own CPU ${t.cpuUsPerRequest!.toFixed(0)} µs/request (saturated ${t.cpuUsSaturated!.toFixed(0)}); HTTP ${Object.entries(
         t.saturated.statuses,
       )
         .map(([s, n]) => `${s} x${fmtInt(n)}`)

@@ -41,8 +41,14 @@ export function accessLog(opts: AccessLogOptions): RequestHandler {
   };
 }
 
-/** The same log without express, for the probe fast path: call it when a request arrives. */
-export function accessLogger(opts: AccessLogOptions): (req: IncomingMessage, res: ServerResponse) => void {
+/**
+ * The same log without express, for the fast path: call it when a request arrives. `sampled`
+ * (default: a probe path): only a `probeSample` share get a line. The fast path samples its
+ * probes and `/v1/chains/:chain/best` (asked as often by backends), not the proxy's calls.
+ */
+export function accessLogger(
+  opts: AccessLogOptions,
+): (req: IncomingMessage, res: ServerResponse, sampled?: boolean) => void {
   const random = opts.random ?? Math.random;
   let next = 0;
   const http = pinoHttp<IncomingMessage, ServerResponse>({
@@ -83,8 +89,8 @@ export function accessLogger(opts: AccessLogOptions): (req: IncomingMessage, res
       return { ...rest, route: routeTemplate(req) };
     },
   });
-  return (req, res) => {
-    if (isProbePath(req.url ?? '') && !(opts.probeSample > 0 && random() < opts.probeSample)) return;
+  return (req, res, sampled = isProbePath(req.url ?? '')) => {
+    if (sampled && !(opts.probeSample > 0 && random() < opts.probeSample)) return;
     http(req, res);
   };
 }

@@ -15,7 +15,7 @@ import { NodeAnswers } from '../read/node-answers.js';
 import { ReadModel } from '../read/read-model.js';
 import { observeRequests } from './request-observer.js';
 import { adminRoutes } from './routes/admin.js';
-import { chainsRoutes } from './routes/chains.js';
+import { bestRoute, chainsRoutes } from './routes/chains.js';
 import { eventsRoutes } from './routes/events.js';
 import { livezRoute, metaRoutes } from './routes/meta.js';
 import { metricsRoutes } from './routes/metrics.js';
@@ -85,7 +85,8 @@ export function createApp(deps: AppDeps): App {
   // Probes are never compressed (small bodies, written in one go; load balancers rarely ask for
   // gzip), and never go through express: the fast path answers them with the same metrics,
   // access log and problems.
-  const fastRoutes = [...probeRoutes(ctx), livezRoute(ctx)];
+  const rpc = rpcRoutes(ctx);
+  const fastRoutes = [...probeRoutes(ctx), livezRoute(ctx), bestRoute(ctx), ...rpc.fastRoutes];
   const fast = fastPath(fastRoutes, { metrics: httpMetrics, log: logRequest, onError });
   const app = express();
   app.disable('x-powered-by');
@@ -93,9 +94,8 @@ export function createApp(deps: AppDeps): App {
   app.set('query parser', 'simple');
   app.use(observeRequests(httpMetrics));
   if (settings.accessLog) app.use(accessLog({ logger, probeSample: settings.accessLogProbes }));
-  // Hot paths first: express walks the routers in order, so backends' JSON-RPC calls and
-  // best-node lookups pass through as few routers as possible.
-  app.use(rpcRoutes(ctx));
+  // The proxy's other methods (405); its POSTs and the best-node lookups are on the fast path.
+  app.use(rpc.router);
   // Everything after this may be compressed (JSON, the dashboard, /metrics), but event streams
   // (a compressor would hold their events back) and /readyz.
   app.use(compression({ filter: compressible }));

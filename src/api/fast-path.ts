@@ -27,19 +27,31 @@ export interface FastRoute {
    * their own in one `writeHead`: a header set before would send them through `setHeader`.
    */
   readonly problemHeaders?: Readonly<Record<string, string>>;
+  /**
+   * Express served it behind its compression middleware: its problems say `vary:
+   * accept-encoding` and are compressed when large, as they were. (Its answers do it themselves.)
+   */
+  readonly compress?: boolean;
   /** A problem to answer instead of the route (the API key), checked before `handle`. */
   readonly guard?: (req: IncomingMessage) => ProblemError | undefined;
   /**
    * Write the whole answer before returning (it is timed to the return), or return the problem
-   * to answer with (headers it set on `res` stay).
+   * to answer with (headers it set on `res` stay). Or a promise of that (the JSON-RPC proxy):
+   * timed to its settling.
    */
-  handle(req: IncomingMessage, res: ServerResponse, params: readonly string[]): ProblemError | undefined;
+  handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    params: readonly string[],
+  ): ProblemError | undefined | Promise<ProblemError | undefined>;
+  /** Every request gets its access-log line (the proxy's backends' calls); default: sampled, as probes. */
+  readonly logEvery?: boolean;
 }
 
 export interface FastPathDeps {
   readonly metrics: HttpMetrics;
-  /** The access log (sampled for probes), when it is on. */
-  readonly log?: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+  /** The access log, when it is on; `sampled`: only a share of such requests get a line (probes). */
+  readonly log?: ((req: IncomingMessage, res: ServerResponse, sampled: boolean) => void) | undefined;
   /** An unexpected error: logged by the caller; the client gets a bare 500 problem. */
   readonly onError: (err: unknown, method: string, path: string) => void;
 }
@@ -71,8 +83,25 @@ export function fastPath(routes: readonly FastRoute[], deps: FastPathDeps): Fast
       if (!allowed && route.allow === undefined) return false;
       const start = performance.now();
       setRoute(req, refs[i]!);
-      deps.log?.(req, res);
-      let problem: ProblemError | undefined;
+      deps.log?.(req, res, route.logEvery !== true);
+      const finish = (problem: ProblemError | undefined): void => {
+        if (problem !== undefined) {
+          if (res.headersSent) res.end();
+          else {
+            if (route.problemHeaders)
+              for (const name in route.problemHeaders) res.setHeader(name, route.problemHeaders[name]!);
+            writeProblem(res, problem.problem, path, route.compress === true ? req : undefined);
+          }
+        }
+        // Every answer here is written before this line, so it is timed here, without a 'close'
+        // listener per request (express's routes are timed to 'close', see request-observer.ts).
+        deps.metrics.observe(method, route.template, res.statusCode, (performance.now() - start) / 1000);
+      };
+      const failed = (err: unknown): ProblemError => {
+        deps.onError(err, method, path);
+        return new ProblemError({ status: 500, code: 'internal', title: 'internal error' });
+      };
+      let problem: ProblemError | Promise<ProblemError | undefined> | undefined;
       try {
         // In this order, as under express: the router decodes parameters when it matches.
         const params = decodeParams(m);
@@ -87,20 +116,10 @@ export function fastPath(routes: readonly FastRoute[], deps: FastPathDeps): Fast
           });
         } else problem = route.guard?.(req) ?? route.handle(req, res, params);
       } catch (err) {
-        deps.onError(err, method, path);
-        problem = new ProblemError({ status: 500, code: 'internal', title: 'internal error' });
+        problem = failed(err);
       }
-      if (problem !== undefined) {
-        if (res.headersSent) res.end();
-        else {
-          if (route.problemHeaders)
-            for (const name in route.problemHeaders) res.setHeader(name, route.problemHeaders[name]!);
-          writeProblem(res, problem.problem, path);
-        }
-      }
-      // Every answer here is written before this line, so it is timed here, without a 'close'
-      // listener per request (express's routes are timed to 'close', see request-observer.ts).
-      deps.metrics.observe(method, route.template, res.statusCode, (performance.now() - start) / 1000);
+      if (problem instanceof Promise) problem.then(finish, (err: unknown) => finish(failed(err)));
+      else finish(problem);
       return true;
     }
     return false;

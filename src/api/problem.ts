@@ -1,6 +1,7 @@
 // Errors as problem+json (RFC 9457), and the one central error handler.
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import { writeAnswer } from './compressed-answer.js';
 
 /**
  * Errors as RFC 9457 problem details (application/problem+json). `type` is a stable URN per
@@ -87,15 +88,29 @@ export function sendProblem(res: Response, p: Problem, instance?: string): void 
   res.status(p.status).type('application/problem+json').send(problemJson(p, instance));
 }
 
+const PROBLEM_TYPE = 'application/problem+json; charset=utf-8';
+
 /**
  * The same answer without express (the probe fast path): status, `application/problem+json;
  * charset=utf-8` and the length, as `sendProblem` writes them. Node drops the body of a HEAD.
+ * `compressFor`: a route express served behind its compression middleware (`vary`, and a
+ * large problem compressed as that client asks); probes never were.
  */
-export function writeProblem(res: ServerResponse, p: Problem, instance?: string): void {
+export function writeProblem(res: ServerResponse, p: Problem, instance?: string, compressFor?: IncomingMessage): void {
   if (res.headersSent) return;
   const body = problemJson(p, instance);
+  if (compressFor !== undefined) {
+    const length = Buffer.byteLength(body);
+    writeAnswer(compressFor, res, {
+      status: p.status,
+      headers: { 'content-type': PROBLEM_TYPE, 'content-length': length, vary: 'Accept-Encoding' },
+      body,
+      length,
+    });
+    return;
+  }
   res.statusCode = p.status;
-  res.setHeader('content-type', 'application/problem+json; charset=utf-8');
+  res.setHeader('content-type', PROBLEM_TYPE);
   res.setHeader('content-length', Buffer.byteLength(body));
   res.end(body);
 }

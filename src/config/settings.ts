@@ -73,7 +73,7 @@ export interface Settings {
   readonly logFormat: LogFormat;
   /** NODESENTRY_ACCESS_LOG: one log line per API request (default true). */
   readonly accessLog: boolean;
-  /** NODESENTRY_ACCESS_LOG_PROBES: share of load-balancer probe requests logged, 0..1 (default 0: none; probes are most of the traffic). */
+  /** NODESENTRY_ACCESS_LOG_PROBES: share of load-balancer probe (and `/v1/chains/:chain/best`) requests logged, 0..1 (default 0: none; they are most of the traffic). */
   readonly accessLogProbes: number;
 }
 

@@ -164,6 +164,17 @@ describe('POST /rpc/<chain> over the simulator', () => {
     expect(h.sim.stats('bsc-b').calls.eth_sendRawTransaction).toBe(1);
   });
 
+  it('when a node drips its answer slower than the attempt timeout allows, then the attempt is cut and the next node answers', async () => {
+    // Each chunk comes well within the 400 ms attempt timeout, the whole body long after it:
+    // only the attempt's own bound (checked per chunk) cuts it, not undici's idle body timeout.
+    await h.sim.setFault('bsc-a', { type: 'drip', chunkIntervalMs: 300 });
+    const before = failovers().length;
+    const read = await post('/rpc/bsc', rpc('eth_blockNumber'));
+    expect(read.status).toBe(200);
+    expect(read.headers['x-nodesentry-node']).toBe('bsc-b');
+    expect(failovers().slice(before)[0]).toMatchObject({ from: 'bsc-a', to: 'bsc-b', code: 'RPC_TIMEOUT' });
+  });
+
   it('when a Bitcoin-family node is warming up (-28), then the call (a write too) goes to the next node', async () => {
     await h.sim.setFault('dfi-a', { type: 'warmup' });
     const r = await post('/rpc/defichain', legacy('sendrawtransaction', [BTC_TX]));

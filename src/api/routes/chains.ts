@@ -1,4 +1,5 @@
 // Chain routes for operators and backends: the chains, their ranking, the best node to use now.
+import type { IncomingMessage } from 'node:http';
 import { type Request, type Response, Router } from 'express';
 import { TAG_PATTERN } from '../../config/nodes-file-schema.js';
 import type { RankedNode } from '../../health/ranking.js';
@@ -6,14 +7,18 @@ import type { HealthPolicy } from '../../health/policy.js';
 import type { Selection } from '../../health/selection.js';
 import type { HealthState } from '../../health/states.js';
 import type { ApiContext } from '../api-context.js';
-import { requireApiKey } from '../auth.js';
+import { apiKeyProblem, requireApiKey } from '../auth.js';
+import { type RenderedAnswer, writeAnswer } from '../compressed-answer.js';
+import { type FastRoute, routePattern } from '../fast-path.js';
+import { ProbeQueryCache } from '../probe-dialect.js';
 import type { BestNode, RankedChain, TopNode } from '../../read/best-node.js';
-import { problems } from '../problem.js';
+import { ProblemError, problems } from '../problem.js';
 import { printable } from '../../read/printable.js';
-import { QueryReader } from '../query.js';
+import { badQuery, QueryReader } from '../query.js';
 
 const MAX_TOP = 100;
 const JSON_TYPE = 'application/json; charset=utf-8';
+const PROBLEM_TYPE = 'application/problem+json; charset=utf-8';
 const TAG = {
   maxLength: 64,
   pattern: TAG_PATTERN,
@@ -100,54 +105,14 @@ export function chainsRoutes(ctx: ApiContext): Router {
     });
   });
 
-  /** The last body of each chain's shared choice: the same text while its inputs are the same objects. */
-  const sharedBodies = new Map<string, SharedBody>();
+  const bestOf = bestAnswers(ctx);
+  // Answered by the fast path in front of express (bestRoute): this route stays for what the
+  // fast path hands on, and as the reference the parity tests compare the fast path with.
   router.get('/v1/chains/:chain/best', guard, (req, res) => {
-    const q = new QueryReader(req.url, ['tag', 'top']);
-    const tag = q.string('tag', TAG);
-    const topN = q.int('top', 1, MAX_TOP);
-    q.done();
-    const best = resolve(req, tag ?? null);
-    const sel = best.selection;
-    const top = best.top(topN ?? best.policy.topN);
-    res.setHeader('x-nodesentry-mode', sel.mode);
-    if (sel.nodeId === null) {
-      // No endpoint: a clear 503 (problem+json, the selection as its extension members), so a
-      // backend cannot mistake it for an answer.
-      const p = {
-        type: 'urn:nodesentry:problem:no_usable_node',
-        title: 'no usable node',
-        status: 503,
-        ...bestBody(ctx, best, top),
-      };
-      res.status(503).type('application/problem+json').setHeader('cache-control', 'no-store').send(JSON.stringify(p));
-      return;
-    }
-    // Written straight to the socket, as the probes are (this is asked as often): express's
-    // `json` would re-detect the type and look for caching headers on every answer. The shared
-    // choice's body stays the same until the selection, its list or the chosen state changes.
-    let text: string;
-    if (best.source === 'shared') {
-      const c = sharedBodies.get(best.chain);
-      if (
-        c !== undefined &&
-        c.selection === sel &&
-        c.top === top &&
-        c.state === best.chosenState &&
-        c.policy === best.policy
-      )
-        text = c.text;
-      else {
-        text = JSON.stringify(bestBody(ctx, best, top));
-        sharedBodies.set(best.chain, { selection: sel, top, state: best.chosenState, policy: best.policy, text });
-      }
-    } else text = JSON.stringify(bestBody(ctx, best, top));
-    res.writeHead(200, {
-      'content-type': JSON_TYPE,
-      'content-length': Buffer.byteLength(text),
-      'cache-control': 'no-store',
-    });
-    res.end(text);
+    const a = bestOf(req.params.chain as string, req.url);
+    if (a instanceof ProblemError) throw a;
+    res.writeHead(a.status, a.headers);
+    res.end(a.body);
   });
 
   /** Re-evaluated per request with the request's clock; `now` rides along for the answer. */
@@ -163,14 +128,6 @@ export function chainsRoutes(ctx: ApiContext): Router {
   }
 
   return router;
-}
-
-interface SharedBody {
-  readonly selection: Selection;
-  readonly top: readonly TopNode[];
-  readonly state: HealthState | null;
-  readonly policy: HealthPolicy;
-  readonly text: string;
 }
 
 function bestBody(ctx: ApiContext, best: BestNode, top: readonly TopNode[]) {
@@ -243,4 +200,119 @@ function pick<T extends object, K extends keyof T>(o: T, keys: readonly K[]): Pi
   const out = {} as Pick<T, K>;
   for (const k of keys) out[k] = o[k];
   return out;
+}
+
+interface BestQuery {
+  readonly tag: string | null;
+  readonly top: number | undefined;
+}
+
+/** The last body of a chain's shared choice, with what it was rendered from. */
+interface SharedAnswer {
+  readonly selection: Selection;
+  readonly top: readonly TopNode[];
+  readonly state: HealthState | null;
+  readonly policy: HealthPolicy;
+  readonly answer: RenderedAnswer;
+}
+
+/**
+ * `/v1/chains/:chain/best` rendered: status, headers and body, or the problem to answer. One
+ * function for the fast path and the express route, so both answer alike.
+ */
+export type BestAnswers = (chain: string, url: string) => RenderedAnswer | ProblemError;
+
+export function bestAnswers(ctx: ApiContext): BestAnswers {
+  const resolver = ctx.best;
+  // Backends send the same query on every call: parsed once per distinct query (bounded).
+  const queries = new ProbeQueryCache<BestQuery>((raw) => {
+    const q = new QueryReader(`?${raw}`, ['tag', 'top']);
+    const tag = q.string('tag', TAG);
+    const top = q.int('top', 1, MAX_TOP);
+    const errors = q.issues();
+    return errors.length > 0 ? { ok: false, errors } : { ok: true, options: { tag: tag ?? null, top } };
+  });
+  /** The shared choice's answer stays the same until the selection, its list or the chosen state changes. */
+  const shared = new Map<string, SharedAnswer>();
+  return (chain, url) => {
+    const q = queries.get(url);
+    if (!q.ok) return badQuery(q.errors);
+    const { tag, top: topN } = q.options;
+    if (ctx.read.chainNodes(chain) === undefined)
+      return problems.notFound('chain', `no configured node serves chain "${printable(chain, 64)}"`);
+    if (tag !== null && !ctx.read.chainHasTag(chain, tag))
+      return problems.notFound('tag', `no node of chain ${chain} has tag "${tag}"`);
+    // Re-evaluated per request with the request's clock.
+    const best = resolver.resolve(chain, ctx.now(), tag)!;
+    const sel = best.selection;
+    const top = best.top(topN ?? best.policy.topN);
+    if (sel.nodeId === null) {
+      // No endpoint: a clear 503 (problem+json, the selection as its extension members), so a
+      // backend cannot mistake it for an answer.
+      const body = JSON.stringify({
+        type: 'urn:nodesentry:problem:no_usable_node',
+        title: 'no usable node',
+        status: 503,
+        ...bestBody(ctx, best, top),
+      });
+      return rendered(503, PROBLEM_TYPE, sel.mode, body);
+    }
+    if (best.source !== 'shared') return rendered(200, JSON_TYPE, sel.mode, JSON.stringify(bestBody(ctx, best, top)));
+    const key = topN === undefined ? chain : `${chain}\u0000${topN}`;
+    const c = shared.get(key);
+    if (
+      c !== undefined &&
+      c.selection === sel &&
+      c.top === top &&
+      c.state === best.chosenState &&
+      c.policy === best.policy
+    )
+      return c.answer;
+    const answer = rendered(200, JSON_TYPE, sel.mode, JSON.stringify(bestBody(ctx, best, top)), true);
+    // One entry per chain and `top` asked: bounded by the chains and MAX_TOP.
+    shared.set(key, { selection: sel, top, state: best.chosenState, policy: best.policy, answer });
+    return answer;
+  };
+}
+
+function rendered(status: number, type: string, mode: string, body: string, keep = false): RenderedAnswer {
+  const length = Buffer.byteLength(body);
+  return {
+    status,
+    headers: {
+      'content-type': type,
+      'content-length': length,
+      'cache-control': 'no-store',
+      'x-nodesentry-mode': mode,
+      // Under express, the compression middleware said so on every answer of this route.
+      vary: 'Accept-Encoding',
+    },
+    body,
+    length,
+    ...(keep ? { compressed: new Map() } : {}),
+  };
+}
+
+/**
+ * `GET`/`HEAD /v1/chains/:chain/best` on the fast path in front of express: backends ask it as
+ * often as load balancers probe, and through express's router, compression and full access log
+ * it ran at a tenth of node:http (bench/RESULTS.md, issue #17). Same answers, headers and
+ * problems as the express route; other methods go on to express (OPTIONS, 404).
+ */
+export function bestRoute(ctx: ApiContext): FastRoute {
+  const best = bestAnswers(ctx);
+  const key = ctx.service.settings.apiKey;
+  return {
+    template: '/v1/chains/:chain/best',
+    pattern: routePattern('/v1/chains/:chain/best'),
+    methods: ['GET', 'HEAD'],
+    compress: true,
+    ...(key ? { guard: (req: IncomingMessage) => apiKeyProblem(req, key) } : {}),
+    handle(req, res, [chain]) {
+      const a = best(chain!, req.url ?? '');
+      if (a instanceof ProblemError) return a;
+      writeAnswer(req, res, a);
+      return undefined;
+    },
+  };
 }

@@ -1,24 +1,36 @@
 // `POST /rpc/<chain>[/<node>]`: HTTP in and out of the JSON-RPC proxy.
-import type { IncomingMessage } from 'node:http';
-import { Router, type Request, type Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Router } from 'express';
 import { Agent } from 'undici';
 import { errorReply, ProxyError, ProxyErrorCode } from '../../proxy/proxy-error.js';
 import { RpcProxy, type ProxyAnswer } from '../../proxy/rpc-proxy.js';
 import type { ApiContext } from '../api-context.js';
 import { secretMatches } from '../auth.js';
+import { type FastRoute, routePattern } from '../fast-path.js';
 
 const EVM_CONTENT_TYPES = new Set(['application/json', 'application/json-rpc', 'application/jsonrequest']);
 const SESSION_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export interface RpcFace {
+  /** `POST /rpc/<chain>[/<node>]` and `POST /wallet/<chain>`, answered on the fast path in front of express. */
+  readonly fastRoutes: FastRoute[];
+  /** What express still answers: other methods (a 405 JSON-RPC error). */
+  readonly router: Router;
+}
 
 /**
  * `POST /rpc/<chain>` and `POST /rpc/<chain>/<node>`: the JSON-RPC proxy (src/proxy). This
  * module only translates HTTP: reads the body under its cap, checks the API key, and writes
  * back the proxy's answer. Every refusal is a JSON-RPC error in the chain's dialect.
+ *
+ * The POSTs are answered on the fast path, before express's router and middleware: through
+ * them the proxy ran at a quarter of a bare Node forwarder (bench/RESULTS.md, issue #15). Every
+ * call still gets its access-log line and its request metrics there.
  */
-export function rpcRoutes(ctx: ApiContext): Router {
+export function rpcRoutes(ctx: ApiContext): RpcFace {
   const router = Router();
   const settings = ctx.service.settings;
-  if (!settings.rpc.enabled) return router;
+  if (!settings.rpc.enabled) return { fastRoutes: [], router };
   // A pool of its own: backend traffic must not queue behind (or starve) the probes.
   const dispatcher = new Agent({
     connections: 64,
@@ -42,9 +54,7 @@ export function rpcRoutes(ctx: ApiContext): Router {
   ctx.onClose(() => void dispatcher.close());
   const maxBody = settings.rpc.maxBodyBytes;
 
-  const handler = async (req: Request, res: Response): Promise<void> => {
-    const params = req.params as Record<string, string | undefined>;
-    const chain = params.chain!;
+  const handler = async (req: IncomingMessage, res: ServerResponse, chain: string, node?: string): Promise<void> => {
     const family = proxy.familyOf(chain);
     const version = family === 'bitcoin' ? '1.0' : '2.0';
     const key = settings.apiKey;
@@ -112,7 +122,7 @@ export function rpcRoutes(ctx: ApiContext): Router {
     }
     const answer = await proxy.handle({
       chain,
-      ...(params.node === undefined ? {} : { node: params.node }),
+      ...(node === undefined ? {} : { node }),
       body,
       // The key itself (hashed by the limiter before it reaches the store), else the address.
       identity: presented !== undefined ? `key:${presented}` : `ip:${req.socket.remoteAddress ?? 'unknown'}`,
@@ -121,22 +131,35 @@ export function rpcRoutes(ctx: ApiContext): Router {
     });
     send(res, answer);
   };
-  const wrap = (req: Request, res: Response, next: (err?: unknown) => void) => void handler(req, res).catch(next);
-  router.post('/rpc/:chain', wrap);
-  router.post('/rpc/:chain/:node', wrap);
-  // bitcoin-cli (and defi-cli, paicoin-cli) can only choose a path through -rpcwallet, which
-  // posts to /wallet/<name>: `-rpcwallet=defichain` reaches the defichain proxy. Bitcoin family only.
-  router.post('/wallet/:chain', (req, res, next) => {
-    if (proxy.familyOf(String(req.params.chain)) !== 'bitcoin')
-      return send(
-        res,
-        own(
-          new ProxyError(ProxyErrorCode.ChainNotFound, 'no Bitcoin-family chain of that name (use -rpcwallet=<chain>)'),
-          '1.0',
-        ),
-      );
-    wrap(req, res, next);
+  const post = (template: string, handle: FastRoute['handle']): FastRoute => ({
+    template,
+    pattern: routePattern(template),
+    methods: ['POST'],
+    logEvery: true,
+    handle,
   });
+  const fastRoutes = [
+    post('/rpc/:chain', (req, res, [chain]) => handler(req, res, chain!).then(() => undefined)),
+    post('/rpc/:chain/:node', (req, res, [chain, node]) => handler(req, res, chain!, node).then(() => undefined)),
+    // bitcoin-cli (and defi-cli, paicoin-cli) can only choose a path through -rpcwallet, which
+    // posts to /wallet/<name>: `-rpcwallet=defichain` reaches the defichain proxy. Bitcoin family only.
+    post('/wallet/:chain', (req, res, [chain]) => {
+      if (proxy.familyOf(chain!) !== 'bitcoin') {
+        send(
+          res,
+          own(
+            new ProxyError(
+              ProxyErrorCode.ChainNotFound,
+              'no Bitcoin-family chain of that name (use -rpcwallet=<chain>)',
+            ),
+            '1.0',
+          ),
+        );
+        return undefined;
+      }
+      return handler(req, res, chain!).then(() => undefined);
+    }),
+  ];
   router.all(['/rpc/:chain', '/rpc/:chain/:node'], (req, res) => {
     res.setHeader('allow', 'POST');
     send(
@@ -148,7 +171,7 @@ export function rpcRoutes(ctx: ApiContext): Router {
       ),
     );
   });
-  return router;
+  return { fastRoutes, router };
 }
 
 function own(err: ProxyError, version: '1.0' | '2.0', status = err.httpStatus): ProxyAnswer {
@@ -160,7 +183,7 @@ function own(err: ProxyError, version: '1.0' | '2.0', status = err.httpStatus): 
   };
 }
 
-function send(res: Response, a: ProxyAnswer): void {
+function send(res: ServerResponse, a: ProxyAnswer): void {
   res.statusCode = a.status;
   for (const name in a.headers) res.setHeader(name, a.headers[name]!);
   res.setHeader('cache-control', 'no-store');
@@ -168,7 +191,7 @@ function send(res: Response, a: ProxyAnswer): void {
   res.end(a.body);
 }
 
-function presentedKey(req: Request): string | undefined {
+function presentedKey(req: IncomingMessage): string | undefined {
   const header = req.headers['x-api-key'];
   if (typeof header === 'string') return header;
   const auth = req.headers.authorization ?? '';
