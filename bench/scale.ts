@@ -112,7 +112,8 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
     const sampled: string[] = [];
     feed.on('message', (_channel: string, message: string) => {
       if (!counting) return;
-      if (samplePath !== undefined && sampled.length < 400 && message.includes('"type":"records"')) sampled.push(message);
+      if (samplePath !== undefined && sampled.length < 400 && message.includes('"type":"records"'))
+        sampled.push(message);
       counters.events++;
       const type = /"type":"([a-z-]+)"/.exec(message.slice(0, 40))?.[1];
       if (type === 'records') {
