@@ -696,27 +696,44 @@ const isCount = (x: unknown): x is number => Number.isSafeInteger(x) && (x as nu
 
 const PLACE = /^\$(\d+)$/;
 
-/** `base` with a compact patch applied (see diffCompact); undefined when the patch does not fit `base`. */
-function applyCompact(base: Json, patch: Json, at: number): Json | undefined {
-  const out: Json = { ...base };
+/**
+ * `shiftStamps(base, from, at)` with a compact patch applied (see diffCompact), in one pass so a
+ * patched branch is copied once, not shifted and then copied again; undefined when the patch
+ * does not fit `base`.
+ */
+function applyCompact(base: Json, patch: Json, at: number, from: number): Json | undefined {
   let index: string[] | undefined;
   const keyOf = (p: string): string | undefined => {
+    if (p.charCodeAt(0) !== 36 /* $ */) return p;
     const m = PLACE.exec(p);
     return m === null ? p : (index ??= keyIndex(base))[Number(m[1])];
   };
+  const patched = new Map<string, unknown>();
   for (const p in patch) {
     if (p === DELETED || p === RELATIVE) continue;
     const k = keyOf(p);
     if (k === undefined) return undefined;
-    const pv = patch[p];
+    patched.set(k, patch[p]);
+  }
+  const out: Json = { ...base };
+  for (const k in base) {
+    if (patched.has(k)) continue;
+    const v = base[k];
+    if (typeof v === 'object' && v !== null) {
+      const shifted = shiftStamps(v, from, at);
+      if (shifted !== v) out[k] = shifted;
+    } else if (v === from) out[k] = at;
+  }
+  for (const [k, pv] of patched) {
     const bv = base[k];
     if (isPlain(pv) && Array.isArray(bv) && (APPENDED in pv || PREPENDED in pv)) {
       const op = (pv[APPENDED] ?? pv[PREPENDED]) as unknown;
       if (!Array.isArray(op) || !isCount(op[0]) || op[0] > bv.length) return undefined;
       const n = op[0];
-      out[k] = APPENDED in pv ? [...bv.slice(n), ...op.slice(1)] : [...op.slice(1), ...bv.slice(0, n)];
+      const kept = shiftStamps(bv, from, at) as unknown[];
+      out[k] = APPENDED in pv ? [...kept.slice(n), ...op.slice(1)] : [...op.slice(1), ...kept.slice(0, n)];
     } else if (isPlain(pv) && isPlain(bv)) {
-      const d = applyCompact(bv, pv, at);
+      const d = applyCompact(bv, pv, at, from);
       if (d === undefined) return undefined;
       out[k] = d;
     } else {
@@ -738,6 +755,7 @@ function applyCompact(base: Json, patch: Json, at: number): Json | undefined {
   return out;
 }
 
+/** `from`: the replica that published the event (a compact change's base is its own record). */
 function changeFromJson(o: Json, from: string | undefined): Decoded<RecordChange> {
   const { nodeId, base, observedAt, patch, f } = o;
   if (
@@ -768,8 +786,7 @@ export function applyRecordChange(base: NodeRecord, change: RecordChange): Decod
   let body: Json | undefined;
   if (change.format === 1) body = applyDiff(recordBody(base) as Json, change.patch);
   else if (change.format === 2) {
-    const predicted = shiftStamps(recordBody(base), change.base[0], change.observedAt) as Json;
-    body = applyCompact(predicted, change.patch, change.observedAt);
+    body = applyCompact(recordBody(base) as Json, change.patch, change.observedAt, change.base[0]);
   }
   if (body === undefined) return fail('record change does not fit the record it names');
   const d = recordFromJson({ v: FORMAT_VERSION, ...body });
