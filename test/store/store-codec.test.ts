@@ -80,7 +80,7 @@ describe('store codec: compact record changes (format 2)', () => {
           held = got;
         }
       }),
-      { numRuns: 300 },
+      { numRuns: 100 },
     );
   });
 
