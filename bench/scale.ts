@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { Cluster } from 'ioredis';
 import { RedisCluster } from '../test/support/redis-cluster.js';
 import { createStoreKeys } from '../src/store/keys.js';
@@ -19,6 +20,8 @@ export interface ScaleOptions {
 
 interface RedisSnapshot {
   readonly calls: Map<string, number>;
+  /** Redis's own CPU per command (INFO commandstats `usec`), cumulative. */
+  readonly usec: Map<string, number>;
   readonly cpuS: number;
   readonly inBytes: number;
   readonly outBytes: number;
@@ -57,6 +60,7 @@ export interface ScaleResult {
     inBytesPerSec: number;
     outBytesPerSec: number;
     topCommands: string;
+    usecPerCall: string;
   };
   readonly otherShards: ReadonlyArray<{ port: number; cpu: number; outBytesPerSec: number }>;
   readonly feed: { eventsPerSec: number; recordsPerSec: number; bytesPerSec: number; chainEventsPerSec: number };
@@ -103,8 +107,13 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
       otherBytes: 0,
     };
     let counting = false;
+    // NODESENTRY_SCALE_FEED_SAMPLE=<file>: keep the window's first records events there, to read what a change carries.
+    const samplePath = process.env['NODESENTRY_SCALE_FEED_SAMPLE'];
+    const sampled: string[] = [];
     feed.on('message', (_channel: string, message: string) => {
       if (!counting) return;
+      if (samplePath !== undefined && sampled.length < 400 && message.includes('"type":"records"'))
+        sampled.push(message);
       counters.events++;
       const type = /"type":"([a-z-]+)"/.exec(message.slice(0, 40))?.[1];
       if (type === 'records') {
@@ -164,9 +173,19 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
       redis: await Promise.all(masters.map((p) => redisSnapshot(cluster, p))),
       allOut: await allOutBytes(cluster),
     };
+    if (samplePath !== undefined) {
+      // The records as they stand, so a reader of the sample can apply the changes that follow.
+      const ids = generateFleet(o.nodes, o.seed).map((s) => s.id);
+      for (let i = 0; i < ids.length; i += 500) {
+        const raw = await cluster.admin(slotMaster).mget(ids.slice(i, i + 500).map(keys.node));
+        const records = raw.filter((r): r is string => r !== null);
+        sampled.push(`{"v":1,"type":"records","records":[${records.join(',')}]}`);
+      }
+    }
     counting = true;
     await sleep(o.windowMs);
     counting = false;
+    if (samplePath !== undefined) writeFileSync(samplePath, sampled.join('\n') + '\n');
     const after = {
       at: Date.now(),
       workers: await Promise.all(workers.map((w) => w.call<ScaleWorkerStats>('stats'))),
@@ -281,6 +300,12 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
           .slice(0, 7)
           .map(([n, c]) => `${n} ${fmt(c / windowS)}/s`)
           .join(', '),
+        // Redis's own CPU per call over the window (INFO commandstats): steadier than wall time
+        // on a loaded machine. A script's figure includes the commands it runs.
+        usecPerCall: byCommand
+          .slice(0, 8)
+          .map(([n, c]) => `${n} ${(((ra.usec.get(n) ?? 0) - (rb.usec.get(n) ?? 0)) / c).toFixed(2)}`)
+          .join(', '),
       },
       otherShards: masters.flatMap((p, i) =>
         p === slotMaster
@@ -389,6 +414,7 @@ export function renderScale(r: ScaleResult): string {
     ...rows.map(([a, b, c]) => line(a, b, c)),
     '',
     `slot shard top commands: ${r.slotShard.topCommands}`,
+    `slot shard usec_per_call (INFO commandstats, Redis's CPU): ${r.slotShard.usecPerCall}`,
     `model inputs measured in this run: record ${i.recordBytes.toFixed(0)} B stored, ${i.eventBytesPerRecord.toFixed(0)} B per record in events; ${i.commandsPerProbe.toFixed(2)} commands and ${i.bytesInPerProbe.toFixed(0)} B to Redis per probe (leases apart); worker ${i.workerCpuUsPerProbe.toFixed(0)} µs CPU per own probe; API ${i.apiCpuUsPerRecord.toFixed(1)} µs CPU per record received; Redis ${i.redisCpuUsPerCommand.toFixed(2)} µs CPU per command; chain facts ${i.chainEventsPerSecPerWorker.toFixed(1)}/s per worker x ${fmt(i.chainEventBytes)} B; other events ${i.otherEventBytesPerProbe.toFixed(0)} B per probe`,
     '(CPU rows of the model use unit costs measured in this same run, so at this fleet they agree by construction; commands, records and bytes are predicted from per-node counts.)',
     'model, 4 workers + 4 API replicas, 5 s interval:',
@@ -410,9 +436,14 @@ async function redisSnapshot(cluster: RedisCluster, port: number): Promise<Redis
   const [stats, cpu, commands] = await Promise.all([a.info('stats'), a.info('cpu'), a.info('commandstats')]);
   const num = (text: string, key: string) => Number(new RegExp(`^${key}:([0-9.]+)`, 'm').exec(text)?.[1] ?? 0);
   const calls = new Map<string, number>();
-  for (const m of String(commands).matchAll(/^cmdstat_([a-z|_-]+):calls=(\d+)/gm)) calls.set(m[1]!, Number(m[2]));
+  const usec = new Map<string, number>();
+  for (const m of String(commands).matchAll(/^cmdstat_([a-z|_-]+):calls=(\d+),usec=(\d+)/gm)) {
+    calls.set(m[1]!, Number(m[2]));
+    usec.set(m[1]!, Number(m[3]));
+  }
   return {
     calls,
+    usec,
     cpuS: num(cpu, 'used_cpu_user') + num(cpu, 'used_cpu_sys'),
     inBytes: num(stats, 'total_net_input_bytes'),
     outBytes: num(stats, 'total_net_output_bytes'),

@@ -153,7 +153,16 @@ export class Scheduler {
     if (!e) return;
     clearTimeout(e.timer);
     this.#owned.delete(id);
-    this.#firstSweepPending.delete(id);
+    // A node given away (lease) or removed before its first probe finished is no longer ours to
+    // probe: if it was the last the first sweep waited for, the sweep is complete (else
+    // readiness stayed false for ever).
+    if (this.#firstSweepPending.delete(id)) this.#completeFirstSweep();
+  }
+
+  #completeFirstSweep(): void {
+    if (this.#firstSweepPending.size > 0 || this.#firstSweepDone) return;
+    this.#firstSweepDone = true;
+    this.#o.logger.info({ nodes: this.#owned.size }, 'first sweep complete');
   }
 
   /** Probe every owned node once now; nodes already being probed are awaited, not probed twice. */
@@ -218,10 +227,7 @@ export class Scheduler {
         e.inFlight = undefined;
       });
     await e.inFlight;
-    if (this.#firstSweepPending.delete(e.node.id) && this.#firstSweepPending.size === 0 && !this.#firstSweepDone) {
-      this.#firstSweepDone = true;
-      this.#o.logger.info({ nodes: this.#owned.size }, 'first sweep complete');
-    }
+    if (this.#firstSweepPending.delete(e.node.id)) this.#completeFirstSweep();
     if (reschedule) this.#schedule(e, delay);
     return sample;
   }

@@ -220,15 +220,23 @@ return written
  *
  * KEYS: [node index set, then per node: lease, record, peers, history, transitions].
  * ARGV: replica, recordPx, peersPx, historyLimit, historyTtlMs, transitionLimit,
- * transitionTtlMs, events channel, records event JSON up to its list, then per node: nodeId,
- * record JSON or '', its records-event entry (the record or its change) or '', peers JSON or '', history count, history points (oldest first),
- * transition count, transitions (oldest first).
+ * transitionTtlMs, events channel, records event JSON up to its list, historySlack, then per
+ * node: nodeId, record JSON or '', its records-event entry (the record or its change) or '',
+ * peers JSON or '', history count, history points (oldest first), transition count,
+ * transitions (oldest first).
  * Writes a node's values only where its lease holds `replica`, and its record only if it is
  * not older than the stored one (records begin with their sample's observedAt, see
  * store-codec, so GETRANGE reads a few bytes, not the record): a lease lost and taken back
  * does not let results buffered before the loss land after the owner's. Publishes one records
  * event with the entries of the records written. Returns [positions refused by the lease, positions whose
  * record was older], 1-based.
+ *
+ * Commands per node (issue 16): GET of the lease, GETRANGE, SET, one LPUSH of its history
+ * points; the ids written go into the index in one SADD per call. A history list is trimmed
+ * and its TTL refreshed only every `historySlack` points (it holds at most historyLimit +
+ * historySlack - 1, and getHistory reads no more than historyLimit), where it was LTRIM and
+ * PEXPIRE after every point: 2 commands of the 7 a probe cost. The caller passes 1 where the
+ * TTL is too short to be refreshed that rarely.
  */
 export const fencedSweepScript = new LuaScript(
   'fencedSweep',
@@ -236,11 +244,13 @@ export const fencedSweepScript = new LuaScript(
 local replica = ARGV[1]
 local hLimit = tonumber(ARGV[4])
 local tLimit = tonumber(ARGV[6])
+local slack = tonumber(ARGV[10])
 local records = {}
+local written = {}
 local refused = {}
 local older = {}
 local head = '^{"v":1,"observedAt":(%d+)'
-local a = 10
+local a = 11
 local n = (#KEYS - 1) / 5
 for i = 1, n do
   local k = 2 + (i - 1) * 5
@@ -262,9 +272,13 @@ for i = 1, n do
   elseif holds then
     if peers ~= '' then redis.call('SET', KEYS[k + 2], peers, 'PX', ARGV[3]) end
     if nh > 0 then
-      for j = h0, h0 + nh - 1 do redis.call('LPUSH', KEYS[k + 3], ARGV[j]) end
-      redis.call('LTRIM', KEYS[k + 3], 0, hLimit - 1)
-      redis.call('PEXPIRE', KEYS[k + 3], ARGV[5])
+      local len = redis.call('LPUSH', KEYS[k + 3], unpack(ARGV, h0, h0 + nh - 1))
+      if len >= hLimit + slack then
+        redis.call('LTRIM', KEYS[k + 3], 0, hLimit - 1)
+        redis.call('PEXPIRE', KEYS[k + 3], ARGV[5])
+      elseif len == nh or math.floor(len / slack) ~= math.floor((len - nh) / slack) then
+        redis.call('PEXPIRE', KEYS[k + 3], ARGV[5])
+      end
     end
     if nt > 0 then
       for j = t0, t0 + nt - 1 do redis.call('LPUSH', KEYS[k + 4], ARGV[j]) end
@@ -273,12 +287,15 @@ for i = 1, n do
     end
     if record ~= '' then
       redis.call('SET', KEYS[k + 1], record, 'PX', ARGV[2])
-      redis.call('SADD', KEYS[1], nodeId)
+      written[#written + 1] = nodeId
       records[#records + 1] = entry
     end
   else
     refused[#refused + 1] = i
   end
+end
+for s = 1, #written, 1000 do
+  redis.call('SADD', KEYS[1], unpack(written, s, math.min(s + 999, #written)))
 end
 if #records > 0 then redis.call('PUBLISH', ARGV[8], ARGV[9] .. table.concat(records, ',') .. ']}') end
 return { refused, older }

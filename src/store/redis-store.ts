@@ -97,6 +97,9 @@ export interface RedisStoreOptions extends StoreRetentionOptions, RedisConnectio
 
 /** Node ids per MGET / DEL in a pipeline. */
 const KEYS_PER_COMMAND = 500;
+/** History points a fenced sweep pushes before it trims the list and refreshes its TTL. */
+const HISTORY_SLACK = 8;
+const HISTORY_SLACK_MIN_TTL_MS = 3_600_000;
 /** Lease deadlines ended longer ago than this are pruned (see leaseCandidatesScript). */
 const LEASE_DEADLINE_KEEP_MS = 10 * 60_000;
 
@@ -126,6 +129,8 @@ export class RedisStore implements Store {
   private readonly transitionTtlMs: number;
   private readonly fleetTransitionLimit: number;
   private readonly sweepBatchSize: number;
+  /** History points between two LTRIM + PEXPIRE of a node's history (fencedSweepScript). */
+  private readonly historySlack: number;
   private readonly handlers = new Set<StoreEventHandler>();
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly replica: string;
@@ -176,6 +181,9 @@ export class RedisStore implements Store {
       'fleetTransitionLimit',
       options.fleetTransitionLimit ?? RETENTION_DEFAULTS.fleetTransitionLimit,
     );
+    // A list's TTL is refreshed every HISTORY_SLACK points: at the slowest probe cadence (the
+    // back-off ceiling, minutes) far inside an hour. A shorter TTL is refreshed every point.
+    this.historySlack = this.historyTtlMs >= HISTORY_SLACK_MIN_TTL_MS ? HISTORY_SLACK : 1;
     this.sweepBatchSize = positiveInt('sweepBatchSize', options.sweepBatchSize ?? DEFAULT_SWEEP_BATCH_SIZE);
     this.keys = createStoreKeys(options.prefix ?? DEFAULT_PREFIX);
     this.pinPublishes = options.cluster !== undefined;
@@ -291,6 +299,7 @@ export class RedisStore implements Store {
       this.transitionTtlMs,
       k.events,
       eventPrefix,
+      this.historySlack,
     ];
     for (const node of batch.nodes) {
       keys.push(
@@ -302,7 +311,7 @@ export class RedisStore implements Store {
       );
       const transitions = node.transitions ?? [];
       const json = node.record ? encodeRecord(node.record) : '';
-      const entry = node.record ? encodeRecordEntry(node.record, json, this.sent.get(node.nodeId)) : '';
+      const entry = node.record ? encodeRecordEntry(node.record, json, this.sent.get(node.nodeId), this.replica) : '';
       args.push(
         node.nodeId,
         json,
@@ -343,7 +352,7 @@ export class RedisStore implements Store {
       if (node.record) {
         const json = encodeRecord(node.record);
         p.set(k.node(node.nodeId), json, 'PX', px);
-        encoded.push(encodeRecordEntry(node.record, json, this.sent.get(node.nodeId)));
+        encoded.push(encodeRecordEntry(node.record, json, this.sent.get(node.nodeId), this.replica));
         ids.push(node.nodeId);
         published.push(node.record);
       }
@@ -494,7 +503,8 @@ export class RedisStore implements Store {
       const n = Math.floor(limit);
       if (!(n > 0)) return [];
       const key = this.keys.history(nodeId);
-      const raw = await this.client.lrange(key, 0, n - 1);
+      // The fenced sweep trims a list only every historySlack points: never read past the cap.
+      const raw = await this.client.lrange(key, 0, Math.min(n, this.historyLimit) - 1);
       return raw.flatMap((item) => this.decoded(key, decodeHistoryPoint(item)) ?? []);
     });
   }
@@ -712,12 +722,43 @@ export class RedisStore implements Store {
     });
   }
 
-  /** PUBLISH on its own: on a cluster, pinned to our slot's master (see `pinPublishes`). */
-  private async publishAlone(message: string): Promise<void> {
+  /**
+   * PUBLISHes queued in this event-loop turn (see publishAlone), sent in one pipeline. The cold
+   * sweep publishes one transition per node; a pipeline of its own each cost it 8 % of its CPU
+   * in socket writes (issue #17).
+   */
+  private queuedPublishes:
+    { messages: string[]; resolve: () => void; reject: (err: unknown) => void; done: Promise<void> } | undefined;
+
+  /**
+   * PUBLISH (on a cluster pinned to our slot's master, see `pinPublishes`), coalesced with the
+   * others of this event-loop turn into one pipeline. Every other call flushes the queue before
+   * it sends anything (see `run`), so events and writes still leave in the order they were made.
+   */
+  private publishAlone(message: string): Promise<void> {
+    let q = this.queuedPublishes;
+    if (q === undefined) {
+      let resolve!: () => void;
+      let reject!: (err: unknown) => void;
+      const done = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      q = this.queuedPublishes = { messages: [], resolve, reject, done };
+      setImmediate(() => this.flushPublishes());
+    }
+    q.messages.push(message);
+    return q.done;
+  }
+
+  private flushPublishes(): void {
+    const q = this.queuedPublishes;
+    if (q === undefined) return;
+    this.queuedPublishes = undefined;
     const p = this.client.pipeline();
     if (this.pinPublishes) p.exists(this.keys.epoch);
-    p.publish(this.keys.events, message);
-    await this.exec(p);
+    for (const m of q.messages) p.publish(this.keys.events, m);
+    this.exec(p).then(() => q.resolve(), q.reject);
   }
 
   subscribe(handler: StoreEventHandler): () => void {
@@ -830,6 +871,8 @@ export class RedisStore implements Store {
   /** Runs one call: rejects once closed, maps ioredis errors to store errors, tracks it for close(). */
   private run<T>(operation: string, fn: () => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new StoreClosedError(operation));
+    // Publishes queued before this call leave before anything it sends.
+    if (operation !== 'publish') this.flushPublishes();
     const p = fn().catch((err: unknown) => {
       throw this.toStoreError(err);
     });

@@ -381,7 +381,7 @@ export function decodeFeedEvent(raw: string): Decoded<FeedEvent> {
     let changes: RecordChange[] | undefined;
     for (const r of o['records']) {
       if (isPlain(r) && r['c'] === 1) {
-        const c = changeFromJson(r);
+        const c = changeFromJson(r, isString(o['from']) ? o['from'] : undefined);
         if (!c.ok) return fail(`records event: ${c.reason}`);
         (changes ??= []).push(c.value);
         continue;
@@ -454,6 +454,8 @@ export interface RecordChange {
   /** observedAt of the record this change makes (read without applying it). */
   readonly observedAt: number;
   readonly patch: Json;
+  /** 1: a diff of the record (diffJson); 2: compact (encodeRecordEntry); 'unknown': never applied, read whole. */
+  readonly format: 1 | 2 | 'unknown';
 }
 
 export function recordStamp(record: NodeRecord): RecordStamp {
@@ -543,19 +545,219 @@ function recordBody(record: NodeRecord): Json {
 }
 
 /**
+ * The format of the compact change (`"f":2` in a `c` entry). A version-1 receiver reads such an
+ * entry as a change whose base it never holds (its base names the empty replica), so it reads
+ * the record whole from the store: it re-reads, never mis-applies. A receiver that meets a
+ * format it does not know does the same (see RecordChange.format).
+ */
+export const CHANGE_FORMAT = 2;
+
+/**
  * The records-event entry that turns `base` into `record`: a change when it is smaller than
  * the whole record JSON `json`, else `json` itself. A probe of a steady node changes its
  * sample's timings and heights and the judge's counters, not its state or reasons.
+ *
+ * `from`: the replica publishing the event. When the base is its own record (the usual case:
+ * `sent` forgets a node whose record another replica wrote), the change is compact (format 2):
+ * diffed not against the base but against the base with its observedAt moved to the new one
+ * (`shiftStamps`: the judge's ten or so timestamps that equal the sample's), with the
+ * timestamps left in it relative to the new observedAt, arrays that slid by a few items (the
+ * outcome window) as the items added, keys the base has named by their place in its sorted
+ * keys, and the base named by offsets. Otherwise a format-1 change.
  */
-export function encodeRecordEntry(record: NodeRecord, json: string, base: NodeRecord | undefined): string {
+export function encodeRecordEntry(
+  record: NodeRecord,
+  json: string,
+  base: NodeRecord | undefined,
+  from?: string,
+): string {
   if (base === undefined || base.nodeId !== record.nodeId) return json;
-  const patch = diffJson(recordBody(base) as Json, recordBody(record) as Json) ?? {};
-  const entry = `{"c":1,"observedAt":${Math.floor(record.sample.observedAt)},"nodeId":${JSON.stringify(record.nodeId)},"base":${JSON.stringify(recordStamp(base))},"patch":${JSON.stringify(patch)}}`;
+  const at = Math.floor(record.sample.observedAt);
+  const [baseAt, baseWritten, baseReplica] = recordStamp(base);
+  let entry: string;
+  if (from !== undefined && baseReplica === from && Number.isSafeInteger(at) && Number.isSafeInteger(baseWritten)) {
+    const predicted = shiftStamps(recordBody(base), baseAt, at) as Json;
+    const patch = diffCompact(predicted, recordBody(record) as Json, at) ?? {};
+    // base: [new observedAt - base's, base's writtenAt - base's observedAt, '']: the replica is
+    // the event's `from`; the empty one keeps a version-1 receiver from ever applying it.
+    entry = `{"c":1,"f":${CHANGE_FORMAT},"observedAt":${at},"nodeId":${JSON.stringify(record.nodeId)},"base":[${at - baseAt},${baseWritten - baseAt},""],"patch":${JSON.stringify(patch)}}`;
+  } else {
+    const patch = diffJson(recordBody(base) as Json, recordBody(record) as Json) ?? {};
+    entry = `{"c":1,"observedAt":${at},"nodeId":${JSON.stringify(record.nodeId)},"base":${JSON.stringify(recordStamp(base))},"patch":${JSON.stringify(patch)}}`;
+  }
   return entry.length < json.length ? entry : json;
 }
 
-function changeFromJson(o: Json): Decoded<RecordChange> {
-  const { nodeId, base, observedAt, patch } = o;
+/**
+ * `x` with every number equal to `from` replaced by `to`, sharing every branch that holds none.
+ * Both ends of a compact change compute it from the same base, so what it predicts wrongly
+ * (a number that equalled the old observedAt by chance) the patch sets back: exact either way.
+ */
+export function shiftStamps(x: unknown, from: number, to: number): unknown {
+  if (typeof x === 'number') return x === from ? to : x;
+  if (from === to || typeof x !== 'object' || x === null) return x;
+  if (Array.isArray(x)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < x.length; i++) {
+      const v = shiftStamps(x[i], from, to);
+      if (v !== x[i]) (out ??= x.slice())[i] = v;
+    }
+    return out ?? x;
+  }
+  let out: Json | undefined;
+  const o = x as Json;
+  for (const k in o) {
+    const v = shiftStamps(o[k], from, to);
+    if (v !== o[k]) (out ??= { ...o })[k] = v;
+  }
+  return out ?? x;
+}
+
+/** Timestamps (epoch ms) near the new observedAt travel as their offset from it, under `$t`. */
+const RELATIVE = '$t';
+/** An array that lost its first `k` items and gained some at its end: `[k, ...added]`. */
+const APPENDED = '$ap';
+/** An array that kept its first `n` items behind some new ones: `[n, ...added]`. */
+const PREPENDED = '$pp';
+/** How far an array may slide and still travel as its new items (the outcome window slides by one a probe). */
+const MAX_SLIDE = 8;
+
+function isStamp(v: unknown, at: number): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v > 1e11 && Math.abs(v - at) < 1e10;
+}
+
+function sameItems(a: readonly unknown[], ai: number, b: readonly unknown[], bi: number, n: number): boolean {
+  for (let i = 0; i < n; i++) if (!sameJson(a[ai + i], b[bi + i])) return false;
+  return true;
+}
+
+/** `b` as the items `a` slid by (see APPENDED, PREPENDED), or undefined when it did not. */
+function slide(a: readonly unknown[], b: readonly unknown[]): Json | undefined {
+  for (let k = 0; k <= MAX_SLIDE && k < a.length; k++) {
+    const kept = a.length - k;
+    if (kept <= b.length && sameItems(a, k, b, 0, kept)) return { [APPENDED]: [k, ...b.slice(kept)] };
+  }
+  for (let k = 1; k <= MAX_SLIDE && k < a.length; k++) {
+    const kept = a.length - k;
+    const added = b.length - kept;
+    if (added >= 0 && sameItems(a, 0, b, added, kept)) return { [PREPENDED]: [kept, ...b.slice(0, added)] };
+  }
+  return undefined;
+}
+
+/**
+ * The keys of `o` that hold a value, sorted: a compact patch names a key the base has by its
+ * place here (`$3`), not by its name. Sorted, so writer and receiver agree whatever order their
+ * copies of the base were built in.
+ */
+function keyIndex(o: Json): string[] {
+  const keys: string[] = [];
+  for (const k in o) if (o[k] !== undefined) keys.push(k);
+  return keys.sort();
+}
+
+/** diffJson for a compact change: keys by place, timestamps relative to `at` (RELATIVE), slid arrays as their new items. */
+function diffCompact(a: Json, b: Json, at: number): Json | undefined {
+  let out: Json | undefined;
+  let index: string[] | undefined;
+  const name = (k: string): string => {
+    if (a[k] === undefined) return k;
+    const i = (index ??= keyIndex(a)).indexOf(k);
+    return i < 0 ? k : `$${i}`;
+  };
+  for (const k in b) {
+    const bv = b[k];
+    if (bv === undefined) continue;
+    const av = a[k];
+    if (av === bv) continue;
+    if (isPlain(av) && isPlain(bv)) {
+      const d = diffCompact(av, bv, at);
+      if (d !== undefined) (out ??= {})[name(k)] = d;
+    } else if (isStamp(bv, at)) {
+      ((out ??= {})[RELATIVE] ??= {} as Json) as Json;
+      (out[RELATIVE] as Json)[name(k)] = bv - at;
+    } else if (Array.isArray(av) && Array.isArray(bv)) {
+      if (sameJson(av, bv)) continue;
+      (out ??= {})[name(k)] = slide(av, bv) ?? bv;
+    } else if (!sameJson(av, bv)) {
+      (out ??= {})[name(k)] = bv;
+    }
+  }
+  for (const k in a) {
+    if (a[k] !== undefined && b[k] === undefined) {
+      out ??= {};
+      ((out[DELETED] ??= []) as string[]).push(k);
+    }
+  }
+  return out;
+}
+
+const isCount = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
+
+const PLACE = /^\$(\d+)$/;
+
+/**
+ * `shiftStamps(base, from, at)` with a compact patch applied (see diffCompact), in one pass so a
+ * patched branch is copied once, not shifted and then copied again; undefined when the patch
+ * does not fit `base`.
+ */
+function applyCompact(base: Json, patch: Json, at: number, from: number): Json | undefined {
+  let index: string[] | undefined;
+  const keyOf = (p: string): string | undefined => {
+    if (p.charCodeAt(0) !== 36 /* $ */) return p;
+    const m = PLACE.exec(p);
+    return m === null ? p : (index ??= keyIndex(base))[Number(m[1])];
+  };
+  const patched = new Map<string, unknown>();
+  for (const p in patch) {
+    if (p === DELETED || p === RELATIVE) continue;
+    const k = keyOf(p);
+    if (k === undefined) return undefined;
+    patched.set(k, patch[p]);
+  }
+  const out: Json = { ...base };
+  for (const k in base) {
+    if (patched.has(k)) continue;
+    const v = base[k];
+    if (typeof v === 'object' && v !== null) {
+      const shifted = shiftStamps(v, from, at);
+      if (shifted !== v) out[k] = shifted;
+    } else if (v === from) out[k] = at;
+  }
+  for (const [k, pv] of patched) {
+    const bv = base[k];
+    if (isPlain(pv) && Array.isArray(bv) && (APPENDED in pv || PREPENDED in pv)) {
+      const op = (pv[APPENDED] ?? pv[PREPENDED]) as unknown;
+      if (!Array.isArray(op) || !isCount(op[0]) || op[0] > bv.length) return undefined;
+      const n = op[0];
+      const kept = shiftStamps(bv, from, at) as unknown[];
+      out[k] = APPENDED in pv ? [...kept.slice(n), ...op.slice(1)] : [...op.slice(1), ...kept.slice(0, n)];
+    } else if (isPlain(pv) && isPlain(bv)) {
+      const d = applyCompact(bv, pv, at, from);
+      if (d === undefined) return undefined;
+      out[k] = d;
+    } else {
+      out[k] = pv;
+    }
+  }
+  const rel = patch[RELATIVE];
+  if (rel !== undefined) {
+    if (!isPlain(rel)) return undefined;
+    for (const p in rel) {
+      const k = keyOf(p);
+      const d = rel[p];
+      if (k === undefined || !Number.isSafeInteger(d)) return undefined;
+      out[k] = at + (d as number);
+    }
+  }
+  const del = patch[DELETED];
+  if (Array.isArray(del)) for (const k of del) if (typeof k === 'string') delete out[k];
+  return out;
+}
+
+/** `from`: the replica that published the event (a compact change's base is its own record). */
+function changeFromJson(o: Json, from: string | undefined): Decoded<RecordChange> {
+  const { nodeId, base, observedAt, patch, f } = o;
   if (
     !isString(nodeId) ||
     !isNumber(observedAt) ||
@@ -568,12 +770,25 @@ function changeFromJson(o: Json): Decoded<RecordChange> {
   ) {
     return fail('record change lacks nodeId, observedAt, base or patch');
   }
-  return { ok: true, value: { nodeId, observedAt, base: [base[0], base[1], base[2]], patch } };
+  if (f === undefined)
+    return { ok: true, value: { nodeId, observedAt, base: [base[0], base[1], base[2]], patch, format: 1 } };
+  if (f !== CHANGE_FORMAT || from === undefined) {
+    // A format this receiver does not know (a newer writer during a rolling upgrade), or no
+    // writer named: never applied, the record is read whole.
+    return { ok: true, value: { nodeId, observedAt, base: [0, 0, ''], patch, format: 'unknown' } };
+  }
+  const baseAt = observedAt - base[0];
+  return { ok: true, value: { nodeId, observedAt, base: [baseAt, baseAt + base[1], from], patch, format: 2 } };
 }
 
 /** The record a change makes from `base` (the receiver checked `sameStamp` first). */
 export function applyRecordChange(base: NodeRecord, change: RecordChange): Decoded<NodeRecord> {
-  const body = applyDiff(recordBody(base) as Json, change.patch);
+  let body: Json | undefined;
+  if (change.format === 1) body = applyDiff(recordBody(base) as Json, change.patch);
+  else if (change.format === 2) {
+    body = applyCompact(recordBody(base) as Json, change.patch, change.observedAt, change.base[0]);
+  }
+  if (body === undefined) return fail('record change does not fit the record it names');
   const d = recordFromJson({ v: FORMAT_VERSION, ...body });
   if (d.ok && d.value.nodeId !== change.nodeId) return fail('record change belongs to another node id');
   return d;

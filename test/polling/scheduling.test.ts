@@ -72,6 +72,31 @@ describe('scheduling', () => {
     }
   });
 
+  it('when the last node of the first sweep is dropped while it is being probed, then the first sweep still completes and the replica becomes ready', async () => {
+    // The node's lease given away or the node removed by a reload, mid-probe: it is no longer
+    // this replica's to probe, so it must not hold readiness back for ever (it did: /readyz
+    // stayed 503 in test/reliability/operator-state.test.ts case 2 whenever the timing put the
+    // drop there, which coalescing the store's publishes did).
+    const specs: SimNodeSpec[] = [
+      { id: 'fine', kind: 'defid' },
+      { id: 'slow', kind: 'defid', fault: { type: 'slow', delayMs: 800 } },
+    ];
+    sim = await Simulator.start({ nodes: specs, authDelayMs: 5 });
+    const timing = { intervalMs: 5_000, timeoutMs: 2_000 };
+    const service = await serviceFor(sim, specs, timing);
+    try {
+      await until(() => service.view.get('fine') !== undefined, 3_000, 'the fine node probed');
+      expect(service.ready.firstSweep).toBe(false);
+      await service.reload(
+        nodesForSimulator(sim, specs, timing).filter((n) => n.id === 'fine'),
+        DEFAULT_HEALTH_POLICY,
+      );
+      await until(() => service.ready.firstSweep, 3_000, 'the first sweep complete');
+    } finally {
+      await service.close();
+    }
+  });
+
   it('when many nodes share one host, then no more than the per-host limit are probed at once', async () => {
     const specs: SimNodeSpec[] = Array.from({ length: 6 }, (_, i) => ({
       id: `s${i}`,

@@ -4,7 +4,10 @@ import { createStoreKeys, describeStoreKeys } from '../../src/store/keys.js';
 import { pruneIndexScript } from '../../src/store/redis-scripts.js';
 import { RedisStore, type RedisStoreOptions } from '../../src/store/redis-store.js';
 import type { NodeRecord, StoreEvent } from '../../src/store/store.js';
+import fc from 'fast-check';
+import { encodeRecord, encodeRecordEntry, encodeRecordsEvent } from '../../src/store/store-codec.js';
 import { RedisServer } from '../support/redis-server.js';
+import { asRead, nextRecord, STEADY_RECORD, stepArb } from './record-steps.js';
 import { eventually, nextEvent, peer, record, report, sleep, storeContract, verdict } from './store-contract.js';
 
 // The shared redis-server of the whole run (test/support/global-setup.js). Each test uses a
@@ -266,6 +269,91 @@ describe('RedisStore (Redis only)', () => {
     } finally {
       await tap.quit();
     }
+  });
+
+  it('compact feed on real Redis: random record sequences travel as format-2 changes, every receiver holds exactly the records written, and one that missed an entry reads the record whole', async () => {
+    const a = await open({ replica: 'writer', skipOwnRecords: true });
+    const b = await open({ prefix: a.prefix, replica: 'reader' });
+    const got = new Map<string, NodeRecord[]>();
+    b.store.subscribe((e) => {
+      if (e.type === 'records') for (const r of e.records) got.set(r.nodeId, [...(got.get(r.nodeId) ?? []), r]);
+    });
+    const messages: string[] = [];
+    const tap = admin.duplicate();
+    await tap.subscribe(createStoreKeys(a.prefix).events);
+    tap.on('message', (_c: string, m: string) => messages.push(m));
+    const held = (b.store as unknown as { held: Map<string, NodeRecord> }).held;
+    try {
+      const sequences = fc.sample(fc.array(stepArb, { minLength: 3, maxLength: 6 }), { numRuns: 8, seed: 16 });
+      for (const [n, steps] of sequences.entries()) {
+        const nodeId = `n${n}`;
+        let prev = { ...STEADY_RECORD, nodeId, sample: { ...STEADY_RECORD.sample, nodeId }, replica: 'writer' };
+        const written: NodeRecord[] = [prev];
+        for (const step of steps) written.push((prev = nextRecord(prev, step, 'writer')));
+        for (const [i, r] of written.entries()) {
+          // The second-to-last entry is missed: the receiver still holds the one before it.
+          const missed = i === written.length - 1 ? held.get(nodeId) : undefined;
+          if (missed !== undefined) held.set(nodeId, asRead(written[i - 2]!));
+          await a.store.writeSweep({ records: [r] }, 60_000);
+          await eventually(() => (got.get(nodeId)?.length ?? 0) === i + 1, 3000, `${nodeId} record ${i + 1}`);
+          expect(got.get(nodeId)![i]).toEqual(asRead(r));
+        }
+      }
+      await eventually(() => messages.length >= 8 * 4, 3000, 'every message tapped');
+      const entries = messages.flatMap((m) => (JSON.parse(m) as { records: Array<Record<string, unknown>> }).records);
+      const compact = entries.filter((e) => e['f'] === 2);
+      expect(compact.length).toBeGreaterThan(entries.length / 2);
+      // A format-1 receiver reads each as a change of the empty replica's record: one it never holds.
+      expect(compact.every((e) => (e['base'] as unknown[])[2] === '')).toBe(true);
+    } finally {
+      await tap.quit();
+    }
+  });
+
+  it('mixed versions: a format-1 change (an older writer) is applied, a format this receiver does not know makes it read the record whole, never apply it', async () => {
+    const b = await open({ replica: 'reader' });
+    const k = createStoreKeys(b.prefix);
+    const got: NodeRecord[] = [];
+    b.store.subscribe((e) => e.type === 'records' && got.push(...e.records));
+    const first = { ...STEADY_RECORD, replica: 'old-writer' } as NodeRecord;
+    const step = fc.sample(stepArb, { numRuns: 1, seed: 5 })[0]!;
+    const second = nextRecord(first, step, 'old-writer');
+    const third = nextRecord(second, step, 'old-writer');
+    // As an older writer does: the record whole in the store, its change (format 1) on the channel.
+    const publish = async (r: NodeRecord, entry: string) => {
+      await admin.set(k.node(r.nodeId), encodeRecord(r), 'PX', 60_000);
+      await admin.publish(k.events, encodeRecordsEvent([entry], 'old-writer'));
+    };
+    await publish(first, encodeRecord(first));
+    await eventually(() => got.length === 1, 3000, 'first record');
+    await publish(second, encodeRecordEntry(second, encodeRecord(second), first));
+    await eventually(() => got.length === 2, 3000, 'second record, from its format-1 change');
+    expect(got[1]).toEqual(asRead(second));
+    // A newer writer's format, unknown here: never applied; the record is read whole from the store.
+    const future = encodeRecordEntry(third, encodeRecord(third), second, 'old-writer').replace('"f":2', '"f":3');
+    expect(future).toContain('"f":3');
+    await publish(third, future.replace(/"patch":\{.*\}\}$/, '"patch":{"$0":"garbage"}}'));
+    await eventually(() => got.length === 3, 3000, 'third record, read whole');
+    expect(got[2]).toEqual(asRead(third));
+  });
+
+  it('fenced writes trim a history every few points, not every point: reads still get at most historyLimit, newest first, and the list keeps its TTL', async () => {
+    const { store, prefix } = await open({ replica: 'w1', historyLimit: 20 });
+    const k = createStoreKeys(prefix);
+    expect(await store.claimLeases('w1', ['n1'], 60_000, 10)).toEqual(['n1']);
+    let t = 0;
+    for (let sweep = 0; sweep < 30; sweep++) {
+      const history = Array.from({ length: 1 + (sweep % 3) }, () => ({
+        nodeId: 'n1',
+        point: { t: ++t, ok: true, latencyMs: 1 },
+      }));
+      await store.writeSweep({ records: [record('n1', { replica: 'w1' })], history, fence: 'w1' }, 60_000);
+      const len = await admin.llen(k.history('n1'));
+      expect(len).toBeLessThan(20 + 8);
+      expect(await admin.pttl(k.history('n1'))).toBeGreaterThan(0);
+    }
+    const read = await store.getHistory('n1', 1000);
+    expect(read.map((p) => p.t)).toEqual(Array.from({ length: 20 }, (_, i) => t - i));
   });
 
   it('epoch: created once, the same for every replica, and new after the data is lost', async () => {
