@@ -45,11 +45,12 @@ export interface Assessment {
  */
 export function assess(input: AssessInput): Assessment {
   const { node, chain, sample, reference, stats, now, policy } = input;
-  const result = (verdict: Verdict, found: readonly Reason[], lag: Lag | null): Assessment => ({
+  // `found` is always a list made here for this assessment: sorted in place (stable), not copied.
+  const result = (verdict: Verdict, found: Reason[], lag: Lag | null): Assessment => ({
     nodeId: node.id,
     chain: chain.name,
     verdict,
-    reasons: [...found].sort((a, b) => (a.severity === b.severity ? 0 : a.severity === 'unhealthy' ? -1 : 1)),
+    reasons: found.length < 2 ? found : found.sort(worstFirst),
     sampleAt: sample?.observedAt ?? null,
     lag,
     assessedAt: now,
@@ -71,11 +72,16 @@ export function assess(input: AssessInput): Assessment {
   }
 
   const lag = sampleLag(sample, node, chain, reference, now, policy);
-  if (!failed && mismatch === null) found.push(...judgeReport(sample, chain, lag, stats, reference, now, policy));
-  found.push(...judgeHistory(sample, stats, policy));
+  if (!failed && mismatch === null)
+    for (const r of judgeReport(sample, chain, lag, stats, reference, now, policy)) found.push(r);
+  for (const r of judgeHistory(sample, stats, policy)) found.push(r);
 
   const worst = worstSeverity(found);
   return result(worst, found, lag);
+}
+
+function worstFirst(a: Reason, b: Reason): number {
+  return a.severity === b.severity ? 0 : a.severity === 'unhealthy' ? -1 : 1;
 }
 
 /**
