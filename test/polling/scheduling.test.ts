@@ -79,10 +79,11 @@ describe('scheduling', () => {
     // drop there, which coalescing the store's publishes did).
     const specs: SimNodeSpec[] = [
       { id: 'fine', kind: 'defid' },
-      { id: 'slow', kind: 'defid', fault: { type: 'slow', delayMs: 800 } },
+      // Slow enough that it is still in flight when 'fine' is seen, even on a loaded machine.
+      { id: 'slow', kind: 'defid', fault: { type: 'slow', delayMs: 4_000 } },
     ];
     sim = await Simulator.start({ nodes: specs, authDelayMs: 5 });
-    const timing = { intervalMs: 5_000, timeoutMs: 2_000 };
+    const timing = { intervalMs: 10_000, timeoutMs: 6_000 };
     const service = await serviceFor(sim, specs, timing);
     try {
       await until(() => service.view.get('fine') !== undefined, 3_000, 'the fine node probed');
@@ -91,7 +92,8 @@ describe('scheduling', () => {
         nodesForSimulator(sim, specs, timing).filter((n) => n.id === 'fine'),
         DEFAULT_HEALTH_POLICY,
       );
-      await until(() => service.ready.firstSweep, 3_000, 'the first sweep complete');
+      // Well before the slow probe would end by itself: the drop completes the sweep.
+      await until(() => service.ready.firstSweep, 2_000, 'the first sweep complete');
     } finally {
       await service.close();
     }
