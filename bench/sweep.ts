@@ -1,5 +1,5 @@
 import { BenchChild } from './child-process.js';
-import type { SweepResult, SweepWorkerOptions, SweepWorkerReady } from './sweep-worker.js';
+import type { MemoryPeaks, SweepResult, SweepWorkerOptions, SweepWorkerReady } from './sweep-worker.js';
 
 export interface SweepCase {
   readonly nodes: number;
@@ -20,6 +20,8 @@ export interface SweepCaseResult extends SweepCase {
   readonly cpuRatio: number;
   readonly nodesentryPeakRss: number;
   readonly floorPeakRss: number;
+  /** Peaks of the nodesentry worker's heap and external memory, sampled every 20 ms. */
+  readonly nodesentryMemory: MemoryPeaks;
   /** Nodes whose probe failed in any nodesentry sweep (should be 0: the fleet is healthy). */
   readonly failedProbes: number;
   readonly reps: number;
@@ -35,7 +37,14 @@ export interface SweepCaseResult extends SweepCase {
  */
 export async function runSweepCase(
   c: SweepCase,
-  ctx: { simPort: number; seed: number; redisUrl: string; reps: number; profileDir?: string | undefined },
+  ctx: {
+    simPort: number;
+    seed: number;
+    redisUrl: string;
+    reps: number;
+    profileDir?: string | undefined;
+    heapProfileDir?: string | undefined;
+  },
 ): Promise<SweepCaseResult> {
   const base = {
     simPort: ctx.simPort,
@@ -44,6 +53,7 @@ export async function runSweepCase(
     concurrency: c.concurrency,
     redisUrl: ctx.redisUrl,
     ...(ctx.profileDir ? { profileDir: ctx.profileDir } : {}),
+    ...(ctx.heapProfileDir ? { heapProfileDir: ctx.heapProfileDir } : {}),
   };
   const floorStart = await BenchChild.start<SweepWorkerReady>('sweep-worker', {
     ...base,
@@ -52,10 +62,15 @@ export async function runSweepCase(
   const floor = floorStart.child;
   let ns: BenchChild | undefined;
   try {
-    const nsStart = await BenchChild.start<SweepWorkerReady>('sweep-worker', {
-      ...base,
-      subject: 'nodesentry',
-    } satisfies SweepWorkerOptions);
+    const nsStart = await BenchChild.start<SweepWorkerReady>(
+      'sweep-worker',
+      {
+        ...base,
+        subject: 'nodesentry',
+      } satisfies SweepWorkerOptions,
+      // Node flags for the nodesentry worker only, for trying V8 heap flags against the same floor.
+      (process.env.BENCH_NS_NODE_ARGS ?? '').split(' ').filter(Boolean),
+    );
     ns = nsStart.child;
     const nsRuns: SweepResult[] = [];
     const floorRuns: SweepResult[] = [];
@@ -71,7 +86,7 @@ export async function runSweepCase(
       ratios.push(n.ms / f.ms);
       cpuRatios.push(n.cpuMs / f.cpuMs);
     }
-    const [nsRss, floorRss] = await Promise.all([ns.call<number>('rss'), floor.call<number>('rss')]);
+    const [nsMem, floorMem] = await Promise.all([ns.call<MemoryPeaks>('memory'), floor.call<MemoryPeaks>('memory')]);
     return {
       ...c,
       nodesentryMs: median(nsRuns.map((r) => r.ms)),
@@ -81,8 +96,9 @@ export async function runSweepCase(
       nodesentryCpuMs: median(nsRuns.map((r) => r.cpuMs)),
       floorCpuMs: median(floorRuns.map((r) => r.cpuMs)),
       cpuRatio: median(cpuRatios),
-      nodesentryPeakRss: nsRss,
-      floorPeakRss: floorRss,
+      nodesentryPeakRss: nsMem.maxRss,
+      floorPeakRss: floorMem.maxRss,
+      nodesentryMemory: nsMem,
       failedProbes:
         nsRuns.reduce((sum, r) => sum + (r.probed - r.ok), 0) +
         floorRuns.reduce((sum, r) => sum + (r.probed - r.ok), 0),
