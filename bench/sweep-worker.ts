@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { Agent } from 'undici';
 import { loadSettings } from '../src/config/settings.js';
+import { limitHeapGrowth } from '../src/main/heap-growth.js';
 import { DEFAULT_HEALTH_POLICY } from '../src/health/policy.js';
 import { Service } from '../src/service.js';
 import { generateFleet } from '../src/simulator/fleet.js';
@@ -96,6 +97,8 @@ async function main(): Promise<void> {
     return;
   }
 
+  // As `nodesentry serve` sizes its heap (node --heap-growing-percent=0 gives V8's own growth back).
+  limitHeapGrowth();
   const prefix = `bench-${randomBytes(4).toString('hex')}`;
   const replica = `bench-${process.pid}`;
   // Configured as the service configures its own store (src/service.ts).
