@@ -1,3 +1,4 @@
+import { SERVE_NODE_FLAGS } from '../src/main/heap-growth.js';
 import { BenchChild } from './child-process.js';
 import type { MemoryPeaks, SweepResult, SweepWorkerOptions, SweepWorkerReady } from './sweep-worker.js';
 
@@ -68,8 +69,9 @@ export async function runSweepCase(
         ...base,
         subject: 'nodesentry',
       } satisfies SweepWorkerOptions,
-      // Node flags for the nodesentry worker only, for trying V8 heap flags against the same floor.
-      (process.env.BENCH_NS_NODE_ARGS ?? '').split(' ').filter(Boolean),
+      // The node flags the Docker image and the systemd unit start serve with; BENCH_NS_NODE_ARGS
+      // replaces them (for trying V8 heap flags against the same floor).
+      (process.env.BENCH_NS_NODE_ARGS ?? SERVE_NODE_FLAGS).split(' ').filter(Boolean),
     );
     ns = nsStart.child;
     const nsRuns: SweepResult[] = [];

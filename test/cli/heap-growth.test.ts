@@ -1,6 +1,8 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { SERVE_NODE_FLAGS } from '../../src/main/heap-growth.js';
 
 // The built module, in a node process of its own: the flag it sets is process-wide.
 const MODULE = pathToFileURL(resolve('dist/main/heap-growth.js')).href;
@@ -51,4 +53,13 @@ describe('limitHeapGrowth (what serve does to its heap at start)', () => {
     const r = await churn(true, 1, ['--heap-growing-percent=300']);
     expect(r.applied).toBeNull();
   }, 90_000);
+});
+
+describe('SERVE_NODE_FLAGS (the young generation serve is started with)', () => {
+  it.each([['Dockerfile'], ['deploy/systemd/nodesentry.service'], ['.env.example']])(
+    'when %s starts node, then it passes the same flags in NODE_OPTIONS',
+    (file) => {
+      expect(readFileSync(resolve(file), 'utf8')).toMatch(new RegExp(`NODE_OPTIONS=${SERVE_NODE_FLAGS}\\n`));
+    },
+  );
 });
