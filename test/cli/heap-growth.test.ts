@@ -59,7 +59,9 @@ describe('SERVE_NODE_FLAGS (the young generation serve is started with)', () => 
   it.each([['Dockerfile'], ['deploy/systemd/nodesentry.service'], ['.env.example']])(
     'when %s starts node, then it passes the same flags in NODE_OPTIONS',
     (file) => {
-      expect(readFileSync(resolve(file), 'utf8')).toMatch(new RegExp(`NODE_OPTIONS=${SERVE_NODE_FLAGS}\\n`));
+      expect(readFileSync(resolve(file), 'utf8')).toMatch(
+        new RegExp(`^(# )?(ENV |Environment=)?NODE_OPTIONS=${SERVE_NODE_FLAGS}$`, 'm'),
+      );
     },
   );
 });
