@@ -19,6 +19,10 @@ RUN NODESENTRY_COMMIT=${NODESENTRY_COMMIT} npm ci --no-audit --no-fund && npm pr
 # Runtime stage: production dependencies and compiled code only, as an unprivileged user.
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production
+# A young generation that holds a flush's garbage, so it dies there instead of being promoted:
+# with serve's own old-generation limit (src/main/heap-growth.ts) this keeps a 10,000-node worker
+# near 340 MB instead of 520 MB at the same CPU per sweep (README, "Memory").
+ENV NODE_OPTIONS=--max-semi-space-size=32
 WORKDIR /app
 COPY --from=build --chown=root:root /app/node_modules ./node_modules
 COPY --from=build --chown=root:root /app/dist ./dist

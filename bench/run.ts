@@ -31,7 +31,9 @@ const USAGE = `usage: npm run bench [-- options]
   --nodes LIST       sweep fleet sizes, e.g. 10000 (default 1000,10000; quick 1000)
   --concurrency LIST sweep concurrencies, e.g. 256 (default 64,256; quick 64)
   --scale-nodes N    fleet of the scale run (3 workers + 1 API replica on a Redis Cluster; default 750, quick 300)
+  --repetitions N    sweep repetitions per case (default 5; quick 1)
   --cpu-prof DIR     write CPU profiles of the measured parts (sweeps, API servers) to DIR
+  --heap-prof DIR    write an allocation profile (bytes allocated, garbage included) of the measured sweeps to DIR
   --no-write         do not update bench/RESULTS.md (a full run does by default)`;
 
 const SEED = 1;
@@ -130,7 +132,9 @@ async function main(argv: string[]): Promise<number> {
         nodes: { type: 'string' },
         concurrency: { type: 'string' },
         'scale-nodes': { type: 'string' },
+        repetitions: { type: 'string' },
         'cpu-prof': { type: 'string' },
+        'heap-prof': { type: 'string' },
         'no-write': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -151,11 +155,15 @@ async function main(argv: string[]): Promise<number> {
   const scaleNodes = values['scale-nodes'] !== undefined ? Number(values['scale-nodes']) : undefined;
   if (scaleNodes !== undefined && (!Number.isInteger(scaleNodes) || scaleNodes < 3 || scaleNodes > 1_000_000))
     return usage('--scale-nodes takes a whole number from 3 to 1000000');
+  const reps = values.repetitions !== undefined ? Number(values.repetitions) : undefined;
+  if (reps !== undefined && (!Number.isInteger(reps) || reps < 1 || reps > 100))
+    return usage('--repetitions takes a whole number from 1 to 100');
   const base = values.quick ? QUICK : FULL;
   const plan: Plan = {
     ...base,
     ...(nodes ? { sweepNodes: nodes } : {}),
     ...(concurrency ? { concurrencies: concurrency } : {}),
+    ...(reps ? { reps } : {}),
     ...(scaleNodes ? { scale: { ...base.scale, nodes: scaleNodes } } : {}),
   };
   const sections = new Set((values.only ?? 'sweep,probes,failover,timeline,rpc').split(',').map((s) => s.trim()));
@@ -163,6 +171,8 @@ async function main(argv: string[]): Promise<number> {
     if (!['sweep', 'probes', 'failover', 'timeline', 'rpc', 'scale'].includes(s)) return usage(`unknown section ${s}`);
   const profileDir = values['cpu-prof'] ? resolve(values['cpu-prof']) : undefined;
   if (profileDir) await mkdir(profileDir, { recursive: true });
+  const heapProfileDir = values['heap-prof'] ? resolve(values['heap-prof']) : undefined;
+  if (heapProfileDir) await mkdir(heapProfileDir, { recursive: true });
 
   const started = performance.now();
   const date = new Date();
@@ -213,7 +223,7 @@ async function main(argv: string[]): Promise<number> {
             log(`sweep: ${n} nodes, concurrency ${c}, ${plan.reps} repetitions ...`);
             const r = await runSweepCase(
               { nodes: n, concurrency: c },
-              { simPort: s.ready.port, seed: SEED, redisUrl: redisUrl!, reps: plan.reps, profileDir },
+              { simPort: s.ready.port, seed: SEED, redisUrl: redisUrl!, reps: plan.reps, profileDir, heapProfileDir },
             );
             if (r.failedProbes > 0)
               problems.push(`sweep ${n}/${c}: ${r.failedProbes} probes failed against a healthy simulator`);
@@ -294,7 +304,7 @@ function sweepRow(r: SweepCaseResult, plan: Plan): Row {
     nodesentry: `${fmtS(r.nodesentryMs)}`,
     floor: `${fmtS(r.floorMs)}`,
     ratio: `${r.ratio.toFixed(2)}x`,
-    detail: `redis ${(100 * r.redisShare).toFixed(0)}%, CPU per sweep ${fmtS(r.nodesentryCpuMs)} vs ${fmtS(r.floorCpuMs)} (${r.cpuRatio.toFixed(2)}x), peak RSS ${fmtMb(r.nodesentryPeakRss)} (floor ${fmtMb(r.floorPeakRss)}), median of ${r.reps}; first sweep after start ${fmtS(r.firstSweepMs)} (floor ${fmtS(r.floorFirstSweepMs)})`,
+    detail: `redis ${(100 * r.redisShare).toFixed(0)}%, CPU per sweep ${fmtS(r.nodesentryCpuMs)} vs ${fmtS(r.floorCpuMs)} (${r.cpuRatio.toFixed(2)}x), peak RSS ${fmtMb(r.nodesentryPeakRss)} (floor ${fmtMb(r.floorPeakRss)}; heap total/used ${fmtMb(r.nodesentryMemory.heapTotal)}/${fmtMb(r.nodesentryMemory.heapUsed)}, array buffers ${fmtMb(r.nodesentryMemory.arrayBuffers)} at their peaks), median of ${r.reps}; first sweep after start ${fmtS(r.firstSweepMs)} (floor ${fmtS(r.floorFirstSweepMs)})`,
     target: judged ? `<= 1.25x${r.concurrency === 256 ? ', < 2 s' : ''}, RSS <= 150 MB` : '-',
     met: plan.quick || !judged ? undefined : met,
   };

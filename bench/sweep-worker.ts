@@ -1,8 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { Agent } from 'undici';
 import { loadSettings } from '../src/config/settings.js';
+import { limitHeapGrowth } from '../src/main/heap-growth.js';
 import { DEFAULT_HEALTH_POLICY } from '../src/health/policy.js';
 import { Service } from '../src/service.js';
 import { generateFleet } from '../src/simulator/fleet.js';
@@ -23,11 +27,22 @@ export interface SweepWorkerOptions {
   readonly redisUrl: string;
   /** Profile the measured sweeps (not start-up and the first sweep) into this directory. */
   readonly profileDir?: string;
+  /** Sample the bytes allocated during the measured sweeps (garbage included) into this directory. */
+  readonly heapProfileDir?: string;
 }
 
 export interface SweepWorkerReady {
   /** The first sweep after start (cold: connections opened, nothing known about any node). */
   readonly firstSweepMs: number;
+}
+
+/** Peaks of `process.memoryUsage()` sampled every 20 ms from start to the call, bytes. */
+export interface MemoryPeaks {
+  readonly maxRss: number;
+  readonly heapTotal: number;
+  readonly heapUsed: number;
+  readonly external: number;
+  readonly arrayBuffers: number;
 }
 
 export interface SweepResult {
@@ -47,6 +62,7 @@ export interface SweepResult {
  */
 async function main(): Promise<void> {
   const o = childOptions<SweepWorkerOptions>();
+  const memory = sampleMemory();
   const specs = generateFleet(o.nodes, o.seed);
   if (o.subject === 'floor') {
     // As many connections as requests in flight: the floor is never short of sockets.
@@ -71,7 +87,7 @@ async function main(): Promise<void> {
           const r = await floor.sweep();
           return { ms: r.ms, redisMs: 0, cpuMs: cpuMsSince(cpu), probed: specs.length, ok: r.ok };
         },
-        rss: () => process.resourceUsage().maxRSS * 1024,
+        memory,
       },
       async () => {
         await profile?.stop();
@@ -81,6 +97,8 @@ async function main(): Promise<void> {
     return;
   }
 
+  // As `nodesentry serve` sizes its heap (node --heap-growing-percent=0 gives V8's own growth back).
+  limitHeapGrowth();
   const prefix = `bench-${randomBytes(4).toString('hex')}`;
   const replica = `bench-${process.pid}`;
   // Configured as the service configures its own store (src/service.ts).
@@ -117,6 +135,9 @@ async function main(): Promise<void> {
   const profile = o.profileDir
     ? await startCpuProfile(o.profileDir, `sweep-nodesentry-${o.nodes}-c${o.concurrency}`)
     : undefined;
+  const heapProfile = o.heapProfileDir
+    ? await startAllocationProfile(o.heapProfileDir, `sweep-nodesentry-${o.nodes}-c${o.concurrency}`)
+    : undefined;
   serveParent(
     { firstSweepMs } satisfies SweepWorkerReady,
     {
@@ -128,14 +149,58 @@ async function main(): Promise<void> {
         const ms = performance.now() - started;
         return { ms, redisMs, cpuMs: cpuMsSince(cpu), probed: samples.length, ok: samples.filter((s) => s.ok).length };
       },
-      rss: () => process.resourceUsage().maxRSS * 1024,
+      memory,
     },
     async () => {
       await profile?.stop();
+      await heapProfile?.stop();
       await service.close();
       await deletePrefix(o.redisUrl, prefix);
     },
   );
+}
+
+/**
+ * Samples the heap, external and array-buffer sizes every 20 ms (maxRSS is the kernel's own
+ * peak): peak RSS alone does not say whether the heap, V8's growth or memory outside it grew.
+ */
+function sampleMemory(): () => MemoryPeaks {
+  const peak = { heapTotal: 0, heapUsed: 0, external: 0, arrayBuffers: 0 };
+  const sample = () => {
+    const m = process.memoryUsage();
+    peak.heapTotal = Math.max(peak.heapTotal, m.heapTotal);
+    peak.heapUsed = Math.max(peak.heapUsed, m.heapUsed);
+    peak.external = Math.max(peak.external, m.external);
+    peak.arrayBuffers = Math.max(peak.arrayBuffers, m.arrayBuffers);
+  };
+  setInterval(sample, 20).unref();
+  return () => {
+    sample();
+    return { maxRss: process.resourceUsage().maxRSS * 1024, ...peak };
+  };
+}
+
+/**
+ * V8's sampling heap profiler over the measured sweeps, keeping the samples of objects the GC
+ * has collected too: who allocates the most bytes, not who holds them (a heap snapshot's view).
+ * Writes `<dir>/<name>.heapprofile` (Chrome DevTools, Memory tab).
+ */
+async function startAllocationProfile(dir: string, name: string): Promise<{ stop: () => Promise<void> }> {
+  const session = new Session();
+  session.connect();
+  await session.post('HeapProfiler.enable');
+  await session.post('HeapProfiler.startSampling', {
+    samplingInterval: 64 * 1024,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
+  return {
+    async stop() {
+      const { profile } = await session.post('HeapProfiler.stopSampling');
+      session.disconnect();
+      await writeFile(join(dir, `${name}.heapprofile`), JSON.stringify(profile));
+    },
+  };
 }
 
 function cpuMsSince(start: NodeJS.CpuUsage): number {

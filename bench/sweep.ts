@@ -1,5 +1,6 @@
+import { SERVE_NODE_FLAGS } from '../src/main/heap-growth.js';
 import { BenchChild } from './child-process.js';
-import type { SweepResult, SweepWorkerOptions, SweepWorkerReady } from './sweep-worker.js';
+import type { MemoryPeaks, SweepResult, SweepWorkerOptions, SweepWorkerReady } from './sweep-worker.js';
 
 export interface SweepCase {
   readonly nodes: number;
@@ -20,6 +21,8 @@ export interface SweepCaseResult extends SweepCase {
   readonly cpuRatio: number;
   readonly nodesentryPeakRss: number;
   readonly floorPeakRss: number;
+  /** Peaks of the nodesentry worker's heap and external memory, sampled every 20 ms. */
+  readonly nodesentryMemory: MemoryPeaks;
   /** Nodes whose probe failed in any nodesentry sweep (should be 0: the fleet is healthy). */
   readonly failedProbes: number;
   readonly reps: number;
@@ -35,7 +38,14 @@ export interface SweepCaseResult extends SweepCase {
  */
 export async function runSweepCase(
   c: SweepCase,
-  ctx: { simPort: number; seed: number; redisUrl: string; reps: number; profileDir?: string | undefined },
+  ctx: {
+    simPort: number;
+    seed: number;
+    redisUrl: string;
+    reps: number;
+    profileDir?: string | undefined;
+    heapProfileDir?: string | undefined;
+  },
 ): Promise<SweepCaseResult> {
   const base = {
     simPort: ctx.simPort,
@@ -44,6 +54,7 @@ export async function runSweepCase(
     concurrency: c.concurrency,
     redisUrl: ctx.redisUrl,
     ...(ctx.profileDir ? { profileDir: ctx.profileDir } : {}),
+    ...(ctx.heapProfileDir ? { heapProfileDir: ctx.heapProfileDir } : {}),
   };
   const floorStart = await BenchChild.start<SweepWorkerReady>('sweep-worker', {
     ...base,
@@ -52,10 +63,16 @@ export async function runSweepCase(
   const floor = floorStart.child;
   let ns: BenchChild | undefined;
   try {
-    const nsStart = await BenchChild.start<SweepWorkerReady>('sweep-worker', {
-      ...base,
-      subject: 'nodesentry',
-    } satisfies SweepWorkerOptions);
+    const nsStart = await BenchChild.start<SweepWorkerReady>(
+      'sweep-worker',
+      {
+        ...base,
+        subject: 'nodesentry',
+      } satisfies SweepWorkerOptions,
+      // The node flags the Docker image and the systemd unit start serve with; BENCH_NS_NODE_ARGS
+      // replaces them (for trying V8 heap flags against the same floor).
+      (process.env.BENCH_NS_NODE_ARGS ?? SERVE_NODE_FLAGS).split(' ').filter(Boolean),
+    );
     ns = nsStart.child;
     const nsRuns: SweepResult[] = [];
     const floorRuns: SweepResult[] = [];
@@ -71,7 +88,7 @@ export async function runSweepCase(
       ratios.push(n.ms / f.ms);
       cpuRatios.push(n.cpuMs / f.cpuMs);
     }
-    const [nsRss, floorRss] = await Promise.all([ns.call<number>('rss'), floor.call<number>('rss')]);
+    const [nsMem, floorMem] = await Promise.all([ns.call<MemoryPeaks>('memory'), floor.call<MemoryPeaks>('memory')]);
     return {
       ...c,
       nodesentryMs: median(nsRuns.map((r) => r.ms)),
@@ -81,8 +98,9 @@ export async function runSweepCase(
       nodesentryCpuMs: median(nsRuns.map((r) => r.cpuMs)),
       floorCpuMs: median(floorRuns.map((r) => r.cpuMs)),
       cpuRatio: median(cpuRatios),
-      nodesentryPeakRss: nsRss,
-      floorPeakRss: floorRss,
+      nodesentryPeakRss: nsMem.maxRss,
+      floorPeakRss: floorMem.maxRss,
+      nodesentryMemory: nsMem,
       failedProbes:
         nsRuns.reduce((sum, r) => sum + (r.probed - r.ok), 0) +
         floorRuns.reduce((sum, r) => sum + (r.probed - r.ok), 0),

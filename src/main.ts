@@ -11,6 +11,7 @@ import { loadSettings, misspeltSettingVariables, redactSettings, type Settings }
 import { DEFAULT_HEALTH_POLICY, type HealthPolicy } from './health/policy.js';
 import { createLogger } from './logging/logger.js';
 import { FleetReload } from './main/fleet-reload.js';
+import { limitHeapGrowth } from './main/heap-growth.js';
 import { waitForVerdicts } from './main/wait-for-verdicts.js';
 import { createNodeDispatcher } from './rpc/dispatcher.js';
 import { createStore, defaultReplicaName, nodeConnectionsPerOrigin, Service } from './service.js';
@@ -188,6 +189,8 @@ export async function serve(opts: { readonly configPath?: string | undefined }, 
   // closed-port window is what load balancers see (docs/load-balancers.md, "Restarting").
   const httpModule = import('./api/http-server.js');
   httpModule.catch(() => {});
+  // Before the fleet is loaded: the heap sized with the live set, not V8's 4x (src/main/heap-growth.ts).
+  const heapGrowthPercent = limitHeapGrowth();
   let running: Running;
   try {
     running = await startRunning({ configPath: opts.configPath });
@@ -198,6 +201,10 @@ export async function serve(opts: { readonly configPath?: string | undefined }, 
     }
     throw err;
   }
+  running.logger.info(
+    { heapGrowthPercent: heapGrowthPercent ?? 'as given to node' },
+    'old generation may grow this far past the live heap before a full GC',
+  );
   const { startHttp } = await httpModule;
   const cannotListen = async (err: unknown, port: number): Promise<number> => {
     // Port in use, address not available: say so and exit now, not run on without an API.
