@@ -124,6 +124,14 @@ export class Deployment {
       .set('x-operator', 'failover-test')
       .send({ reason: 'maintenance' });
     if (res.status !== 200) throw new Error(`drain answered ${res.status}: ${res.text}`);
+    // The API replica answered; the others learn it from the store's event a moment later. The
+    // timeline's "shown throughout" starts once every replica holds it (a loaded CI run once read
+    // a worker before its event arrived).
+    await until(
+      () => [...this.workers, this.api].every((r) => r.service.view.drain(nodeId) !== undefined),
+      5_000,
+      `every replica holding the drain of ${nodeId}`,
+    );
   }
 
   async close(): Promise<void> {
