@@ -40,11 +40,10 @@ import {
   type Decoded,
 } from './store-codec.js';
 import { StoreClosedError } from './store-errors.js';
-import { DEFAULT_SWEEP_BATCH_SIZE, fleetTransitionsOf, groupTransitions, planSweep } from './sweep-plan.js';
-import { checkReplica, positiveInt } from './validate-args.js';
+import { fleetTransitionsOf, groupTransitions, planSweep } from './sweep-plan.js';
+import { checkReplica, positiveInt, retentionOf } from './validate-args.js';
 import { WarnOnce, type StoreWarningSink } from './warn-once.js';
 import { InvalidArgumentError } from '../errors/argument-errors.js';
-import { RETENTION_DEFAULTS } from '../defaults.js';
 
 export interface MemoryStoreOptions extends StoreRetentionOptions {
   /** Clock for every TTL, epoch ms. Default `Date.now` (tests inject their own). */
@@ -109,22 +108,15 @@ export class MemoryStore implements Store {
 
   constructor(options: MemoryStoreOptions = {}) {
     this.now = options.now ?? Date.now;
-    this.historyLimit = positiveInt('historyLimit', options.historyLimit ?? RETENTION_DEFAULTS.historyLimit);
-    this.auditLimit = positiveInt('auditLimit', options.auditLimit ?? RETENTION_DEFAULTS.auditLimit);
-    this.historyTtlMs = positiveInt('historyTtlMs', options.historyTtlMs ?? RETENTION_DEFAULTS.historyTtlMs);
-    this.transitionLimit = positiveInt(
-      'transitionLimit',
-      options.transitionLimit ?? RETENTION_DEFAULTS.transitionLimit,
-    );
-    this.transitionTtlMs = positiveInt(
-      'transitionTtlMs',
-      options.transitionTtlMs ?? RETENTION_DEFAULTS.transitionTtlMs,
-    );
-    this.fleetTransitionLimit = positiveInt(
-      'fleetTransitionLimit',
-      options.fleetTransitionLimit ?? RETENTION_DEFAULTS.fleetTransitionLimit,
-    );
-    this.sweepBatchSize = positiveInt('sweepBatchSize', options.sweepBatchSize ?? DEFAULT_SWEEP_BATCH_SIZE);
+    ({
+      historyLimit: this.historyLimit,
+      auditLimit: this.auditLimit,
+      historyTtlMs: this.historyTtlMs,
+      transitionLimit: this.transitionLimit,
+      transitionTtlMs: this.transitionTtlMs,
+      fleetTransitionLimit: this.fleetTransitionLimit,
+      sweepBatchSize: this.sweepBatchSize,
+    } = retentionOf(options));
     this.warnings = new WarnOnce(options.onWarning);
     this.since = this.now();
   }

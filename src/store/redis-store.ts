@@ -68,18 +68,10 @@ import {
   type RedisConnectionOptions,
 } from './redis/connection.js';
 import { StoreClosedError, StoreCommandError, StoreError, StoreUnavailableError } from './store-errors.js';
-import {
-  chunk,
-  DEFAULT_SWEEP_BATCH_SIZE,
-  fleetTransitionsOf,
-  groupTransitions,
-  planSweep,
-  type SweepBatch,
-} from './sweep-plan.js';
-import { checkReplica, positiveInt } from './validate-args.js';
+import { chunk, fleetTransitionsOf, groupTransitions, planSweep, type SweepBatch } from './sweep-plan.js';
+import { checkReplica, positiveInt, retentionOf } from './validate-args.js';
 import { WarnOnce, type StoreWarningSink } from './warn-once.js';
 import { InvalidArgumentError } from '../errors/argument-errors.js';
-import { RETENTION_DEFAULTS } from '../defaults.js';
 
 /** The connection's options (url, cluster or sentinel, password, replica, timeouts; see RedisConnectionOptions) and the store's own. */
 export interface RedisStoreOptions extends StoreRetentionOptions, RedisConnectionOptions {
@@ -166,25 +158,18 @@ export class RedisStore implements Store {
     checkConnectionSource(options);
     if (typeof options.replica !== 'string' || options.replica === '')
       throw new InvalidArgumentError('RedisStore option replica must be a non-empty string');
-    this.historyLimit = positiveInt('historyLimit', options.historyLimit ?? RETENTION_DEFAULTS.historyLimit);
-    this.auditLimit = positiveInt('auditLimit', options.auditLimit ?? RETENTION_DEFAULTS.auditLimit);
-    this.historyTtlMs = positiveInt('historyTtlMs', options.historyTtlMs ?? RETENTION_DEFAULTS.historyTtlMs);
-    this.transitionLimit = positiveInt(
-      'transitionLimit',
-      options.transitionLimit ?? RETENTION_DEFAULTS.transitionLimit,
-    );
-    this.transitionTtlMs = positiveInt(
-      'transitionTtlMs',
-      options.transitionTtlMs ?? RETENTION_DEFAULTS.transitionTtlMs,
-    );
-    this.fleetTransitionLimit = positiveInt(
-      'fleetTransitionLimit',
-      options.fleetTransitionLimit ?? RETENTION_DEFAULTS.fleetTransitionLimit,
-    );
+    ({
+      historyLimit: this.historyLimit,
+      auditLimit: this.auditLimit,
+      historyTtlMs: this.historyTtlMs,
+      transitionLimit: this.transitionLimit,
+      transitionTtlMs: this.transitionTtlMs,
+      fleetTransitionLimit: this.fleetTransitionLimit,
+      sweepBatchSize: this.sweepBatchSize,
+    } = retentionOf(options));
     // A list's TTL is refreshed every HISTORY_SLACK points: at the slowest probe cadence (the
     // back-off ceiling, minutes) far inside an hour. A shorter TTL is refreshed every point.
     this.historySlack = this.historyTtlMs >= HISTORY_SLACK_MIN_TTL_MS ? HISTORY_SLACK : 1;
-    this.sweepBatchSize = positiveInt('sweepBatchSize', options.sweepBatchSize ?? DEFAULT_SWEEP_BATCH_SIZE);
     this.keys = createStoreKeys(options.prefix ?? DEFAULT_PREFIX);
     this.pinPublishes = options.cluster !== undefined;
     this.replica = options.replica;
