@@ -158,3 +158,37 @@ function requestOf(o: LoadRequest & { readonly path: string }) {
     ...(o.headers === undefined ? {} : { headers: o.headers }),
   } as const;
 }
+
+/** A server under both loops, with its own CPU per request (`cpu`: the server process's CPU time, µs). */
+export interface MeasuredLoad {
+  readonly saturated: LoadResult;
+  readonly atRate: LoadResult;
+  /** Own CPU per request while saturated, µs (the warm-up's requests scaled in). */
+  readonly cpuUsSaturated: number;
+  /** Own CPU per answered request of the fixed-rate run, µs. */
+  readonly cpuUsPerRequest: number;
+}
+
+/**
+ * The closed loop (capacity) then the open loop at `rate` (latency), each bracketed by readings
+ * of the server's CPU: what the probe and proxy benchmarks measure of every server they load.
+ */
+export async function measureLoad(
+  o: Omit<ClosedLoopOptions, 'durationMs'> & { durationMs: number; rate: number; rateDurationMs: number },
+  cpu: () => Promise<number> | number,
+): Promise<MeasuredLoad> {
+  const { rate, rateDurationMs, warmupMs, ...common } = o;
+  const cpuStart = await cpu();
+  const saturated = await closedLoop({ ...common, warmupMs });
+  const cpu0 = await cpu();
+  // The warm-up's requests are not counted: scale the measured ones to the whole closed loop.
+  const satRequests = (saturated.requests * (warmupMs + o.durationMs)) / o.durationMs;
+  const atRate = await openLoop({ ...common, rate, durationMs: rateDurationMs });
+  const cpu1 = await cpu();
+  return {
+    saturated,
+    atRate,
+    cpuUsSaturated: (cpu0 - cpuStart) / Math.max(1, satRequests),
+    cpuUsPerRequest: (cpu1 - cpu0) / Math.max(1, atRate.requests - atRate.unfinished),
+  };
+}

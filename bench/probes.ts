@@ -1,7 +1,7 @@
 import { request } from 'undici';
 import type { ApiServerOptions, ApiServerReady } from './api-server.js';
 import { BenchChild } from './child-process.js';
-import { closedLoop, openLoop, type LoadResult } from './load-generator.js';
+import { measureLoad, type LoadResult } from './load-generator.js';
 
 export interface ProbeTarget {
   /** What the row is called, e.g. `GET /probe/nodes/:id`. */
@@ -84,34 +84,19 @@ export async function runProbes(o: ProbesOptions): Promise<ProbesResult> {
       { name: 'GET /v1/chains/:chain/best', path: `/v1/chains/${chain}/best` },
       { name: 'GET /livez (stand-in)', path: '/livez' },
     ];
-    const load = async (child: BenchChild, origin: string, path: string) => {
-      const sat0 = (await child.call('cpu')) as number;
-      const saturated = await closedLoop({
-        origin,
-        path,
-        connections: o.connections,
-        warmupMs: o.warmupMs,
-        durationMs: o.durationMs,
-      });
-      const cpu0 = (await child.call('cpu')) as number;
-      // The warm-up's requests are not counted: scale the measured ones to the whole closed loop.
-      const satRequests = (saturated.requests * (o.warmupMs + o.durationMs)) / o.durationMs;
-      const cpuUsSaturated = (cpu0 - sat0) / Math.max(1, satRequests);
-      const atRate = await openLoop({
-        origin,
-        path,
-        connections: o.connections,
-        rate: o.rate,
-        durationMs: o.rateDurationMs,
-      });
-      const cpu1 = (await child.call('cpu')) as number;
-      return {
-        saturated,
-        atRate,
-        cpuUsSaturated,
-        cpuUsPerRequest: (cpu1 - cpu0) / Math.max(1, atRate.requests - atRate.unfinished),
-      };
-    };
+    const load = (child: BenchChild, origin: string, path: string) =>
+      measureLoad(
+        {
+          origin,
+          path,
+          connections: o.connections,
+          warmupMs: o.warmupMs,
+          durationMs: o.durationMs,
+          rate: o.rate,
+          rateDurationMs: o.rateDurationMs,
+        },
+        () => child.call('cpu') as Promise<number>,
+      );
     const floorOrigin = floorStart.ready.origin;
     const httpOrigin = httpStart.ready.origin;
     const floorA = await load(floorStart.child, floorOrigin, '/ok');

@@ -1,6 +1,6 @@
 import { BenchChild } from './child-process.js';
 import { haproxyVersion, startHaproxy } from './haproxy-forwarder.js';
-import { closedLoop, openLoop, type LoadResult } from './load-generator.js';
+import { closedLoop, measureLoad, openLoop, type LoadResult } from './load-generator.js';
 import type { RpcServerOptions, RpcServerReady } from './rpc-server.js';
 import type { SimProcessOptions, SimProcessReady } from './sim-process.js';
 
@@ -62,31 +62,20 @@ export async function runRpcProxy(o: RpcProxyOptions): Promise<RpcProxyResult> {
   ]);
   try {
     const req = { method: 'POST' as const, body: BODY, headers: HEADERS };
-    const load = async (
-      origin: string,
-      path: string,
-      cpu: () => Promise<number> | number,
-    ): Promise<ForwarderResult> => {
-      const saturated = await closedLoop({
-        origin,
-        path,
-        connections: o.connections,
-        warmupMs: o.warmupMs,
-        durationMs: o.durationMs,
-        ...req,
-      });
-      const cpu0 = await cpu();
-      const atRate = await openLoop({
-        origin,
-        path,
-        connections: o.connections,
-        rate: o.rate,
-        durationMs: o.rateDurationMs,
-        ...req,
-      });
-      const cpu1 = await cpu();
-      return { saturated, atRate, cpuUsPerRequest: (cpu1 - cpu0) / Math.max(1, atRate.requests - atRate.unfinished) };
-    };
+    const load = (origin: string, path: string, cpu: () => Promise<number> | number): Promise<ForwarderResult> =>
+      measureLoad(
+        {
+          origin,
+          path,
+          connections: o.connections,
+          warmupMs: o.warmupMs,
+          durationMs: o.durationMs,
+          rate: o.rate,
+          rateDurationMs: o.rateDurationMs,
+          ...req,
+        },
+        cpu,
+      );
     const cpuOf = (c: BenchChild) => () => c.call('cpu') as Promise<number>;
     const node = new URL(nodeUrls[0]!);
     // Warm the node's keep-alive path and JIT before the direct floor is measured.
