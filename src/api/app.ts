@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { FleetMetrics } from '../metrics/fleet-metrics.js';
 import { HttpMetrics } from '../metrics/http-metrics.js';
 import { ProxyMetrics } from '../proxy/proxy-metrics.js';
-import { accessLog, accessLogger, isProbePath } from './access-log.js';
+import { accessLogger, isProbePath, middlewareOf } from './access-log.js';
 import type { ApiContext, ApiService, ReloadOutcome } from './api-context.js';
 import { fastPath, type FastRoute } from './fast-path.js';
 import { errorHandler, notFoundHandler } from './problem.js';
@@ -93,7 +93,8 @@ export function createApp(deps: AppDeps): App {
   app.disable('etag');
   app.set('query parser', 'simple');
   app.use(observeRequests(httpMetrics));
-  if (settings.accessLog) app.use(accessLog({ logger, probeSample: settings.accessLogProbes }));
+  // The same logger as the fast path's: one sequence of request ids for both.
+  if (logRequest) app.use(middlewareOf(logRequest));
   // The proxy's other methods (405); its POSTs and the best-node lookups are on the fast path.
   app.use(rpc.router);
   // Everything after this may be compressed (JSON, the dashboard, /metrics), but event streams

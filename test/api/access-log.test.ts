@@ -145,6 +145,61 @@ describe('access log settings', () => {
   });
 });
 
+describe('access log: ids and ends', () => {
+  it('when probes (fast path) and API calls (express) come without an id, then every id made up is a different one', async () => {
+    const h = await startHarness({
+      specs: [{ id: 'bsc-a', kind: 'bsc' }],
+      env: { NODESENTRY_ACCESS_LOG_PROBES: '1' },
+    });
+    try {
+      await h.sweep();
+      const given: string[] = [];
+      for (let i = 0; i < 4; i++) {
+        given.push(String((await request(h.app).get('/probe/nodes/bsc-a').expect(200)).headers['x-request-id']));
+        given.push(String((await request(h.app).get('/v1/nodes/bsc-a').expect(200)).headers['x-request-id']));
+      }
+      expect(new Set(given).size).toBe(given.length);
+      const logged = access(h).map((l) => (l.req as { id: string }).id);
+      expect(logged).toEqual(given);
+      // The probes' lines come from the fast path, the API's from express: both faces are in it.
+      expect(new Set(access(h).map((l) => l.route))).toEqual(new Set(['/probe/nodes/:id', '/v1/nodes/:id']));
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('when a client goes away before the answer ends (an event stream closed), then its request still gets its line', async () => {
+    const h = await startHarness({ specs: [{ id: 'bsc-a', kind: 'bsc' }] });
+    const server = createServer(h.app).listen(0, '127.0.0.1');
+    try {
+      await new Promise<void>((r) => server.once('listening', () => r()));
+      const { port } = server.address() as { port: number };
+      const controller = new AbortController();
+      const r = await fetch(`http://127.0.0.1:${port}/v1/events?heartbeat=30`, {
+        signal: controller.signal,
+        headers: { 'x-request-id': 'sse-1' },
+      });
+      await r.body!.getReader().read();
+      expect(access(h).filter((l) => l.route === '/v1/events')).toEqual([]);
+      controller.abort();
+      const deadline = Date.now() + 5_000;
+      while (!access(h).some((l) => l.route === '/v1/events') && Date.now() < deadline) {
+        await new Promise((res) => setTimeout(res, 20));
+      }
+      const line = access(h).find((l) => l.route === '/v1/events');
+      expect(line).toMatchObject({
+        level: 30,
+        req: { id: 'sse-1', method: 'GET', url: '/v1/events' },
+        res: { statusCode: 200 },
+      });
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+      await h.close();
+    }
+  });
+});
+
 describe('log format', () => {
   let sim: Simulator;
   let dir: string;
