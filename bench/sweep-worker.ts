@@ -34,6 +34,10 @@ export interface SweepWorkerOptions {
 export interface SweepWorkerReady {
   /** The first sweep after start (cold: connections opened, nothing known about any node). */
   readonly firstSweepMs: number;
+  /** Its CPU time (user + system, all threads), ms: steadier than wall time on a loaded machine. */
+  readonly firstSweepCpuMs: number;
+  /** Peak RSS from start to the end of the first sweep, bytes (the kernel's maxRSS). */
+  readonly firstSweepPeakRss: number;
 }
 
 /** Peaks of `process.memoryUsage()` sampled every 20 ms from start to the call, bytes. */
@@ -75,12 +79,14 @@ async function main(): Promise<void> {
       o.concurrency,
       dispatcher,
     );
+    const firstCpu = process.cpuUsage();
     const first = await floor.sweep();
+    const firstSweepCpuMs = cpuMsSince(firstCpu);
     const profile = o.profileDir
       ? await startCpuProfile(o.profileDir, `sweep-floor-${o.nodes}-c${o.concurrency}`)
       : undefined;
     serveParent(
-      { firstSweepMs: first.ms } satisfies SweepWorkerReady,
+      { firstSweepMs: first.ms, firstSweepCpuMs, firstSweepPeakRss: memory().maxRss } satisfies SweepWorkerReady,
       {
         sweep: async (): Promise<SweepResult> => {
           const cpu = process.cpuUsage();
@@ -128,9 +134,12 @@ async function main(): Promise<void> {
   const coldProfile = o.profileDir
     ? await startCpuProfile(o.profileDir, `sweep-nodesentry-${o.nodes}-c${o.concurrency}-first`)
     : undefined;
+  const firstCpu = process.cpuUsage();
   const firstStarted = performance.now();
   await poller.sweepOnce();
   const firstSweepMs = performance.now() - firstStarted;
+  const firstSweepCpuMs = cpuMsSince(firstCpu);
+  const firstSweepPeakRss = memory().maxRss;
   await coldProfile?.stop();
   const profile = o.profileDir
     ? await startCpuProfile(o.profileDir, `sweep-nodesentry-${o.nodes}-c${o.concurrency}`)
@@ -139,7 +148,7 @@ async function main(): Promise<void> {
     ? await startAllocationProfile(o.heapProfileDir, `sweep-nodesentry-${o.nodes}-c${o.concurrency}`)
     : undefined;
   serveParent(
-    { firstSweepMs } satisfies SweepWorkerReady,
+    { firstSweepMs, firstSweepCpuMs, firstSweepPeakRss } satisfies SweepWorkerReady,
     {
       sweep: async (): Promise<SweepResult> => {
         redisMs = 0;

@@ -29,6 +29,10 @@ export interface SweepCaseResult extends SweepCase {
   /** The first sweep after start of each subject (not in the medians). */
   readonly firstSweepMs: number;
   readonly floorFirstSweepMs: number;
+  readonly firstSweepCpuMs: number;
+  readonly floorFirstSweepCpuMs: number;
+  /** Peak RSS of the nodesentry worker by the end of its first sweep. */
+  readonly firstSweepPeakRss: number;
 }
 
 /**
@@ -107,6 +111,9 @@ export async function runSweepCase(
       reps: ctx.reps,
       firstSweepMs: nsStart.ready.firstSweepMs,
       floorFirstSweepMs: floorStart.ready.firstSweepMs,
+      firstSweepCpuMs: nsStart.ready.firstSweepCpuMs,
+      floorFirstSweepCpuMs: floorStart.ready.firstSweepCpuMs,
+      firstSweepPeakRss: nsStart.ready.firstSweepPeakRss,
     };
   } finally {
     await Promise.all([floor.stop(), ns?.stop()]);
