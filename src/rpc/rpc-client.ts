@@ -2,7 +2,7 @@
 import type { Dispatcher } from 'undici';
 import { RpcErrorCode, RpcFailure, RpcHttpError, RpcMalformedError, RpcResponseError } from '../errors/rpc-errors.js';
 import type { Credentials } from './credentials.js';
-import { httpPost } from './http-post.js';
+import { classifyTransportError, httpPost, postTarget, type PostTarget } from './http-post.js';
 import { SecretRedactor } from './secret-redactor.js';
 import { InvalidArgumentError, OutOfRangeError } from '../errors/argument-errors.js';
 
@@ -35,6 +35,12 @@ export interface RpcCall {
 export type RpcOutcome =
   { readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly error: RpcFailure };
 
+/** The headers of a call without credentials: one object for every call. */
+const PLAIN_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'content-type': 'application/json',
+  accept: 'application/json',
+});
+
 interface JsonRpcReply {
   id?: unknown;
   result?: unknown;
@@ -52,6 +58,7 @@ export class RpcClient {
   readonly #version: string;
   #redactor: SecretRedactor | undefined;
   #redactorKey = '';
+  #postTarget: PostTarget | undefined;
 
   constructor(opts: RpcClientOptions) {
     if (!(opts.timeoutMs > 0)) throw new OutOfRangeError('timeoutMs must be > 0');
@@ -160,27 +167,45 @@ export class RpcClient {
   }
 
   async #post(body: string) {
-    const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
     const creds = this.#opts.credentials;
-    if (creds) headers.authorization = await creds.authorizationHeader();
-    const send = () =>
-      httpPost({
-        url: this.url,
-        body,
-        headers,
-        dispatcher: this.#opts.dispatcher,
-        timeoutMs: this.#opts.timeoutMs,
-        maxResponseBytes: this.#opts.maxResponseBytes,
-      });
-    let res = await send();
-    if (res.status === 401 && creds && creds.invalidate()) {
+    const target = this.#target();
+    if (!creds) {
+      const res = await this.#send(target, body, PLAIN_HEADERS);
+      // 401/403 come with empty bodies from every node family: nothing to read.
+      if (res.status === 401 || res.status === 403) throw new RpcHttpError(res.status);
+      return res;
+    }
+    const headers = { ...PLAIN_HEADERS, authorization: await creds.authorizationHeader() };
+    let res = await this.#send(target, body, headers);
+    if (res.status === 401 && creds.invalidate()) {
       // The node restarted and wrote a new .cookie: read it again and retry once.
       headers.authorization = await creds.authorizationHeader();
-      res = await send();
+      res = await this.#send(target, body, headers);
     }
-    // 401/403 come with empty bodies from every node family: nothing to read.
     if (res.status === 401 || res.status === 403) throw new RpcHttpError(res.status);
     return res;
+  }
+
+  #send(target: PostTarget, body: string, headers: Readonly<Record<string, string>>) {
+    return httpPost({
+      target,
+      body,
+      headers,
+      dispatcher: this.#opts.dispatcher,
+      timeoutMs: this.#opts.timeoutMs,
+      maxResponseBytes: this.#opts.maxResponseBytes,
+    });
+  }
+
+  /** The URL split once for the dispatcher; a bad URL fails each exchange the way undici would. */
+  #target(): PostTarget {
+    if (this.#postTarget !== undefined) return this.#postTarget;
+    try {
+      this.#postTarget = postTarget(this.url);
+    } catch (err) {
+      throw classifyTransportError(err, { timedOut: false, phase: 'request', timeoutMs: this.#opts.timeoutMs });
+    }
+    return this.#postTarget;
   }
 
   #parse(text: string, status: number, method: string | undefined): unknown {
