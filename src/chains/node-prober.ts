@@ -46,6 +46,12 @@ export interface NodeCapabilities {
   readonly missingMethods: readonly string[];
 }
 
+/** The params of a method without any: one constant, so the client's batch body cache sees the same calls. */
+const NO_PARAMS: readonly unknown[] = Object.freeze([]);
+
+/** `missingMethods` of a node that lacks none (nearly every sample): one shared empty list. */
+const NO_METHODS: readonly string[] = Object.freeze([]);
+
 const FAMILIES: Record<string, FamilyProbe> = { evm: evmProbe, bitcoin: bitcoinProbe };
 
 /**
@@ -134,7 +140,7 @@ export class NodeProber<N extends ProbeTarget = ProbeTarget> {
       ok: error === undefined,
       ...(error ? { error } : {}),
       ...fields,
-      missingMethods: [...this.#missing.keys()].sort(),
+      missingMethods: this.#missing.size === 0 ? NO_METHODS : [...this.#missing.keys()].sort(),
     };
   }
 
@@ -143,10 +149,22 @@ export class NodeProber<N extends ProbeTarget = ProbeTarget> {
       peerDetails: this.#now() - this.#peerDetailsAt >= this.#peerDetailsEveryMs,
       genesisKnown: this.#genesis !== undefined,
     };
-    let plan = this.#family.plan(this.#missingSet(), planOpts);
-    let outcomes = await this.#run(plan);
+    let plan: readonly string[] = this.#family.plan(this.#missingSet(), planOpts);
+    let outcomes: readonly RpcOutcome[] = await this.#run(plan);
     this.#checkFamily(plan, outcomes);
     this.#learn(plan, outcomes);
+    // Nothing failed: nothing was learnt missing and no fallback is due, so a new plan would
+    // be this one (the common case, skipped).
+    if (outcomes.some((o) => !o.ok)) ({ plan, outcomes } = await this.#completed(plan, outcomes, planOpts));
+    return this.#fields(plan, outcomes);
+  }
+
+  /** The plan and outcomes with the fallbacks of failed or missing methods asked as well. */
+  async #completed(
+    plan: readonly string[],
+    outcomes: readonly RpcOutcome[],
+    planOpts: { readonly peerDetails: boolean; readonly genesisKnown: boolean },
+  ): Promise<{ plan: readonly string[]; outcomes: readonly RpcOutcome[] }> {
     // A missing method with a fallback (getnetworkinfo -> getconnectioncount, ...) is asked in
     // its fallback's form at once, so even the first probe of such a node is complete; so is
     // the fallback of a call that answered with an error (eth_chainId -> net_version).
@@ -168,10 +186,12 @@ export class NodeProber<N extends ProbeTarget = ProbeTarget> {
     if (fresh.length > 0) {
       const more = await this.#run(fresh);
       this.#learn(fresh, more);
-      plan = [...plan, ...fresh];
-      outcomes = [...outcomes, ...more];
+      return { plan: [...plan, ...fresh], outcomes: [...outcomes, ...more] };
     }
+    return { plan, outcomes };
+  }
 
+  #fields(plan: readonly string[], outcomes: readonly RpcOutcome[]): ProbeFields {
     const results = new Map<string, unknown>();
     let warmup: RpcFailure | undefined;
     for (let i = 0; i < plan.length; i++) {
@@ -255,7 +275,9 @@ export class NodeProber<N extends ProbeTarget = ProbeTarget> {
     const params = this.#family.params ?? {};
     if (this.#batch !== 'no' && methods.length > 1) {
       try {
-        const outcomes = await this.#client.batch(methods.map((method) => ({ method, params: params[method] ?? [] })));
+        const outcomes = await this.#client.batch(
+          methods.map((method) => ({ method, params: params[method] ?? NO_PARAMS })),
+        );
         this.#batch = 'yes';
         return outcomes;
       } catch (err) {
