@@ -10,6 +10,7 @@ import {
   encodeRecord,
   encodeRecordEntry,
   encodeRecordsEvent,
+  keyIndex,
   sameStamp,
 } from '../../src/store/store-codec.js';
 import type { NodeRecord } from '../../src/store/store.js';
@@ -109,6 +110,18 @@ describe('store codec: compact record changes (format 2)', () => {
         expect(got).toEqual(asRead(rec));
       }),
       { numRuns: 100 },
+    );
+  });
+
+  it('when an object holds any keys (unicode, digits, undefined values), then keyIndex orders them as sort() does', () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.string({ unit: 'binary' }), fc.option(fc.integer(), { nil: undefined })), (o) => {
+        const expected = Object.keys(o)
+          .filter((k) => o[k] !== undefined)
+          .sort();
+        expect(keyIndex(o)).toEqual(expected);
+      }),
+      { numRuns: 300 },
     );
   });
 
