@@ -576,8 +576,7 @@ export function encodeRecordEntry(
   const [baseAt, baseWritten, baseReplica] = recordStamp(base);
   let entry: string;
   if (from !== undefined && baseReplica === from && Number.isSafeInteger(at) && Number.isSafeInteger(baseWritten)) {
-    const predicted = shiftStamps(recordBody(base), baseAt, at) as Json;
-    const patch = diffCompact(predicted, recordBody(record) as Json, at) ?? {};
+    const patch = diffCompact(recordBody(base), recordBody(record), at, baseAt) ?? {};
     // base: [new observedAt - base's, base's writtenAt - base's observedAt, '']: the replica is
     // the event's `from`; the empty one keeps a version-1 receiver from ever applying it.
     entry = `{"c":1,"f":${CHANGE_FORMAT},"observedAt":${at},"nodeId":${JSON.stringify(record.nodeId)},"base":[${at - baseAt},${baseWritten - baseAt},""],"patch":${JSON.stringify(patch)}}`;
@@ -626,21 +625,50 @@ function isStamp(v: unknown, at: number): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v > 1e11 && Math.abs(v - at) < 1e10;
 }
 
-function sameItems(a: readonly unknown[], ai: number, b: readonly unknown[], bi: number, n: number): boolean {
-  for (let i = 0; i < n; i++) if (!sameJson(a[ai + i], b[bi + i])) return false;
+/** A value of the base as the receiver predicts it: `from` (the base's observedAt) read as `to`. */
+const shifted = (v: unknown, from: number, to: number): unknown => (v === from ? to : v);
+
+/** sameJson(shiftStamps(a, from, to), b) without building the shifted copy. */
+function sameShifted(a: unknown, b: unknown, from: number, to: number): boolean {
+  if (typeof a !== 'object' || a === null) return shifted(a, from, to) === b;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameShifted(a[i], b[i], from, to)) return false;
+    return true;
+  }
+  if (!isPlain(b)) return false;
+  const o = a as Json;
+  for (const k in b) {
+    const bv = b[k];
+    if (bv !== undefined && !sameShifted(o[k], bv, from, to)) return false;
+  }
+  for (const k in o) if (o[k] !== undefined && b[k] === undefined) return false;
   return true;
 }
 
-/** `b` as the items `a` slid by (see APPENDED, PREPENDED), or undefined when it did not. */
-function slide(a: readonly unknown[], b: readonly unknown[]): Json | undefined {
+function sameItems(
+  a: readonly unknown[],
+  ai: number,
+  b: readonly unknown[],
+  bi: number,
+  n: number,
+  from: number,
+  to: number,
+): boolean {
+  for (let i = 0; i < n; i++) if (!sameShifted(a[ai + i], b[bi + i], from, to)) return false;
+  return true;
+}
+
+/** `b` as the items the shifted `a` slid by (see APPENDED, PREPENDED), or undefined when it did not. */
+function slide(a: readonly unknown[], b: readonly unknown[], from: number, to: number): Json | undefined {
   for (let k = 0; k <= MAX_SLIDE && k < a.length; k++) {
     const kept = a.length - k;
-    if (kept <= b.length && sameItems(a, k, b, 0, kept)) return { [APPENDED]: [k, ...b.slice(kept)] };
+    if (kept <= b.length && sameItems(a, k, b, 0, kept, from, to)) return { [APPENDED]: [k, ...b.slice(kept)] };
   }
   for (let k = 1; k <= MAX_SLIDE && k < a.length; k++) {
     const kept = a.length - k;
     const added = b.length - kept;
-    if (added >= 0 && sameItems(a, 0, b, added, kept)) return { [PREPENDED]: [kept, ...b.slice(0, added)] };
+    if (added >= 0 && sameItems(a, 0, b, added, kept, from, to)) return { [PREPENDED]: [kept, ...b.slice(0, added)] };
   }
   return undefined;
 }
@@ -650,36 +678,55 @@ function slide(a: readonly unknown[], b: readonly unknown[]): Json | undefined {
  * place here (`$3`), not by its name. Sorted, so writer and receiver agree whatever order their
  * copies of the base were built in.
  */
-function keyIndex(o: Json): string[] {
+export function keyIndex(o: Json): string[] {
   const keys: string[] = [];
-  for (const k in o) if (o[k] !== undefined) keys.push(k);
-  return keys.sort();
+  // Insertion sort by code units (what sort() does for strings): a record's objects hold a few
+  // dozen keys at most, and sort()'s string conversions were the receiver's largest share.
+  for (const k in o) {
+    if (o[k] === undefined) continue;
+    let i = keys.length;
+    keys.push(k);
+    while (i > 0 && keys[i - 1]! > k) {
+      keys[i] = keys[i - 1]!;
+      i--;
+    }
+    keys[i] = k;
+  }
+  return keys;
 }
 
-/** diffJson for a compact change: keys by place, timestamps relative to `at` (RELATIVE), slid arrays as their new items. */
-function diffCompact(a: Json, b: Json, at: number): Json | undefined {
+/** The place of `k` (a key of `o` that holds a value) in keyIndex(o), counted without sorting. */
+function placeOf(o: Json, k: string): number {
+  let n = 0;
+  for (const j in o) if (j < k && o[j] !== undefined) n++;
+  return n;
+}
+
+/**
+ * diffCompact(shiftStamps(a, from, at), b): what the receiver, which predicts the base's
+ * timestamps moved from `from` to `at`, needs to rebuild `b`. Keys by place, timestamps relative
+ * to `at` (RELATIVE), slid arrays as their new items. The base is read shifted on the fly, never
+ * copied.
+ */
+function diffCompact(a: Json, b: Json, at: number, from: number): Json | undefined {
   let out: Json | undefined;
-  let index: string[] | undefined;
-  const name = (k: string): string => {
-    if (a[k] === undefined) return k;
-    const i = (index ??= keyIndex(a)).indexOf(k);
-    return i < 0 ? k : `$${i}`;
-  };
+  const name = (k: string): string => (a[k] === undefined ? k : `$${placeOf(a, k)}`);
   for (const k in b) {
     const bv = b[k];
     if (bv === undefined) continue;
     const av = a[k];
-    if (av === bv) continue;
+    if (av === bv && (typeof av !== 'object' || av === null) && av !== from) continue;
     if (isPlain(av) && isPlain(bv)) {
-      const d = diffCompact(av, bv, at);
+      const d = diffCompact(av, bv, at, from);
       if (d !== undefined) (out ??= {})[name(k)] = d;
     } else if (isStamp(bv, at)) {
+      if (shifted(av, from, at) === bv) continue;
       ((out ??= {})[RELATIVE] ??= {} as Json) as Json;
       (out[RELATIVE] as Json)[name(k)] = bv - at;
     } else if (Array.isArray(av) && Array.isArray(bv)) {
-      if (sameJson(av, bv)) continue;
-      (out ??= {})[name(k)] = slide(av, bv) ?? bv;
-    } else if (!sameJson(av, bv)) {
+      if (sameShifted(av, bv, from, at)) continue;
+      (out ??= {})[name(k)] = slide(av, bv, from, at) ?? bv;
+    } else if (!sameShifted(av, bv, from, at)) {
       (out ??= {})[name(k)] = bv;
     }
   }

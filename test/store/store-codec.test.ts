@@ -1,4 +1,5 @@
 // The codec checks the health core's persisted shapes once, on the way in: readers get them typed or null.
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import {
   applyRecordChange,
@@ -9,6 +10,7 @@ import {
   encodeRecord,
   encodeRecordEntry,
   encodeRecordsEvent,
+  keyIndex,
   sameStamp,
 } from '../../src/store/store-codec.js';
 import type { NodeRecord } from '../../src/store/store.js';
@@ -82,6 +84,63 @@ describe('store codec: compact record changes (format 2)', () => {
       }),
       { numRuns: 100 },
     );
+  });
+
+  it('when the new record keeps numbers equal to the base observedAt (as a value, or in an object it shares with the base), then the change undoes the prediction and rebuilds exactly', () => {
+    fc.assert(
+      fc.property(stepArb, fc.boolean(), (step, share) => {
+        const base = { ...STEADY_RECORD, replica: 'w1' } as NodeRecord;
+        const from = base.sample.observedAt;
+        const pinned = { at: from, list: [from, 1], nested: { since: from } };
+        const stats = { ...(base.health!.stats as unknown as Record<string, unknown>), pinnedAt: from, pinned };
+        const sent = { ...base, health: { ...base.health!, stats } } as unknown as NodeRecord;
+        const next = nextRecord(sent, step, 'w1') as unknown as { health: { stats: Record<string, unknown> } };
+        next.health.stats['pinnedAt'] = from;
+        next.health.stats['pinned'] = share ? pinned : structuredClone(pinned);
+        const rec = next as unknown as NodeRecord;
+        const { changes, event } = apply(sent, encodeRecordEntry(rec, encodeRecord(rec), sent, 'w1'), 'w1');
+        const got =
+          changes.length === 0
+            ? event.type === 'records' && event.records[0]
+            : (() => {
+                const d = applyRecordChange(asRead(sent), changes[0]!);
+                if (!d.ok) throw new Error(d.reason);
+                return d.value;
+              })();
+        expect(got).toEqual(asRead(rec));
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('when an object holds any keys (unicode, digits, undefined values), then keyIndex orders them as sort() does', () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.string({ unit: 'binary' }), fc.option(fc.integer(), { nil: undefined })), (o) => {
+        const expected = Object.keys(o)
+          .filter((k) => o[k] !== undefined)
+          .sort();
+        expect(keyIndex(o)).toEqual(expected);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('when the writer encodes a seeded sequence of changes, then its entries are byte for byte what the format-2 receivers of main 321f272 were given', () => {
+    // fixtures/compact-entries.json: written by encodeRecordEntry at 321f272 (shifted copy, then diff);
+    // the writer now diffs against the base shifted on the fly, and must not change a byte.
+    const golden = JSON.parse(
+      readFileSync(new URL('./fixtures/compact-entries.json', import.meta.url), 'utf8'),
+    ) as string[];
+    const steps = fc.sample(stepArb, { numRuns: golden.length, seed: 42 });
+    let sent = { ...STEADY_RECORD, replica: 'w1' } as NodeRecord;
+    const got: string[] = [];
+    for (const step of steps) {
+      const next = nextRecord(sent, step, 'w1');
+      got.push(encodeRecordEntry(next, encodeRecord(next), sent, 'w1'));
+      sent = next;
+    }
+    expect(got.filter((e) => e.includes('"f":2')).length).toBeGreaterThan(10);
+    expect(got).toEqual(golden);
   });
 
   it('when a steady probe changes only timings and counters, then its change is a fraction of the format-1 change', () => {
