@@ -15,7 +15,9 @@ export const HEAP_GROWTH_PERCENT = 50;
  * The node flags the Docker image and the systemd unit give serve (NODE_OPTIONS), and the sweep
  * bench its worker: a 32 MB young generation holds a sweep flush's garbage, so it dies young
  * instead of being promoted; it pays back the extra full GCs of HEAP_GROWTH_PERCENT (measured once,
- * at load 10: the limit alone cost ~25 % more CPU per sweep, the two together none within noise). V8 takes
+ * at load 10: the limit alone cost ~25 % more CPU per sweep, the two together none within noise;
+ * later loaded runs measured up to ~0.6 s more CPU per 10,000-node sweep with both: bench/RESULTS.md
+ * section 6, to be measured again on a quiet machine). V8 takes
  * it only at start (a runtime setFlagsFromString leaves the young generation as it is).
  */
 export const SERVE_NODE_FLAGS = '--max-semi-space-size=32';
