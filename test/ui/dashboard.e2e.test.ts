@@ -399,6 +399,9 @@ describe('dashboard end to end (headless Chromium, demo fleet)', () => {
       expect(new URL(fresh.url()).hash).toBe('#node=bsc-fra-1');
       await fresh.click('#detail-close');
       await fresh.waitForSelector('#detail[open]', { ...WAIT, state: 'detached' });
+      // The dialog's 'close' event (which takes the node out of the URL) is a task queued after
+      // the attribute goes: wait for the hash, do not read it the instant the dialog is gone.
+      await fresh.waitForFunction('location.hash === ""', undefined, WAIT);
       expect(new URL(fresh.url()).hash).toBe('');
       // Opening a node from the table puts it in the URL too.
       await fresh.click('#nodes tr[data-node="pai-fra-1"] button[data-open]');
