@@ -32,7 +32,7 @@ const USAGE = `usage: npm run bench [-- options]
   --concurrency LIST sweep concurrencies, e.g. 256 (default 64,256; quick 64)
   --scale-nodes N    fleet of the scale run (3 workers + 1 API replica on a Redis Cluster; default 750, quick 300)
   --repetitions N    sweep repetitions per case (default 5; quick 1)
-  --cpu-prof DIR     write CPU profiles of the measured parts (sweeps, API servers) to DIR
+  --cpu-prof DIR     write CPU profiles of the measured parts (sweeps, API servers, scale replicas) to DIR
   --heap-prof DIR    write an allocation profile (bytes allocated, garbage included) of the measured sweeps to DIR
   --no-write         do not update bench/RESULTS.md (a full run does by default)`;
 
@@ -275,7 +275,14 @@ async function main(argv: string[]): Promise<number> {
     if (sections.has('scale')) {
       log(`scale: ${plan.scale.nodes} nodes, 3 worker replicas + 1 API replica on a Redis Cluster ...`);
       scaleReport = renderScale(
-        await runScale({ nodes: plan.scale.nodes, workers: 3, windowMs: plan.scale.windowMs, seed: SEED, log }),
+        await runScale({
+          nodes: plan.scale.nodes,
+          workers: 3,
+          windowMs: plan.scale.windowMs,
+          seed: SEED,
+          log,
+          profileDir,
+        }),
       );
     }
   } finally {

@@ -5,6 +5,7 @@ import { Service } from '../src/service.js';
 import { generateFleet } from '../src/simulator/fleet.js';
 import { RedisStore } from '../src/store/redis-store.js';
 import { childOptions, failStart, serveParent } from './child-process.js';
+import { startCpuProfile } from './cpu-profile.js';
 import { remoteFleet, sharedPortUrl } from './remote-fleet.js';
 
 export interface ScaleWorkerOptions {
@@ -75,6 +76,7 @@ async function main(): Promise<void> {
     replica: o.name,
     store,
   });
+  let profile: { stop: () => Promise<string> } | undefined;
   serveParent(
     { pid: process.pid },
     {
@@ -95,6 +97,15 @@ async function main(): Promise<void> {
           rss: process.memoryUsage().rss,
           okNodes,
         };
+      },
+      // The measured window's CPU profile (`--cpu-prof DIR` with `--only scale`).
+      profileStart: async (dir: unknown) => {
+        profile = await startCpuProfile(String(dir), `scale-${o.name}`);
+      },
+      profileStop: async () => {
+        const p = profile;
+        profile = undefined;
+        return p ? p.stop() : undefined;
       },
     },
     () => service.close(),

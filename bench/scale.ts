@@ -16,6 +16,8 @@ export interface ScaleOptions {
   readonly windowMs: number;
   readonly seed: number;
   readonly log: (line: string) => void;
+  /** Write each replica's CPU profile of the measured window here. */
+  readonly profileDir?: string | undefined;
 }
 
 interface RedisSnapshot {
@@ -182,9 +184,13 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
         sampled.push(`{"v":1,"type":"records","records":[${records.join(',')}]}`);
       }
     }
+    const profiled = o.profileDir !== undefined ? [...workers, api] : [];
+    await Promise.all(profiled.map((c) => c.call('profileStart', o.profileDir)));
     counting = true;
     await sleep(o.windowMs);
     counting = false;
+    for (const path of await Promise.all(profiled.map((c) => c.call<string>('profileStop'))))
+      o.log(`scale: CPU profile ${path}`);
     if (samplePath !== undefined) writeFileSync(samplePath, sampled.join('\n') + '\n');
     const after = {
       at: Date.now(),

@@ -25,7 +25,12 @@ export interface HealthJudgeOptions {
    * once more than a tenth of its evidence has changed (nodes joining or flipping ok/failing).
    */
   readonly referenceRefreshMs?: number;
-  /** Chains are re-ranked at least this often even without new samples (staleness, dwell times), ms. Default 1000. */
+  /**
+   * A chain is re-ranked this often, ms (default 1000): for its samples' timings and heights,
+   * staleness and dwell times. A sample that may move the chain's selection (a node new to the
+   * view, answering again or failing, changing state or starting or ending a pending change)
+   * re-ranks it at the next flush instead.
+   */
   readonly rerankEveryMs?: number;
   readonly onSelectionChange?: (change: SelectionChange) => void;
 }
@@ -69,7 +74,8 @@ export class HealthJudge implements Judge {
   /** Evidence changes per chain since its head was last computed. */
   readonly #changes = new Map<string, number>();
   readonly #policies = new Map<string, HealthPolicy>();
-  readonly #dirty = new Set<string>();
+  /** Chains with a sample that may move their selection since they were last ranked (see rerankEveryMs). */
+  readonly #urgent = new Set<string>();
   readonly #lastRanked = new Map<string, number>();
   #indexedFor: ReadonlyMap<string, NodeConfig> | undefined;
   #byChain = new Map<string, ChainIndex>();
@@ -119,7 +125,19 @@ export class HealthJudge implements Judge {
       now,
       policy,
     });
-    this.#dirty.add(chain.name);
+    // Ranking reads every node of the chain, so each flush ranking every chain a sample touched
+    // cost each worker O(fleet) four times a second whatever its share: at 100,000 nodes more
+    // than half a core per worker (issue #16). Only what can move a selection waits for no timer.
+    const was = prev?.health;
+    const is = evaluation.health;
+    if (
+      transition ||
+      !prevRecord ||
+      prevRecord.sample.ok !== sample.ok ||
+      was?.state !== is.state ||
+      (was?.pending?.toward ?? null) !== (is.pending?.toward ?? null)
+    )
+      this.#urgent.add(chain.name);
     const verdict: NodeVerdict = { health: evaluation.health, stats: evaluation.stats, score: evaluation.score };
     const record: NodeRecord = {
       nodeId: node.id,
@@ -157,8 +175,8 @@ export class HealthJudge implements Judge {
     const out: ChainFacts[] = [];
     for (const [chainName, index] of this.#index()) {
       const last = this.#lastRanked.get(chainName) ?? 0;
-      if (!this.#dirty.has(chainName) && now - last < rerankEveryMs) continue;
-      this.#dirty.delete(chainName);
+      if (!this.#urgent.has(chainName) && now - last < rerankEveryMs) continue;
+      this.#urgent.delete(chainName);
       this.#lastRanked.set(chainName, now);
       const report = this.#evaluateChain(chainName, index, now);
       out.push({ chain: chainName, facts: report, replica: this.#o.replica, writtenAt: now });

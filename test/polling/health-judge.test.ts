@@ -113,4 +113,61 @@ describe('HealthJudge', () => {
       { numRuns: 150 },
     );
   });
+
+  it('ranks a chain whose samples only move heights and timings once per rerankEveryMs, and one whose node fails at the next flush', () => {
+    const ids = ['a', 'b', 'c'];
+    const nodes = new Map(ids.map((id) => [id, node(id)]));
+    const view = new FleetView({ store: new MemoryStore() });
+    const judge = new HealthJudge({
+      view,
+      policy: DEFAULT_HEALTH_POLICY,
+      replica: 'r',
+      nodes: () => nodes,
+      rerankEveryMs: 1_000,
+    });
+    let now = 1_000_000;
+    let height = 5_000;
+    const probeAll = (fail?: string) => {
+      height++;
+      for (const id of ids) {
+        const s: Sample =
+          id === fail
+            ? { ...sample(id, height, now), ok: false, error: { code: 'RPC_TIMEOUT', message: 't', transient: true } }
+            : sample(id, height, now);
+        view.ingest([judge.judge(nodes.get(id)!, s, now).record]);
+      }
+    };
+    // Start-up: every node is new to the view, so the first flush ranks; then until every node
+    // has risen to healthy (transitions rank at once too).
+    probeAll();
+    expect(judge.chainFacts(now).map((f) => f.chain)).toEqual(['bsc']);
+    for (let i = 0; i < 10 && view.get('c')!.health!.health.state !== 'healthy'; i++) {
+      now += 1_000;
+      probeAll();
+      judge.chainFacts(now);
+    }
+    expect(ids.map((id) => view.get(id)!.health!.health.state)).toEqual(['healthy', 'healthy', 'healthy']);
+    // Steady: new heights and timings every 250 ms flush, ranked only when rerankEveryMs has passed.
+    const ranked: number[] = [];
+    for (let i = 1; i <= 12; i++) {
+      now += 250;
+      probeAll();
+      if (judge.chainFacts(now).length > 0) ranked.push(i);
+    }
+    expect(ranked).toEqual([4, 8, 12]);
+    // A node stops answering: ranked at the very next flush, not at the next timer.
+    now += 250;
+    probeAll('b');
+    const facts = judge.chainFacts(now);
+    expect(facts).toHaveLength(1);
+    expect(facts[0]!.facts!.evaluatedAt).toBe(now);
+    // Still failing, pending the same change: back to the timer.
+    now += 250;
+    probeAll('b');
+    expect(judge.chainFacts(now)).toEqual([]);
+    // Answering again: at once.
+    now += 250;
+    probeAll();
+    expect(judge.chainFacts(now)).toHaveLength(1);
+  });
 });
