@@ -16,6 +16,15 @@ export interface ModelInputs {
   readonly workerCpuUsPerProbe: number;
   /** API replica CPU per record received (JSON.parse + view ingest), µs, measured. */
   readonly apiCpuUsPerRecord: number;
+  /**
+   * CPU a worker / an API replica spends whatever its share (timers, lease rounds, waking per
+   * event), fraction of a core: fit through two fleets (bench/scale.ts withFit), 0 when the
+   * per-unit figures are single-fleet averages (which then carry it).
+   */
+  readonly workerFixedCpu: number;
+  readonly apiFixedCpu: number;
+  /** The slot shard's CPU whatever the load (cron, the cluster bus, replication pings), fraction of a core; as above. */
+  readonly redisFixedCpu: number;
   /** Redis CPU per command, µs, measured on the shard that holds nodesentry's slot (lease GETs included). */
   readonly redisCpuUsPerCommand: number;
   /** Chain-fact events per second per worker (every flush that re-ranks), and their mean size, measured. */
@@ -92,12 +101,13 @@ export function predict(m: ModelInputs, d: Deployment): Prediction {
     redisLeaseKeyReadsPerSec: leaseKeyReadsPerSec,
     // A key read inside MGET is counted as one command's CPU: an upper bound (MGET's per-key
     // cost is below a command's dispatch).
-    redisCpu: ((redisCommandsPerSec + leaseKeyReadsPerSec) * m.redisCpuUsPerCommand) / 1e6,
+    redisCpu: m.redisFixedCpu + ((redisCommandsPerSec + leaseKeyReadsPerSec) * m.redisCpuUsPerCommand) / 1e6,
     // A worker probes its share and, like an API replica, takes in every other worker's records.
     workerCpu:
+      m.workerFixedCpu +
       ((probesPerSec / d.workers) * m.workerCpuUsPerProbe + probesPerSec * (1 - 1 / d.workers) * m.apiCpuUsPerRecord) /
-      1e6,
-    apiCpu: (probesPerSec * m.apiCpuUsPerRecord) / 1e6,
+        1e6,
+    apiCpu: m.apiFixedCpu + (probesPerSec * m.apiCpuUsPerRecord) / 1e6,
     recordsPerSecPerReplica: probesPerSec,
     eventBytesPerSecPerReplica,
     redisPubSubOutBytesPerSec: subscribers * eventBytesPerSecPerReplica,
