@@ -189,6 +189,8 @@ describe('store codec: compact record changes (format 2)', () => {
     const at = Math.floor(base.sample.observedAt);
     for (const patch of [
       '{"$99":1}',
+      '{"$99999999999999999999":1}',
+      '{"$00000000000000001":1}',
       '{"$3":{"$2":{"$ap":[999,true]}}}',
       '{"$t":{"$99":5}}',
       '{"$t":{"writtenAt":"x"}}',
