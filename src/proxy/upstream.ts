@@ -32,9 +32,8 @@ const MAX_TARGETS = 100_000;
  * node's headers reach the client. Failures before an answer reject with an RpcFailure.
  *
  * Every backend call passes here, so it is lean: the node's URL is split once, the dispatcher
- * is called directly, and the attempt's bound is undici's own header and body timeouts plus a
- * deadline check on each chunk (no AbortController and timer per attempt, as `httpPost` has for
- * the probes). A node dripping its answer is cut at the first chunk after the bound.
+ * is called directly (no AbortController per attempt), and the attempt's bound is undici's own
+ * header timeout plus one timer for the body: a node dripping its answer is cut at the bound.
  */
 export class Upstream {
   readonly #o: UpstreamOptions;
@@ -114,12 +113,22 @@ export class Upstream {
   }
 }
 
-/** The body as text, at most `max` bytes, all of it before `deadline` (performance.now() ms). */
+/**
+ * The body as text, at most `max` bytes, all of it before `deadline` (performance.now() ms). One
+ * timer for the body phase: undici's body timeout is an idle bound, so a node sending a chunk just
+ * inside it each time would otherwise hold the client until the first chunk after the deadline,
+ * up to twice its timeout.
+ */
 function readBounded(body: Dispatcher.ResponseData['body'], max: number, deadline: number, timeoutMs: number) {
   return new Promise<string>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const timer = setTimeout(
+      () => stop(new RpcTimeoutError('total', timeoutMs)),
+      Math.max(0, deadline - performance.now()),
+    );
     const stop = (err: RpcFailure) => {
+      clearTimeout(timer);
       body.on('error', () => {});
       body.destroy();
       reject(err);
@@ -127,12 +136,15 @@ function readBounded(body: Dispatcher.ResponseData['body'], max: number, deadlin
     body.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > max) stop(new RpcTooLargeError(max));
-      else if (performance.now() > deadline) stop(new RpcTimeoutError('total', timeoutMs));
       else chunks.push(chunk);
     });
-    body.once('end', () =>
-      resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, size).toString('utf8')),
-    );
-    body.once('error', reject);
+    body.once('end', () => {
+      clearTimeout(timer);
+      resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, size).toString('utf8'));
+    });
+    body.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
   });
 }
