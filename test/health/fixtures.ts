@@ -141,7 +141,17 @@ function judgeOf(
   nodes: ReadonlyMap<string, NodeConfig>,
   changes: SelectionChange[],
 ): HealthJudge {
-  return new HealthJudge({ view, policy, replica: 'r', nodes: () => nodes, onSelectionChange: (c) => changes.push(c) });
+  // Every round is a report: the service ranks a chain at most once a second unless a sample
+  // may move its selection (HealthJudge's rerankEveryMs), which would leave a round of heights
+  // alone reporting an earlier round's head. Selection, states and lag are judged the same.
+  return new HealthJudge({
+    view,
+    policy,
+    replica: 'r',
+    nodes: () => nodes,
+    onSelectionChange: (c) => changes.push(c),
+    rerankEveryMs: 0,
+  });
 }
 
 /**

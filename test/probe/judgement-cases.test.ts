@@ -297,7 +297,15 @@ async function rounds(
     const samples = await Promise.all(nodes.map((x) => x.prober.probe()));
     const now = Date.now();
     const ev = round(f, now, Object.fromEntries(samples.map((s) => [s.nodeId, s])));
-    out.push({ i, now, ev, sim: Object.fromEntries(nodes.map((x) => [x.id, sim.height(x.id)])) });
+    out.push({
+      i,
+      now,
+      ev,
+      // The heights the probes saw, and the simulator's once the round is judged (it has moved
+      // on by then, by as many blocks as the machine was slow).
+      seen: Object.fromEntries(samples.map((s) => [s.nodeId, s.height ?? 0])),
+      sim: Object.fromEntries(nodes.map((x) => [x.id, sim.height(x.id)])),
+    });
     await sleep(INTERVAL_MS);
   }
   return out;
@@ -342,7 +350,10 @@ describe('the reference head, from evidence that deserves a vote', () => {
     const rs = await rounds(DEV, [live, ...stuck], 5);
     for (const r of rs) {
       expect(r.ev.reference).toMatchObject({ basis: 'advancing', voters: [live.id], stalled: 3 });
-      expect(Math.abs(r.ev.reference.height! - r.sim[live.id]!)).toBeLessThanOrEqual(2);
+      // Within two blocks of the live node's heights around the round: what its probe saw, and
+      // the simulator's just after (a fixed distance to the latter failed under a busy core).
+      expect(r.ev.reference.height!).toBeGreaterThanOrEqual(r.seen[live.id]! - 2);
+      expect(r.ev.reference.height!).toBeLessThanOrEqual(r.sim[live.id]! + 2);
     }
     const last = rs[rs.length - 1]!.ev;
     expect(stateOf(last, live.id)).toBe('healthy');
