@@ -55,7 +55,7 @@ export const bitcoinProbe: FamilyProbe = {
   essential: ['getblockchaininfo', 'getblockcount'],
   params: { getblockhash: [0] },
 
-  interpret(results, chain, nowMs) {
+  interpret(results, chain, nowMs, opts = {}) {
     const fields: ProbeFields = {};
     const warnings: string[] = [];
     const maxHeight = maxPlausibleHeight(chain.blockTimeMs, nowMs);
@@ -121,11 +121,18 @@ export const bitcoinProbe: FamilyProbe = {
       if (!Array.isArray(piRaw)) throw new InvalidValue('getpeerinfo is not a list');
       if (piRaw.length > MAX_PLAUSIBLE_PEERS)
         throw new InvalidValue(`getpeerinfo lists ${piRaw.length} peers (> ${MAX_PLAUSIBLE_PEERS})`);
-      const list = piRaw.slice(0, MAX_PEER_DETAILS).map((p, i) => peerDetail(p, i, nowMs));
-      fields.peerList = list;
-      if (piRaw.length <= MAX_PEER_DETAILS && (inbound === undefined || outbound === undefined)) {
-        inbound = list.filter((p) => p.inbound).length;
-        outbound = list.length - inbound;
+      const splitWanted = piRaw.length <= MAX_PEER_DETAILS && (inbound === undefined || outbound === undefined);
+      if (opts.peerList !== false) {
+        const list = piRaw.slice(0, MAX_PEER_DETAILS).map((p, i) => peerDetail(p, i, nowMs));
+        fields.peerList = list;
+        if (splitWanted) {
+          inbound = list.filter((p) => p.inbound).length;
+          outbound = list.length - inbound;
+        }
+      } else if (splitWanted) {
+        // Counts only: read what the split needs, with the same checks, and build nothing.
+        inbound = inboundCount(piRaw);
+        outbound = piRaw.length - inbound;
       }
       if (total === undefined) {
         total = piRaw.length;
@@ -192,6 +199,20 @@ function connTime(value: unknown, what: string, nowMs: number): { at: number; fr
   if (v >= MIN_EPOCH_S) return { at: v, from: 'epoch' };
   if (v <= nowS - MIN_EPOCH_S) return { at: nowS - v, from: 'duration' };
   return undefined;
+}
+
+/** How many getpeerinfo entries are inbound, read as `peerDetail` reads `inbound`. */
+function inboundCount(raw: readonly unknown[]): number {
+  let n = 0;
+  for (let i = 0; i < raw.length; i++) {
+    const p = raw[i];
+    // The checks' names are built only when one fails (this runs for every peer of every node).
+    if (p === null || typeof p !== 'object' || Array.isArray(p)) record(p, `getpeerinfo[${i}]`);
+    const inbound = (p as Record<string, unknown>).inbound;
+    if (inbound === true) n++;
+    else if (inbound !== false) optionalBoolean(inbound, `getpeerinfo[${i}].inbound`);
+  }
+  return n;
 }
 
 function peerDetail(raw: unknown, i: number, nowMs: number): PeerDetail {

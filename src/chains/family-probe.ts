@@ -19,6 +19,15 @@ export interface PlanOptions {
   readonly genesisKnown?: boolean;
 }
 
+export interface InterpretOptions {
+  /**
+   * Build the per-peer list (`peerList`) from getpeerinfo (default true). False reads only the
+   * counts from it (the inbound / outbound split): building and storing the list is what costs,
+   * so it is built only when due (see NodeProber's `peerDetailsEveryMs`).
+   */
+  readonly peerList?: boolean;
+}
+
 /**
  * What a chain family contributes to a probe: which calls to make (given what the node is
  * known not to offer), which of them the probe cannot do without, and how to read the answers.
@@ -38,7 +47,12 @@ export interface FamilyProbe {
   /** A call to make in the same probe when this one answers with an error (not "method not found"). */
   readonly fallbacks?: Readonly<Record<string, string>>;
   /** Results by method (only successful calls). Throws `InvalidValue` on garbage. */
-  interpret(results: ReadonlyMap<string, unknown>, chain: ChainSpec, nowMs: number): ProbeFields;
+  interpret(
+    results: ReadonlyMap<string, unknown>,
+    chain: ChainSpec,
+    nowMs: number,
+    opts?: InterpretOptions,
+  ): ProbeFields;
   /** A mismatch between what the node reports and what the config expects, if any. */
   checkChain(fields: ProbeFields, chain: ChainSpec): { expected: string; actual: string } | undefined;
 }

@@ -126,7 +126,8 @@ export async function probeCommand(argv: readonly string[], io: CommandIo): Prom
         intervalMs: NODE_DEFAULTS.intervalMs,
         timeoutMs,
       },
-      { dispatcher, maxResponseBytes },
+      // One probe and no next: the peer list now, not phased into a later probe (issue #17).
+      { dispatcher, maxResponseBytes, peerDetailsPhaseMs: 0 },
     );
     const sample = await prober.probe();
     io.out(values.json ? JSON.stringify({ url: shown, ...sample }, null, 2) : formatSample(sample, [['url', shown]]));

@@ -59,6 +59,12 @@ export interface PollerOptions {
   readonly recheckMinGapMs?: number;
   /** Per-peer details (getpeerinfo) are fetched at most this often per node, ms. Default 60 s (see NodeProber). */
   readonly peerDetailsEveryMs?: number;
+  /**
+   * Phase each node's first per-peer list over `peerDetailsEveryMs` by its id, so the cold sweep
+   * asks getpeerinfo for the counts but builds and stores no lists at once (issue #17). Default
+   * true; false builds every node's list on its first probe (tests that read lists at once).
+   */
+  readonly phasePeerDetails?: boolean;
   /** Random spread of each interval, as a fraction (0.1 = +-10 %), so nodes do not fire in lockstep. Default 0.1. */
   readonly jitter?: number;
   readonly now?: () => number;
@@ -100,6 +106,7 @@ export class Poller {
       staleAfterMs: () => Infinity,
       jitter: 0.1,
       peerDetailsEveryMs: 60_000,
+      phasePeerDetails: true,
       ...opts,
       leaseRenewMs,
       leaseTtlMs: opts.leaseTtlMs ?? LEASE_DEFAULTS.ttlRenewals * leaseRenewMs,

@@ -27,6 +27,8 @@ export interface SchedulerOptions extends CadenceRules {
   readonly perHostConcurrency: number;
   readonly maxResponseBytes: number;
   readonly peerDetailsEveryMs: number;
+  /** Phase each node's first per-peer list by its id (NodeProber's default); false: on its first probe. */
+  readonly phasePeerDetails: boolean;
   readonly recheckMinGapMs: number;
   readonly staleAfterMs: (node: NodeConfig) => number;
   readonly now: () => number;
@@ -137,6 +139,7 @@ export class Scheduler {
         maxResponseBytes: o.maxResponseBytes,
         now: o.now,
         peerDetailsEveryMs: o.peerDetailsEveryMs,
+        ...(o.phasePeerDetails ? {} : { peerDetailsPhaseMs: 0 }),
       }),
       host: hostKey(node.requestUrl?.reveal() ?? node.url),
       timer: undefined,

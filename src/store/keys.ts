@@ -113,8 +113,9 @@ export function describeStoreKeys(prefix: string = DEFAULT_PREFIX): KeyDescripti
     {
       pattern: k.peers('<nodeId>'),
       type: 'string',
-      ttl: 'sweep TTL (same as the record)',
-      purpose: 'peer list of the latest sample as JSON ({v:1, peers})',
+      ttl: '3 x peerDetailsEveryMs (60 s), at least the sweep TTL',
+      purpose:
+        "the node's last peer list as JSON, columnar ({v:2, fields, subvers, msgs, peers}; {v:1, peers} of older writers still read)",
     },
     {
       pattern: k.history('<nodeId>'),

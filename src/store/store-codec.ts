@@ -116,18 +116,172 @@ export function decodeRecord(raw: string, expectedNodeId?: string): Decoded<Node
 
 // --- peers ------------------------------------------------------------------------------------
 
+/**
+ * The stored peer list's own format version. v2 (issue #17) is columnar: 628 -> ~300 B per peer
+ * (a node's list 8.5 KB -> ~4 KB): the field names once, client versions and message names
+ * once in tables, each peer a row. A reader of v1 only (before v2) skips a v2 list as "unknown
+ * format version 2" and answers as for a node with no list stored; this reader reads both.
+ */
+export const PEERS_FORMAT_VERSION = 2;
+
+/** v2's columns, in row order: PeerDetail's fields (a reader maps them by name, not position). */
+const PEER_FIELDS = [
+  'id',
+  'addr',
+  'inbound',
+  'subver',
+  'version',
+  'pingTime',
+  'minPing',
+  'startingHeight',
+  'syncedHeaders',
+  'syncedBlocks',
+  'bytesSent',
+  'bytesRecv',
+  'connTime',
+  'connTimeFrom',
+  'bytesSentPerMsg',
+  'bytesRecvPerMsg',
+] as const satisfies readonly (keyof PeerDetail)[];
+
+type PeerField = (typeof PEER_FIELDS)[number];
+type MsgBytes = Readonly<Record<string, number>>;
+
+/**
+ * v2 rows: `inbound` 1/0, `subver` an index into `subvers`, `connTimeFrom` 0 epoch / 1 duration,
+ * the per-message maps arrays aligned with `msgs` (null: that message absent); an absent field
+ * is null, and a row's trailing nulls are left off.
+ */
 export function encodePeers(peers: readonly PeerDetail[]): string {
-  return JSON.stringify({ v: FORMAT_VERSION, peers });
+  const subvers = new Map<string, number>();
+  const msgIndex = new Map<string, number>();
+  for (const p of peers) {
+    if (p.subver !== undefined && !subvers.has(p.subver)) subvers.set(p.subver, subvers.size);
+    for (const m of [p.bytesSentPerMsg, p.bytesRecvPerMsg])
+      if (m) for (const k of Object.keys(m)) if (!msgIndex.has(k)) msgIndex.set(k, msgIndex.size);
+  }
+  const perMsg = (m: MsgBytes | undefined): (number | null)[] | null => {
+    if (!m) return null;
+    const row = new Array<number | null>(msgIndex.size).fill(null);
+    for (const k of Object.keys(m)) row[msgIndex.get(k)!] = m[k]!;
+    return row;
+  };
+  const rows = peers.map((p) => {
+    const row: unknown[] = [
+      p.id,
+      p.addr,
+      p.inbound ? 1 : 0,
+      p.subver === undefined ? null : subvers.get(p.subver)!,
+      p.version ?? null,
+      p.pingTime ?? null,
+      p.minPing ?? null,
+      p.startingHeight ?? null,
+      p.syncedHeaders ?? null,
+      p.syncedBlocks ?? null,
+      p.bytesSent ?? null,
+      p.bytesRecv ?? null,
+      p.connTime ?? null,
+      p.connTimeFrom === undefined ? null : p.connTimeFrom === 'duration' ? 1 : 0,
+      perMsg(p.bytesSentPerMsg),
+      perMsg(p.bytesRecvPerMsg),
+    ];
+    while (row.length > 3 && row[row.length - 1] === null) row.pop();
+    return row;
+  });
+  return JSON.stringify({
+    v: PEERS_FORMAT_VERSION,
+    fields: PEER_FIELDS,
+    subvers: [...subvers.keys()],
+    msgs: [...msgIndex.keys()],
+    peers: rows,
+  });
 }
 
 export function decodePeers(raw: string): Decoded<PeerDetail[]> {
-  const parsed = parseVersioned(raw);
-  if (!parsed.ok) return parsed;
-  const peers = parsed.value['peers'];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    return fail('not JSON');
+  }
+  if (isObject(parsed) && parsed['v'] === PEERS_FORMAT_VERSION) return decodePeersV2(parsed);
+  // v1 (written before issue #17's compact list): the PeerDetail objects as they are.
+  const v1 = checkVersion(parsed);
+  if (!v1.ok) return v1;
+  const peers = v1.value['peers'];
   if (!Array.isArray(peers) || !peers.every((p) => isObject(p) && isNumber(p['id']) && isString(p['addr']))) {
     return fail('peers is not a list of peers');
   }
   return { ok: true, value: peers as PeerDetail[] };
+}
+
+function decodePeersV2(o: Json): Decoded<PeerDetail[]> {
+  const { fields, subvers, msgs, peers } = o;
+  if (!isStringArray(fields) || !isStringArray(subvers) || !isStringArray(msgs) || !Array.isArray(peers))
+    return fail('peers v2 lacks fields, subvers, msgs or peers');
+  // Message names become object keys: never one that would reach a prototype.
+  if (msgs.some((m) => m === '__proto__' || m === 'constructor' || m === 'prototype'))
+    return fail('peers v2 names a reserved message');
+  const at = new Map<string, number>(fields.map((f, i) => [f, i]));
+  const col = (name: PeerField) => at.get(name) ?? -1;
+  const c = Object.fromEntries(PEER_FIELDS.map((f) => [f, col(f)])) as Record<PeerField, number>;
+  if (c.id < 0 || c.addr < 0 || c.inbound < 0) return fail('peers v2 lacks the id, addr or inbound column');
+  const perMsg = (x: unknown): MsgBytes | undefined | false => {
+    if (x === null || x === undefined) return undefined;
+    if (!Array.isArray(x) || x.length > msgs.length) return false;
+    const out: Record<string, number> = {};
+    for (let i = 0; i < x.length; i++) {
+      const v: unknown = x[i];
+      if (v === null) continue;
+      if (!isCount(v)) return false;
+      out[msgs[i]!] = v;
+    }
+    return out;
+  };
+  const list: PeerDetail[] = [];
+  for (const row of peers) {
+    if (!Array.isArray(row)) return fail('a peers v2 row is not a list');
+    const get = (i: number): unknown => (i < 0 ? null : (row[i] ?? null));
+    const id = get(c.id);
+    const addr = get(c.addr);
+    const inbound = get(c.inbound);
+    if (!isNumber(id) || !isString(addr) || (inbound !== 0 && inbound !== 1))
+      return fail('a peers v2 row lacks id, addr or inbound');
+    const p: { -readonly [K in keyof PeerDetail]?: PeerDetail[K] } = { id, addr, inbound: inbound === 1 };
+    const sub = get(c.subver);
+    if (sub !== null) {
+      if (!isCount(sub) || sub >= subvers.length) return fail('a peers v2 row names no known subver');
+      p.subver = subvers[sub]!;
+    }
+    for (const f of [
+      'version',
+      'pingTime',
+      'minPing',
+      'startingHeight',
+      'syncedHeaders',
+      'syncedBlocks',
+      'bytesSent',
+      'bytesRecv',
+      'connTime',
+    ] as const) {
+      const v = get(c[f]);
+      if (v === null) continue;
+      if (!isNumber(v)) return fail(`a peers v2 row has a ${f} that is not a number`);
+      p[f] = v;
+    }
+    const from = get(c.connTimeFrom);
+    if (from !== null) {
+      if (from !== 0 && from !== 1) return fail('a peers v2 row has an unknown connTimeFrom');
+      p.connTimeFrom = from === 1 ? 'duration' : 'epoch';
+    }
+    for (const f of ['bytesSentPerMsg', 'bytesRecvPerMsg'] as const) {
+      const m = perMsg(get(c[f]));
+      if (m === false) return fail(`a peers v2 row has a ${f} that is not a list of byte counts`);
+      if (m !== undefined) p[f] = m;
+    }
+    list.push(p as PeerDetail);
+  }
+  return { ok: true, value: list };
 }
 
 // --- history ----------------------------------------------------------------------------------

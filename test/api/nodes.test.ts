@@ -19,6 +19,8 @@ describe('GET /v1/nodes and /v1/nodes/:id', () => {
       // The hung node must time out fast (only it: 150 ms is too tight for a first probe of a
       // Bitcoin-family node on a loaded machine).
       mapNodes: (nodes) => nodes.map((n) => (n.id === 'bsc-ams-1' ? { ...n, timeoutMs: 150 } : n)),
+      // Peer lists on the first probe (in production they are phased over the first minute).
+      poller: { phasePeerDetails: false },
     });
     await h.sweep(3);
   });
@@ -176,7 +178,13 @@ describe('GET /v1/nodes and /v1/nodes/:id', () => {
     it('when a Bitcoin-family node is asked, then getpeerinfo is summed up: directions, versions, pings, heights, bytes per message', async () => {
       const r = await get('/v1/nodes/dfi-fra-1/peers').expect(200);
       const b = r.body;
-      expect(b).toMatchObject({ nodeId: 'dfi-fra-1', family: 'bitcoin', source: 'getpeerinfo', total: 8 });
+      expect(b).toMatchObject({
+        nodeId: 'dfi-fra-1',
+        family: 'bitcoin',
+        source: 'getpeerinfo',
+        total: 8,
+        list: 'collected',
+      });
       expect(b.summary).toMatchObject({ total: 8, inbound: 3, outbound: 5 });
       expect(b.reported).toMatchObject({ total: 8, inbound: 3, outbound: 5 });
       expect(b.summary.versions.reduce((s: number, v: { count: number }) => s + v.count, 0)).toBe(8);
@@ -190,13 +198,20 @@ describe('GET /v1/nodes and /v1/nodes/:id', () => {
 
     it('when an EVM node is asked, then it answers the count only and says detail is not offered', async () => {
       const r = await get('/v1/nodes/bsc-fra-1/peers').expect(200);
-      expect(r.body).toMatchObject({ family: 'evm', source: 'net_peerCount', total: 18, summary: null, peers: null });
+      expect(r.body).toMatchObject({
+        family: 'evm',
+        source: 'net_peerCount',
+        total: 18,
+        list: 'not_offered',
+        summary: null,
+        peers: null,
+      });
       expect(r.body.detail).toMatch(/^not offered/);
     });
 
     it('when a node lacks getpeerinfo, then it says so', async () => {
       const r = await get('/v1/nodes/dfi-ams-1/peers').expect(200);
-      expect(r.body).toMatchObject({ peers: null, summary: null });
+      expect(r.body).toMatchObject({ peers: null, summary: null, list: 'not_offered' });
       expect(r.body.detail).toMatch(/does not answer getpeerinfo/);
     });
   });
@@ -239,6 +254,7 @@ describe('GET /v1/nodes over Redis', () => {
     h = await startHarness({
       specs: [{ id: 'pai-r', kind: 'paicoind', peers: { inbound: 1, outbound: 2 } }],
       store: 'redis',
+      poller: { phasePeerDetails: false },
     });
     await h.sweep(2);
   });

@@ -51,6 +51,13 @@ describe('nodesentry probe', () => {
     expect(JSON.parse(r.out).chain).toBe(chain);
   });
 
+  it('prints the peer list of a Bitcoin-family node at once (one probe: nothing to phase it into)', async () => {
+    const r = await run(sim.url('defi'), '--json');
+    expect(r.code).toBe(0);
+    const s = JSON.parse(r.out);
+    expect(s.peerList).toHaveLength(s.peers.total);
+  });
+
   it('prints a readable table by default', async () => {
     const r = await run(sim.url('defi'));
     expect(r.code).toBe(0);

@@ -26,7 +26,8 @@ const header = { number: '0x10', timestamp: '0x6553f100', hash: `0x${'ab'.repeat
 const good = ['0x10', '0x5', false, '0x38', 'Geth/v1.5.0', header];
 
 let n = 0;
-async function probeWithBody(body: string, family: 'bsc' | 'defichain' = 'bsc') {
+/** `peerList`: build the peer list on the first probe (by default it is due later, phased by the id). */
+async function probeWithBody(body: string, family: 'bsc' | 'defichain' = 'bsc', peerList = false) {
   const id = `h${++n}`;
   await sim.addNode({
     id,
@@ -36,7 +37,7 @@ async function probeWithBody(body: string, family: 'bsc' | 'defichain' = 'bsc') 
   const chain = BUILTIN_CHAINS[family]!;
   const prober = new NodeProber(
     { id, chain, url: sim.url(id), tags: [], tier: 0, intervalMs: 5_000, timeoutMs: 1_000 },
-    { dispatcher, maxResponseBytes: 1 << 20 },
+    { dispatcher, maxResponseBytes: 1 << 20, ...(peerList ? { peerDetailsPhaseMs: 0 } : {}) },
   );
   return prober.probe();
 }
@@ -109,10 +110,39 @@ describe('hostile answers are contained and classified', () => {
       { result: 100, error: null, id: 4 },
       { result: BUILTIN_CHAINS.defichain!.genesisHash, error: null, id: 5 },
     ]);
-    const s = await probeWithBody(body, 'defichain');
+    const s = await probeWithBody(body, 'defichain', true);
     expect(s.ok).toBe(true);
     expect(s.peerList?.[0]?.bytesSentPerMsg).toEqual({ ping: 32 });
     expect(Object.getPrototypeOf(s.peerList?.[0]?.bytesSentPerMsg)).toBe(Object.prototype);
+  });
+
+  it('getpeerinfo read for its counts only (no list due) is checked as the list would be: a non-boolean inbound or a non-object peer is malformed', async () => {
+    const answer = (peers: unknown) =>
+      JSON.stringify([
+        { result: { chain: 'main', blocks: 10, headers: 10 }, error: null, id: 0 },
+        { result: { connections: 2, networkactive: true, subversion: '/DeFiChain:4.2.5/' }, error: null, id: 1 },
+        { result: peers, error: null, id: 2 },
+        { result: { totalbytesrecv: 1, totalbytessent: 2, timemillis: 3 }, error: null, id: 3 },
+        { result: 100, error: null, id: 4 },
+        { result: BUILTIN_CHAINS.defichain!.genesisHash, error: null, id: 5 },
+      ]);
+    const good = await probeWithBody(
+      answer([
+        { id: 1, addr: '192.0.2.1:8555', inbound: true },
+        { id: 2, addr: '192.0.2.2:8555', inbound: false },
+      ]),
+      'defichain',
+    );
+    expect(good.ok).toBe(true);
+    expect(good.peerList).toBeUndefined();
+    expect(good.peers).toEqual({ total: 2, inbound: 1, outbound: 1, source: 'getnetworkinfo' });
+    for (const peers of [[{ id: 1, addr: 'a', inbound: 'yes' }], [7], [null]]) {
+      for (const list of [false, true]) {
+        const s = await probeWithBody(answer(peers), 'defichain', list);
+        expect(s.error?.code).toBe('RPC_MALFORMED_RESPONSE');
+        expect(s.error?.message).toMatch(/getpeerinfo\[0\]/);
+      }
+    }
   });
 
   it('a batch answered with a single non-error object is malformed', async () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import type { Dispatcher } from 'undici';
 import { BUILTIN_CHAINS, type ChainSpec } from '../../src/chains/chain-spec.js';
-import { NodeProber } from '../../src/chains/node-prober.js';
+import { NodeProber, type NodeProberOptions, peerListPhaseMs } from '../../src/chains/node-prober.js';
 import type { NodeConfig } from '../../src/config/node-config.js';
 import { Credentials } from '../../src/rpc/credentials.js';
 import { createNodeDispatcher } from '../../src/rpc/dispatcher.js';
@@ -45,7 +45,13 @@ let seq = 0;
 async function nodeWith(
   spec: Omit<SimNodeSpec, 'id'>,
   chain: ChainSpec,
-  opts: { timeoutMs?: number; maxResponseBytes?: number; credentials?: Credentials; url?: string } = {},
+  opts: {
+    timeoutMs?: number;
+    maxResponseBytes?: number;
+    credentials?: Credentials;
+    url?: string;
+    prober?: Partial<Omit<NodeProberOptions, 'dispatcher'>>;
+  } = {},
 ) {
   const id = `n${++seq}`;
   await sim.addNode({ id, ...spec });
@@ -59,7 +65,11 @@ async function nodeWith(
     intervalMs: 5_000,
     timeoutMs: opts.timeoutMs ?? 1_000,
   };
-  const prober = new NodeProber(node, { dispatcher, maxResponseBytes: opts.maxResponseBytes ?? 1024 * 1024 });
+  const prober = new NodeProber(node, {
+    dispatcher,
+    maxResponseBytes: opts.maxResponseBytes ?? 1024 * 1024,
+    ...opts.prober,
+  });
   return { id, node, prober };
 }
 
@@ -129,7 +139,9 @@ describe('EVM dialect (BSC)', () => {
 
 describe('Bitcoin dialect', () => {
   it('defid: peers total / inbound / outbound, blocks, headers, network, P2P switch, client, traffic, warnings', async () => {
-    const { prober } = await nodeWith({ kind: 'defid', peers: { inbound: 3, outbound: 8 } }, DEFI);
+    const { prober } = await nodeWith({ kind: 'defid', peers: { inbound: 3, outbound: 8 } }, DEFI, {
+      prober: { peerDetailsPhaseMs: 0 },
+    });
     const s = await prober.probe();
     expect(s.ok).toBe(true);
     expect(s.peers).toEqual({ total: 11, inbound: 3, outbound: 8, source: 'getnetworkinfo' });
@@ -158,15 +170,32 @@ describe('Bitcoin dialect', () => {
     expect(s.headers! - s.height!).toBeGreaterThanOrEqual(50);
   });
 
-  it('per-peer details are fetched once a minute, and at once when the peer count changes', async () => {
-    const { id, prober } = await nodeWith({ kind: 'defid', peers: { inbound: 3, outbound: 8 } }, DEFI);
+  it('per-peer lists are built once a minute, the first phased by the node id, and at once when the peer count changes', async () => {
+    let now = 1_700_000_000_000;
+    const { id, prober } = await nodeWith({ kind: 'defid', peers: { inbound: 3, outbound: 8 } }, DEFI, {
+      prober: { now: () => now },
+    });
+    const phase = peerListPhaseMs(id, 60_000);
+    expect(phase).toBeGreaterThan(0);
+    // First contact: getpeerinfo is asked for the inbound / outbound split, but no list is built.
     const first = await prober.probe();
-    expect(first.peerList).toHaveLength(11);
-    const second = await prober.probe();
-    expect(second.peerList).toBeUndefined();
-    // The split of the last detailed probe still holds: the total did not change.
-    expect(second.peers).toEqual({ total: 11, inbound: 3, outbound: 8, source: 'getnetworkinfo' });
+    expect(first.peers).toEqual({ total: 11, inbound: 3, outbound: 8, source: 'getnetworkinfo' });
+    expect(first.peerList).toBeUndefined();
     expect(sim.stats(id).calls.getpeerinfo).toBe(1);
+    // Before its phase: neither asked nor built; the split of the last reading still holds.
+    now += phase - 1;
+    const early = await prober.probe();
+    expect(early.peerList).toBeUndefined();
+    expect(early.peers).toEqual({ total: 11, inbound: 3, outbound: 8, source: 'getnetworkinfo' });
+    expect(sim.stats(id).calls.getpeerinfo).toBe(1);
+    // At its phase: the first list.
+    now += 1;
+    const due = await prober.probe();
+    expect(due.peerList).toHaveLength(11);
+    expect(sim.stats(id).calls.getpeerinfo).toBe(2);
+    now += 59_999;
+    expect((await prober.probe()).peerList).toBeUndefined();
+    expect(sim.stats(id).calls.getpeerinfo).toBe(2);
 
     sim.setPeers(id, { inbound: 5, outbound: 8 });
     const changed = await prober.probe();
@@ -175,7 +204,52 @@ describe('Bitcoin dialect', () => {
     const refreshed = await prober.probe();
     expect(refreshed.peers).toEqual({ total: 13, inbound: 5, outbound: 8, source: 'getnetworkinfo' });
     expect(refreshed.peerList).toHaveLength(13);
-    expect(sim.stats(id).calls.getpeerinfo).toBe(2);
+    expect(sim.stats(id).calls.getpeerinfo).toBe(3);
+    // The next refresh is a minute after that list, not after the phase.
+    now += 59_999;
+    expect((await prober.probe()).peerList).toBeUndefined();
+    now += 1;
+    expect((await prober.probe()).peerList).toHaveLength(13);
+    expect(sim.stats(id).calls.getpeerinfo).toBe(4);
+  });
+
+  it('when the node has neither getnetworkinfo nor getconnectioncount, then getpeerinfo is read every probe for the count, and the list is still built only when due', async () => {
+    let now = 1_700_000_000_000;
+    const { id, prober } = await nodeWith(
+      { kind: 'defid', disabledMethods: ['getnetworkinfo', 'getconnectioncount'], peers: { inbound: 2, outbound: 4 } },
+      DEFI,
+      { prober: { now: () => now, peerDetailsPhaseMs: 30_000 } },
+    );
+    const first = await prober.probe();
+    expect(first.peers).toEqual({ total: 6, inbound: 2, outbound: 4, source: 'getpeerinfo' });
+    expect(first.peerList).toBeUndefined();
+    now += 10_000;
+    sim.setPeers(id, { inbound: 1, outbound: 4 });
+    const counted = await prober.probe();
+    expect(counted.peers).toEqual({ total: 5, inbound: 1, outbound: 4, source: 'getpeerinfo' });
+    expect(counted.peerList).toBeUndefined();
+    now += 20_000;
+    expect((await prober.probe()).peerList).toHaveLength(5);
+    expect(sim.stats(id).calls.getpeerinfo).toBe(3);
+  });
+
+  it('the first lists of many nodes are phased over the refresh interval by a stable hash of the node id', () => {
+    const every = 60_000;
+    const ids = Array.from({ length: 10_000 }, (_, i) => `node-${i}`);
+    const phases = ids.map((id) => peerListPhaseMs(id, every));
+    expect(phases.every((p) => Number.isInteger(p) && p >= 0 && p < every)).toBe(true);
+    // Stable: the same id, the same phase (every replica and restart agree).
+    expect(ids.slice(0, 50).map((id) => peerListPhaseMs(id, every))).toEqual(phases.slice(0, 50));
+    expect(new Set(phases).size).toBeGreaterThan(8_000);
+    // Spread: each tenth of the minute holds about a tenth of the nodes (a cold sweep of a few
+    // seconds builds a few hundred lists, not 10,000).
+    const tenths = new Array<number>(10).fill(0);
+    for (const p of phases) tenths[Math.floor((p / every) * 10)]!++;
+    for (const n of tenths) {
+      expect(n).toBeGreaterThan(800);
+      expect(n).toBeLessThan(1_200);
+    }
+    expect(peerListPhaseMs('node-1', 0)).toBe(0);
   });
 
   it('with peerDetailsEveryMs 0, every probe asks for per-peer details', async () => {

@@ -6,7 +6,7 @@ import type { ReloadOutcome } from '../../src/api/api-context.js';
 import type { NodeConfig } from '../../src/config/node-config.js';
 import { loadSettings, type Settings } from '../../src/config/settings.js';
 import { DEFAULT_HEALTH_POLICY, mergePolicy, type HealthPolicyInput } from '../../src/health/policy.js';
-import { Service } from '../../src/service.js';
+import { Service, type ServiceOptions } from '../../src/service.js';
 import { nodesForSimulator } from '../../src/simulator/fleet-nodes.js';
 import type { SimNodeSpec } from '../../src/simulator/sim-node-spec.js';
 import { Simulator } from '../../src/simulator/simulator.js';
@@ -43,6 +43,8 @@ export interface HarnessOptions {
   readonly mapNodes?: (nodes: NodeConfig[]) => NodeConfig[];
   readonly reload?: () => Promise<ReloadOutcome>;
   readonly now?: () => number;
+  /** Poller knobs (e.g. `phasePeerDetails: false`, for tests that read peer lists after one sweep). */
+  readonly poller?: ServiceOptions['poller'];
 }
 
 /**
@@ -76,7 +78,16 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
     store = new MemoryStore();
   }
   const policy = opts.policy ? mergePolicy(opts.policy) : DEFAULT_HEALTH_POLICY;
-  const service = await Service.start({ settings, nodes, policy, logger, replica, store, startPolling: false });
+  const service = await Service.start({
+    settings,
+    nodes,
+    policy,
+    logger,
+    replica,
+    store,
+    startPolling: false,
+    ...(opts.poller ? { poller: opts.poller } : {}),
+  });
   const api = createApp({
     service,
     logger,

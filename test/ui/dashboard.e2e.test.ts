@@ -65,6 +65,9 @@ describe('dashboard end to end (headless Chromium, demo fleet)', () => {
       // Samples stay fresh for the whole file (stale after 3 intervals) while the test drives
       // sweeps; the demo's 2 s timeout, so a busy machine does not turn a slow answer into a fault.
       mapNodes: (ns) => ns.map((n) => ({ ...n, intervalMs: 60_000, timeoutMs: 2_000 })),
+      // The detail's peers table is read below: every node's list on its first probe, not
+      // phased over the first minute as in production (test/api/peer-lists-phased.test.ts).
+      poller: { phasePeerDetails: false },
     });
     await h.sweep(6);
     srv = await listen(h.app);

@@ -116,6 +116,7 @@ export function nodesRoutes(ctx: ApiContext): Router {
         total: sample?.peers?.total ?? null,
         detail:
           'not offered: EVM nodes report only a peer count (net_peerCount); per-peer detail needs the admin API (admin_peers), which nodesentry does not use',
+        list: 'not_offered',
         summary: null,
         peers: null,
       });
@@ -124,13 +125,20 @@ export function nodesRoutes(ctx: ApiContext): Router {
     const peers = await storeCall('read the peer list', () => ctx.service.store.getPeers(v.node.id));
     if (!peers) {
       const missing = sample?.missingMethods.includes('getpeerinfo') ?? false;
+      // Lists are built once a minute per node, the first phased over the minute after its first
+      // probe (issue #17): a node that answers has counts but may have no list yet, which is not
+      // "no peers" nor a failure.
+      const pending = !missing && sample?.ok === true;
       noStore(res).json({
         ...base,
         source: 'getpeerinfo',
         total: sample?.peers?.total ?? null,
         detail: missing
           ? 'not offered: the node does not answer getpeerinfo'
-          : 'no peer list stored: the node was not probed recently, or its last probes failed',
+          : pending
+            ? 'not collected yet: per-peer details are collected once a minute per node, the first within a minute of its first probe; the counts in `reported` are from its latest probe'
+            : 'no peer list stored: the node was not probed recently, or its last probes failed',
+        list: missing ? 'not_offered' : pending ? 'not_collected_yet' : 'unavailable',
         summary: null,
         peers: null,
       });
@@ -140,6 +148,7 @@ export function nodesRoutes(ctx: ApiContext): Router {
       ...base,
       source: 'getpeerinfo',
       total: peers.length,
+      list: 'collected',
       summary: summarizePeers(peers, sample?.height),
       peers: peers.map((p) => ({
         id: p.id,

@@ -171,6 +171,11 @@ export const PeerReport = z.strictObject({
   source: z.enum(['net_peerCount', 'getpeerinfo']),
   total: nullableInt(),
   detail: z.string().describe('Why there is no per-peer detail (EVM: "not offered").').optional(),
+  list: z
+    .enum(['collected', 'not_collected_yet', 'not_offered', 'unavailable'])
+    .describe(
+      '`collected`: `peers` is the list from getpeerinfo (refreshed once a minute, and when the count changes). `not_collected_yet`: the node answers but its first list is not built yet (within a minute of its first probe); `reported` has the counts. `not_offered`: EVM, or a node without getpeerinfo. `unavailable`: no recent successful probe.',
+    ),
   summary: z
     .strictObject({
       total: z.int(),
