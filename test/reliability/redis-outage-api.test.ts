@@ -326,6 +326,17 @@ describe('Redis outage, as the API sees it', () => {
       // Nothing that was in Redis is lost: the drain with who and when, the audit entry, the
       // history from before the crash. And no record went back in time.
       const reader = api.service.store;
+      // Its view can be fresh from the events connection while the command connection is still
+      // in its reconnect back-off (calls then fail fast, by design): wait until it answers.
+      await until(
+        "the API replica's store answers",
+        () =>
+          reader.getDrains().then(
+            () => true,
+            () => false,
+          ),
+        8_000,
+      );
       const drain = (await reader.getDrains()).get('bsc-2');
       expect(drain).toMatchObject({
         by: drained.body.drain.by,
