@@ -33,3 +33,10 @@ export const RETENTION_DEFAULTS = Object.freeze({
   /** State changes kept for the whole fleet. */
   fleetTransitionLimit: 2000,
 });
+
+/**
+ * Per-peer lists (getpeerinfo): each node's list is built this often, ms, the first at a phase
+ * within this long of the node's first probe (the poller); the API tells a list not built yet
+ * from one that is not coming by the same figure.
+ */
+export const PEER_DETAILS_EVERY_MS = 60_000;

@@ -8,7 +8,7 @@ import type { FleetView } from '../view/fleet-view.js';
 import type { ProbeSchedule } from '../health/verdict.js';
 import type { Judge } from './judge.js';
 import { OutOfRangeError } from '../errors/argument-errors.js';
-import { LEASE_DEFAULTS, PROBE_DEFAULTS } from '../defaults.js';
+import { LEASE_DEFAULTS, PEER_DETAILS_EVERY_MS, PROBE_DEFAULTS } from '../defaults.js';
 import { errText } from './err-text.js';
 import { LeaseKeeper, type StoreOutage } from './lease-keeper.js';
 import { Scheduler, type ProbeResult } from './scheduler.js';
@@ -105,7 +105,7 @@ export class Poller {
       recheckMinGapMs: 1_000,
       staleAfterMs: () => Infinity,
       jitter: 0.1,
-      peerDetailsEveryMs: 60_000,
+      peerDetailsEveryMs: PEER_DETAILS_EVERY_MS,
       phasePeerDetails: true,
       ...opts,
       leaseRenewMs,

@@ -116,3 +116,44 @@ describe('the peers of a node whose probes fail', () => {
     expect(r.body.detail).toMatch(/last probes failed/);
   });
 });
+
+describe('the peers of a node that answers but whose getpeerinfo fails', () => {
+  let clock = Date.now();
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({
+      specs: [
+        { id: 'dfi-nolist', kind: 'defid', fault: { type: 'method-error', methods: ['getpeerinfo'], code: -1 } },
+        { id: 'dfi-list', kind: 'defid' },
+      ],
+      poller: { now: () => clock },
+      now: () => clock,
+    });
+  });
+  afterAll(() => h.close());
+
+  const peers = async (id: string) => {
+    const r = await request(h.app).get(`/v1/nodes/${id}/peers`).expect(200);
+    PeerReport.parse(r.body);
+    return r.body;
+  };
+
+  it('within its first minute, then its list is "not collected yet"; past it, "unavailable" with why, while a healthy neighbour has its list', async () => {
+    await h.sweep(3);
+    const first = await peers('dfi-nolist');
+    expect(h.service.view.get('dfi-nolist')?.sample.ok).toBe(true);
+    expect(first).toMatchObject({ list: 'not_collected_yet', peers: null });
+    // The minute and two intervals pass with the node answering (a sweep every 10 s).
+    for (let t = 0; t < 8; t++) {
+      clock += 10_000;
+      await h.sweep(1);
+    }
+    expect(h.sim.stats('dfi-nolist').calls.getpeerinfo).toBeGreaterThanOrEqual(2);
+    expect(h.service.view.get('dfi-nolist')?.sample.ok).toBe(true);
+    const later = await peers('dfi-nolist');
+    expect(later).toMatchObject({ list: 'unavailable', peers: null, summary: null });
+    expect(later.detail).toMatch(/the node answers, but none of its getpeerinfo answers/);
+    expect(later.reported?.total).toBeGreaterThan(0);
+    expect((await peers('dfi-list')).list).toBe('collected');
+  });
+});

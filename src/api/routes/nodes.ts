@@ -1,6 +1,7 @@
 // Node routes for operators: the fleet, one node, its peers, history and state changes.
 import { Router, type Request, type Response } from 'express';
 import { TAG_PATTERN } from '../../config/nodes-file-schema.js';
+import { PEER_DETAILS_EVERY_MS } from '../../defaults.js';
 import { HEALTH_STATES } from '../../health/states.js';
 import type { ApiContext } from '../api-context.js';
 import { requireApiKey } from '../auth.js';
@@ -125,10 +126,15 @@ export function nodesRoutes(ctx: ApiContext): Router {
     const peers = await storeCall('read the peer list', () => ctx.service.store.getPeers(v.node.id));
     if (!peers) {
       const missing = sample?.missingMethods.includes('getpeerinfo') ?? false;
+      const answers = !missing && sample?.ok === true;
       // Lists are built once a minute per node, the first phased over the minute after its first
       // probe (issue #17): a node that answers has counts but may have no list yet, which is not
-      // "no peers" nor a failure.
-      const pending = !missing && sample?.ok === true;
+      // "no peers" nor a failure. Past that minute (counted from the start of its usable run,
+      // which comes after its first probe), a node that still answers but has no list is not
+      // delivering one: its getpeerinfo fails or answers something invalid.
+      const usableSince = v.record?.health?.health.usableSince ?? null;
+      const pending =
+        answers && (usableSince === null || now - usableSince <= PEER_DETAILS_EVERY_MS + 2 * v.node.intervalMs);
       noStore(res).json({
         ...base,
         source: 'getpeerinfo',
@@ -137,7 +143,9 @@ export function nodesRoutes(ctx: ApiContext): Router {
           ? 'not offered: the node does not answer getpeerinfo'
           : pending
             ? 'not collected yet: per-peer details are collected once a minute per node, the first within a minute of its first probe; the counts in `reported` are from its latest probe'
-            : 'no peer list stored: the node was not probed recently, or its last probes failed',
+            : answers
+              ? 'no peer list stored: the node answers, but none of its getpeerinfo answers in the last minutes gave a list (the call failed or its answer was invalid); the counts in `reported` are from its latest probe'
+              : 'no peer list stored: the node was not probed recently, or its last probes failed',
         list: missing ? 'not_offered' : pending ? 'not_collected_yet' : 'unavailable',
         summary: null,
         peers: null,

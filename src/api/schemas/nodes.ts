@@ -174,7 +174,7 @@ export const PeerReport = z.strictObject({
   list: z
     .enum(['collected', 'not_collected_yet', 'not_offered', 'unavailable'])
     .describe(
-      '`collected`: `peers` is the list from getpeerinfo (refreshed once a minute, and when the count changes). `not_collected_yet`: the node answers but its first list is not built yet (within a minute of its first probe); `reported` has the counts. `not_offered`: EVM, or a node without getpeerinfo. `unavailable`: no recent successful probe.',
+      '`collected`: `peers` is the list from getpeerinfo (refreshed once a minute, and when the count changes). `not_collected_yet`: the node answers but its first list is not built yet (within a minute of its first probe); `reported` has the counts. `not_offered`: EVM, or a node without getpeerinfo. `unavailable`: no recent successful probe, or the node answers but none of its getpeerinfo calls has given a list past its first minute (the call fails or its answer is invalid).',
     ),
   summary: z
     .strictObject({
