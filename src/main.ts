@@ -205,6 +205,19 @@ export async function serve(opts: { readonly configPath?: string | undefined }, 
     { heapGrowthPercent: heapGrowthPercent ?? 'as given to node' },
     'old generation may grow this far past the live heap before a full GC',
   );
+  const stopping = new AbortController();
+  let http: HttpHandle | undefined;
+  let starting: Promise<number | undefined> | undefined;
+  // Signals are handled from here on: the poller already holds leases, so a SIGTERM while the
+  // HTTP code loads or the ports wait for verdicts must still stop cleanly (leases handed
+  // over), not take the default kill (a replica killed that way during start-up under a busy
+  // core exited by the signal in a CI run).
+  const stopped = handleSignals(running, async () => {
+    stopping.abort();
+    await starting?.catch(() => {});
+    await http?.close();
+    await running.close();
+  });
   const { startHttp } = await httpModule;
   const cannotListen = async (err: unknown, port: number): Promise<number> => {
     // Port in use, address not available: say so and exit now, not run on without an API.
@@ -225,17 +238,6 @@ export async function serve(opts: { readonly configPath?: string | undefined }, 
       return cannotListen(err, port);
     }
   }
-  const stopping = new AbortController();
-  let http: HttpHandle | undefined;
-  let starting: Promise<number | undefined> | undefined;
-  // Signals are handled from here on: a SIGTERM while the ports wait for verdicts still stops
-  // cleanly (leases handed over), instead of the default kill.
-  const stopped = handleSignals(running, async () => {
-    stopping.abort();
-    await starting?.catch(() => {});
-    await http?.close();
-    await running.close();
-  });
   starting = (async () => {
     // Ports open once the verdicts are in (bounded): see waitForVerdicts.
     const wait = await waitForVerdicts(running.service, running.settings.readyWaitMs, Date.now, stopping.signal);
