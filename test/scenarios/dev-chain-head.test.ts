@@ -164,6 +164,11 @@ describe('dev chain: two nodes at 0 for good, one stuck at 2, one climbing', () 
     }
     const settled = timeline.filter((o) => o.t - warm >= 2_000);
     expect(settled.length).toBeGreaterThanOrEqual(12);
+    // Once settled, the stuck three are counted (stalled or left out) in most reports; all three
+    // can be "not evidence" at one instant when none of their samples is fresh (a busy core: one
+    // fresh-clone CI run read 0 once), so not at every instant.
+    const counted = settled.filter((o) => o.ref !== null && o.ref.stalled + o.ref.excluded >= 1);
+    expect(counted.length).toBeGreaterThanOrEqual(Math.ceil(settled.length * 0.75));
 
     for (const o of timeline) {
       // Never a head that no node has: within a block or two of the climber, from its vote alone.
@@ -174,7 +179,6 @@ describe('dev chain: two nodes at 0 for good, one stuck at 2, one climbing', () 
       // The stuck three have no vote (voters above): stalled, left out when a probe of theirs just
       // failed, or not evidence at all for the moment their sample is not fresh (a loaded machine).
       expect(o.ref!.stalled + o.ref!.excluded).toBeLessThanOrEqual(3);
-      expect(o.ref!.stalled + o.ref!.excluded).toBeGreaterThanOrEqual(1);
       // The climber is at the head; the stuck nodes are never called healthy.
       expect(o.nodes.climber!.lag?.blocks ?? 0).toBeLessThanOrEqual(1);
       for (const id of STUCK) expect(o.nodes[id]!.state).not.toBe('healthy');
