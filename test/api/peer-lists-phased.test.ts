@@ -10,6 +10,13 @@ import { startHarness, type Harness } from '../support/api-harness.js';
 
 const EVERY_MS = 60_000;
 
+/** A node's peers answer, checked against its schema. */
+async function peersOf(h: Harness, id: string) {
+  const r = await request(h.app).get(`/v1/nodes/${id}/peers`).expect(200);
+  PeerReport.parse(r.body);
+  return r.body;
+}
+
 /** Two ids whose first lists fall in each third of the minute (none on the first probe). */
 function idsByThird(): string[][] {
   const thirds: string[][] = [[], [], []];
@@ -34,11 +41,7 @@ describe('peer lists after start: phased by node id over the first minute', () =
   });
   afterAll(() => h.close());
 
-  const peers = async (id: string) => {
-    const r = await request(h.app).get(`/v1/nodes/${id}/peers`).expect(200);
-    PeerReport.parse(r.body);
-    return r.body;
-  };
+  const peers = (id: string) => peersOf(h, id);
 
   it('when the cold sweep has run, then getpeerinfo was read for the split but no list was built or stored, and the API says "not collected yet"', async () => {
     await h.sweep(1);
@@ -132,11 +135,7 @@ describe('the peers of a node that answers but whose getpeerinfo fails', () => {
   });
   afterAll(() => h.close());
 
-  const peers = async (id: string) => {
-    const r = await request(h.app).get(`/v1/nodes/${id}/peers`).expect(200);
-    PeerReport.parse(r.body);
-    return r.body;
-  };
+  const peers = (id: string) => peersOf(h, id);
 
   it('within its first minute, then its list is "not collected yet"; past it, "unavailable" with why, while a healthy neighbour has its list', async () => {
     await h.sweep(3);
