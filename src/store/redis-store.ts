@@ -151,6 +151,8 @@ export class RedisStore implements Store {
    */
   private readonly sent = new Map<string, NodeRecord>();
   private readonly held = new Map<string, NodeRecord>();
+  /** fencedKeys' cache. */
+  private readonly nodeKeys = new Map<string, readonly string[]>();
   private closed = false;
   private closing: Promise<void> | undefined;
 
@@ -287,26 +289,15 @@ export class RedisStore implements Store {
       this.historySlack,
     ];
     for (const node of batch.nodes) {
-      keys.push(
-        k.lease(node.nodeId),
-        k.node(node.nodeId),
-        k.peers(node.nodeId),
-        k.history(node.nodeId),
-        k.transitions(node.nodeId),
-      );
+      const nodeKeys = this.fencedKeys(node.nodeId);
+      for (let i = 0; i < nodeKeys.length; i++) keys.push(nodeKeys[i]!);
       const transitions = node.transitions ?? [];
       const json = node.record ? encodeRecord(node.record) : '';
       const entry = node.record ? encodeRecordEntry(node.record, json, this.sent.get(node.nodeId), this.replica) : '';
-      args.push(
-        node.nodeId,
-        json,
-        entry,
-        node.peers ? encodePeers(node.peers) : '',
-        node.history.length,
-        ...node.history.map(encodeHistoryPoint),
-        transitions.length,
-        ...transitions.map(encodeTransition),
-      );
+      args.push(node.nodeId, json, entry, node.peers ? encodePeers(node.peers) : '', node.history.length);
+      for (const point of node.history) args.push(encodeHistoryPoint(point));
+      args.push(transitions.length);
+      for (const t of transitions) args.push(encodeTransition(t));
     }
     const [refused, older] = (await fencedSweepScript.run(this.client, keys, args)) as [number[], number[]];
     const ids = (positions: number[]) => positions.flatMap((i) => batch.nodes[i - 1]?.nodeId ?? []);
@@ -355,6 +346,22 @@ export class RedisStore implements Store {
       p.publish(k.events, chainEventFrom(json));
     }
     return p;
+  }
+
+  /**
+   * A node's five keys in the order fencedSweepScript takes them, built once per node: every
+   * probe's write names them, and a key made afresh each time was five concatenations plus five
+   * copies when ioredis measured them (the cached strings are flattened once, on first use).
+   * Forgotten when the node is removed; a map entry per configured node otherwise.
+   */
+  private fencedKeys(nodeId: string): readonly string[] {
+    let keys = this.nodeKeys.get(nodeId);
+    if (keys === undefined) {
+      const k = this.keys;
+      keys = [k.lease(nodeId), k.node(nodeId), k.peers(nodeId), k.history(nodeId), k.transitions(nodeId)];
+      this.nodeKeys.set(nodeId, keys);
+    }
+    return keys;
   }
 
   /** Records published: the bases of their nodes' next changes. */
@@ -518,6 +525,7 @@ export class RedisStore implements Store {
       for (const id of ids) {
         this.sent.delete(id);
         this.held.delete(id);
+        this.nodeKeys.delete(id);
       }
       await this.exec(p);
     });
