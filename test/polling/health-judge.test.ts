@@ -170,4 +170,38 @@ describe('HealthJudge', () => {
     probeAll();
     expect(judge.chainFacts(now)).toHaveLength(1);
   });
+
+  it('waits for the timer when new nodes join unusable (a cold sweep), and ranks at the next flush when one joins usable', () => {
+    const ids = Array.from({ length: 12 }, (_, i) => `n${i}`);
+    const nodes = new Map(ids.map((id) => [id, node(id)]));
+    const run = (riseAfter: number) => {
+      const view = new FleetView({ store: new MemoryStore() });
+      const judge = new HealthJudge({
+        view,
+        policy: { ...DEFAULT_HEALTH_POLICY, riseAfter },
+        replica: 'r',
+        nodes: () => nodes,
+        rerankEveryMs: 1_000,
+      });
+      let now = 1_000_000;
+      const ranked: number[] = [];
+      // A cold sweep: three new nodes' first samples between each 250 ms flush.
+      for (let flush = 1; flush <= 4; flush++) {
+        for (const id of ids.slice((flush - 1) * 3, flush * 3))
+          view.ingest([judge.judge(nodes.get(id)!, sample(id, 5_000, now), now).record]);
+        if (judge.chainFacts(now).length > 0) ranked.push(flush);
+        now += 250;
+      }
+      return { ranked, states: ids.map((id) => view.get(id)!.health!.health.state) };
+    };
+    // Rising (riseAfter 2): every new node is unknown after its first sample, so after the
+    // chain's first ranking only the timer ranks it (the old rule ranked at all four flushes).
+    const rising = run(2);
+    expect(new Set(rising.states)).toEqual(new Set(['unknown']));
+    expect(rising.ranked).toEqual([1]);
+    // Usable at once (riseAfter 1): each flush with a new usable node ranks the chain.
+    const usable = run(1);
+    expect(new Set(usable.states)).toEqual(new Set(['healthy']));
+    expect(usable.ranked).toEqual([1, 2, 3, 4]);
+  });
 });
