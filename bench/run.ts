@@ -311,7 +311,7 @@ function sweepRow(r: SweepCaseResult, plan: Plan): Row {
     nodesentry: `${fmtS(r.nodesentryMs)}`,
     floor: `${fmtS(r.floorMs)}`,
     ratio: `${r.ratio.toFixed(2)}x`,
-    detail: `redis ${(100 * r.redisShare).toFixed(0)}%, CPU per sweep ${fmtS(r.nodesentryCpuMs)} vs ${fmtS(r.floorCpuMs)} (${r.cpuRatio.toFixed(2)}x), peak RSS ${fmtMb(r.nodesentryPeakRss)} (floor ${fmtMb(r.floorPeakRss)}; heap total/used ${fmtMb(r.nodesentryMemory.heapTotal)}/${fmtMb(r.nodesentryMemory.heapUsed)}, array buffers ${fmtMb(r.nodesentryMemory.arrayBuffers)} at their peaks), median of ${r.reps}; first sweep after start ${fmtS(r.firstSweepMs)} (floor ${fmtS(r.floorFirstSweepMs)}; CPU ${fmtS(r.firstSweepCpuMs)} vs ${fmtS(r.floorFirstSweepCpuMs)}; peak RSS by its end ${fmtMb(r.firstSweepPeakRss)})`,
+    detail: `redis ${(100 * r.redisShare).toFixed(0)}%, CPU per sweep ${fmtS(r.nodesentryCpuMs)} vs ${fmtS(r.floorCpuMs)} (${r.cpuRatio.toFixed(2)}x), peak RSS ${fmtMb(r.nodesentryPeakRss)} (floor ${fmtMb(r.floorPeakRss)}; heap total/used ${fmtMb(r.nodesentryMemory.heapTotal)}/${fmtMb(r.nodesentryMemory.heapUsed)}, array buffers ${fmtMb(r.nodesentryMemory.arrayBuffers)} at their peaks), median of ${r.reps}; first sweep after start ${fmtS(r.firstSweepMs)} (${r.firstSweepProbes.toLocaleString('en-US')} probes; floor ${fmtS(r.floorFirstSweepMs)}; CPU ${fmtS(r.firstSweepCpuMs)} vs ${fmtS(r.floorFirstSweepCpuMs)}; peak RSS by its end ${fmtMb(r.firstSweepPeakRss)})`,
     target: judged ? `<= 1.25x${r.concurrency === 256 ? ', < 2 s' : ''}, RSS <= 150 MB` : '-',
     met: plan.quick || !judged ? undefined : met,
   };

@@ -39,6 +39,8 @@ export interface SweepWorkerReady {
   readonly firstSweepCpuMs: number;
   /** Peak RSS from start to the end of the first sweep, bytes (the kernel's maxRSS). */
   readonly firstSweepPeakRss: number;
+  /** Probes the first sweep made: one per node, plus nodesentry's fast re-checks of rising nodes. */
+  readonly firstSweepProbes: number;
 }
 
 /** Peaks of `process.memoryUsage()` sampled every 20 ms from start to the call, bytes. */
@@ -101,7 +103,12 @@ async function main(): Promise<void> {
       ? await startCpuProfile(o.profileDir, `sweep-floor-${o.nodes}-c${o.concurrency}`)
       : undefined;
     serveParent(
-      { firstSweepMs: first.ms, firstSweepCpuMs, firstSweepPeakRss: memory().maxRss } satisfies SweepWorkerReady,
+      {
+        firstSweepMs: first.ms,
+        firstSweepCpuMs,
+        firstSweepPeakRss: memory().maxRss,
+        firstSweepProbes: specs.length,
+      } satisfies SweepWorkerReady,
       {
         sweep: async (): Promise<SweepResult> => {
           const cpu = process.cpuUsage();
@@ -162,6 +169,7 @@ async function main(): Promise<void> {
   const firstSweepMs = performance.now() - firstStarted;
   const firstSweepCpuMs = cpuMsSince(firstCpu);
   const firstSweepPeakRss = memory().maxRss;
+  const firstSweepProbes = poller.stats.probes;
   await coldProfile?.stop();
   const profile = o.profileDir
     ? await startCpuProfile(o.profileDir, `sweep-nodesentry-${o.nodes}-c${o.concurrency}`)
@@ -170,7 +178,7 @@ async function main(): Promise<void> {
     ? await startAllocationProfile(o.heapProfileDir, `sweep-nodesentry-${o.nodes}-c${o.concurrency}`)
     : undefined;
   serveParent(
-    { firstSweepMs, firstSweepCpuMs, firstSweepPeakRss } satisfies SweepWorkerReady,
+    { firstSweepMs, firstSweepCpuMs, firstSweepPeakRss, firstSweepProbes } satisfies SweepWorkerReady,
     {
       sweep: async (): Promise<SweepResult> => {
         redisMs = 0;

@@ -33,6 +33,8 @@ export interface SweepCaseResult extends SweepCase {
   readonly floorFirstSweepCpuMs: number;
   /** Peak RSS of the nodesentry worker by the end of its first sweep. */
   readonly firstSweepPeakRss: number;
+  /** Probes in nodesentry's first sweep (the floor's is one per node). */
+  readonly firstSweepProbes: number;
 }
 
 /**
@@ -114,6 +116,7 @@ export async function runSweepCase(
       firstSweepCpuMs: nsStart.ready.firstSweepCpuMs,
       floorFirstSweepCpuMs: floorStart.ready.firstSweepCpuMs,
       firstSweepPeakRss: nsStart.ready.firstSweepPeakRss,
+      firstSweepProbes: nsStart.ready.firstSweepProbes,
     };
   } finally {
     await Promise.all([floor.stop(), ns?.stop()]);
