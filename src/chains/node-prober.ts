@@ -4,7 +4,7 @@ import type { Dispatcher } from 'undici';
 import { BaseError } from '../errors/base-error.js';
 import { RpcErrorCode, RpcFailure, RpcMalformedError, WrongChainError } from '../errors/rpc-errors.js';
 import { type Credentials, CredentialsError } from '../rpc/credentials.js';
-import { RpcClient, type RpcOutcome } from '../rpc/rpc-client.js';
+import { NO_PARAMS, RpcClient, type RpcOutcome } from '../rpc/rpc-client.js';
 import type { SecretUrl } from '../rpc/secret-url.js';
 import type { ChainSpec } from './chain-spec.js';
 import { bitcoinProbe } from './bitcoin-probe.js';
@@ -54,9 +54,6 @@ export interface NodeCapabilities {
   readonly batch: 'unknown' | 'yes' | 'no';
   readonly missingMethods: readonly string[];
 }
-
-/** The params of a method without any: one constant, so the client's batch body cache sees the same calls. */
-const NO_PARAMS: readonly unknown[] = Object.freeze([]);
 
 /** `missingMethods` of a node that lacks none (nearly every sample): one shared empty list. */
 const NO_METHODS: readonly string[] = Object.freeze([]);

@@ -41,8 +41,11 @@ const PLAIN_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   accept: 'application/json',
 });
 
-/** What a call without `params` stands for in a batch body's cache key. */
-const NO_PARAMS: readonly unknown[] = Object.freeze([]);
+/**
+ * The params of a call without any: one frozen constant, which the batch body cache compares by
+ * identity. Callers that build calls every probe (NodeProber) pass this one.
+ */
+export const NO_PARAMS: readonly unknown[] = Object.freeze([]);
 
 interface JsonRpcReply {
   id?: unknown;
