@@ -535,7 +535,7 @@ const paths: Record<string, Json> = {
     get: readOp(
       'getNodePeers',
       "A node's peers",
-      'Bitcoin family: from `getpeerinfo`: inbound/outbound, client versions, ping times, sync heights, bytes per message type. The list is collected once a minute per node (and when its peer count changes), the first within a minute of its first probe: until then `list` is `not_collected_yet`, `peers` is null and `reported` has the counts. EVM: the peer count only (`net_peerCount`), with `detail` saying per-peer data is not offered.',
+      'Bitcoin family: from `getpeerinfo`: inbound/outbound, client versions, ping times, sync heights, bytes per message type. The list is collected once a minute per node (and when its peer count changes), the first within a minute of its first probe: until then `list` is `not_collected_yet`, `peers` is null and `reported` has the counts. A list not refreshed when due (getpeerinfo failing since) is served as `stale`, with `collectedAt`, never as current. EVM: the peer count only (`net_peerCount`), with `detail` saying per-peer data is not offered.',
       [NODE_ID],
       json(ref('PeerReport'), 'Peers.'),
       { '404': resp('NodeNotFound'), '503': resp('StoreUnavailable') },

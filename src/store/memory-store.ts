@@ -1,6 +1,6 @@
 // MemoryStore: the Store in-process, with the Redis store's semantics.
 import { randomUUID } from 'node:crypto';
-import { type PeerDetail, withoutPeerList } from '../chains/sample.js';
+import { withoutPeerList } from '../chains/sample.js';
 import type {
   ChainFacts,
   Drain,
@@ -10,6 +10,7 @@ import type {
   Store,
   StoreEvent,
   StoreEventHandler,
+  StoredPeers,
   StoreHealth,
   SweepResult,
   SweepWrite,
@@ -163,7 +164,11 @@ export class MemoryStore implements Store {
             refused.add(node.nodeId);
             continue;
           }
-          if (node.peers) this.peers.set(node.nodeId, { value: encodePeers(node.peers), expiresAt: now + peersPx });
+          if (node.peers)
+            this.peers.set(node.nodeId, {
+              value: encodePeers(node.peers, node.record?.sample.observedAt),
+              expiresAt: now + peersPx,
+            });
           if (node.history.length > 0) {
             const old = this.live(this.history, node.nodeId)?.value ?? [];
             const pushed = node.history.map(encodeHistoryPoint).reverse();
@@ -282,7 +287,7 @@ export class MemoryStore implements Store {
     });
   }
 
-  getPeers(nodeId: string): Promise<PeerDetail[] | undefined> {
+  getPeers(nodeId: string): Promise<StoredPeers | undefined> {
     return this.run('getPeers', () => {
       const raw = this.live(this.peers, nodeId);
       return raw && this.decoded(decodePeers(raw.value));

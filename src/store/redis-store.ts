@@ -1,7 +1,6 @@
 // The Store on Redis: every command (records, leases, drains, audit, events); its connections are store/redis/connection.ts.
 import { randomUUID } from 'node:crypto';
 import type { ChainableCommander } from 'ioredis';
-import type { PeerDetail } from '../chains/sample.js';
 import { createStoreKeys, DEFAULT_PREFIX, type StoreKeys } from './keys.js';
 import {
   claimLeasesScript,
@@ -23,6 +22,7 @@ import type {
   Store,
   StoreEvent,
   StoreEventHandler,
+  StoredPeers,
   StoreHealth,
   SweepResult,
   SweepWrite,
@@ -294,7 +294,13 @@ export class RedisStore implements Store {
       const transitions = node.transitions ?? [];
       const json = node.record ? encodeRecord(node.record) : '';
       const entry = node.record ? encodeRecordEntry(node.record, json, this.sent.get(node.nodeId), this.replica) : '';
-      args.push(node.nodeId, json, entry, node.peers ? encodePeers(node.peers) : '', node.history.length);
+      args.push(
+        node.nodeId,
+        json,
+        entry,
+        node.peers ? encodePeers(node.peers, node.record?.sample.observedAt) : '',
+        node.history.length,
+      );
       for (const point of node.history) args.push(encodeHistoryPoint(point));
       args.push(transitions.length);
       for (const t of transitions) args.push(encodeTransition(t));
@@ -317,7 +323,8 @@ export class RedisStore implements Store {
     const encoded: string[] = [];
     const ids: string[] = [];
     for (const node of batch.nodes) {
-      if (node.peers) p.set(k.peers(node.nodeId), encodePeers(node.peers), 'PX', peersPx);
+      if (node.peers)
+        p.set(k.peers(node.nodeId), encodePeers(node.peers, node.record?.sample.observedAt), 'PX', peersPx);
       if (node.history.length > 0) {
         const key = k.history(node.nodeId);
         p.lpush(key, ...node.history.map(encodeHistoryPoint));
@@ -482,7 +489,7 @@ export class RedisStore implements Store {
     return { records, missing };
   }
 
-  getPeers(nodeId: string): Promise<PeerDetail[] | undefined> {
+  getPeers(nodeId: string): Promise<StoredPeers | undefined> {
     return this.run('getPeers', async () => {
       const key = this.keys.peers(nodeId);
       const raw = await this.client.get(key);

@@ -10,6 +10,7 @@ import type {
   HistoryPoint,
   NodeRecord,
   StoreEvent,
+  StoredPeers,
   TransitionEntry,
 } from './store.js';
 import { InvalidArgumentError } from '../errors/argument-errors.js';
@@ -152,7 +153,7 @@ type MsgBytes = Readonly<Record<string, number>>;
  * the per-message maps arrays aligned with `msgs` (null: that message absent); an absent field
  * is null, and a row's trailing nulls are left off.
  */
-export function encodePeers(peers: readonly PeerDetail[]): string {
+export function encodePeers(peers: readonly PeerDetail[], collectedAt?: number): string {
   const subvers = new Map<string, number>();
   const msgIndex = new Map<string, number>();
   for (const p of peers) {
@@ -190,6 +191,9 @@ export function encodePeers(peers: readonly PeerDetail[]): string {
   });
   return JSON.stringify({
     v: PEERS_FORMAT_VERSION,
+    // When the list was collected (the observedAt of the probe that built it). Added after v2
+    // first shipped: a v2 reader of before ignores it, and a list without it reads as of unknown age.
+    ...(collectedAt !== undefined && Number.isFinite(collectedAt) ? { at: Math.floor(collectedAt) } : {}),
     fields: PEER_FIELDS,
     subvers: [...subvers.keys()],
     msgs: [...msgIndex.keys()],
@@ -197,14 +201,23 @@ export function encodePeers(peers: readonly PeerDetail[]): string {
   });
 }
 
-export function decodePeers(raw: string): Decoded<PeerDetail[]> {
+/** `collectedAt` of the list, when its writer recorded it (null: written by an older replica, or a v1 list). */
+function collectedAtOf(o: Json): number | null {
+  const at = o['at'];
+  return isNumber(at) && Number.isSafeInteger(at) && at > 0 ? at : null;
+}
+
+export function decodePeers(raw: string): Decoded<StoredPeers> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
   } catch {
     return fail('not JSON');
   }
-  if (isObject(parsed) && parsed['v'] === PEERS_FORMAT_VERSION) return decodePeersV2(parsed);
+  if (isObject(parsed) && parsed['v'] === PEERS_FORMAT_VERSION) {
+    const list = decodePeersV2(parsed);
+    return list.ok ? { ok: true, value: { peers: list.value, collectedAt: collectedAtOf(parsed) } } : list;
+  }
   // v1 (written before issue #17's compact list): the PeerDetail objects as they are.
   const v1 = checkVersion(parsed);
   if (!v1.ok) return v1;
@@ -212,7 +225,7 @@ export function decodePeers(raw: string): Decoded<PeerDetail[]> {
   if (!Array.isArray(peers) || !peers.every((p) => isObject(p) && isNumber(p['id']) && isString(p['addr']))) {
     return fail('peers is not a list of peers');
   }
-  return { ok: true, value: peers as PeerDetail[] };
+  return { ok: true, value: { peers: peers as PeerDetail[], collectedAt: null } };
 }
 
 function decodePeersV2(o: Json): Decoded<PeerDetail[]> {

@@ -118,6 +118,12 @@ export interface SweepWrite {
   readonly fence?: string;
 }
 
+/** A node's peer list as stored: `collectedAt` is null for lists written by older replicas. */
+export interface StoredPeers {
+  readonly peers: readonly PeerDetail[];
+  readonly collectedAt: number | null;
+}
+
 /** What a sweep write did not do. */
 export interface SweepResult {
   /** Nodes whose writes were refused by the fence: their lease is not this replica's. */
@@ -170,7 +176,8 @@ export interface Store {
   getNodes(nodeIds: readonly string[]): Promise<Map<string, NodeRecord>>;
   /** Every live record under the prefix. */
   getAllNodes(): Promise<NodeRecord[]>;
-  getPeers(nodeId: string): Promise<PeerDetail[] | undefined>;
+  /** The node's stored peer list, with when it was collected (absent once it expired). */
+  getPeers(nodeId: string): Promise<StoredPeers | undefined>;
   /** Newest first, at most `limit` points. */
   getHistory(nodeId: string, limit: number): Promise<HistoryPoint[]>;
   getChainFacts(chain: string): Promise<ChainFacts | undefined>;

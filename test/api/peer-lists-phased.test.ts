@@ -156,3 +156,53 @@ describe('the peers of a node that answers but whose getpeerinfo fails', () => {
     expect((await peers('dfi-list')).list).toBe('collected');
   });
 });
+
+describe('the peers of a node whose getpeerinfo starts failing after its list was collected', () => {
+  let clock = Date.now();
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({
+      specs: [{ id: 'dfi-flaky', kind: 'defid', peers: { inbound: 2, outbound: 5 } }],
+      poller: { now: () => clock, phasePeerDetails: false },
+      now: () => clock,
+    });
+  });
+  afterAll(() => h.close());
+
+  it('while its list is due, then it is "collected" with when; once a refresh is missed, "stale" with its age, never current', async () => {
+    await h.sweep(3);
+    const fresh = await peersOf(h, 'dfi-flaky');
+    expect(fresh).toMatchObject({ list: 'collected', total: 7 });
+    expect(fresh.peers).toHaveLength(7);
+    const collectedAt = fresh.collectedAt as number;
+    expect(collectedAt).toBeGreaterThan(clock - 10_000);
+    expect(collectedAt).toBeLessThanOrEqual(clock);
+    await h.sim.setFault('dfi-flaky', { type: 'method-error', methods: ['getpeerinfo'], code: -1 });
+    // Half a minute on, the node answering (getpeerinfo failing): the list is not due yet.
+    for (let t = 0; t < 3; t++) {
+      clock += 10_000;
+      await h.sweep(1);
+    }
+    expect(await peersOf(h, 'dfi-flaky')).toMatchObject({ list: 'collected', collectedAt });
+    // Past the minute and two intervals, no refresh came: the same list, said to be stale.
+    for (let t = 0; t < 5; t++) {
+      clock += 10_000;
+      await h.sweep(1);
+    }
+    expect(h.service.view.get('dfi-flaky')?.sample.ok).toBe(true);
+    const stale = await peersOf(h, 'dfi-flaky');
+    expect(stale).toMatchObject({ list: 'stale', collectedAt, total: 7, reported: { total: 7 } });
+    expect(stale.peers).toHaveLength(7);
+    const age = Math.round((clock - collectedAt) / 1000);
+    expect(stale.detail).toBe(
+      `stale: the last list, collected ${age} s ago; lists are rebuilt every 60 s, and none of this node's probes since gave one (its getpeerinfo fails or answers something invalid, or the node does not answer); the counts in \`reported\` are from its latest probe`,
+    );
+    // It answers getpeerinfo again: the next probe rebuilds the list (it was due), current again.
+    await h.sim.setFault('dfi-flaky', { type: 'none' });
+    clock += 1_000;
+    await h.sweep(1);
+    const back = await peersOf(h, 'dfi-flaky');
+    expect(back.list).toBe('collected');
+    expect(back.collectedAt).toBeGreaterThan(collectedAt);
+  });
+});

@@ -55,10 +55,23 @@ describe('peer list codec', () => {
     fc.assert(
       fc.property(fc.array(peerArb, { maxLength: 20 }), (peers) => {
         const d = decodePeers(encodePeers(peers));
-        expect(d.ok && d.value).toEqual(peers);
+        expect(d.ok && d.value).toEqual({ peers, collectedAt: null });
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('when a list is written with its collection time, then it reads back with it (ms, floored); a list written without one has none', () => {
+    const peers = [realistic(1)];
+    const d = decodePeers(encodePeers(peers, 1_796_305_136_417.6));
+    expect(d.ok && d.value).toEqual({ peers, collectedAt: 1_796_305_136_417 });
+    // A v2 list of a writer from before the field (no "at"), or an "at" that is no time: age unknown.
+    const o = JSON.parse(encodePeers(peers, 1_796_305_136_417));
+    expect(o.at).toBe(1_796_305_136_417);
+    for (const at of [undefined, 'yesterday', -5, 1.5]) {
+      const r = decodePeers(JSON.stringify({ ...o, at }));
+      expect(r.ok && r.value.collectedAt).toBeNull();
+    }
   });
 
   it('when a realistic list is written, then it takes under half the bytes of the v1 objects', () => {
@@ -72,7 +85,7 @@ describe('peer list codec', () => {
   it('when an older writer stored a v1 list, then it still reads', () => {
     const peers = [realistic(1), { id: 2, addr: '198.51.100.2:8555', inbound: true }];
     const d = decodePeers(JSON.stringify({ v: 1, peers }));
-    expect(d.ok && d.value).toEqual(peers);
+    expect(d.ok && d.value).toEqual({ peers, collectedAt: null });
   });
 
   it('is versioned apart from v1, so a reader of v1 only skips it (as "unknown format version") instead of misreading rows', () => {

@@ -226,9 +226,21 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
         expect(got.get('a')?.sample).not.toHaveProperty('peerList');
         expect(got.get('b')?.sample).not.toHaveProperty('peerList');
         expect(got.get('a')?.sample).toEqual(sample('a'));
-        expect(await store.getPeers('a')).toEqual(peersA);
-        expect(await store.getPeers('b')).toEqual(peersB);
+        // Each list says when it was collected: the observedAt of the probe that built it.
+        expect(await store.getPeers('a')).toEqual({ peers: peersA, collectedAt: sample('a').observedAt });
+        expect(await store.getPeers('b')).toEqual({ peers: peersB, collectedAt: sample('b').observedAt });
         expect(await store.getPeers('c')).toBeUndefined();
+      });
+
+      it('keeps the collection time of each list, whatever the record that carried it', async () => {
+        const at = 1_700_000_123_456;
+        await store.writeSweep(
+          {
+            records: [record('late', { sample: sample('late', { observedAt: at + 0.75, peerList: [peer(3)] }) })],
+          },
+          TTL,
+        );
+        expect(await store.getPeers('late')).toEqual({ peers: [peer(3)], collectedAt: at });
       });
     });
 
@@ -437,7 +449,7 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
         // Leases are released by their holder (the poller does it before removing): another
         // replica that still polls the node keeps it.
         expect(await store.claimLeases('replica-b', ['gone', 'kept'], TTL, 10)).toEqual([]);
-        expect(await store.getPeers('kept')).toEqual([peer(2)]);
+        expect((await store.getPeers('kept'))?.peers).toEqual([peer(2)]);
         expect(await store.getHistory('kept', 10)).toHaveLength(1);
         expect(await store.getTransitions('kept', 10)).toEqual([transition(2)]);
       });

@@ -123,8 +123,13 @@ export function nodesRoutes(ctx: ApiContext): Router {
       });
       return;
     }
-    const peers = await storeCall('read the peer list', () => ctx.service.store.getPeers(v.node.id));
-    if (!peers) {
+    const stored = await storeCall('read the peer list', () => ctx.service.store.getPeers(v.node.id));
+    // A list is rebuilt once a minute (and when the count changes), so one older than that plus
+    // two intervals was not refreshed: its node's getpeerinfo has given no list since, or the
+    // node stopped answering. It is served as what it is, the last one known, never as current;
+    // it expires a few minutes later (peer lists outlive records, see WriteBuffer).
+    const listDueBy = PEER_DETAILS_EVERY_MS + 2 * v.node.intervalMs;
+    if (!stored) {
       const missing = sample?.missingMethods.includes('getpeerinfo') ?? false;
       const answers = !missing && sample?.ok === true;
       // Lists are built once a minute per node, the first phased over the minute after its first
@@ -133,8 +138,7 @@ export function nodesRoutes(ctx: ApiContext): Router {
       // which comes after its first probe), a node that still answers but has no list is not
       // delivering one: its getpeerinfo fails or answers something invalid.
       const usableSince = v.record?.health?.health.usableSince ?? null;
-      const pending =
-        answers && (usableSince === null || now - usableSince <= PEER_DETAILS_EVERY_MS + 2 * v.node.intervalMs);
+      const pending = answers && (usableSince === null || now - usableSince <= listDueBy);
       noStore(res).json({
         ...base,
         source: 'getpeerinfo',
@@ -152,11 +156,20 @@ export function nodesRoutes(ctx: ApiContext): Router {
       });
       return;
     }
+    const { peers, collectedAt } = stored;
+    const ageMs = collectedAt === null ? null : Math.max(0, now - collectedAt);
+    const stale = ageMs !== null && ageMs > listDueBy;
     noStore(res).json({
       ...base,
       source: 'getpeerinfo',
       total: peers.length,
-      list: 'collected',
+      list: stale ? 'stale' : 'collected',
+      collectedAt,
+      ...(stale
+        ? {
+            detail: `stale: the last list, collected ${Math.round(ageMs / 1000)} s ago; lists are rebuilt every ${PEER_DETAILS_EVERY_MS / 1000} s, and none of this node's probes since gave one (its getpeerinfo fails or answers something invalid, or the node does not answer); the counts in \`reported\` are from its latest probe`,
+          }
+        : {}),
       summary: summarizePeers(peers, sample?.height),
       peers: peers.map((p) => ({
         id: p.id,

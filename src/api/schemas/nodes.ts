@@ -170,12 +170,20 @@ export const PeerReport = z.strictObject({
     .optional(),
   source: z.enum(['net_peerCount', 'getpeerinfo']),
   total: nullableInt(),
-  detail: z.string().describe('Why there is no per-peer detail (EVM: "not offered").').optional(),
+  detail: z
+    .string()
+    .describe('Why there is no per-peer detail (EVM: "not offered"), or why the list shown is stale.')
+    .optional(),
   list: z
-    .enum(['collected', 'not_collected_yet', 'not_offered', 'unavailable'])
+    .enum(['collected', 'stale', 'not_collected_yet', 'not_offered', 'unavailable'])
     .describe(
-      '`collected`: `peers` is the list from getpeerinfo (refreshed once a minute, and when the count changes). `not_collected_yet`: the node answers but its first list is not built yet (within a minute of its first probe); `reported` has the counts. `not_offered`: EVM, or a node without getpeerinfo. `unavailable`: no recent successful probe, or the node answers but none of its getpeerinfo calls has given a list past its first minute (the call fails or its answer is invalid).',
+      "`collected`: `peers` is the list from getpeerinfo (refreshed once a minute, and when the count changes). `stale`: `peers` is the last list, but it was not refreshed when due (older than a minute plus two intervals: the node's getpeerinfo has failed since, or the node stopped answering); `collectedAt` says when it was collected, `reported` has the current counts. `not_collected_yet`: the node answers but its first list is not built yet (within a minute of its first probe); `reported` has the counts. `not_offered`: EVM, or a node without getpeerinfo. `unavailable`: no list stored: no recent successful probe, or the node answers but none of its getpeerinfo calls has given a list past its first minute (the call fails or its answer is invalid).",
     ),
+  collectedAt: nullableInt()
+    .describe(
+      'When the list in `peers` was collected, epoch ms (with `collected` and `stale`); null for a list written by a replica of an older release, whose age is unknown.',
+    )
+    .optional(),
   summary: z
     .strictObject({
       total: z.int(),
