@@ -191,15 +191,27 @@ export async function serve(opts: { readonly configPath?: string | undefined }, 
   httpModule.catch(() => {});
   // Before the fleet is loaded: the heap sized with the live set, not V8's 4x (src/main/heap-growth.ts).
   const heapGrowthPercent = limitHeapGrowth();
+  // A SIGTERM / SIGINT while the service starts (the store connecting, the poller claiming its
+  // first leases) is kept, not left to the default kill: a replica killed inside that window
+  // kept the leases it had just claimed until they expired. Once the start returns, the stop
+  // runs as any other (leases handed over). A second signal still exits at once.
+  const early = signalsDuringStart();
   let running: Running;
   try {
     running = await startRunning({ configPath: opts.configPath });
   } catch (err) {
+    early.release();
     if (err instanceof ConfigError) {
       io.err(`nodesentry serve: invalid configuration\n${err.message}`);
       return 2;
     }
     throw err;
+  }
+  const signalled = early.release();
+  if (signalled !== undefined) {
+    running.logger.info({ signal: signalled }, 'stopping (the signal came while the service was starting)');
+    await running.close();
+    return 0;
   }
   running.logger.info(
     { heapGrowthPercent: heapGrowthPercent ?? 'as given to node' },
@@ -208,10 +220,10 @@ export async function serve(opts: { readonly configPath?: string | undefined }, 
   const stopping = new AbortController();
   let http: HttpHandle | undefined;
   let starting: Promise<number | undefined> | undefined;
-  // Signals are handled from here on: the poller already holds leases, so a SIGTERM while the
-  // HTTP code loads or the ports wait for verdicts must still stop cleanly (leases handed
-  // over), not take the default kill (a replica killed that way during start-up under a busy
-  // core exited by the signal in a CI run).
+  // handleSignals takes the signals over from signalsDuringStart: the poller holds leases, so a
+  // SIGTERM while the HTTP code loads or the ports wait for verdicts must still stop cleanly
+  // (leases handed over), not take the default kill (a replica killed that way during start-up
+  // under a busy core exited by the signal in a CI run).
   const stopped = handleSignals(running, async () => {
     stopping.abort();
     await starting?.catch(() => {});
@@ -261,6 +273,29 @@ export async function serve(opts: { readonly configPath?: string | undefined }, 
   if (failed !== undefined) return failed;
   await stopped;
   return 0;
+}
+
+/**
+ * Holds SIGINT / SIGTERM from now until `release()`, which says which came first (if any) and
+ * gives the signals back (handleSignals takes them next). A second one before that exits at once.
+ */
+function signalsDuringStart(): { release(): NodeJS.Signals | undefined } {
+  let first: NodeJS.Signals | undefined;
+  const on = (signal: NodeJS.Signals) => {
+    if (first !== undefined) process.exit(1);
+    first = signal;
+  };
+  const onInt = () => on('SIGINT');
+  const onTerm = () => on('SIGTERM');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  return {
+    release() {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      return first;
+    },
+  };
 }
 
 /** Binds `port` and lets it go: rejects with the listen error (EADDRINUSE, EACCES, ...). */
