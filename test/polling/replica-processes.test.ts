@@ -106,7 +106,8 @@ describe('replica processes', () => {
       b.kill('SIGKILL');
       await cleanup(prefix);
     }
-  });
+    // Above the sum of its own bounds (15 s for the shares, 10 intervals, 2 intervals).
+  }, 40_000);
 
   it('when a replica gets SIGTERM, then it exits cleanly and hands its nodes over at once', async () => {
     const prefix = `proc-${randomBytes(4).toString('hex')}`;
@@ -116,7 +117,8 @@ describe('replica processes', () => {
       await bothHoldShares(prefix, a, b);
       const exited = new Promise<number | null>((res) => a.once('exit', (code) => res(code)));
       a.kill('SIGTERM');
-      expect(await exited).toBe(0);
+      // Bounded, so a stop that hangs fails here by name, not as the test's timeout.
+      expect(await Promise.race([exited, sleep(10_000).then(() => 'still running 10 s after SIGTERM')])).toBe(0);
       // It gave its leases back rather than leaving them to expire: once it is gone, none names
       // it (left to expire, they would still, for up to one lease lifetime, 3 x INTERVAL_MS / 2).
       // Timed from its exit, not from SIGTERM: a clean stop first finishes the probes in flight,
@@ -133,5 +135,7 @@ describe('replica processes', () => {
       b.kill('SIGKILL');
       await cleanup(prefix);
     }
-  });
+    // Above the sum of its own bounds (15 s for the shares, 10 s for the exit, 5 s for the
+    // hand-over): a slow start under a loaded machine fails on the bound it missed, by name.
+  }, 40_000);
 });
