@@ -1,0 +1,34 @@
+// Records for the codec and store micro benchmarks: the scale bench's steady bsc record
+// (test/store/fixtures/steady-record.json) moved on by steady probes.
+import { readFileSync } from 'node:fs';
+
+const fixture = JSON.parse(readFileSync(new URL('../test/store/fixtures/steady-record.json', import.meta.url), 'utf8'));
+/** The fixture as a NodeRecord (without the stored form's `v` and leading `observedAt`). */
+export const { v: _v, observedAt: _at, ...firstRecord } = fixture;
+
+function moveStamps(x, from, to) {
+  if (typeof x === 'number') return x === from ? to : x;
+  if (Array.isArray(x)) return x.map((v) => moveStamps(v, from, to));
+  if (typeof x === 'object' && x !== null)
+    return Object.fromEntries(Object.entries(x).map(([k, v]) => [k, moveStamps(v, from, to)]));
+  return x;
+}
+
+/** A steady probe after `prev`: new timings, one block higher, the outcome window slid, the counters up. */
+export function steadyProbe(prev, i) {
+  const at = prev.sample.observedAt + 5_000 + (i % 7) * 13;
+  const r = moveStamps(prev, prev.sample.observedAt, at);
+  const latency = Math.round((20 + ((i * 37) % 500) / 3) * 100) / 100;
+  r.sample.latencyMs = latency;
+  r.sample.height += 1;
+  r.sample.tipTime += 5;
+  const stats = r.health.stats;
+  stats.samples += 1;
+  stats.lastLatencyMs = latency;
+  stats.latencyEwmaMs = stats.latencyEwmaMs * 0.8 + latency * 0.2;
+  stats.outcomes = [...stats.outcomes, true].slice(-20);
+  stats.head = { height: r.sample.height, since: at };
+  r.health.probing = { mode: 'interval', delayMs: 5_000, nextProbeAt: at + 5_000 };
+  r.writtenAt = at + 2;
+  return r;
+}
