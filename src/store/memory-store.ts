@@ -34,7 +34,7 @@ import {
   encodeDrainFact,
   encodeEvent,
   encodeHistoryPoint,
-  encodePeers,
+  encodeNodePeers,
   encodeRecord,
   encodeFleetTransition,
   encodeTransition,
@@ -164,11 +164,8 @@ export class MemoryStore implements Store {
             refused.add(node.nodeId);
             continue;
           }
-          if (node.peers)
-            this.peers.set(node.nodeId, {
-              value: encodePeers(node.peers, node.record?.sample.observedAt),
-              expiresAt: now + peersPx,
-            });
+          const peers = encodeNodePeers(node);
+          if (peers !== undefined) this.peers.set(node.nodeId, { value: peers, expiresAt: now + peersPx });
           if (node.history.length > 0) {
             const old = this.live(this.history, node.nodeId)?.value ?? [];
             const pushed = node.history.map(encodeHistoryPoint).reverse();

@@ -49,7 +49,7 @@ import {
   encodeDrainFact,
   encodeEvent,
   encodeHistoryPoint,
-  encodePeers,
+  encodeNodePeers,
   encodeRecord,
   encodeRecordEntry,
   encodeRecordsEvent,
@@ -294,13 +294,7 @@ export class RedisStore implements Store {
       const transitions = node.transitions ?? [];
       const json = node.record ? encodeRecord(node.record) : '';
       const entry = node.record ? encodeRecordEntry(node.record, json, this.sent.get(node.nodeId), this.replica) : '';
-      args.push(
-        node.nodeId,
-        json,
-        entry,
-        node.peers ? encodePeers(node.peers, node.record?.sample.observedAt) : '',
-        node.history.length,
-      );
+      args.push(node.nodeId, json, entry, encodeNodePeers(node) ?? '', node.history.length);
       for (const point of node.history) args.push(encodeHistoryPoint(point));
       args.push(transitions.length);
       for (const t of transitions) args.push(encodeTransition(t));
@@ -323,8 +317,8 @@ export class RedisStore implements Store {
     const encoded: string[] = [];
     const ids: string[] = [];
     for (const node of batch.nodes) {
-      if (node.peers)
-        p.set(k.peers(node.nodeId), encodePeers(node.peers, node.record?.sample.observedAt), 'PX', peersPx);
+      const peers = encodeNodePeers(node);
+      if (peers !== undefined) p.set(k.peers(node.nodeId), peers, 'PX', peersPx);
       if (node.history.length > 0) {
         const key = k.history(node.nodeId);
         p.lpush(key, ...node.history.map(encodeHistoryPoint));

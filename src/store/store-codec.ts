@@ -201,6 +201,17 @@ export function encodePeers(peers: readonly PeerDetail[], collectedAt?: number):
   });
 }
 
+/**
+ * A sweep's peer list for one node as stored, or undefined when the write has none. It was
+ * collected by the probe of the record it travels with (its observedAt), so that is its time.
+ */
+export function encodeNodePeers(node: {
+  readonly peers?: readonly PeerDetail[] | undefined;
+  readonly record?: NodeRecord | undefined;
+}): string | undefined {
+  return node.peers ? encodePeers(node.peers, node.record?.sample.observedAt) : undefined;
+}
+
 /** `collectedAt` of the list, when its writer recorded it (null: written by an older replica, or a v1 list). */
 function collectedAtOf(o: Json): number | null {
   const at = o['at'];
