@@ -1,6 +1,7 @@
 import { pino } from 'pino';
 import { loadSettings } from '../src/config/settings.js';
 import { DEFAULT_HEALTH_POLICY } from '../src/health/policy.js';
+import { limitHeapGrowth } from '../src/main/heap-growth.js';
 import { Service } from '../src/service.js';
 import { generateFleet } from '../src/simulator/fleet.js';
 import { RedisStore } from '../src/store/redis-store.js';
@@ -42,6 +43,8 @@ export interface ScaleWorkerStats {
  */
 async function main(): Promise<void> {
   const o = childOptions<ScaleWorkerOptions>();
+  // As `nodesentry serve` sizes its heap (scale.ts starts this process with serve's node flags).
+  limitHeapGrowth();
   const specs = generateFleet(o.nodes, o.seed);
   const nodeIds = specs.map((s) => s.id);
   const store = new RedisStore({

@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { Cluster } from 'ioredis';
 import { RedisCluster } from '../test/support/redis-cluster.js';
 import { createStoreKeys } from '../src/store/keys.js';
+import { SERVE_NODE_FLAGS } from '../src/main/heap-growth.js';
 import { generateFleet } from '../src/simulator/fleet.js';
 import { firstWall, predict, type Deployment, type ModelInputs, type Prediction } from './capacity-model.js';
 import { BenchChild } from './child-process.js';
@@ -179,15 +180,21 @@ async function measureFleet(o: ScaleOptions, cluster: RedisCluster): Promise<Sca
 
     const seeds = cluster.seeds;
     const start = (name: string, role: 'all' | 'api') =>
-      BenchChild.start<{ pid: number }>('scale-worker', {
-        name,
-        simPort: sim.ready.port,
-        nodes: o.nodes,
-        seed: o.seed,
-        cluster: seeds,
-        prefix,
-        role,
-      } satisfies ScaleWorkerOptions).then((r) => r.child);
+      BenchChild.start<{ pid: number }>(
+        'scale-worker',
+        {
+          name,
+          simPort: sim.ready.port,
+          nodes: o.nodes,
+          seed: o.seed,
+          cluster: seeds,
+          prefix,
+          role,
+        } satisfies ScaleWorkerOptions,
+        // Serve's node flags (the Docker image's and the systemd unit's NODE_OPTIONS); the
+        // replicas ran on V8's defaults before, a young generation half the size serve has.
+        (process.env.BENCH_NS_NODE_ARGS ?? SERVE_NODE_FLAGS).split(' ').filter(Boolean),
+      ).then((r) => r.child);
     const workers = await Promise.all(Array.from({ length: o.workers }, (_, i) => start(`w${i + 1}`, 'all')));
     const api = await start('api', 'api');
     const names = workers.map((_, i) => `w${i + 1}`);
