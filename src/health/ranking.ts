@@ -42,7 +42,12 @@ export function compareForRanking(a: RankInput, b: RankInput): number {
 }
 
 export function rankNodes(inputs: readonly RankInput[]): RankedNode[] {
-  return [...inputs].sort(compareForRanking).map(({ node, health, score }, i) => ({
+  return rankedInOrder([...inputs].sort(compareForRanking));
+}
+
+/** `sorted` (already in compareForRanking's order) as the ranking. */
+export function rankedInOrder(sorted: readonly RankInput[]): RankedNode[] {
+  return sorted.map(({ node, health, score }, i) => ({
     rank: i + 1,
     nodeId: node.id,
     tier: node.tier,

@@ -3,14 +3,17 @@ import type { Sample } from '../chains/sample.js';
 import type { NodeConfig } from '../config/node-config.js';
 import { evaluateNode } from '../health/evaluate-node.js';
 import { HeadVotes } from '../health/head-votes.js';
+import { NO_SCORE } from '../health/score.js';
 import type { ChainReport } from '../health/chain-report.js';
+import { isFresh, staleAfterMs } from '../health/freshness.js';
 import { type HealthPolicy, policyForChain } from '../health/policy.js';
+import { type RankInput, compareForRanking, rankedInOrder } from '../health/ranking.js';
 import { emptyReference, headProgress, type ReferenceHead } from '../health/reference-head.js';
 import { type SelectionChange, nextSelection } from '../health/selection.js';
 import { type HealthState, isUsable } from '../health/states.js';
 import type { NodeVerdict } from '../health/verdict.js';
 import type { ChainFacts, NodeRecord } from '../store/store.js';
-import { effectiveOf, rankEffective } from '../view/effective-node.js';
+import { effectiveOf } from '../view/effective-node.js';
 import type { FleetView } from '../view/fleet-view.js';
 import type { Judge, SampleVerdict } from './judge.js';
 
@@ -64,6 +67,21 @@ interface ChainIndex {
   /** Slots whose record changed since the votes last read them: `changed[slot]` set, listed once in `changedSlots`. */
   readonly changed: Uint8Array;
   readonly changedSlots: number[];
+  /**
+   * The ranking's inputs by slot (see #rankInputs), each as of its node's last change: its record,
+   * its drain, or its sample going stale. Undefined until the chain's first ranking (and after a
+   * policy change).
+   */
+  inputs: RankInput[] | undefined;
+  /** Slots whose record changed since the last ranking: `rankChanged[slot]` set, listed once in `rankChangedSlots`. */
+  readonly rankChanged: Uint8Array;
+  readonly rankChangedSlots: number[];
+  /** Per slot, when its input was made: drained (1/0), its sample fresh (1/0), and when that sample turns stale. */
+  readonly drained: Uint8Array;
+  readonly fresh: Uint8Array;
+  readonly freshUntil: Float64Array;
+  /** The slots in the last ranking's order: sorted again from there, few have moved. */
+  readonly order: number[];
 }
 
 export class HealthJudge implements Judge {
@@ -85,11 +103,19 @@ export class HealthJudge implements Judge {
   constructor(opts: HealthJudgeOptions) {
     this.#o = opts;
     // A head's votes follow the records: whoever wrote them (this replica, another, a reload).
+    // So do the ranking's inputs.
     opts.view.watchRecords((nodeId) => {
       const at = this.#slotOf.get(nodeId);
-      if (at === undefined || at.index.votes === undefined || at.index.changed[at.slot] === 1) return;
-      at.index.changed[at.slot] = 1;
-      at.index.changedSlots.push(at.slot);
+      if (at === undefined) return;
+      const index = at.index;
+      if (index.votes !== undefined && index.changed[at.slot] === 0) {
+        index.changed[at.slot] = 1;
+        index.changedSlots.push(at.slot);
+      }
+      if (index.inputs !== undefined && index.rankChanged[at.slot] === 0) {
+        index.rankChanged[at.slot] = 1;
+        index.rankChangedSlots.push(at.slot);
+      }
     });
   }
 
@@ -193,12 +219,17 @@ export class HealthJudge implements Judge {
   #evaluateChain(chainName: string, index: ChainIndex, now: number): ChainReport {
     const policy = this.#policy(chainName);
     const view = this.#o.view;
-    const ranking = rankEffective(
-      index.nodes.map((node) => {
-        const record = view.get(node.id);
-        return { node, record, health: effectiveOf(record, node, view.drain(node.id) !== undefined, now, policy) };
-      }),
-    );
+    // The order rankEffective gives over the whole view (the comparison is total: any starting
+    // order sorts to the same one), from inputs kept per node and the last ranking's order.
+    // Every node read, judged effective and sorted from scratch each second cost each worker
+    // ~1 µs per node of the fleet, whatever its share (issue #16: a tenth of a core per worker
+    // at 100,000 nodes, more with failures ranking chains at every flush).
+    const inputs = this.#rankInputs(index, now, policy);
+    const order = index.order;
+    order.sort((a, b) => compareForRanking(inputs[a]!, inputs[b]!));
+    const sorted: RankInput[] = new Array<RankInput>(order.length);
+    for (let i = 0; i < order.length; i++) sorted[i] = inputs[order[i]!]!;
+    const ranking = rankedInOrder(sorted);
     const prev = view.chainFacts(chainName)?.facts?.selection ?? null;
     const { selection, change } = nextSelection(prev, ranking, chainName, now, policy);
     if (change) this.#o.onSelectionChange?.(change);
@@ -213,11 +244,63 @@ export class HealthJudge implements Judge {
     };
   }
 
+  /**
+   * The ranking's input of every slot as effectiveOf gives it at `now`, each made again only
+   * when what it depends on moved: the node's record (the view's watcher), its drain, or `now`
+   * crossing the time its sample turns stale (either way: a clock set back makes it fresh
+   * again). What else effectiveOf puts in an input at `now` (a drained or never-sampled node's
+   * `since`, a stale sample's age in its reason's text) no ranking or selection reads.
+   */
+  #rankInputs(index: ChainIndex, now: number, policy: HealthPolicy): RankInput[] {
+    const view = this.#o.view;
+    const nodes = index.nodes;
+    const make = (slot: number, drained: boolean): void => {
+      const node = nodes[slot]!;
+      const record = view.get(node.id);
+      const sample = record?.sample;
+      index.drained[slot] = drained ? 1 : 0;
+      index.fresh[slot] = sample === undefined || isFresh(sample, node.intervalMs, now, policy) ? 1 : 0;
+      index.freshUntil[slot] =
+        sample === undefined ? Infinity : sample.observedAt + staleAfterMs(node.intervalMs, policy);
+      index.inputs![slot] = {
+        node,
+        health: effectiveOf(record, node, drained, now, policy),
+        score: record?.health?.score ?? NO_SCORE,
+      };
+    };
+    if (index.inputs === undefined) {
+      index.inputs = new Array<RankInput>(nodes.length);
+      for (let slot = 0; slot < nodes.length; slot++) make(slot, view.drain(nodes[slot]!.id) !== undefined);
+      index.order.length = 0;
+      for (let slot = 0; slot < nodes.length; slot++) index.order.push(slot);
+      index.rankChanged.fill(0);
+      index.rankChangedSlots.length = 0;
+      return index.inputs;
+    }
+    for (const slot of index.rankChangedSlots) {
+      index.rankChanged[slot] = 0;
+      make(slot, view.drain(nodes[slot]!.id) !== undefined);
+    }
+    index.rankChangedSlots.length = 0;
+    for (let slot = 0; slot < nodes.length; slot++) {
+      const drained = view.drain(nodes[slot]!.id) !== undefined;
+      // Within a millisecond of the deadline the input is made again whatever the sum's
+      // rounding says: isFresh decides, as for every other reader.
+      const until = index.freshUntil[slot]!;
+      const timeMoved = index.fresh[slot] === 1 ? now > until - 1 : now <= until + 1;
+      if (timeMoved || drained !== (index.drained[slot] === 1)) make(slot, drained);
+    }
+    return index.inputs;
+  }
+
   /** Forget cached policies (after a config reload changed them). */
   setPolicy(policy: HealthPolicy): void {
     (this.#o as { policy: HealthPolicy }).policy = policy;
     this.#policies.clear();
-    for (const index of this.#byChain.values()) index.votes = undefined;
+    for (const index of this.#byChain.values()) {
+      index.votes = undefined;
+      index.inputs = undefined;
+    }
   }
 
   #policy(chainName: string): HealthPolicy {
@@ -247,6 +330,13 @@ export class HealthJudge implements Judge {
         votes: undefined,
         changed: new Uint8Array(chainNodes.length),
         changedSlots: [],
+        inputs: undefined,
+        rankChanged: new Uint8Array(chainNodes.length),
+        rankChangedSlots: [],
+        drained: new Uint8Array(chainNodes.length),
+        fresh: new Uint8Array(chainNodes.length),
+        freshUntil: new Float64Array(chainNodes.length),
+        order: [],
       };
       this.#byChain.set(chainName, index);
       chainNodes.forEach((n, slot) => this.#slotOf.set(n.id, { index, slot }));

@@ -3,10 +3,12 @@ import type { Sample } from '../../src/chains/sample.js';
 import type { NodeConfig } from '../../src/config/node-config.js';
 import fc from 'fast-check';
 import { DEFAULT_HEALTH_POLICY } from '../../src/health/policy.js';
+import { nextSelection } from '../../src/health/selection.js';
 import { type HeadCandidate, referenceHead } from '../../src/health/reference-head.js';
 import { HealthJudge } from '../../src/polling/health-judge.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { FleetView } from '../../src/view/fleet-view.js';
+import { effectiveOf, rankEffective } from '../../src/view/effective-node.js';
 
 const BSC = BUILTIN_CHAINS.bsc!;
 const node = (id: string): NodeConfig => ({
@@ -111,6 +113,82 @@ describe('HealthJudge', () => {
         },
       ),
       { numRuns: 150 },
+    );
+  });
+
+  it('its selection and counts are those of a ranking of the whole view at that moment, drains, staleness and clock jumps included (property)', () => {
+    const ids = Array.from({ length: 10 }, (_, i) => `n${i}`);
+    const nodes = new Map(ids.map((id, i) => [id, { ...node(id), tier: i % 4 === 3 ? 1 : 0 }]));
+    const policy = { ...DEFAULT_HEALTH_POLICY, riseAfter: 1, minDwellMs: 2_000, failbackDwellMs: 3_000 };
+    const t0 = 1_000_000;
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            who: fc.nat(ids.length - 1),
+            how: fc.constantFrom('judged', 'judged', 'judged', 'other-replica', 'removed', 'drain', 'undrain', 'none'),
+            dh: fc.integer({ min: -3, max: 20 }),
+            latencyMs: fc.integer({ min: 1, max: 3_000 }),
+            ok: fc.boolean(),
+            // Up to past the staleness bound (30 s), and now and then back (a clock set back).
+            stepMs: fc.oneof(fc.integer({ min: 0, max: 3_000 }), fc.integer({ min: -40_000, max: 45_000 })),
+          }),
+          { maxLength: 50 },
+        ),
+        (steps) => {
+          const view = new FleetView({ store: new MemoryStore() });
+          // Ranked at every call, also when the clock went back (a 0 would wait for it to catch up).
+          const judge = new HealthJudge({
+            view,
+            policy,
+            replica: 'r',
+            nodes: () => nodes,
+            rerankEveryMs: Number.NEGATIVE_INFINITY,
+          });
+          let now = t0;
+          for (const step of steps) {
+            now += step.stepMs;
+            const id = ids[step.who]!;
+            const s: Sample = step.ok
+              ? { ...sample(id, 10_000 + step.dh, now), latencyMs: step.latencyMs }
+              : {
+                  ...sample(id, 10_000, now),
+                  ok: false,
+                  error: { code: 'RPC_TIMEOUT', message: 't', transient: true },
+                };
+            if (step.how === 'removed') view.remove([id]);
+            else if (step.how === 'drain') view.setDrain(id, { nodeId: id, by: 'op', at: now, reason: 'test' });
+            else if (step.how === 'undrain') view.setDrain(id, null);
+            else if (step.how === 'judged') view.ingest([judge.judge(nodes.get(id)!, s, now).record]);
+            else if (step.how === 'other-replica')
+              view.ingest([{ nodeId: id, chain: 'bsc', sample: s, health: null, replica: 'other', writtenAt: now }]);
+            // What a ranking of the whole view from scratch gives at this moment.
+            const prev = view.chainFacts('bsc')?.facts?.selection ?? null;
+            const ranking = rankEffective(
+              [...nodes.values()].map((n) => {
+                const record = view.get(n.id);
+                return { node: n, record, health: effectiveOf(record, n, view.drain(n.id) !== undefined, now, policy) };
+              }),
+            );
+            const expected = nextSelection(prev, ranking, 'bsc', now, policy).selection;
+            const facts = judge.chainFacts(now);
+            expect(facts).toHaveLength(1);
+            const report = facts[0]!.facts!;
+            expect(report.selection).toStrictEqual(expected);
+            const counts: Record<string, number> = {
+              healthy: 0,
+              degraded: 0,
+              unhealthy: 0,
+              unknown: 0,
+              maintenance: 0,
+            };
+            for (const r of ranking) counts[r.state]!++;
+            expect(report.counts).toStrictEqual(counts);
+            view.setChainFacts(facts[0]!);
+          }
+        },
+      ),
+      { numRuns: 200 },
     );
   });
 
