@@ -5,7 +5,8 @@ import { type Assessment, assess, sampleLag } from './assess.js';
 import { type NodeHealth, type Transition, advanceHealth } from './hysteresis.js';
 import type { NodeInfo } from './node-info.js';
 import type { HealthPolicy } from './policy.js';
-import type { ReferenceHead } from './reference-head.js';
+import { type ReferenceHead, headAnswerOf } from './reference-head.js';
+import { isFailedSample } from './probe-failure.js';
 import { type ScoreBreakdown, scoreNode } from './score.js';
 import { type NodeStats, emptyStats, updateStats } from './stats.js';
 
@@ -15,6 +16,8 @@ export interface NodeRoundInput {
   readonly drained: boolean;
   /** Latest sample, or null if never sampled. */
   readonly sample: Sample | null;
+  /** The sample `sample` replaces (the node's record's), if any: a failed probe keeps its answer for the head. */
+  readonly replaced?: Sample | null;
   /** From the previous evaluation, or null for a new node. */
   readonly health: NodeHealth | null;
   readonly stats: NodeStats | null;
@@ -40,7 +43,11 @@ export interface NodeEvaluation {
 export function evaluateNode(input: NodeRoundInput): { evaluation: NodeEvaluation; transition: Transition | null } {
   const { node, sample, chain, reference, now, policy } = input;
   const lag = sample === null ? null : sampleLag(sample, node, chain, reference, now, policy);
-  const stats = updateStats(input.stats ?? emptyStats(node.id), { sample, lag, chain, policy });
+  const replaced =
+    sample !== null && isFailedSample(sample) && input.replaced != null && !isFailedSample(input.replaced)
+      ? headAnswerOf(input.replaced, chain, input.health?.latest)
+      : null;
+  const stats = updateStats(input.stats ?? emptyStats(node.id), { sample, lag, chain, policy, replaced });
   const assessment: Assessment = assess({ node, chain, sample, reference, stats, now, policy });
   const { health, transition } = advanceHealth(input.health, { assessment, drained: input.drained, now, policy });
   const score = scoreNode(stats, node.tier, policy);

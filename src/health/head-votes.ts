@@ -12,6 +12,8 @@ import {
   type ReferenceHead,
   emptyReference,
   excludedFromHead,
+  judgedUnhealthy,
+  keptAnswer,
   progressInto,
   projectedHeight,
   stallWindowMs,
@@ -109,19 +111,34 @@ export class HeadVotes {
       this.#flags[slot] = EMPTY;
       return;
     }
-    let flags = excludedFromHead(sample, this.#chain, latest) ? EXCLUDED : 0;
+    // A failed probe short of an outage votes with the node's last answer (keptAnswer).
+    const kept = keptAnswer(sample, stats, this.#policy);
+    let flags: number;
+    let tipTime: number | undefined;
+    let tipMedian: number | undefined;
     this.#ids[slot] = sample.nodeId;
-    this.#observedAt[slot] = sample.observedAt;
     this.#staleAfterMs[slot] = staleAfterMs(intervalMs, this.#policy);
-    // (An excluded sample may have no height: it never reaches the height's readers.)
-    this.#heightOf[slot] = sample.height ?? Number.NaN;
-    if (sample.tipTime !== undefined) {
-      flags |= HAS_TIP_TIME;
-      this.#tipTime[slot] = sample.tipTime;
+    if (kept !== null) {
+      flags = judgedUnhealthy(latest) ? EXCLUDED : 0;
+      this.#observedAt[slot] = kept.observedAt;
+      this.#heightOf[slot] = kept.height;
+      tipTime = kept.tipTime ?? undefined;
+      tipMedian = kept.tipMedianTime ?? undefined;
+    } else {
+      flags = excludedFromHead(sample, this.#chain, latest) ? EXCLUDED : 0;
+      this.#observedAt[slot] = sample.observedAt;
+      // (An excluded sample may have no height: it never reaches the height's readers.)
+      this.#heightOf[slot] = sample.height ?? Number.NaN;
+      tipTime = sample.tipTime;
+      tipMedian = sample.tipMedianTime;
     }
-    if (sample.tipMedianTime !== undefined) {
+    if (tipTime !== undefined) {
+      flags |= HAS_TIP_TIME;
+      this.#tipTime[slot] = tipTime;
+    }
+    if (tipMedian !== undefined) {
       flags |= HAS_TIP_MEDIAN;
-      this.#tipMedian[slot] = sample.tipMedianTime;
+      this.#tipMedian[slot] = tipMedian;
     }
     const advancedAt = stats?.advancedAt ?? null;
     if (advancedAt !== null) {

@@ -2,7 +2,7 @@
 import type { ChainSpec } from '../chains/chain-spec.js';
 import type { Sample } from '../chains/sample.js';
 import { chainIdentity } from './chain-identity.js';
-import { isFresh } from './freshness.js';
+import { isFresh, staleAfterMs } from './freshness.js';
 import type { HealthPolicy } from './policy.js';
 import { isFailedSample } from './probe-failure.js';
 import { type Reason, ReasonCode } from './reasons.js';
@@ -13,6 +13,18 @@ export interface HeadStats {
   /** The node's own head and when it was first seen there, for the stall rule. */
   readonly head: { readonly height: number; readonly since: number } | null;
   readonly advancedAt: number | null;
+  /** The latest probes' outcomes, oldest first, true = failed (NodeStats): how many failed in a row. */
+  readonly outcomes?: readonly boolean[];
+  /** While its probes fail: what its last answer said of the head, if that answer had a vote (NodeStats). */
+  readonly lastAnswer?: HeadAnswer | null;
+}
+
+/** What an answer said of the chain's head: the fields a vote reads of a sample. */
+export interface HeadAnswer {
+  readonly observedAt: number;
+  readonly height: number;
+  readonly tipTime: number | null;
+  readonly tipMedianTime: number | null;
 }
 
 /** What the vote reads of a node's latest assessment (an Assessment has it; assess.ts imports this module). */
@@ -235,7 +247,7 @@ const OWN_REASONS: ReadonlySet<string> = new Set([
   ReasonCode.ErrorRate,
 ]);
 
-function judgedUnhealthy(latest: JudgedReasons | null | undefined): boolean {
+export function judgedUnhealthy(latest: JudgedReasons | null | undefined): boolean {
   const found = latest?.reasons;
   if (found === undefined) return false;
   for (const r of found) if (r.severity === 'unhealthy' && OWN_REASONS.has(r.code)) return true;
@@ -258,6 +270,45 @@ export function excludedFromHead(sample: Sample, chain: ChainSpec, latest: Judge
   );
 }
 
+/** `sample`'s answer as the head reads it, or null when it has no vote (see excludedFromHead). */
+export function headAnswerOf(
+  sample: Sample,
+  chain: ChainSpec,
+  latest: JudgedReasons | null | undefined,
+): HeadAnswer | null {
+  if (excludedFromHead(sample, chain, latest)) return null;
+  return {
+    observedAt: sample.observedAt,
+    height: sample.height!,
+    tipTime: sample.tipTime ?? null,
+    tipMedianTime: sample.tipMedianTime ?? null,
+  };
+}
+
+/**
+ * The answer a node whose latest probe failed (`sample`, counted in `stats`) still votes with:
+ * its last answer, while the failures in a row are fewer than `failAfter` (the count at which
+ * hysteresis calls the node down); the head still takes it only while it is fresh and while the
+ * node is not judged unhealthy for its own reasons. Null otherwise. A single timeout of the only
+ * advancing node handed the head to whoever was left, a stuck majority's height with `basis:
+ * halted` and `chain_halted` for every node, for one probe interval (seen under a busy core in
+ * the dev-chain timeline test). Read from the record alone (NodeStats.lastAnswer), so every
+ * replica, and one restarted, votes alike.
+ */
+export function keptAnswer(
+  sample: Sample,
+  stats: HeadStats | null | undefined,
+  policy: HealthPolicy,
+): HeadAnswer | null {
+  if (!isFailedSample(sample)) return null;
+  const answer = stats?.lastAnswer ?? null;
+  const outcomes = stats?.outcomes;
+  if (answer === null || outcomes === undefined) return null;
+  let run = 0;
+  for (let i = outcomes.length - 1; i >= 0 && outcomes[i] === true; i--) run++;
+  return run < policy.failAfter ? answer : null;
+}
+
 interface Vote {
   readonly id: string;
   readonly height: number;
@@ -274,7 +325,39 @@ export function referenceHead(
 ): ReferenceHead {
   const eligible: Vote[] = [];
   let excluded = 0;
+  const window = stallWindowMs(chain, policy);
   for (const { sample, intervalMs, stats, latest } of candidates) {
+    const kept = keptAnswer(sample, stats, policy);
+    if (kept !== null) {
+      // As below, on the answer kept (its stats' head and advancedAt are the answer's: a failed
+      // sample changes neither).
+      if (!(Math.max(0, now - kept.observedAt) <= staleAfterMs(intervalMs, policy))) continue;
+      if (judgedUnhealthy(latest)) {
+        excluded++;
+        continue;
+      }
+      const out = { at: null as number | null };
+      const head = stats?.head ?? null;
+      const progress = progressInto(
+        kept.tipTime ?? undefined,
+        kept.tipMedianTime ?? undefined,
+        kept.height,
+        kept.observedAt,
+        stats?.advancedAt ?? null,
+        head === null ? null : head.height,
+        head === null ? 0 : head.since,
+        window,
+        chain.blockTimeMs,
+        now,
+        out,
+      );
+      const height =
+        progress === 'advancing'
+          ? projectedHeight(kept.height, kept.observedAt, now, chain.blockTimeMs, intervalMs)
+          : kept.height;
+      eligible.push({ id: sample.nodeId, height, progress, at: out.at });
+      continue;
+    }
     if (!isFresh(sample, intervalMs, now, policy)) continue;
     if (excludedFromHead(sample, chain, latest)) {
       excluded++;

@@ -4,7 +4,7 @@ import type { Sample } from '../chains/sample.js';
 import { lagGrade, latencyGrade, peersGrade } from './grades.js';
 import type { HealthPolicy } from './policy.js';
 import { isFailedSample } from './probe-failure.js';
-import type { Lag } from './reference-head.js';
+import type { HeadAnswer, Lag } from './reference-head.js';
 
 /**
  * A node's recent history, updated once per new sample (re-feeding the same sample changes
@@ -38,6 +38,12 @@ export interface NodeStats {
   readonly head: { readonly height: number; readonly since: number } | null;
   /** `observedAt` of the last sample whose height was above the one before: seen advancing. */
   readonly advancedAt: number | null;
+  /**
+   * While the node's probes fail: what its last answer said of the chain's head, when that answer
+   * had a vote (the head keeps it for fewer than `failAfter` failures in a row, see keptAnswer);
+   * null while the latest sample answered. Records of older versions lack it (read as null).
+   */
+  readonly lastAnswer: HeadAnswer | null;
 }
 
 export function emptyStats(nodeId: string): NodeStats {
@@ -55,6 +61,7 @@ export function emptyStats(nodeId: string): NodeStats {
     lagBlocks: null,
     head: null,
     advancedAt: null,
+    lastAnswer: null,
   };
 }
 
@@ -64,6 +71,8 @@ export interface StatsUpdate {
   readonly lag: Lag | null;
   readonly chain: ChainSpec;
   readonly policy: HealthPolicy;
+  /** For a failed sample: the answer of the sample it replaces, when that one had a vote on the head. */
+  readonly replaced?: HeadAnswer | null;
 }
 
 /** `prev` with the sample folded in; `prev` itself when the sample is absent or already counted. */
@@ -81,7 +90,15 @@ export function updateStats(prev: NodeStats, update: StatsUpdate): NodeStats {
   let failures = 0;
   for (const o of outcomes) if (o) failures++;
   const errorRate = failures / outcomes.length;
-  const base = { ...prev, samples: prev.samples + 1, lastSampleAt: sample.observedAt, outcomes, errorRate };
+  const base = {
+    ...prev,
+    samples: prev.samples + 1,
+    lastSampleAt: sample.observedAt,
+    outcomes,
+    errorRate,
+    // Kept through a run of failures from its first: the answer before them.
+    lastAnswer: failed ? (prev.lastAnswer ?? update.replaced ?? null) : null,
+  };
   if (failed) return base;
 
   const alpha = policy.ewmaAlpha;

@@ -144,6 +144,7 @@ export class HealthJudge implements Judge {
       node,
       drained: this.#o.view.drain(node.id) !== undefined,
       sample,
+      replaced: prevRecord?.sample ?? null,
       health: prev?.health ?? null,
       stats: prev?.stats ?? null,
       chain,

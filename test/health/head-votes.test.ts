@@ -4,7 +4,7 @@ import type { Sample } from '../../src/chains/sample.js';
 import { RpcErrorCode } from '../../src/errors/rpc-errors.js';
 import { HeadVotes } from '../../src/health/head-votes.js';
 import { DEFAULT_HEALTH_POLICY as P } from '../../src/health/policy.js';
-import { reasons } from '../../src/health/reasons.js';
+import { ReasonCode, reasons } from '../../src/health/reasons.js';
 import {
   type HeadCandidate,
   type HeadStats,
@@ -39,6 +39,15 @@ function evidence(chain: ChainSpec, id: string) {
       sinceAgoMs: fc.integer({ min: 0, max: 200_000 }),
       advancedAgoMs: fc.option(fc.integer({ min: 0, max: 200_000 })),
       latest: fc.constantFrom('none', 'healthy', 'own-unhealthy', 'other-unhealthy', 'own-degraded'),
+      // A failed probe's stats: failures in a row (failAfter is 3) and the answer before them.
+      failures: fc.integer({ min: 1, max: 4 }),
+      answer: fc.option(
+        fc.record({
+          ageMs: fc.integer({ min: -2_000, max: 60_000 }),
+          dh: fc.integer({ min: -30, max: 30 }),
+          tip: fc.constantFrom('none', 'fresh', 'old', 'median'),
+        }),
+      ),
     })
     .map((r): Evidence => {
       if (r.none === 0) return { sample: null, intervalMs: r.intervalMs, stats: null, latest: null };
@@ -75,6 +84,26 @@ function evidence(chain: ChainSpec, id: string) {
           : {
               head: { height: headHeight, since: T0 - r.sinceAgoMs },
               advancedAt: r.advancedAgoMs === null ? null : T0 - r.advancedAgoMs,
+              ...(r.kind === 'failed'
+                ? {
+                    outcomes: [false, ...Array.from({ length: r.failures }, () => true)],
+                    lastAnswer:
+                      r.answer === null
+                        ? null
+                        : {
+                            observedAt: T0 - r.answer.ageMs,
+                            height: BASE + r.answer.dh,
+                            tipTime:
+                              r.answer.tip === 'fresh'
+                                ? Math.floor((T0 - r.answer.ageMs - 500) / 1000)
+                                : r.answer.tip === 'old'
+                                  ? Math.floor((T0 - r.answer.ageMs - 90_000) / 1000)
+                                  : null,
+                            tipMedianTime:
+                              r.answer.tip === 'median' ? Math.floor((T0 - r.answer.ageMs - 60_000) / 1000) : null,
+                          },
+                  }
+                : {}),
             };
       const latest =
         r.latest === 'none'
@@ -158,6 +187,32 @@ describe('HeadVotes: the reference head kept per node equals the full pass over 
     expect(head.voters).toHaveLength(MAX_LISTED_VOTERS);
     expect(head.voters.slice(0, 3)).toEqual(['n06', 'n13', 'n20']);
     expectSameHead(head, fullPass(fleet, BSC, T0));
+  });
+
+  it("a failed probe votes with the node's last answer until failAfter failures in a row, while that answer is fresh", () => {
+    const votes = new HeadVotes(BSC, P);
+    const answer = { observedAt: T0, height: BASE, tipTime: T0 / 1000, tipMedianTime: null };
+    const statsAfter = (failures: number) => ({
+      head: { height: BASE, since: T0 - 1_000 },
+      advancedAt: T0,
+      outcomes: [false, ...Array.from({ length: failures }, () => true)],
+      lastAnswer: answer,
+    });
+    const failing = { reasons: [reasons.probeError(ReasonCode.RpcTimeout)] };
+    for (const n of [1, 2]) {
+      votes.offer(0, failedSample(BSC, 'a', T0 + n * 100, RpcErrorCode.Timeout), 5_000, statsAfter(n), failing);
+      expect(votes.head(T0 + 1_000)).toMatchObject({ height: BASE + 1, basis: 'advancing', voters: ['a'] });
+    }
+    // Stale (30 s for BSC): no vote.
+    expect(votes.head(T0 + 31_000)).toMatchObject({ height: null, contributors: 0 });
+    // The third failure in a row (failAfter 3): an outage, no vote.
+    votes.offer(0, failedSample(BSC, 'a', T0 + 300, RpcErrorCode.Timeout), 5_000, statsAfter(3), failing);
+    expect(votes.head(T0 + 1_000)).toMatchObject({ height: null, contributors: 0, excluded: 1 });
+    // Judged unhealthy for its own reasons (its error rate): excluded, as an answer would be.
+    votes.offer(0, failedSample(BSC, 'a', T0 + 400, RpcErrorCode.Timeout), 5_000, statsAfter(1), {
+      reasons: [reasons.errorRate(0.6, 20, 'unhealthy')],
+    });
+    expect(votes.head(T0 + 1_000)).toMatchObject({ height: null, contributors: 0, excluded: 1 });
   });
 
   it('a vote is rebuilt when its evidence changes, and offering the same evidence again keeps it', () => {

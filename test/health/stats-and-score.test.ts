@@ -138,6 +138,23 @@ describe('stats', () => {
     expect(s.head).toEqual({ height: 11, since: T0 + 5_000 });
   });
 
+  it("keeps the answer a run of failures replaced (the head's evidence) until the node answers again", () => {
+    const answer = { observedAt: T0, height: 11, tipTime: T0 / 1000, tipMedianTime: null };
+    const other = { ...answer, height: 99 };
+    const good = feed([goodSample(BSC, 'n', T0, { height: 11 })]);
+    expect(good.lastAnswer).toBeNull();
+    const fold = (s: NodeStats, sample: ReturnType<typeof goodSample>, replaced: typeof answer | null) =>
+      updateStats(s, { sample, lag: null, chain: BSC, policy: P, replaced });
+    const f1 = fold(good, failedSample(BSC, 'n', T0 + 5_000, RpcErrorCode.Timeout), answer);
+    expect(f1.lastAnswer).toEqual(answer);
+    // The second failure replaces a failed sample: the answer before the run stays.
+    const f2 = fold(f1, failedSample(BSC, 'n', T0 + 10_000, RpcErrorCode.Timeout), other);
+    expect(f2.lastAnswer).toEqual(answer);
+    expect(fold(f2, goodSample(BSC, 'n', T0 + 15_000, { height: 12 }), null).lastAnswer).toBeNull();
+    // A failure after an answer without a vote keeps nothing.
+    expect(fold(good, failedSample(BSC, 'n', T0 + 5_000, RpcErrorCode.Timeout), null).lastAnswer).toBeNull();
+  });
+
   it('is plain JSON', () => {
     const s = feed([goodSample(BSC, 'n', T0), failedSample(BSC, 'n', T0 + 5_000, RpcErrorCode.Timeout)]);
     expect(JSON.parse(JSON.stringify(s))).toEqual(s);

@@ -192,6 +192,71 @@ describe('HealthJudge', () => {
     );
   });
 
+  it('a probe failure of the only advancing node leaves the head on it until failAfter failures in a row, for every replica alike', () => {
+    // A stuck majority (tips an hour old) and one node climbing: the dev chain of the timeline test.
+    const ids = ['zero-a', 'zero-b', 'two', 'climber'];
+    const nodes = new Map(ids.map((id) => [id, { ...node(id), intervalMs: 500 }]));
+    const view = new FleetView({ store: new MemoryStore() });
+    const judge = new HealthJudge({
+      view,
+      policy: DEFAULT_HEALTH_POLICY,
+      replica: 'r',
+      nodes: () => nodes,
+      rerankEveryMs: 0,
+    });
+    // Another replica's judge, fed the same records (as the feed does), started mid-way.
+    let other: { view: FleetView; judge: HealthJudge } | undefined;
+    let now = 1_000_000_000;
+    let height = 24;
+    const heads: { step: number; height: number | null; basis: string; voters: readonly string[] }[] = [];
+    for (let step = 0; step < 24; step++) {
+      now += 500;
+      if (step % 2 === 0) height++;
+      // The climber's probes time out at steps 14 (once), then 18, 19, 20 (an outage).
+      const fails = step === 14 || step >= 18;
+      const records = ids.map((id) => {
+        const s: Sample =
+          id === 'climber' && fails
+            ? {
+                ...sample(id, 0, now),
+                ok: false,
+                error: { code: 'RPC_TIMEOUT', message: 't', transient: true },
+              }
+            : {
+                ...sample(id, id === 'climber' ? height : id === 'two' ? 2 : 0, now),
+                tipTime: Math.floor((id === 'climber' ? now - 200 : now - 3_600_000) / 1000),
+              };
+        const v = judge.judge(nodes.get(id)!, s, now);
+        view.ingest([v.record]);
+        return v.record;
+      });
+      if (step === 10) {
+        other = { view: new FleetView({ store: new MemoryStore() }), judge: undefined! };
+        other.judge = new HealthJudge({
+          view: other.view,
+          policy: DEFAULT_HEALTH_POLICY,
+          replica: 'o',
+          nodes: () => nodes,
+          rerankEveryMs: 0,
+        });
+      }
+      other?.view.ingest(records);
+      const ref = judge.chainFacts(now + 1)[0]?.facts?.reference;
+      if (ref === undefined) continue;
+      heads.push({ step, height: ref.height, basis: ref.basis, voters: ref.voters });
+      if (other !== undefined && step > 10)
+        expect(other.judge.chainFacts(now + 1)[0]?.facts?.reference).toStrictEqual(ref);
+    }
+    const at = (step: number) => heads.find((h) => h.step === step);
+    // One timeout: the head stays the climber's (its last answer, projected), never the stuck majority's.
+    expect(at(14)).toMatchObject({ basis: 'advancing', voters: ['climber'] });
+    expect(at(14)!.height).toBeGreaterThanOrEqual(at(12)!.height!);
+    // An outage: two failures in a row still keep it; the third (failAfter 3) drops the vote.
+    for (const step of [18, 19]) expect(at(step)).toMatchObject({ basis: 'advancing', voters: ['climber'] });
+    expect(heads.filter((h) => h.step >= 20).every((h) => !h.voters.includes('climber'))).toBe(true);
+    expect(heads.filter((h) => h.step >= 20).length).toBeGreaterThan(0);
+  });
+
   it('ranks a chain whose samples only move heights and timings once per rerankEveryMs, and one whose node fails at the next flush', () => {
     const ids = ['a', 'b', 'c'];
     const nodes = new Map(ids.map((id) => [id, node(id)]));
