@@ -35,7 +35,10 @@ export interface JudgedReasons {
 export interface HeadCandidate {
   readonly sample: Sample;
   readonly intervalMs: number;
-  /** The node's stats before this round (`head`, `advancedAt`); absent for a node never judged. */
+  /**
+   * The node's stats as its record holds them (`head`, `advancedAt`; while its probes fail,
+   * `outcomes` and `lastAnswer`, see keptAnswer); absent for a node never judged.
+   */
   readonly stats?: HeadStats | null;
   /** The node's latest assessment: a node the judge finds unhealthy for its own reasons gets no vote. */
   readonly latest?: JudgedReasons | null;
