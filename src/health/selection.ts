@@ -210,7 +210,10 @@ function pickUsable(
     prev?.preliminary === true ||
     (r.usableSince !== null && now - r.usableSince >= policy.failbackDwellMs);
   const eligible = usable.filter(ready);
-  const activeTier = Math.min(...eligible.map((r) => r.tier));
+  // A loop, not Math.min(...tiers): spread into a call, a chain of ~125,000 usable nodes
+  // exceeded V8's argument limit (RangeError) and no selection was made for it again.
+  let activeTier = Number.POSITIVE_INFINITY;
+  for (const r of eligible) if (r.tier < activeTier) activeTier = r.tier;
   // `eligible` is never empty: the serving node is ready, and without one every usable node is.
   const best = eligible.find((r) => r.tier === activeTier) as RankedNode;
 

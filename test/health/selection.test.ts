@@ -17,6 +17,10 @@ interface Spec {
 }
 
 function ranking(...specs: Spec[]): RankedNode[] {
+  return rankingOf(specs);
+}
+
+function rankingOf(specs: readonly Spec[]): RankedNode[] {
   return rankNodes(
     specs.map(({ id, state = 'healthy', total = 0.9, tier = 0, usableSince, extra = {} }) => {
       const part = { grade: total, weight: 1, contribution: total, value: null, detail: '' };
@@ -414,5 +418,18 @@ describe("nextSelection: start-up waits for the primaries' first samples", () =>
       reason: 'initial',
       preliminary: false,
     });
+  });
+});
+
+describe('nextSelection at the size of the largest fleets', () => {
+  it('chooses among 200,000 usable nodes of one chain (more than a call takes as spread arguments)', () => {
+    const specs: Spec[] = Array.from({ length: 200_000 }, (_, i) => ({
+      id: `n${String(i).padStart(6, '0')}`,
+      total: 0.5 + (i % 1000) / 2000,
+      tier: i % 3 === 0 ? 1 : 0,
+    }));
+    const { selection } = nextSelection(null, rankingOf(specs), 'bsc', T0, P);
+    // The best score (i % 1000 = 999) of the primary tier (i % 3 !== 0: 999 is a backup), the lowest id among equals.
+    expect(selection).toMatchObject({ nodeId: 'n001999', tier: 0, mode: 'normal' });
   });
 });
