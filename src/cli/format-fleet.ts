@@ -1,5 +1,6 @@
 // The fleet as a terminal table (`nodesentry demo`): one line per node, its state and why.
 import type { NodeConfig } from '../config/node-config.js';
+import { columnWidths } from './column-widths.js';
 import { type HealthPolicy, policyForChain } from '../health/policy.js';
 import { effectiveOf } from '../view/effective-node.js';
 import type { FleetView } from '../view/fleet-view.js';
@@ -45,7 +46,7 @@ export function formatFleetTable(
       health.reasons.map((r) => r.text).join(', ') || '-',
     ]);
   }
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const widths = columnWidths(header, rows);
   const lines = [header, ...rows].map((r) =>
     r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  '),
   );

@@ -1,6 +1,7 @@
 // One probe sample as text for the terminal (`nodesentry probe`).
 import { genesisLabel } from '../chains/chain-spec.js';
 import type { Sample } from '../chains/sample.js';
+import { columnWidths } from './column-widths.js';
 
 /** Human-readable rendering of samples for the terminal (the CLI's `--json` prints them raw). */
 export function describeSample(s: Sample): Array<[string, string]> {
@@ -60,7 +61,7 @@ export function formatSampleTable(samples: readonly Sample[]): string {
     `${s.latencyMs.toFixed(1)}ms`,
     (s.clientVersion ?? '-').slice(0, 40),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const widths = columnWidths(header, rows);
   return [header, ...rows]
     .map((r) =>
       r

@@ -31,7 +31,8 @@ export async function runSimulator(opts: RunSimulatorOptions): Promise<Simulator
   const base = `http://127.0.0.1:${sim.port}`;
   log(`simulator: ${nodes.length} nodes on ${base} (control API ${base}/_sim/nodes)`);
   if (nodes.length <= LIST_LIMIT) {
-    const width = Math.max(...nodes.map((n) => n.id.length), 2);
+    let width = 2;
+    for (const n of nodes) width = Math.max(width, n.id.length);
     for (const spec of nodes) {
       const notes = [
         spec.kind,
