@@ -99,7 +99,18 @@ export function setAttrs(e: Element, attrs: Attrs | null): void {
     else e.setAttribute(k, v === true ? '' : String(v));
   }
 }
-export function fill(node: Element, ...kids: (Node | string | null | undefined | false)[]): void {
+type FillKid = Node | string | null | undefined | false;
+
+export function fill(node: Element, ...kids: FillKid[]): void {
+  fillFrom(node, kids);
+}
+
+/**
+ * `fill` from an array: for lists as long as the fleet (the node table's rows), which spread into
+ * a call's arguments exceed the engine's limit (~125,000 in V8: a RangeError, and the table
+ * never drawn).
+ */
+export function fillFrom(node: Element, kids: readonly FillKid[]): void {
   node.replaceChildren();
   for (const k of kids) if (k !== null && k !== undefined && k !== false) node.append(k);
 }

@@ -1,6 +1,6 @@
 /** Rendering the overview: totals, chains, the node table, the change log; deep links. */
 import { FLEET_CHANGES, STATES, LABEL, RANK, isState, type ClientState } from './constants.js';
-import { $, el, svg, fill } from './dom.js';
+import { $, el, svg, fill, fillFrom } from './dom.js';
 import { clock, stamp, dur, ago, int, ms, score } from './format.js';
 import { st, hashNode } from './state.js';
 import type { NodeJson, ReferenceHeadJson } from './types.js';
@@ -139,7 +139,7 @@ export function renderChains(): void {
     );
     return tr;
   });
-  fill($('chains').tBodies[0] ?? $('chains').createTBody(), ...rows);
+  fillFrom($('chains').tBodies[0] ?? $('chains').createTBody(), rows);
 }
 export function setOptions(select: HTMLSelectElement, values: readonly string[], allLabel: string): void {
   const sig = values.join('\u0000');
@@ -239,7 +239,7 @@ export function renderNodes(): void {
         ),
       ),
     );
-  fill($('nodes').tBodies[0] ?? $('nodes').createTBody(), ...rows);
+  fillFrom($('nodes').tBodies[0] ?? $('nodes').createTBody(), rows);
   const shown = 'Showing ' + list.length + ' of ' + st.nodes.length + ' nodes';
   if ($('shown').textContent !== shown) $('shown').textContent = shown;
   for (const th of $('nodes').tHead?.rows[0]?.cells ?? []) {
