@@ -318,6 +318,9 @@ describe('dashboard end to end (headless Chromium, demo fleet)', () => {
       expect(await other.textContent(`${first} .reasons`)).toBe(evil);
       expect(await other.$$('#pwned, #nodes img')).toHaveLength(0);
     } finally {
+      // The page polls /v1/nodes: a handler still running when the page closes finds its response
+      // disposed and fails the test after its assertions passed (seen once in a CI run).
+      await other.unrouteAll({ behavior: 'ignoreErrors' });
       await other.close();
     }
   });
