@@ -44,9 +44,13 @@ interface Obs {
 }
 
 const children: ChildProcess[] = [];
-let dir: string;
-let simBase: string;
-let apiBase: string;
+const dirs: string[] = [];
+/** The fleet a test reads: its simulator's and its service's base URLs. */
+interface Fleet {
+  readonly simBase: string;
+  readonly apiBase: string;
+}
+let fleet: Fleet;
 let stderr = '';
 
 function start(args: string[], env: NodeJS.ProcessEnv, onLine: (line: string) => void): ChildProcess {
@@ -62,16 +66,19 @@ async function json<T>(url: string, init?: RequestInit): Promise<T> {
   if (!res.ok) throw new Error(`${init?.method ?? 'GET'} ${url}: ${res.status} ${await res.text()}`);
   return (res.status === 204 ? undefined : await res.json()) as T;
 }
-const control = (path: string, method: string, body: unknown) =>
-  json(`${simBase}/_sim/nodes${path}`, {
+const control = (path: string, method: string, body: unknown, f: Fleet = fleet) =>
+  json(`${f.simBase}/_sim/nodes${path}`, {
     method,
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),
   });
-const simHeight = async (id: string) => (await json<{ height: number }>(`${simBase}/_sim/nodes/${id}`)).height;
+const simHeight = async (id: string, f: Fleet = fleet) =>
+  (await json<{ height: number }>(`${f.simBase}/_sim/nodes/${id}`)).height;
 
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'nodesentry-devchain-'));
+/** The dev chain's simulator (its own process) and a service judging it (another). */
+async function startDevChain(): Promise<Fleet> {
+  const dir = mkdtempSync(join(tmpdir(), 'nodesentry-devchain-'));
+  dirs.push(dir);
   const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'warn' };
   let simUrl: string | undefined;
   start(['simulate', '--port', '0'], env, (line) => {
@@ -79,13 +86,29 @@ beforeAll(async () => {
     if (m && simUrl === undefined) simUrl = m[1];
   });
   await until(() => simUrl !== undefined, 15_000, 'the simulator listening');
-  simBase = simUrl!;
+  const simBase = simUrl!;
+  const f0: Fleet = { simBase, apiBase: '' };
 
   const dev = { kind: 'bsc', chainId: 1337, blockTimeMs: BLOCK_MS };
-  await control('', 'POST', { id: 'zero-a', ...dev, startHeight: 0, fault: { type: 'stuck', tipAgeMs: 3_600_000 } });
-  await control('', 'POST', { id: 'zero-b', ...dev, startHeight: 0, fault: { type: 'stuck', tipAgeMs: 3_600_000 } });
-  await control('', 'POST', { id: 'two', ...dev, startHeight: 2, fault: { type: 'stuck', tipAgeMs: 22 * BLOCK_MS } });
-  await control('', 'POST', { id: 'climber', ...dev, startHeight: 24 });
+  await control(
+    '',
+    'POST',
+    { id: 'zero-a', ...dev, startHeight: 0, fault: { type: 'stuck', tipAgeMs: 3_600_000 } },
+    f0,
+  );
+  await control(
+    '',
+    'POST',
+    { id: 'zero-b', ...dev, startHeight: 0, fault: { type: 'stuck', tipAgeMs: 3_600_000 } },
+    f0,
+  );
+  await control(
+    '',
+    'POST',
+    { id: 'two', ...dev, startHeight: 2, fault: { type: 'stuck', tipAgeMs: 22 * BLOCK_MS } },
+    f0,
+  );
+  await control('', 'POST', { id: 'climber', ...dev, startHeight: 24 }, f0);
 
   const config = join(dir, 'nodes.yaml');
   const lines = [
@@ -118,21 +141,21 @@ beforeAll(async () => {
     }
   });
   await until(() => url !== undefined, 15_000, `the service listening (stderr: ${stderr.slice(0, 300)})`);
-  apiBase = url!.replace(/\/$/, '');
-}, 40_000);
+  return { simBase, apiBase: url!.replace(/\/$/, '') };
+}
 
 afterAll(async () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  rmSync(dir, { recursive: true, force: true });
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-async function observe(): Promise<Obs> {
-  const lo = await simHeight('climber');
+async function observe(f: Fleet = fleet): Promise<Obs> {
+  const lo = await simHeight('climber', f);
   const [chains, list] = await Promise.all([
-    json<{ chains: Array<{ chain: string; reference: RefJson | null }> }>(`${apiBase}/v1/chains`),
-    json<{ items: NodeJson[] }>(`${apiBase}/v1/nodes?chain=evm`),
+    json<{ chains: Array<{ chain: string; reference: RefJson | null }> }>(`${f.apiBase}/v1/chains`),
+    json<{ items: NodeJson[] }>(`${f.apiBase}/v1/nodes?chain=evm`),
   ]);
-  const hi = await simHeight('climber');
+  const hi = await simHeight('climber', f);
   return {
     t: Date.now(),
     lo,
@@ -145,6 +168,9 @@ async function observe(): Promise<Obs> {
 const STUCK = ['zero-a', 'zero-b', 'two'];
 
 describe('dev chain: two nodes at 0 for good, one stuck at 2, one climbing', () => {
+  beforeAll(async () => {
+    fleet = await startDevChain();
+  }, 40_000);
   it('the head follows the climber, the stuck nodes lag, then the halt is called within the stall window', async () => {
     const timeline: Obs[] = [];
     // Phase 1: 9 s of the mixed fleet.
@@ -231,7 +257,7 @@ describe('dev chain: two nodes at 0 for good, one stuck at 2, one climbing', () 
     // The climber's state changes, with their times and reasons, as the store logged them.
     const { transitions } = await json<{
       transitions: Array<{ from: string; to: string; reasons: string[]; at: number }>;
-    }>(`${apiBase}/v1/nodes/climber/transitions`);
+    }>(`${fleet.apiBase}/v1/nodes/climber/transitions`);
     const chronological = [...transitions].reverse();
     expect(chronological.map((x) => `${x.from}->${x.to}`)).toEqual([
       'new->unknown',
@@ -248,12 +274,64 @@ describe('dev chain: two nodes at 0 for good, one stuck at 2, one climbing', () 
     // The node stuck at 2 went unhealthy for lagging, early, and stayed there.
     const two = (
       await json<{ transitions: Array<{ from: string; to: string; reasons: string[]; at: number }> }>(
-        `${apiBase}/v1/nodes/two/transitions`,
+        `${fleet.apiBase}/v1/nodes/two/transitions`,
       )
     ).transitions.reverse();
     const bad = two.find((x) => x.to === 'unhealthy')!;
     expect(bad.reasons.some((r) => /^lagging\(2\d blocks/.test(r))).toBe(true);
     expect(bad.at - started).toBeLessThan(6_000);
     expect(two.filter((x) => x.at > bad.at)).toEqual([]);
+  }, 60_000);
+});
+
+describe('dev chain: the only advancing node misses a probe or two', () => {
+  let blip: Fleet;
+  beforeAll(async () => {
+    blip = await startDevChain();
+  }, 40_000);
+
+  it("the head stays on it (its last answer) while it is failing, never the stuck nodes' height", async () => {
+    await until(
+      async () => {
+        const o = await observe(blip);
+        return o.ref?.basis === 'advancing' && o.nodes.climber?.state === 'healthy';
+      },
+      15_000,
+      'the climber healthy and the head on it',
+    );
+    // The climber answers 1 s late for 600 ms: the probes that start then time out (400 ms), and
+    // the fast re-check after one of them at most once more (100 ms later), so one or two fail
+    // in a row, short of failAfter (3). Repeated until the API was read while it was failing.
+    const all: Obs[] = [];
+    const failing: Obs[] = [];
+    for (let round = 0; round < 6 && failing.length < 3; round++) {
+      await control('/climber/fault', 'PUT', { type: 'slow', delayMs: 1_000 }, blip);
+      const clearAt = Date.now() + 600;
+      let cleared = false;
+      const endAt = clearAt + 1_500;
+      while (Date.now() < endAt) {
+        if (!cleared && Date.now() >= clearAt) {
+          await control('/climber/fault', 'PUT', { type: 'none' }, blip);
+          cleared = true;
+        }
+        const o = await observe(blip);
+        all.push(o);
+        const climber = o.nodes.climber!;
+        if (climber.state === 'healthy' && climber.reasons[0]?.code === 'failing') failing.push(o);
+        await sleep(40);
+      }
+      if (!cleared) await control('/climber/fault', 'PUT', { type: 'none' }, blip);
+      await sleep(1_000);
+    }
+    expect(failing.length).toBeGreaterThan(0);
+    for (const o of failing) {
+      // Its last answer still votes: the head is the climber's, not 0 or 2 with basis halted.
+      expect(o.ref).toMatchObject({ basis: 'advancing', voters: ['climber'] });
+      expect(o.ref!.height).toBeGreaterThanOrEqual(o.lo - 3);
+    }
+    for (const o of all) {
+      expect(o.ref?.basis).not.toBe('halted');
+      for (const id of STUCK) expect(o.nodes[id]!.state).not.toBe('healthy');
+    }
   }, 60_000);
 });
