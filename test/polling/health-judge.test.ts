@@ -2,7 +2,7 @@ import { BUILTIN_CHAINS } from '../../src/chains/chain-spec.js';
 import type { Sample } from '../../src/chains/sample.js';
 import type { NodeConfig } from '../../src/config/node-config.js';
 import fc from 'fast-check';
-import { DEFAULT_HEALTH_POLICY } from '../../src/health/policy.js';
+import { DEFAULT_HEALTH_POLICY, type HealthPolicy } from '../../src/health/policy.js';
 import { nextSelection } from '../../src/health/selection.js';
 import { type HeadCandidate, referenceHead } from '../../src/health/reference-head.js';
 import { HealthJudge } from '../../src/polling/health-judge.js';
@@ -34,11 +34,26 @@ const sample = (id: string, height: number, at: number): Sample => ({
   missingMethods: [],
 });
 
+/** A judge over a view of its own (an in-process store), as one replica has them. */
+function judgeOver(
+  nodes: ReadonlyMap<string, NodeConfig>,
+  opts: { policy?: HealthPolicy; replica?: string; rerankEveryMs?: number } = {},
+): { view: FleetView; judge: HealthJudge } {
+  const view = new FleetView({ store: new MemoryStore() });
+  const judge = new HealthJudge({
+    view,
+    policy: opts.policy ?? DEFAULT_HEALTH_POLICY,
+    replica: opts.replica ?? 'r',
+    nodes: () => nodes,
+    ...(opts.rerankEveryMs === undefined ? {} : { rerankEveryMs: opts.rerankEveryMs }),
+  });
+  return { view, judge };
+}
+
 describe('HealthJudge', () => {
   it('when the lagging node answers first at start-up, then it is still judged against the whole chain', () => {
     const nodes = new Map(['slow', 'a', 'b', 'c'].map((id) => [id, node(id)]));
-    const view = new FleetView({ store: new MemoryStore() });
-    const judge = new HealthJudge({ view, policy: DEFAULT_HEALTH_POLICY, replica: 'r', nodes: () => nodes });
+    const { view, judge } = judgeOver(nodes);
     const t0 = 1_000_000;
     // Two rounds, the laggard first in each, all within the head cache's lifetime.
     for (const round of [0, 1]) {
@@ -76,8 +91,7 @@ describe('HealthJudge', () => {
           { maxLength: 60 },
         ),
         (steps) => {
-          const view = new FleetView({ store: new MemoryStore() });
-          const judge = new HealthJudge({ view, policy: DEFAULT_HEALTH_POLICY, replica: 'r', nodes: () => nodes });
+          const { view, judge } = judgeOver(nodes);
           let now = t0;
           for (const step of steps) {
             now += step.stepMs;
@@ -136,15 +150,8 @@ describe('HealthJudge', () => {
           { maxLength: 50 },
         ),
         (steps) => {
-          const view = new FleetView({ store: new MemoryStore() });
           // Ranked at every call, also when the clock went back (a 0 would wait for it to catch up).
-          const judge = new HealthJudge({
-            view,
-            policy,
-            replica: 'r',
-            nodes: () => nodes,
-            rerankEveryMs: Number.NEGATIVE_INFINITY,
-          });
+          const { view, judge } = judgeOver(nodes, { policy, rerankEveryMs: Number.NEGATIVE_INFINITY });
           let now = t0;
           for (const step of steps) {
             now += step.stepMs;
@@ -196,14 +203,7 @@ describe('HealthJudge', () => {
     // A stuck majority (tips an hour old) and one node climbing: the dev chain of the timeline test.
     const ids = ['zero-a', 'zero-b', 'two', 'climber'];
     const nodes = new Map(ids.map((id) => [id, { ...node(id), intervalMs: 500 }]));
-    const view = new FleetView({ store: new MemoryStore() });
-    const judge = new HealthJudge({
-      view,
-      policy: DEFAULT_HEALTH_POLICY,
-      replica: 'r',
-      nodes: () => nodes,
-      rerankEveryMs: 0,
-    });
+    const { view, judge } = judgeOver(nodes, { rerankEveryMs: 0 });
     // Another replica's judge, fed the same records (as the feed does), started mid-way.
     let other: { view: FleetView; judge: HealthJudge } | undefined;
     let now = 1_000_000_000;
@@ -231,14 +231,7 @@ describe('HealthJudge', () => {
         return v.record;
       });
       if (step === 10) {
-        other = { view: new FleetView({ store: new MemoryStore() }), judge: undefined! };
-        other.judge = new HealthJudge({
-          view: other.view,
-          policy: DEFAULT_HEALTH_POLICY,
-          replica: 'o',
-          nodes: () => nodes,
-          rerankEveryMs: 0,
-        });
+        other = judgeOver(nodes, { replica: 'o', rerankEveryMs: 0 });
       }
       other?.view.ingest(records);
       const ref = judge.chainFacts(now + 1)[0]?.facts?.reference;
@@ -260,14 +253,7 @@ describe('HealthJudge', () => {
   it('ranks a chain whose samples only move heights and timings once per rerankEveryMs, and one whose node fails at the next flush', () => {
     const ids = ['a', 'b', 'c'];
     const nodes = new Map(ids.map((id) => [id, node(id)]));
-    const view = new FleetView({ store: new MemoryStore() });
-    const judge = new HealthJudge({
-      view,
-      policy: DEFAULT_HEALTH_POLICY,
-      replica: 'r',
-      nodes: () => nodes,
-      rerankEveryMs: 1_000,
-    });
+    const { view, judge } = judgeOver(nodes, { rerankEveryMs: 1_000 });
     let now = 1_000_000;
     let height = 5_000;
     const probeAll = (fail?: string) => {
@@ -318,12 +304,8 @@ describe('HealthJudge', () => {
     const ids = Array.from({ length: 12 }, (_, i) => `n${i}`);
     const nodes = new Map(ids.map((id) => [id, node(id)]));
     const run = (riseAfter: number) => {
-      const view = new FleetView({ store: new MemoryStore() });
-      const judge = new HealthJudge({
-        view,
+      const { view, judge } = judgeOver(nodes, {
         policy: { ...DEFAULT_HEALTH_POLICY, riseAfter },
-        replica: 'r',
-        nodes: () => nodes,
         rerankEveryMs: 1_000,
       });
       let now = 1_000_000;
