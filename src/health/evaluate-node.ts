@@ -44,7 +44,7 @@ export function evaluateNode(input: NodeRoundInput): { evaluation: NodeEvaluatio
   const { node, sample, chain, reference, now, policy } = input;
   const lag = sample === null ? null : sampleLag(sample, node, chain, reference, now, policy);
   const replaced =
-    sample !== null && isFailedSample(sample) && input.replaced != null && !isFailedSample(input.replaced)
+    sample !== null && isFailedSample(sample) && input.replaced != null
       ? headAnswerOf(input.replaced, chain, input.health?.latest)
       : null;
   const stats = updateStats(input.stats ?? emptyStats(node.id), { sample, lag, chain, policy, replaced });

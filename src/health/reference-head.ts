@@ -2,7 +2,7 @@
 import type { ChainSpec } from '../chains/chain-spec.js';
 import type { Sample } from '../chains/sample.js';
 import { chainIdentity } from './chain-identity.js';
-import { isFresh, staleAfterMs } from './freshness.js';
+import { staleAfterMs } from './freshness.js';
 import type { HealthPolicy } from './policy.js';
 import { isFailedSample } from './probe-failure.js';
 import { type Reason, ReasonCode } from './reasons.js';
@@ -330,48 +330,35 @@ export function referenceHead(
   let excluded = 0;
   const window = stallWindowMs(chain, policy);
   for (const { sample, intervalMs, stats, latest } of candidates) {
+    // A failed probe short of an outage votes with the node's last answer (keptAnswer); its
+    // stats' head and advancedAt are that answer's (a failed sample changes neither).
     const kept = keptAnswer(sample, stats, policy);
-    if (kept !== null) {
-      // As below, on the answer kept (its stats' head and advancedAt are the answer's: a failed
-      // sample changes neither).
-      if (!(Math.max(0, now - kept.observedAt) <= staleAfterMs(intervalMs, policy))) continue;
-      if (judgedUnhealthy(latest)) {
-        excluded++;
-        continue;
-      }
-      const out = { at: null as number | null };
-      const head = stats?.head ?? null;
-      const progress = progressInto(
-        kept.tipTime ?? undefined,
-        kept.tipMedianTime ?? undefined,
-        kept.height,
-        kept.observedAt,
-        stats?.advancedAt ?? null,
-        head === null ? null : head.height,
-        head === null ? 0 : head.since,
-        window,
-        chain.blockTimeMs,
-        now,
-        out,
-      );
-      const height =
-        progress === 'advancing'
-          ? projectedHeight(kept.height, kept.observedAt, now, chain.blockTimeMs, intervalMs)
-          : kept.height;
-      eligible.push({ id: sample.nodeId, height, progress, at: out.at });
-      continue;
-    }
-    if (!isFresh(sample, intervalMs, now, policy)) continue;
-    if (excludedFromHead(sample, chain, latest)) {
+    const seen = kept ?? sample;
+    // isFresh, on the answer that votes (as HeadVotes.head does).
+    if (!(Math.max(0, now - seen.observedAt) <= staleAfterMs(intervalMs, policy))) continue;
+    if (kept !== null ? judgedUnhealthy(latest) : excludedFromHead(sample, chain, latest)) {
       excluded++;
       continue;
     }
-    const { progress, at } = headProgress(sample, stats, chain, now, policy);
+    const own = seen.height!;
+    const out = { at: null as number | null };
+    const head = stats?.head ?? null;
+    const progress = progressInto(
+      seen.tipTime ?? undefined,
+      seen.tipMedianTime ?? undefined,
+      own,
+      seen.observedAt,
+      stats?.advancedAt ?? null,
+      head === null ? null : head.height,
+      head === null ? 0 : head.since,
+      window,
+      chain.blockTimeMs,
+      now,
+      out,
+    );
     const height =
-      progress === 'advancing'
-        ? projectedHeight(sample.height!, sample.observedAt, now, chain.blockTimeMs, intervalMs)
-        : sample.height!;
-    eligible.push({ id: sample.nodeId, height, progress, at });
+      progress === 'advancing' ? projectedHeight(own, seen.observedAt, now, chain.blockTimeMs, intervalMs) : own;
+    eligible.push({ id: sample.nodeId, height, progress, at: out.at });
   }
   let highest: number | null = null;
   for (const v of eligible) if (highest === null || v.height > highest) highest = v.height;
