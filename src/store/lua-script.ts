@@ -1,6 +1,7 @@
 // A Lua script run with EVALSHA, falling back to EVAL.
 import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
+import { PackedCommand } from './packed-command.js';
 
 /**
  * A Lua script run with EVALSHA, falling back to EVAL when the server does not know it yet
@@ -18,13 +19,22 @@ export class LuaScript {
   }
 
   async run(client: Redis | Cluster, keys: readonly string[], args: ReadonlyArray<string | number>): Promise<unknown> {
-    // `call` with an array: no argument-spread limit for sweeps of many thousand keys.
-    const rest = [keys.length, ...keys, ...args];
+    // One array, no spread: no argument limit for sweeps of many thousand keys. Sent packed
+    // (packed-command.ts): a sweep batch's call carries every record of the batch whole.
+    const call: Array<string | number> = [this.sha, keys.length];
+    for (let i = 0; i < keys.length; i++) call.push(keys[i]!);
+    for (let i = 0; i < args.length; i++) call.push(args[i]!);
     try {
-      return await client.call('evalsha', [this.sha, ...rest]);
+      return await send(client, 'evalsha', call);
     } catch (err) {
       if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-      return await client.call('eval', [this.source, ...rest]);
+      call[0] = this.source;
+      return await send(client, 'eval', call);
     }
   }
+}
+
+/** What `client.call(name, args)` does (replies decoded as UTF-8 strings), with the command packed. */
+function send(client: Redis | Cluster, name: string, args: Array<string | number>): Promise<unknown> {
+  return client.sendCommand(new PackedCommand(name, args, { replyEncoding: 'utf8' })) as Promise<unknown>;
 }
