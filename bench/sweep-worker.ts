@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { Agent } from 'undici';
 import { NODE_DEFAULTS } from '../src/config/node-config.js';
@@ -11,16 +13,19 @@ import { limitHeapGrowth } from '../src/main/heap-growth.js';
 import { DEFAULT_HEALTH_POLICY } from '../src/health/policy.js';
 import { Service } from '../src/service.js';
 import { generateFleet } from '../src/simulator/fleet.js';
+import { chainForSimNode } from '../src/simulator/fleet-nodes.js';
+import { DEFAULT_SWEEP_BATCH_SIZE } from '../src/store/sweep-plan.js';
 import { RedisStore } from '../src/store/redis-store.js';
 import type { Store } from '../src/store/store.js';
 import { childOptions, failStart, serveParent } from './child-process.js';
 import { startCpuProfile } from './cpu-profile.js';
-import { FloorSweeper } from './floor-sweep.js';
+import { FloorSweeper, type RecordTemplate, StoringFloorSweeper } from './floor-sweep.js';
 import { deletePrefix } from './redis-prefix.js';
 import { probeBody, remoteFleet, sharedPortUrl } from './remote-fleet.js';
 
 export interface SweepWorkerOptions {
-  readonly subject: 'nodesentry' | 'floor';
+  /** `storing-floor`: the floor plus a record-sized write per answer (StoringFloorSweeper). */
+  readonly subject: 'nodesentry' | 'floor' | 'storing-floor';
   readonly simPort: number;
   readonly nodes: number;
   readonly seed: number;
@@ -56,6 +61,8 @@ export interface SweepResult {
   readonly ms: number;
   /** Time inside `Store.writeSweep` during the sweep (flushes run one after another). */
   readonly redisMs: number;
+  /** The storing floor: bytes of values it sent to Redis (records, history points, events). */
+  readonly bytes?: number;
   /** CPU time of the subject's process during the sweep (user + system, all threads), ms: steadier than wall time on a loaded machine. */
   readonly cpuMs: number;
   readonly probed: number;
@@ -85,6 +92,10 @@ async function main(): Promise<void> {
   const o = childOptions<SweepWorkerOptions>();
   const memory = sampleMemory();
   const specs = generateFleet(o.nodes, o.seed);
+  if (o.subject === 'storing-floor') {
+    await serveStoringFloor(o, specs, memory);
+    return;
+  }
   if (o.subject === 'floor') {
     // As many connections as requests in flight: the floor is never short of sockets.
     const dispatcher = new Agent({ connections: o.concurrency, keepAliveTimeout: 30_000 });
@@ -194,6 +205,62 @@ async function main(): Promise<void> {
       await profile?.stop();
       await heapProfile?.stop();
       await service.close();
+      await deletePrefix(o.redisUrl, prefix);
+    },
+  );
+}
+
+/** A steady bsc record as nodesentry stores it (the codec benchmarks' fixture): the storing floor's record size. */
+function recordTemplate(): RecordTemplate {
+  const path = new URL('../../../test/store/fixtures/steady-record.json', import.meta.url);
+  const r = JSON.parse(readFileSync(path, 'utf8')) as RecordTemplate;
+  return { sample: r.sample, health: r.health };
+}
+
+async function serveStoringFloor(
+  o: SweepWorkerOptions,
+  specs: ReturnType<typeof generateFleet>,
+  memory: () => MemoryPeaks,
+): Promise<void> {
+  const dispatcher = new Agent({ connections: o.concurrency, keepAliveTimeout: 30_000 });
+  const redis = new Redis(o.redisUrl, { maxRetriesPerRequest: 1 });
+  const prefix = `bench-floor-${randomBytes(4).toString('hex')}`;
+  const floor = new StoringFloorSweeper(
+    specs.map((s) => ({
+      url: sharedPortUrl(o.simPort, s.id),
+      body: probeBody(s.kind === 'bsc' ? 'evm' : 'bitcoin'),
+      nodeId: s.id,
+      chain: chainForSimNode(s).name,
+    })),
+    o.concurrency,
+    dispatcher,
+    { redis, prefix, template: recordTemplate(), batchSize: DEFAULT_SWEEP_BATCH_SIZE },
+  );
+  const firstCpu = process.cpuUsage();
+  const first = await floor.sweep();
+  const firstSweepCpuMs = cpuMsSince(firstCpu);
+  const profile = o.profileDir
+    ? await startCpuProfile(o.profileDir, `sweep-storing-floor-${o.nodes}-c${o.concurrency}`)
+    : undefined;
+  serveParent(
+    {
+      firstSweepMs: first.ms,
+      firstSweepCpuMs,
+      firstSweepPeakRss: memory().maxRss,
+      firstSweepProbes: specs.length,
+    } satisfies SweepWorkerReady,
+    {
+      sweep: async (): Promise<SweepResult> => {
+        const cpu = process.cpuUsage();
+        const r = await floor.sweep();
+        return { ms: r.ms, redisMs: 0, cpuMs: cpuMsSince(cpu), probed: specs.length, ok: r.ok, bytes: r.bytes };
+      },
+      memory,
+    },
+    async () => {
+      await profile?.stop();
+      await dispatcher.close();
+      redis.disconnect();
       await deletePrefix(o.redisUrl, prefix);
     },
   );

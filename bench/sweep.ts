@@ -13,6 +13,17 @@ export interface SweepCaseResult extends SweepCase {
   readonly floorMs: number;
   /** Median of the per-repetition ratios nodesentry / floor (each pair ran back to back). */
   readonly ratio: number;
+  /**
+   * The storing floor (the floor plus a record-sized write per answer, StoringFloorSweeper):
+   * median sweep and CPU time, the medians of nodesentry's per-pair ratios to it, and the bytes
+   * of values it sent to Redis per node.
+   */
+  readonly storingFloorMs: number;
+  readonly storingFloorCpuMs: number;
+  readonly storingRatio: number;
+  readonly storingCpuRatio: number;
+  readonly storingFloorBytesPerNode: number;
+  readonly storingFloorPeakRss: number;
   /** Time inside Store.writeSweep / sweep time, median over repetitions. */
   readonly redisShare: number;
   /** Median CPU time per sweep of each subject's process, ms, and the median of the per-pair ratios. */
@@ -38,9 +49,9 @@ export interface SweepCaseResult extends SweepCase {
 }
 
 /**
- * Section 1: nodesentry and the floor, each in a process of its own, sweep the same simulated
- * fleet in alternation (floor, nodesentry, nodesentry, floor, ...), so drift in the machine's
- * load hits both alike.
+ * Section 1: nodesentry, the floor and the storing floor, each in a process of its own, sweep
+ * the same simulated fleet in turn (floor, storing floor, nodesentry; then nodesentry, storing
+ * floor, floor; ...), so drift in the machine's load hits all alike.
  */
 export async function runSweepCase(
   c: SweepCase,
@@ -68,7 +79,14 @@ export async function runSweepCase(
   } satisfies SweepWorkerOptions);
   const floor = floorStart.child;
   let ns: BenchChild | undefined;
+  let storing: BenchChild | undefined;
   try {
+    storing = (
+      await BenchChild.start<SweepWorkerReady>('sweep-worker', {
+        ...base,
+        subject: 'storing-floor',
+      } satisfies SweepWorkerOptions)
+    ).child;
     const nsStart = await BenchChild.start<SweepWorkerReady>(
       'sweep-worker',
       {
@@ -82,19 +100,31 @@ export async function runSweepCase(
     ns = nsStart.child;
     const nsRuns: SweepResult[] = [];
     const floorRuns: SweepResult[] = [];
+    const storingRuns: SweepResult[] = [];
     const ratios: number[] = [];
     const cpuRatios: number[] = [];
+    const storingRatios: number[] = [];
+    const storingCpuRatios: number[] = [];
     for (let i = 0; i < ctx.reps; i++) {
-      const order = i % 2 === 0 ? ([floor, ns] as const) : ([ns, floor] as const);
-      const first = await order[0].call<SweepResult>('sweep');
-      const second = await order[1].call<SweepResult>('sweep');
-      const [f, n] = i % 2 === 0 ? [first, second] : [second, first];
-      floorRuns.push(f);
+      const forward = i % 2 === 0;
+      const f = forward ? await floor.call<SweepResult>('sweep') : undefined;
+      const nFirst = forward ? undefined : await ns.call<SweepResult>('sweep');
+      const s = await storing.call<SweepResult>('sweep');
+      const n = nFirst ?? (await ns.call<SweepResult>('sweep'));
+      const fl = f ?? (await floor.call<SweepResult>('sweep'));
+      floorRuns.push(fl);
+      storingRuns.push(s);
       nsRuns.push(n);
-      ratios.push(n.ms / f.ms);
-      cpuRatios.push(n.cpuMs / f.cpuMs);
+      ratios.push(n.ms / fl.ms);
+      cpuRatios.push(n.cpuMs / fl.cpuMs);
+      storingRatios.push(n.ms / s.ms);
+      storingCpuRatios.push(n.cpuMs / s.cpuMs);
     }
-    const [nsMem, floorMem] = await Promise.all([ns.call<MemoryPeaks>('memory'), floor.call<MemoryPeaks>('memory')]);
+    const [nsMem, floorMem, storingMem] = await Promise.all([
+      ns.call<MemoryPeaks>('memory'),
+      floor.call<MemoryPeaks>('memory'),
+      storing.call<MemoryPeaks>('memory'),
+    ]);
     return {
       ...c,
       nodesentryMs: median(nsRuns.map((r) => r.ms)),
@@ -104,12 +134,19 @@ export async function runSweepCase(
       nodesentryCpuMs: median(nsRuns.map((r) => r.cpuMs)),
       floorCpuMs: median(floorRuns.map((r) => r.cpuMs)),
       cpuRatio: median(cpuRatios),
+      storingFloorMs: median(storingRuns.map((r) => r.ms)),
+      storingFloorCpuMs: median(storingRuns.map((r) => r.cpuMs)),
+      storingRatio: median(storingRatios),
+      storingCpuRatio: median(storingCpuRatios),
+      storingFloorBytesPerNode: median(storingRuns.map((r) => (r.bytes ?? 0) / c.nodes)),
+      storingFloorPeakRss: storingMem.maxRss,
       nodesentryPeakRss: nsMem.maxRss,
       floorPeakRss: floorMem.maxRss,
       nodesentryMemory: nsMem,
       failedProbes:
         nsRuns.reduce((sum, r) => sum + (r.probed - r.ok), 0) +
-        floorRuns.reduce((sum, r) => sum + (r.probed - r.ok), 0),
+        floorRuns.reduce((sum, r) => sum + (r.probed - r.ok), 0) +
+        storingRuns.reduce((sum, r) => sum + (r.probed - r.ok), 0),
       reps: ctx.reps,
       firstSweepMs: nsStart.ready.firstSweepMs,
       floorFirstSweepMs: floorStart.ready.firstSweepMs,
@@ -119,7 +156,7 @@ export async function runSweepCase(
       firstSweepProbes: nsStart.ready.firstSweepProbes,
     };
   } finally {
-    await Promise.all([floor.stop(), ns?.stop()]);
+    await Promise.all([floor.stop(), ns?.stop(), storing?.stop()]);
   }
 }
 
