@@ -200,7 +200,6 @@ function pickUsable(
   now: number,
   policy: HealthPolicy,
 ): Pick {
-  const usable = ranking.filter((r) => r.usable);
   const serving = current?.usable === true ? current : undefined;
   // While the current choice works, a node of a better tier must first stay usable for the
   // dwell, unless the choice was made before that node was ever judged (start-up).
@@ -209,13 +208,19 @@ function pickUsable(
     r.tier >= serving.tier ||
     prev?.preliminary === true ||
     (r.usableSince !== null && now - r.usableSince >= policy.failbackDwellMs);
-  const eligible = usable.filter(ready);
-  // A loop, not Math.min(...tiers): spread into a call, a chain of ~125,000 usable nodes
-  // exceeded V8's argument limit (RangeError) and no selection was made for it again.
+  // Passes over the ranking, no array of the usable nodes made or sorted: a worker ranks every
+  // chain of the fleet each second (issue #16), and only the first `topN` are published. A loop,
+  // not Math.min(...tiers): spread into a call, a chain of ~125,000 usable nodes exceeded V8's
+  // argument limit (RangeError) and no selection was made for it again.
   let activeTier = Number.POSITIVE_INFINITY;
-  for (const r of eligible) if (r.tier < activeTier) activeTier = r.tier;
-  // `eligible` is never empty: the serving node is ready, and without one every usable node is.
-  const best = eligible.find((r) => r.tier === activeTier) as RankedNode;
+  for (const r of ranking) if (r.usable && r.tier < activeTier && ready(r)) activeTier = r.tier;
+  // Some usable node is ready (the serving one, or without one every usable node): `best` is found.
+  let best = ranking[0]!;
+  for (const r of ranking)
+    if (r.usable && r.tier === activeTier && ready(r)) {
+      best = r;
+      break;
+    }
 
   let choice: RankedNode;
   let reason: SelectionReason;
@@ -229,14 +234,30 @@ function pickUsable(
     ({ choice, reason } = sticky(prev, serving, best, now, policy));
   }
 
-  const waiting = usable.find((r) => r.tier < choice.tier && !ready(r));
+  const waiting = ranking.find((r) => r.usable && r.tier < choice.tier && !ready(r));
   const pendingFailback =
     waiting?.usableSince == null
       ? null
       : { nodeId: waiting.nodeId, tier: waiting.tier, readyAt: waiting.usableSince + policy.failbackDwellMs };
-  // Backups after primaries: a client walking the list honours the tiers too.
-  const rest = usable.filter((r) => r !== choice).sort((a, b) => a.tier - b.tier);
-  return { mode: 'normal', choice, reason, top: [choice, ...rest], pendingFailback };
+  // Backups after primaries: a client walking the list honours the tiers too (by tier, then in
+  // ranking order: what a stable sort of the usable nodes by tier gives, cut to the list's length).
+  return { mode: 'normal', choice, reason, top: firstByTier(ranking, choice, policy.topN), pendingFailback };
+}
+
+/** `choice`, then the first `n - 1` other usable nodes of `ranking` by tier, ties in ranking order. */
+function firstByTier(ranking: readonly RankedNode[], choice: RankedNode, n: number): RankedNode[] {
+  const rest: RankedNode[] = [];
+  const keep = n - 1;
+  if (keep > 0)
+    for (const r of ranking) {
+      if (!r.usable || r === choice) continue;
+      if (rest.length === keep && r.tier >= rest[keep - 1]!.tier) continue;
+      let j = rest.length;
+      while (j > 0 && rest[j - 1]!.tier > r.tier) j--;
+      rest.splice(j, 0, r);
+      if (rest.length > keep) rest.pop();
+    }
+  return [choice, ...rest];
 }
 
 function pickLastResort(

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { initialHealth, type NodeHealth } from '../../src/health/hysteresis.js';
 import { DEFAULT_HEALTH_POLICY as P, mergePolicy } from '../../src/health/policy.js';
 import { type RankedNode, rankNodes } from '../../src/health/ranking.js';
@@ -250,6 +251,40 @@ describe('nextSelection: one chain, rule by rule', () => {
       'p1',
       'b1',
     ]);
+  });
+
+  it('the top N is the choice, then the other usable nodes stably sorted by tier, cut to N (any fleet)', () => {
+    const state = fc.constantFrom<HealthState>('healthy', 'degraded', 'unhealthy', 'unknown', 'maintenance');
+    const spec = fc.record({
+      state,
+      total: fc.integer({ min: 0, max: 20 }).map((x) => x / 20),
+      tier: fc.integer({ min: 0, max: 3 }),
+      recent: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(spec, { minLength: 1, maxLength: 40 }),
+        fc.integer({ min: 1, max: 6 }),
+        fc.option(fc.nat(39), { nil: undefined }),
+        (specs, topN, prevAt) => {
+          // `recent`: usable for less than the failback dwell, so a serving backup may keep serving.
+          const ranked = rankingOf(
+            specs.map((x, i) => ({ id: `n${i}`, ...x, usableSince: x.recent ? T0 - 1_000 : T0 - 3_600_000 })),
+          );
+          const policy = mergePolicy({ topN });
+          const prev =
+            prevAt === undefined || prevAt >= specs.length ? null : chosen(`n${prevAt}`, { since: T0 - 60_000 });
+          const { selection } = nextSelection(prev, ranked, 'bsc', T0, policy);
+          if (selection.mode !== 'normal' || selection.nodeId === null) return;
+          const others = ranked
+            .filter((r) => r.usable && r.nodeId !== selection.nodeId)
+            .sort((a, b) => a.tier - b.tier)
+            .map((r) => r.nodeId);
+          expect(selection.top).toEqual([selection.nodeId, ...others].slice(0, topN));
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });
 
