@@ -24,6 +24,9 @@ export interface SweepCaseResult extends SweepCase {
   readonly storingCpuRatio: number;
   readonly storingFloorBytesPerNode: number;
   readonly storingFloorPeakRss: number;
+  /** The storing floor's first sweep after start, and its CPU, ms. */
+  readonly storingFirstSweepMs: number;
+  readonly storingFirstSweepCpuMs: number;
   /** Time inside Store.writeSweep / sweep time, median over repetitions. */
   readonly redisShare: number;
   /** Median CPU time per sweep of each subject's process, ms, and the median of the per-pair ratios. */
@@ -81,12 +84,11 @@ export async function runSweepCase(
   let ns: BenchChild | undefined;
   let storing: BenchChild | undefined;
   try {
-    storing = (
-      await BenchChild.start<SweepWorkerReady>('sweep-worker', {
-        ...base,
-        subject: 'storing-floor',
-      } satisfies SweepWorkerOptions)
-    ).child;
+    const storingStart = await BenchChild.start<SweepWorkerReady>('sweep-worker', {
+      ...base,
+      subject: 'storing-floor',
+    } satisfies SweepWorkerOptions);
+    storing = storingStart.child;
     const nsStart = await BenchChild.start<SweepWorkerReady>(
       'sweep-worker',
       {
@@ -140,6 +142,8 @@ export async function runSweepCase(
       storingCpuRatio: median(storingCpuRatios),
       storingFloorBytesPerNode: median(storingRuns.map((r) => (r.bytes ?? 0) / c.nodes)),
       storingFloorPeakRss: storingMem.maxRss,
+      storingFirstSweepMs: storingStart.ready.firstSweepMs,
+      storingFirstSweepCpuMs: storingStart.ready.firstSweepCpuMs,
       nodesentryPeakRss: nsMem.maxRss,
       floorPeakRss: floorMem.maxRss,
       nodesentryMemory: nsMem,
