@@ -33,20 +33,20 @@ export class FloorSweeper {
     let ok = 0;
     const worker = async () => {
       while (next < this.#targets.length) {
-        const t = this.#targets[next++]!;
-        const res = await request(t.url, {
-          method: 'POST',
-          body: t.body,
-          headers: PROBE_HEADERS,
-          dispatcher: this.#dispatcher,
-        });
-        const parsed: unknown = JSON.parse(await res.body.text());
-        if (res.statusCode === 200 && Array.isArray(parsed)) ok++;
+        const parsed = await post(this.#targets[next++]!, this.#dispatcher);
+        if (parsed !== undefined) ok++;
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.#concurrency, this.#targets.length) }, worker));
     return { ms: performance.now() - started, ok };
   }
+}
+
+/** POST a target's body; its answer parsed, when it is a 200 with a JSON array (a batch reply), else undefined. */
+async function post(t: FloorTarget, dispatcher: Dispatcher): Promise<unknown[] | undefined> {
+  const res = await request(t.url, { method: 'POST', body: t.body, headers: PROBE_HEADERS, dispatcher });
+  const parsed: unknown = JSON.parse(await res.body.text());
+  return res.statusCode === 200 && Array.isArray(parsed) ? parsed : undefined;
 }
 
 /** What the storing floor needs of a node: its probe target, id and chain. */
@@ -126,14 +126,8 @@ export class StoringFloorSweeper {
       while (next < this.#targets.length) {
         const t = this.#targets[next++]!;
         const sent = performance.now();
-        const res = await request(t.url, {
-          method: 'POST',
-          body: t.body,
-          headers: PROBE_HEADERS,
-          dispatcher: this.#dispatcher,
-        });
-        const parsed: unknown = JSON.parse(await res.body.text());
-        if (!(res.statusCode === 200 && Array.isArray(parsed))) continue;
+        const parsed = await post(t, this.#dispatcher);
+        if (parsed === undefined) continue;
         ok++;
         const at = Date.now();
         const latencyMs = Math.round((performance.now() - sent) * 100) / 100;

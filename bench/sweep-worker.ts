@@ -107,32 +107,7 @@ async function main(): Promise<void> {
       o.concurrency,
       dispatcher,
     );
-    const firstCpu = process.cpuUsage();
-    const first = await floor.sweep();
-    const firstSweepCpuMs = cpuMsSince(firstCpu);
-    const profile = o.profileDir
-      ? await startCpuProfile(o.profileDir, `sweep-floor-${o.nodes}-c${o.concurrency}`)
-      : undefined;
-    serveParent(
-      {
-        firstSweepMs: first.ms,
-        firstSweepCpuMs,
-        firstSweepPeakRss: memory().maxRss,
-        firstSweepProbes: specs.length,
-      } satisfies SweepWorkerReady,
-      {
-        sweep: async (): Promise<SweepResult> => {
-          const cpu = process.cpuUsage();
-          const r = await floor.sweep();
-          return { ms: r.ms, redisMs: 0, cpuMs: cpuMsSince(cpu), probed: specs.length, ok: r.ok };
-        },
-        memory,
-      },
-      async () => {
-        await profile?.stop();
-        await dispatcher.close();
-      },
-    );
+    await serveFloor(o, 'floor', floor, specs.length, memory, () => dispatcher.close());
     return;
   }
 
@@ -236,32 +211,53 @@ async function serveStoringFloor(
     dispatcher,
     { redis, prefix, template: recordTemplate(), batchSize: DEFAULT_SWEEP_BATCH_SIZE },
   );
+  await serveFloor(o, 'storing-floor', floor, specs.length, memory, async () => {
+    await dispatcher.close();
+    redis.disconnect();
+    await deletePrefix(o.redisUrl, prefix);
+  });
+}
+
+/** A floor subject: its first sweep, then sweeps on the parent's call, its profile if asked. */
+async function serveFloor(
+  o: SweepWorkerOptions,
+  name: string,
+  floor: { sweep(): Promise<{ ms: number; ok: number; bytes?: number }> },
+  nodes: number,
+  memory: () => MemoryPeaks,
+  close: () => Promise<void>,
+): Promise<void> {
   const firstCpu = process.cpuUsage();
   const first = await floor.sweep();
   const firstSweepCpuMs = cpuMsSince(firstCpu);
   const profile = o.profileDir
-    ? await startCpuProfile(o.profileDir, `sweep-storing-floor-${o.nodes}-c${o.concurrency}`)
+    ? await startCpuProfile(o.profileDir, `sweep-${name}-${o.nodes}-c${o.concurrency}`)
     : undefined;
   serveParent(
     {
       firstSweepMs: first.ms,
       firstSweepCpuMs,
       firstSweepPeakRss: memory().maxRss,
-      firstSweepProbes: specs.length,
+      firstSweepProbes: nodes,
     } satisfies SweepWorkerReady,
     {
       sweep: async (): Promise<SweepResult> => {
         const cpu = process.cpuUsage();
         const r = await floor.sweep();
-        return { ms: r.ms, redisMs: 0, cpuMs: cpuMsSince(cpu), probed: specs.length, ok: r.ok, bytes: r.bytes };
+        return {
+          ms: r.ms,
+          redisMs: 0,
+          cpuMs: cpuMsSince(cpu),
+          probed: nodes,
+          ok: r.ok,
+          ...(r.bytes !== undefined ? { bytes: r.bytes } : {}),
+        };
       },
       memory,
     },
     async () => {
       await profile?.stop();
-      await dispatcher.close();
-      redis.disconnect();
-      await deletePrefix(o.redisUrl, prefix);
+      await close();
     },
   );
 }
