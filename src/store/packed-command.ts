@@ -6,7 +6,7 @@ import { Command } from 'ioredis';
  * of three pieces per argument), which the socket then flattens into a second copy before
  * encoding it: a sweep batch's script call carries ~800 arguments and ~330 KB (every record of
  * the batch whole), so that was ~6.5 KB of heap garbage per record written, the largest share of
- * the write path's, and the flattened copy (over 128 KB) went straight to the old generation.
+ * the write path's (and the flattened copy, over 128 KB, a large object of V8's heap each time).
  * Here the arguments' bytes are written once into one Buffer sized in advance, which the socket
  * takes as it is: 16.5 -> 12.1 KB allocated per record written (bench/write-alloc.mjs), and the
  * call built and encoded in about half the CPU (bench/pack-micro.mjs: 6.4-8.3 -> 3.1-4.6 µs per
