@@ -109,6 +109,23 @@ describe('stats', () => {
     expect(s.errorRate).toBe(3 / 18);
   });
 
+  it('keeps its averages short (latency to 1 µs, grades to 1e-6) and within their rounding of the exact average', () => {
+    const latencies = Array.from({ length: 60 }, (_, i) => Math.round((20 + ((i * 7919) % 1000) / 3) * 100) / 100);
+    const s = feed(latencies.map((latencyMs, i) => goodSample(BSC, 'n', T0 + i * 5_000, { latencyMs })));
+    let exact: number | null = null;
+    let exactGrade: number | null = null;
+    for (const l of latencies) {
+      exact = ewma(exact, l, P.ewmaAlpha);
+      exactGrade = ewma(exactGrade, latencyGrade(l, P), P.ewmaAlpha);
+    }
+    // What a record stores and every change on the feed carries: no 17-digit floats.
+    expect(String(s.latencyEwmaMs)).toMatch(/^\d+(\.\d{1,3})?$/);
+    expect(String(s.grades.latency)).toMatch(/^(0|1)(\.\d{1,6})?$/);
+    // Each step rounds by at most half a quantum; the average forgets old errors at rate alpha.
+    expect(Math.abs(s.latencyEwmaMs! - exact!)).toBeLessThanOrEqual(0.0005 / P.ewmaAlpha);
+    expect(Math.abs(s.grades.latency! - exactGrade!)).toBeLessThanOrEqual(0.0000005 / P.ewmaAlpha);
+  });
+
   it('failed probes count as errors but leave latency alone (a refused connection is fast)', () => {
     const s = feed([
       goodSample(BSC, 'n', T0, { latencyMs: 500 }),
