@@ -108,12 +108,11 @@ export async function runSweepCase(
     const storingRatios: number[] = [];
     const storingCpuRatios: number[] = [];
     for (let i = 0; i < ctx.reps; i++) {
-      const forward = i % 2 === 0;
-      const f = forward ? await floor.call<SweepResult>('sweep') : undefined;
-      const nFirst = forward ? undefined : await ns.call<SweepResult>('sweep');
-      const s = await storing.call<SweepResult>('sweep');
-      const n = nFirst ?? (await ns.call<SweepResult>('sweep'));
-      const fl = f ?? (await floor.call<SweepResult>('sweep'));
+      // One turn each, forwards then backwards: floor, storing floor, nodesentry; then reversed.
+      const turn = i % 2 === 0 ? [floor, storing, ns] : [ns, storing, floor];
+      const got = new Map<BenchChild, SweepResult>();
+      for (const child of turn) got.set(child, await child.call<SweepResult>('sweep'));
+      const [fl, s, n] = [got.get(floor)!, got.get(storing)!, got.get(ns)!];
       floorRuns.push(fl);
       storingRuns.push(s);
       nsRuns.push(n);
