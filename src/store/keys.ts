@@ -41,6 +41,14 @@ export interface StoreKeys {
   readonly replicas: string;
   /** The one pub/sub channel every replica publishes to and listens on. */
   readonly events: string;
+  /**
+   * A key that is never written, in a slot half the cluster's slot space away from the tag's:
+   * on a Redis Cluster the client sends its PUBLISHes in a pipeline with an `EXISTS` of this
+   * key, so they leave from the master that owns that slot (one origin, one order), which with
+   * two or more masters of even slot ranges is not the master holding the data. The records
+   * feed then costs the data's master no network out and no fan-out CPU (docs/scaling.md).
+   */
+  readonly eventsRoute: string;
   /** Hit count of a rate-limit bucket in one fixed window (see Store.countInWindow). */
   rate(bucket: string, window: number): string;
   /** Random id of this store's data; a reconnect that finds it gone or changed means Redis lost its data. */
@@ -58,9 +66,55 @@ export function validatePrefix(prefix: string): void {
   }
 }
 
+/** The Redis Cluster hash slot of a key: CRC16 (XMODEM) of its hash tag, or of the key, mod 16384. */
+export function keySlot(key: string): number {
+  const bytes = Buffer.from(key, 'utf8');
+  let start = 0;
+  let end = bytes.length;
+  const open = bytes.indexOf(0x7b); // {
+  if (open !== -1) {
+    const close = bytes.indexOf(0x7d, open + 1); // }
+    if (close > open + 1) {
+      start = open + 1;
+      end = close;
+    }
+  }
+  let crc = 0;
+  for (let i = start; i < end; i++) {
+    crc ^= bytes[i]! << 8;
+    for (let b = 0; b < 8; b++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc % 16384;
+}
+
+const SLOTS = 16384;
+/** Candidates tried for the events route: the nearest of 4,096 lands within a few slots of the target. */
+const ROUTE_CANDIDATES = 4096;
+
+/**
+ * `{<prefix>/events:<i>}:route`, the i whose slot is nearest (circularly) to the tag's slot +
+ * 8192. Deterministic, so every replica of a prefix picks the same key without asking Redis.
+ */
+function eventsRouteKey(prefix: string, tagSlot: number): string {
+  const target = (tagSlot + SLOTS / 2) % SLOTS;
+  let best = '';
+  let bestDistance = SLOTS;
+  for (let i = 0; i < ROUTE_CANDIDATES && bestDistance > 0; i++) {
+    const key = `{${prefix}/events:${i}}:route`;
+    const d = Math.abs(keySlot(key) - target);
+    const distance = Math.min(d, SLOTS - d);
+    if (distance < bestDistance) {
+      best = key;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
 export function createStoreKeys(prefix: string = DEFAULT_PREFIX): StoreKeys {
   validatePrefix(prefix);
   const tag = `{${prefix}}`;
+  let route: string | undefined;
   return {
     prefix,
     tag,
@@ -80,14 +134,19 @@ export function createStoreKeys(prefix: string = DEFAULT_PREFIX): StoreKeys {
     replicas: `${tag}:replicas`,
     rate: (bucket, window) => `${tag}:rate:${bucket}:${window}`,
     events: `${tag}:events`,
+    // Computed on first use (a few thousand CRC16s): only a Redis store on a cluster needs it.
+    get eventsRoute() {
+      route ??= eventsRouteKey(prefix, keySlot(tag));
+      return route;
+    },
   };
 }
 
 export interface KeyDescription {
   /** Key (or channel) name pattern with the prefix filled in, e.g. `{nodesentry}:node:<nodeId>`. */
   readonly pattern: string;
-  /** Redis type: string, set, list, hash, zset, or channel. */
-  readonly type: 'string' | 'set' | 'list' | 'hash' | 'zset' | 'channel';
+  /** Redis type: string, set, list, hash, zset, or channel; `route` for a key never written that only names a slot. */
+  readonly type: 'string' | 'set' | 'list' | 'hash' | 'zset' | 'channel' | 'route';
   /** How long it lives. */
   readonly ttl: string;
   readonly purpose: string;
@@ -201,6 +260,13 @@ export function describeStoreKeys(prefix: string = DEFAULT_PREFIX): KeyDescripti
       ttl: 'pub/sub (not stored)',
       purpose:
         'StoreEvent JSON ({v:1, type, ...}) from every replica: records, transition, chain, drain, leases-released, nodes-removed',
+    },
+    {
+      pattern: k.eventsRoute,
+      type: 'route',
+      ttl: 'never written',
+      purpose:
+        "routes PUBLISH on a Redis Cluster: sent with an EXISTS of this key, events leave from the master of its slot, half the slot space away from the data's, so the records feed does not load the data's master",
     },
   ];
 }

@@ -220,16 +220,16 @@ return written
  *
  * KEYS: [node index set, then per node: lease, record, peers, history, transitions].
  * ARGV: replica, recordPx, peersPx, historyLimit, historyTtlMs, transitionLimit,
- * transitionTtlMs, events channel, records event JSON up to its list, historySlack, then per
- * node: nodeId, record JSON or '', its records-event entry (the record or its change) or '',
- * peers JSON or '', history count, history points (oldest first), transition count,
- * transitions (oldest first).
+ * transitionTtlMs, historySlack, then per node: nodeId, record JSON or '', peers JSON or '',
+ * history count, history points (oldest first), transition count, transitions (oldest first).
  * Writes a node's values only where its lease holds `replica`, and its record only if it is
  * not older than the stored one (records begin with their sample's observedAt, see
  * store-codec, so GETRANGE reads a few bytes, not the record): a lease lost and taken back
- * does not let results buffered before the loss land after the owner's. Publishes one records
- * event with the entries of the records written. Returns [positions refused by the lease, positions whose
- * record was older], 1-based.
+ * does not let results buffered before the loss land after the owner's. Returns [positions
+ * refused by the lease, positions whose record was older], 1-based; the caller announces the
+ * others. (The script published the records event itself until issue 16's tenth round: on a
+ * cluster that put the whole feed's fan-out on the master holding the data; now the client
+ * publishes it after the reply, routed to another master, see StoreKeys.eventsRoute.)
  *
  * Commands per node (issue 16): GET of the lease, GETRANGE, SET, one LPUSH of its history
  * points; the ids written go into the index in one SADD per call. A history list is trimmed
@@ -244,19 +244,18 @@ export const fencedSweepScript = new LuaScript(
 local replica = ARGV[1]
 local hLimit = tonumber(ARGV[4])
 local tLimit = tonumber(ARGV[6])
-local slack = tonumber(ARGV[10])
-local records = {}
+local slack = tonumber(ARGV[8])
 local written = {}
 local refused = {}
 local older = {}
 local head = '^{"v":1,"observedAt":(%d+)'
-local a = 11
+local a = 9
 local n = (#KEYS - 1) / 5
 for i = 1, n do
   local k = 2 + (i - 1) * 5
-  local nodeId, record, entry, peers = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
-  local nh = tonumber(ARGV[a + 4])
-  local h0 = a + 5
+  local nodeId, record, peers = ARGV[a], ARGV[a + 1], ARGV[a + 2]
+  local nh = tonumber(ARGV[a + 3])
+  local h0 = a + 4
   local nt = tonumber(ARGV[h0 + nh])
   local t0 = h0 + nh + 1
   a = t0 + nt
@@ -288,7 +287,6 @@ for i = 1, n do
     if record ~= '' then
       redis.call('SET', KEYS[k + 1], record, 'PX', ARGV[2])
       written[#written + 1] = nodeId
-      records[#records + 1] = entry
     end
   else
     refused[#refused + 1] = i
@@ -297,7 +295,6 @@ end
 for s = 1, #written, 1000 do
   redis.call('SADD', KEYS[1], unpack(written, s, math.min(s + 999, #written)))
 end
-if #records > 0 then redis.call('PUBLISH', ARGV[8], ARGV[9] .. table.concat(records, ',') .. ']}') end
 return { refused, older }
 `,
 );

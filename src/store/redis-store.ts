@@ -131,8 +131,14 @@ export class RedisStore implements Store {
   /**
    * Cluster: a PUBLISH without keys goes to a random node each time, and nodes relay it over
    * the cluster bus, so events of one replica arrived out of order (found by the contract suite
-   * on a real cluster). Every PUBLISH therefore goes in a pipeline with a key of our slot, which
-   * sends it to the one master that holds all our keys: one origin, one order. (Sharded pub/sub,
+   * on a real cluster). Every PUBLISH the client sends therefore goes in a pipeline with an
+   * `EXISTS` of `keys.eventsRoute`, which sends it to the one master of that key's slot: one
+   * origin, one order. That slot is half the slot space from our data's, so the records feed's
+   * fan-out (the cluster bus relays every PUBLISH to every node) leaves from another master than
+   * the one that takes the writes and replicates them (docs/scaling.md). Drain decisions are
+   * still published inside their scripts, from the data's master, atomically with the write:
+   * their order against other events is not kept, and nothing depends on it (a drain is
+   * versioned, and applies to whatever record the receiver holds). (Sharded pub/sub,
    * SPUBLISH, would also spare the other shards the relay, but ioredis 5.11's sharded subscriber
    * crashed the process with an unhandled "Command queue state error" on the server's
    * sunsubscribe during CLUSTER FAILOVER; see docs/scaling.md.)
@@ -233,8 +239,7 @@ export class RedisStore implements Store {
       const older: string[] = [];
       for (const batch of batches) {
         if (fence === undefined) {
-          const published: NodeRecord[] = [];
-          calls.push(this.exec(this.sweepPipeline(batch, px, peersPx, published)).then(() => this.markSent(published)));
+          calls.push(this.sweepBatch(batch, px, peersPx));
           continue;
         }
         if (batch.nodes.length > 0) {
@@ -255,9 +260,7 @@ export class RedisStore implements Store {
           );
         }
         if (batch.chains.length > 0)
-          calls.push(
-            this.exec(this.sweepPipeline({ nodes: [], chains: batch.chains, fleetTransitions: [] }, px, peersPx)),
-          );
+          calls.push(this.sweepBatch({ nodes: [], chains: batch.chains, fleetTransitions: [] }, px, peersPx));
       }
       const results = await Promise.allSettled(calls);
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -273,9 +276,7 @@ export class RedisStore implements Store {
     px: number,
     peersPx: number,
   ): Promise<{ fenced: string[]; older: string[] }> {
-    const k = this.keys;
-    const keys: string[] = [k.nodeIndex];
-    const eventPrefix = encodeRecordsEvent([], this.replica).slice(0, -2);
+    const keys: string[] = [this.keys.nodeIndex];
     const args: Array<string | number> = [
       replica,
       px,
@@ -284,17 +285,16 @@ export class RedisStore implements Store {
       this.historyTtlMs,
       this.transitionLimit,
       this.transitionTtlMs,
-      k.events,
-      eventPrefix,
       this.historySlack,
     ];
+    const encoded: string[] = [];
     for (const node of batch.nodes) {
       const nodeKeys = this.fencedKeys(node.nodeId);
       for (let i = 0; i < nodeKeys.length; i++) keys.push(nodeKeys[i]!);
       const transitions = node.transitions ?? [];
       const json = node.record ? encodeRecord(node.record) : '';
-      const entry = node.record ? encodeRecordEntry(node.record, json, this.sent.get(node.nodeId), this.replica) : '';
-      args.push(node.nodeId, json, entry, encodeNodePeers(node) ?? '', node.history.length);
+      encoded.push(json);
+      args.push(node.nodeId, json, encodeNodePeers(node) ?? '', node.history.length);
       for (const point of node.history) args.push(encodeHistoryPoint(point));
       args.push(transitions.length);
       for (const t of transitions) args.push(encodeTransition(t));
@@ -302,15 +302,56 @@ export class RedisStore implements Store {
     const [refused, older] = (await fencedSweepScript.run(this.client, keys, args)) as [number[], number[]];
     const ids = (positions: number[]) => positions.flatMap((i) => batch.nodes[i - 1]?.nodeId ?? []);
     const notWritten = new Set([...refused, ...older]);
-    this.markSent(batch.nodes.flatMap((node, i) => (node.record && !notWritten.has(i + 1) ? [node.record] : [])));
+    // Announced after the reply, only what was written, each entry made against what this
+    // replica announced last for the node: replies come back in the order the batches went, so
+    // the bases follow the order the events leave in.
+    const entries: string[] = [];
+    const written: NodeRecord[] = [];
+    batch.nodes.forEach((node, i) => {
+      if (node.record === undefined || notWritten.has(i + 1)) return;
+      entries.push(encodeRecordEntry(node.record, encoded[i]!, this.sent.get(node.nodeId), this.replica));
+      written.push(node.record);
+    });
+    this.markSent(written);
+    if (entries.length > 0) await this.announce(encodeRecordsEvent(entries, this.replica));
     return { fenced: ids(refused), older: ids(older) };
+  }
+
+  /** One unfenced batch (and every batch's chain facts): written in one pipeline, then announced. */
+  private async sweepBatch(batch: SweepBatch, px: number, peersPx: number): Promise<void> {
+    const published: NodeRecord[] = [];
+    const messages: string[] = [];
+    await this.exec(this.sweepPipeline(batch, px, peersPx, published, messages));
+    this.markSent(published);
+    await Promise.all(messages.map((m) => this.announce(m)));
+  }
+
+  /**
+   * Publishes an event about data already written. A failure is reported (once per reason),
+   * not thrown: the write stands and must not be retried for it (a retried sweep would push its
+   * transitions twice); a receiver that missed the event holds an older record, which ages to
+   * stale by its observedAt, and reads the node's next change whole from the store, as it does
+   * after any missed event.
+   */
+  private announce(message: string): Promise<void> {
+    return this.publishAlone(message).catch((err: unknown) => {
+      const reason = this.toStoreError(err).message;
+      this.warnings.warn(
+        `announce:${reason}`,
+        'store wrote data but could not announce it; replicas catch up from the next write',
+        {
+          reason,
+        },
+      );
+    });
   }
 
   private sweepPipeline(
     batch: SweepBatch,
     px: number,
     peersPx: number,
-    published: NodeRecord[] = [],
+    published: NodeRecord[],
+    messages: string[],
   ): ChainableCommander {
     const k = this.keys;
     const p = this.client.pipeline();
@@ -337,14 +378,14 @@ export class RedisStore implements Store {
     this.pushFleetTransitions(p, batch.fleetTransitions);
     if (ids.length > 0) {
       p.sadd(k.nodeIndex, ...ids);
-      p.publish(k.events, encodeRecordsEvent(encoded, this.replica));
+      messages.push(encodeRecordsEvent(encoded, this.replica));
     }
     for (const facts of batch.chains) {
       // Chain facts rank every node of the chain (megabytes at 10,000 nodes): encode them once
       // for the key and the event, as the records are.
       const json = encodeChainFacts(facts);
       p.set(k.chain(facts.chain), json, 'PX', px);
-      p.publish(k.events, chainEventFrom(json));
+      messages.push(chainEventFrom(json));
     }
     return p;
   }
@@ -522,13 +563,13 @@ export class RedisStore implements Store {
         p.del(...part.flatMap((id) => [k.node(id), k.peers(id), k.history(id), k.transitions(id)]));
         p.srem(k.nodeIndex, ...part);
       }
-      p.publish(k.events, encodeEvent({ type: 'nodes-removed', nodeIds: ids }));
       for (const id of ids) {
         this.sent.delete(id);
         this.held.delete(id);
         this.nodeKeys.delete(id);
       }
       await this.exec(p);
+      await this.publishAlone(encodeEvent({ type: 'nodes-removed', nodeIds: ids }));
     });
   }
 
@@ -750,7 +791,7 @@ export class RedisStore implements Store {
     if (q === undefined) return;
     this.queuedPublishes = undefined;
     const p = this.client.pipeline();
-    if (this.pinPublishes) p.exists(this.keys.epoch);
+    if (this.pinPublishes) p.exists(this.keys.eventsRoute);
     for (const m of q.messages) p.publish(this.keys.events, m);
     this.exec(p).then(() => q.resolve(), q.reject);
   }

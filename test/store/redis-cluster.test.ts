@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { loadSettings } from '../../src/config/settings.js';
-import { createStoreKeys } from '../../src/store/keys.js';
+import { createStoreKeys, keySlot } from '../../src/store/keys.js';
 import { RedisStore, type RedisStoreOptions } from '../../src/store/redis-store.js';
 import { RedisCluster } from '../support/redis-cluster.js';
 import { until } from '../support/wait.js';
@@ -79,6 +79,41 @@ describe('RedisStore on a cluster', () => {
         expect(await cluster.admin(master).exists(key)).toBe(1);
       }
       expect(slots.size).toBe(1);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+      await deleteKeys(options.prefix!);
+    }
+  });
+
+  it('when a worker writes a fenced sweep, then its records event leaves from another master than the one holding the data', async () => {
+    const options = clusterOptions();
+    const a = await RedisStore.connect({ ...options, replica: 'a' });
+    const b = await RedisStore.connect({ ...options, replica: 'b' });
+    const k = createStoreKeys(options.prefix!);
+    try {
+      const data = await cluster.masterOf(k.node('n1'));
+      const route = await cluster.masterOf(k.eventsRoute);
+      // The slot arithmetic is Redis's own.
+      expect(Number(await cluster.admin(data).call('CLUSTER', 'KEYSLOT', k.eventsRoute))).toBe(keySlot(k.eventsRoute));
+      expect(Number(await cluster.admin(data).call('CLUSTER', 'KEYSLOT', k.node('n1')))).toBe(keySlot(k.tag));
+      expect(route).not.toBe(data);
+
+      const ids = Array.from({ length: 30 }, (_, i) => `n${i}`);
+      expect(await a.claimLeases('a', ids, 10_000, 30)).toHaveLength(30);
+      for (const n of cluster.running) await cluster.admin(n.port).call('CONFIG', 'RESETSTAT');
+      const heard = nextEvent(b, 'records', (e) => e.records.length === 30);
+      expect(await a.writeSweep({ records: ids.map((id) => record(id)), fence: 'a' }, 60_000)).toEqual({ fenced: [] });
+      expect((await heard).records.map((r) => r.nodeId).sort()).toEqual([...ids].sort());
+
+      const publishes = async (port: number) =>
+        Number(/cmdstat_publish:calls=(\d+)/.exec(String(await cluster.admin(port).info('commandstats')))?.[1] ?? 0);
+      const scripts = async (port: number) =>
+        Number(/cmdstat_evalsha:calls=(\d+)/.exec(String(await cluster.admin(port).info('commandstats')))?.[1] ?? 0) +
+        Number(/cmdstat_eval:calls=(\d+)/.exec(String(await cluster.admin(port).info('commandstats')))?.[1] ?? 0);
+      expect(await scripts(data)).toBeGreaterThanOrEqual(1); // the fenced write ran where the data is
+      expect(await publishes(data)).toBe(0); // and announced nothing from there
+      expect(await publishes(route)).toBeGreaterThanOrEqual(1);
+      expect(await cluster.admin(route).exists(k.eventsRoute)).toBe(0);
     } finally {
       await Promise.all([a.close(), b.close()]);
       await deleteKeys(options.prefix!);

@@ -457,7 +457,9 @@ describe('RedisStore (Redis only)', () => {
     expect(ratePttl).toBeGreaterThan(110_000);
     expect(ratePttl).toBeLessThanOrEqual(120_000);
 
-    const docs = describeStoreKeys(prefix).filter((d) => d.type !== 'channel');
+    const docs = describeStoreKeys(prefix).filter((d) => d.type !== 'channel' && d.type !== 'route');
+    // The events route names a slot for PUBLISH on a cluster; it is never written.
+    expect(await admin.exists(store.keys.eventsRoute)).toBe(0);
     const patterns = docs.map((d) => ({
       ...d,
       re: new RegExp(`^${d.pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/<[a-zA-Z]+>/g, '.+')}$`),
@@ -469,6 +471,68 @@ describe('RedisStore (Redis only)', () => {
       const doc = patterns.find((p) => p.re.test(key));
       expect(doc).toBeDefined();
       expect(await admin.type(key)).toBe(doc?.type);
+    }
+  });
+
+  it('when a fenced write goes through but its announcement is refused (ACL without PUBLISH), then the sweep resolves, the store warns once without the password, and replicas catch up from the next announced write', async () => {
+    const server = await RedisServer.start();
+    const setup = new Redis(server.url, { maxRetriesPerRequest: 1 });
+    const prefix = freshPrefix();
+    const warnings: string[] = [];
+    const stores: RedisStore[] = [];
+    try {
+      await setup.call('ACL', 'SETUSER', 'writer', 'on', '>s3cret-pw', '~*', '&*', '+@all', '-publish');
+      const writer = await RedisStore.connect({
+        url: server.url.replace('redis://', 'redis://writer:s3cret-pw@'),
+        prefix,
+        replica: 'w',
+        onWarning: (msg, data) => warnings.push(`${msg} ${JSON.stringify(data)}`),
+      });
+      stores.push(writer);
+      const listener = await RedisStore.connect({ url: server.url, prefix, replica: 'l' });
+      stores.push(listener);
+      const heard: number[] = [];
+      listener.subscribe((e) => {
+        if (e.type === 'records') heard.push(...e.records.map((r) => r.writtenAt));
+      });
+      expect(await writer.claimLeases('w', ['a'], 60_000, 1)).toEqual(['a']);
+      const write = (writtenAt: number) =>
+        writer.writeSweep(
+          {
+            records: [record('a', { writtenAt, replica: 'w' })],
+            transitions: [
+              {
+                nodeId: 'a',
+                chain: 'bsc',
+                transition: { from: 'new', to: 'healthy', reasons: [], at: writtenAt, replica: 'w' },
+              },
+            ],
+            fence: 'w',
+          },
+          60_000,
+        );
+      await expect(write(1)).resolves.toEqual({ fenced: [] });
+      await expect(write(2)).resolves.toEqual({ fenced: [] });
+      // Written once each (a sweep retried for its announcement would push its transitions twice).
+      expect((await listener.getNodes(['a'])).get('a')).toMatchObject({ writtenAt: 2 });
+      expect((await listener.getTransitions('a', 10)).map((t) => t.at)).toEqual([2, 1]);
+      const refused = warnings.filter((w) => w.includes('could not announce'));
+      expect(refused).toHaveLength(1);
+      expect(refused[0]).toMatch(/NOPERM/);
+      expect(warnings.join('\n')).not.toContain('s3cret-pw');
+      await sleep(100);
+      expect(heard).toEqual([]);
+
+      // Allowed again: the next write's change names a base the listener never heard, so it
+      // reads that record whole from Redis and serves it.
+      await setup.call('ACL', 'SETUSER', 'writer', '+publish');
+      await write(3);
+      await eventually(() => heard.includes(3), 2000, 'the next write heard');
+      expect(heard).toEqual([3]);
+    } finally {
+      for (const s of stores) await s.close();
+      setup.disconnect();
+      await server.close();
     }
   });
 
