@@ -58,9 +58,14 @@ export interface Prediction {
   /** What every replica (worker or API) receives on the events channel. */
   readonly recordsPerSecPerReplica: number;
   readonly eventBytesPerSecPerReplica: number;
-  /** Redis output for pub/sub: every subscriber receives every event. */
+  /**
+   * Redis output for pub/sub: every subscriber receives every event. On a cluster it leaves
+   * from the master of the events route's slot (StoreKeys.eventsRoute), not the data's.
+   */
   readonly redisPubSubOutBytesPerSec: number;
   readonly redisInBytesPerSec: number;
+  /** The data's shard's network out: the writes again to its one replica (replies are small). */
+  readonly redisDataOutBytesPerSec: number;
 }
 
 /** As FULL_LEASE_ROUND_EVERY in src/polling/lease-keeper.ts. */
@@ -112,6 +117,7 @@ export function predict(m: ModelInputs, d: Deployment): Prediction {
     eventBytesPerSecPerReplica,
     redisPubSubOutBytesPerSec: subscribers * eventBytesPerSecPerReplica,
     redisInBytesPerSec: probesPerSec * m.bytesInPerProbe,
+    redisDataOutBytesPerSec: probesPerSec * m.bytesInPerProbe,
   };
 }
 
@@ -124,10 +130,16 @@ export function firstWall(
     { what: "the shard holding nodesentry's slot: CPU (one core)", load: p.redisCpu / limits.redisCoreShare },
     { what: 'a worker: CPU (one core, Node is single-threaded)', load: p.workerCpu / limits.workerCoreShare },
     { what: 'an API replica: CPU parsing every record (one core)', load: p.apiCpu / limits.apiCoreShare },
-    // Out of the shard: the feed to every subscriber, plus the writes again to its one replica.
+    // Until issue 16's tenth round both left the data's shard (the fenced script published the
+    // feed): one wall at their sum. The client now publishes after the write, routed to another
+    // master (src/store/keys.ts eventsRoute): two walls, each with its own NIC.
     {
-      what: "pub/sub fan-out + replication: the shard's network out",
-      load: (p.redisPubSubOutBytesPerSec + p.redisInBytesPerSec) / limits.nicBytesPerSec,
+      what: "pub/sub fan-out: the events route's master's network out",
+      load: p.redisPubSubOutBytesPerSec / limits.nicBytesPerSec,
+    },
+    {
+      what: "replication of the writes: the data shard's network out",
+      load: p.redisDataOutBytesPerSec / limits.nicBytesPerSec,
     },
     { what: "the writes: the shard's network in", load: p.redisInBytesPerSec / limits.nicBytesPerSec },
   ].sort((a, b) => b.load - a.load);

@@ -78,7 +78,8 @@ export interface ScaleResult {
     topCommands: string;
     usecPerCall: string;
   };
-  readonly otherShards: ReadonlyArray<{ port: number; cpu: number; outBytesPerSec: number }>;
+  /** `route`: the master of the events route's slot, from which the feed leaves. */
+  readonly otherShards: ReadonlyArray<{ port: number; route: boolean; cpu: number; outBytesPerSec: number }>;
   readonly feed: { eventsPerSec: number; recordsPerSec: number; bytesPerSec: number; chainEventsPerSec: number };
   /** Bytes out of all six cluster nodes: pub/sub deliveries (subscribers sit on any node), replication, replies. */
   readonly clusterOutBytesPerSec: number;
@@ -222,6 +223,7 @@ async function measureFleet(o: ScaleOptions, cluster: RedisCluster): Promise<Sca
 
     const masters = await masterPorts(cluster);
     const slotMaster = await cluster.masterOf(keys.drains);
+    const routeMaster = await cluster.masterOf(keys.eventsRoute);
     const before = {
       at: Date.now(),
       workers: await Promise.all(workers.map((w) => w.call<ScaleWorkerStats>('stats'))),
@@ -369,6 +371,7 @@ async function measureFleet(o: ScaleOptions, cluster: RedisCluster): Promise<Sca
           : [
               {
                 port: p,
+                route: p === routeMaster,
                 cpu: (after.redis[i]!.cpuS - before.redis[i]!.cpuS) / windowS,
                 outBytesPerSec: (after.redis[i]!.outBytes - before.redis[i]!.outBytes) / windowS,
               },
@@ -512,14 +515,22 @@ export function renderScale(r: ScaleResult): string {
   rows.push([
     'slot shard: bytes out (replies, replication, pub/sub to subscribers on it)',
     bytes(r.slotShard.outBytesPerSec),
-    '-',
+    bytes(r.model.redisDataOutBytesPerSec),
   ]);
   for (const s of r.otherShards)
-    rows.push([
-      `other master :${s.port}: CPU / bytes out (pub/sub relayed by the bus)`,
-      `${pct(s.cpu)} / ${bytes(s.outBytesPerSec)}`,
-      '-',
-    ]);
+    rows.push(
+      s.route
+        ? [
+            `events route master :${s.port}: CPU / bytes out (the feed: the bus to every node, subscribers on it)`,
+            `${pct(s.cpu)} / ${bytes(s.outBytesPerSec)}`,
+            '-',
+          ]
+        : [
+            `other master :${s.port}: CPU / bytes out (pub/sub relayed by the bus)`,
+            `${pct(s.cpu)} / ${bytes(s.outBytesPerSec)}`,
+            '-',
+          ],
+    );
   // Model: every subscriber (the replicas and the bench's own feed) gets the whole feed, plus replication of the writes.
   rows.push([
     `all 6 nodes: bytes out (pub/sub to ${r.workers + 2} subscribers, replication)`,
@@ -531,7 +542,7 @@ export function renderScale(r: ScaleResult): string {
   const line = (a: string, b: string, c: string) => `${a.padEnd(w1)}  ${b.padStart(w2)}  ${c.padStart(12)}`;
   const i = r.inputs;
   const at = (p: Prediction, n: string) =>
-    `  ${n}: ${rate(p.probesPerSec)} probes; slot shard ${rate(p.redisCommandsPerSec)} commands (${rate(p.redisLeaseCommandsPerSec)} lease, and ${rate(p.redisLeaseKeyReadsPerSec)} lease keys read in MGETs), CPU ${pct(p.redisCpu)} of a core; each worker CPU ${pct(p.workerCpu)}; each API replica ${rate(p.recordsPerSecPerReplica)} records = ${bytes(p.eventBytesPerSecPerReplica)}, CPU ${pct(p.apiCpu)}; pub/sub out of the shard ${bytes(p.redisPubSubOutBytesPerSec)}`;
+    `  ${n}: ${rate(p.probesPerSec)} probes; slot shard ${rate(p.redisCommandsPerSec)} commands (${rate(p.redisLeaseCommandsPerSec)} lease, and ${rate(p.redisLeaseKeyReadsPerSec)} lease keys read in MGETs), CPU ${pct(p.redisCpu)} of a core; each worker CPU ${pct(p.workerCpu)}; each API replica ${rate(p.recordsPerSecPerReplica)} records = ${bytes(p.eventBytesPerSecPerReplica)}, CPU ${pct(p.apiCpu)}; pub/sub out of the events route's master ${bytes(p.redisPubSubOutBytesPerSec)}, replication out of the data's shard ${bytes(p.redisDataOutBytesPerSec)}`;
   return [
     `Scale run: ${fmt(r.nodes)} nodes, interval ${r.intervalMs / 1000} s, ${r.workers} worker replicas + 1 API replica on a Redis Cluster (3 masters + 3 replicas); window ${r.windowS.toFixed(1)} s`,
     '',
