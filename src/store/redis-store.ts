@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ChainableCommander } from 'ioredis';
 import { createStoreKeys, DEFAULT_PREFIX, type StoreKeys } from './keys.js';
+import { PackedCommand } from './packed-command.js';
 import {
   claimLeasesScript,
   leaseCandidatesScript,
@@ -792,7 +793,11 @@ export class RedisStore implements Store {
     this.queuedPublishes = undefined;
     const p = this.client.pipeline();
     if (this.pinPublishes) p.exists(this.keys.eventsRoute);
-    for (const m of q.messages) p.publish(this.keys.events, m);
+    // Packed (packed-command.ts): a records event carries every entry of a sweep batch, and
+    // ioredis's own string path would build it as a rope and flatten it again in the socket.
+    // (ioredis's Pipeline has sendCommand, as every Commander; its typings leave it out.)
+    const queue = p as unknown as { sendCommand(command: PackedCommand): unknown };
+    for (const m of q.messages) queue.sendCommand(new PackedCommand('publish', [this.keys.events, m]));
     this.exec(p).then(() => q.resolve(), q.reject);
   }
 
