@@ -41,6 +41,12 @@ interface RedisSnapshot {
   readonly cpuS: number;
   readonly inBytes: number;
   readonly outBytes: number;
+  /**
+   * PUBLISH messages this node sent on the cluster bus (CLUSTER INFO): classic pub/sub on a
+   * cluster relays every PUBLISH from the node that ran it to every other node, on the bus's
+   * own connections, which INFO's net bytes do not count.
+   */
+  readonly busPublishesSent: number;
 }
 
 interface FeedCounters {
@@ -77,9 +83,16 @@ export interface ScaleResult {
     outBytesPerSec: number;
     topCommands: string;
     usecPerCall: string;
+    busPublishesPerSec: number;
   };
   /** `route`: the master of the events route's slot, from which the feed leaves. */
-  readonly otherShards: ReadonlyArray<{ port: number; route: boolean; cpu: number; outBytesPerSec: number }>;
+  readonly otherShards: ReadonlyArray<{
+    port: number;
+    route: boolean;
+    cpu: number;
+    outBytesPerSec: number;
+    busPublishesPerSec: number;
+  }>;
   readonly feed: { eventsPerSec: number; recordsPerSec: number; bytesPerSec: number; chainEventsPerSec: number };
   /** Bytes out of all six cluster nodes: pub/sub deliveries (subscribers sit on any node), replication, replies. */
   readonly clusterOutBytesPerSec: number;
@@ -354,6 +367,7 @@ async function measureFleet(o: ScaleOptions, cluster: RedisCluster): Promise<Sca
         cpu: slotCpu,
         inBytesPerSec: (ra.inBytes - rb.inBytes) / windowS,
         outBytesPerSec: (ra.outBytes - rb.outBytes) / windowS,
+        busPublishesPerSec: (ra.busPublishesSent - rb.busPublishesSent) / windowS,
         topCommands: byCommand
           .slice(0, 7)
           .map(([n, c]) => `${n} ${fmt(c / windowS)}/s`)
@@ -374,6 +388,7 @@ async function measureFleet(o: ScaleOptions, cluster: RedisCluster): Promise<Sca
                 route: p === routeMaster,
                 cpu: (after.redis[i]!.cpuS - before.redis[i]!.cpuS) / windowS,
                 outBytesPerSec: (after.redis[i]!.outBytes - before.redis[i]!.outBytes) / windowS,
+                busPublishesPerSec: (after.redis[i]!.busPublishesSent - before.redis[i]!.busPublishesSent) / windowS,
               },
             ],
       ),
@@ -531,6 +546,17 @@ export function renderScale(r: ScaleResult): string {
             '-',
           ],
     );
+  // A bus PUBLISH carries the cluster message header (~2.2 KB, most of it the 16,384-slot
+  // bitmap) besides the channel and the event.
+  const meanEvent = r.feed.bytesPerSec / Math.max(1e-9, r.feed.eventsPerSec);
+  const route = r.otherShards.find((s) => s.route);
+  const busRow = (port: number, perSec: number) =>
+    `:${port} ${fmt(perSec)}/s (~${bytes(perSec * (BUS_HEADER_BYTES + meanEvent))})`;
+  rows.push([
+    `cluster bus: PUBLISH messages sent by the data's master / by the events route's master`,
+    `${busRow(r.slotShard.port, r.slotShard.busPublishesPerSec)} / ${route ? busRow(route.port, route.busPublishesPerSec) : '-'}`,
+    '-',
+  ]);
   // Model: every subscriber (the replicas and the bench's own feed) gets the whole feed, plus replication of the writes.
   rows.push([
     `all 6 nodes: bytes out (pub/sub to ${r.workers + 2} subscribers, replication)`,
@@ -581,7 +607,12 @@ async function masterPorts(cluster: RedisCluster): Promise<number[]> {
 
 async function redisSnapshot(cluster: RedisCluster, port: number): Promise<RedisSnapshot> {
   const a = cluster.admin(port);
-  const [stats, cpu, commands] = await Promise.all([a.info('stats'), a.info('cpu'), a.info('commandstats')]);
+  const [stats, cpu, commands, bus] = await Promise.all([
+    a.info('stats'),
+    a.info('cpu'),
+    a.info('commandstats'),
+    a.call('CLUSTER', 'INFO'),
+  ]);
   const num = (text: string, key: string) => Number(new RegExp(`^${key}:([0-9.]+)`, 'm').exec(text)?.[1] ?? 0);
   const calls = new Map<string, number>();
   const usec = new Map<string, number>();
@@ -595,6 +626,7 @@ async function redisSnapshot(cluster: RedisCluster, port: number): Promise<Redis
     cpuS: num(cpu, 'used_cpu_user') + num(cpu, 'used_cpu_sys'),
     inBytes: num(stats, 'total_net_input_bytes'),
     outBytes: num(stats, 'total_net_output_bytes'),
+    busPublishesSent: num(String(bus), 'cluster_stats_messages_publish_sent'),
   };
 }
 
@@ -622,6 +654,9 @@ async function allOutBytes(cluster: RedisCluster): Promise<number[]> {
     ),
   );
 }
+
+/** A cluster bus message's header (Redis 7 clusterMsg without its data union): mostly the slot bitmap. */
+const BUS_HEADER_BYTES = 2200;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
