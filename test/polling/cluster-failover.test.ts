@@ -8,7 +8,8 @@ import { sleep, until } from '../support/wait.js';
 // Three worker replicas and one API replica on a real Redis Cluster (3 masters + 3 replicas),
 // polling a real simulator. Timelines: a coordinated failover (CLUSTER FAILOVER on a replica)
 // and a crash (SIGKILL of the master that holds nodesentry's slot), each while polling and
-// serving. The simulator's request counters are the ground truth for who polled what, when.
+// serving; and a crash of the master the events leave from (StoreKeys.eventsRoute), another one.
+// The simulator's request counters are the ground truth for who polled what, when.
 
 const INTERVAL_MS = 500;
 const NODES = 9;
@@ -84,8 +85,10 @@ describe('nodesentry on a Redis Cluster', () => {
     );
   }
 
-  async function timeline(fault: (master: number, prefix: string) => Promise<void>) {
-    const prefix = `cl-${randomBytes(4).toString('hex')}`;
+  async function timeline(
+    fault: (master: number, prefix: string) => Promise<void>,
+    prefix = `cl-${randomBytes(4).toString('hex')}`,
+  ) {
     const d = await deployment(prefix);
     try {
       const checker = await checkerStore(prefix, 'checker');
@@ -121,5 +124,38 @@ describe('nodesentry on a Redis Cluster', () => {
     // The crash is detected and repaired by the cluster itself in a few seconds.
     expect(outageMs).toBeGreaterThan(500);
     expect(outageMs).toBeLessThan(10_000);
+  }, 45_000);
+
+  it('when the master the events leave from is killed, then its replica is promoted, the API replica hears the store again, and the same guarantees hold', async () => {
+    // A prefix whose events route sits on another master than its data, one with an online
+    // replica to promote (the crash above left one master without).
+    let prefix = '';
+    let route = 0;
+    await until(
+      async () => {
+        prefix = `cl-${randomBytes(4).toString('hex')}`;
+        const k = createStoreKeys(prefix);
+        route = await cluster.masterOf(k.eventsRoute);
+        return route !== (await cluster.masterOf(k.drains)) && (await cluster.replicasOf(route)).length > 0;
+      },
+      10_000,
+      'a prefix whose events route has a master with a replica',
+    );
+    const keys = createStoreKeys(prefix);
+    const { outageMs } = await timeline(async () => {
+      await cluster.kill(route);
+      await until(
+        async () => {
+          const now = await cluster.masterDuringChange(keys.eventsRoute);
+          return now !== undefined && now !== route;
+        },
+        15_000,
+        "the cluster naming a new master for the events route's slot",
+      );
+    }, prefix);
+    expect(outageMs).toBeGreaterThan(500);
+    expect(outageMs).toBeLessThan(10_000);
+    // The data stayed where it was: only the events' origin moved.
+    expect(await cluster.masterOf(keys.drains)).not.toBe(route);
   }, 45_000);
 });
