@@ -157,6 +157,9 @@ export class RedisStore implements Store {
    * fleet view, so they cost a map entry per node, not a copy.
    */
   private readonly sent = new Map<string, NodeRecord>();
+  /** The last announcement failed (see announce): the next failure is the same outage. */
+  private announceFailing = false;
+  private readonly onWarning: StoreWarningSink | undefined;
   private readonly held = new Map<string, NodeRecord>();
   /** fencedKeys' cache. */
   private readonly nodeKeys = new Map<string, readonly string[]>();
@@ -184,6 +187,7 @@ export class RedisStore implements Store {
     this.replica = options.replica;
     this.ownRecords = options.skipOwnRecords ? ownRecordsPrefix(options.replica) : undefined;
     this.warnings = new WarnOnce(options.onWarning);
+    this.onWarning = options.onWarning;
     // Last: it connects at once, so nothing may throw after it.
     this.connection = new RedisConnection(options, {
       channel: this.keys.events,
@@ -328,23 +332,30 @@ export class RedisStore implements Store {
   }
 
   /**
-   * Publishes an event about data already written. A failure is reported (once per reason),
-   * not thrown: the write stands and must not be retried for it (a retried sweep would push its
-   * transitions twice); a receiver that missed the event holds an older record, which ages to
-   * stale by its observedAt, and reads the node's next change whole from the store, as it does
-   * after any missed event.
+   * Publishes an event about data already written. A failure is reported (once per outage: the
+   * first failure after a success), not thrown: the write stands and must not be retried for it
+   * (a retried sweep would push its transitions twice); a receiver that missed the event holds
+   * an older record, which ages to stale by its observedAt, and reads the node's next change
+   * whole from the store, as it does after any missed event.
    */
   private announce(message: string): Promise<void> {
-    return this.publishAlone(message).catch((err: unknown) => {
-      const reason = this.toStoreError(err).message;
-      this.warnings.warn(
-        `announce:${reason}`,
-        'store wrote data but could not announce it; replicas catch up from the next write',
-        {
-          reason,
-        },
-      );
-    });
+    return this.publishAlone(message).then(
+      () => {
+        this.announceFailing = false;
+      },
+      (err: unknown) => {
+        if (this.announceFailing) return;
+        this.announceFailing = true;
+        const reason = this.toStoreError(err).message;
+        try {
+          this.onWarning?.('store wrote data but could not announce it; replicas catch up from the next write', {
+            reason,
+          });
+        } catch {
+          // A broken warning sink must not break the store (as WarnOnce).
+        }
+      },
+    );
   }
 
   private sweepPipeline(

@@ -474,7 +474,7 @@ describe('RedisStore (Redis only)', () => {
     }
   });
 
-  it('when a fenced write goes through but its announcement is refused (ACL without PUBLISH), then the sweep resolves, the store warns once without the password, and replicas catch up from the next announced write', async () => {
+  it('when a fenced write goes through but its announcement is refused (ACL without PUBLISH), then the sweep resolves, the store warns once per outage without the password, and replicas catch up from the next announced write', async () => {
     const server = await RedisServer.start();
     const setup = new Redis(server.url, { maxRetriesPerRequest: 1 });
     const prefix = freshPrefix();
@@ -529,6 +529,12 @@ describe('RedisStore (Redis only)', () => {
       await write(3);
       await eventually(() => heard.includes(3), 2000, 'the next write heard');
       expect(heard).toEqual([3]);
+
+      // A second outage is reported again (once per outage, not once per process).
+      await setup.call('ACL', 'SETUSER', 'writer', '-publish');
+      await expect(write(4)).resolves.toEqual({ fenced: [] });
+      await expect(write(5)).resolves.toEqual({ fenced: [] });
+      expect(warnings.filter((w) => w.includes('could not announce'))).toHaveLength(2);
     } finally {
       for (const s of stores) await s.close();
       setup.disconnect();
