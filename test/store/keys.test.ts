@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createStoreKeys, DEFAULT_PREFIX, describeStoreKeys, keySlot } from '../../src/store/keys.js';
 
 describe('store keys', () => {
@@ -86,5 +87,7 @@ describe('store keys', () => {
       expect(keySlot(k.node('a'))).toBe(data);
       expect(k.eventsRoute).not.toContain(k.tag);
     }
+    // The README's key table names the default prefix's route as computed.
+    expect(readFileSync('README.md', 'utf8')).toContain(`\`${createStoreKeys().eventsRoute}\``);
   });
 });
