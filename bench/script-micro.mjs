@@ -9,11 +9,10 @@
 // server's CPU is as noisy as the machine: alternate the builds (they run in turns, each on a
 // server of its own) and compare several turns.
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { firstRecord as first, steadyProbe } from './steady-records.mjs';
+import { fencedSweepOf, firstRecord as first, freePort, steadyRecordOf } from './steady-records.mjs';
 
 const args = process.argv.slice(2);
 const roundsAt = args.indexOf('--rounds');
@@ -26,36 +25,8 @@ const dirs = args.length > 0 ? args : ['dist'];
 const N = 1_000;
 const REPLICA = 'w1';
 
-function steady(prev, id, i) {
-  const r = JSON.parse(JSON.stringify(steadyProbe(prev, i)));
-  r.nodeId = id;
-  r.sample.nodeId = id;
-  r.replica = REPLICA;
-  return r;
-}
-const point = (r) => ({
-  t: r.sample.observedAt,
-  ok: true,
-  latencyMs: r.sample.latencyMs,
-  height: r.sample.height,
-  peers: 20,
-});
-const sweepOf = (records) => ({
-  records,
-  history: records.map((r) => ({ nodeId: r.nodeId, point: point(r) })),
-  fence: REPLICA,
-});
-
-function freePort() {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-  });
-}
+const steady = (prev, id, i) => steadyRecordOf(prev, id, i, REPLICA);
+const sweepOf = (records) => fencedSweepOf(records, REPLICA);
 
 async function startRedis(Redis) {
   const port = await freePort();

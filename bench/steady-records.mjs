@@ -1,6 +1,7 @@
 // Records for the codec and store micro benchmarks: the scale bench's steady bsc record
 // (test/store/fixtures/steady-record.json) moved on by steady probes.
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 
 const fixture = JSON.parse(readFileSync(new URL('../test/store/fixtures/steady-record.json', import.meta.url), 'utf8'));
 /** The fixture as a NodeRecord (without the stored form's `v` and leading `observedAt`). */
@@ -31,4 +32,41 @@ export function steadyProbe(prev, i) {
   r.health.probing = { mode: 'interval', delayMs: 5_000, nextProbeAt: at + 5_000 };
   r.writtenAt = at + 2;
   return r;
+}
+
+/**
+ * A steady probe of node `id` after `prev`, as a record the judge would build for `replica`: a
+ * JSON round trip gives plain objects of the shapes a decoded record has (Object.fromEntries'
+ * objects cost diffCompact's for-in loops allocations a real record's do not).
+ */
+export function steadyRecordOf(prev, id, i, replica) {
+  const r = JSON.parse(JSON.stringify(steadyProbe(prev, i)));
+  r.nodeId = id;
+  r.sample.nodeId = id;
+  r.replica = replica;
+  return r;
+}
+
+/** One lease-fenced sweep of `records` by `replica`, a history point each, as a worker's flush writes it. */
+export function fencedSweepOf(records, replica) {
+  return {
+    records,
+    history: records.map((r) => ({
+      nodeId: r.nodeId,
+      point: { t: r.sample.observedAt, ok: true, latencyMs: r.sample.latencyMs, height: r.sample.height, peers: 20 },
+    })),
+    fence: replica,
+  };
+}
+
+/** A free loopback TCP port (for a redis-server of the bench's own). */
+export function freePort() {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
+  });
 }

@@ -7,9 +7,8 @@
 // machine (alternate the builds and compare several runs).
 import { spawn } from 'node:child_process';
 import { Session } from 'node:inspector/promises';
-import { createServer } from 'node:net';
 import { resolve } from 'node:path';
-import { firstRecord as first, steadyProbe } from './steady-records.mjs';
+import { fencedSweepOf, firstRecord as first, freePort, steadyRecordOf } from './steady-records.mjs';
 
 const args = process.argv.slice(2);
 const topAt = args.indexOf('--top');
@@ -20,43 +19,8 @@ const N = 1_000;
 const ROUNDS = 30;
 const REPLICA = 'w1';
 
-/**
- * A steady probe of node `id` after `prev`, as a record the judge would build: a JSON round trip
- * gives plain objects of the shapes a decoded record has (Object.fromEntries' objects cost
- * diffCompact's for-in loops allocations a real record's do not).
- */
-function steady(prev, id, i) {
-  const r = JSON.parse(JSON.stringify(steadyProbe(prev, i)));
-  r.nodeId = id;
-  r.sample.nodeId = id;
-  r.replica = REPLICA;
-  return r;
-}
-
-const point = (r) => ({
-  at: r.sample.observedAt,
-  ok: true,
-  latencyMs: r.sample.latencyMs,
-  height: r.sample.height,
-  peers: 20,
-  state: 'healthy',
-});
-const sweepOf = (records) => ({
-  records,
-  history: records.map((r) => ({ nodeId: r.nodeId, point: point(r) })),
-  fence: REPLICA,
-});
-
-function freePort() {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-  });
-}
+const steady = (prev, id, i) => steadyRecordOf(prev, id, i, REPLICA);
+const sweepOf = (records) => fencedSweepOf(records, REPLICA);
 
 async function measure(dir, redisUrl) {
   const { RedisStore } = await import(resolve(dir, 'store/redis-store.js'));
