@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fencedSweepOf, firstRecord as first, freePort, steadyRecordOf } from './steady-records.mjs';
+import { fencedSweepOf, firstRecord as first, freePort, leasedWriter, steadyRecordOf } from './steady-records.mjs';
 
 const args = process.argv.slice(2);
 const roundsAt = args.indexOf('--rounds');
@@ -95,12 +95,7 @@ async function measure(dir, Redis) {
     const target = CLUSTER ? { cluster: { nodes: [{ host: '127.0.0.1', port: server.port }] } } : { url: server.url };
     const store = new RedisStore({ ...target, prefix: 'sm', replica: REPLICA, skipOwnRecords: true });
     await store.ready(5_000);
-    const held = await store.claimLeases(REPLICA, ids, 600_000, N);
-    if (held.length !== N) throw new Error(`claimed ${held.length} of ${N} leases`);
-    const write = async (w) => {
-      const r = await store.writeSweep(w, 60_000);
-      if (r.fenced.length > 0) throw new Error(`${r.fenced.length} writes fenced`);
-    };
+    const write = await leasedWriter(store, ids, REPLICA);
     for (let k = 0; k < 10; k++) await write(sweepOf(next(k)));
     const sweeps = Array.from({ length: ROUNDS }, (_, k) => sweepOf(next(10 + k)));
     await server.admin.call('CONFIG', 'RESETSTAT');

@@ -70,3 +70,13 @@ export function freePort() {
     });
   });
 }
+
+/** Takes every node's lease for `replica` in `store`, and returns a write of one fenced sweep that must be taken whole. */
+export async function leasedWriter(store, ids, replica) {
+  const held = await store.claimLeases(replica, ids, 600_000, ids.length);
+  if (held.length !== ids.length) throw new Error(`claimed ${held.length} of ${ids.length} leases`);
+  return async (sweep) => {
+    const r = await store.writeSweep(sweep, 60_000);
+    if (r.fenced.length > 0) throw new Error(`${r.fenced.length} writes fenced`);
+  };
+}

@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { Session } from 'node:inspector/promises';
 import { resolve } from 'node:path';
-import { fencedSweepOf, firstRecord as first, freePort, steadyRecordOf } from './steady-records.mjs';
+import { fencedSweepOf, firstRecord as first, freePort, leasedWriter, steadyRecordOf } from './steady-records.mjs';
 
 const args = process.argv.slice(2);
 const topAt = args.indexOf('--top');
@@ -30,12 +30,7 @@ async function measure(dir, redisUrl) {
   const store = new RedisStore({ url: redisUrl, prefix: `wa-${process.pid}`, replica: REPLICA, skipOwnRecords: true });
   await store.ready(5_000);
   await store.heartbeat(REPLICA, 600_000);
-  const held = await store.claimLeases(REPLICA, ids, 600_000, N);
-  if (held.length !== N) throw new Error(`claimed ${held.length} of ${N} leases`);
-  const write = async (w) => {
-    const r = await store.writeSweep(w, 60_000);
-    if (r.fenced.length > 0) throw new Error(`${r.fenced.length} writes fenced`);
-  };
+  const write = await leasedWriter(store, ids, REPLICA);
   for (let k = 0; k < 10; k++) await write(sweepOf(next(k)));
   // CPU of the write alone (the records are made before the clock starts).
   let cpu = 0;
