@@ -776,16 +776,21 @@ export function shiftStamps(x: unknown, from: number, to: number): unknown {
   if (Array.isArray(x)) {
     let out: unknown[] | undefined;
     for (let i = 0; i < x.length; i++) {
-      const v = shiftStamps(x[i], from, to);
-      if (v !== x[i]) (out ??= x.slice())[i] = v;
+      const xv: unknown = x[i];
+      if (typeof xv === 'number' ? xv !== from : typeof xv !== 'object' || xv === null) continue;
+      const v = shiftStamps(xv, from, to);
+      if (v !== xv) (out ??= x.slice())[i] = v;
     }
     return out ?? x;
   }
   let out: Json | undefined;
   const o = x as Json;
   for (const k in o) {
-    const v = shiftStamps(o[k], from, to);
-    if (v !== o[k]) (out ??= { ...o })[k] = v;
+    const ov = o[k];
+    // Only objects and the one number can change: the rest need no call.
+    if (typeof ov === 'number' ? ov !== from : typeof ov !== 'object' || ov === null) continue;
+    const v = shiftStamps(ov, from, to);
+    if (v !== ov) (out ??= { ...o })[k] = v;
   }
   return out ?? x;
 }
@@ -954,16 +959,15 @@ function placeIn(p: string): number {
  * fifth of a receiver's time on a real feed (issue #16).
  */
 function applyCompact(base: Json, patch: Json, at: number, from: number): Json | undefined {
+  // The base's sorted keys, made at the first place named (a plain variable, not a closure
+  // per call: one call per patched object of every change received).
   let index: string[] | undefined;
-  const keyOf = (p: string): string | undefined => {
-    const place = placeIn(p);
-    return place < 0 ? p : (index ??= keyIndex(base))[place];
-  };
   const keys: string[] = [];
   const values: unknown[] = [];
   for (const p in patch) {
     if (p === DELETED || p === RELATIVE) continue;
-    const k = keyOf(p);
+    const place = placeIn(p);
+    const k = place < 0 ? p : (index ??= keyIndex(base))[place];
     if (k === undefined) return undefined;
     // A key named twice (by name and by place) keeps its last value, as Map.set did.
     const seen = keys.indexOf(k);
@@ -1003,7 +1007,8 @@ function applyCompact(base: Json, patch: Json, at: number, from: number): Json |
   if (rel !== undefined) {
     if (!isPlain(rel)) return undefined;
     for (const p in rel) {
-      const k = keyOf(p);
+      const place = placeIn(p);
+      const k = place < 0 ? p : (index ??= keyIndex(base))[place];
       const d = rel[p];
       if (k === undefined || !Number.isSafeInteger(d)) return undefined;
       out[k] = at + (d as number);
