@@ -227,7 +227,7 @@ return written
  * store-codec, so GETRANGE reads a few bytes, not the record): a lease lost and taken back
  * does not let results buffered before the loss land after the owner's. Returns [positions
  * refused by the lease, positions whose record was older], 1-based; the caller announces the
- * others. (The script published the records event itself until issue 16's tenth round: on a
+ * others. (The script published the records event itself until issue 16's eleventh round: on a
  * cluster that put the whole feed's fan-out on the master holding the data; now the client
  * publishes it after the reply, routed to another master, see StoreKeys.eventsRoute.)
  *

@@ -157,9 +157,8 @@ export class RedisStore implements Store {
    * fleet view, so they cost a map entry per node, not a copy.
    */
   private readonly sent = new Map<string, NodeRecord>();
-  /** The last announcement failed (see announce): the next failure is the same outage. */
-  private announceFailing = false;
-  private readonly onWarning: StoreWarningSink | undefined;
+  /** Failed announcements (see announce): reset by the next success, so each outage is reported once. */
+  private readonly announceWarnings: WarnOnce;
   private readonly held = new Map<string, NodeRecord>();
   /** fencedKeys' cache. */
   private readonly nodeKeys = new Map<string, readonly string[]>();
@@ -187,7 +186,7 @@ export class RedisStore implements Store {
     this.replica = options.replica;
     this.ownRecords = options.skipOwnRecords ? ownRecordsPrefix(options.replica) : undefined;
     this.warnings = new WarnOnce(options.onWarning);
-    this.onWarning = options.onWarning;
+    this.announceWarnings = new WarnOnce(options.onWarning);
     // Last: it connects at once, so nothing may throw after it.
     this.connection = new RedisConnection(options, {
       channel: this.keys.events,
@@ -340,21 +339,13 @@ export class RedisStore implements Store {
    */
   private announce(message: string): Promise<void> {
     return this.publishAlone(message).then(
-      () => {
-        this.announceFailing = false;
-      },
-      (err: unknown) => {
-        if (this.announceFailing) return;
-        this.announceFailing = true;
-        const reason = this.toStoreError(err).message;
-        try {
-          this.onWarning?.('store wrote data but could not announce it; replicas catch up from the next write', {
-            reason,
-          });
-        } catch {
-          // A broken warning sink must not break the store (as WarnOnce).
-        }
-      },
+      () => this.announceWarnings.reset(),
+      (err: unknown) =>
+        this.announceWarnings.warn(
+          'announce',
+          'store wrote data but could not announce it; replicas catch up from the next write',
+          { reason: this.toStoreError(err).message },
+        ),
     );
   }
 
