@@ -9,38 +9,18 @@
 //   done
 // (Compare totals at the same `passes`; the difference of two `passes` values gives one pass's
 // count, start-up and the sample's first records aside.)
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { heldAtStart, loadFeedSample, replayFeed } from './feed-sample.mjs';
 
 const [samplePath, dir, passesArg] = process.argv.slice(2);
 const passes = Number(passesArg ?? 1);
-const lines = readFileSync(samplePath, 'utf8').trim().split('\n');
-const whole = lines.filter((l) => !l.includes('"c":1') && l.length > 100000);
-const events = lines.filter((l) => !whole.includes(l));
+const sample = loadFeedSample(samplePath);
 const c = await import(resolve(dir, 'store/store-codec.js'));
 let applied = 0;
 let bad = 0;
 for (let pass = 0; pass < passes; pass++) {
-  const held = new Map();
-  for (const l of whole) for (const r of c.decodeFeedEvent(l).value.event.records) held.set(r.nodeId, r);
-  for (const l of events) {
-    const d = c.decodeFeedEvent(l);
-    if (!d.ok) {
-      bad++;
-      continue;
-    }
-    for (const r of d.value.event.records) held.set(r.nodeId, r);
-    for (const ch of d.value.changes) {
-      const base = held.get(ch.nodeId);
-      if (!base || !c.sameStamp(base, ch.base)) continue;
-      const got = c.applyRecordChange(base, ch);
-      if (!got.ok) {
-        bad++;
-        continue;
-      }
-      held.set(ch.nodeId, got.value);
-      applied++;
-    }
-  }
+  const r = replayFeed(c, sample, heldAtStart(c, sample));
+  applied += r.applied;
+  bad += r.bad;
 }
 console.log(`${dir}: applied ${applied} changes in ${passes} passes, ${bad} bad`);
