@@ -72,16 +72,15 @@ describe('nodesentry on a Redis Cluster', () => {
     }
   }, 40_000);
 
-  /** The deployment's slot moves from `master` to another node: every cluster node says so. */
-  async function slotMoved(prefix: string, master: number): Promise<void> {
-    const keys = createStoreKeys(prefix);
+  /** The slot of `key` (by default the deployment's data) moves from `master` to another node: every cluster node says so. */
+  async function slotMoved(prefix: string, master: number, key = createStoreKeys(prefix).drains): Promise<void> {
     await until(
       async () => {
-        const now = await cluster.masterDuringChange(keys.drains);
+        const now = await cluster.masterDuringChange(key);
         return now !== undefined && now !== master;
       },
       15_000,
-      'the cluster naming a new master',
+      `the cluster naming a new master for ${key}`,
     );
   }
 
@@ -144,14 +143,7 @@ describe('nodesentry on a Redis Cluster', () => {
     const keys = createStoreKeys(prefix);
     const { outageMs } = await timeline(async () => {
       await cluster.kill(route);
-      await until(
-        async () => {
-          const now = await cluster.masterDuringChange(keys.eventsRoute);
-          return now !== undefined && now !== route;
-        },
-        15_000,
-        "the cluster naming a new master for the events route's slot",
-      );
+      await slotMoved(prefix, route, keys.eventsRoute);
     }, prefix);
     expect(outageMs).toBeGreaterThan(500);
     expect(outageMs).toBeLessThan(10_000);
