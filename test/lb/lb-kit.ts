@@ -33,7 +33,24 @@ export function docBlock(lang: string, marker: string): string {
   return found[0]!;
 }
 
-export function freePort(): Promise<number> {
+/** Ports freePort has handed out in this process: the kernel may offer a just-closed port again. */
+const handedOut = new Set<number>();
+
+/**
+ * A free loopback port, never one this process was given before: two calls in a row could get
+ * the same port back from the kernel (seen once in CI: PORT and NODESENTRY_AGENT_PORT equal, and
+ * serve refused to start).
+ */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await anyFreePort();
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    return port;
+  }
+}
+
+function anyFreePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const srv = createServer();
     srv.unref();
