@@ -271,6 +271,87 @@ describe('RedisStore (Redis only)', () => {
     }
   });
 
+  it('when a burst of events arrives at once, then they are taken in over many turns of the event loop, in order; past receiveQueueMaxChars the backlog is dropped with one warning and the nodes are read whole', async () => {
+    const nodes = Array.from({ length: 100 }, (_, i) => `burst-${i}`);
+    const rec = (id: string, step: number) =>
+      record(id, {
+        sample: { ...record(id).sample, observedAt: 1_700_000_000_000 + step * 1000, height: 100 + step },
+        writtenAt: 1_700_000_000_001 + step * 1000,
+        replica: 'writer',
+      });
+    const events = (steps: number) =>
+      Array.from({ length: steps }, (_, step) =>
+        encodeRecordsEvent(
+          nodes.map((id) => encodeRecord(rec(id, step + 1))),
+          'writer',
+        ),
+      );
+    const keys = (prefix: string) => createStoreKeys(prefix);
+    /** Publishes `burst` while this process's event loop is held, so the subscriber finds them all in its socket at once. */
+    const publishHeld = async (channel: string, burst: readonly string[]) => {
+      const p = admin.pipeline();
+      for (const m of burst) p.publish(channel, m);
+      const sent = p.exec();
+      const until = Date.now() + 300;
+      while (Date.now() < until) {
+        // held: Redis delivers meanwhile, nothing here reads it
+      }
+      await sent;
+    };
+
+    // A slice of 0 ms: one event per turn, so the turns count the events taken in one by one.
+    const reader = await open({ replica: 'reader', receiveSliceMs: 0 });
+    const got: Array<{ id: string; height: number; turn: number }> = [];
+    let turns = 0;
+    let ticking = true;
+    const tick = () => {
+      turns++;
+      if (ticking) setImmediate(tick);
+    };
+    reader.store.subscribe((e) => {
+      if (e.type === 'records')
+        for (const r of e.records) got.push({ id: r.nodeId, height: r.sample.height!, turn: turns });
+    });
+    const burst = events(40);
+    setImmediate(tick);
+    await publishHeld(keys(reader.prefix).events, burst);
+    await eventually(() => got.length === 40 * nodes.length, 10_000, 'the whole burst taken in');
+    ticking = false;
+    // In order: each node's records arrive by step.
+    for (const id of nodes) {
+      const heights = got.filter((g) => g.id === id).map((g) => g.height);
+      expect(heights).toEqual(Array.from({ length: 40 }, (_, i) => 101 + i));
+    }
+    // One event per turn: each event's records share a turn, and no two events do. Dispatched
+    // as ioredis hands them over, a socket read's events (here, most of the burst) shared one.
+    for (let step = 0; step < 40; step++) {
+      const turnsOfStep = new Set(got.filter((g) => g.height === 101 + step).map((g) => g.turn));
+      expect(turnsOfStep.size).toBe(1);
+    }
+    expect(new Set(got.map((g) => g.turn)).size).toBe(40);
+
+    // A replica that cannot keep up: the queue is bounded, the backlog dropped once with a warning.
+    const warnings: Array<{ msg: string; data?: object }> = [];
+    const small = await open({
+      replica: 'small',
+      receiveQueueMaxChars: burst[0]!.length * 5,
+      onWarning: (msg, data) => warnings.push({ msg, ...(data ? { data } : {}) }),
+    });
+    const writer = await open({ prefix: small.prefix, replica: 'writer', skipOwnRecords: true });
+    const latest = new Map<string, number>();
+    small.store.subscribe((e) => {
+      if (e.type === 'records') for (const r of e.records) latest.set(r.nodeId, r.sample.height!);
+    });
+    await publishHeld(keys(small.prefix).events, events(40));
+    await eventually(() => warnings.some((w) => /dropped events/.test(w.msg)), 5000, 'the overflow warned');
+    expect(warnings.filter((w) => /dropped events/.test(w.msg))).toHaveLength(1);
+    // The writer's next records travel as changes onto bases the small replica may have dropped:
+    // it reads those nodes whole, and holds every node's latest record.
+    await writer.store.writeSweep({ records: nodes.map((id) => rec(id, 41)) }, 60_000);
+    await writer.store.writeSweep({ records: nodes.map((id) => rec(id, 42)) }, 60_000);
+    await eventually(() => nodes.every((id) => latest.get(id) === 142), 5000, 'every node at its latest record');
+  });
+
   it('compact feed on real Redis: random record sequences travel as format-2 changes, every receiver holds exactly the records written, and one that missed an entry reads the record whole', async () => {
     const a = await open({ replica: 'writer', skipOwnRecords: true });
     const b = await open({ prefix: a.prefix, replica: 'reader' });
