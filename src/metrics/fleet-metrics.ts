@@ -3,11 +3,13 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { BestNodeResolver } from '../read/best-node.js';
 import { buildInfo } from '../build/build-info.js';
 import type { FleetSource, NodeView, ReadModel } from '../read/read-model.js';
+import type { HealthPolicy } from '../health/policy.js';
 import { RpcErrorCode } from '../errors/rpc-errors.js';
 import { isFresh } from '../health/freshness.js';
 import { HEALTH_STATES, type HealthState, isUsable } from '../health/states.js';
 import type { Poller } from '../polling/poller.js';
 import type { Store, StoreEvent } from '../store/store.js';
+import { type NodeSnapshot, type TextSink, TurnBudget, renderNodeSeries } from './node-series.js';
 
 /** What the metrics read of the running service (a Service has it). */
 export interface MetricsSource extends FleetSource {
@@ -46,7 +48,9 @@ const MISNAMED_DEFAULT_GAUGES = [
 ];
 
 interface Snapshot {
-  readonly nodes: readonly { readonly view: NodeView; readonly fresh: boolean }[];
+  readonly nodes: readonly NodeSnapshot[];
+  /** Nodes by chain and effective state, counted while the snapshot was taken (in its slices). */
+  readonly counts: ReadonlyMap<string, Record<HealthState, number>>;
   readonly now: number;
 }
 
@@ -75,86 +79,7 @@ export class FleetMetrics {
     const service = opts.service;
     const self = this;
 
-    const perNode = (
-      name: string,
-      help: string,
-      value: (v: NodeView, fresh: boolean) => number | null | undefined,
-    ): void => {
-      new Gauge({
-        name,
-        help,
-        labelNames: ['node', 'chain'],
-        registers,
-        collect() {
-          this.reset();
-          for (const { view, fresh } of self.#snap().nodes) {
-            const v = value(view, fresh);
-            if (v !== null && v !== undefined && Number.isFinite(v))
-              this.set({ node: view.node.id, chain: view.node.chain.name }, v);
-          }
-        },
-      });
-    };
-
-    perNode('nodesentry_node_up', 'Node usable now (healthy or degraded) by effective health: 1, else 0.', (v) =>
-      isUsable(v.health.state) ? 1 : 0,
-    );
-    new Gauge({
-      name: 'nodesentry_node_state',
-      help: 'Node effective health state: 1 for the current state, 0 for the others.',
-      labelNames: ['node', 'chain', 'state'],
-      registers,
-      collect() {
-        this.reset();
-        for (const { view } of self.#snap().nodes) {
-          for (const state of STATES)
-            this.set({ node: view.node.id, chain: view.node.chain.name, state }, view.health.state === state ? 1 : 0);
-        }
-      },
-    });
-    // The total and the split are two metrics, not one with direction="total": a sum() over
-    // directions must not count every peer twice. EVM nodes (net_peerCount) have no split.
-    perNode('nodesentry_node_peers', 'Connected peers of the node, from its latest fresh sample.', (v, fresh) =>
-      fresh ? v.record?.sample.peers?.total : null,
-    );
-    new Gauge({
-      name: 'nodesentry_node_peers_by_direction',
-      help: 'Connected peers of the node by direction (inbound, outbound), from its latest fresh sample; absent where the node does not say (EVM).',
-      labelNames: ['node', 'chain', 'direction'],
-      registers,
-      collect() {
-        this.reset();
-        for (const { view, fresh } of self.#snap().nodes) {
-          const peers = fresh ? view.record?.sample.peers : undefined;
-          if (!peers) continue;
-          const labels = { node: view.node.id, chain: view.node.chain.name };
-          if (peers.inbound !== undefined) this.set({ ...labels, direction: 'inbound' }, peers.inbound);
-          if (peers.outbound !== undefined) this.set({ ...labels, direction: 'outbound' }, peers.outbound);
-        }
-      },
-    });
-    perNode('nodesentry_node_height', 'Best block height the node reported in its latest fresh sample.', (v, fresh) =>
-      fresh ? v.record?.sample.height : null,
-    );
-    perNode(
-      'nodesentry_node_lag_blocks',
-      "Blocks the node is behind the chain's corroborated reference head.",
-      (v, fresh) => (fresh ? v.verdict?.stats.lagBlocks : null),
-    );
-    perNode('nodesentry_node_latency_seconds', "Wall time of the node's latest fresh probe, seconds.", (v, fresh) =>
-      fresh && v.record ? v.record.sample.latencyMs / 1000 : null,
-    );
-    perNode('nodesentry_node_score', 'Node score, 0..1 (see docs/health.md).', (v, fresh) =>
-      fresh ? v.verdict?.score.total : null,
-    );
-    perNode(
-      'nodesentry_node_sample_age_seconds',
-      "Age of the node's latest sample, seconds (absent: never sampled).",
-      (v) => (v.record ? Math.max(0, self.#snap().now - v.record.sample.observedAt) / 1000 : null),
-    );
-    perNode('nodesentry_node_drained', 'Node drained by an operator: 1, else 0.', (v) =>
-      service.view.drain(v.node.id) ? 1 : 0,
-    );
+    // The per-node families are written by renderNodeSeries (node-series.ts), not by gauges.
 
     new Gauge({
       name: 'nodesentry_chain_nodes',
@@ -163,14 +88,7 @@ export class FleetMetrics {
       registers,
       collect() {
         this.reset();
-        const counts = new Map<string, Record<HealthState, number>>();
-        for (const { view } of self.#snap().nodes) {
-          const name = view.node.chain.name;
-          let c = counts.get(name);
-          if (!c) counts.set(name, (c = { healthy: 0, degraded: 0, unhealthy: 0, unknown: 0, maintenance: 0 }));
-          c[view.health.state]++;
-        }
-        for (const [chain, c] of counts) for (const state of STATES) this.set({ chain, state }, c[state]);
+        for (const [chain, c] of self.#snap().counts) for (const state of STATES) this.set({ chain, state }, c[state]);
       },
     });
     new Gauge({
@@ -180,9 +98,13 @@ export class FleetMetrics {
       registers,
       collect() {
         this.reset();
-        for (const chain of opts.read.chainNames()) this.set({ chain }, 0);
-        for (const { view } of self.#snap().nodes)
-          if (isUsable(view.health.state)) this.inc({ chain: view.node.chain.name });
+        // From the snapshot's counts, set once per chain: an inc() per usable node hashed its
+        // labels each time (~100 ms of a 100,000-node scrape in one piece).
+        const counts = self.#snap().counts;
+        for (const chain of opts.read.chainNames()) {
+          const c = counts.get(chain);
+          this.set({ chain }, c ? STATES.reduce((n, state) => n + (isUsable(state) ? c[state] : 0), 0) : 0);
+        }
       },
     });
     new Gauge({
@@ -362,20 +284,39 @@ export class FleetMetrics {
     return this.registry.contentType;
   }
 
-  /** The metrics text, computed from one snapshot of the fleet. */
-  async scrape(): Promise<string> {
+  /**
+   * The metrics text, computed from one snapshot of the fleet, handed to `emit` in parts as it
+   * is made (the per-node families of a large fleet are tens of MB). The snapshot and the
+   * per-node families are made in slices (TurnBudget), so a scrape never holds this process's
+   * probes for more than a few ms at a time.
+   */
+  async scrape(emit: TextSink, budget: TurnBudget = new TurnBudget()): Promise<void> {
     if (this.#o.defaultMetrics !== false && !this.#defaultsOn) {
       // Started at the first scrape, not at construction: they run timers (event-loop delay).
       this.#defaultsOn = true;
       collectDefaultMetrics({ register: this.registry });
       for (const name of MISNAMED_DEFAULT_GAUGES) this.registry.removeSingleMetric(name);
     }
-    this.#snapshot = this.#take();
+    const snapshot = await this.#take(budget);
+    // The per-node families first, where their gauges were registered; then the registry's.
+    await renderNodeSeries(snapshot.nodes, snapshot.now, emit, budget);
+    // The registry's collectors read this snapshot (set only while they run: a scrape that
+    // overlaps another must not lose its own).
+    let text: string;
+    this.#snapshot = snapshot;
     try {
-      return await this.registry.metrics();
+      text = await this.registry.metrics();
     } finally {
       this.#snapshot = undefined;
     }
+    await emit(text);
+  }
+
+  /** The whole text in one string (tests, tools). */
+  async scrapeText(): Promise<string> {
+    const parts: string[] = [];
+    await this.scrape((part) => void parts.push(part));
+    return parts.join('');
   }
 
   /** Stop listening to the fleet view. Safe twice. */
@@ -384,18 +325,47 @@ export class FleetMetrics {
   }
 
   #snap(): Snapshot {
-    return this.#snapshot ?? this.#take();
+    return this.#snapshot ?? this.#takeNow();
   }
 
-  #take(): Snapshot {
+  /** Every configured node at one `now`, chains by name, nodes in config order (ReadModel.nodes), in the budget's slices. */
+  async #take(budget: TurnBudget): Promise<Snapshot> {
     const now = this.#o.now();
     const read = this.#o.read;
-    const nodes = read.nodes(now).map((view) => ({
-      view,
-      fresh:
-        view.record !== undefined &&
-        isFresh(view.record.sample, view.node.intervalMs, now, read.policy(view.node.chain.name)),
-    }));
-    return { nodes, now };
+    const nodes: NodeSnapshot[] = [];
+    for (const chain of read.chainNames()) {
+      const policy = read.policy(chain);
+      for (const node of read.chainNodes(chain) ?? []) {
+        nodes.push(this.#nodeSnapshot(read.nodeView(node, now), now, policy));
+        if (budget.due()) await budget.pause();
+      }
+    }
+    return { nodes, counts: countByChain(nodes), now };
   }
+
+  #takeNow(): Snapshot {
+    const now = this.#o.now();
+    const read = this.#o.read;
+    const nodes = read.nodes(now).map((v) => this.#nodeSnapshot(v, now, read.policy(v.node.chain.name)));
+    return { nodes, counts: countByChain(nodes), now };
+  }
+
+  #nodeSnapshot(view: NodeView, now: number, policy: HealthPolicy): NodeSnapshot {
+    return {
+      view,
+      fresh: view.record !== undefined && isFresh(view.record.sample, view.node.intervalMs, now, policy),
+      drained: this.#o.service.view.drain(view.node.id) !== undefined,
+    };
+  }
+}
+
+function countByChain(nodes: readonly NodeSnapshot[]): Map<string, Record<HealthState, number>> {
+  const counts = new Map<string, Record<HealthState, number>>();
+  for (const { view } of nodes) {
+    const name = view.node.chain.name;
+    let c = counts.get(name);
+    if (!c) counts.set(name, (c = { healthy: 0, degraded: 0, unhealthy: 0, unknown: 0, maintenance: 0 }));
+    c[view.health.state]++;
+  }
+  return counts;
 }
