@@ -12,12 +12,14 @@ import type { NodeRecord } from '../../src/store/store.js';
 import { STEADY_RECORD } from '../store/record-steps.js';
 
 const NODES = 30_000;
+const BSC = BUILTIN_CHAINS['bsc']!;
+const DEFICHAIN = BUILTIN_CHAINS['defichain']!;
 
 /** A fleet of NODES steady nodes on two chains, every one with a record, none polled. */
 async function largeFleet(): Promise<{ service: Service; now: number }> {
   const nodes: NodeConfig[] = Array.from({ length: NODES }, (_, i) => ({
     id: `n-${i}`,
-    chain: i % 3 === 0 ? BUILTIN_CHAINS.defichain : BUILTIN_CHAINS.bsc,
+    chain: i % 3 === 0 ? DEFICHAIN : BSC,
     url: 'http://127.0.0.1:9/',
     tags: [],
     tier: 0,
@@ -92,7 +94,7 @@ describe('/metrics of a large fleet', () => {
         node,
         record: fleet.service.view.get(node.id),
         verdict: fleet.service.view.get(node.id)?.health,
-        health: { ...STEADY_RECORD.health.health, nodeId: node.id },
+        health: { ...STEADY_RECORD.health!.health, nodeId: node.id },
       } as unknown as NodeSnapshot['view'],
       fresh: true,
       drained: node.id === 'n-7',
