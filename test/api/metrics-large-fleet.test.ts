@@ -1,3 +1,4 @@
+import zlib from 'node:zlib';
 import { pino } from 'pino';
 import request from 'supertest';
 import { createApp } from '../../src/api/app.js';
@@ -83,6 +84,35 @@ describe('/metrics of a large fleet', () => {
       const names = lines.filter((l) => l.startsWith('# TYPE ')).map((l) => l.split(' ')[2]);
       expect(new Set(names).size).toBe(names.length);
     } finally {
+      app.close();
+    }
+  });
+
+  it('when scraped with gzip, then the text is the same and no drain listener is left behind per part', async () => {
+    const app = createApp({ service: fleet.service, now: () => fleet.now });
+    // The compression middleware hands 'drain' listeners to its gzip stream: watch how many it holds.
+    const proto = zlib.Gzip.prototype as unknown as { on: (this: zlib.Gzip, ...a: unknown[]) => unknown };
+    const own = Object.getOwnPropertyDescriptor(proto, 'on');
+    const on = proto.on;
+    let most = 0;
+    proto.on = function (this: zlib.Gzip, ...args: unknown[]) {
+      const r = on.apply(this, args);
+      most = Math.max(most, this.listenerCount('drain'));
+      return r;
+    };
+    try {
+      const plain = await request(app.app).get('/metrics').set('accept-encoding', 'identity').expect(200);
+      const zipped = await request(app.app).get('/metrics').set('accept-encoding', 'gzip').expect(200);
+      expect(zipped.headers['content-encoding']).toBe('gzip');
+      // supertest gunzips: the same series either way (the scrape-time gauges aside: request counts, process figures).
+      const nodeLines = (t: string) => t.split('\n').filter((l) => l.startsWith('nodesentry_node_'));
+      expect(nodeLines(zipped.text)).toEqual(nodeLines(plain.text));
+      // The writes waited for 'drain' (it holds one while a part waits), and never piled them up.
+      expect(most).toBeGreaterThanOrEqual(1);
+      expect(most).toBeLessThanOrEqual(2);
+    } finally {
+      if (own) Object.defineProperty(proto, 'on', own);
+      else delete (proto as { on?: unknown }).on;
       app.close();
     }
   });
