@@ -158,3 +158,5 @@ console.log(
   `  worker: CPU ${fmt((100 * (after.cpu - before.cpu)) / s)} % of a core (main thread ${fmt((100 * (after.main - before.main)) / s)} %), ${fmt(((after.cpu - before.cpu) * 1e6) / done, 0)} µs per probe (main thread ${fmt(((after.main - before.main) * 1e6) / done, 0)}); RSS ${fmt(rss, 0)} MB`,
 );
 console.log(`  simulators: ${fmt((100 * (after.sims - before.sims)) / s)} % of a core in all`);
+// The children (simulators, worker, redis-server) keep the loop alive: exit, and the handler stops them.
+process.exit(0);
