@@ -20,13 +20,14 @@
 // FEED_LOAD_NODE_ARGS adds node flags to the replica (--cpu-prof ...), FEED_LOAD_LOG=<file>
 // keeps its stdout, FEED_LOAD_VERBOSE names its port.
 /* global fetch, performance */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
+import { cpuSecondsOf, mainThreadCpuSecondsOf, memoryOf, startRedisServer, stopAtExit } from './local-procs.mjs';
 import { freePort } from './steady-records.mjs';
 
 const { values, positionals } = parseArgs({
@@ -175,39 +176,9 @@ const recordOf = (k, i, by) =>
 const dir = mkdtempSync(join(tmpdir(), 'feed-load-'));
 const redisPort = await freePort();
 const apiPort = await freePort();
-const redisProc = spawn(
-  'redis-server',
-  [
-    '--port',
-    String(redisPort),
-    '--bind',
-    '127.0.0.1',
-    '--save',
-    '',
-    '--appendonly',
-    'no',
-    '--maxmemory-policy',
-    'noeviction',
-  ],
-  { stdio: 'ignore' },
-);
-let api;
-const cleanup = () => {
-  api?.kill('SIGKILL');
-  redisProc.kill('SIGKILL');
-  rmSync(dir, { recursive: true, force: true });
-};
-process.on('exit', cleanup);
-// Interrupted: the children go too (an 'exit' handler alone does not run on a signal).
-for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(130));
-for (
-  let i = 0;
-  spawnSync('redis-cli', ['-p', String(redisPort), 'ping'], { encoding: 'utf8' }).stdout.trim() !== 'PONG';
-  i++
-) {
-  if (i > 100) throw new Error('redis-server did not start');
-  await sleep(50);
-}
+const children = [];
+stopAtExit(children, () => rmSync(dir, { recursive: true, force: true }));
+children.push(await startRedisServer(redisPort));
 const redis = new Redis({ port: redisPort, host: '127.0.0.1', maxRetriesPerRequest: 1 });
 
 const prefix = 'feedload';
@@ -250,17 +221,9 @@ for (let i = 0; i < N; i += 1000) {
 }
 const wroteS = (Date.now() - started) / 1000;
 
-/** utime + stime of the process (all its threads) or of its main thread (JavaScript runs there), s (USER_HZ 100). */
-const cpuOf = (pid, path = `/proc/${pid}/stat`) => {
-  const f = readFileSync(path, 'utf8').split(') ')[1].split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-};
-const mainCpuOf = (pid) => cpuOf(pid, `/proc/${pid}/task/${pid}/stat`);
-const memOf = (pid) => {
-  const s = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (name) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(s)?.[1] ?? 0);
-  return { rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 };
-};
+const cpuOf = cpuSecondsOf;
+const mainCpuOf = mainThreadCpuSecondsOf;
+const memOf = memoryOf;
 const redisInfo = async () => {
   const stats = new Map();
   for (const m of String(await redis.info('commandstats')).matchAll(/cmdstat_(\w+):calls=(\d+)/g))
@@ -272,7 +235,7 @@ const redisInfo = async () => {
 
 const apiStart = Date.now();
 if (process.env.FEED_LOAD_VERBOSE) console.error(`the API replica listens on ${apiPort}`);
-api = spawn(
+const api = spawn(
   process.execPath,
   // FEED_LOAD_NODE_ARGS: more node flags for the replica (e.g. --cpu-prof --cpu-prof-dir=DIR).
   [
@@ -297,6 +260,7 @@ api = spawn(
     stdio: ['ignore', process.env.FEED_LOAD_LOG ? openSync(process.env.FEED_LOAD_LOG, 'w') : 'ignore', 'inherit'],
   },
 );
+children.push(api);
 const get = async (path) => {
   const res = await fetch(`http://127.0.0.1:${apiPort}${path}`);
   return { status: res.status, body: await res.json().catch(() => null) };
@@ -399,7 +363,7 @@ const scrapes = [];
 const probing = (url) =>
   new Worker(
     `const { parentPort, workerData } = require('node:worker_threads');
-    let worst = 0, stop = false, first = true;
+    let worst = -1, stop = false, first = true;
     parentPort.once('message', () => (stop = true));
     (async () => {
       while (!stop) {
@@ -488,7 +452,7 @@ console.log(
   `  whole-record reads by the replica in the window (changes it could not apply): ${d('mget')} MGET, ${d('get')} GET`,
 );
 console.log(
-  `  GET /metrics: ${scrapes.map((x) => `${fmt(x.ms, 0)} ms`).join(', ')} for ${fmt(scrapes[0].bytes / 2 ** 20)} MB (HTTP ${scrapes[0].status}); the slowest /probe/nodes answer meanwhile ${scrapes.map((x) => `${fmt(x.probeMax, 0)} ms`).join(', ')} (without a scrape, over 3 s: ${fmt(unscraped, 0)} ms); the replica's own event-loop delay, most since the scrape before: ${scrapes
+  `  GET /metrics: ${scrapes.map((x) => `${fmt(x.ms, 0)} ms`).join(', ')} for ${fmt(scrapes[0].bytes / 2 ** 20)} MB (HTTP ${scrapes[0].status}); the slowest /probe/nodes answer meanwhile ${scrapes.map((x) => (x.probeMax < 0 ? 'none counted' : `${fmt(x.probeMax, 0)} ms`)).join(', ')} (without a scrape, over 3 s: ${fmt(unscraped, 0)} ms); the replica's own event-loop delay, most since the scrape before: ${scrapes
     .slice(1)
     .map((x) => `${fmt(x.lagMs, 0)} ms`)
     .join(', ')}`,

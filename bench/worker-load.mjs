@@ -10,12 +10,13 @@
 // Prints the probes done against those due, the worker's CPU (all threads, and the main thread
 // where JavaScript runs) per probe, the simulators' CPU and the worker's memory.
 /* global fetch */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { cpuSecondsOf, mainThreadCpuSecondsOf, memoryOf, startRedisServer, stopAtExit } from './local-procs.mjs';
 import { freePort } from './steady-records.mjs';
 
 const { values, positionals } = parseArgs({
@@ -37,13 +38,7 @@ const { SERVE_NODE_FLAGS } = await import(join(dist, 'main/heap-growth.js'));
 
 const dir = mkdtempSync(join(tmpdir(), 'worker-load-'));
 const children = [];
-const stop = () => {
-  for (const c of children) c.kill('SIGKILL');
-  rmSync(dir, { recursive: true, force: true });
-};
-process.on('exit', stop);
-// Interrupted: the children go too (an 'exit' handler alone does not run on a signal).
-for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(130));
+stopAtExit(children, () => rmSync(dir, { recursive: true, force: true }));
 
 // Each simulator generates twice its share (about half of a generated fleet is BSC) and the
 // worker's config takes its BSC nodes.
@@ -76,19 +71,7 @@ for (let k = 0; k < SIMS; k++) {
 }
 nodes.length = N;
 const redisPort = await freePort();
-children.push(
-  spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: 'ignore',
-  }),
-);
-for (
-  let i = 0;
-  spawnSync('redis-cli', ['-p', String(redisPort), 'ping'], { encoding: 'utf8' }).stdout.trim() !== 'PONG';
-  i++
-) {
-  if (i > 100) throw new Error('redis-server did not start');
-  await sleep(50);
-}
+children.push(await startRedisServer(redisPort));
 const nodesFile = join(dir, 'nodes.json');
 writeFileSync(nodesFile, JSON.stringify({ defaults: { intervalMs: INTERVAL_MS, timeoutMs: 2000 }, nodes }));
 await sleep(2000); // the simulators listening
@@ -113,11 +96,6 @@ const worker = spawn(
 );
 children.push(worker);
 
-/** utime + stime of a process (all threads) or one thread, s (USER_HZ 100). */
-const cpuOf = (pid, path = `/proc/${pid}/stat`) => {
-  const f = readFileSync(path, 'utf8').split(') ')[1].split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-};
 const probes = async () => {
   const text = await (await fetch(`http://127.0.0.1:${apiPort}/metrics`)).text();
   return Number(/^nodesentry_poller_probes_total (\d+)/m.exec(text)?.[1] ?? Number.NaN);
@@ -125,9 +103,9 @@ const probes = async () => {
 const sample = async () => ({
   at: Date.now(),
   probes: await probes(),
-  cpu: cpuOf(worker.pid),
-  main: cpuOf(worker.pid, `/proc/${worker.pid}/task/${worker.pid}/stat`),
-  sims: sims.reduce((x, s) => x + cpuOf(s.pid), 0),
+  cpu: cpuSecondsOf(worker.pid),
+  main: mainThreadCpuSecondsOf(worker.pid),
+  sims: sims.reduce((x, s) => x + cpuSecondsOf(s.pid), 0),
 });
 // Settled: the first sweep (every node at once) and the back-off of any it timed out are over.
 for (let i = 0; ; i++) {
@@ -148,7 +126,7 @@ const after = await sample();
 const s = (after.at - before.at) / 1000;
 const done = after.probes - before.probes;
 const fmt = (x, n = 1) => x.toLocaleString('en-US', { maximumFractionDigits: n, minimumFractionDigits: n });
-const rss = Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${worker.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+const rss = memoryOf(worker.pid).rssMb;
 const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 console.log(
   `worker load: one worker, ${N.toLocaleString('en-US')} BSC nodes on ${SIMS} simulators, every ${INTERVAL_MS / 1000} s, concurrency ${values.concurrency}; load average at end ${load}`,
