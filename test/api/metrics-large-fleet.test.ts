@@ -12,7 +12,10 @@ import { MemoryStore } from '../../src/store/memory-store.js';
 import type { NodeRecord } from '../../src/store/store.js';
 import { STEADY_RECORD } from '../store/record-steps.js';
 
-const NODES = 30_000;
+// Large enough that a scrape in one piece is most of the request; small enough not to starve the
+// suite's timing-sensitive scenarios running beside it (dev-chain-head failed in two of three
+// fresh-clone runs beside a 30,000-node version, under a busy core).
+const NODES = 12_000;
 const BSC = BUILTIN_CHAINS['bsc']!;
 const DEFICHAIN = BUILTIN_CHAINS['defichain']!;
 
@@ -73,7 +76,7 @@ describe('/metrics of a large fleet', () => {
       ticking = false;
       expect(r.text.length).toBeGreaterThan(NODES * 400);
       // Made in one piece (prom-client's gauges, then one send), one wait was most of the request
-      // (0.9 of it, 2 s at 30,000 nodes here); in slices, each is a few ms (GC pauses aside).
+      // (0.97 of it, 2.07 of 2.14 s at 30,000 nodes here); in slices, each is a few ms (GC pauses aside).
       expect(longest).toBeLessThan(took / 3);
       const lines = r.text.split('\n');
       expect(lines.filter((l) => l.startsWith('nodesentry_node_up{'))).toHaveLength(NODES);
