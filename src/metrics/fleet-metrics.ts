@@ -312,13 +312,6 @@ export class FleetMetrics {
     await emit(text);
   }
 
-  /** The whole text in one string (tests, tools). */
-  async scrapeText(): Promise<string> {
-    const parts: string[] = [];
-    await this.scrape((part) => void parts.push(part));
-    return parts.join('');
-  }
-
   /** Stop listening to the fleet view. Safe twice. */
   close(): void {
     this.#unsubscribe();

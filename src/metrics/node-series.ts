@@ -1,8 +1,7 @@
 // The per-node Prometheus families, written as exposition text by hand, a slice at a time.
 import type { NodeConfig } from '../config/node-config.js';
 import type { NodeView } from '../read/read-model.js';
-import { HEALTH_STATES } from '../health/states.js';
-import { isUsable } from '../health/states.js';
+import { HEALTH_STATES, isUsable } from '../health/states.js';
 
 /** One node as a scrape sees it: its view, whether its sample is fresh, whether it is drained. */
 export interface NodeSnapshot {
